@@ -1,0 +1,178 @@
+import { InvalidModelError, UnsupportedOpError } from '../errors.js'
+import type { OnnxModel, OnnxNode } from '../onnx/decodeOnnx.js'
+import { onnxOps } from '../ops/registry.js'
+import type { FloatNode, ResolveContext } from '../ops/types.js'
+import type { DType, FloatTensor } from '../tensor.js'
+import { floatTensor, normalizeAxis, sizeOf } from '../tensor.js'
+import { fuseGraph } from './fuseGraph.js'
+
+/** A float graph with static shapes, constants folded, and no Identity/Dropout. */
+export type FloatGraph = {
+  opset: number
+  inputs: { name: string; dtype: DType; shape: number[] }[]
+  outputs: string[]
+  constants: Map<string, FloatTensor>
+  nodes: FloatNode[]
+  shapes: Map<string, number[]>
+}
+
+export type LowerOptions = {
+  /** Values for graph inputs that should be treated as constants (e.g. shape tensors). */
+  bind?: Record<string, FloatTensor> | undefined
+  /** Concrete shapes for inputs with symbolic dimensions. */
+  inputShapes?: Record<string, number[]> | undefined
+}
+
+const passThrough = new Set(['Identity', 'Dropout'])
+
+/**
+ * Lowers a decoded ONNX model: resolves every node's attributes and shapes, folds every node whose
+ * inputs are all constant (Constant, ConstantOfShape, Shape, Gather, Cast and any supported op),
+ * removes Identity and Dropout, then fuses BatchNormalization and constant bias adds.
+ */
+export function lowerOnnx(model: OnnxModel, options: LowerOptions = {}): FloatGraph {
+  const constants = new Map<string, FloatTensor>(model.initializers)
+  for (const [name, t] of Object.entries(options.bind ?? {})) constants.set(name, t)
+  const shapes = new Map<string, number[]>()
+  const alias = new Map<string, string>()
+  const resolveName = (n: string) => alias.get(n) ?? n
+
+  const inputs: FloatGraph['inputs'] = []
+  for (const input of model.inputs) {
+    if (constants.has(input.name)) continue
+    const given = options.inputShapes?.[input.name]
+    const shape = given ?? input.shape.map((d, i) => (typeof d === 'number' && d > 0 ? d : i === 0 ? 1 : Number.NaN))
+    if (shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+      throw new InvalidModelError(`Input "${input.name}" has a symbolic dimension other than the batch`, {
+        input: input.name,
+        shape: input.shape,
+      })
+    }
+    if (input.dtype !== 'float32' && input.dtype !== 'float64' && input.dtype !== 'float16') {
+      throw new UnsupportedOpError('Input', input.name, `element type ${input.dtype} (float inputs only)`)
+    }
+    inputs.push({ name: input.name, dtype: input.dtype, shape })
+    shapes.set(input.name, shape)
+  }
+
+  const ctx: ResolveContext = {
+    opset: model.opset,
+    shape(name) {
+      const n = resolveName(name)
+      const s = shapes.get(n) ?? constants.get(n)?.shape
+      if (!s) throw new InvalidModelError(`Tensor "${name}" is used before it is produced`, { tensor: name })
+      return s
+    },
+    constant: (name) => constants.get(resolveName(name)),
+  }
+
+  const nodes: FloatNode[] = []
+  for (const raw of model.nodes) {
+    const node: OnnxNode = { ...raw, inputs: raw.inputs.map((n) => (n === '' ? '' : resolveName(n))) }
+    const output = node.outputs[0]
+    if (!output) throw new InvalidModelError(`Node "${node.name}" has no output`, { node: node.name })
+    if (node.domain !== '' && node.domain !== 'ai.onnx') {
+      throw new UnsupportedOpError(`${node.domain}.${node.opType}`, node.name, 'custom operator domain')
+    }
+    if (passThrough.has(node.opType)) {
+      alias.set(output, node.inputs[0] as string)
+      continue
+    }
+    const folded = foldSpecial(node, ctx)
+    if (folded) {
+      constants.set(output, folded)
+      continue
+    }
+    const op = onnxOps[node.opType]
+    if (!op) throw new UnsupportedOpError(node.opType, node.name)
+    const resolved = op.resolve(node, ctx)
+    const inputs = (resolved.inputs ?? node.inputs).filter((n) => n !== '')
+    for (const n of inputs) ctx.shape(n)
+    const lowered: FloatNode = { name: node.name, op: node.opType, inputs, output, attrs: resolved.attrs }
+    if (inputs.every((n) => constants.has(n))) {
+      constants.set(
+        output,
+        op.evalFloat(
+          lowered,
+          inputs.map((n) => constants.get(n) as FloatTensor),
+        ),
+      )
+      continue
+    }
+    shapes.set(output, resolved.shape)
+    nodes.push(lowered)
+  }
+
+  const outputs = model.outputs.map((o) => resolveName(o.name))
+  for (const o of outputs) {
+    if (!shapes.has(o)) {
+      throw new UnsupportedOpError('Output', o, constants.has(o) ? 'the output is a constant' : 'the output is never produced')
+    }
+  }
+  return fuseGraph({ opset: model.opset, inputs, outputs, constants, nodes, shapes })
+}
+
+/** Folds the shape-computation ops that have no integer form: returns their constant value. */
+function foldSpecial(node: OnnxNode, ctx: ResolveContext): FloatTensor | undefined {
+  const constIn = (i: number) => {
+    const c = ctx.constant(node.inputs[i] as string)
+    if (!c) throw new UnsupportedOpError(node.opType, node.name, `input ${i} must be constant`)
+    return c
+  }
+  switch (node.opType) {
+    case 'Constant': {
+      const a = node.attrs
+      const t = a.get('value')
+      if (t && typeof t === 'object' && !Array.isArray(t)) return t
+      const f = a.get('value_float') ?? a.get('value_int')
+      if (typeof f === 'number') return floatTensor([], Float64Array.of(f), a.has('value_int') ? 'int64' : 'float32')
+      const fs = a.get('value_floats') ?? a.get('value_ints')
+      if (Array.isArray(fs)) return floatTensor([fs.length], Float64Array.from(fs as number[]), a.has('value_ints') ? 'int64' : 'float32')
+      throw new UnsupportedOpError('Constant', node.name, 'only tensor, float(s) and int(s) values')
+    }
+    case 'ConstantOfShape': {
+      const shape = Array.from(constIn(0).data)
+      const v = node.attrs.get('value')
+      const fill = v && typeof v === 'object' && !Array.isArray(v) ? v : undefined
+      return floatTensor(shape, new Float64Array(sizeOf(shape)).fill((fill?.data[0] as number) ?? 0), fill?.dtype ?? 'float32')
+    }
+    case 'Shape': {
+      const shape = ctx.shape(node.inputs[0] as string)
+      const start = normalizeAxis((node.attrs.get('start') as number | undefined) ?? 0, shape.length)
+      const endAttr = node.attrs.get('end') as number | undefined
+      const end = endAttr === undefined ? shape.length : normalizeAxis(endAttr, shape.length)
+      const dims = shape.slice(Math.max(0, start), Math.min(shape.length, end))
+      return floatTensor([dims.length], Float64Array.from(dims), 'int64')
+    }
+    case 'Gather': {
+      const data = constIn(0)
+      const idx = constIn(1)
+      const axis = normalizeAxis((node.attrs.get('axis') as number | undefined) ?? 0, data.shape.length)
+      const outer = sizeOf(data.shape.slice(0, axis))
+      const inner = sizeOf(data.shape.slice(axis + 1))
+      const dim = data.shape[axis] as number
+      const out = floatTensor([...data.shape.slice(0, axis), ...idx.shape, ...data.shape.slice(axis + 1)], undefined, data.dtype)
+      let k = 0
+      for (let o = 0; o < outer; o++) {
+        for (const raw of idx.data) {
+          const j = raw < 0 ? raw + dim : raw
+          for (let t = 0; t < inner; t++) out.data[k++] = data.data[(o * dim + j) * inner + t] as number
+        }
+      }
+      return out
+    }
+    case 'Cast': {
+      const c = ctx.constant(node.inputs[0] as string)
+      if (!c) return undefined
+      const to = node.attrs.get('to') as number
+      const integral = [2, 3, 5, 6, 7, 9].includes(to)
+      return {
+        dtype: integral ? 'int64' : 'float32',
+        shape: [...c.shape],
+        data: integral ? c.data.map(Math.trunc) : Float64Array.from(c.data),
+      }
+    }
+    default:
+      return undefined
+  }
+}

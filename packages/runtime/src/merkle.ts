@@ -1,0 +1,98 @@
+import { hash } from 'node:crypto'
+
+/** Bytes per leaf chunk of a tensor commitment. The last chunk is zero-padded. */
+export const CHUNK_BYTES = 64
+
+/** The padding leaf used to fill a tree up to a power of two. */
+export const ZERO_HASH = new Uint8Array(32)
+
+const LEAF_PREFIX = Uint8Array.of(0)
+const NODE_PREFIX = Uint8Array.of(1)
+
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(hash('sha256', parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts), 'buffer'))
+}
+
+/** Leaf hash of one chunk: sha256(0x00 ‖ chunk), chunk zero-padded to CHUNK_BYTES. */
+export function leafHash(chunk: Uint8Array): Uint8Array {
+  if (chunk.length === CHUNK_BYTES) return sha256(LEAF_PREFIX, chunk)
+  const padded = new Uint8Array(CHUNK_BYTES)
+  padded.set(chunk)
+  return sha256(LEAF_PREFIX, padded)
+}
+
+/** Inner node hash: sha256(0x01 ‖ left ‖ right). */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  return sha256(NODE_PREFIX, left, right)
+}
+
+/**
+ * All levels of a Merkle tree over `leaves` (level 0 = leaves), padded to a power of two with
+ * ZERO_HASH. A tree of one leaf has that leaf as its root.
+ */
+export function merkleLevels(leaves: Uint8Array[]): Uint8Array[][] {
+  let level = leaves.length === 0 ? [ZERO_HASH] : [...leaves]
+  const size = 2 ** Math.ceil(Math.log2(level.length))
+  while (level.length < size) level.push(ZERO_HASH)
+  const levels = [level]
+  while (level.length > 1) {
+    const next: Uint8Array[] = []
+    for (let i = 0; i < level.length; i += 2) next.push(nodeHash(level[i] as Uint8Array, level[i + 1] as Uint8Array))
+    levels.push(next)
+    level = next
+  }
+  return levels
+}
+
+export function merkleRoot(leaves: Uint8Array[]): Uint8Array {
+  const levels = merkleLevels(leaves)
+  return (levels[levels.length - 1] as Uint8Array[])[0] as Uint8Array
+}
+
+/** Sibling hashes from leaf `index` up to the root. */
+export function merkleProof(levels: Uint8Array[][], index: number): Uint8Array[] {
+  const proof: Uint8Array[] = []
+  let i = index
+  for (let l = 0; l < levels.length - 1; l++) {
+    proof.push((levels[l] as Uint8Array[])[i ^ 1] as Uint8Array)
+    i >>= 1
+  }
+  return proof
+}
+
+/** Recomputes the root from a leaf, its index and its siblings. */
+export function rootFromProof(leaf: Uint8Array, index: number, siblings: readonly Uint8Array[]): Uint8Array {
+  let h = leaf
+  let i = index
+  for (const s of siblings) {
+    h = i & 1 ? nodeHash(s, h) : nodeHash(h, s)
+    i >>= 1
+  }
+  return h
+}
+
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Leaf hashes of a tensor's canonical bytes, one per CHUNK_BYTES chunk. */
+export function chunkLeaves(bytes: Uint8Array): Uint8Array[] {
+  const leaves: Uint8Array[] = []
+  for (let off = 0; off < bytes.length; off += CHUNK_BYTES) leaves.push(leafHash(bytes.subarray(off, off + CHUNK_BYTES)))
+  return leaves
+}
+
+/** The commitment to a tensor: the Merkle root over its chunk leaves. */
+export function tensorRoot(bytes: Uint8Array): Uint8Array {
+  return merkleRoot(chunkLeaves(bytes))
+}
+
+export function toHex(b: Uint8Array): `0x${string}` {
+  return `0x${Buffer.from(b).toString('hex')}`
+}
+
+export function fromHex(h: string): Uint8Array {
+  return new Uint8Array(Buffer.from(h.startsWith('0x') ? h.slice(2) : h, 'hex'))
+}

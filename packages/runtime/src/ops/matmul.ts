@@ -1,0 +1,263 @@
+import { InvalidModelError, UnsupportedOpError } from '../errors.js'
+import { INT16_MAX, quantizeMultiplier, requant } from '../fixedPoint.js'
+import type { FloatTensor } from '../tensor.js'
+import { broadcastIndex, floatTensor, sizeOf } from '../tensor.js'
+import type { IntOp, OnnxOp, QuantizeContext } from './types.js'
+import { attrFloat, attrInt, num } from './types.js'
+import { asFloat64, quantizeBias, quantizeRows, rowMultipliers } from './weights.js'
+
+/**
+ * Dense layers: MatMul and Gemm with a constant right-hand side become the integer `Dense` op
+ * (weights stored row-per-output [N, K]); MatMul of two activations becomes `MatMulAct`.
+ */
+
+/** The [N, K] weight matrix alpha·B (or alpha·Bᵀ) for a constant right-hand side. */
+function denseWeights(b: FloatTensor, transB: boolean, alpha: number): { w: Float64Array; n: number; k: number } {
+  const [r, c] = b.shape as [number, number]
+  const n = transB ? r : c
+  const k = transB ? c : r
+  const w = new Float64Array(n * k)
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) w[i * k + j] = alpha * (transB ? (b.data[i * c + j] as number) : (b.data[j * c + i] as number))
+  }
+  return { w, n, k }
+}
+
+/** Per-output bias beta·C, where C broadcasts along rows; undefined when C varies by row. */
+function denseBias(c: FloatTensor | undefined, n: number, rows: number, beta: number): Float64Array | undefined {
+  if (!c) return undefined
+  const out = new Float64Array(n)
+  const shape = [rows, n]
+  for (let j = 0; j < n; j++) out[j] = beta * (c.data[broadcastIndex(shape, c.shape, j)] as number)
+  for (let i = 1; i < rows; i++) {
+    for (let j = 0; j < n; j++) {
+      if ((c.data[broadcastIndex(shape, c.shape, i * n + j)] as number) * beta !== out[j]) return undefined
+    }
+  }
+  return out
+}
+
+function denseFloat(a: FloatTensor, w: Float64Array, n: number, k: number, bias: Float64Array | undefined): FloatTensor {
+  const rows = sizeOf(a.shape) / k
+  const out = floatTensor([...a.shape.slice(0, -1), n])
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < n; j++) {
+      let acc = bias ? (bias[j] as number) : 0
+      for (let t = 0; t < k; t++) acc += (a.data[r * k + t] as number) * (w[j * k + t] as number)
+      out.data[r * n + j] = acc
+    }
+  }
+  return out
+}
+
+function quantizeDense(
+  name: string,
+  input: string,
+  output: string,
+  w: Float64Array,
+  n: number,
+  bias: Float64Array | undefined,
+  q: QuantizeContext,
+) {
+  const sx = q.scaleOf(input)
+  const sy = q.calibratedScale(output)
+  const { q: wq, scales } = quantizeRows(w, n)
+  const b = quantizeBias(bias, n, (r) => sx * (scales[r] as number))
+  const mult = rowMultipliers(wq, b, n, (r) => (sx * (scales[r] as number)) / sy)
+  return {
+    op: 'Dense',
+    inputs: [
+      q.activation(input),
+      q.addConst(`${name}.weight`, 'int8', [n, w.length / n], wq),
+      q.addConst(`${name}.bias`, 'int32', [n], b),
+      q.addConst(`${name}.multiplier`, 'int32', [n], mult.m),
+      q.addConst(`${name}.shift`, 'int32', [n], mult.s),
+    ],
+    attrs: { n, k: w.length / n },
+    outScale: sy,
+  }
+}
+
+/** Batch-broadcast matmul shapes: a [..., M, K] × b [..., K, N]. */
+function matmulShape(a: number[], b: number[], name: string): number[] {
+  if (a.length < 2 || b.length < 2 || a[a.length - 1] !== b[b.length - 2]) {
+    throw new InvalidModelError(`MatMul "${name}" has incompatible shapes`, { node: name, a, b })
+  }
+  const batchA = a.slice(0, -2)
+  const batchB = b.slice(0, -2)
+  const rank = Math.max(batchA.length, batchB.length)
+  const batch: number[] = []
+  for (let i = 0; i < rank; i++) {
+    const da = batchA[batchA.length - rank + i] ?? 1
+    const db = batchB[batchB.length - rank + i] ?? 1
+    if (da !== db && da !== 1 && db !== 1) throw new InvalidModelError(`MatMul "${name}" batch dims do not broadcast`, { node: name, a, b })
+    batch.push(Math.max(da, db))
+  }
+  return [...batch, a[a.length - 2] as number, b[b.length - 1] as number]
+}
+
+/** Offsets of the A and B matrices for output batch index `bi`. */
+function batchOffsets(out: number[], a: number[], b: number[], bi: number): [number, number] {
+  const batchOut = out.slice(0, -2)
+  const ia = broadcastIndex(batchOut, a.slice(0, -2), bi)
+  const ib = broadcastIndex(batchOut, b.slice(0, -2), bi)
+  return [ia * (a[a.length - 2] as number) * (a[a.length - 1] as number), ib * (b[b.length - 2] as number) * (b[b.length - 1] as number)]
+}
+
+export const matmulOnnx: OnnxOp = {
+  resolve(node, ctx) {
+    const [a, b] = node.inputs as [string, string]
+    const shape = matmulShape(ctx.shape(a), ctx.shape(b), node.name)
+    const bt = ctx.constant(b)
+    if (ctx.constant(a) && !bt)
+      throw new UnsupportedOpError('MatMul', node.name, 'a constant left operand with an activation right operand')
+    return { attrs: { constB: bt && bt.shape.length === 2 ? 1 : 0 }, shape }
+  },
+  evalFloat(node, [a, b, bias]) {
+    const at = a as FloatTensor
+    const bt = b as FloatTensor
+    const shape = matmulShape(at.shape, bt.shape, node.name)
+    const [m, n] = shape.slice(-2) as [number, number]
+    const k = at.shape[at.shape.length - 1] as number
+    const out = floatTensor(shape)
+    const batches = sizeOf(shape.slice(0, -2))
+    for (let bi = 0; bi < batches; bi++) {
+      const [oa, ob] = batchOffsets(shape, at.shape, bt.shape, bi)
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0
+          for (let t = 0; t < k; t++) acc += (at.data[oa + i * k + t] as number) * (bt.data[ob + t * n + j] as number)
+          out.data[(bi * m + i) * n + j] = acc + (bias ? (bias.data[j] as number) : 0)
+        }
+      }
+    }
+    return out
+  },
+  quantize(node, q) {
+    const [a, b] = node.inputs as [string, string]
+    if (num(node.attrs, 'constB') === 1) {
+      const { w, n } = denseWeights(q.constant(b) as FloatTensor, false, 1)
+      const bias = node.inputs[2] ? q.constant(node.inputs[2])?.data : undefined
+      return quantizeDense(node.name, a, node.output, w, n, bias, q)
+    }
+    const operand = (name: string) => {
+      const c = q.constant(name)
+      return c ? q.constActivation(`${node.name}.${name}`, c) : { id: q.activation(name), scale: q.scaleOf(name) }
+    }
+    const qa = operand(a)
+    const qb = operand(b)
+    const sy = q.calibratedScale(node.output)
+    const k = q.shape(a).at(-1) as number
+    const mult = quantizeMultiplier((qa.scale * qb.scale) / sy, k * (INT16_MAX + 1) ** 2)
+    return {
+      op: 'MatMulAct',
+      inputs: [
+        qa.id,
+        qb.id,
+        q.addConst(`${node.name}.multiplier`, 'int32', [], [mult.m]),
+        q.addConst(`${node.name}.shift`, 'int32', [], [mult.s]),
+      ],
+      attrs: {},
+      outScale: sy,
+    }
+  },
+}
+
+export const gemmOnnx: OnnxOp = {
+  resolve(node, ctx) {
+    const [a, b, c] = node.inputs as [string, string, string?]
+    const bt = ctx.constant(b)
+    if (bt?.shape.length !== 2) throw new UnsupportedOpError('Gemm', node.name, 'B must be a constant matrix')
+    if (c && !ctx.constant(c)) throw new UnsupportedOpError('Gemm', node.name, 'C must be constant')
+    if (attrInt(node, 'transA', 0) !== 0) throw new UnsupportedOpError('Gemm', node.name, 'transA = 1')
+    const aShape = ctx.shape(a)
+    const transB = attrInt(node, 'transB', 0)
+    const [r0, c0] = bt.shape as [number, number]
+    const k = transB ? c0 : r0
+    const n = transB ? r0 : c0
+    if (aShape.length !== 2 || aShape[1] !== k) {
+      throw new InvalidModelError(`Gemm "${node.name}" has incompatible shapes`, { node: node.name, a: aShape, b: bt.shape, transB })
+    }
+    const rows = aShape[0] as number
+    const beta = attrFloat(node, 'beta', 1)
+    if (c && !denseBias(ctx.constant(c), n, rows, beta)) throw new UnsupportedOpError('Gemm', node.name, 'C varies along rows')
+    return {
+      attrs: { transB, alpha: attrFloat(node, 'alpha', 1), beta, n, k },
+      shape: [rows, n],
+      inputs: c ? [a, b, c] : [a, b],
+    }
+  },
+  evalFloat(node, [a, b, c]) {
+    const { w, n, k } = denseWeights(b as FloatTensor, num(node.attrs, 'transB') === 1, num(node.attrs, 'alpha'))
+    const at = a as FloatTensor
+    return denseFloat(at, w, n, k, denseBias(c, n, at.shape[0] as number, num(node.attrs, 'beta')))
+  },
+  quantize(node, q) {
+    const [a, b, c] = node.inputs as [string, string, string?]
+    const { w, n } = denseWeights(q.constant(b) as FloatTensor, num(node.attrs, 'transB') === 1, num(node.attrs, 'alpha'))
+    const bias = c ? denseBias(q.constant(c), n, q.shape(a)[0] as number, num(node.attrs, 'beta')) : undefined
+    return quantizeDense(node.name, a, node.output, w, n, bias, q)
+  },
+}
+
+/**
+ * Integer Dense. Inputs: X int16 [..., K], W int8 [N, K], B int32 [N], MUL int32 [N], SHIFT int32 [N].
+ * y[r, j] = sat16(rshift((Σ_t x[r, t]·W[j, t] + B[j]) · MUL[j], SHIFT[j])).
+ */
+export const denseInt: IntOp = {
+  run(node, [x, w, b, mul, sh]) {
+    const n = num(node.attrs, 'n')
+    const k = num(node.attrs, 'k')
+    const xs = x as Int16Array
+    const wf = asFloat64(w as Int8Array)
+    const rows = xs.length / k
+    const out = new Int16Array(rows * n)
+    const row = new Float64Array(k)
+    for (let r = 0; r < rows; r++) {
+      for (let t = 0; t < k; t++) row[t] = xs[r * k + t] as number
+      for (let j = 0; j < n; j++) {
+        let acc = b?.[j] as number
+        const base = j * k
+        for (let t = 0; t < k; t++) acc += (row[t] as number) * (wf[base + t] as number)
+        out[r * n + j] = requant(acc, mul?.[j] as number, sh?.[j] as number)
+      }
+    }
+    return out
+  },
+  evalOne(node, outIndex, read) {
+    const n = num(node.attrs, 'n')
+    const k = num(node.attrs, 'k')
+    const j = outIndex % n
+    const r = Math.floor(outIndex / n)
+    let acc = read(2, j)
+    for (let t = 0; t < k; t++) acc += read(0, r * k + t) * read(1, j * k + t)
+    return requant(acc, read(3, j), read(4, j))
+  },
+}
+
+/**
+ * Integer MatMul of two activations. Inputs: A int16 [..., M, K], B int16 [..., K, N], MUL, SHIFT
+ * (int32 scalars). y = sat16(rshift((Σ_t a·b) · MUL, SHIFT)), batch dims broadcast.
+ */
+export const matmulActInt: IntOp = {
+  run(node, [a, b, mul, sh]) {
+    const out = new Int16Array(sizeOf(node.outShape))
+    for (let i = 0; i < out.length; i++)
+      out[i] = matmulActInt.evalOne(node, i, (p, idx) => (p === 0 ? a : p === 1 ? b : p === 2 ? mul : sh)?.[idx] as number)
+    return out
+  },
+  evalOne(node, outIndex, read) {
+    const [as, bs] = node.inShapes as [number[], number[]]
+    const out = node.outShape
+    const n = out[out.length - 1] as number
+    const m = out[out.length - 2] as number
+    const k = as[as.length - 1] as number
+    const j = outIndex % n
+    const i = Math.floor(outIndex / n) % m
+    const bi = Math.floor(outIndex / (n * m))
+    const [oa, ob] = batchOffsets(out, as, bs, bi)
+    let acc = 0
+    for (let t = 0; t < k; t++) acc += read(0, oa + i * k + t) * read(1, ob + t * n + j)
+    return requant(acc, read(2, 0), read(3, 0))
+  },
+}

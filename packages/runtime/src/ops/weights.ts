@@ -1,0 +1,74 @@
+import { QuantizationError } from '../errors.js'
+import { INT16_MAX, quantizeMultiplier } from '../fixedPoint.js'
+import type { IntArray } from '../tensor.js'
+
+export const INT8_MAX = 127
+export const INT32_MAX = 2 ** 31 - 1
+
+/**
+ * Symmetric per-row int8 quantization of a weight matrix laid out as `rows` contiguous rows:
+ * scale_r = max|w_r| / 127, q = round(w / scale_r).
+ */
+export function quantizeRows(w: Float64Array, rows: number): { q: Int8Array; scales: Float64Array } {
+  const cols = w.length / rows
+  const q = new Int8Array(w.length)
+  const scales = new Float64Array(rows)
+  for (let r = 0; r < rows; r++) {
+    let max = 0
+    for (let i = r * cols; i < (r + 1) * cols; i++) max = Math.max(max, Math.abs(w[i] as number))
+    const s = max > 0 ? max / INT8_MAX : 1
+    scales[r] = s
+    for (let i = r * cols; i < (r + 1) * cols; i++) q[i] = Math.max(-INT8_MAX, Math.min(INT8_MAX, Math.round((w[i] as number) / s)))
+  }
+  return { q, scales }
+}
+
+/** Bias in the accumulator's scale (s_x · s_w), as int32. */
+export function quantizeBias(b: Float64Array | undefined, rows: number, accScale: (r: number) => number): Int32Array {
+  const out = new Int32Array(rows)
+  if (!b) return out
+  for (let r = 0; r < rows; r++) {
+    const v = Math.round((b[r] as number) / accScale(r))
+    if (Math.abs(v) > INT32_MAX) {
+      throw new QuantizationError('A bias does not fit in int32 at the accumulator scale', { row: r, bias: b[r], quantized: v })
+    }
+    out[r] = v
+  }
+  return out
+}
+
+/**
+ * Per-row requantization multipliers for a dot-product op: the accumulator of row r is bounded by
+ * 32768 · Σ|w_r| + |b_r|, and m_r · 2^-s_r ≈ s_x · s_w[r] / s_y.
+ */
+export function rowMultipliers(
+  q: Int8Array,
+  bias: Int32Array,
+  rows: number,
+  ratio: (r: number) => number,
+): { m: Int32Array; s: Int32Array } {
+  const cols = q.length / rows
+  const m = new Int32Array(rows)
+  const s = new Int32Array(rows)
+  for (let r = 0; r < rows; r++) {
+    let sumAbs = 0
+    for (let i = r * cols; i < (r + 1) * cols; i++) sumAbs += Math.abs(q[i] as number)
+    const bound = (INT16_MAX + 1) * sumAbs + Math.abs(bias[r] as number)
+    const mult = quantizeMultiplier(ratio(r), bound)
+    m[r] = mult.m
+    s[r] = mult.s
+  }
+  return { m, s }
+}
+
+const floatCache = new WeakMap<IntArray, Float64Array>()
+
+/** A Float64Array copy of a constant integer tensor, cached for the fast kernels. */
+export function asFloat64(a: IntArray): Float64Array {
+  let f = floatCache.get(a)
+  if (!f) {
+    f = Float64Array.from(a)
+    floatCache.set(a, f)
+  }
+  return f
+}

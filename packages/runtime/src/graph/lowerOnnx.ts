@@ -24,6 +24,8 @@ export type LowerOptions = {
 }
 
 const passThrough = new Set(['Identity', 'Dropout'])
+/** Ops evaluated only at import, on constant inputs (shape computations). */
+const foldOnly = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Gather', 'Cast'])
 
 /**
  * Lowers a decoded ONNX model: resolves every node's attributes and shapes, folds every node whose
@@ -69,11 +71,14 @@ export function lowerOnnx(model: OnnxModel, options: LowerOptions = {}): FloatGr
   const nodes: FloatNode[] = []
   for (const raw of model.nodes) {
     const node: OnnxNode = { ...raw, inputs: raw.inputs.map((n) => (n === '' ? '' : resolveName(n))) }
-    const output = node.outputs[0]
-    if (!output) throw new InvalidModelError(`Node "${node.name}" has no output`, { node: node.name })
     if (node.domain !== '' && node.domain !== 'ai.onnx') {
       throw new UnsupportedOpError(`${node.domain}.${node.opType}`, node.name, 'custom operator domain')
     }
+    if (!passThrough.has(node.opType) && !foldOnly.has(node.opType) && !onnxOps[node.opType]) {
+      throw new UnsupportedOpError(node.opType, node.name)
+    }
+    const output = node.outputs[0]
+    if (!output) throw new InvalidModelError(`Node "${node.name}" has no first output`, { node: node.name })
     if (passThrough.has(node.opType)) {
       alias.set(output, node.inputs[0] as string)
       continue

@@ -7,9 +7,16 @@ import type { FloatTensor, IntArray, IntDType } from '../tensor.js'
 import { allocInt } from '../tensor.js'
 import type { FloatGraph } from './lowerOnnx.js'
 
+/**
+ * Headroom above the calibrated range: the calibrated max |x| maps to 32767 / HEADROOM, so inputs
+ * up to twice as large as any calibration sample's still do not saturate (at the cost of one of
+ * the activation's 16 bits).
+ */
+export const HEADROOM = 2
+
 /** Scale of a symmetric int16 activation whose calibrated max |x| is `maxAbs`. */
 export function activationScale(maxAbs: number | undefined): number {
-  return maxAbs && maxAbs > 0 && Number.isFinite(maxAbs) ? maxAbs / INT16_MAX : 1
+  return maxAbs && maxAbs > 0 && Number.isFinite(maxAbs) ? (HEADROOM * maxAbs) / INT16_MAX : 1
 }
 
 /**
@@ -54,7 +61,8 @@ export function quantizeGraph(graph: FloatGraph, stats: Map<string, number>, met
     constActivation(label: string, t: FloatTensor) {
       let max = 0
       for (const v of t.data) max = Math.max(max, Math.abs(v))
-      const scale = activationScale(max)
+      // A constant's range is known exactly: no headroom.
+      const scale = max > 0 ? max / INT16_MAX : 1
       const id = addConst(
         label,
         'int16',

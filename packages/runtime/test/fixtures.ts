@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { FloatTensor, ImportResult } from '../src/index.js'
+import { importOnnx, loadMnist, mnistImage } from '../src/index.js'
+
+/** ../shared, relative to the repository root. */
+export const sharedDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared')
+export const mnistModelPath = join(sharedDir, 'models', 'mnist-8.onnx')
+export const mnistDir = join(sharedDir, 'datasets', 'mnist')
+export const lightDir = join(sharedDir, 'onnx-backend-tests', 'light')
+
+/** Deterministic PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+let mnist: ImportResult | undefined
+
+/** mnist-8 imported with the last 500 test images as calibration (cached per test file). */
+export function importMnist(): ImportResult {
+  if (mnist) return mnist
+  const set = loadMnist(mnistDir)
+  const calibration = Array.from({ length: 500 }, (_, i) => ({ Input3: { dtype: 'float32' as const, ...mnistImage(set, set.count - 1 - i) } }))
+  mnist = importOnnx(readFileSync(mnistModelPath), { calibration, fileName: 'mnist-8.onnx' })
+  return mnist
+}
+
+/** A seeded uniform random input of the given shape in [lo, hi). */
+export function randomInput(shape: number[], seed: number, lo = 0, hi = 1): FloatTensor {
+  const rand = prng(seed)
+  const n = shape.reduce((a, b) => a * b, 1)
+  return { dtype: 'float32', shape, data: Float64Array.from({ length: n }, () => lo + rand() * (hi - lo)) }
+}
+
+/** A light_* architecture imported with one seeded random calibration input. */
+export function importLight(name: string): { result: ImportResult; input: FloatTensor; inputName: string } {
+  const bytes = readFileSync(join(lightDir, `light_${name}.onnx`))
+  const input = randomInput([1, 3, 224, 224], 42)
+  const inputName = name === 'resnet50' || name === 'shufflenet' || name === 'zfnet512' ? 'gpu_0/data_0' : 'data_0'
+  const result = importOnnx(bytes, { calibration: [{ [inputName]: input }], fileName: `light_${name}.onnx` })
+  return { result, input, inputName }
+}

@@ -28,7 +28,7 @@ describe('fixed-point primitives', () => {
       const x = Math.floor(Math.random() * 2 ** 52) - 2 ** 51
       const y = 1 + Math.floor(Math.random() * 2 ** 31)
       const q = floorDiv(x, y)
-      expect(BigInt(q)).toBe((BigInt(x) - ((BigInt(x) % BigInt(y)) + BigInt(y)) % BigInt(y)) / BigInt(y))
+      expect(BigInt(q)).toBe((BigInt(x) - (((BigInt(x) % BigInt(y)) + BigInt(y)) % BigInt(y))) / BigInt(y))
     }
   })
 

@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest'
-import { CHUNK_BYTES, chunkLeaves, fromHex, leafHash, merkleLevels, merkleProof, merkleRoot, nodeHash, rootFromProof, sha256, tensorRoot, toHex, ZERO_HASH } from './merkle.js'
+import {
+  CHUNK_BYTES,
+  chunkLeaves,
+  fromHex,
+  leafHash,
+  merkleLevels,
+  merkleProof,
+  merkleRoot,
+  nodeHash,
+  rootFromProof,
+  sha256,
+  tensorRoot,
+  toHex,
+  ZERO_HASH,
+} from './merkle.js'
 import { tensorBytes } from './tensorBytes.js'
 
 describe('tensor commitments', () => {

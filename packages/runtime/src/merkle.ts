@@ -6,24 +6,26 @@ export const CHUNK_BYTES = 64
 /** The padding leaf used to fill a tree up to a power of two. */
 export const ZERO_HASH = new Uint8Array(32)
 
-const LEAF_PREFIX = Uint8Array.of(0)
-const NODE_PREFIX = Uint8Array.of(1)
-
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(hash('sha256', parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts), 'buffer'))
 }
 
+// One scratch buffer for the prefixed hash inputs (leaves and nodes are both 65 bytes).
+const scratch = new Uint8Array(1 + CHUNK_BYTES)
+
 /** Leaf hash of one chunk: sha256(0x00 ‖ chunk), chunk zero-padded to CHUNK_BYTES. */
 export function leafHash(chunk: Uint8Array): Uint8Array {
-  if (chunk.length === CHUNK_BYTES) return sha256(LEAF_PREFIX, chunk)
-  const padded = new Uint8Array(CHUNK_BYTES)
-  padded.set(chunk)
-  return sha256(LEAF_PREFIX, padded)
+  scratch.fill(0)
+  scratch.set(chunk.subarray(0, CHUNK_BYTES), 1)
+  return sha256(scratch)
 }
 
 /** Inner node hash: sha256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  return sha256(NODE_PREFIX, left, right)
+  scratch[0] = 1
+  scratch.set(left, 1)
+  scratch.set(right, 33)
+  return sha256(scratch)
 }
 
 /**

@@ -1,10 +1,11 @@
 import { InvalidModelError, UnsupportedOpError } from '../errors.js'
 import { INT16_MAX, quantizeMultiplier, requant } from '../fixedPoint.js'
+import { gemmRequant, paddedWeights, roundUp } from '../kernels/gemm.js'
 import type { FloatTensor } from '../tensor.js'
 import { broadcastIndex, floatTensor, sizeOf } from '../tensor.js'
 import type { IntOp, OnnxOp, QuantizeContext } from './types.js'
 import { attrFloat, attrInt, num } from './types.js'
-import { asFloat64, quantizeBias, quantizeRows, rowMultipliers } from './weights.js'
+import { quantizeBias, quantizeRows, rowMultipliers } from './weights.js'
 
 /**
  * Dense layers: MatMul and Gemm with a constant right-hand side become the integer `Dense` op
@@ -208,20 +209,25 @@ export const denseInt: IntOp = {
   run(node, [x, w, b, mul, sh]) {
     const n = num(node.attrs, 'n')
     const k = num(node.attrs, 'k')
+    const kp = roundUp(k, 8)
     const xs = x as Int16Array
-    const wf = asFloat64(w as Int8Array)
     const rows = xs.length / k
+    const res = gemmRequant(
+      paddedWeights(w as Int8Array, n),
+      n,
+      kp,
+      rows,
+      (cols) => {
+        for (let r = 0; r < rows; r++) cols.set(xs.subarray(r * k, (r + 1) * k), r * kp)
+      },
+      b as Int32Array,
+      mul as Int32Array,
+      sh as Int32Array,
+    )
+    // res is [n][roundUp(rows, 4)]; the output is [rows][n].
+    const r4 = roundUp(rows, 4)
     const out = new Int16Array(rows * n)
-    const row = new Float64Array(k)
-    for (let r = 0; r < rows; r++) {
-      for (let t = 0; t < k; t++) row[t] = xs[r * k + t] as number
-      for (let j = 0; j < n; j++) {
-        let acc = b?.[j] as number
-        const base = j * k
-        for (let t = 0; t < k; t++) acc += (row[t] as number) * (wf[base + t] as number)
-        out[r * n + j] = requant(acc, mul?.[j] as number, sh?.[j] as number)
-      }
-    }
+    for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) out[r * n + j] = res[j * r4 + r] as number
     return out
   },
   evalOne(node, outIndex, read) {

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import wabtInit from 'wabt'
+import { requant } from '../fixedPoint.js'
+import { gemmRequant, paddedWeights, roundUp } from './gemm.js'
+import { wasmBase64 } from './gemmWasm.generated.js'
+
+function rng(seed: number) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+describe('WebAssembly SIMD gemm kernel', () => {
+  it('is generated from gemm.wat (the committed bytes are not stale)', async () => {
+    const wabt = await wabtInit()
+    const path = new URL('./gemm.wat', import.meta.url).pathname
+    const mod = wabt.parseWat(path, readFileSync(path, 'utf8'), { simd: true })
+    const bytes = Buffer.from(mod.toBinary({}).buffer)
+    mod.destroy()
+    expect(bytes.toString('base64')).toBe(wasmBase64)
+  })
+
+  it('computes the exact Conv/Dense definition, including extreme values and K beyond one i32 block', () => {
+    const rand = rng(11)
+    for (const [m, p, k, extreme] of [
+      [3, 5, 7, false],
+      [16, 33, 200, false],
+      [4, 9, 1500, true],
+      [2, 4, 4608, true],
+    ] as const) {
+      const w = Int8Array.from({ length: m * k }, () => (extreme ? (rand() < 0.5 ? -127 : 127) : Math.floor(rand() * 255) - 127))
+      const x = Int16Array.from({ length: p * k }, () => (extreme ? (rand() < 0.5 ? -32768 : 32767) : Math.floor(rand() * 65536) - 32768))
+      const bias = Int32Array.from({ length: m }, () => Math.floor(rand() * 2 ** 20) - 2 ** 19)
+      // Multipliers chosen as the importer would: |acc| · mul < 2^52.
+      const bound = 32768 * 127 * k + 2 ** 19
+      const mul = Int32Array.from({ length: m }, () => 1 + Math.floor(rand() * Math.min(2 ** 31 - 2, 2 ** 52 / bound)))
+      const shift = Int32Array.from({ length: m }, (_, i) => (i === 0 ? 0 : 20 + Math.floor(rand() * 20)))
+      const kp = roundUp(k, 8)
+      const out = gemmRequant(
+        paddedWeights(w, m),
+        m,
+        kp,
+        p,
+        (cols) => {
+          for (let j = 0; j < p; j++) cols.set(x.subarray(j * k, (j + 1) * k), j * kp)
+        },
+        bias,
+        mul,
+        shift,
+      )
+      const p4 = roundUp(p, 4)
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < p; j++) {
+          let acc = BigInt(bias[i] as number)
+          for (let t = 0; t < k; t++) acc += BigInt(w[i * k + t] as number) * BigInt(x[j * k + t] as number)
+          expect(out[i * p4 + j]).toBe(requant(Number(acc), mul[i] as number, shift[i] as number))
+        }
+      }
+    }
+  })
+})

@@ -1,0 +1,74 @@
+import { wasmBase64 } from './gemmWasm.generated.js'
+
+// The WebAssembly global, typed here because the project's lib (ES2023, no DOM) does not declare it.
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => object
+  Instance: new (module: object, imports: object) => { exports: unknown }
+}
+
+type GemmExports = {
+  memory: { buffer: ArrayBuffer; grow(pages: number): number }
+  gemm(w: number, x: number, bias: number, mul: number, shift: number, out: number, m: number, p: number, kp: number): void
+}
+
+const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(wasmBase64, 'base64')), {})
+const wasm = instance.exports as unknown as GemmExports
+
+/** Rounds up to a multiple of `k`. */
+export function roundUp(n: number, k: number): number {
+  return Math.ceil(n / k) * k
+}
+
+const padded = new WeakMap<Int8Array, Int16Array>()
+
+/** Weight rows [rows][k] (int8) as int16 rows [rows][kp] with kp = roundUp(k, 8), zero padded; cached. */
+export function paddedWeights(w: Int8Array, rows: number): Int16Array {
+  let out = padded.get(w)
+  if (!out) {
+    const k = w.length / rows
+    const kp = roundUp(k, 8)
+    out = new Int16Array(rows * kp)
+    for (let r = 0; r < rows; r++) for (let t = 0; t < k; t++) out[r * kp + t] = w[r * k + t] as number
+    padded.set(w, out)
+  }
+  return out
+}
+
+function reserve(bytes: number): ArrayBuffer {
+  const have = wasm.memory.buffer.byteLength
+  if (bytes > have) wasm.memory.grow(Math.ceil((bytes - have) / 65536))
+  return wasm.memory.buffer
+}
+
+/**
+ * out[i, j] = sat16(rshift((bias[i] + Σ_t w[i, t] · x[j, t]) · mul[i], shift[i])) for i < m, j < p,
+ * computed by the WebAssembly SIMD kernel (gemm.wat). `w` is [m][kp] int16 (int8 values); `fillX`
+ * writes x as [roundUp(p, 4)][kp] into a zeroed view. Returns [m][roundUp(p, 4)] (a fresh copy).
+ */
+export function gemmRequant(
+  w: Int16Array,
+  m: number,
+  kp: number,
+  p: number,
+  fillX: (x: Int16Array) => void,
+  bias: Int32Array,
+  mul: Int32Array,
+  shift: Int32Array,
+): Int16Array {
+  const p4 = roundUp(p, 4)
+  const xOff = roundUp(w.byteLength, 16)
+  const bOff = roundUp(xOff + p4 * kp * 2, 16)
+  const mOff = bOff + roundUp(m * 4, 16)
+  const sOff = mOff + roundUp(m * 4, 16)
+  const oOff = sOff + roundUp(m * 4, 16)
+  const buffer = reserve(oOff + m * p4 * 2)
+  new Int16Array(buffer, 0, w.length).set(w)
+  const x = new Int16Array(buffer, xOff, p4 * kp)
+  x.fill(0)
+  fillX(x)
+  new Int32Array(buffer, bOff, m).set(bias)
+  new Int32Array(buffer, mOff, m).set(mul)
+  new Int32Array(buffer, sOff, m).set(shift)
+  wasm.gemm(0, xOff, bOff, mOff, sOff, oOff, m, p4, kp)
+  return new Int16Array(buffer.slice(oOff, oOff + m * p4 * 2))
+}

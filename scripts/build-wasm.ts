@@ -1,0 +1,38 @@
+// Assembles packages/runtime/src/kernels/*.wat into generated TypeScript modules holding the
+// WebAssembly bytes. Run: npm run build:wasm   (--check: fail if a generated module is stale)
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import wabtInit from 'wabt'
+
+const dir = join(import.meta.dirname, '..', 'packages', 'runtime', 'src', 'kernels')
+const check = process.argv.includes('--check')
+
+/** The generated module for one .wat source. */
+export async function generate(watPath: string): Promise<string> {
+  const wabt = await wabtInit()
+  const mod = wabt.parseWat(watPath, readFileSync(watPath, 'utf8'), { simd: true })
+  const { buffer } = mod.toBinary({})
+  mod.destroy()
+  const base64 = Buffer.from(buffer).toString('base64')
+  const name = watPath.split('/').pop() as string
+  return `// generated — do not edit. Source: ${name}; regenerate with \`npm run build:wasm\`.\nexport const wasmBase64 =\n  '${base64}'\n`
+}
+
+let stale = 0
+for (const f of readdirSync(dir).filter((f) => f.endsWith('.wat'))) {
+  const out = join(dir, f.replace(/\.wat$/, 'Wasm.generated.ts'))
+  const text = await generate(join(dir, f))
+  let current = ''
+  try {
+    current = readFileSync(out, 'utf8')
+  } catch {}
+  if (current === text) continue
+  if (check) {
+    console.error(`${out} is stale; run npm run build:wasm`)
+    stale++
+  } else {
+    writeFileSync(out, text)
+    console.log(`wrote ${out}`)
+  }
+}
+process.exitCode = stale > 0 ? 1 : 0

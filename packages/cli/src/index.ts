@@ -1,4 +1,4 @@
-export { main, program } from './main.js'
 export { evaluate } from './commands/evaluate.js'
 export { modelImport } from './commands/modelImport.js'
 export { runCommand } from './commands/run.js'
+export { main, program } from './main.js'

@@ -46,7 +46,14 @@ export function program(): Command {
     .option('--onnx <file>', 'the float ONNX model (default: found by the name and hash recorded in the artifact)')
     .option('--json', 'print JSON', false)
     .action(async (o) => {
-      await evaluate({ model: o.model, dataset: o.dataset, data: o.data, json: o.json, ...(o.limit ? { limit: o.limit } : {}), ...(o.onnx ? { onnx: o.onnx } : {}) })
+      await evaluate({
+        model: o.model,
+        dataset: o.dataset,
+        data: o.data,
+        json: o.json,
+        ...(o.limit ? { limit: o.limit } : {}),
+        ...(o.onnx ? { onnx: o.onnx } : {}),
+      })
     })
   cli
     .command('demo')

@@ -45,17 +45,29 @@ export function calibrationSamples(spec: string, onnx: Uint8Array, count: number
         inputs.map((inp) => {
           const shape = inp.shape.map((d, i) => (typeof d === 'number' && d > 0 ? d : i === 0 ? 1 : Number.NaN))
           const size = shape.reduce((a, b) => a * b, 1)
-          if (!Number.isFinite(size)) throw new UsageError(`Input ${inp.name} has symbolic dimensions; use a JSON calibration file`, { shape: inp.shape })
-          return [inp.name, { dtype: 'float32', shape, data: Float64Array.from({ length: size }, () => (lo as number) + rand() * ((hi as number) - (lo as number))) }]
+          if (!Number.isFinite(size))
+            throw new UsageError(`Input ${inp.name} has symbolic dimensions; use a JSON calibration file`, { shape: inp.shape })
+          return [
+            inp.name,
+            {
+              dtype: 'float32',
+              shape,
+              data: Float64Array.from({ length: size }, () => (lo as number) + rand() * ((hi as number) - (lo as number))),
+            },
+          ]
         }),
       ),
     )
   }
   const parsed = readJson(spec)
   if (!Array.isArray(parsed)) throw new UsageError('A calibration file must hold a JSON array of inputs', { file: spec })
-  return parsed.slice(0, count).map((sample: Record<string, { shape: number[]; data: number[] }>) =>
-    Object.fromEntries(Object.entries(sample).map(([k, v]) => [k, { dtype: 'float32' as const, shape: v.shape, data: Float64Array.from(v.data) }])),
-  )
+  return parsed
+    .slice(0, count)
+    .map((sample: Record<string, { shape: number[]; data: number[] }>) =>
+      Object.fromEntries(
+        Object.entries(sample).map(([k, v]) => [k, { dtype: 'float32' as const, shape: v.shape, data: Float64Array.from(v.data) }]),
+      ),
+    )
 }
 
 export function readJson(path: string): unknown {

@@ -12,7 +12,9 @@ export type DemoOptions = { shared: string; requests: number; out: string }
 export function demo(options: DemoOptions): void {
   const onnxPath = join(options.shared, 'models', 'mnist-8.onnx')
   const set = loadMnist(join(options.shared, 'datasets', 'mnist'))
-  const calibration = Array.from({ length: 500 }, (_, i) => ({ Input3: { dtype: 'float32' as const, ...mnistImage(set, set.count - 1 - i) } }))
+  const calibration = Array.from({ length: 500 }, (_, i) => ({
+    Input3: { dtype: 'float32' as const, ...mnistImage(set, set.count - 1 - i) },
+  }))
   let t = performance.now()
   const { artifact, model, report } = importOnnx(readBytes(onnxPath, 'ONNX model'), { calibration, fileName: 'mnist-8.onnx' })
   mkdirSync(options.out, { recursive: true })
@@ -21,7 +23,11 @@ export function demo(options: DemoOptions): void {
   console.log(`imported mnist-8 in ${(performance.now() - t).toFixed(0)} ms → ${artifactPath}`)
   console.log(`  model id      ${report.modelId}`)
   console.log(`  weights root  ${report.weightsRoot}`)
-  console.log(`  ops           ${Object.entries(report.ops).map(([k, v]) => `${k}×${v}`).join(', ')}\n`)
+  console.log(
+    `  ops           ${Object.entries(report.ops)
+      .map(([k, v]) => `${k}×${v}`)
+      .join(', ')}\n`,
+  )
 
   const rand = mulberry32(7)
   let correct = 0

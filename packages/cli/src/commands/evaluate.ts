@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs'
 import { createHash } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { LoadedModel } from '@verity/runtime'
 import { loadMnist, loadModel, mnistImage, run } from '@verity/runtime'
 import { SingleBar } from 'cli-progress'
 import { sig } from '../format.js'
-import { UsageError, readBytes } from '../samples.js'
+import { readBytes, UsageError } from '../samples.js'
 
 export type EvalOptions = { model: string; dataset: string; data: string; limit?: number; onnx?: string; json: boolean }
 
@@ -32,14 +32,16 @@ export function findFloatModel(model: LoadedModel, artifactPath: string, explici
     if (!existsSync(c)) continue
     const digest = createHash('sha256').update(readFileSync(c)).digest('hex')
     if (digest === sha256) return c
-    if (explicit) throw new UsageError('The float model is not the one this artifact was imported from', { file: c, expected: sha256, found: digest })
+    if (explicit)
+      throw new UsageError('The float model is not the one this artifact was imported from', { file: c, expected: sha256, found: digest })
   }
   throw new UsageError(`Cannot find the float model ${file}; pass --onnx <path>`, { searched: candidates, sha256 })
 }
 
 /** `verity eval`: top-1 accuracy of the integer model, agreement with the float model (onnxruntime-node), logit MAE. */
 export async function evaluate(options: EvalOptions): Promise<EvalResult> {
-  if (options.dataset !== 'mnist') throw new UsageError('Only the mnist dataset is supported', { expected: 'mnist', found: options.dataset })
+  if (options.dataset !== 'mnist')
+    throw new UsageError('Only the mnist dataset is supported', { expected: 'mnist', found: options.dataset })
   const model = loadModel(readBytes(options.model, 'model artifact'))
   const floatPath = findFloatModel(model, options.model, options.onnx)
   const ort = await import('onnxruntime-node')
@@ -48,7 +50,10 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const n = Math.min(options.limit ?? set.count, set.count)
   const input = model.model.tensors[model.model.inputs[0] as number]
   const inputName = input?.name as string
-  const bar = process.stderr.isTTY && !options.json ? new SingleBar({ format: 'eval [{bar}] {value}/{total} images  acc {acc}%  eta {eta}s', clearOnComplete: true }) : undefined
+  const bar =
+    process.stderr.isTTY && !options.json
+      ? new SingleBar({ format: 'eval [{bar}] {value}/{total} images  acc {acc}%  eta {eta}s', clearOnComplete: true })
+      : undefined
   bar?.start(n, 0, { acc: '—' })
   let correct = 0
   let floatCorrect = 0

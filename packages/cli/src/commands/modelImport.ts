@@ -23,7 +23,9 @@ export function modelImport(file: string, options: ModelImportOptions): Quantiza
   console.log(`source        ${report.source.file} sha256 ${report.source.sha256.slice(0, 16)}… opset ${report.source.opset}`)
   console.log(`onnx ops      ${counts(report.onnxOps)}`)
   console.log(`integer ops   ${counts(report.ops)}`)
-  console.log(`weights       ${report.weights.total} values (int8 ${report.weights.int8}, int16 ${report.weights.int16}, int32 ${report.weights.int32})`)
+  console.log(
+    `weights       ${report.weights.total} values (int8 ${report.weights.int8}, int16 ${report.weights.int16}, int32 ${report.weights.int32})`,
+  )
   console.log(`calibration   ${report.calibrationSamples} samples from ${options.calibrate}`)
   for (const io of [...report.inputs.map((x) => ['input', x] as const), ...report.outputs.map((x) => ['output', x] as const)]) {
     console.log(`${io[0].padEnd(14)}${io[1].name} [${io[1].shape.join(', ')}] scale ${sig(io[1].scale, 6)}`)

@@ -17,7 +17,13 @@ export function runCommand(options: RunCommandOptions): RunResult {
           inputHash: result.inputHash,
           outputHash: result.outputHash,
           ...(result.trace ? { traceRoot: result.trace.root, traceLeaves: result.trace.leaves.length } : {}),
-          outputs: result.outputs.map((o) => ({ name: o.name, shape: o.shape, scale: o.scale, raw: Array.from(o.raw), values: Array.from(o.values) })),
+          outputs: result.outputs.map((o) => ({
+            name: o.name,
+            shape: o.shape,
+            scale: o.scale,
+            raw: Array.from(o.raw),
+            values: Array.from(o.values),
+          })),
         },
         null,
         2,
@@ -31,12 +37,17 @@ export function runCommand(options: RunCommandOptions): RunResult {
   if (result.trace) console.log(`trace root   ${result.trace.root} (${result.trace.leaves.length} tensors)`)
   for (const o of result.outputs) {
     console.log(`\n${o.name} [${o.shape.join(', ')}] scale ${sig(o.scale, 6)}`)
-    const top = o.values.length <= 20 ? [...o.values.keys()] : [...o.values.keys()].sort((a, b) => (o.values[b] as number) - (o.values[a] as number)).slice(0, 10)
+    const top =
+      o.values.length <= 20
+        ? [...o.values.keys()]
+        : [...o.values.keys()].sort((a, b) => (o.values[b] as number) - (o.values[a] as number)).slice(0, 10)
     if (o.values.length > 20) console.log(`(top 10 of ${o.values.length})`)
     let best = 0
     for (let i = 1; i < o.values.length; i++) if ((o.values[i] as number) > (o.values[best] as number)) best = i
     for (const i of top) {
-      console.log(`  [${String(i).padStart(3)}] ${sig(o.values[i] as number, 6).padStart(12)}   raw ${String(o.raw[i]).padStart(6)}${i === best ? '   ← argmax' : ''}`)
+      console.log(
+        `  [${String(i).padStart(3)}] ${sig(o.values[i] as number, 6).padStart(12)}   raw ${String(o.raw[i]).padStart(6)}${i === best ? '   ← argmax' : ''}`,
+      )
     }
   }
   return result

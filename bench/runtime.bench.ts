@@ -63,10 +63,10 @@ const rows: string[] = []
   const set = loadMnist(join(shared, 'datasets', 'mnist'))
   const onnxPath = join(shared, 'models', 'mnist-8.onnx')
   const calibration = Array.from({ length: 500 }, (_, i) => ({
-    Input3: { dtype: 'float32' as const, ...mnistImage(set, set.count - 1 - i) },
+    Input3: mnistImage(set, set.count - 1 - i),
   }))
   const { model } = importOnnx(readFileSync(onnxPath), { calibration, fileName: 'mnist-8.onnx' })
-  const inputs = Array.from({ length: 100 }, (_, i) => ({ dtype: 'float32' as const, ...mnistImage(set, i) }))
+  const inputs = Array.from({ length: 100 }, (_, i) => mnistImage(set, i))
   rows.push(...(await bench('mnist-8', onnxPath, model, 'Input3', inputs, quick ? 200 : 2000)))
 }
 {

@@ -34,7 +34,7 @@ export function calibrationSamples(spec: string, onnx: Uint8Array, count: number
     const set = loadMnist(spec.slice(6))
     const name = inputs[0]?.name as string
     const n = Math.min(count, set.count)
-    return Array.from({ length: n }, (_, i) => ({ [name]: { dtype: 'float32' as const, ...mnistImage(set, set.count - 1 - i) } }))
+    return Array.from({ length: n }, (_, i) => ({ [name]: mnistImage(set, set.count - 1 - i) }))
   }
   if (spec === 'random' || spec.startsWith('random:')) {
     const [lo, hi] = spec === 'random' ? [0, 1] : spec.slice(7).split(',').map(Number)

@@ -28,7 +28,7 @@ let mnist: ImportResult | undefined
 export function importMnist(): ImportResult {
   if (mnist) return mnist
   const set = loadMnist(mnistDir)
-  const calibration = Array.from({ length: 500 }, (_, i) => ({ Input3: { dtype: 'float32' as const, ...mnistImage(set, set.count - 1 - i) } }))
+  const calibration = Array.from({ length: 500 }, (_, i) => ({ Input3: mnistImage(set, set.count - 1 - i) }))
   mnist = importOnnx(readFileSync(mnistModelPath), { calibration, fileName: 'mnist-8.onnx' })
   return mnist
 }

@@ -13,7 +13,7 @@ export function demo(options: DemoOptions): void {
   const onnxPath = join(options.shared, 'models', 'mnist-8.onnx')
   const set = loadMnist(join(options.shared, 'datasets', 'mnist'))
   const calibration = Array.from({ length: 500 }, (_, i) => ({
-    Input3: { dtype: 'float32' as const, ...mnistImage(set, set.count - 1 - i) },
+    Input3: mnistImage(set, set.count - 1 - i),
   }))
   let t = performance.now()
   const { artifact, model, report } = importOnnx(readBytes(onnxPath, 'ONNX model'), { calibration, fileName: 'mnist-8.onnx' })

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { BaseError } from '../errors.js'
+import type { FloatTensor } from '../tensor.js'
 
 /** The MNIST test set: `count` images of 28×28 pixels (0..255) and their labels. */
 export type MnistSet = { count: number; images: Uint8Array; labels: Uint8Array }
@@ -54,6 +55,6 @@ export function loadMnist(dir: string, prefix = 't10k'): MnistSet {
 }
 
 /** Image `i` as a float tensor [1, 1, 28, 28] of raw pixel values 0..255. */
-export function mnistImage(set: MnistSet, i: number): { shape: number[]; data: Float64Array } {
-  return { shape: [1, 1, 28, 28], data: Float64Array.from(set.images.subarray(i * 784, (i + 1) * 784)) }
+export function mnistImage(set: MnistSet, i: number): FloatTensor {
+  return { dtype: 'float32', shape: [1, 1, 28, 28], data: Float64Array.from(set.images.subarray(i * 784, (i + 1) * 784)) }
 }

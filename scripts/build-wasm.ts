@@ -10,7 +10,17 @@ const check = process.argv.includes('--check')
 /** The generated module for one .wat source. */
 export async function generate(watPath: string): Promise<string> {
   const wabt = await wabtInit()
-  const mod = wabt.parseWat(watPath, readFileSync(watPath, 'utf8'), { simd: true })
+  let mod: ReturnType<typeof wabt.parseWat>
+  try {
+    mod = wabt.parseWat(watPath, readFileSync(watPath, 'utf8'), { simd: true })
+  } catch (e) {
+    throw new Error(
+      String((e as Error).message)
+        .split('\n')
+        .filter((l) => l.includes('error'))
+        .join('\n'),
+    )
+  }
   const { buffer } = mod.toBinary({})
   mod.destroy()
   const base64 = Buffer.from(buffer).toString('base64')

@@ -48,9 +48,18 @@ describe('single-value witnesses', () => {
     const flip = (hex: string, at: number) => `${hex.slice(0, at)}${hex[at] === '0' ? '1' : '0'}${hex.slice(at + 1)}`
     const cases: [string, Witness][] = [
       ['value', tamper(w, (x) => (x.value += 1))],
-      ['input chunk', tamper(w, (x) => ((x.inputs[0]?.chunks[0] as { data: string }).data = flip(x.inputs[0]?.chunks[0]?.data as string, 4)))],
-      ['weight chunk', tamper(w, (x) => ((x.inputs[1]?.chunks[0] as { data: string }).data = flip(x.inputs[1]?.chunks[0]?.data as string, 4)))],
-      ['root proof', tamper(w, (x) => ((x.inputs[0] as { rootSiblings: string[] }).rootSiblings[0] = flip(x.inputs[0]?.rootSiblings[0] as string, 6)))],
+      [
+        'input chunk',
+        tamper(w, (x) => ((x.inputs[0]?.chunks[0] as { data: string }).data = flip(x.inputs[0]?.chunks[0]?.data as string, 4))),
+      ],
+      [
+        'weight chunk',
+        tamper(w, (x) => ((x.inputs[1]?.chunks[0] as { data: string }).data = flip(x.inputs[1]?.chunks[0]?.data as string, 4))),
+      ],
+      [
+        'root proof',
+        tamper(w, (x) => ((x.inputs[0] as { rootSiblings: string[] }).rootSiblings[0] = flip(x.inputs[0]?.rootSiblings[0] as string, 6))),
+      ],
       ['shift attr', tamper(w, (x) => (x.node.attrs.sh = 2))],
       ['op', tamper(w, (x) => (x.op = conv + 1))],
       ['trace root', tamper(w, (x) => (x.traceRoot = flip(x.traceRoot, 10) as `0x${string}`))],

@@ -9,6 +9,24 @@ declare const WebAssembly: {
 type GemmExports = {
   memory: { buffer: ArrayBuffer; grow(pages: number): number }
   gemm(w: number, x: number, bias: number, mul: number, shift: number, out: number, m: number, p: number, kp: number): void
+  im2col(
+    x: number,
+    cg: number,
+    h: number,
+    w: number,
+    kh: number,
+    kw: number,
+    sh: number,
+    sw: number,
+    dh: number,
+    dw: number,
+    pt: number,
+    pl: number,
+    oh: number,
+    ow: number,
+    kp: number,
+    cols: number,
+  ): void
 }
 
 const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(wasmBase64, 'base64')), {})
@@ -55,17 +73,81 @@ export function gemmRequant(
   mul: Int32Array,
   shift: Int32Array,
 ): Int16Array {
+  return runGemm(w, m, kp, p, 0, (buffer, _src, xOff) => fillX(new Int16Array(buffer, xOff, roundUp(p, 4) * kp)), bias, mul, shift)
+}
+
+/** The 2-D window of a convolution, as the im2col kernel takes it. */
+export type ConvWindow = {
+  kh: number
+  kw: number
+  sh: number
+  sw: number
+  dh: number
+  dw: number
+  pt: number
+  pl: number
+  oh: number
+  ow: number
+}
+
+/**
+ * One group of one batch item of an integer Conv: im2col of `x` (cg channels of h × w starting at
+ * element `base`) and the requantized GEMM, both in WebAssembly. Returns [m][roundUp(oh·ow, 4)].
+ */
+export function convRequant(
+  x: Int16Array,
+  base: number,
+  cg: number,
+  h: number,
+  wd: number,
+  win: ConvWindow,
+  w: Int16Array,
+  m: number,
+  kp: number,
+  bias: Int32Array,
+  mul: Int32Array,
+  shift: Int32Array,
+): Int16Array {
+  const src = x.subarray(base, base + cg * h * wd)
+  return runGemm(
+    w,
+    m,
+    kp,
+    win.oh * win.ow,
+    src.byteLength,
+    (buffer, srcOff, xOff) => {
+      new Int16Array(buffer, srcOff, src.length).set(src)
+      wasm.im2col(srcOff, cg, h, wd, win.kh, win.kw, win.sh, win.sw, win.dh, win.dw, win.pt, win.pl, win.oh, win.ow, kp, xOff)
+    },
+    bias,
+    mul,
+    shift,
+  )
+}
+
+/** Lays out [w][src][x][bias][mul][shift][out] in the kernel's memory and runs the GEMM. */
+function runGemm(
+  w: Int16Array,
+  m: number,
+  kp: number,
+  p: number,
+  srcBytes: number,
+  fill: (buffer: ArrayBuffer, srcOff: number, xOff: number) => void,
+  bias: Int32Array,
+  mul: Int32Array,
+  shift: Int32Array,
+): Int16Array {
   const p4 = roundUp(p, 4)
-  const xOff = roundUp(w.byteLength, 16)
+  const srcOff = roundUp(w.byteLength, 16)
+  const xOff = roundUp(srcOff + srcBytes, 16)
   const bOff = roundUp(xOff + p4 * kp * 2, 16)
   const mOff = bOff + roundUp(m * 4, 16)
   const sOff = mOff + roundUp(m * 4, 16)
   const oOff = sOff + roundUp(m * 4, 16)
   const buffer = reserve(oOff + m * p4 * 2)
   new Int16Array(buffer, 0, w.length).set(w)
-  const x = new Int16Array(buffer, xOff, p4 * kp)
-  x.fill(0)
-  fillX(x)
+  new Int16Array(buffer, xOff, p4 * kp).fill(0)
+  fill(buffer, srcOff, xOff)
   new Int32Array(buffer, bOff, m).set(bias)
   new Int32Array(buffer, mOff, m).set(mul)
   new Int32Array(buffer, sOff, m).set(shift)

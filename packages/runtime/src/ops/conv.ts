@@ -1,6 +1,6 @@
 import { InvalidModelError, UnsupportedOpError } from '../errors.js'
 import { requant } from '../fixedPoint.js'
-import { gemmRequant, paddedWeights, roundUp } from '../kernels/gemm.js'
+import { convRequant, paddedWeights, roundUp } from '../kernels/gemm.js'
 import type { FloatTensor } from '../tensor.js'
 import { floatTensor, sizeOf } from '../tensor.js'
 import type { IntOp, OnnxOp } from './types.js'
@@ -75,31 +75,6 @@ export function dot(a: Float64Array, ia: number, b: Float64Array, ib: number, k:
   }
   for (; t < k; t++) s0 += (a[ia + t] as number) * (b[ib + t] as number)
   return s0 + s1 + (s2 + s3)
-}
-
-/** cols[p · kp + (ic · kh + ky) · kw + kx] = x[base + (ic · h + iy) · w + ix] for inside positions. */
-function im2col(x: Int16Array, base: number, cg: number, h: number, w: number, win: Window, kp: number, cols: Int16Array): void {
-  const { kh, kw, sh, sw, dh, dw, pt, pl, oh, ow } = win
-  for (let ic = 0; ic < cg; ic++) {
-    const xBase = base + ic * h * w
-    for (let ky = 0; ky < kh; ky++) {
-      const y0 = firstValid(pt, ky, dh, sh)
-      const y1 = endValid(h, oh, pt, ky, dh, sh)
-      for (let kx = 0; kx < kw; kx++) {
-        const col = (ic * kh + ky) * kw + kx
-        const x0 = firstValid(pl, kx, dw, sw)
-        const x1 = endValid(w, ow, pl, kx, dw, sw)
-        for (let oy = y0; oy < y1; oy++) {
-          const row = xBase + (oy * sh - pt + ky * dh) * w - pl + kx * dw
-          let dst = (oy * ow + x0) * kp + col
-          for (let ox = x0; ox < x1; ox++) {
-            cols[dst] = x[row + ox * sw] as number
-            dst += kp
-          }
-        }
-      }
-    }
-  }
 }
 
 function outShapeOf(xShape: readonly number[], m: number, win: Window): number[] {
@@ -189,12 +164,16 @@ export const convInt: IntOp = {
     for (let bi = 0; bi < n; bi++) {
       for (let g = 0; g < group; g++) {
         const rows = [g * mg, (g + 1) * mg] as const
-        const res = gemmRequant(
+        const res = convRequant(
+          xs,
+          (bi * c + g * cg) * h * wd,
+          cg,
+          h,
+          wd,
+          win,
           weights.subarray(rows[0] * kp, rows[1] * kp),
           mg,
           kp,
-          plane,
-          (cols) => im2col(xs, (bi * c + g * cg) * h * wd, cg, h, wd, win, kp, cols),
           (b as Int32Array).subarray(...rows),
           (mul as Int32Array).subarray(...rows),
           (sh as Int32Array).subarray(...rows),

@@ -114,38 +114,73 @@ function poolOne(kind: PoolKind, node: IntNode, outIndex: number, read: (i: numb
   return roundDiv(acc, num(node.attrs, 'includePad') === 1 ? padded : inside)
 }
 
-/** The whole-tensor pooling kernel: same definition as poolOne, loops hoisted. */
+/**
+ * Per output row (or column): the range [lo, hi) of window offsets inside the input, and the number
+ * of offsets inside the padded input. Offset k reads input coordinate o·s − p + k·d.
+ */
+function windowRanges(out: number, size: number, k: number, s: number, d: number, pBegin: number, pEnd: number) {
+  const lo = new Int32Array(out)
+  const hi = new Int32Array(out)
+  const padded = new Int32Array(out)
+  for (let o = 0; o < out; o++) {
+    let l = k
+    let h = 0
+    let n = 0
+    for (let t = 0; t < k; t++) {
+      const i = o * s - pBegin + t * d
+      if (i >= -pBegin && i < size + pEnd) n++
+      if (i >= 0 && i < size) {
+        if (t < l) l = t
+        h = t + 1
+      }
+    }
+    lo[o] = l
+    hi[o] = Math.max(l, h)
+    padded[o] = n
+  }
+  return { lo, hi, padded }
+}
+
+/** The whole-tensor pooling kernel: the definition of poolOne with the window bounds precomputed. */
 function poolRun(kind: PoolKind, node: IntNode, xs: Int16Array): Int16Array {
   const { kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow } = windowOf(node.attrs)
   const h = num(node.attrs, 'h')
   const w = num(node.attrs, 'w')
   const includePad = num(node.attrs, 'includePad') === 1
+  const ys = windowRanges(oh, h, kh, sh, dh, pt, pb)
+  const xr = windowRanges(ow, w, kw, sw, dw, pl, pr)
   const out = new Int16Array(sizeOf(node.outShape))
   const planes = out.length / (oh * ow)
   let o = 0
   for (let p = 0; p < planes; p++) {
     const base = p * h * w
     for (let oy = 0; oy < oh; oy++) {
+      const y0 = ys.lo[oy] as number
+      const y1 = ys.hi[oy] as number
+      const rowBase = base + (oy * sh - pt) * w
       for (let ox = 0; ox < ow; ox++) {
-        let acc = kind === 'max' ? INT16_MIN : 0
-        let inside = 0
-        let padded = 0
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * sh - pt + ky * dh
-          if (iy < -pt || iy >= h + pb) continue
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * sw - pl + kx * dw
-            if (ix < -pl || ix >= w + pr) continue
-            padded++
-            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue
-            inside++
-            const v = xs[base + iy * w + ix] as number
-            if (kind === 'max') {
+        const x0 = xr.lo[ox] as number
+        const x1 = xr.hi[ox] as number
+        const colBase = rowBase + ox * sw - pl
+        if (kind === 'max') {
+          let acc = INT16_MIN
+          for (let ky = y0; ky < y1; ky++) {
+            const r = colBase + ky * dh * w
+            for (let kx = x0; kx < x1; kx++) {
+              const v = xs[r + kx * dw] as number
               if (v > acc) acc = v
-            } else acc += v
+            }
           }
+          out[o++] = acc
+        } else {
+          let acc = 0
+          for (let ky = y0; ky < y1; ky++) {
+            const r = colBase + ky * dh * w
+            for (let kx = x0; kx < x1; kx++) acc += xs[r + kx * dw] as number
+          }
+          const count = includePad ? (ys.padded[oy] as number) * (xr.padded[ox] as number) : (y1 - y0) * (x1 - x0)
+          out[o++] = roundDiv(acc, count)
         }
-        out[o++] = kind === 'max' ? acc : roundDiv(acc, includePad ? padded : inside)
       }
     }
   }

@@ -1,9 +1,9 @@
 import { InvalidModelError, UnsupportedOpError } from '../errors.js'
-import type { OnnxModel, OnnxNode } from '../onnx/decodeOnnx.js'
+import type { AttrValue, OnnxModel, OnnxNode } from '../onnx/decodeOnnx.js'
 import { onnxOps } from '../ops/registry.js'
 import type { FloatNode, ResolveContext } from '../ops/types.js'
 import type { DType, FloatTensor } from '../tensor.js'
-import { floatTensor, normalizeAxis, sizeOf } from '../tensor.js'
+import { broadcastIndex, floatTensor, normalizeAxis, sizeOf } from '../tensor.js'
 import { fuseGraph } from './fuseGraph.js'
 
 /** A float graph with static shapes, constants folded, and no Identity/Dropout. */
@@ -30,7 +30,8 @@ const foldOnly = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Gather', 'Cas
 /**
  * Lowers a decoded ONNX model: resolves every node's attributes and shapes, folds every node whose
  * inputs are all constant (Constant, ConstantOfShape, Shape, Gather, Cast and any supported op),
- * removes Identity and Dropout, then fuses BatchNormalization and constant bias adds.
+ * removes Identity and Dropout, rewrites Gemm with transA or a matrix bias into Transpose / Add
+ * around a plain Gemm, then fuses BatchNormalization and constant bias adds.
  */
 export function lowerOnnx(model: OnnxModel, options: LowerOptions = {}): FloatGraph {
   const constants = new Map<string, FloatTensor>(model.initializers)
@@ -69,10 +70,17 @@ export function lowerOnnx(model: OnnxModel, options: LowerOptions = {}): FloatGr
   }
 
   const nodes: FloatNode[] = []
-  for (const raw of model.nodes) {
+  const pending = [...model.nodes]
+  for (let at = 0; at < pending.length; at++) {
+    const raw = pending[at] as OnnxNode
     const node: OnnxNode = { ...raw, inputs: raw.inputs.map((n) => (n === '' ? '' : resolveName(n))) }
     if (node.domain !== '' && node.domain !== 'ai.onnx') {
       throw new UnsupportedOpError(`${node.domain}.${node.opType}`, node.name, 'custom operator domain')
+    }
+    const expanded = expandGemm(node, ctx) ?? expandLegacyBroadcast(node, ctx)
+    if (expanded) {
+      pending.splice(at + 1, 0, ...expanded)
+      continue
     }
     if (!passThrough.has(node.opType) && !foldOnly.has(node.opType) && !onnxOps[node.opType]) {
       throw new UnsupportedOpError(node.opType, node.name)
@@ -115,6 +123,77 @@ export function lowerOnnx(model: OnnxModel, options: LowerOptions = {}): FloatGr
     }
   }
   return fuseGraph({ opset: model.opset, inputs, outputs, constants, nodes, shapes })
+}
+
+/** A node the importer adds while rewriting `from`, named after it. */
+function helperNode(from: OnnxNode, opType: string, inputs: string[], output: string, attrs: [string, AttrValue][]): OnnxNode {
+  return { name: `${from.name}/${opType}`, opType, domain: '', inputs, outputs: [output], attrs: new Map(attrs) }
+}
+
+/**
+ * Rewrites the Gemm variants the integer Dense op cannot express in one node into ops it can:
+ * transA = 1 on an activation becomes Transpose then Gemm; a constant C that varies along the
+ * rows of the output (a matrix bias) becomes Gemm without C, then Add of the constant beta · C.
+ */
+function expandGemm(node: OnnxNode, ctx: ResolveContext): OnnxNode[] | undefined {
+  if (node.opType !== 'Gemm') return undefined
+  const [a, b, c] = node.inputs as [string, string, string?]
+  const attrs = new Map(node.attrs)
+  const out = node.outputs[0] as string
+  if (attrs.get('transA') === 1 && !ctx.constant(a) && ctx.shape(a).length === 2) {
+    attrs.delete('transA')
+    const t = `${out}::transA`
+    return [helperNode(node, 'Transpose', [a], t, [['perm', [1, 0]]]), { ...node, inputs: [t, ...node.inputs.slice(1)], attrs }]
+  }
+  const bt = ctx.constant(b)
+  const ct = c ? ctx.constant(c) : undefined
+  if (!c || !ct || bt?.shape.length !== 2 || attrs.get('transA') === 1) return undefined
+  const n = (attrs.get('transB') === 1 ? bt.shape[0] : bt.shape[1]) as number
+  const shape = [ctx.shape(a)[0] as number, n]
+  const size = sizeOf(shape)
+  let varies = false
+  for (let i = n; i < size && !varies; i++)
+    varies = ct.data[broadcastIndex(shape, ct.shape, i)] !== ct.data[broadcastIndex(shape, ct.shape, i % n)]
+  if (!varies) return undefined
+  const beta = typeof attrs.get('beta') === 'number' ? (attrs.get('beta') as number) : 1
+  attrs.delete('beta')
+  const product = `${out}::product`
+  const betaName = `${out}::beta`
+  const scaled = `${out}::betaC`
+  return [
+    { ...node, inputs: [a, b], outputs: [product], attrs },
+    helperNode(node, 'Constant', [], betaName, [['value', floatTensor([], Float64Array.of(beta))]]),
+    helperNode(node, 'Mul', [c, betaName], scaled, []),
+    helperNode(node, 'Add', [product, scaled], out, []),
+  ]
+}
+
+/**
+ * Before opset 7, Add, Sub, Mul and Div broadcast only with `broadcast = 1`, aligning B with A from
+ * dimension `axis` (e.g. A [2,3,4,5], B [3,4], axis = 1) instead of from the right. Such a B is
+ * reshaped with trailing 1s so that numpy broadcasting gives the same result.
+ */
+function expandLegacyBroadcast(node: OnnxNode, ctx: ResolveContext): OnnxNode[] | undefined {
+  if (ctx.opset >= 7 || !['Add', 'Sub', 'Mul', 'Div'].includes(node.opType)) return undefined
+  const axisAttr = node.attrs.get('axis')
+  if (node.attrs.get('broadcast') !== 1 || typeof axisAttr !== 'number') return undefined
+  const [a, b] = node.inputs as [string, string]
+  const rank = ctx.shape(a).length
+  const bShape = ctx.shape(b)
+  const trailing = rank - normalizeAxis(axisAttr, rank) - bShape.length
+  const attrs = new Map(node.attrs)
+  attrs.delete('axis')
+  attrs.delete('broadcast')
+  if (trailing <= 0) return [{ ...node, attrs }]
+  const out = node.outputs[0] as string
+  const target = [...bShape, ...new Array<number>(trailing).fill(1)]
+  const shapeName = `${out}::bShape`
+  const aligned = `${out}::bAligned`
+  return [
+    helperNode(node, 'Constant', [], shapeName, [['value', floatTensor([target.length], Float64Array.from(target), 'int64')]]),
+    helperNode(node, 'Reshape', [b, shapeName], aligned, []),
+    { ...node, inputs: [a, aligned], attrs },
+  ]
 }
 
 /** Folds the shape-computation ops that have no integer form: returns their constant value. */

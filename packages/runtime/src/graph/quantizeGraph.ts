@@ -1,4 +1,4 @@
-import { InvalidModelError } from '../errors.js'
+import { InvalidModelError, QuantizationError } from '../errors.js'
 import { INT16_MAX, sat16 } from '../fixedPoint.js'
 import type { Model, ModelNode, ModelSource, TensorInfo } from '../model.js'
 import { onnxOps } from '../ops/registry.js'
@@ -13,6 +13,8 @@ import type { FloatGraph } from './lowerOnnx.js'
  * the activation's 16 bits).
  */
 export const HEADROOM = 2
+
+const INT_LIMITS: Record<IntDType, number> = { int8: 127, int16: 32767, int32: 2 ** 31 - 1 }
 
 /** Scale of a symmetric int16 activation whose calibrated max |x| is `maxAbs`. */
 export function activationScale(maxAbs: number | undefined): number {
@@ -38,7 +40,15 @@ export function quantizeGraph(graph: FloatGraph, stats: Map<string, number>, met
 
   const addConst = (label: string, dtype: IntDType, shape: number[], values: ArrayLike<number>): number => {
     const data = allocInt(dtype, values.length)
-    for (let i = 0; i < values.length; i++) data[i] = values[i] as number
+    const limit = INT_LIMITS[dtype]
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i] as number
+      // Typed arrays wrap silently; a parameter that does not fit its type is an import error.
+      if (!Number.isInteger(v) || v < -limit - 1 || v > limit) {
+        throw new QuantizationError(`Parameter "${label}" has a value that is not an ${dtype}`, { tensor: label, index: i, value: v })
+      }
+      data[i] = v
+    }
     const id = push({ name: label, kind: 'const', dtype, shape, scale: 0 })
     constants.set(id, data)
     return id

@@ -127,7 +127,8 @@ function decodeAttributes(list: any[]): Map<string, AttrValue> {
         attrs.set(a.name, num(a.i))
         break
       case 3:
-        attrs.set(a.name, new TextDecoder().decode(a.s))
+        // An empty string is absent on the wire, and protobufjs then gives a plain [] (not bytes).
+        attrs.set(a.name, new TextDecoder().decode(Uint8Array.from(a.s ?? [])))
         break
       case 4:
         attrs.set(a.name, tensorFromProto(a.t))

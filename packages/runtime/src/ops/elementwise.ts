@@ -1,9 +1,10 @@
-import { InvalidModelError, UnsupportedOpError } from '../errors.js'
+import { InvalidModelError, QuantizationError, UnsupportedOpError } from '../errors.js'
 import { INT16_MAX, quantizeMultiplier, quantizeMultipliers, requant, rshift, sat16 } from '../fixedPoint.js'
 import type { FloatTensor } from '../tensor.js'
 import { broadcastIndex, broadcastIndexMap, broadcastShapes, floatTensor, sizeOf } from '../tensor.js'
 import type { FloatNode, IntOp, OnnxOp, QuantizeContext } from './types.js'
 import { attrFloat, num } from './types.js'
+import { INT32_MAX } from './weights.js'
 
 function broadcastAll(shapes: number[][], name: string): number[] {
   let out: number[] | undefined = shapes[0] as number[]
@@ -175,6 +176,11 @@ export const batchNormOnnx: OnnxOp = {
     if (node.outputs.length > 1 && node.outputs.slice(1).some((o) => o !== '')) {
       throw new UnsupportedOpError('BatchNormalization', node.name, 'training mode outputs')
     }
+    // Before opset 9, spatial = 0 meant per-activation statistics ([C, H, W], not [C]).
+    const channels = ctx.shape(node.inputs[0] as string)[1]
+    if (node.inputs.slice(1, 5).some((n) => sizeOf((ctx.constant(n) as FloatTensor).shape) !== channels)) {
+      throw new UnsupportedOpError('BatchNormalization', node.name, 'statistics that are not one value per channel (spatial = 0)')
+    }
     return { attrs: { epsilon: attrFloat(node, 'epsilon', 1e-5) }, shape: ctx.shape(node.inputs[0] as string) }
   },
   evalFloat(node, inputs) {
@@ -200,7 +206,16 @@ export const batchNormOnnx: OnnxOp = {
     // One shift for all channels, sized by the largest |MUL| · 32768 + |ADD|.
     const largest = Math.max(...Array.from(a, (v) => (Math.abs(v) * sx) / sy))
     const addMax = Math.max(...Array.from(b, (v) => Math.abs(v) / sy))
-    const { s } = quantizeMultiplier(Math.max(largest, 1e-30), INT16_MAX + 1 + addMax / Math.max(largest, 1e-30))
+    let { s } = quantizeMultiplier(Math.max(largest, 1e-30), INT16_MAX + 1 + addMax / Math.max(largest, 1e-30))
+    // ADD is stored as int32 too, and |b| / s_y can exceed |a| · s_x / s_y by orders of magnitude:
+    // lower the shift until it fits (MUL keeps ≥ 16 significant bits unless |b| ≫ |a| · max|x|).
+    while (s > 0 && Math.round(addMax * 2 ** s) > INT32_MAX) s--
+    if (Math.round(addMax * 2 ** s) > INT32_MAX) {
+      throw new QuantizationError('A BatchNormalization offset does not fit in int32 at the output scale', {
+        node: node.name,
+        offset: addMax,
+      })
+    }
     const mul = Array.from(a, (v) => Math.round(((v * sx) / sy) * 2 ** s))
     const add = Array.from(b, (v) => Math.round((v / sy) * 2 ** s))
     return {

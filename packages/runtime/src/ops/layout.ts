@@ -144,7 +144,8 @@ export const concatOnnx: OnnxOp = {
   resolve(node, ctx) {
     const shapes = node.inputs.map(ctx.shape)
     const rank = (shapes[0] as number[]).length
-    const axis = normalizeAxis(attrInt(node, 'axis', 0), rank)
+    // Concat-1 (opsets 1–3) has an optional axis defaulting to 1; from Concat-4 it is required.
+    const axis = normalizeAxis(attrInt(node, 'axis', ctx.opset < 4 ? 1 : 0), rank)
     for (const s of shapes) {
       if (s.length !== rank || s.some((d, i) => i !== axis && d !== (shapes[0] as number[])[i])) {
         throw new InvalidModelError(`Concat "${node.name}" inputs differ outside the axis`, { node: node.name, shapes, axis })

@@ -79,6 +79,18 @@ function quantizeDense(
   }
 }
 
+/**
+ * numpy's promotion of 1-D operands: a [K] is read as [1, K] and b [K] as [K, 1]. The output is
+ * the promoted product with those added dimensions removed, which keeps every flat index.
+ */
+function promoted(a: number[], b: number[], name: string): { a: number[]; b: number[]; out: number[]; shape: number[] } {
+  const a2 = a.length === 1 ? [1, a[0] as number] : a
+  const b2 = b.length === 1 ? [b[0] as number, 1] : b
+  const out = matmulShape(a2, b2, name)
+  const shape = out.filter((_, i) => !(a.length === 1 && i === out.length - 2) && !(b.length === 1 && i === out.length - 1))
+  return { a: a2, b: b2, out, shape }
+}
+
 /** Batch-broadcast matmul shapes: a [..., M, K] × b [..., K, N]. */
 function matmulShape(a: number[], b: number[], name: string): number[] {
   if (a.length < 2 || b.length < 2 || a[a.length - 1] !== b[b.length - 2]) {
@@ -108,7 +120,7 @@ function batchOffsets(out: number[], a: number[], b: number[], bi: number): [num
 export const matmulOnnx: OnnxOp = {
   resolve(node, ctx) {
     const [a, b] = node.inputs as [string, string]
-    const shape = matmulShape(ctx.shape(a), ctx.shape(b), node.name)
+    const { shape } = promoted(ctx.shape(a), ctx.shape(b), node.name)
     const bt = ctx.constant(b)
     if (ctx.constant(a) && !bt)
       throw new UnsupportedOpError('MatMul', node.name, 'a constant left operand with an activation right operand')
@@ -117,13 +129,13 @@ export const matmulOnnx: OnnxOp = {
   evalFloat(node, [a, b, bias]) {
     const at = a as FloatTensor
     const bt = b as FloatTensor
-    const shape = matmulShape(at.shape, bt.shape, node.name)
-    const [m, n] = shape.slice(-2) as [number, number]
+    const p = promoted(at.shape, bt.shape, node.name)
+    const [m, n] = p.out.slice(-2) as [number, number]
     const k = at.shape[at.shape.length - 1] as number
-    const out = floatTensor(shape)
-    const batches = sizeOf(shape.slice(0, -2))
+    const out = floatTensor(p.shape)
+    const batches = sizeOf(p.out.slice(0, -2))
     for (let bi = 0; bi < batches; bi++) {
-      const [oa, ob] = batchOffsets(shape, at.shape, bt.shape, bi)
+      const [oa, ob] = batchOffsets(p.out, p.a, p.b, bi)
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) {
           let acc = 0
@@ -243,7 +255,8 @@ export const denseInt: IntOp = {
 
 /**
  * Integer MatMul of two activations. Inputs: A int16 [..., M, K], B int16 [..., K, N], MUL, SHIFT
- * (int32 scalars). y = sat16(rshift((Σ_t a·b) · MUL, SHIFT)), batch dims broadcast.
+ * (int32 scalars). y = sat16(rshift((Σ_t a·b) · MUL, SHIFT)), batch dims broadcast. A 1-D A is
+ * read as [1, K] and a 1-D B as [K, 1] (numpy), the output lacking that dimension.
  */
 export const matmulActInt: IntOp = {
   run(node, [a, b, mul, sh]) {
@@ -253,8 +266,7 @@ export const matmulActInt: IntOp = {
     return out
   },
   evalOne(node, outIndex, read) {
-    const [as, bs] = node.inShapes as [number[], number[]]
-    const out = node.outShape
+    const { a: as, b: bs, out } = promoted(node.inShapes[0] as number[], node.inShapes[1] as number[], node.name)
     const n = out[out.length - 1] as number
     const m = out[out.length - 2] as number
     const k = as[as.length - 1] as number

@@ -25,8 +25,11 @@ function resolvePool(node: OnnxNode, ctx: ResolveContext, global: boolean) {
   } else {
     const kernel = attrInts(node, 'kernel_shape')
     if (!kernel) throw new UnsupportedOpError(node.opType, node.name, 'missing kernel_shape')
-    if (node.opType === 'AveragePool' && (attrInts(node, 'dilations') ?? []).some((d) => d !== 1)) {
-      throw new UnsupportedOpError(node.opType, node.name, 'dilated average pooling')
+    // With dilations, which padded positions count is not settled across ONNX implementations;
+    // counting only the positions inside the input (count_include_pad = 0) is unambiguous.
+    const dilated = (attrInts(node, 'dilations') ?? []).some((d) => d !== 1)
+    if (node.opType === 'AveragePool' && dilated && attrInt(node, 'count_include_pad', 0) === 1) {
+      throw new UnsupportedOpError(node.opType, node.name, 'dilated average pooling with count_include_pad = 1')
     }
     win = resolveWindow(node, xShape, kernel, { ceilMode: attrInt(node, 'ceil_mode', 0) === 1 })
   }

@@ -1,0 +1,159 @@
+// ONNX backend conformance of the integer runtime: per-op pass / fail / unsupported counts over the
+// node tests of ../shared/onnx-backend-tests, written to docs/conformance.md.
+// Run: npx tsx bench/conformance.ts            (node tests, a few seconds)
+//      npx tsx bench/conformance.ts --light    (also imports and runs the light_* architectures, minutes)
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { FloatTensor } from '../packages/runtime/src/index.js'
+import { decodeOnnx, decodeTensorProto, importOnnx, run } from '../packages/runtime/src/index.js'
+import type { NodeTestResult } from '../packages/runtime/test/backendTests.js'
+import { lightDir, lightInput, lightModels, listNodeTests, prng, repoRoot, runNodeTest } from '../packages/runtime/test/backendTests.js'
+
+const withLight = process.argv.includes('--light')
+
+/** A markdown table with padded columns (the layout `biome format` gives); `right` marks numeric columns. */
+function table(header: string[], right: boolean[], rows: string[][]): string[] {
+  const widths = header.map((h, c) => Math.max(3, h.length, ...rows.map((r) => (r[c] ?? '').length)))
+  const line = (cells: string[]) =>
+    `| ${cells.map((v, c) => (right[c] ? v.padStart(widths[c] as number) : v.padEnd(widths[c] as number))).join(' | ')} |`
+  const rule = `| ${widths.map((w, c) => (right[c] ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
+  return [line(header), rule, ...rows.map(line)]
+}
+
+const started = performance.now()
+const results: NodeTestResult[] = listNodeTests().map((t) => {
+  const r = runNodeTest(t)
+  // Keep only what the report needs (imported models can be large).
+  return { ...t, status: r.status, reason: r.reason, family: r.family, ratio: r.ratio, ...(r.worst ? { worst: r.worst } : {}) }
+})
+const nodeSeconds = (performance.now() - started) / 1000
+
+const byOp = new Map<string, NodeTestResult[]>()
+for (const r of results) byOp.set(r.opType, [...(byOp.get(r.opType) ?? []), r])
+const count = (rs: NodeTestResult[], s: string) => rs.filter((r) => r.status === s).length
+const total = {
+  found: results.length,
+  pass: count(results, 'pass'),
+  fail: count(results, 'fail'),
+  unsupported: count(results, 'unsupported'),
+}
+
+const lines: string[] = []
+lines.push('# ONNX backend conformance')
+lines.push('')
+lines.push(
+  'Regenerate with `npx tsx bench/conformance.ts --light` (about 5 minutes; without `--light` only the node-test sections are ' +
+    'written, in seconds). For every node test in `../shared/onnx-backend-tests/node` (relative to the repository root) whose single node is an ' +
+    'operator the importer accepts, the model is imported with its non-float inputs (shapes, axes) and the parameters the runtime ' +
+    'needs constant (Conv and Gemm weights and biases, BatchNormalization statistics, Clip bounds, a Div divisor) bound as constants, ' +
+    'calibrated on the test’s own inputs, run under the integer semantics (`verity-int16-v1`), and the dequantized output is compared ' +
+    'element by element with the expected output. The tolerance is derived from the scales of that very model: for data movement and ' +
+    'max-pooling half an input step; for Clip and average pooling one input step; for elementwise ops one output step plus the ' +
+    'Lipschitz constant times each input step; for Conv, Gemm and MatMul one output step plus K·(max|x|·s_w/2 + max|w|·s_x/2) for ' +
+    'fan-in K; for table functions one output step plus the variation of f within 17 input steps of the input; for Softmax and LRN ' +
+    'bounds of the same kind (the exact formulas are in `packages/runtime/test/backendTests.ts`). A test is _unsupported_ when the ' +
+    'importer rejects it with a typed `UNSUPPORTED_OP` error or it uses non-float data types or zero-size tensors; it _fails_ when ' +
+    'any element is beyond tolerance or the import throws anything else. The same classification drives ' +
+    '`packages/runtime/test/conformance.test.ts`, which also verifies single-value witnesses of every passing test.',
+)
+lines.push('')
+lines.push(
+  `**${total.found} node tests** on supported ops: **${total.pass} pass**, **${total.fail} fail**, **${total.unsupported} unsupported** ` +
+    `(${nodeSeconds.toFixed(1)} s).`,
+)
+lines.push('')
+const opRows = [...byOp]
+  .sort(([a], [b]) => a.localeCompare(b))
+  .map(([op, rs]) => {
+    const passing = rs.filter((r) => r.status === 'pass')
+    const worst = passing.length > 0 ? Math.max(...passing.map((r) => r.ratio)).toFixed(3) : '–'
+    return [op, `${rs.length}`, `${count(rs, 'pass')}`, `${count(rs, 'fail')}`, `${count(rs, 'unsupported')}`, worst]
+  })
+opRows.push(['**total**', `**${total.found}**`, `**${total.pass}**`, `**${total.fail}**`, `**${total.unsupported}**`, ''])
+lines.push(
+  ...table(
+    ['op', 'node tests', 'passed', 'failed', 'unsupported', 'worst error / tolerance (passing)'],
+    [false, true, true, true, true, true],
+    opRows,
+  ),
+)
+lines.push('')
+
+lines.push('## Unsupported')
+lines.push('')
+const reasons = new Map<string, string[]>()
+for (const r of results.filter((x) => x.status === 'unsupported')) {
+  const key = `${r.opType}: ${r.reason}`
+  reasons.set(key, [...(reasons.get(key) ?? []), r.name])
+}
+if (reasons.size === 0) lines.push('None.')
+for (const [reason, names] of [...reasons].sort(([a], [b]) => a.localeCompare(b))) {
+  lines.push(`- **${reason}** (${names.length}): ${names.map((n) => `\`${n}\``).join(', ')}`)
+}
+lines.push('')
+
+lines.push('## Failing')
+lines.push('')
+const failing = results.filter((r) => r.status === 'fail')
+if (failing.length === 0) lines.push('None.')
+for (const r of failing) lines.push(`- \`${r.name}\` (${r.opType}): ${r.reason}`)
+lines.push('')
+
+if (withLight) {
+  lines.push('## Light models')
+  lines.push('')
+  lines.push(
+    'The `light_*` architectures (weights replaced by ConstantOfShape nodes), imported with one seeded random calibration input ' +
+      '(uniform in [0, 1), mulberry32 seed 42, `reportSamples: 0`) and run on the input the ONNX backend runner generated their ' +
+      'expected outputs from, `(np.arange(n).reshape(shape) / n).astype(np.float32)` (`Runner.generate_dummy_data` with ' +
+      '`random=False`). Because every weight of a layer is equal, the expected outputs do not depend on the input (uniform 0.001 ' +
+      'after the softmax), so this checks import, execution and saturation more than accuracy. Times are single-threaded on the ' +
+      'machine that generated this file; import includes the float64 calibration pass, quantization, and hashing the artifact. ' +
+      '`conformance.test.ts` runs all of them except vgg19, which runs only with `VERITY_CONFORMANCE_SLOW=1`.',
+  )
+  lines.push('')
+  const lightRows: string[][] = []
+  for (const name of lightModels) {
+    const bytes = readFileSync(join(lightDir, `light_${name}.onnx`))
+    const input = decodeOnnx(bytes).inputs[0] as { name: string; shape: (number | string)[] }
+    const shape = input.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1))
+    const rand = prng(42)
+    const calibration: FloatTensor = {
+      dtype: 'float32',
+      shape,
+      data: Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand),
+    }
+    let t = performance.now()
+    const { model } = importOnnx(bytes, { calibration: [{ [input.name]: calibration }], reportSamples: 0, fileName: `light_${name}.onnx` })
+    const importSeconds = (performance.now() - t) / 1000
+    t = performance.now()
+    const out = run(model, { [input.name]: lightInput(shape) }).outputs[0] as { shape: number[]; scale: number; values: Float64Array }
+    const runSeconds = (performance.now() - t) / 1000
+    const expected = decodeTensorProto(readFileSync(join(lightDir, `light_${name}_output_0.pb`)))
+    let maxError = 0
+    for (let i = 0; i < out.values.length; i++)
+      maxError = Math.max(maxError, Math.abs((out.values[i] as number) - (expected.data[i] as number)))
+    lightRows.push([
+      name,
+      `${model.nodes.length}`,
+      `[${out.shape}]`,
+      importSeconds.toFixed(1),
+      runSeconds.toFixed(2),
+      maxError.toExponential(2),
+      (maxError / out.scale).toFixed(2),
+    ])
+    console.error(`light_${name}: import ${importSeconds.toFixed(1)} s, run ${runSeconds.toFixed(2)} s`)
+  }
+  lines.push(
+    ...table(
+      ['model', 'integer ops', 'output', 'import (s)', 'run (s)', 'max error', 'output steps'],
+      [false, true, false, true, true, true, true],
+      lightRows,
+    ),
+  )
+  lines.push('')
+}
+
+const text = lines.join('\n')
+console.log(text)
+writeFileSync(join(repoRoot, 'docs', 'conformance.md'), text)

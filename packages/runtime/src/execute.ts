@@ -29,13 +29,18 @@ export type QuantizedRun = { outputs: Int16Array[]; trace?: Trace }
  */
 export function runQuantized(m: LoadedModel, inputs: readonly Int16Array[], options: RunOptions = {}): QuantizedRun {
   checkQuantizedInputs(m, inputs)
-  const { model, nodes } = m
+  const { model } = m
   const values = runGraph(m, inputs, !options.trace)
   const outputs = model.outputs.map((id) => values.get(id) as Int16Array)
   if (!options.trace) return { outputs }
-  const leaves = [...model.inputs, ...nodes.map((n) => n.output)]
-  const roots = leaves.map((id) => tensorRoot(tensorBytes(values.get(id) as Int16Array)))
-  return { outputs, trace: { tensors: values, leaves, roots, root: toHex(merkleRoot(roots)) } }
+  return { outputs, trace: commitTrace(m, values) }
+}
+
+/** Commits to a full set of activations (inputs and every node output): the trace of §6. */
+export function commitTrace(m: LoadedModel, tensors: Map<number, Int16Array>): Trace {
+  const leaves = [...m.model.inputs, ...m.nodes.map((n) => n.output)]
+  const roots = leaves.map((id) => tensorRoot(tensorBytes(tensors.get(id) as Int16Array)))
+  return { tensors, leaves, roots, root: toHex(merkleRoot(roots)) }
 }
 
 /** Runs every node; returns the activations (all of them unless `dropDead`). */

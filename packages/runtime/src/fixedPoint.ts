@@ -55,7 +55,7 @@ export function quantizeMultiplier(ratio: number, bound: number): Multiplier {
   }
   if (ratio === 0) return { m: 0, s: 0 }
   const b = Math.max(1, bound)
-  const maxM = Math.min(2 ** 31 - 1, Math.floor(2 ** 52 / b))
+  const maxM = Math.min(2 ** 31 - 1, Math.floor((2 ** 52 - 1) / b))
   if (maxM < 1) {
     throw new QuantizationError('Accumulator bound exceeds 2^52; the op cannot be computed exactly', {
       bound,

@@ -16,7 +16,7 @@ export {
   WitnessError,
 } from './errors.js'
 export type { QuantizedRun, RunOptions, RunOutput, RunResult, Trace } from './execute.js'
-export { run, runQuantized, tensorsHash } from './execute.js'
+export { commitTrace, run, runQuantized, tensorsHash } from './execute.js'
 export { floorDiv, quantizeMultiplier, requant, roundDiv, rshift, sat16 } from './fixedPoint.js'
 export type { FloatGraph, LowerOptions } from './graph/lowerOnnx.js'
 export { lowerOnnx } from './graph/lowerOnnx.js'

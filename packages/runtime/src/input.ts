@@ -22,6 +22,7 @@ const realTypes = new Set(['float32', 'float64', 'float16'])
 export function quantizeInputs(m: LoadedModel, inputs: Record<string, TensorInput>): Int16Array[] {
   const specs = m.model.inputs.map((id) => m.model.tensors[id] as TensorInfo)
   const names = specs.map((s) => s.name)
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) throw new InputMissingError(names, [])
   const given = Object.keys(inputs)
   if (given.length !== names.length || !names.every((n) => Object.hasOwn(inputs, n))) {
     throw new InputMissingError(names, given)

@@ -15,6 +15,7 @@ const scratch = new Uint8Array(1 + CHUNK_BYTES)
 
 /** Leaf hash of one chunk: sha256(0x00 ‖ chunk), chunk zero-padded to CHUNK_BYTES. */
 export function leafHash(chunk: Uint8Array): Uint8Array {
+  if (chunk.length > CHUNK_BYTES) throw new RangeError(`a chunk has at most ${CHUNK_BYTES} bytes`)
   scratch.fill(0)
   scratch.set(chunk.subarray(0, CHUNK_BYTES), 1)
   return sha256(scratch)
@@ -22,6 +23,7 @@ export function leafHash(chunk: Uint8Array): Uint8Array {
 
 /** Inner node hash: sha256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  if (left.length !== 32 || right.length !== 32) throw new RangeError('node children are 32-byte hashes')
   scratch[0] = 1
   scratch.set(left, 1)
   scratch.set(right, 33)
@@ -95,6 +97,8 @@ export function toHex(b: Uint8Array): `0x${string}` {
   return `0x${Buffer.from(b).toString('hex')}`
 }
 
+/** Strict hex decoding: `0x` then an even number of hex digits; throws on anything else. */
 export function fromHex(h: string): Uint8Array {
-  return new Uint8Array(Buffer.from(h.startsWith('0x') ? h.slice(2) : h, 'hex'))
+  if (typeof h !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(h)) throw new TypeError('expected 0x-prefixed hex bytes')
+  return new Uint8Array(Buffer.from(h.slice(2), 'hex'))
 }

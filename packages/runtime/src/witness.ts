@@ -1,3 +1,4 @@
+import { canonicalJson } from './canonicalJson.js'
 import { WitnessError } from './errors.js'
 import type { Trace } from './execute.js'
 import type { Hex, LoadedModel } from './loadModel.js'
@@ -6,7 +7,7 @@ import type { TensorInfo } from './model.js'
 import { intOps } from './ops/registry.js'
 import type { Attrs, IntNode, IntOp } from './ops/types.js'
 import type { IntArray, IntDType } from './tensor.js'
-import { bytesPerElement } from './tensor.js'
+import { bytesPerElement, sizeOf } from './tensor.js'
 import { elementAt, tensorBytes } from './tensorBytes.js'
 
 /** One chunk of a tensor with its Merkle path to the tensor root. */
@@ -43,8 +44,9 @@ export type Witness = {
 }
 
 /**
- * Opens output value `index` of op `op` from a traced run: the value with its proof, and every
- * input value and parameter the op reads to compute it, chunk by chunk, with their proofs.
+ * Opens output value `index` of op `op` from a trace: the committed value with its proof, and every
+ * input value and parameter the op reads to compute it, chunk by chunk, with their proofs. The
+ * trace need not be honest: opening a wrong value gives a witness that verifies as a `mismatch`.
  *
  * @example
  * const { trace } = run(model, inputs, { trace: true })
@@ -60,7 +62,8 @@ export function openValue(m: LoadedModel, trace: Trace, op: number, index: numbe
   }
   const touched = node.inputs.map(() => new Set<number>())
   const data = (id: number) => (trace.tensors.get(id) ?? m.model.constants.get(id)) as IntArray
-  const value = (intOps[node.op] as IntOp).evalOne(node, index, (p, i) => {
+  // Record exactly which input values the definition reads for this output.
+  ;(intOps[node.op] as IntOp).evalOne(node, index, (p, i) => {
     ;(touched[p] as Set<number>).add(i)
     return data(node.inputs[p] as number)[i] as number
   })
@@ -82,7 +85,7 @@ export function openValue(m: LoadedModel, trace: Trace, op: number, index: numbe
       rootSiblings: merkleProof(rootLevels, leaf).map(toHex),
       chunks: chunks.map((c) => ({
         chunk: c,
-        data: toHex(bytes.subarray(c * CHUNK_BYTES, (c + 1) * CHUNK_BYTES)),
+        data: toHex(paddedChunk(bytes, c)),
         siblings: merkleProof(levels, c).map(toHex),
       })),
     }
@@ -94,10 +97,17 @@ export function openValue(m: LoadedModel, trace: Trace, op: number, index: numbe
     op,
     node: { op: node.op, attrs: node.attrs, inShapes: node.inShapes, outShape: node.outShape },
     index,
-    value,
+    value: out[index] as number,
     output: open(node.output, [index]),
     inputs: node.inputs.map((id, p) => open(id, touched[p] as Set<number>)),
   }
+}
+
+/** Chunk `c` of canonical tensor bytes, zero-padded to CHUNK_BYTES (the leaf preimage). */
+function paddedChunk(bytes: Uint8Array, c: number): Uint8Array {
+  const out = new Uint8Array(CHUNK_BYTES)
+  out.set(bytes.subarray(c * CHUNK_BYTES, (c + 1) * CHUNK_BYTES))
+  return out
 }
 
 /** Reads element `index` of an opened tensor, or throws if its chunk was not opened. */
@@ -112,10 +122,10 @@ function openedValue(t: TensorOpening, index: number): number {
  * Recomputes the witness's value from its opened inputs alone, under the integer semantics.
  * Pure: no model, no trace. Throws WITNESS_INVALID when a needed value is not opened.
  */
-export function recomputeValue(witness: Witness): number {
-  const op = intOps[witness.node.op]
+export function recomputeValue(witness: Witness, modelNode?: IntNode): number {
+  const op = Object.hasOwn(intOps, witness.node.op) ? intOps[witness.node.op] : undefined
   if (!op) throw new WitnessError('Unknown op', { op: witness.node.op })
-  const node: IntNode = {
+  const node: IntNode = modelNode ?? {
     index: witness.op,
     name: '',
     op: witness.node.op,
@@ -132,30 +142,49 @@ export function recomputeValue(witness: Witness): number {
   })
 }
 
-export type WitnessCheck = { ok: true; value: number } | { ok: false; reason: string }
+/**
+ * The outcome of checking a witness: `ok` (the committed value is what the op computes), `mismatch`
+ * (a well-formed witness whose committed value differs from the recomputation: proof of a wrong
+ * value), or `malformed` (the witness itself is invalid and proves nothing).
+ */
+export type WitnessCheck =
+  | { ok: true; value: number }
+  | { ok: false; kind: 'mismatch'; reason: string; committed: number; recomputed: number }
+  | { ok: false; kind: 'malformed'; reason: string }
 
 /** Depth of a Merkle tree over n leaves (padded to a power of two). */
 function depth(n: number): number {
   return n <= 1 ? 0 : Math.ceil(Math.log2(n))
 }
 
+function isIndex(v: unknown, size: number): v is number {
+  return Number.isSafeInteger(v) && (v as number) >= 0 && (v as number) < size
+}
+
 /**
- * Verifies a witness against the model and the roots it claims to open: the op descriptor, each
- * tensor's position and proof depth, every chunk proof and root proof, and that recomputing the
- * value from the opened inputs alone gives the committed value.
+ * Verifies a witness against the model and the roots it opens. Checks, in order: the roots and
+ * model id; that the op exists and the descriptor is the model's; that `index` is a position of
+ * the op's output; for every opened tensor, its kind, type, leaf position and proof depths as
+ * fixed by the model, that every chunk is a full 64-byte chunk at a valid position, and every
+ * Merkle proof. Only then is the value recomputed — from the model's own node — and compared.
+ *
+ * @example
+ * const check = verifyWitness(witness, { model, traceRoot })
+ * if (!check.ok && check.kind === 'mismatch') console.log('wrong value proven', check)
  */
 export function verifyWitness(witness: Witness, expected: { model: LoadedModel; traceRoot: Hex }): WitnessCheck {
   const { model } = expected
+  const malformed = (reason: string): WitnessCheck => ({ ok: false, kind: 'malformed', reason })
   try {
-    if (witness.traceRoot !== expected.traceRoot) return { ok: false, reason: 'trace root differs' }
-    if (witness.weightsRoot !== model.weightsRoot()) return { ok: false, reason: 'weights root differs' }
-    if (witness.modelId !== model.modelId) return { ok: false, reason: 'model id differs' }
-    const n = model.nodes[witness.op]
+    if (witness.traceRoot !== expected.traceRoot) return malformed('trace root differs')
+    if (witness.weightsRoot !== model.weightsRoot()) return malformed('weights root differs')
+    if (witness.modelId !== model.modelId) return malformed('model id differs')
+    const n = Number.isSafeInteger(witness.op) ? model.nodes[witness.op] : undefined
+    if (!n) return malformed('no such op')
     if (
-      !n ||
       n.op !== witness.node.op ||
-      JSON.stringify([n.attrs, n.inShapes, n.outShape, n.inputs, n.output]) !==
-        JSON.stringify([
+      canonicalJson([n.attrs, n.inShapes, n.outShape, n.inputs, n.output]) !==
+        canonicalJson([
           witness.node.attrs,
           witness.node.inShapes,
           witness.node.outShape,
@@ -163,37 +192,41 @@ export function verifyWitness(witness: Witness, expected: { model: LoadedModel; 
           witness.output.tensor,
         ])
     ) {
-      return { ok: false, reason: 'op descriptor differs from the model' }
+      return malformed('op descriptor differs from the model')
     }
+    if (!isIndex(witness.index, sizeOf(n.outShape))) return malformed('index is not a position of the output')
     const traceLeaves = [...model.model.inputs, ...model.nodes.map((x) => x.output)]
     for (const t of [witness.output, ...witness.inputs]) {
       const info = model.model.tensors[t.tensor] as TensorInfo
       const isConst = info.kind === 'const'
       const leaves = isConst ? model.constIds : traceLeaves
       if (t.kind !== (isConst ? 'const' : 'activation') || t.dtype !== info.dtype || t.leaf !== leaves.indexOf(t.tensor)) {
-        return { ok: false, reason: `tensor ${t.tensor}: kind, type or position differs from the model` }
+        return malformed(`tensor ${t.tensor}: kind, type or position differs from the model`)
       }
-      if (t.rootSiblings.length !== depth(leaves.length)) return { ok: false, reason: `tensor ${t.tensor}: root proof has the wrong depth` }
+      if (t.rootSiblings.length !== depth(leaves.length)) return malformed(`tensor ${t.tensor}: root proof has the wrong depth`)
       const top = fromHex(isConst ? witness.weightsRoot : witness.traceRoot)
       if (!equalBytes(rootFromProof(fromHex(t.root), t.leaf, t.rootSiblings.map(fromHex)), top)) {
-        return { ok: false, reason: `tensor ${t.tensor}: root proof fails` }
+        return malformed(`tensor ${t.tensor}: root proof fails`)
       }
-      const chunks = Math.ceil((info.shape.reduce((a, b) => a * b, 1) * bytesPerElement[info.dtype]) / CHUNK_BYTES)
+      const chunks = Math.ceil((sizeOf(info.shape) * bytesPerElement[info.dtype]) / CHUNK_BYTES)
       for (const c of t.chunks) {
         const data = fromHex(c.data)
-        if (data.length > CHUNK_BYTES || c.chunk >= chunks)
-          return { ok: false, reason: `tensor ${t.tensor}: chunk ${c.chunk} out of range` }
-        if (c.siblings.length !== depth(chunks)) return { ok: false, reason: `tensor ${t.tensor}: chunk proof has the wrong depth` }
+        if (!isIndex(c.chunk, chunks) || data.length !== CHUNK_BYTES)
+          return malformed(`tensor ${t.tensor}: chunk ${c.chunk} is not a valid chunk`)
+        if (c.siblings.length !== depth(chunks)) return malformed(`tensor ${t.tensor}: chunk proof has the wrong depth`)
         if (!equalBytes(rootFromProof(leafHash(data), c.chunk, c.siblings.map(fromHex)), fromHex(t.root))) {
-          return { ok: false, reason: `tensor ${t.tensor} chunk ${c.chunk}: proof fails` }
+          return malformed(`tensor ${t.tensor} chunk ${c.chunk}: proof fails`)
         }
       }
     }
-    if (openedValue(witness.output, witness.index) !== witness.value) return { ok: false, reason: 'claimed value is not the committed one' }
-    const value = recomputeValue(witness)
-    if (value !== witness.value) return { ok: false, reason: `recomputed ${value}, committed ${witness.value}` }
-    return { ok: true, value }
+    const committed = openedValue(witness.output, witness.index)
+    if (committed !== witness.value) return malformed('claimed value is not the committed one')
+    const recomputed = recomputeValue(witness, n)
+    if (recomputed !== committed) {
+      return { ok: false, kind: 'mismatch', reason: `recomputed ${recomputed}, committed ${committed}`, committed, recomputed }
+    }
+    return { ok: true, value: committed }
   } catch (e) {
-    return { ok: false, reason: (e as Error).message }
+    return malformed((e as Error).message)
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { ImportResult, LoadedModel, Trace, Witness } from '../src/index.js'
-import { loadMnist, mnistImage, openValue, recomputeValue, run, verifyWitness } from '../src/index.js'
+import { commitTrace, loadMnist, mnistImage, openValue, recomputeValue, run, verifyWitness } from '../src/index.js'
 import { importLight, importMnist, mnistDir, prng } from './fixtures.js'
 
 /** Opens `perOp` random values of every op; each must recompute alone to the full run's value. */
@@ -67,8 +67,51 @@ describe('single-value witnesses', () => {
     ]
     for (const [name, bad] of cases) {
       const check = verifyWitness(bad, { model, traceRoot })
-      expect(check.ok, name).toBe(false)
+      expect(check, name).toMatchObject({ ok: false, kind: 'malformed' })
     }
+  })
+
+  it('reject indices and chunks that are not positions of the tensor', () => {
+    const { trace } = run(model, { Input3: mnistImage(set, 6) }, { trace: true })
+    const t = trace as Trace
+    const dense = model.nodes.length - 1
+    const w = openValue(model, t, dense, 9)
+    expect(w.output.chunks[0]?.data.length).toBe(2 + 2 * 64) // full, zero-padded chunks
+    const bad: [string, Witness][] = [
+      ['fractional index', tamper(w, (x) => (x.index = 8.5))],
+      ['negative index', tamper(w, (x) => (x.index = -1))],
+      ['index past the end (in the padding)', tamper(w, (x) => (x.index = 10))],
+      ['negative chunk', tamper(w, (x) => ((x.output.chunks[0] as { chunk: number }).chunk = -1))],
+      ['short chunk', tamper(w, (x) => ((x.output.chunks[0] as { data: string }).data = x.output.chunks[0]?.data.slice(0, 42) as string))],
+      ['bad hex', tamper(w, (x) => ((x.output.chunks[0] as { data: string }).data = `${x.output.chunks[0]?.data.slice(0, -2)}zz`))],
+      ['long sibling', tamper(w, (x) => ((x.inputs[0] as { rootSiblings: string[] }).rootSiblings[0] += '00'))],
+    ]
+    for (const [name, witness] of bad) {
+      expect(verifyWitness(witness, { model, traceRoot: t.root }), name).toMatchObject({ ok: false, kind: 'malformed' })
+    }
+  })
+
+  it('prove a wrong value: a trace with one corrupted value opens to a verifiable mismatch', () => {
+    const { trace } = run(model, { Input3: mnistImage(set, 8) }, { trace: true })
+    const honest = trace as Trace
+    const op = model.nodes.findIndex((n) => n.op === 'MaxPool')
+    const node = model.nodes[op] as (typeof model.nodes)[number]
+    const tensors = new Map(honest.tensors)
+    const corrupted = Int16Array.from(tensors.get(node.output) as Int16Array)
+    corrupted[17] = (corrupted[17] as number) + 3
+    tensors.set(node.output, corrupted)
+    const cheat = commitTrace(model, tensors)
+    expect(cheat.root).not.toBe(honest.root)
+    const check = verifyWitness(openValue(model, cheat, op, 17), { model, traceRoot: cheat.root })
+    expect(check).toEqual({
+      ok: false,
+      kind: 'mismatch',
+      reason: expect.stringContaining('recomputed'),
+      committed: corrupted[17],
+      recomputed: (honest.tensors.get(node.output) as Int16Array)[17],
+    })
+    // Every other value of that op still verifies against the cheating trace.
+    expect(verifyWitness(openValue(model, cheat, op, 16), { model, traceRoot: cheat.root }).ok).toBe(true)
   })
 
   it('recompute random values of every op of the squeezenet graph alone, with verifying proofs', () => {

@@ -1,10 +1,10 @@
 import { canonicalJson } from '../canonicalJson.js'
 import { ArtifactDecodeError } from '../errors.js'
 import type { Model, ModelNode, TensorInfo } from '../model.js'
-import { intOps } from '../ops/registry.js'
 import type { IntArray, IntDType } from '../tensor.js'
 import { bytesPerElement, sizeOf } from '../tensor.js'
 import { tensorBytes, tensorFromBytes } from '../tensorBytes.js'
+import { validateModel, validateTensors } from './validateModel.js'
 
 /** File magic of a model artifact. */
 export const ARTIFACT_MAGIC = 'VRTY'
@@ -76,6 +76,9 @@ export function decodeArtifact(bytes: Uint8Array): Model {
   } catch (cause) {
     throw new ArtifactDecodeError('header is not JSON', { reason: String(cause) })
   }
+  if (canonicalJson(h) !== new TextDecoder().decode(bytes.subarray(12, 12 + headerLength))) {
+    throw new ArtifactDecodeError('header is not in canonical form')
+  }
   if (h?.format !== 'verity-model' || h.semantics !== SEMANTICS) {
     throw new ArtifactDecodeError('unknown format or semantics', { expected: SEMANTICS, found: h?.semantics })
   }
@@ -84,18 +87,7 @@ export function decodeArtifact(bytes: Uint8Array): Model {
   if (!Array.isArray(tensors) || !Array.isArray(nodes) || !Array.isArray(h.inputs) || !Array.isArray(h.outputs)) {
     throw new ArtifactDecodeError('header lacks tensors, nodes, inputs or outputs')
   }
-  const validId = (id: unknown) => Number.isInteger(id) && (id as number) >= 0 && (id as number) < tensors.length
-  for (const t of tensors) {
-    if (!(t.dtype in bytesPerElement) || !Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new ArtifactDecodeError(`tensor "${t.name}" has an invalid dtype or shape`, { tensor: t.name })
-    }
-  }
-  for (const n of nodes) {
-    if (!intOps[n.op]) throw new ArtifactDecodeError(`node "${n.name}" uses unknown op ${n.op}`, { node: n.name, op: n.op })
-    if (!n.inputs.every(validId) || !validId(n.output))
-      throw new ArtifactDecodeError(`node "${n.name}" refers to a missing tensor`, { node: n.name })
-  }
-  if (!h.inputs.every(validId) || !h.outputs.every(validId)) throw new ArtifactDecodeError('inputs or outputs refer to a missing tensor')
+  validateTensors(tensors)
   const constants = new Map<number, IntArray>()
   let off = 12 + headerLength
   tensors.forEach((t, id) => {
@@ -110,5 +102,7 @@ export function decodeArtifact(bytes: Uint8Array): Model {
   })
   if (off !== bytes.length)
     throw new ArtifactDecodeError('trailing bytes after constants', { expectedBytes: off, foundBytes: bytes.length })
-  return { name: h.name, source: h.source, inputs: h.inputs, outputs: h.outputs, tensors, nodes, constants }
+  const model: Model = { name: h.name, source: h.source, inputs: h.inputs, outputs: h.outputs, tensors, nodes, constants }
+  validateModel(model)
+  return model
 }

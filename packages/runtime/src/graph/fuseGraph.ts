@@ -1,6 +1,6 @@
 import type { FloatNode } from '../ops/types.js'
 import type { FloatTensor } from '../tensor.js'
-import { broadcastIndex, floatTensor, sizeOf } from '../tensor.js'
+import { broadcastIndex, broadcastShapes, floatTensor, sameShape, sizeOf } from '../tensor.js'
 import type { FloatGraph } from './lowerOnnx.js'
 
 /**
@@ -75,6 +75,8 @@ function fuse(producer: FloatNode, consumer: FloatNode, graph: FloatGraph): Floa
     const addend = constants.get(a === producer.output ? c : a)
     if (!addend) return undefined
     const outShape = graph.shapes.get(producer.output) as number[]
+    // Only when the addend does not broadcast the output to a larger shape.
+    if (!sameShape(broadcastShapes(outShape, addend.shape) ?? [], outShape)) return undefined
     const perChannel = channelVector(addend, outShape, channelAxis)
     if (!perChannel) return undefined
     const bias = currentBias(producer, graph, perChannel.length)

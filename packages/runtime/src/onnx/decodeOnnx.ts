@@ -29,6 +29,9 @@ export type OnnxModel = {
   nodes: OnnxNode[]
 }
 
+/** The largest tensor the importer accepts (elements). */
+const MAX_ELEMENTS = 2 ** 31
+
 const root = protobuf.parse(onnxSchema, { keepCase: true }).root
 const ModelProto = root.lookupType('onnx.ModelProto')
 const TensorProto = root.lookupType('onnx.TensorProto')
@@ -131,6 +134,7 @@ function decodeAttributes(list: any[]): Map<string, AttrValue> {
         attrs.set(a.name, new TextDecoder().decode(Uint8Array.from(a.s ?? [])))
         break
       case 4:
+        if (!a.t) throw new OnnxDecodeError(`attribute "${a.name}" of type TENSOR has no tensor`)
         attrs.set(a.name, tensorFromProto(a.t))
         break
       case 6:
@@ -179,6 +183,13 @@ function tensorFromProto(t: any): FloatTensor {
   if (t.data_location === 1) {
     throw new InvalidModelError(`Tensor "${t.name}" stores its data externally, which is not supported`, {
       tensor: t.name,
+    })
+  }
+  if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0) || sizeOf(shape) > MAX_ELEMENTS) {
+    throw new InvalidModelError(`Tensor "${t.name}" has invalid dimensions`, {
+      tensor: t.name,
+      expected: `non-negative, at most ${MAX_ELEMENTS} elements`,
+      found: shape,
     })
   }
   const n = sizeOf(shape)

@@ -216,8 +216,14 @@ export const batchNormOnnx: OnnxOp = {
         offset: addMax,
       })
     }
-    const mul = Array.from(a, (v) => Math.round(((v * sx) / sy) * 2 ** s))
-    const add = Array.from(b, (v) => Math.round((v / sy) * 2 ** s))
+    let mul = Array.from(a, (v) => Math.round(((v * sx) / sy) * 2 ** s))
+    let add = Array.from(b, (v) => Math.round((v / sy) * 2 ** s))
+    // Rounding MUL and ADD separately can cross the bound by a unit: re-check it on the integers.
+    while (s > 0 && mul.some((m, i) => (INT16_MAX + 1) * Math.abs(m) + Math.abs(add[i] as number) >= 2 ** 52)) {
+      s--
+      mul = Array.from(a, (v) => Math.round(((v * sx) / sy) * 2 ** s))
+      add = Array.from(b, (v) => Math.round((v / sy) * 2 ** s))
+    }
     return {
       op: 'ChannelAffine',
       inputs: [

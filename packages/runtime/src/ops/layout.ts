@@ -94,6 +94,13 @@ export const transposeOnnx: OnnxOp = {
   resolve(node, ctx) {
     const inShape = ctx.shape(node.inputs[0] as string)
     const perm = attrInts(node, 'perm') ?? inShape.map((_, i) => inShape.length - 1 - i)
+    if (perm.length !== inShape.length || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) {
+      throw new InvalidModelError(`Transpose "${node.name}" perm is not a permutation of the axes`, {
+        node: node.name,
+        perm,
+        rank: inShape.length,
+      })
+    }
     return { attrs: { perm }, shape: perm.map((p) => inShape[p] as number) }
   },
   evalFloat(node, [x]) {

@@ -34,6 +34,13 @@ function resolvePool(node: OnnxNode, ctx: ResolveContext, global: boolean) {
     win = resolveWindow(node, xShape, kernel, { ceilMode: attrInt(node, 'ceil_mode', 0) === 1 })
   }
   const [, , h, w] = as4d(xShape)
+  if (node.opType !== 'MaxPool' && node.opType !== 'GlobalMaxPool') {
+    // An average needs at least one input element in every window (dilation can skip over it).
+    const ys = windowRanges(win.oh, h, win.kh, win.sh, win.dh, win.pt, win.pb)
+    const xs = windowRanges(win.ow, w, win.kw, win.sw, win.dw, win.pl, win.pr)
+    const empty = (r: ReturnType<typeof windowRanges>) => r.lo.some((lo, i) => lo >= (r.hi[i] as number))
+    if (empty(ys) || empty(xs)) throw new UnsupportedOpError(node.opType, node.name, 'a window that contains no input element')
+  }
   return {
     attrs: { ...windowAttrs(win), h, w, includePad: attrInt(node, 'count_include_pad', 0) } as Attrs,
     shape: poolShape(xShape, win),

@@ -50,7 +50,7 @@ export const softmaxOnnx: OnnxOp = {
     const x = node.inputs[0] as string
     const sx = q.scaleOf(x)
     // Pick the step 2^r so that the table reaches exp(−12) (below half a Q16 unit).
-    const r = Math.max(0, Math.ceil(Math.log2(12 / (EXP_INTERVALS * sx))))
+    const r = Math.min(52, Math.max(0, Math.ceil(Math.log2(12 / (EXP_INTERVALS * sx)))))
     const table = new Int32Array(EXP_INTERVALS + 1)
     for (let k = 0; k <= EXP_INTERVALS; k++) table[k] = Math.round(EXP_ONE * Math.exp(-k * 2 ** r * sx))
     return {

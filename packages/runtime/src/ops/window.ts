@@ -1,4 +1,4 @@
-import { UnsupportedOpError } from '../errors.js'
+import { InvalidModelError, UnsupportedOpError } from '../errors.js'
 import type { OnnxNode } from '../onnx/decodeOnnx.js'
 import { attrInts, attrString } from './types.js'
 
@@ -57,6 +57,27 @@ export function resolveWindow(
     }
   } else if (autoPad === 'VALID') {
     pads = new Array(2 * spatial).fill(0)
+  }
+  const valid = (xs: readonly number[], n: number, min: number) => xs.length === n && xs.every((v) => Number.isSafeInteger(v) && v >= min)
+  if (!valid(kernel, spatial, 1) || !valid(strides, spatial, 1) || !valid(dilations, spatial, 1) || !valid(pads, 2 * spatial, 0)) {
+    throw new InvalidModelError(`${node.opType} "${node.name}" has invalid window attributes`, {
+      node: node.name,
+      expected: `${spatial} kernel dims, strides and dilations ≥ 1, ${2 * spatial} pads ≥ 0`,
+      found: { kernel, strides, dilations, pads },
+    })
+  }
+  // Every window must overlap the input (ONNX requires pads smaller than the kernel); otherwise
+  // an average has no element to divide by.
+  for (let i = 0; i < spatial; i++) {
+    const span = ((kernel[i] as number) - 1) * (dilations[i] as number) + 1
+    if ((pads[i] as number) >= span || (pads[i + spatial] as number) >= span) {
+      throw new InvalidModelError(`${node.opType} "${node.name}" has pads not smaller than its window`, {
+        node: node.name,
+        kernel,
+        dilations,
+        pads,
+      })
+    }
   }
   const ceilMode = options.ceilMode ?? false
   const outDims = inDims.map((d, i) => {

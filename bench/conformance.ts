@@ -4,10 +4,17 @@
 //      npx tsx bench/conformance.ts --light    (also imports and runs the light_* architectures, minutes)
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { FloatTensor } from '../packages/runtime/src/index.js'
-import { decodeOnnx, decodeTensorProto, importOnnx, run } from '../packages/runtime/src/index.js'
+import { decodeTensorProto, run } from '../packages/runtime/src/index.js'
 import type { NodeTestResult } from '../packages/runtime/test/backendTests.js'
-import { lightDir, lightInput, lightModels, listNodeTests, prng, repoRoot, runNodeTest } from '../packages/runtime/test/backendTests.js'
+import {
+  importLightModel,
+  lightDir,
+  lightInput,
+  lightModels,
+  listNodeTests,
+  repoRoot,
+  runNodeTest,
+} from '../packages/runtime/test/backendTests.js'
 
 const withLight = process.argv.includes('--light')
 
@@ -114,20 +121,11 @@ if (withLight) {
   lines.push('')
   const lightRows: string[][] = []
   for (const name of lightModels) {
-    const bytes = readFileSync(join(lightDir, `light_${name}.onnx`))
-    const input = decodeOnnx(bytes).inputs[0] as { name: string; shape: (number | string)[] }
-    const shape = input.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1))
-    const rand = prng(42)
-    const calibration: FloatTensor = {
-      dtype: 'float32',
-      shape,
-      data: Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand),
-    }
     let t = performance.now()
-    const { model } = importOnnx(bytes, { calibration: [{ [input.name]: calibration }], reportSamples: 0, fileName: `light_${name}.onnx` })
+    const { model, inputName, shape } = importLightModel(name)
     const importSeconds = (performance.now() - t) / 1000
     t = performance.now()
-    const out = run(model, { [input.name]: lightInput(shape) }).outputs[0] as { shape: number[]; scale: number; values: Float64Array }
+    const out = run(model, { [inputName]: lightInput(shape) }).outputs[0] as { shape: number[]; scale: number; values: Float64Array }
     const runSeconds = (performance.now() - t) / 1000
     const expected = decodeTensorProto(readFileSync(join(lightDir, `light_${name}_output_0.pb`)))
     let maxError = 0

@@ -1,24 +1,12 @@
 import { readFileSync } from 'node:fs'
 import type { FloatTensor, LoadedModel, TensorInput } from '@verity/runtime'
-import { BaseError, decodeOnnx, loadMnist, mnistImage } from '@verity/runtime'
+import { BaseError, decodeOnnx, loadMnist, mnistImage, seededRandom } from '@verity/runtime'
 
 /** A malformed command-line argument: what was expected and what was given. */
 export class UsageError extends BaseError {
   override name = 'UsageError'
   constructor(shortMessage: string, details: Record<string, unknown> = {}) {
     super('USAGE', shortMessage, { details })
-  }
-}
-
-/** Deterministic PRNG (mulberry32) for reproducible random calibration inputs. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
@@ -39,7 +27,7 @@ export function calibrationSamples(spec: string, onnx: Uint8Array, count: number
   if (spec === 'random' || spec.startsWith('random:')) {
     const [lo, hi] = spec === 'random' ? [0, 1] : spec.slice(7).split(',').map(Number)
     if (!Number.isFinite(lo) || !Number.isFinite(hi)) throw new UsageError('random:<lo>,<hi> needs two numbers', { found: spec })
-    const rand = mulberry32(1)
+    const rand = seededRandom(1)
     return Array.from({ length: count }, () =>
       Object.fromEntries(
         inputs.map((inp) => {

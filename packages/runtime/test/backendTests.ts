@@ -53,6 +53,7 @@ import {
   openValue,
   run,
   runFloat,
+  seededRandom,
   verifyWitness,
 } from '../src/index.js'
 
@@ -380,16 +381,7 @@ export function runNodeTest(test: NodeTest, options: { trace?: boolean } = {}): 
 }
 
 /** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const prng = seededRandom
 
 /**
  * Opens `perNode` seeded-random output values of every node of a traced run and verifies each
@@ -436,4 +428,18 @@ export const lightModels = [
 export function lightInput(shape: number[]): FloatTensor {
   const n = shape.reduce((a, b) => a * b, 1)
   return { dtype: 'float32', shape, data: Float64Array.from({ length: n }, (_, i) => Math.fround(i / n)) }
+}
+
+/**
+ * Imports a light_* architecture, calibrated on one seeded uniform input in [0, 1) (mulberry32
+ * seed 42) without the per-layer report; returns the model and its input's name and shape.
+ */
+export function importLightModel(name: string): { model: LoadedModel; inputName: string; shape: number[] } {
+  const bytes = readFileSync(join(lightDir, `light_${name}.onnx`))
+  const input = decodeOnnx(bytes).inputs[0] as { name: string; shape: (number | string)[] }
+  const shape = input.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1))
+  const rand = prng(42)
+  const calibration: FloatTensor = { dtype: 'float32', shape, data: Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand) }
+  const { model } = importOnnx(bytes, { calibration: [{ [input.name]: calibration }], reportSamples: 0, fileName: `light_${name}.onnx` })
+  return { model, inputName: input.name, shape }
 }

@@ -9,17 +9,17 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { FloatTensor, Trace } from '../src/index.js'
-import { decodeOnnx, decodeTensorProto, importOnnx, run } from '../src/index.js'
+import type { Trace } from '../src/index.js'
+import { decodeTensorProto, run } from '../src/index.js'
 import {
   checkWitnesses,
   evaluateNodeTest,
+  importLightModel,
   lightDir,
   lightInput,
   lightModels,
   listNodeTests,
   prepareNodeTest,
-  prng,
 } from './backendTests.js'
 
 /** A stable seed per test name (FNV-1a), so witness indices do not depend on test order. */
@@ -73,24 +73,10 @@ describe('ONNX backend light models', () => {
       continue
     }
     it(title, { timeout: 600_000 }, () => {
-      const bytes = readFileSync(join(lightDir, `light_${name}.onnx`))
-      const onnx = decodeOnnx(bytes)
-      const input = onnx.inputs[0] as { name: string; shape: (number | string)[] }
-      const shape = input.shape.map((d) => (typeof d === 'number' && d > 0 ? d : 1))
-      const rand = prng(42)
-      const calibration: FloatTensor = {
-        dtype: 'float32',
-        shape,
-        data: Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand),
-      }
-      const { model } = importOnnx(bytes, {
-        calibration: [{ [input.name]: calibration }],
-        reportSamples: 0,
-        fileName: `light_${name}.onnx`,
-      })
+      const { model, inputName, shape } = importLightModel(name)
 
       // The backend runner's input for light models: arange(n) / n as float32 (backendTests.ts).
-      const { outputs } = run(model, { [input.name]: lightInput(shape) })
+      const { outputs } = run(model, { [inputName]: lightInput(shape) })
       const expected = decodeTensorProto(readFileSync(join(lightDir, `light_${name}_output_0.pb`)))
       const out = outputs[0] as (typeof outputs)[number]
       expect(outputs).toHaveLength(1)

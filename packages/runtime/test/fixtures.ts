@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FloatTensor, ImportResult } from '../src/index.js'
-import { importOnnx, loadMnist, mnistImage } from '../src/index.js'
+import { importOnnx, loadMnist, mnistImage, seededRandom } from '../src/index.js'
 
 /** ../shared, relative to the repository root. */
 export const sharedDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared')
@@ -11,16 +11,7 @@ export const mnistDir = join(sharedDir, 'datasets', 'mnist')
 export const lightDir = join(sharedDir, 'onnx-backend-tests', 'light')
 
 /** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const prng = seededRandom
 
 let mnist: ImportResult | undefined
 

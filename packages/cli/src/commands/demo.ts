@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { importOnnx, loadMnist, mnistImage, openValue, run, verifyWitness } from '@verity/runtime'
-import { mulberry32, readBytes } from '../samples.js'
+import { importOnnx, loadMnist, mnistImage, openValue, run, seededRandom, verifyWitness } from '@verity/runtime'
+import { readBytes } from '../samples.js'
 
 export type DemoOptions = { shared: string; requests: number; out: string }
 
@@ -29,7 +29,7 @@ export function demo(options: DemoOptions): void {
       .join(', ')}\n`,
   )
 
-  const rand = mulberry32(7)
+  const rand = seededRandom(7)
   let correct = 0
   let checked = 0
   const latencies: number[] = []

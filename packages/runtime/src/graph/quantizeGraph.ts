@@ -68,6 +68,10 @@ export function quantizeGraph(graph: FloatGraph, stats: Map<string, number>, met
     },
     constant: (name) => graph.constants.get(name),
     addConst,
+    operand(node, name) {
+      const c = graph.constants.get(name)
+      return c ? ctx.constActivation(`${node.name}.${name}`, c) : { id: ctx.activation(name), scale: ctx.scaleOf(name) }
+    },
     constActivation(label: string, t: FloatTensor) {
       let max = 0
       for (const v of t.data) max = Math.max(max, Math.abs(v))

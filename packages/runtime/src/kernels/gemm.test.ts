@@ -2,18 +2,9 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import wabtInit from 'wabt'
 import { requant } from '../fixedPoint.js'
+import { seededRandom } from '../seededRandom.js'
 import { gemmRequant, paddedWeights, roundUp } from './gemm.js'
 import { wasmBase64 } from './gemmWasm.generated.js'
-
-function rng(seed: number) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), a | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('WebAssembly SIMD gemm kernel', () => {
   it('is generated from gemm.wat (the committed bytes are not stale)', async () => {
@@ -26,7 +17,7 @@ describe('WebAssembly SIMD gemm kernel', () => {
   })
 
   it('computes the exact Conv/Dense definition, including extreme values and K beyond one i32 block', () => {
-    const rand = rng(11)
+    const rand = seededRandom(11)
     for (const [m, p, k, extreme] of [
       [3, 5, 7, false],
       [16, 33, 200, false],

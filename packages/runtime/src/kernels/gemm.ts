@@ -1,3 +1,4 @@
+import type { Window } from '../ops/window.js'
 import { wasmBase64 } from './gemmWasm.generated.js'
 
 // The WebAssembly global, typed here because the project's lib (ES2023, no DOM) does not declare it.
@@ -76,20 +77,6 @@ export function gemmRequant(
   return runGemm(w, m, kp, p, 0, (buffer, _src, xOff) => fillX(new Int16Array(buffer, xOff, roundUp(p, 4) * kp)), bias, mul, shift)
 }
 
-/** The 2-D window of a convolution, as the im2col kernel takes it. */
-export type ConvWindow = {
-  kh: number
-  kw: number
-  sh: number
-  sw: number
-  dh: number
-  dw: number
-  pt: number
-  pl: number
-  oh: number
-  ow: number
-}
-
 /**
  * One group of one batch item of an integer Conv: im2col of `x` (cg channels of h × w starting at
  * element `base`) and the requantized GEMM, both in WebAssembly. Returns [m][roundUp(oh·ow, 4)].
@@ -100,7 +87,7 @@ export function convRequant(
   cg: number,
   h: number,
   wd: number,
-  win: ConvWindow,
+  win: Window,
   w: Int16Array,
   m: number,
   kp: number,

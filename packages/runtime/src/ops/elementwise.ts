@@ -2,7 +2,7 @@ import { InvalidModelError, QuantizationError, UnsupportedOpError } from '../err
 import { INT16_MAX, quantizeMultiplier, quantizeMultipliers, requant, rshift, sat16 } from '../fixedPoint.js'
 import type { FloatTensor } from '../tensor.js'
 import { broadcastIndex, broadcastIndexMap, broadcastShapes, floatTensor, sizeOf } from '../tensor.js'
-import type { FloatNode, IntOp, OnnxOp, QuantizeContext } from './types.js'
+import type { IntOp, OnnxOp } from './types.js'
 import { attrFloat, num } from './types.js'
 import { INT32_MAX } from './weights.js'
 
@@ -30,12 +30,6 @@ function mapFloat(inputs: FloatTensor[], name: string, f: (vals: number[]) => nu
   return out
 }
 
-/** An operand: an activation or a constant quantized to int16 with its own scale. */
-function operand(node: FloatNode, name: string, q: QuantizeContext): { id: number; scale: number } {
-  const c = q.constant(name)
-  return c ? q.constActivation(`${node.name}.${name}`, c) : { id: q.activation(name), scale: q.scaleOf(name) }
-}
-
 /** Add, Sub and Sum all become the integer `Add`: y = sat16(rshift(Σ x_i · MUL[i], SHIFT)). */
 function linearCombination(signs: (n: number) => number[]): OnnxOp {
   return {
@@ -48,7 +42,7 @@ function linearCombination(signs: (n: number) => number[]): OnnxOp {
       return mapFloat(inputs, node.name, (v) => v.reduce((acc, x, i) => acc + (sg[i] as number) * x, 0))
     },
     quantize(node, q) {
-      const ops = node.inputs.map((name) => operand(node, name, q))
+      const ops = node.inputs.map((name) => q.operand(node, name))
       const sy = q.calibratedScale(node.output)
       const sg = signs(ops.length)
       const { m, s } = quantizeMultipliers(
@@ -109,13 +103,13 @@ function product(reciprocal: boolean): OnnxOp {
     },
     quantize(node, q) {
       const [a, b] = node.inputs as [string, string]
-      const qa = operand(node, a, q)
+      const qa = q.operand(node, a)
       let qb: { id: number; scale: number }
       if (reciprocal) {
         const c = q.constant(b) as FloatTensor
         qb = q.constActivation(`${node.name}.${b}`, { ...c, data: c.data.map((v) => 1 / v) })
       } else {
-        qb = operand(node, b, q)
+        qb = q.operand(node, b)
       }
       const sy = q.calibratedScale(node.output)
       const mult = quantizeMultiplier((qa.scale * qb.scale) / sy, (INT16_MAX + 1) ** 2)

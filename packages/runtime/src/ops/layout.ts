@@ -175,10 +175,7 @@ export const concatOnnx: OnnxOp = {
     return { dtype: (inputs[0] as FloatTensor).dtype, shape, data }
   },
   quantize(node, q) {
-    const ops = node.inputs.map((name) => {
-      const c = q.constant(name)
-      return c ? q.constActivation(`${node.name}.${name}`, c) : { id: q.activation(name), scale: q.scaleOf(name) }
-    })
+    const ops = node.inputs.map((name) => q.operand(node, name))
     const sy = Math.max(...ops.map((o) => o.scale))
     const { m, s } = quantizeMultipliers(
       ops.map((o) => o.scale / sy),

@@ -153,12 +153,8 @@ export const matmulOnnx: OnnxOp = {
       const bias = node.inputs[2] ? q.constant(node.inputs[2])?.data : undefined
       return quantizeDense(node.name, a, node.output, w, n, bias, q)
     }
-    const operand = (name: string) => {
-      const c = q.constant(name)
-      return c ? q.constActivation(`${node.name}.${name}`, c) : { id: q.activation(name), scale: q.scaleOf(name) }
-    }
-    const qa = operand(a)
-    const qb = operand(b)
+    const qa = q.operand(node, a)
+    const qb = q.operand(node, b)
     const sy = q.calibratedScale(node.output)
     const k = q.shape(a).at(-1) as number
     const mult = quantizeMultiplier((qa.scale * qb.scale) / sy, k * (INT16_MAX + 1) ** 2)

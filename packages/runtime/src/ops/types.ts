@@ -35,6 +35,8 @@ export type QuantizeContext = {
   addConst(label: string, dtype: IntDType, shape: number[], values: ArrayLike<number>): number
   /** Quantizes a float constant used as an activation-like operand (int16, own scale). */
   constActivation(label: string, t: FloatTensor): { id: number; scale: number }
+  /** An elementwise operand: the activation, or the constant quantized with its own scale. */
+  operand(node: FloatNode, name: string): { id: number; scale: number }
   shape(name: string): number[]
 }
 

@@ -10,9 +10,9 @@ import type { Window } from './window.js'
 import { as4d, endValid, firstValid, resolveWindow, windowAttrs, windowOf } from './window.js'
 
 /**
- * Accumulates the 2-D convolution sums (no bias) of x [N,C,H,W] with w [M,C/g,KH,KW] into
- * acc [N,M,OH,OW], as im2col followed by one dot product of length C/g·KH·KW per output value.
- * Integer inputs give exact integer sums (every partial sum stays below 2^53).
+ * The float64 convolution of the calibration reference (the integer Conv runs in WebAssembly):
+ * accumulates the sums (no bias) of x [N,C,H,W] with w [M,C/g,KH,KW] into acc [N,M,OH,OW], as
+ * im2col followed by one dot product of length C/g·KH·KW per output value.
  */
 export function convAccumulate(
   x: Float64Array,
@@ -60,7 +60,7 @@ export function convAccumulate(
   }
 }
 
-/** Σ a[ia + t] · b[ib + t] for t < k, four accumulators (exact for integers, any order). */
+/** Σ a[ia + t] · b[ib + t] for t < k, with four accumulators. */
 export function dot(a: Float64Array, ia: number, b: Float64Array, ib: number, k: number): number {
   let s0 = 0
   let s1 = 0

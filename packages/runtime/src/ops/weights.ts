@@ -1,6 +1,5 @@
 import { QuantizationError } from '../errors.js'
 import { INT16_MAX, quantizeMultiplier } from '../fixedPoint.js'
-import type { IntArray } from '../tensor.js'
 
 export const INT8_MAX = 127
 export const INT32_MAX = 2 ** 31 - 1
@@ -59,16 +58,4 @@ export function rowMultipliers(
     s[r] = mult.s
   }
   return { m, s }
-}
-
-const floatCache = new WeakMap<IntArray, Float64Array>()
-
-/** A Float64Array copy of a constant integer tensor, cached for the fast kernels. */
-export function asFloat64(a: IntArray): Float64Array {
-  let f = floatCache.get(a)
-  if (!f) {
-    f = Float64Array.from(a)
-    floatCache.set(a, f)
-  }
-  return f
 }

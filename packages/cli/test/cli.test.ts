@@ -22,7 +22,7 @@ describe('verity CLI', () => {
   const artifact = join(dir, 'mnist.vrty')
 
   it('model import prints the model id, op counts, weights and the quantization report', () => {
-    const r = verity(
+    const importArgs = [
       'model',
       'import',
       join(shared, 'models', 'mnist-8.onnx'),
@@ -32,8 +32,8 @@ describe('verity CLI', () => {
       '100',
       '--out',
       artifact,
-      '--json',
-    )
+    ]
+    const r = verity(...importArgs, '--json')
     expect(r.code, r.stderr).toBe(0)
     const report = JSON.parse(r.stdout)
     expect(report.modelId).toMatch(/^0x[0-9a-f]{64}$/)
@@ -42,17 +42,7 @@ describe('verity CLI', () => {
     expect(report.weights.int8).toBe(5960)
     expect(report.layers).toHaveLength(8)
     expect(report.calibrationSamples).toBe(100)
-    const text = verity(
-      'model',
-      'import',
-      join(shared, 'models', 'mnist-8.onnx'),
-      '--calibrate',
-      `mnist:${mnist}`,
-      '--count',
-      '100',
-      '--out',
-      artifact,
-    )
+    const text = verity(...importArgs)
     expect(text.stdout).toContain(`model id      ${report.modelId}`)
     expect(text.stdout).toMatch(/Convolution110\s+Conv/)
   })

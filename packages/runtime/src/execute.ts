@@ -57,10 +57,16 @@ export function runGraph(m: LoadedModel, inputs: readonly Int16Array[], dropDead
   return values
 }
 
+const lastUseCache = new WeakMap<LoadedModel, Map<number, number>>()
+
+/** For each tensor, the index of the last node that reads it (derived once per model). */
 function lastUses(m: LoadedModel): Map<number, number> {
-  const last = new Map<number, number>()
+  let last = lastUseCache.get(m)
+  if (last) return last
+  last = new Map<number, number>()
   for (const n of m.nodes) for (const id of n.inputs) last.set(id, n.index)
   for (const id of m.model.outputs) last.set(id, Number.POSITIVE_INFINITY)
+  lastUseCache.set(m, last)
   return last
 }
 

@@ -1,0 +1,94 @@
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { type Address, isAddress } from 'viem'
+import { AddressBookError } from './errors.js'
+
+/** The parameters a deployment was made with (seconds, token base units, basis points). */
+export type DeploymentParams = {
+  challengeWindow: number
+  maxDisputeDuration: number
+  unbondingDelay: number
+  escrowWithdrawalDelay: number
+  minInferenceStake: bigint
+  minVerifierStake: bigint
+  verifierShareBps: number
+  challengeBond: bigint
+}
+
+/** Where a deployment lives: written by `deployVerity`, read by every role. */
+export type AddressBook = {
+  version: 1
+  chainId: number
+  deployedAtBlock: bigint
+  contracts: { token: Address; modelRegistry: Address; nodeRegistry: Address; settlement: Address }
+  params: DeploymentParams
+}
+
+const CONTRACTS = ['token', 'modelRegistry', 'nodeRegistry', 'settlement'] as const
+
+/** JSON form: bigints as decimal strings. */
+export function serializeAddressBook(book: AddressBook): string {
+  return `${JSON.stringify(book, (_, value) => (typeof value === 'bigint' ? value.toString() : value), 2)}\n`
+}
+
+/** Parses and validates an address book; `source` names it in errors. */
+export function parseAddressBook(text: string, source = 'address book'): AddressBook {
+  let raw: Record<string, unknown>
+  try {
+    raw = JSON.parse(text)
+  } catch {
+    throw new AddressBookError(source, 'is not JSON')
+  }
+  if (raw.version !== 1) throw new AddressBookError(source, `version must be 1, found ${JSON.stringify(raw.version)}`)
+  if (!Number.isInteger(raw.chainId)) throw new AddressBookError(source, `chainId must be an integer, found ${JSON.stringify(raw.chainId)}`)
+  const contracts = (raw.contracts ?? {}) as Record<string, unknown>
+  for (const name of CONTRACTS) {
+    if (typeof contracts[name] !== 'string' || !isAddress(contracts[name] as string)) {
+      throw new AddressBookError(source, `contracts.${name} must be an address, found ${JSON.stringify(contracts[name])}`)
+    }
+  }
+  const params = (raw.params ?? {}) as Record<string, unknown>
+  const int = (name: string) => {
+    const value = params[name]
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new AddressBookError(source, `params.${name} must be a non-negative integer, found ${JSON.stringify(value)}`)
+    }
+    return value
+  }
+  const big = (value: unknown, name: string) => {
+    if (typeof value !== 'string' || !/^\d+$/.test(value))
+      throw new AddressBookError(source, `${name} must be a decimal string, found ${JSON.stringify(value)}`)
+    return BigInt(value)
+  }
+  return {
+    version: 1,
+    chainId: raw.chainId as number,
+    deployedAtBlock: big(raw.deployedAtBlock, 'deployedAtBlock'),
+    contracts: Object.fromEntries(CONTRACTS.map((name) => [name, contracts[name] as Address])) as AddressBook['contracts'],
+    params: {
+      challengeWindow: int('challengeWindow'),
+      maxDisputeDuration: int('maxDisputeDuration'),
+      unbondingDelay: int('unbondingDelay'),
+      escrowWithdrawalDelay: int('escrowWithdrawalDelay'),
+      minInferenceStake: big(params.minInferenceStake, 'params.minInferenceStake'),
+      minVerifierStake: big(params.minVerifierStake, 'params.minVerifierStake'),
+      verifierShareBps: int('verifierShareBps'),
+      challengeBond: big(params.challengeBond, 'params.challengeBond'),
+    },
+  }
+}
+
+export function readAddressBook(path: string): AddressBook {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new AddressBookError(path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`)
+  }
+  return parseAddressBook(text, path)
+}
+
+/** Writes atomically (temporary file + rename). */
+export function writeAddressBook(path: string, book: AddressBook): void {
+  writeFileSync(`${path}.tmp`, serializeAddressBook(book))
+  renameSync(`${path}.tmp`, path)
+}

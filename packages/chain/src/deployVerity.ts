@@ -1,0 +1,93 @@
+import {
+  modelRegistryAbi,
+  modelRegistryBytecode,
+  nodeRegistryAbi,
+  nodeRegistryBytecode,
+  settlementAbi,
+  settlementBytecode,
+  verityTokenAbi,
+  verityTokenBytecode,
+} from '@verity/contracts'
+import { type Abi, type Account, type Address, type Hex, keccak256, toBytes } from 'viem'
+import type { AddressBook, DeploymentParams } from './addressBook.js'
+import { type Chain, toAccount } from './chain.js'
+import { TxSender } from './txSender.js'
+
+const TOKEN = 10n ** 18n
+
+/** Production-shaped defaults: a one-hour window, disputes up to two hours, stake locked three days. */
+export const DEFAULT_DEPLOYMENT_PARAMS: DeploymentParams = {
+  challengeWindow: 3600,
+  maxDisputeDuration: 7200,
+  unbondingDelay: 3 * 86_400,
+  escrowWithdrawalDelay: 3600,
+  minInferenceStake: 1000n * TOKEN,
+  minVerifierStake: 100n * TOKEN,
+  verifierShareBps: 1000,
+  challengeBond: 10n * TOKEN,
+}
+
+export type DeployVerityParameters = {
+  chain: Chain
+  deployer: Account | Hex
+  params?: Partial<DeploymentParams>
+  /** Use an existing ERC-20 instead of deploying VerityToken. */
+  token?: Address
+  /** Supply minted to the deployer when VerityToken is deployed (default 1e9 tokens). */
+  tokenSupply?: bigint
+}
+
+/**
+ * Deploys the whole contract set (VerityToken unless `token` is given, ModelRegistry,
+ * NodeRegistry, Settlement), grants Settlement the slasher role, and returns the address book.
+ *
+ * @example
+ * const book = await deployVerity({ chain, deployer: chain.accounts[0].privateKey, params: { challengeWindow: 30 } })
+ */
+export async function deployVerity(parameters: DeployVerityParameters): Promise<AddressBook> {
+  const { chain } = parameters
+  const deployer = toAccount(parameters.deployer)
+  const params: DeploymentParams = { ...DEFAULT_DEPLOYMENT_PARAMS, ...parameters.params }
+  const wallet = chain.walletClient(deployer)
+  const startBlock = await chain.publicClient.getBlockNumber()
+
+  const deploy = async (abi: Abi, bytecode: Hex, args: readonly unknown[]): Promise<Address> => {
+    const hash = await wallet.deployContract({ abi, bytecode, args } as never)
+    const receipt = await chain.publicClient.waitForTransactionReceipt({ hash })
+    if (receipt.status !== 'success' || !receipt.contractAddress) throw new Error(`deployment transaction ${hash} failed`)
+    return receipt.contractAddress
+  }
+
+  const token =
+    parameters.token ?? (await deploy(verityTokenAbi, verityTokenBytecode, [deployer.address, parameters.tokenSupply ?? 10n ** 9n * TOKEN]))
+  const modelRegistry = await deploy(modelRegistryAbi, modelRegistryBytecode, [])
+  const nodeRegistry = await deploy(nodeRegistryAbi, nodeRegistryBytecode, [
+    token,
+    BigInt(params.unbondingDelay),
+    params.minInferenceStake,
+    params.minVerifierStake,
+    deployer.address,
+  ])
+  const settlement = await deploy(settlementAbi, settlementBytecode, [
+    token,
+    nodeRegistry,
+    BigInt(params.challengeWindow),
+    BigInt(params.maxDisputeDuration),
+    BigInt(params.escrowWithdrawalDelay),
+    params.verifierShareBps,
+    params.challengeBond,
+  ])
+  await new TxSender({ chain, account: deployer }).write({
+    address: nodeRegistry,
+    abi: nodeRegistryAbi,
+    functionName: 'grantRole',
+    args: [keccak256(toBytes('SLASHER_ROLE')), settlement],
+  })
+  return {
+    version: 1,
+    chainId: chain.chainId,
+    deployedAtBlock: startBlock + 1n,
+    contracts: { token, modelRegistry, nodeRegistry, settlement },
+    params,
+  }
+}

@@ -1,0 +1,35 @@
+export {
+  type AddressBook,
+  type DeploymentParams,
+  parseAddressBook,
+  readAddressBook,
+  serializeAddressBook,
+  writeAddressBook,
+} from './addressBook.js'
+export { type Chain, toAccount } from './chain.js'
+export { type ConnectParameters, connect } from './connect.js'
+export { verityContracts, verityErrorsAbi } from './contracts.js'
+export { DEFAULT_DEPLOYMENT_PARAMS, type DeployVerityParameters, deployVerity } from './deployVerity.js'
+export { DEV_MNEMONIC, type DevAccount, devAccounts } from './devAccounts.js'
+export { type EmbeddedChain, type StartEmbeddedChainParameters, startEmbeddedChain } from './embeddedChain.js'
+export {
+  AddressBookError,
+  ChainError,
+  ChainMismatchError,
+  ContractRevertError,
+  KeyFileError,
+  RpcUnavailableError,
+  TransactionFailedError,
+  TransactionSendError,
+} from './errors.js'
+export {
+  type CursorStore,
+  type EventFollower,
+  type FollowEventsParameters,
+  fileCursor,
+  followEvents,
+  memoryCursor,
+} from './followEvents.js'
+export { readKeyFile } from './keyFile.js'
+export { type RpcServer, serveJsonRpc } from './rpcServer.js'
+export { TxSender, type TxSenderParameters, type WriteParameters, type WriteResult } from './txSender.js'

@@ -1,0 +1,60 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
+import { dirname, join } from 'node:path'
+
+const require = createRequire(import.meta.url)
+
+export type Anvil = { rpcUrl: string; process: ChildProcess; stop(): Promise<void> }
+
+/** Path of the real anvil binary shipped in @foundry-rs/anvil's platform package. */
+export function anvilBinary(): string {
+  const platforms: Record<string, string> = {
+    'linux-x64': 'linux-amd64',
+    'linux-arm64': 'linux-arm64',
+    'darwin-x64': 'darwin-amd64',
+    'darwin-arm64': 'darwin-arm64',
+  }
+  const platform = platforms[`${process.platform}-${process.arch}`]
+  if (!platform) throw new Error(`no anvil binary for ${process.platform}-${process.arch}`)
+  return join(dirname(require.resolve(`@foundry-rs/anvil-${platform}/package.json`)), 'bin', 'anvil')
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Starts anvil (default mnemonic, chain id 31337) on a free loopback port and waits until it listens. */
+export async function startAnvil(args: string[] = []): Promise<Anvil> {
+  const port = await freePort()
+  const child = spawn(anvilBinary(), ['--host', '127.0.0.1', '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`anvil did not start:\n${output}`)), 30_000)
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes('Listening on')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`anvil exited with ${code}:\n${output}`)))
+  })
+  return {
+    rpcUrl: `http://127.0.0.1:${port}`,
+    process: child,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+/// @title ModelRegistry
+/// @notice Content-addressed models: `modelId` is sha256 of the canonical artifact. The publisher
+///         records where the artifact can be fetched, its `weightsRoot` (the Merkle root that a
+///         dispute opens single weights against) and the hash of its input/output spec.
+contract ModelRegistry {
+    struct Model {
+        address publisher;
+        uint64 registeredAt;
+        bool deprecated;
+        bytes32 weightsRoot;
+        bytes32 specHash;
+        string artifactURI;
+    }
+
+    mapping(bytes32 modelId => Model) private _models;
+    bytes32[] private _modelIds;
+
+    event ModelRegistered(
+        bytes32 indexed modelId, address indexed publisher, bytes32 weightsRoot, bytes32 specHash, string artifactURI
+    );
+    event ModelURIUpdated(bytes32 indexed modelId, string artifactURI);
+    event ModelDeprecated(bytes32 indexed modelId);
+
+    error ZeroModelId();
+    error ZeroWeightsRoot();
+    error ModelAlreadyRegistered(bytes32 modelId);
+    error UnknownModel(bytes32 modelId);
+    error NotPublisher(bytes32 modelId, address expected, address found);
+    error ModelIsDeprecated(bytes32 modelId);
+
+    /// @notice Registers a model. The caller becomes its publisher.
+    /// @param modelId sha256 of the canonical artifact bytes.
+    /// @param artifactURI where the artifact can be fetched (a hub URL, ipfs://…).
+    /// @param weightsRoot Merkle root over the artifact's constant tensors.
+    /// @param specHash hash of the input/output spec (names, shapes, scales).
+    function register(bytes32 modelId, string calldata artifactURI, bytes32 weightsRoot, bytes32 specHash) external {
+        // INVARIANT: ids are content hashes and never zero.
+        if (modelId == bytes32(0)) revert ZeroModelId();
+        // INVARIANT: a dispute needs a weights root to open weights against.
+        if (weightsRoot == bytes32(0)) revert ZeroWeightsRoot();
+        // INVARIANT: a registration is permanent; nobody can replace another's record.
+        if (_models[modelId].publisher != address(0)) revert ModelAlreadyRegistered(modelId);
+        _models[modelId] = Model({
+            publisher: msg.sender,
+            registeredAt: uint64(block.timestamp),
+            deprecated: false,
+            weightsRoot: weightsRoot,
+            specHash: specHash,
+            artifactURI: artifactURI
+        });
+        _modelIds.push(modelId);
+        emit ModelRegistered(modelId, msg.sender, weightsRoot, specHash, artifactURI);
+    }
+
+    /// @notice Points the model at a new artifact location. The content (and so the id) is unchanged.
+    function setArtifactURI(bytes32 modelId, string calldata artifactURI) external {
+        _onlyPublisher(modelId);
+        _models[modelId].artifactURI = artifactURI;
+        emit ModelURIUpdated(modelId, artifactURI);
+    }
+
+    /// @notice Marks a model deprecated: nodes stop accepting new requests for it. Irreversible.
+    function deprecate(bytes32 modelId) external {
+        _onlyPublisher(modelId);
+        // INVARIANT: deprecation happens once.
+        if (_models[modelId].deprecated) revert ModelIsDeprecated(modelId);
+        _models[modelId].deprecated = true;
+        emit ModelDeprecated(modelId);
+    }
+
+    /// @notice The model's record; reverts for an unknown id.
+    function getModel(bytes32 modelId) external view returns (Model memory) {
+        Model memory model = _models[modelId];
+        if (model.publisher == address(0)) revert UnknownModel(modelId);
+        return model;
+    }
+
+    /// @notice Whether `modelId` is registered and not deprecated.
+    function isActive(bytes32 modelId) external view returns (bool) {
+        Model storage model = _models[modelId];
+        return model.publisher != address(0) && !model.deprecated;
+    }
+
+    /// @notice Number of models ever registered.
+    function modelCount() external view returns (uint256) {
+        return _modelIds.length;
+    }
+
+    /// @notice The id of the `index`-th registered model.
+    function modelIdAt(uint256 index) external view returns (bytes32) {
+        return _modelIds[index];
+    }
+
+    /// @notice Semantic version of this contract's interface.
+    function version() external pure returns (string memory) {
+        return "1.0.0";
+    }
+
+    function _onlyPublisher(bytes32 modelId) private view {
+        address publisher = _models[modelId].publisher;
+        if (publisher == address(0)) revert UnknownModel(modelId);
+        // INVARIANT: only the publisher changes its model's record.
+        if (publisher != msg.sender) revert NotPublisher(modelId, publisher, msg.sender);
+    }
+}

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {NodeRegistry} from "./NodeRegistry.sol";
+import {Bitmap} from "./lib/Bitmap.sol";
+import {ReceiptMerkle} from "./lib/ReceiptMerkle.sol";
+import {InferenceRequest, Receipt, VerityTypes} from "./generated/VerityTypes.sol";
+
+/// @title Settlement
+/// @notice Client escrow, batch commits of receipt roots, verifier attestations, the challenge
+///         window, finalization and fee payment. It is also the EIP-712 domain of requests and
+///         receipts. Life of a batch: `commitBatch` (fees move from the clients' escrow to pending)
+///         → `attest` by verifiers → after `challengeWindow` with no open challenge, `finalize` by
+///         anyone credits the node and the attesting verifiers → `claim`. A `challenge` within the
+///         window takes a bond and freezes the batch; until the dispute game lands, a challenge
+///         that is not resolved within `maxDisputeDuration` can be expired by anyone, returning the
+///         bond and unfreezing the batch, so no funds can lock forever.
+contract Settlement is EIP712, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    enum BatchStatus {
+        None,
+        Committed,
+        Challenged,
+        Finalized
+    }
+
+    enum ChallengeStatus {
+        None,
+        Open,
+        Expired
+    }
+
+    /// @dev Three storage slots: root | node, feeCollected | count, committedAt, status, openChallenges, attestedTotal.
+    struct Batch {
+        bytes32 root;
+        address node;
+        uint96 feeCollected;
+        uint32 count;
+        uint40 committedAt;
+        BatchStatus status;
+        uint16 openChallenges;
+        uint32 attestedTotal;
+    }
+
+    struct Escrow {
+        uint128 balance;
+        uint128 withdrawalAmount;
+        uint64 withdrawalReadyAt;
+    }
+
+    struct Challenge {
+        uint64 batchId;
+        uint32 receiptIndex;
+        uint40 openedAt;
+        ChallengeStatus status;
+        address challenger;
+        uint96 bond;
+        bytes32 receiptDigest;
+    }
+
+    /// @notice One client's total fee in a batch: the sum of its receipts' fees.
+    struct Debit {
+        address client;
+        uint96 amount;
+    }
+
+    uint16 public constant BPS = 10_000;
+
+    IERC20 public immutable token;
+    NodeRegistry public immutable nodes;
+    uint64 public immutable challengeWindow;
+    uint64 public immutable maxDisputeDuration;
+    uint64 public immutable escrowWithdrawalDelay;
+    uint16 public immutable verifierShareBps;
+    uint96 public immutable challengeBond;
+
+    uint256 public batchCount;
+    uint256 public challengeCount;
+    mapping(uint256 batchId => Batch) private _batches;
+    mapping(uint256 batchId => mapping(address verifier => uint32 receipts)) private _attestations;
+    mapping(address client => Escrow) private _escrows;
+    mapping(uint256 challengeId => Challenge) private _challenges;
+    mapping(address account => uint256) public claimable;
+
+    event Deposited(address indexed client, address indexed from, uint256 amount, uint256 balance);
+    event WithdrawalRequested(address indexed client, uint256 amount, uint64 readyAt);
+    event Withdrawn(address indexed client, uint256 amount, uint256 balance);
+    event BatchCommitted(
+        uint256 indexed batchId,
+        address indexed node,
+        bytes32 root,
+        uint32 count,
+        uint256 feeTotal,
+        uint256 feeCollected,
+        uint64 challengeDeadline,
+        string dataURI
+    );
+    event EscrowShortfall(uint256 indexed batchId, address indexed client, uint256 debited, uint256 missing);
+    event Attested(uint256 indexed batchId, address indexed verifier, uint32 receipts, uint256[] bitmap);
+    event BatchFinalized(uint256 indexed batchId, address indexed node, uint256 nodeAmount, uint256 verifierAmount);
+    event ChallengeOpened(
+        uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, address indexed challenger, bytes32 receiptDigest, uint256 bond
+    );
+    event ChallengeExpired(uint256 indexed challengeId, uint256 indexed batchId);
+    event Claimed(address indexed account, uint256 amount);
+
+    error ZeroAmount();
+    error AmountTooLarge(uint256 amount);
+    error NoWithdrawalRequested(address client);
+    error WithdrawalNotReady(uint64 readyAt, uint64 now_);
+    error NotActiveNode(address account);
+    error NotActiveVerifier(address account);
+    error EmptyBatch();
+    error ZeroRoot();
+    error DebitsNotSorted(uint256 index);
+    error FeeTotalMismatch(uint256 feeTotal, uint256 sumOfDebits);
+    error UnknownBatch(uint256 batchId);
+    error BatchAlreadyFinalized(uint256 batchId);
+    error BatchFrozen(uint256 batchId, uint256 openChallenges);
+    error ChallengeWindowOpen(uint256 batchId, uint64 endsAt);
+    error ChallengeWindowClosed(uint256 batchId, uint64 endedAt);
+    error AlreadyAttested(uint256 batchId, address verifier);
+    error EmptyAttestation();
+    error AttestersMismatch(uint256 expectedReceipts, uint256 foundReceipts);
+    error AttestersNotSorted(uint256 index);
+    error NotAnAttester(uint256 batchId, address account);
+    error InvalidInclusionProof(uint256 batchId, uint256 receiptIndex);
+    error UnknownChallenge(uint256 challengeId);
+    error ChallengeNotOpen(uint256 challengeId);
+    error DisputeStillRunning(uint256 challengeId, uint64 expiresAt);
+    error NothingToClaim(address account);
+    error UnbondingTooShort(uint256 unbondingDelay, uint256 required);
+    error InvalidShare(uint256 bps);
+
+    /// @param token_ the ERC-20 of fees and bonds (the registry's staking token).
+    /// @param nodes_ the registry whose active inference nodes commit and whose verifiers attest.
+    /// @param challengeWindow_ seconds after a commit during which receipts can be challenged.
+    /// @param maxDisputeDuration_ seconds after which an unresolved challenge can be expired.
+    /// @param escrowWithdrawalDelay_ seconds between a client's withdrawal request and payout.
+    /// @param verifierShareBps_ share of an attested batch's fees paid to its verifiers, in basis points.
+    /// @param challengeBond_ tokens a challenger locks per challenge.
+    constructor(
+        IERC20 token_,
+        NodeRegistry nodes_,
+        uint64 challengeWindow_,
+        uint64 maxDisputeDuration_,
+        uint64 escrowWithdrawalDelay_,
+        uint16 verifierShareBps_,
+        uint96 challengeBond_
+    ) EIP712("Verity", "1") {
+        // INVARIANT: stake outlives every receipt it backs: unbonding > window + longest dispute.
+        uint256 required = uint256(challengeWindow_) + maxDisputeDuration_;
+        if (nodes_.unbondingDelay() <= required) revert UnbondingTooShort(nodes_.unbondingDelay(), required + 1);
+        if (verifierShareBps_ > BPS) revert InvalidShare(verifierShareBps_);
+        token = token_;
+        nodes = nodes_;
+        challengeWindow = challengeWindow_;
+        maxDisputeDuration = maxDisputeDuration_;
+        escrowWithdrawalDelay = escrowWithdrawalDelay_;
+        verifierShareBps = verifierShareBps_;
+        challengeBond = challengeBond_;
+    }
+
+    // ─── escrow ────────────────────────────────────────────────────────────────────────────────
+
+    /// @notice Adds `amount` to the caller's escrow.
+    function deposit(uint256 amount) external {
+        depositFor(msg.sender, amount);
+    }
+
+    /// @notice Adds `amount` (pulled from the caller) to `client`'s escrow.
+    function depositFor(address client, uint256 amount) public nonReentrant {
+        if (amount == 0) revert ZeroAmount();
+        Escrow storage escrow = _escrows[client];
+        if (amount > type(uint128).max - escrow.balance) revert AmountTooLarge(amount);
+        escrow.balance += uint128(amount);
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        emit Deposited(client, msg.sender, amount, escrow.balance);
+    }
+
+    /// @notice Announces a withdrawal of `amount`; it can be paid `escrowWithdrawalDelay` seconds
+    ///         later. Until then the amount stays debitable, so requests already answered are paid.
+    ///         A new request replaces the previous one; `amount` = 0 cancels.
+    function requestWithdrawal(uint256 amount) external {
+        Escrow storage escrow = _escrows[msg.sender];
+        if (amount > type(uint128).max) revert AmountTooLarge(amount);
+        escrow.withdrawalAmount = uint128(amount);
+        escrow.withdrawalReadyAt = amount == 0 ? 0 : uint64(block.timestamp) + escrowWithdrawalDelay;
+        emit WithdrawalRequested(msg.sender, amount, escrow.withdrawalReadyAt);
+    }
+
+    /// @notice Pays the requested withdrawal (capped by the balance left after debits).
+    function withdraw() external nonReentrant {
+        Escrow storage escrow = _escrows[msg.sender];
+        if (escrow.withdrawalAmount == 0) revert NoWithdrawalRequested(msg.sender);
+        // INVARIANT: an in-flight debit cannot be dodged: payout waits for the delay.
+        if (block.timestamp < escrow.withdrawalReadyAt) revert WithdrawalNotReady(escrow.withdrawalReadyAt, uint64(block.timestamp));
+        uint128 amount = escrow.withdrawalAmount < escrow.balance ? escrow.withdrawalAmount : escrow.balance;
+        escrow.balance -= amount;
+        escrow.withdrawalAmount = 0;
+        escrow.withdrawalReadyAt = 0;
+        if (amount > 0) token.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount, escrow.balance);
+    }
+
+    // ─── batches ───────────────────────────────────────────────────────────────────────────────
+
+    /// @notice Commits a batch of `count` receipts by its Merkle `root`. `debits` (sorted by client,
+    ///         one entry per client) move each client's fees from escrow to pending; a client whose
+    ///         escrow falls short is debited what it has (`EscrowShortfall`). `dataURI` is where
+    ///         verifiers fetch the batch's receipts and inputs. Returns the batch id.
+    function commitBatch(bytes32 root, uint32 count, uint96 feeTotal, string calldata dataURI, Debit[] calldata debits)
+        external
+        returns (uint256 batchId)
+    {
+        // INVARIANT: only a staked inference node stands behind a batch.
+        if (!nodes.isActive(msg.sender, NodeRegistry.Role.Inference)) revert NotActiveNode(msg.sender);
+        // INVARIANT: a batch commits at least one receipt.
+        if (count == 0) revert EmptyBatch();
+        if (root == bytes32(0)) revert ZeroRoot();
+        batchId = ++batchCount;
+        uint256 sum;
+        uint256 collected;
+        address previous;
+        for (uint256 i = 0; i < debits.length; i++) {
+            Debit calldata debit = debits[i];
+            // INVARIANT: one debit per client, so a client is never charged twice in a batch.
+            if (debit.client <= previous) revert DebitsNotSorted(i);
+            previous = debit.client;
+            sum += debit.amount;
+            Escrow storage escrow = _escrows[debit.client];
+            uint128 taken = debit.amount <= escrow.balance ? debit.amount : escrow.balance;
+            escrow.balance -= taken;
+            collected += taken;
+            if (taken < debit.amount) emit EscrowShortfall(batchId, debit.client, taken, debit.amount - taken);
+        }
+        // INVARIANT: the committed fee total is exactly the sum of the clients' debits.
+        if (sum != feeTotal) revert FeeTotalMismatch(feeTotal, sum);
+        _batches[batchId] = Batch({
+            root: root,
+            node: msg.sender,
+            feeCollected: uint96(collected),
+            count: count,
+            committedAt: uint40(block.timestamp),
+            status: BatchStatus.Committed,
+            openChallenges: 0,
+            attestedTotal: 0
+        });
+        emit BatchCommitted(batchId, msg.sender, root, count, feeTotal, collected, uint64(block.timestamp) + challengeWindow, dataURI);
+    }
+
+    /// @notice Attests, for the caller (a staked verifier), that it re-executed the receipts set in
+    ///         `bitmap` and found them correct. One attestation per verifier per batch.
+    function attest(uint256 batchId, uint256[] calldata bitmap) external {
+        // INVARIANT: only staked verifiers attest.
+        if (!nodes.isActive(msg.sender, NodeRegistry.Role.Verifier)) revert NotActiveVerifier(msg.sender);
+        Batch storage batch = _batches[batchId];
+        BatchStatus status = batch.status;
+        if (status == BatchStatus.None) revert UnknownBatch(batchId);
+        if (status == BatchStatus.Finalized) revert BatchAlreadyFinalized(batchId);
+        // INVARIANT: a verifier is paid once per batch.
+        if (_attestations[batchId][msg.sender] != 0) revert AlreadyAttested(batchId, msg.sender);
+        uint256 receipts = Bitmap.countSet(bitmap, batch.count);
+        if (receipts == 0) revert EmptyAttestation();
+        _attestations[batchId][msg.sender] = uint32(receipts);
+        batch.attestedTotal += uint32(receipts);
+        emit Attested(batchId, msg.sender, uint32(receipts), bitmap);
+    }
+
+    /// @notice Settles a batch after its challenge window when no challenge is open: credits the
+    ///         node and the verifiers (pro rata to the receipts each attested; `verifierShareBps` of
+    ///         the fees when at least one attestation exists). `attesters` must list every verifier
+    ///         that attested the batch, in ascending address order (read them from `Attested` events).
+    function finalize(uint256 batchId, address[] calldata attesters) external {
+        Batch storage batch = _batches[batchId];
+        BatchStatus status = batch.status;
+        if (status == BatchStatus.None) revert UnknownBatch(batchId);
+        // INVARIANT: fees are paid once.
+        if (status == BatchStatus.Finalized) revert BatchAlreadyFinalized(batchId);
+        // INVARIANT: a frozen batch pays nothing until its challenges are closed.
+        if (status == BatchStatus.Challenged) revert BatchFrozen(batchId, batch.openChallenges);
+        uint64 endsAt = uint64(batch.committedAt) + challengeWindow;
+        // INVARIANT: nothing settles while receipts can still be challenged.
+        if (block.timestamp < endsAt) revert ChallengeWindowOpen(batchId, endsAt);
+        batch.status = BatchStatus.Finalized;
+
+        uint256 fee = batch.feeCollected;
+        uint256 attested = batch.attestedTotal;
+        uint256 pool = attested == 0 ? 0 : (fee * verifierShareBps) / BPS;
+        uint256 paid = _payVerifiers(batchId, attesters, pool, attested);
+        uint256 nodeAmount = fee - paid;
+        if (nodeAmount > 0) claimable[batch.node] += nodeAmount;
+        emit BatchFinalized(batchId, batch.node, nodeAmount, paid);
+    }
+
+    /// @notice Pays out everything credited to the caller by finalized batches.
+    function claim() external nonReentrant {
+        uint256 amount = claimable[msg.sender];
+        if (amount == 0) revert NothingToClaim(msg.sender);
+        claimable[msg.sender] = 0;
+        token.safeTransfer(msg.sender, amount);
+        emit Claimed(msg.sender, amount);
+    }
+
+    /// @dev Credits each attester its pro-rata share of `pool`; returns the total credited.
+    function _payVerifiers(uint256 batchId, address[] calldata attesters, uint256 pool, uint256 attested)
+        private
+        returns (uint256 paid)
+    {
+        uint256 seen;
+        address previous;
+        for (uint256 i = 0; i < attesters.length; i++) {
+            address verifier = attesters[i];
+            if (verifier <= previous) revert AttestersNotSorted(i);
+            previous = verifier;
+            uint256 receipts = _attestations[batchId][verifier];
+            if (receipts == 0) revert NotAnAttester(batchId, verifier);
+            seen += receipts;
+            uint256 share = (pool * receipts) / attested;
+            paid += share;
+            if (share > 0) claimable[verifier] += share;
+        }
+        // INVARIANT: every attester is paid, so the verifiers' share cannot be diverted to the node.
+        if (seen != attested) revert AttestersMismatch(attested, seen);
+    }
+
+    // ─── challenges ────────────────────────────────────────────────────────────────────────────
+
+    /// @notice Challenges receipt `receiptIndex` of a batch, proving its inclusion, and locks
+    ///         `challengeBond`. The batch is frozen until every challenge against it is closed.
+    function challenge(uint256 batchId, Receipt calldata receipt, uint32 receiptIndex, bytes32[] calldata proof)
+        external
+        nonReentrant
+        returns (uint256 challengeId)
+    {
+        Batch storage batch = _batches[batchId];
+        BatchStatus status = batch.status;
+        if (status == BatchStatus.None) revert UnknownBatch(batchId);
+        if (status == BatchStatus.Finalized) revert BatchAlreadyFinalized(batchId);
+        uint64 endsAt = uint64(batch.committedAt) + challengeWindow;
+        // INVARIANT: challenges only inside the window, so a finalizable batch cannot be frozen.
+        if (block.timestamp >= endsAt) revert ChallengeWindowClosed(batchId, endsAt);
+        bytes32 digest = receiptDigest(receipt);
+        // INVARIANT: only a receipt the node committed can be challenged.
+        if (ReceiptMerkle.rootFrom(digest, receiptIndex, batch.count, proof) != batch.root) {
+            revert InvalidInclusionProof(batchId, receiptIndex);
+        }
+        challengeId = ++challengeCount;
+        _challenges[challengeId] = Challenge({
+            batchId: uint64(batchId),
+            receiptIndex: receiptIndex,
+            openedAt: uint40(block.timestamp),
+            status: ChallengeStatus.Open,
+            challenger: msg.sender,
+            bond: challengeBond,
+            receiptDigest: digest
+        });
+        batch.status = BatchStatus.Challenged;
+        batch.openChallenges += 1;
+        if (challengeBond > 0) token.safeTransferFrom(msg.sender, address(this), challengeBond);
+        emit ChallengeOpened(challengeId, batchId, receiptIndex, msg.sender, digest, challengeBond);
+    }
+
+    /// @notice Closes a challenge that no dispute resolved within `maxDisputeDuration`: the bond goes
+    ///         back to the challenger and, once no challenge is open, the batch can finalize.
+    function expireChallenge(uint256 challengeId) external nonReentrant {
+        Challenge storage entry = _challenges[challengeId];
+        if (entry.status == ChallengeStatus.None) revert UnknownChallenge(challengeId);
+        if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+        uint64 expiresAt = uint64(entry.openedAt) + maxDisputeDuration;
+        // INVARIANT: funds never lock forever, but a running dispute gets its full duration.
+        if (block.timestamp < expiresAt) revert DisputeStillRunning(challengeId, expiresAt);
+        entry.status = ChallengeStatus.Expired;
+        Batch storage batch = _batches[entry.batchId];
+        batch.openChallenges -= 1;
+        if (batch.openChallenges == 0) batch.status = BatchStatus.Committed;
+        uint256 bond = entry.bond;
+        if (bond > 0) token.safeTransfer(entry.challenger, bond);
+        emit ChallengeExpired(challengeId, entry.batchId);
+    }
+
+    // ─── views ─────────────────────────────────────────────────────────────────────────────────
+
+    /// @notice The batch's record (all zero for an unknown id).
+    function getBatch(uint256 batchId) external view returns (Batch memory) {
+        return _batches[batchId];
+    }
+
+    /// @notice Receipts `verifier` attested in the batch (0 if none).
+    function attestationOf(uint256 batchId, address verifier) external view returns (uint256) {
+        return _attestations[batchId][verifier];
+    }
+
+    /// @notice The client's escrow record.
+    function escrowOf(address client) external view returns (Escrow memory) {
+        return _escrows[client];
+    }
+
+    /// @notice Escrow a node may count on for new requests: the balance minus any announced withdrawal.
+    function availableEscrow(address client) external view returns (uint256) {
+        Escrow storage escrow = _escrows[client];
+        return escrow.withdrawalAmount >= escrow.balance ? 0 : escrow.balance - escrow.withdrawalAmount;
+    }
+
+    /// @notice The challenge's record.
+    function getChallenge(uint256 challengeId) external view returns (Challenge memory) {
+        return _challenges[challengeId];
+    }
+
+    /// @notice Whether `receipt` is leaf `receiptIndex` of the committed batch, by its Merkle proof.
+    function verifyReceipt(uint256 batchId, Receipt calldata receipt, uint32 receiptIndex, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        Batch storage batch = _batches[batchId];
+        if (batch.status == BatchStatus.None) return false;
+        return ReceiptMerkle.rootFrom(receiptDigest(receipt), receiptIndex, batch.count, proof) == batch.root;
+    }
+
+    /// @notice EIP-712 digest of a receipt: the message the node signs and the leaf of the batch tree.
+    function receiptDigest(Receipt calldata receipt) public view returns (bytes32) {
+        return _hashTypedDataV4(VerityTypes.hash(receipt));
+    }
+
+    /// @notice EIP-712 digest of a client's request: the message the client signs and the receipt's `requestHash`.
+    function requestDigest(InferenceRequest calldata request) external view returns (bytes32) {
+        return _hashTypedDataV4(VerityTypes.hash(request));
+    }
+
+    /// @notice Semantic version of this contract's interface.
+    function version() external pure returns (string memory) {
+        return "1.0.0";
+    }
+}

@@ -1,0 +1,74 @@
+import { concat, type Hex, keccak256 } from 'viem'
+
+/**
+ * The positional Merkle tree a batch commits to (docs/protocol.md, the same as
+ * contracts/lib/ReceiptMerkle.sol): leaves are EIP-712 receipt digests in batch order, padded with
+ * zero leaves to a power of two; parent = keccak256(left ‖ right); a proof is the
+ * ceil(log2(count)) siblings from the leaf up.
+ */
+export type ReceiptTree = {
+  root: Hex
+  count: number
+  depth: number
+  /** Siblings of leaf `index`, bottom-up. */
+  proof(index: number): Hex[]
+}
+
+const ZERO = `0x${'00'.repeat(32)}` as Hex
+
+/** Number of siblings in a proof for a batch of `count` receipts. */
+export function receiptTreeDepth(count: number): number {
+  let depth = 0
+  while (2 ** depth < count) depth++
+  return depth
+}
+
+/**
+ * Builds the tree over receipt digests.
+ *
+ * @example
+ * const tree = buildReceiptTree(digests)
+ * verifyReceiptProof({ root: tree.root, leaf: digests[3], index: 3, count: digests.length, proof: tree.proof(3) }) // true
+ */
+export function buildReceiptTree(leaves: readonly Hex[]): ReceiptTree {
+  if (leaves.length === 0) throw new RangeError('a receipt tree needs at least one leaf')
+  const depth = receiptTreeDepth(leaves.length)
+  const levels: Hex[][] = [[...leaves, ...new Array<Hex>(2 ** depth - leaves.length).fill(ZERO)]]
+  for (let d = 0; d < depth; d++) {
+    const below = levels[d]!
+    const level: Hex[] = []
+    for (let i = 0; i < below.length; i += 2) level.push(keccak256(concat([below[i]!, below[i + 1]!])))
+    levels.push(level)
+  }
+  return {
+    root: levels[depth]![0]!,
+    count: leaves.length,
+    depth,
+    proof(index) {
+      if (!Number.isInteger(index) || index < 0 || index >= leaves.length) {
+        throw new RangeError(`receipt index must be in [0, ${leaves.length}), found ${index}`)
+      }
+      const siblings: Hex[] = []
+      for (let d = 0, i = index; d < depth; d++, i >>= 1) siblings.push(levels[d]![i ^ 1]!)
+      return siblings
+    },
+  }
+}
+
+/** The root implied by a leaf and its proof, or undefined when the index or the proof length is invalid. */
+export function receiptRootFromProof(leaf: Hex, index: number, count: number, proof: readonly Hex[]): Hex | undefined {
+  if (!Number.isInteger(index) || index < 0 || index >= count || proof.length !== receiptTreeDepth(count)) return undefined
+  let node = leaf
+  let i = index
+  for (const sibling of proof) {
+    node = keccak256((i & 1) === 0 ? concat([node, sibling]) : concat([sibling, node]))
+    i >>= 1
+  }
+  return node
+}
+
+/** Whether `leaf` is receipt `index` of the batch with `root` and `count` receipts. */
+export function verifyReceiptProof(parameters: { root: Hex; leaf: Hex; index: number; count: number; proof: readonly Hex[] }): boolean {
+  const root = receiptRootFromProof(parameters.leaf, parameters.index, parameters.count, parameters.proof)
+  return root !== undefined && root.toLowerCase() === parameters.root.toLowerCase()
+}

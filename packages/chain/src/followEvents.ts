@@ -50,7 +50,7 @@ export type FollowEventsParameters<abi extends Abi> = {
    * must be idempotent.
    */
   onLogs(
-    logs: GetContractEventsReturnType<abi, ContractEventName<abi>>,
+    logs: GetContractEventsReturnType<abi, ContractEventName<abi>, true>,
     range: { fromBlock: bigint; toBlock: bigint },
   ): Promise<void> | void
   /** Called when a poll fails; the follower retries on the next tick. */
@@ -93,7 +93,7 @@ export function followEvents<const abi extends Abi>(parameters: FollowEventsPara
         toBlock,
         strict: true,
       } as never)
-      await parameters.onLogs(logs as GetContractEventsReturnType<abi, ContractEventName<abi>>, { fromBlock, toBlock })
+      await parameters.onLogs(logs as GetContractEventsReturnType<abi, ContractEventName<abi>, true>, { fromBlock, toBlock })
       await parameters.cursor.save(toBlock)
       last = toBlock
     }

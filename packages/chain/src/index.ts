@@ -8,7 +8,7 @@ export {
 } from './addressBook.js'
 export { type Chain, toAccount } from './chain.js'
 export { type ConnectParameters, connect } from './connect.js'
-export { verityContracts, verityErrorsAbi } from './contracts.js'
+export { type VerityContracts, verityContracts, verityErrorsAbi } from './contracts.js'
 export { DEFAULT_DEPLOYMENT_PARAMS, type DeployVerityParameters, deployVerity } from './deployVerity.js'
 export { DEV_MNEMONIC, type DevAccount, devAccounts } from './devAccounts.js'
 export { type EmbeddedChain, type StartEmbeddedChainParameters, startEmbeddedChain } from './embeddedChain.js'

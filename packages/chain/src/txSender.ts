@@ -10,6 +10,7 @@ import {
   encodeFunctionData,
   type Hash,
   keccak256,
+  TransactionNotFoundError,
   type TransactionReceipt,
 } from 'viem'
 import { type Chain, toAccount } from './chain.js'
@@ -117,34 +118,43 @@ export class TxSender {
 
   private async send(functionName: string, tx: { to: Address; data: `0x${string}`; gas: bigint; value: bigint }): Promise<Hash> {
     const client = this.chain.walletClient(this.account)
+    let signed: { serialized: `0x${string}`; hash: Hash; nonce: number } | undefined
     let lastError: unknown
     for (let attempt = 1; attempt <= this.attempts; attempt++) {
       try {
-        this.nextNonce ??= await this.chain.publicClient.getTransactionCount({ address: this.address, blockTag: 'pending' })
-        const fees = await this.chain.publicClient.estimateFeesPerGas()
-        const serialized = await client.signTransaction({
-          account: this.account,
-          chain: this.chain.viemChain,
-          to: tx.to,
-          data: tx.data,
-          gas: tx.gas,
-          value: tx.value,
-          nonce: this.nextNonce,
-          maxFeePerGas: fees.maxFeePerGas,
-          maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
-        })
-        const hash = keccak256(serialized)
+        // An earlier attempt may have reached the chain although its answer was lost.
+        if (signed && (await this.isKnown(signed.hash))) return this.sent(signed)
+        if (!signed) {
+          const nonce =
+            this.nextNonce ?? (await this.chain.publicClient.getTransactionCount({ address: this.address, blockTag: 'pending' }))
+          const fees = await this.chain.publicClient.estimateFeesPerGas()
+          const serialized = await client.signTransaction({
+            account: this.account,
+            chain: this.chain.viemChain,
+            to: tx.to,
+            data: tx.data,
+            gas: tx.gas,
+            value: tx.value,
+            nonce,
+            maxFeePerGas: fees.maxFeePerGas,
+            maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+          })
+          signed = { serialized, hash: keccak256(serialized), nonce }
+        }
         try {
-          await this.chain.publicClient.sendRawTransaction({ serializedTransaction: serialized })
+          await this.chain.publicClient.sendRawTransaction({ serializedTransaction: signed.serialized })
         } catch (error) {
-          // The same signed bytes reached the node on an earlier attempt whose answer was lost.
           if (!/already known|already imported|known transaction/i.test(messageOf(error))) throw error
         }
-        this.nextNonce += 1
-        return hash
+        return this.sent(signed)
       } catch (error) {
         lastError = error
-        if (/nonce too (low|high)|invalid nonce|replacement transaction underpriced/i.test(messageOf(error))) this.nextNonce = undefined
+        if (signed && /nonce too (low|high)|invalid nonce|replacement transaction underpriced/i.test(messageOf(error))) {
+          if (await this.isKnown(signed.hash).catch(() => false)) return this.sent(signed)
+          // The nonce was taken by another transaction of this account: sign again with a fresh one.
+          signed = undefined
+          this.nextNonce = undefined
+        }
         if (attempt < this.attempts) {
           this.onRetry?.(error, attempt)
           await sleep(this.retryDelayMs * 2 ** (attempt - 1))
@@ -153,6 +163,21 @@ export class TxSender {
     }
     this.nextNonce = undefined
     throw new TransactionSendError(functionName, this.attempts, lastError)
+  }
+
+  private sent(signed: { hash: Hash; nonce: number }): Hash {
+    this.nextNonce = signed.nonce + 1
+    return signed.hash
+  }
+
+  private async isKnown(hash: Hash): Promise<boolean> {
+    try {
+      await this.chain.publicClient.getTransaction({ hash })
+      return true
+    } catch (error) {
+      if (error instanceof TransactionNotFoundError) return false
+      throw error
+    }
   }
 
   private async retrying<T>(functionName: string, action: () => Promise<T>): Promise<T> {

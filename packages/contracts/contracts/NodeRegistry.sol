@@ -5,6 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @title NodeRegistry
 /// @notice Registry and stake of the two staked roles: inference nodes and verifiers. An operator
@@ -22,11 +23,13 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
         Verifier
     }
 
+    /// @dev Stakes, id and unbonding time share one slot, read once on the settlement's hot path.
+    ///      `id` is the 1-based registration position in the role; 0 means not registered.
     struct Operator {
-        uint128 staked;
-        uint128 unbonding;
-        uint64 unbondingReadyAt;
-        bool registered;
+        uint96 staked;
+        uint96 unbonding;
+        uint32 id;
+        uint32 unbondingReadyAt;
         string endpoint;
     }
 
@@ -39,6 +42,7 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
 
     mapping(address operator => mapping(Role role => Operator)) private _operators;
     mapping(Role role => address[]) private _roster;
+    mapping(Role role => mapping(uint32 id => address)) private _byId;
 
     event OperatorRegistered(address indexed operator, Role indexed role, string endpoint);
     event EndpointUpdated(address indexed operator, Role indexed role, string endpoint);
@@ -54,8 +58,9 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
     error BelowMinimumStake(Role role, uint256 minimum, uint256 found);
     error InsufficientStake(uint256 requested, uint256 available);
     error NothingUnbonding(address operator, Role role);
-    error StillUnbonding(uint64 readyAt, uint64 now_);
+    error StillUnbonding(uint32 readyAt, uint64 now_);
     error AmountTooLarge(uint256 amount);
+    error UnknownOperatorId(Role role, uint32 id);
 
     /// @param token_ the ERC-20 staked.
     /// @param unbondingDelay_ seconds between `requestUnbond` and `withdraw`.
@@ -81,13 +86,15 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
         _checkRole(role);
         Operator storage op = _operators[msg.sender][role];
         // INVARIANT: one registration per operator and role.
-        if (op.registered) revert AlreadyRegistered(msg.sender, role);
+        if (op.id != 0) revert AlreadyRegistered(msg.sender, role);
         // INVARIANT: a registered operator starts with at least the minimum stake.
         uint256 minimum = minStake(role);
         if (amount < minimum || amount == 0) revert BelowMinimumStake(role, minimum, amount);
-        op.registered = true;
         op.endpoint = endpoint;
         _roster[role].push(msg.sender);
+        uint32 id = uint32(_roster[role].length);
+        op.id = id;
+        _byId[role][id] = msg.sender;
         emit OperatorRegistered(msg.sender, role, endpoint);
         _addStake(op, role, amount);
     }
@@ -117,9 +124,9 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
         if (amount == 0) revert ZeroAmount();
         // INVARIANT: only active stake can start unbonding.
         if (amount > op.staked) revert InsufficientStake(amount, op.staked);
-        op.staked -= uint128(amount);
-        op.unbonding += uint128(amount);
-        op.unbondingReadyAt = uint64(block.timestamp) + unbondingDelay;
+        op.staked -= uint96(amount);
+        op.unbonding += uint96(amount);
+        op.unbondingReadyAt = SafeCast.toUint32(block.timestamp + unbondingDelay);
         emit UnbondRequested(msg.sender, role, amount, op.unbonding, op.unbondingReadyAt);
     }
 
@@ -150,8 +157,8 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
         uint256 fromStaked = amount < op.staked ? amount : op.staked;
         uint256 rest = amount - fromStaked;
         uint256 fromUnbonding = rest < op.unbonding ? rest : op.unbonding;
-        op.staked -= uint128(fromStaked);
-        op.unbonding -= uint128(fromUnbonding);
+        op.staked -= uint96(fromStaked);
+        op.unbonding -= uint96(fromUnbonding);
         slashed = fromStaked + fromUnbonding;
         if (slashed > 0) token.safeTransfer(recipient, slashed);
         emit Slashed(operator, role, slashed, recipient, msg.sender);
@@ -160,7 +167,23 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
     /// @notice Whether `operator` may act in `role` now: registered with at least the minimum active stake.
     function isActive(address operator, Role role) external view returns (bool) {
         Operator storage op = _operators[operator][role];
-        return op.registered && op.staked >= minStake(role) && op.staked > 0;
+        uint256 staked = op.staked;
+        return staked > 0 && staked >= minStake(role);
+    }
+
+    /// @notice The operator's id in `role` (its 1-based registration position) when it is active,
+    ///         else 0: the settlement's hot path checks and identifies a node in one call.
+    function activeId(address operator, Role role) external view returns (uint32) {
+        Operator storage op = _operators[operator][role];
+        uint256 staked = op.staked;
+        return staked > 0 && staked >= minStake(role) ? op.id : 0;
+    }
+
+    /// @notice The operator registered in `role` with id `id` (1-based); reverts for an unknown id.
+    function operatorById(Role role, uint32 id) external view returns (address) {
+        address operator = _byId[role][id];
+        if (operator == address(0)) revert UnknownOperatorId(role, id);
+        return operator;
     }
 
     /// @notice The operator's record in `role` (all zero when unregistered).
@@ -189,16 +212,16 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
     }
 
     function _addStake(Operator storage op, Role role, uint256 amount) private {
-        // INVARIANT: stakes fit the packed 128-bit fields.
-        if (amount > type(uint128).max - op.staked - op.unbonding) revert AmountTooLarge(amount);
-        op.staked += uint128(amount);
+        // INVARIANT: stakes fit the packed 96-bit fields.
+        if (amount > type(uint96).max - op.staked - op.unbonding) revert AmountTooLarge(amount);
+        op.staked += uint96(amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
         emit Staked(msg.sender, role, amount, op.staked);
     }
 
     function _registered(address operator, Role role) private view returns (Operator storage op) {
         op = _operators[operator][role];
-        if (!op.registered) revert NotRegistered(operator, role);
+        if (op.id == 0) revert NotRegistered(operator, role);
     }
 
     function _checkRole(Role role) private pure {

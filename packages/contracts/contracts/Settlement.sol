@@ -4,6 +4,7 @@ pragma solidity 0.8.37;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {NodeRegistry} from "./NodeRegistry.sol";
 import {Bitmap} from "./lib/Bitmap.sol";
@@ -18,8 +19,9 @@ import {InferenceRequest, Receipt, VerityTypes} from "./generated/VerityTypes.so
 ///         anyone credits the node and the attesting verifiers → `claim`. A `challenge` within the
 ///         window takes a bond and freezes the batch; until the dispute game lands, a challenge
 ///         that is not resolved within `maxDisputeDuration` can be expired by anyone, returning the
-///         bond and unfreezing the batch, so no funds can lock forever.
-contract Settlement is EIP712, ReentrancyGuard {
+///         bond and unfreezing the batch, so no funds can lock forever. `multicall` lets a node
+///         commit a new batch and finalize an old one in one transaction.
+contract Settlement is EIP712, ReentrancyGuard, Multicall {
     using SafeERC20 for IERC20;
 
     enum BatchStatus {
@@ -35,10 +37,22 @@ contract Settlement is EIP712, ReentrancyGuard {
         Expired
     }
 
-    /// @dev Three storage slots: root | node, feeCollected | count, committedAt, status, openChallenges, attestedTotal.
+    /// @notice A batch as `getBatch` returns it.
     struct Batch {
         bytes32 root;
         address node;
+        uint96 feeCollected;
+        uint32 count;
+        uint40 committedAt;
+        BatchStatus status;
+        uint16 openChallenges;
+        uint32 attestedTotal;
+    }
+
+    /// @dev Two storage slots: the root, then everything else packed (the node by its registry id).
+    struct BatchRecord {
+        bytes32 root;
+        uint32 nodeId;
         uint96 feeCollected;
         uint32 count;
         uint40 committedAt;
@@ -81,7 +95,7 @@ contract Settlement is EIP712, ReentrancyGuard {
 
     uint256 public batchCount;
     uint256 public challengeCount;
-    mapping(uint256 batchId => Batch) private _batches;
+    mapping(uint256 batchId => BatchRecord) private _batches;
     mapping(uint256 batchId => mapping(address verifier => uint32 receipts)) private _attestations;
     mapping(address client => Escrow) private _escrows;
     mapping(uint256 challengeId => Challenge) private _challenges;
@@ -219,31 +233,18 @@ contract Settlement is EIP712, ReentrancyGuard {
         returns (uint256 batchId)
     {
         // INVARIANT: only a staked inference node stands behind a batch.
-        if (!nodes.isActive(msg.sender, NodeRegistry.Role.Inference)) revert NotActiveNode(msg.sender);
+        uint32 nodeId = nodes.activeId(msg.sender, NodeRegistry.Role.Inference);
+        if (nodeId == 0) revert NotActiveNode(msg.sender);
         // INVARIANT: a batch commits at least one receipt.
         if (count == 0) revert EmptyBatch();
         if (root == bytes32(0)) revert ZeroRoot();
         batchId = ++batchCount;
-        uint256 sum;
-        uint256 collected;
-        address previous;
-        for (uint256 i = 0; i < debits.length; i++) {
-            Debit calldata debit = debits[i];
-            // INVARIANT: one debit per client, so a client is never charged twice in a batch.
-            if (debit.client <= previous) revert DebitsNotSorted(i);
-            previous = debit.client;
-            sum += debit.amount;
-            Escrow storage escrow = _escrows[debit.client];
-            uint128 taken = debit.amount <= escrow.balance ? debit.amount : escrow.balance;
-            escrow.balance -= taken;
-            collected += taken;
-            if (taken < debit.amount) emit EscrowShortfall(batchId, debit.client, taken, debit.amount - taken);
-        }
+        (uint256 sum, uint256 collected) = _debitClients(batchId, debits);
         // INVARIANT: the committed fee total is exactly the sum of the clients' debits.
         if (sum != feeTotal) revert FeeTotalMismatch(feeTotal, sum);
-        _batches[batchId] = Batch({
+        _batches[batchId] = BatchRecord({
             root: root,
-            node: msg.sender,
+            nodeId: nodeId,
             feeCollected: uint96(collected),
             count: count,
             committedAt: uint40(block.timestamp),
@@ -259,7 +260,7 @@ contract Settlement is EIP712, ReentrancyGuard {
     function attest(uint256 batchId, uint256[] calldata bitmap) external {
         // INVARIANT: only staked verifiers attest.
         if (!nodes.isActive(msg.sender, NodeRegistry.Role.Verifier)) revert NotActiveVerifier(msg.sender);
-        Batch storage batch = _batches[batchId];
+        BatchRecord storage batch = _batches[batchId];
         BatchStatus status = batch.status;
         if (status == BatchStatus.None) revert UnknownBatch(batchId);
         if (status == BatchStatus.Finalized) revert BatchAlreadyFinalized(batchId);
@@ -277,7 +278,7 @@ contract Settlement is EIP712, ReentrancyGuard {
     ///         the fees when at least one attestation exists). `attesters` must list every verifier
     ///         that attested the batch, in ascending address order (read them from `Attested` events).
     function finalize(uint256 batchId, address[] calldata attesters) external {
-        Batch storage batch = _batches[batchId];
+        BatchRecord storage batch = _batches[batchId];
         BatchStatus status = batch.status;
         if (status == BatchStatus.None) revert UnknownBatch(batchId);
         // INVARIANT: fees are paid once.
@@ -294,8 +295,9 @@ contract Settlement is EIP712, ReentrancyGuard {
         uint256 pool = attested == 0 ? 0 : (fee * verifierShareBps) / BPS;
         uint256 paid = _payVerifiers(batchId, attesters, pool, attested);
         uint256 nodeAmount = fee - paid;
-        if (nodeAmount > 0) claimable[batch.node] += nodeAmount;
-        emit BatchFinalized(batchId, batch.node, nodeAmount, paid);
+        address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
+        if (nodeAmount > 0) claimable[node] += nodeAmount;
+        emit BatchFinalized(batchId, node, nodeAmount, paid);
     }
 
     /// @notice Pays out everything credited to the caller by finalized batches.
@@ -305,6 +307,23 @@ contract Settlement is EIP712, ReentrancyGuard {
         claimable[msg.sender] = 0;
         token.safeTransfer(msg.sender, amount);
         emit Claimed(msg.sender, amount);
+    }
+
+    /// @dev Moves each client's fees from escrow to the batch (what the escrow holds, at most).
+    function _debitClients(uint256 batchId, Debit[] calldata debits) private returns (uint256 sum, uint256 collected) {
+        address previous;
+        for (uint256 i = 0; i < debits.length; i++) {
+            Debit calldata debit = debits[i];
+            // INVARIANT: one debit per client, so a client is never charged twice in a batch.
+            if (debit.client <= previous) revert DebitsNotSorted(i);
+            previous = debit.client;
+            sum += debit.amount;
+            Escrow storage escrow = _escrows[debit.client];
+            uint128 taken = debit.amount <= escrow.balance ? debit.amount : escrow.balance;
+            escrow.balance -= taken;
+            collected += taken;
+            if (taken < debit.amount) emit EscrowShortfall(batchId, debit.client, taken, debit.amount - taken);
+        }
     }
 
     /// @dev Credits each attester its pro-rata share of `pool`; returns the total credited.
@@ -320,6 +339,8 @@ contract Settlement is EIP712, ReentrancyGuard {
             previous = verifier;
             uint256 receipts = _attestations[batchId][verifier];
             if (receipts == 0) revert NotAnAttester(batchId, verifier);
+            // The record is no longer needed once the batch is final (the Attested event keeps it).
+            delete _attestations[batchId][verifier];
             seen += receipts;
             uint256 share = (pool * receipts) / attested;
             paid += share;
@@ -338,7 +359,7 @@ contract Settlement is EIP712, ReentrancyGuard {
         nonReentrant
         returns (uint256 challengeId)
     {
-        Batch storage batch = _batches[batchId];
+        BatchRecord storage batch = _batches[batchId];
         BatchStatus status = batch.status;
         if (status == BatchStatus.None) revert UnknownBatch(batchId);
         if (status == BatchStatus.Finalized) revert BatchAlreadyFinalized(batchId);
@@ -376,7 +397,7 @@ contract Settlement is EIP712, ReentrancyGuard {
         // INVARIANT: funds never lock forever, but a running dispute gets its full duration.
         if (block.timestamp < expiresAt) revert DisputeStillRunning(challengeId, expiresAt);
         entry.status = ChallengeStatus.Expired;
-        Batch storage batch = _batches[entry.batchId];
+        BatchRecord storage batch = _batches[entry.batchId];
         batch.openChallenges -= 1;
         if (batch.openChallenges == 0) batch.status = BatchStatus.Committed;
         uint256 bond = entry.bond;
@@ -388,10 +409,20 @@ contract Settlement is EIP712, ReentrancyGuard {
 
     /// @notice The batch's record (all zero for an unknown id).
     function getBatch(uint256 batchId) external view returns (Batch memory) {
-        return _batches[batchId];
+        BatchRecord memory record = _batches[batchId];
+        return Batch({
+            root: record.root,
+            node: record.nodeId == 0 ? address(0) : nodes.operatorById(NodeRegistry.Role.Inference, record.nodeId),
+            feeCollected: record.feeCollected,
+            count: record.count,
+            committedAt: record.committedAt,
+            status: record.status,
+            openChallenges: record.openChallenges,
+            attestedTotal: record.attestedTotal
+        });
     }
 
-    /// @notice Receipts `verifier` attested in the batch (0 if none).
+    /// @notice Receipts `verifier` attested in the batch (0 if none, and 0 again once the batch is finalized).
     function attestationOf(uint256 batchId, address verifier) external view returns (uint256) {
         return _attestations[batchId][verifier];
     }
@@ -418,7 +449,7 @@ contract Settlement is EIP712, ReentrancyGuard {
         view
         returns (bool)
     {
-        Batch storage batch = _batches[batchId];
+        BatchRecord storage batch = _batches[batchId];
         if (batch.status == BatchStatus.None) return false;
         return ReceiptMerkle.rootFrom(receiptDigest(receipt), receiptIndex, batch.count, proof) == batch.root;
     }

@@ -11,6 +11,7 @@ import {
 import { type Abi, type Account, type Address, type Hex, keccak256, toBytes } from 'viem'
 import type { AddressBook, DeploymentParams } from './addressBook.js'
 import { type Chain, toAccount } from './chain.js'
+import { InvalidDeploymentParamsError } from './errors.js'
 import { TxSender } from './txSender.js'
 
 const TOKEN = 10n ** 18n
@@ -25,6 +26,28 @@ export const DEFAULT_DEPLOYMENT_PARAMS: DeploymentParams = {
   minVerifierStake: 100n * TOKEN,
   verifierShareBps: 1000,
   challengeBond: 10n * TOKEN,
+}
+
+/** Rejects parameters the contracts would refuse, before anything is sent. */
+export function checkDeploymentParams(params: DeploymentParams): void {
+  const required = params.challengeWindow + params.maxDisputeDuration
+  if (params.unbondingDelay <= required) {
+    throw new InvalidDeploymentParamsError(
+      `the unbonding delay must exceed the challenge window plus the longest dispute (${params.challengeWindow} + ${params.maxDisputeDuration} = ${required} s), found ${params.unbondingDelay} s`,
+      { unbondingDelay: params.unbondingDelay, challengeWindow: params.challengeWindow, maxDisputeDuration: params.maxDisputeDuration },
+    )
+  }
+  if (params.verifierShareBps > 10_000) {
+    throw new InvalidDeploymentParamsError(`the verifier share is in basis points (0…10000), found ${params.verifierShareBps}`, {
+      verifierShareBps: params.verifierShareBps,
+    })
+  }
+  if (params.minInferenceStake === 0n || params.minVerifierStake === 0n) {
+    throw new InvalidDeploymentParamsError('minimum stakes must be positive', {
+      minInferenceStake: params.minInferenceStake,
+      minVerifierStake: params.minVerifierStake,
+    })
+  }
 }
 
 export type DeployVerityParameters = {
@@ -48,6 +71,7 @@ export async function deployVerity(parameters: DeployVerityParameters): Promise<
   const { chain } = parameters
   const deployer = toAccount(parameters.deployer)
   const params: DeploymentParams = { ...DEFAULT_DEPLOYMENT_PARAMS, ...parameters.params }
+  checkDeploymentParams(params)
   const wallet = chain.walletClient(deployer)
   const startBlock = await chain.publicClient.getBlockNumber()
 

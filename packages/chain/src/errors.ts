@@ -1,16 +1,8 @@
-/** Base of every error of @verity/chain: a stable `code`, a one-line `shortMessage` and `details`. */
-export class ChainError extends Error {
-  override name = 'ChainError'
-  readonly code: string
-  readonly shortMessage: string
-  readonly details: Record<string, unknown>
+import { BaseError } from '@verity/runtime'
 
-  constructor(code: string, shortMessage: string, options: { details?: Record<string, unknown>; cause?: unknown } = {}) {
-    super(shortMessage, options.cause === undefined ? undefined : { cause: options.cause })
-    this.code = code
-    this.shortMessage = shortMessage
-    this.details = options.details ?? {}
-  }
+/** Base of every error of @verity/chain (a Verity `BaseError`: stable `code`, `shortMessage`, `details`). */
+export class ChainError extends BaseError {
+  override name = 'ChainError'
 }
 
 /** The RPC endpoint could not be reached or answered with a transport-level failure. */
@@ -81,5 +73,13 @@ export class KeyFileError extends ChainError {
   override name = 'KeyFileError'
   constructor(path: string, problem: string) {
     super('KEY_FILE_INVALID', `key file ${path}: ${problem} (expected one line: 0x followed by 64 hex digits)`, { details: { path } })
+  }
+}
+
+/** Deployment parameters the contracts would reject (checked before anything is sent). */
+export class InvalidDeploymentParamsError extends ChainError {
+  override name = 'InvalidDeploymentParamsError'
+  constructor(shortMessage: string, details: Record<string, unknown>) {
+    super('INVALID_DEPLOYMENT_PARAMS', shortMessage, { details })
   }
 }

@@ -1,14 +1,64 @@
+import type { DeploymentParams } from '@verity/chain'
 import { BaseError } from '@verity/runtime'
 import { Command, InvalidArgumentError } from 'commander'
+import { isAddress, parseUnits } from 'viem'
+import { chainStart } from './commands/chainStart.js'
 import { demo } from './commands/demo.js'
+import { deploy } from './commands/deploy.js'
 import { evaluate } from './commands/evaluate.js'
 import { modelImport } from './commands/modelImport.js'
 import { runCommand } from './commands/run.js'
+import { stake, unstake } from './commands/stake.js'
+import { UsageError } from './samples.js'
 
 function positiveInt(v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`)
   return n
+}
+
+function nonNegativeInt(v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${v}"`)
+  return n
+}
+
+function tokens(v: string): bigint {
+  try {
+    return parseUnits(v, 18)
+  } catch {
+    throw new InvalidArgumentError(`expected an amount of tokens, got "${v}"`)
+  }
+}
+
+/** Options of the deployment parameters, shared by `chain start` and `deploy`. */
+function withDeploymentOptions(command: Command, defaults: Partial<Record<keyof DeploymentParams, number>>): Command {
+  const d = (name: keyof DeploymentParams) => (defaults[name] === undefined ? [] : [defaults[name]])
+  return command
+    .option('--window <seconds>', 'challenge window', nonNegativeInt, ...d('challengeWindow'))
+    .option('--max-dispute <seconds>', 'longest dispute before a challenge can be expired', nonNegativeInt, ...d('maxDisputeDuration'))
+    .option('--unbonding <seconds>', 'unbonding delay (must exceed window + max dispute)', nonNegativeInt, ...d('unbondingDelay'))
+    .option('--escrow-delay <seconds>', 'client escrow withdrawal delay', nonNegativeInt, ...d('escrowWithdrawalDelay'))
+    .option('--min-inference-stake <tokens>', 'minimum stake of an inference node', tokens)
+    .option('--min-verifier-stake <tokens>', 'minimum stake of a verifier', tokens)
+    .option('--verifier-share <bps>', "verifiers' share of a batch's fees, in basis points", nonNegativeInt)
+    .option('--challenge-bond <tokens>', 'bond locked by a challenge', tokens)
+}
+
+function deploymentParams(o: Record<string, unknown>): Partial<DeploymentParams> {
+  const params: Partial<DeploymentParams> = {}
+  const set = <K extends keyof DeploymentParams>(key: K, value: unknown) => {
+    if (value !== undefined) params[key] = value as DeploymentParams[K]
+  }
+  set('challengeWindow', o.window)
+  set('maxDisputeDuration', o.maxDispute)
+  set('unbondingDelay', o.unbonding)
+  set('escrowWithdrawalDelay', o.escrowDelay)
+  set('minInferenceStake', o.minInferenceStake)
+  set('minVerifierStake', o.minVerifierStake)
+  set('verifierShareBps', o.verifierShare)
+  set('challengeBond', o.challengeBond)
+  return params
 }
 
 /** Builds the `verity` command tree. */
@@ -62,6 +112,80 @@ export function program(): Command {
     .option('--requests <n>', 'number of requests', positiveInt, 20)
     .option('--out <dir>', 'where to write the artifact', '.verity')
     .action((o) => demo({ shared: o.shared, requests: o.requests, out: o.out }))
+  const chain = cli.command('chain').description('The embedded development chain')
+  withDeploymentOptions(
+    chain
+      .command('start')
+      .description('Start an in-process EVM with the Verity contracts deployed, serve it as JSON-RPC, and wait for Ctrl-C')
+      .option('--port <n>', 'JSON-RPC port on 127.0.0.1 (0 = any free port)', nonNegativeInt, 8545)
+      .option('--addresses <file>', 'address book to write', '.verity/addresses.json')
+      .option('--keys <dir>', 'where to write the development accounts key files', '.verity/keys')
+      .option('--fund <tokens>', 'tokens given to each development account', '100000')
+      .option('--block-time <ms>', 'also mine a block every <ms> milliseconds', positiveInt)
+      .option('--json', 'print the RPC URL and addresses as one JSON line', false),
+    { challengeWindow: 60, maxDisputeDuration: 120, unbondingDelay: 600, escrowWithdrawalDelay: 60 },
+  ).action(async (o) => {
+    await chainStart({
+      port: o.port,
+      addresses: o.addresses,
+      keysDir: o.keys,
+      fund: o.fund,
+      json: o.json,
+      params: deploymentParams(o),
+      ...(o.blockTime ? { blockTimeMs: o.blockTime } : {}),
+    })
+  })
+  withDeploymentOptions(
+    cli
+      .command('deploy')
+      .description('Deploy the Verity contracts to any EVM JSON-RPC endpoint and write the address book')
+      .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
+      .requiredOption('--key <file>', 'file holding the deployer private key (0x + 64 hex digits)')
+      .option('--out <file>', 'address book to write', 'addresses.json')
+      .option('--token <address>', 'use this ERC-20 for stakes and fees instead of deploying VerityToken')
+      .option('--json', 'print JSON', false),
+    {},
+  ).action(async (o) => {
+    if (o.token !== undefined && !isAddress(o.token)) throw new UsageError('--token must be an address', { found: o.token })
+    await deploy({ rpc: o.rpc, key: o.key, out: o.out, json: o.json, params: deploymentParams(o), ...(o.token ? { token: o.token } : {}) })
+  })
+  const operatorOptions = (command: Command) =>
+    command
+      .requiredOption('--role <role>', 'inference or verifier')
+      .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
+      .requiredOption('--key <file>', "file holding the operator's private key")
+      .option('--addresses <file>', 'address book of the deployment', '.verity/addresses.json')
+      .option('--json', 'print JSON', false)
+  operatorOptions(cli.command('stake').description('Register as an inference node or verifier (with --endpoint), or add stake'))
+    .requiredOption('--amount <tokens>', 'tokens to stake')
+    .option('--endpoint <url>', 'public URL of the node (required the first time)')
+    .action(async (o) => {
+      await stake({
+        role: o.role,
+        amount: o.amount,
+        rpc: o.rpc,
+        key: o.key,
+        addresses: o.addresses,
+        json: o.json,
+        ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+      })
+    })
+  operatorOptions(
+    cli.command('unstake').description('Start unbonding stake (--amount), or withdraw stake whose unbonding delay has passed (--withdraw)'),
+  )
+    .option('--amount <tokens>', 'tokens to unbond')
+    .option('--withdraw', 'pay out the unbonded stake', false)
+    .action(async (o) => {
+      await unstake({
+        role: o.role,
+        withdraw: o.withdraw,
+        rpc: o.rpc,
+        key: o.key,
+        addresses: o.addresses,
+        json: o.json,
+        ...(o.amount ? { amount: o.amount } : {}),
+      })
+    })
   return cli
 }
 
@@ -73,7 +197,9 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof BaseError) {
       console.error(`error ${e.code}: ${e.shortMessage}`)
-      for (const [k, v] of Object.entries(e.details)) console.error(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      for (const [k, v] of Object.entries(e.details)) {
+        console.error(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x))}`)
+      }
       return 1
     }
     throw e

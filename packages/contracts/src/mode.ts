@@ -1,12 +1,18 @@
+import { BaseError } from '@verity/runtime'
+
 /**
  * Verification mode of a request, as the `mode` byte of the signed request and receipt
  * (docs/protocol.md): 0 = none, 1 = optimistic, 2 = zk, 0x80 | k = quorum:k (1 ≤ k ≤ 127).
  */
 export type VerificationMode = 'none' | 'optimistic' | 'zk' | `quorum:${number}`
 
-export class InvalidModeError extends Error {
-  readonly code = 'INVALID_MODE'
+export class InvalidModeError extends BaseError {
   override name = 'InvalidModeError'
+  constructor(found: unknown) {
+    super('INVALID_MODE', `mode must be none, optimistic, zk or quorum:k with 1 ≤ k ≤ 127; found ${JSON.stringify(found)}`, {
+      details: { found },
+    })
+  }
 }
 
 export function encodeMode(mode: VerificationMode): number {
@@ -15,8 +21,7 @@ export function encodeMode(mode: VerificationMode): number {
   if (mode === 'zk') return 2
   const match = /^quorum:(\d+)$/.exec(mode)
   const k = match ? Number(match[1]) : Number.NaN
-  if (!(k >= 1 && k <= 127))
-    throw new InvalidModeError(`mode must be none, optimistic, zk or quorum:k with 1 ≤ k ≤ 127; found ${JSON.stringify(mode)}`)
+  if (!(k >= 1 && k <= 127)) throw new InvalidModeError(mode)
   return 0x80 | k
 }
 
@@ -25,5 +30,5 @@ export function decodeMode(byte: number): VerificationMode {
   if (byte === 1) return 'optimistic'
   if (byte === 2) return 'zk'
   if (byte > 0x80 && byte <= 0xff) return `quorum:${byte & 0x7f}`
-  throw new InvalidModeError(`mode byte must be 0, 1, 2 or 0x81…0xff; found ${byte}`)
+  throw new InvalidModeError(byte)
 }

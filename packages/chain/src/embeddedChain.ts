@@ -72,7 +72,7 @@ export async function startEmbeddedChain(parameters: StartEmbeddedChainParameter
   const provider: EdrProvider = await context.createProvider(
     edr.L1_CHAIN_TYPE,
     {
-      allowBlocksWithSameTimestamp: false,
+      allowBlocksWithSameTimestamp: true,
       allowUnlimitedContractSize: false,
       bailOnCallFailure: true,
       bailOnTransactionFailure: false,

@@ -89,7 +89,9 @@ export class TxSender {
   /** Simulation and gas estimate in one: a revert is decoded and thrown, never retried. */
   private async estimate(parameters: WriteParameters<Abi, string>, data: `0x${string}`): Promise<bigint> {
     try {
+      // Against the pending block: the state and timestamp the transaction will actually meet.
       await this.chain.publicClient.simulateContract({
+        blockTag: 'pending',
         account: this.account,
         address: parameters.address,
         abi: parameters.abi,
@@ -98,6 +100,7 @@ export class TxSender {
         ...(parameters.value ? { value: parameters.value } : {}),
       } as never)
       const estimate = await this.chain.publicClient.estimateGas({
+        blockTag: 'pending',
         account: this.account,
         to: parameters.address,
         data,

@@ -1,12 +1,17 @@
 import type { DeploymentParams } from '@verity/chain'
+import { encodeMode, type VerificationMode } from '@verity/contracts'
+import type { Fault } from '@verity/node'
 import { BaseError } from '@verity/runtime'
 import { Command, InvalidArgumentError } from 'commander'
 import { isAddress, parseUnits } from 'viem'
 import { chainStart } from './commands/chainStart.js'
+import { auditCommand, inferCommand, statusCommand } from './commands/clientCommands.js'
 import { demo } from './commands/demo.js'
 import { deploy } from './commands/deploy.js'
+import { devnet } from './commands/devnet.js'
 import { evaluate } from './commands/evaluate.js'
 import { modelImport } from './commands/modelImport.js'
+import { modelPublish, nodeCommand } from './commands/nodeCommands.js'
 import { runCommand } from './commands/run.js'
 import { stake, unstake } from './commands/stake.js'
 import { UsageError } from './samples.js'
@@ -15,6 +20,29 @@ function positiveInt(v: string): number {
   const n = Number(v)
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`)
   return n
+}
+
+function rate(v: string): number {
+  const n = Number(v)
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number between 0 and 1, got "${v}"`)
+  return n
+}
+
+function mode(v: string): VerificationMode {
+  try {
+    encodeMode(v as VerificationMode)
+    return v as VerificationMode
+  } catch {
+    throw new InvalidArgumentError(`expected none, optimistic or quorum:k, got "${v}"`)
+  }
+}
+
+/** `--fault flip-output:<rate>`: a deliberately faulty node, for tests and demos only. */
+function fault(v: string): Fault {
+  const match = /^flip-output:([0-9.]+)$/.exec(v)
+  const r = match ? Number(match[1]) : Number.NaN
+  if (!(r > 0 && r <= 1)) throw new InvalidArgumentError(`expected flip-output:<rate in (0, 1]>, got "${v}"`)
+  return { kind: 'flip-output', rate: r }
 }
 
 function nonNegativeInt(v: string): number {
@@ -112,6 +140,129 @@ export function program(): Command {
     .option('--requests <n>', 'number of requests', positiveInt, 20)
     .option('--out <dir>', 'where to write the artifact', '.verity')
     .action((o) => demo({ shared: o.shared, requests: o.requests, out: o.out }))
+  cli
+    .command('devnet')
+    .description('The whole network in one process (chain, hub, nodes, verifiers) and a workload of real MNIST digits; serves until Ctrl-C')
+    .option('--shared <dir>', 'the shared data directory', '../shared')
+    .option('--dir <dir>', 'working directory (wiped at start)', '.verity/devnet')
+    .option('--port <n>', 'JSON-RPC port of the chain (0 = any free port)', nonNegativeInt, 8545)
+    .option('--requests <n>', 'MNIST test digits to send', nonNegativeInt, 200)
+    .option('--mode <mode>', 'verification mode of the requests: none, optimistic, quorum:k', mode, 'optimistic')
+    .option('--sample-rate <p>', 'share of optimistic receipts each verifier re-executes', rate, 0.3)
+    .option('--window <s>', 'challenge window in seconds', positiveInt, 30)
+    .option('--nodes <n>', 'inference nodes', positiveInt, 2)
+    .option('--verifiers <n>', 'verifiers', positiveInt, 3)
+    .option('--batch-size <n>', 'receipts per batch (a batch also closes after 1 s)', positiveInt, 32)
+    .option('--concurrency <n>', 'requests in flight', positiveInt, 4)
+    .option('--fault <spec>', 'make node 0 deliberately faulty, e.g. flip-output:0.05 (tests and demos only)', fault)
+    .option('--exit', 'stop once the workload has settled', false)
+    .option('--verbose', 'print every transition and every role log line', false)
+    .option('--json', 'print the summary as JSON', false)
+    .action(async (o) => {
+      await devnet({
+        shared: o.shared,
+        dir: o.dir,
+        port: o.port,
+        requests: o.requests,
+        mode: o.mode,
+        sampleRate: o.sampleRate,
+        window: o.window,
+        nodes: o.nodes,
+        verifiers: o.verifiers,
+        batchSize: o.batchSize,
+        concurrency: o.concurrency,
+        exit: o.exit,
+        json: o.json,
+        verbose: o.verbose,
+        ...(o.fault ? { fault: o.fault } : {}),
+      })
+    })
+  const networkOptions = (command: Command) =>
+    command
+      .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
+      .option('--addresses <file>', 'address book of the deployment', '.verity/devnet/addresses.json')
+      .option('--node <url>', 'inference node URL (default: found through the on-chain registry)')
+      .option('--json', 'print JSON', false)
+  networkOptions(
+    cli.command('infer').description('Ask the network for an inference: prints the answer at once, then its trust transitions'),
+  )
+    .requiredOption('--model <id>', 'model id')
+    .requiredOption('--input <spec>', 'mnist:<dir>#<index> or a JSON file {<input>: {shape, data}}')
+    .requiredOption('--key <file>', "the client's key file (signs the request; pays from its escrow)")
+    .option('--mode <mode>', 'none, optimistic or quorum:k', mode, 'optimistic')
+    .option('--no-wait', 'return after the answer instead of following it to FINAL')
+    .action(async (o) => {
+      await inferCommand({
+        rpc: o.rpc,
+        addresses: o.addresses,
+        key: o.key,
+        json: o.json,
+        model: o.model,
+        input: o.input,
+        mode: o.mode,
+        wait: o.wait,
+        ...(o.node ? { node: o.node } : {}),
+      })
+    })
+  networkOptions(
+    cli.command('status <inference>').description('Trust level and timeline of an inference, checked against the chain'),
+  ).action(async (id: string, o) => {
+    await statusCommand(id, { rpc: o.rpc, addresses: o.addresses, json: o.json, ...(o.node ? { node: o.node } : {}) })
+  })
+  networkOptions(
+    cli.command('audit <inference>').description('Re-execute an inference locally from public data and compare with its receipt'),
+  ).action(async (id: string, o) => {
+    await auditCommand(id, { rpc: o.rpc, addresses: o.addresses, json: o.json, ...(o.node ? { node: o.node } : {}) })
+  })
+  cli
+    .command('node <role>')
+    .description('Run one role as its own process: inference, verifier or hub')
+    .option('--rpc <url>', 'JSON-RPC endpoint (inference, verifier)')
+    .option('--key <file>', "the operator's key file (inference, verifier)")
+    .option('--addresses <file>', 'address book of the deployment', '.verity/addresses.json')
+    .option('--port <n>', 'HTTP port (inference, hub)', nonNegativeInt, 0)
+    .option('--db <file>', 'SQLite database (inference, verifier)', '.verity/node.sqlite')
+    .option('--hub <url>', 'model hub URL (inference, verifier)')
+    .option('--dir <dir>', 'artifact directory (hub)', '.verity/hub')
+    .option('--public-url <url>', 'URL verifiers and clients use to reach this node')
+    .option('--sample-rate <p>', 'share of optimistic receipts to re-execute (verifier)', rate, 0.3)
+    .option('--fault <spec>', 'deliberately faulty node, e.g. flip-output:0.05 (tests and demos only)', fault)
+    .action(async (role: string, o) => {
+      if (role !== 'hub' && (!o.rpc || !o.key)) throw new UsageError(`verity node ${role} needs --rpc and --key`)
+      await nodeCommand(role, {
+        rpc: o.rpc,
+        key: o.key,
+        addresses: o.addresses,
+        port: o.port,
+        db: o.db,
+        dir: o.dir,
+        sampleRate: o.sampleRate,
+        ...(o.hub ? { hub: o.hub } : {}),
+        ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
+        ...(o.fault ? { fault: o.fault } : {}),
+      })
+    })
+  model
+    .command('publish <file>')
+    .description('Import (an .onnx, with --calibrate) or take an artifact, upload it to the hub and register it on-chain')
+    .requiredOption('--hub <url>', 'model hub URL')
+    .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
+    .requiredOption('--key <file>', "the publisher's key file")
+    .option('--addresses <file>', 'address book of the deployment', '.verity/addresses.json')
+    .option('--calibrate <dataset>', 'calibration inputs for an ONNX file: mnist:<dir>, random[:lo,hi], or a JSON file')
+    .option('--count <n>', 'number of calibration samples', positiveInt, 500)
+    .option('--json', 'print JSON', false)
+    .action(async (file: string, o) => {
+      await modelPublish(file, {
+        hub: o.hub,
+        rpc: o.rpc,
+        key: o.key,
+        addresses: o.addresses,
+        count: o.count,
+        json: o.json,
+        ...(o.calibrate ? { calibrate: o.calibrate } : {}),
+      })
+    })
   const chain = cli.command('chain').description('The embedded development chain')
   withDeploymentOptions(
     chain

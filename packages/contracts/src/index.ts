@@ -7,3 +7,16 @@ export { hashReceipt, hashRequest } from './hashing.js'
 export { decodeMode, encodeMode, InvalidModeError, type VerificationMode } from './mode.js'
 export { buildReceiptTree, type ReceiptTree, receiptRootFromProof, receiptTreeDepth, verifyReceiptProof } from './receiptTree.js'
 export { BatchStatus, ChallengeStatus, Role, type RoleName } from './roles.js'
+export { bitmapHas, type ReceiptChainState, reached, TRUST_ORDER, type TrustEvent, type TrustLevel, trustOf } from './trust.js'
+export {
+  inputsFromWire,
+  inputsToWire,
+  receiptFromWire,
+  receiptToWire,
+  requestFromWire,
+  requestToWire,
+  WireFormatError,
+  type WireInputs,
+  type WireReceipt,
+  type WireRequest,
+} from './wire.js'

@@ -1,0 +1,232 @@
+import { join } from 'node:path'
+import { settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
+import type { Fault } from '@verity/node'
+import { mnistImage } from '@verity/runtime'
+import { infer } from '@verity/sdk'
+import { formatUnits } from 'viem'
+import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
+
+export type DevnetCommandOptions = {
+  shared: string
+  dir: string
+  port: number
+  requests: number
+  mode: VerificationMode
+  sampleRate: number
+  window: number
+  nodes: number
+  verifiers: number
+  batchSize: number
+  concurrency: number
+  fault?: Fault
+  /** Stop once the workload has settled instead of serving until Ctrl-C. */
+  exit: boolean
+  json: boolean
+  verbose: boolean
+}
+
+type Tracked = {
+  i: number
+  label: number
+  answer: number
+  inferenceId: `0x${string}`
+  node: string
+  faultyNode: boolean
+  executedAt: number
+  latencyMs: number
+  reached: Partial<Record<TrustLevel, number>>
+  level: TrustLevel
+}
+
+const LEVELS: TrustLevel[] = ['EXECUTED', 'COMMITTED', 'ATTESTED', 'FINAL', 'DISPUTED']
+
+/** `verity devnet` (and `npm start`): the whole network in one process, a real MNIST workload, its trust timelines and a summary. */
+export async function devnet(options: DevnetCommandOptions): Promise<DevnetSummary> {
+  const out = (line: string) => {
+    if (!options.json) console.log(line)
+  }
+  const t0 = Date.now()
+  const net = await startDevnet({
+    dir: options.dir,
+    shared: options.shared,
+    port: options.port,
+    nodes: options.nodes,
+    verifiers: options.verifiers,
+    sampleRate: options.sampleRate,
+    window: options.window,
+    batchSize: options.batchSize,
+    batchAgeMs: 1000,
+    ...(options.fault ? { fault: options.fault } : {}),
+    log: (line) => {
+      if (options.verbose) out(`  · ${line}`)
+    },
+  })
+  out('Verity devnet')
+  out(`  chain       ${net.chain.rpcUrl} (chain id ${net.chain.chainId}), address book ${join(net.dir, 'addresses.json')}`)
+  out(`  hub         ${net.hubUrl}   mnist-8 = ${net.modelId}`)
+  for (const [k, n] of net.nodes.entries())
+    out(
+      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault!.kind} ${options.fault!.rate} (tests and demos only)` : ''}`,
+    )
+  out(`  verifiers   ${net.verifiers.map((v) => v.address).join(', ')} (sample rate ${options.sampleRate})`)
+  out(`  window      ${options.window} s, batches of up to ${options.batchSize} receipts or 1 s`)
+  out(`\nWorkload: ${options.requests} MNIST test digits, mode ${options.mode}`)
+
+  const workloadStart = await net.chain.publicClient.getBlockNumber()
+  const tracked: Tracked[] = []
+  let next = 0
+  const worker = async () => {
+    while (next < options.requests) {
+      const i = next++
+      const nodeIndex = i % net.nodes.length
+      const r = await infer(net.client, {
+        modelId: net.modelId,
+        inputs: { Input3: mnistImage(net.mnist, i) },
+        mode: options.mode,
+        node: net.nodes[nodeIndex]!.url,
+      })
+      const logits = Object.values(r.outputs)[0]!.values
+      const answer = logits.indexOf(Math.max(...logits))
+      const t: Tracked = {
+        i,
+        label: net.mnist.labels[i]!,
+        answer,
+        inferenceId: r.inferenceId,
+        node: r.node.url,
+        faultyNode: net.nodes.find((n) => n.url === r.node.url)?.faulty ?? false,
+        executedAt: Date.now() - r.latencyMs,
+        latencyMs: r.latencyMs,
+        reached: { EXECUTED: Date.now() },
+        level: 'EXECUTED',
+      }
+      tracked.push(t)
+      if (tracked.length <= 10 || options.verbose) {
+        out(
+          `  #${String(i).padStart(4)}  digit ${t.label} → ${answer} ${answer === t.label ? '✓' : '✗'}  node ${net.nodes.findIndex((n) => n.url === r.node.url)}  receipt in ${r.latencyMs.toFixed(1)} ms  ${r.inferenceId.slice(0, 14)}…`,
+        )
+      } else if (tracked.length === 11) out('  …')
+    }
+  }
+  await Promise.all(Array.from({ length: options.concurrency }, worker))
+
+  // Follow every receipt through its trust levels (the nodes' view, from the chain events they record).
+  const deadline = Date.now() + (options.window * 4 + 120) * 1000
+  let lastStatus = 0
+  for (;;) {
+    await Promise.all(
+      tracked
+        .filter((t) => t.level !== 'FINAL' && t.level !== 'DISPUTED')
+        .map(async (t) => {
+          const r = (await (await fetch(`${t.node}/v1/inferences/${t.inferenceId}`)).json()) as {
+            trust: TrustLevel
+            timeline: { level: TrustLevel; at: number }[]
+          }
+          // When the client first saw each level (chain timestamps have a one-second resolution).
+          for (const e of r.timeline) if (t.reached[e.level] === undefined && e.level !== 'EXECUTED') t.reached[e.level] = Date.now()
+          if (r.trust !== t.level && (options.verbose || t.i < 3))
+            out(`  #${String(t.i).padStart(4)}  ${t.level} → ${r.trust}  (+${((Date.now() - t.executedAt) / 1000).toFixed(1)} s)`)
+          t.level = r.trust
+        }),
+    )
+    const settled = tracked.every((t) => t.level === 'FINAL' || t.level === 'DISPUTED')
+    if (Date.now() - lastStatus > 2000 || settled) {
+      lastStatus = Date.now()
+      out(
+        `  [${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s]  ${LEVELS.map((l) => `${l} ${tracked.filter((t) => t.level === l).length}`).join('   ')}`,
+      )
+    }
+    if (settled || Date.now() > deadline) break
+    await new Promise((r) => setTimeout(r, 500))
+  }
+  const summary = await summarize(net, tracked, workloadStart)
+  printSummary(summary, out)
+  if (options.json) console.log(JSON.stringify(summary))
+  if (options.exit) {
+    await net.stop()
+    return summary
+  }
+  out('\nThe network keeps serving. From another terminal:')
+  out(
+    `  verity infer --model ${net.modelId} --input mnist:${join(options.shared, 'datasets', 'mnist')}#42 --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')} --key ${net.clientKeyFile}`,
+  )
+  out(`  verity status ${tracked[0]?.inferenceId ?? '<id>'} --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')}`)
+  out(`  verity audit ${tracked[0]?.inferenceId ?? '<id>'} --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')}`)
+  out('Press Ctrl-C to stop.')
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve())
+    process.once('SIGTERM', () => resolve())
+  })
+  await net.stop()
+  return summary
+}
+
+export type DevnetSummary = {
+  requests: number
+  correct: number
+  accuracy: number
+  levels: Record<string, number>
+  /** Seconds from the receipt to each level: p50 and p99 over the receipts that reached it. */
+  timeTo: Record<'COMMITTED' | 'ATTESTED' | 'FINAL', { reached: number; p50: number | null; p99: number | null }>
+  receiptLatencyMs: { p50: number; p99: number }
+  disputed: { total: number; fromFaultyNode: number }
+  feesPaid: string
+  gasSpent: number
+  verifiers: { checked: number; matched: number; challenges: number }[]
+}
+
+async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint): Promise<DevnetSummary> {
+  const pct = (values: number[], p: number) => {
+    if (values.length === 0) return null
+    const sorted = [...values].sort((a, b) => a - b)
+    return Number(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(3))
+  }
+  const timeTo = Object.fromEntries(
+    (['COMMITTED', 'ATTESTED', 'FINAL'] as const).map((level) => {
+      const gaps = tracked.filter((t) => t.reached[level] !== undefined).map((t) => (t.reached[level]! - t.executedAt) / 1000)
+      return [level, { reached: gaps.length, p50: pct(gaps, 0.5), p99: pct(gaps, 0.99) }]
+    }),
+  ) as DevnetSummary['timeTo']
+  const head = await net.chain.publicClient.getBlockNumber()
+  let gas = 0n
+  for (let b = fromBlock + 1n; b <= head; b++) gas += (await net.chain.publicClient.getBlock({ blockNumber: b })).gasUsed
+  const finalized = await net.chain.publicClient.getContractEvents({
+    abi: settlementAbi,
+    address: net.book.contracts.settlement,
+    eventName: 'BatchFinalized',
+    fromBlock: fromBlock + 1n,
+    strict: true,
+  })
+  const fees = finalized.reduce((sum, e) => sum + e.args.nodeAmount + e.args.verifierAmount, 0n)
+  const latencies = tracked.map((t) => t.latencyMs)
+  const correct = tracked.filter((t) => t.answer === t.label).length
+  return {
+    requests: tracked.length,
+    correct,
+    accuracy: tracked.length === 0 ? 0 : correct / tracked.length,
+    levels: Object.fromEntries(LEVELS.map((l) => [l, tracked.filter((t) => t.level === l).length])),
+    timeTo,
+    receiptLatencyMs: { p50: pct(latencies, 0.5) ?? 0, p99: pct(latencies, 0.99) ?? 0 },
+    disputed: {
+      total: tracked.filter((t) => t.level === 'DISPUTED').length,
+      fromFaultyNode: tracked.filter((t) => t.level === 'DISPUTED' && t.faultyNode).length,
+    },
+    feesPaid: formatUnits(fees, 18),
+    gasSpent: Number(gas),
+    verifiers: net.verifiers.map((v) => ((s) => ({ checked: s.checked, matched: s.matched, challenges: s.challenges }))(v.store.stats())),
+  }
+}
+
+function printSummary(s: DevnetSummary, out: (line: string) => void): void {
+  const f = (v: number | null) => (v === null ? '–' : `${v.toFixed(2)} s`)
+  out('\nSummary')
+  out(`  requests      ${s.requests}, accuracy ${(100 * s.accuracy).toFixed(1)} % (${s.correct} correct)`)
+  out(
+    `  receipt       p50 ${s.receiptLatencyMs.p50.toFixed(1)} ms, p99 ${s.receiptLatencyMs.p99.toFixed(1)} ms (HTTP round trip with signing and durable storage)`,
+  )
+  for (const [level, t] of Object.entries(s.timeTo)) out(`  → ${level.padEnd(10)} ${t.reached} reached, p50 ${f(t.p50)}, p99 ${f(t.p99)}`)
+  out(`  disputed      ${s.disputed.total} (${s.disputed.fromFaultyNode} from the faulty node)`)
+  out(
+    `  fees paid     ${s.feesPaid} VRT to nodes and verifiers; gas spent ${s.gasSpent.toLocaleString('en-US')} (${(s.gasSpent / Math.max(1, s.requests)).toFixed(0)} per request)`,
+  )
+  out(`  verifiers     ${s.verifiers.map((v) => `${v.checked} re-executed, ${v.matched} matched, ${v.challenges} challenged`).join(' | ')}`)
+}

@@ -1,0 +1,94 @@
+import { mkdirSync, readFileSync } from 'node:fs'
+import { basename, dirname } from 'node:path'
+import { connect, readAddressBook, readKeyFile } from '@verity/chain'
+import { createHub, createInferenceNode, createVerifier, type Fault, publishModel, serveApp } from '@verity/node'
+import { importOnnx, loadModel } from '@verity/runtime'
+import { calibrationSamples, UsageError } from '../samples.js'
+
+export type RoleOptions = {
+  rpc: string
+  key: string
+  addresses: string
+  port: number
+  db: string
+  hub?: string
+  publicUrl?: string
+  sampleRate: number
+  fault?: Fault
+  dir: string
+}
+
+const waitForSignal = () =>
+  new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve())
+    process.once('SIGTERM', () => resolve())
+  })
+
+/** `verity node inference|verifier|hub`: one role as its own process against any EVM endpoint. */
+export async function nodeCommand(role: string, options: RoleOptions): Promise<void> {
+  const log = (line: string) => console.log(`${new Date().toISOString()} ${role}: ${line}`)
+  if (role === 'hub') {
+    const hub = createHub({ dir: options.dir })
+    const server = await serveApp(hub.app, options.port)
+    console.log(JSON.stringify({ role: 'hub', url: server.url, dir: options.dir }))
+    await waitForSignal()
+    await server.close()
+    return
+  }
+  if (role !== 'inference' && role !== 'verifier') throw new UsageError('the role must be inference, verifier or hub', { found: role })
+  if (!options.hub) throw new UsageError('--hub <url> is required: models are fetched from the hub by id')
+  const book = readAddressBook(options.addresses)
+  const chain = await connect(options.rpc, { expectedChainId: book.chainId, pollingInterval: 250 })
+  const key = readKeyFile(options.key)
+  mkdirSync(dirname(options.db), { recursive: true })
+  if (role === 'inference') {
+    const node = createInferenceNode({
+      chain,
+      book,
+      key,
+      dbPath: options.db,
+      hubUrl: options.hub,
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+      ...(options.fault ? { fault: options.fault } : {}),
+      log,
+    })
+    const url = await node.start(options.port)
+    console.log(JSON.stringify({ role, url, address: node.address, db: options.db, ...node.store.counts() }))
+    await waitForSignal()
+    await node.stop()
+    return
+  }
+  const verifier = createVerifier({ chain, book, key, dbPath: options.db, hubUrl: options.hub, sampleRate: options.sampleRate, log })
+  verifier.start()
+  console.log(JSON.stringify({ role, address: verifier.address, db: options.db }))
+  await waitForSignal()
+  await verifier.stop()
+}
+
+/** `verity model publish`: import (or take an artifact), upload to the hub, register on-chain. */
+export async function modelPublish(
+  file: string,
+  options: { hub: string; rpc: string; key: string; addresses: string; calibrate?: string; count: number; json: boolean },
+): Promise<void> {
+  const bytes = new Uint8Array(readFileSync(file))
+  let artifact: Uint8Array
+  if (file.endsWith('.onnx')) {
+    if (!options.calibrate) throw new UsageError('publishing an ONNX file needs --calibrate (mnist:<dir>, random or a JSON file)')
+    artifact = importOnnx(bytes, {
+      calibration: calibrationSamples(options.calibrate, bytes, options.count),
+      fileName: basename(file),
+    }).artifact
+  } else {
+    loadModel(bytes)
+    artifact = bytes
+  }
+  const book = readAddressBook(options.addresses)
+  const chain = await connect(options.rpc, { expectedChainId: book.chainId, pollingInterval: 250 })
+  const published = await publishModel({ chain, book, key: readKeyFile(options.key), hubUrl: options.hub, artifact })
+  if (options.json) console.log(JSON.stringify(published))
+  else {
+    console.log(`model id     ${published.modelId}${published.registered ? '' : ' (already registered)'}`)
+    console.log(`artifact     ${published.artifactURI}`)
+    console.log(`weights root ${published.weightsRoot}`)
+  }
+}

@@ -1,0 +1,188 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, writeAddressBook } from '@verity/chain'
+import { nodeRegistryAbi, Role, verityTokenAbi } from '@verity/contracts'
+import {
+  createHub,
+  createInferenceNode,
+  createVerifier,
+  type Fault,
+  type InferenceNode,
+  publishModel,
+  serveApp,
+  type Verifier,
+} from '@verity/node'
+import { importOnnx, loadMnist, loadModel, type MnistSet, mnistImage } from '@verity/runtime'
+import { createVerityClient, depositEscrow, type VerityClient } from '@verity/sdk'
+import type { Hex } from 'viem'
+
+const TOKEN = 10n ** 18n
+
+export type DevnetOptions = {
+  /** Working directory: databases, address book, keys, the model artifact. Wiped at start. */
+  dir: string
+  /** The shared data directory (models/mnist-8.onnx, datasets/mnist). */
+  shared: string
+  /** JSON-RPC port of the chain (0 = any free port). */
+  port?: number
+  nodes?: number
+  verifiers?: number
+  sampleRate?: number
+  /** Challenge window, seconds. */
+  window?: number
+  batchSize?: number
+  batchAgeMs?: number
+  /** A deliberately faulty first node (tests and demos only). */
+  fault?: Fault
+  log?(line: string): void
+}
+
+export type Devnet = {
+  chain: EmbeddedChain
+  book: AddressBook
+  hubUrl: string
+  modelId: Hex
+  nodes: { node: InferenceNode; url: string; faulty: boolean }[]
+  verifiers: Verifier[]
+  client: VerityClient
+  clientKeyFile: string
+  mnist: MnistSet
+  dir: string
+  stop(): Promise<void>
+}
+
+/**
+ * The whole network in one process: the embedded chain with the contracts, token balances and
+ * stakes, the model hub with mnist-8 published, inference nodes and verifiers (each its own HTTP
+ * server, SQLite database and key), and a funded client.
+ */
+export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
+  const log = options.log ?? (() => {})
+  const nodeCount = options.nodes ?? 2
+  const verifierCount = options.verifiers ?? 3
+  rmSync(options.dir, { recursive: true, force: true })
+  mkdirSync(join(options.dir, 'keys'), { recursive: true })
+  const chain = await startEmbeddedChain({ ...(options.port === undefined ? {} : { port: options.port }), accounts: 10 })
+  const closers: (() => Promise<void>)[] = [() => chain.close()]
+  try {
+    const [deployer, ...others] = chain.accounts
+    if (others.length < nodeCount + verifierCount + 1)
+      throw new Error(`the devnet has ${others.length} accounts for ${nodeCount} nodes, ${verifierCount} verifiers and a client`)
+    for (const [i, a] of chain.accounts.entries())
+      writeFileSync(join(options.dir, 'keys', `${i}.key`), `${a.privateKey}\n`, { mode: 0o600 })
+    const window = options.window ?? 30
+    const book = await deployVerity({
+      chain,
+      deployer: deployer!.privateKey,
+      params: { challengeWindow: window, maxDisputeDuration: 2 * window, unbondingDelay: 4 * window, escrowWithdrawalDelay: window },
+    })
+    writeAddressBook(join(options.dir, 'addresses.json'), book)
+    const funder = new TxSender({ chain, account: deployer!.privateKey })
+    for (const account of others) {
+      await funder.write({
+        address: book.contracts.token,
+        abi: verityTokenAbi,
+        functionName: 'transfer',
+        args: [account.address, 100_000n * TOKEN],
+      })
+    }
+
+    // The hub, with mnist-8 imported into the integer semantics and published.
+    const hub = createHub({ dir: join(options.dir, 'hub') })
+    const hubServer = await serveApp(hub.app)
+    closers.push(() => hubServer.close())
+    const mnist = loadMnist(join(options.shared, 'datasets', 'mnist'))
+    const artifact = importMnist(options.shared, mnist, join(options.dir, '..', 'mnist-8.vrty'))
+    const published = await publishModel({ chain, book, key: deployer!.privateKey, hubUrl: hubServer.url, artifact })
+    log(`hub ${hubServer.url}: mnist-8 published as ${published.modelId}`)
+
+    const nodes: Devnet['nodes'] = []
+    for (let i = 0; i < nodeCount; i++) {
+      const key = others[i]!.privateKey
+      const faulty = i === 0 && options.fault !== undefined
+      const node = createInferenceNode({
+        chain,
+        book,
+        key,
+        dbPath: join(options.dir, `node-${i}.sqlite`),
+        hubUrl: hubServer.url,
+        batch: { maxSize: options.batchSize ?? 32, maxAgeMs: options.batchAgeMs ?? 1000 },
+        ...(faulty ? { fault: options.fault! } : {}),
+        log: (line) => log(`node ${i}: ${line}`),
+      })
+      const url = await node.start(0)
+      closers.push(() => node.stop())
+      await register(chain, book, key, Role.inference, url, 2000n * TOKEN)
+      nodes.push({ node, url, faulty })
+    }
+    const verifiers: Verifier[] = []
+    for (let i = 0; i < verifierCount; i++) {
+      const key = others[nodeCount + i]!.privateKey
+      await register(chain, book, key, Role.verifier, `verifier-${i}`, 500n * TOKEN)
+      const verifier = createVerifier({
+        chain,
+        book,
+        key,
+        dbPath: join(options.dir, `verifier-${i}.sqlite`),
+        hubUrl: hubServer.url,
+        sampleRate: options.sampleRate ?? 0.3,
+        log: (line) => log(`verifier ${i}: ${line}`),
+      })
+      verifier.start()
+      closers.push(() => verifier.stop())
+      verifiers.push(verifier)
+    }
+    const clientIndex = nodeCount + verifierCount + 1
+    const client = createVerityClient({ chain, book, account: chain.accounts[clientIndex]!.privateKey })
+    await depositEscrow(client, { amount: 1000n * TOKEN })
+    return {
+      chain,
+      book,
+      hubUrl: hubServer.url,
+      modelId: published.modelId,
+      nodes,
+      verifiers,
+      client,
+      clientKeyFile: join(options.dir, 'keys', `${clientIndex}.key`),
+      mnist,
+      dir: options.dir,
+      async stop() {
+        for (const close of closers.reverse()) await close().catch(() => {})
+      },
+    }
+  } catch (error) {
+    for (const close of closers.reverse()) await close().catch(() => {})
+    throw error
+  }
+}
+
+async function register(chain: EmbeddedChain, book: AddressBook, key: Hex, role: number, endpoint: string, stake: bigint): Promise<void> {
+  const sender = new TxSender({ chain, account: key })
+  await sender.write({
+    address: book.contracts.token,
+    abi: verityTokenAbi,
+    functionName: 'approve',
+    args: [book.contracts.nodeRegistry, stake],
+  })
+  await sender.write({
+    address: book.contracts.nodeRegistry,
+    abi: nodeRegistryAbi,
+    functionName: 'register',
+    args: [role, endpoint, stake],
+  })
+}
+
+/** mnist-8 in the integer semantics, calibrated on the last 500 test images; cached next to the devnet directory. */
+export function importMnist(shared: string, mnist: MnistSet, cachePath: string): Uint8Array {
+  if (existsSync(cachePath)) {
+    const cached = new Uint8Array(readFileSync(cachePath))
+    try {
+      loadModel(cached)
+      return cached
+    } catch {}
+  }
+  const calibration = Array.from({ length: 500 }, (_, i) => ({ Input3: mnistImage(mnist, mnist.count - 1 - i) }))
+  const { artifact } = importOnnx(readFileSync(join(shared, 'models', 'mnist-8.onnx')), { calibration, fileName: 'mnist-8.onnx' })
+  writeFileSync(cachePath, artifact)
+  return artifact
+}

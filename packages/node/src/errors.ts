@@ -1,0 +1,37 @@
+import { BaseError } from '@verity/runtime'
+
+/** An error a client of a node's HTTP API can cause; `status` is its HTTP status. */
+export class ApiError extends BaseError {
+  override name = 'ApiError'
+  readonly status: number
+  constructor(status: number, code: string, shortMessage: string, details: Record<string, unknown> = {}) {
+    super(code, shortMessage, { details })
+    this.status = status
+  }
+}
+
+export const badRequest = (code: string, message: string, details: Record<string, unknown> = {}) =>
+  new ApiError(400, code, message, details)
+
+/** HTTP status of every error code a node returns: the one place codes map to statuses. */
+export function httpStatusOf(error: unknown): number {
+  if (error instanceof ApiError) return error.status
+  if (error instanceof BaseError) {
+    if (error.code.startsWith('INPUT_')) return 400
+    if (error.code === 'ARTIFACT_INVALID') return 422
+    return 500
+  }
+  return 500
+}
+
+/** The JSON body of an error: `{ error: { code, message, details } }`. */
+export function errorBody(error: unknown): { error: { code: string; message: string; details: Record<string, unknown> } } {
+  if (error instanceof BaseError) {
+    return { error: { code: error.code, message: error.shortMessage, details: JSON.parse(JSON.stringify(error.details, bigintReplacer)) } }
+  }
+  return { error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error), details: {} } }
+}
+
+export function bigintReplacer(_: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value
+}

@@ -1,0 +1,379 @@
+import { type ServerType, serve } from '@hono/node-server'
+import { type AddressBook, type Chain, TxSender, verityContracts } from '@verity/chain'
+import {
+  buildReceiptTree,
+  decodeMode,
+  eip712Types,
+  hashReceipt,
+  hashRequest,
+  inputsFromWire,
+  inputsToWire,
+  type Receipt,
+  receiptToWire,
+  requestFromWire,
+  requestToWire,
+  trustOf,
+  verityDomain,
+} from '@verity/contracts'
+import { type LoadedModel, runQuantized, seededRandom, type TensorInfo, tensorsHash } from '@verity/runtime'
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { type Hex, isHex, recoverTypedDataAddress } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { Batcher } from './batcher.js'
+import { watchOwnBatches } from './chainWatcher.js'
+import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
+import { Metrics } from './metrics.js'
+import { ModelCache } from './modelCache.js'
+import { ReceiptStore } from './receiptStore.js'
+import { chainStateOf } from './storedTrust.js'
+
+/** A deliberately faulty node, for tests and demos only: flips one output value of a fraction of answers. */
+export type Fault = { kind: 'flip-output'; rate: number; seed?: number }
+
+export type InferenceNodeOptions = {
+  chain: Chain
+  book: AddressBook
+  /** The node's private key (its stake and receipts are tied to this account). */
+  key: Hex
+  dbPath: string
+  hubUrl: string
+  /** URL under which verifiers reach this node (default: the URL it listens on). */
+  publicUrl?: string
+  /** Fee charged per inference, in token base units (default 10^15 = 0.001 token). */
+  price?: bigint
+  batch?: { maxSize?: number; maxAgeMs?: number }
+  /** Settle own batches after their window (default true). */
+  finalize?: boolean
+  maxBodyBytes?: number
+  fault?: Fault
+  log?(line: string): void
+}
+
+export type InferenceNode = {
+  app: Hono
+  address: Hex
+  store: ReceiptStore
+  /** Starts HTTP, the batcher and the chain watcher; resolves with the URL. */
+  start(port?: number): Promise<string>
+  stop(): Promise<void>
+  url(): string
+}
+
+/**
+ * The inference node: answers `POST /v1/infer` in one round trip with the output and a signed
+ * receipt (stored durably before the answer), commits receipts in batches, follows their trust on
+ * chain, serves inclusion proofs and the inputs verifiers need, and settles its batches.
+ */
+export function createInferenceNode(options: InferenceNodeOptions): InferenceNode {
+  const { chain, book } = options
+  const log = options.log ?? (() => {})
+  const account = privateKeyToAccount(options.key)
+  const me = account.address.toLowerCase()
+  const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
+  const price = options.price ?? 10n ** 15n
+  const store = new ReceiptStore(options.dbPath)
+  const models = new ModelCache(options.hubUrl)
+  const contracts = verityContracts(chain, book)
+  const sender = new TxSender({
+    chain,
+    account: options.key,
+    onRetry: (e, n) => log(`retry ${n}: ${(e as Error).message?.split('\n')[0]}`),
+  })
+  const registered = new Set<string>()
+  const faultRandom = options.fault ? seededRandom(options.fault.seed ?? 1) : undefined
+  let publicUrl = options.publicUrl ?? ''
+  let server: ServerType | undefined
+
+  const metrics = new Metrics('verity_node')
+  metrics.define('inferences_total', 'counter', 'Requests answered with a receipt')
+  metrics.define('rejected_total', 'counter', 'Requests refused, by error code')
+  metrics.define('inference_seconds_sum', 'counter', 'Total time spent answering /v1/infer')
+  metrics.define('batches_committed_total', 'counter', 'Batches committed on-chain')
+  metrics.define('batches_finalized_total', 'counter', 'Batches finalized on-chain')
+  metrics.define('gas_used_total', 'counter', 'Gas spent by this node, by function')
+  metrics.define('receipts', 'gauge', 'Stored receipts by state')
+  if (options.fault) metrics.define('faulty', 'gauge', 'This node runs a deliberate fault (tests and demos only)')
+
+  const batcher = new Batcher({
+    chain,
+    book,
+    store,
+    sender,
+    dataUrlOf: (root) => `${publicUrl}/v1/batches/${root}`,
+    maxSize: options.batch?.maxSize ?? 64,
+    maxAgeMs: options.batch?.maxAgeMs ?? 2000,
+    finalize: options.finalize ?? true,
+    log,
+    onCommitted: (_, gas) => {
+      metrics.inc('batches_committed_total')
+      metrics.inc('gas_used_total', { function: 'commitBatch' }, Number(gas))
+    },
+    onFinalized: (_, gas) => {
+      metrics.inc('batches_finalized_total')
+      metrics.inc('gas_used_total', { function: 'finalize' }, Number(gas))
+    },
+  })
+  let watcher: ReturnType<typeof watchOwnBatches> | undefined
+
+  async function modelFor(modelId: Hex): Promise<LoadedModel> {
+    if (!registered.has(modelId)) {
+      if (!(await contracts.modelRegistry.read.isActive([modelId]))) {
+        throw new ApiError(404, 'MODEL_NOT_FOUND', `model ${modelId} is not registered on-chain (or is deprecated)`, { modelId })
+      }
+      registered.add(modelId)
+    }
+    return models.get(modelId)
+  }
+
+  const app = new Hono()
+  app.onError((error, c) => {
+    const status = httpStatusOf(error)
+    if (c.req.path === '/v1/infer') metrics.inc('rejected_total', { code: errorBody(error).error.code })
+    if (status >= 500) log(`error on ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.stack : String(error)}`)
+    return c.json(errorBody(error), status as 400)
+  })
+  app.notFound((c) => c.json(errorBody(new ApiError(404, 'NOT_FOUND', `no route ${c.req.method} ${c.req.path}`)), 404))
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: options.maxBodyBytes ?? 1024 * 1024,
+      onError: (c) => {
+        metrics.inc('rejected_total', { code: 'BODY_TOO_LARGE' })
+        return c.json(errorBody(new ApiError(413, 'BODY_TOO_LARGE', `the body is over ${options.maxBodyBytes ?? 1024 * 1024} bytes`)), 413)
+      },
+    }),
+  )
+
+  app.get('/healthz', (c) =>
+    c.json({
+      ok: true,
+      role: 'inference',
+      node: account.address,
+      chainId: chain.chainId,
+      ...(options.fault ? { fault: options.fault } : {}),
+      ...store.counts(),
+    }),
+  )
+
+  app.get('/metrics', (c) => {
+    const counts = store.counts()
+    metrics.set('receipts', counts.unbatched, { state: 'unbatched' })
+    metrics.set('receipts', counts.inferences - counts.unbatched, { state: 'batched' })
+    if (options.fault) metrics.set('faulty', 1, { kind: options.fault.kind })
+    return c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' })
+  })
+
+  app.post('/v1/infer', async (c) => {
+    const started = performance.now()
+    let body: { request?: unknown; signature?: unknown; inputs?: unknown }
+    try {
+      body = JSON.parse(await c.req.text())
+    } catch (error) {
+      throw badRequest('MALFORMED_JSON', `the body is not JSON: ${(error as Error).message}`)
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw badRequest('INVALID_REQUEST', 'the body must be an object { request, signature, inputs }')
+    const request = requestFromWire(body.request)
+    const signature = body.signature
+    if (typeof signature !== 'string' || !isHex(signature) || signature.length !== 132) {
+      throw badRequest('INVALID_SIGNATURE', `signature must be 65 bytes of 0x-hex, found ${JSON.stringify(signature) ?? 'nothing'}`)
+    }
+    if (request.node.toLowerCase() !== me)
+      throw badRequest('WRONG_NODE', `the request is addressed to ${request.node}, this node is ${account.address}`)
+    const nowMs = Date.now()
+    if (request.deadline * 1000n < BigInt(nowMs))
+      throw badRequest('REQUEST_EXPIRED', `the request's deadline ${request.deadline} passed (now ${Math.floor(nowMs / 1000)})`)
+    const mode = decodeMode(request.mode)
+    if (mode === 'zk') throw badRequest('MODE_UNSUPPORTED', 'this node does not produce zk proofs')
+    const model = await modelFor(request.modelId)
+    let client: Hex
+    try {
+      client = (
+        await recoverTypedDataAddress({
+          domain: verityDomain(domain),
+          types: eip712Types,
+          primaryType: 'InferenceRequest',
+          message: request,
+          signature,
+        })
+      ).toLowerCase() as Hex
+    } catch {
+      throw new ApiError(401, 'BAD_SIGNATURE', 'the signature does not recover to an address over this request')
+    }
+    const inputs = inputsFromWire(model, body.inputs)
+    const inputHash = tensorsHash(inputs)
+    if (inputHash !== request.inputHash)
+      throw badRequest('INPUT_HASH_MISMATCH', `the inputs hash to ${inputHash}, the signed request says ${request.inputHash}`)
+    if (request.maxFee < price)
+      throw new ApiError(402, 'FEE_TOO_LOW', `this node charges ${price} per inference, the request allows ${request.maxFee}`, {
+        price,
+        maxFee: request.maxFee,
+      })
+    const requestHash = hashRequest(request, domain)
+    if (store.isReplay(requestHash, client, request.nonce.toString())) {
+      throw new ApiError(409, 'REQUEST_REPLAYED', `request ${requestHash} (nonce ${request.nonce}) was already answered`)
+    }
+    const escrow = await contracts.settlement.read.availableEscrow([client])
+    const spendable = () => escrow - store.outstandingFees(client)
+    if (spendable() < price) {
+      throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable()} spendable in escrow, the fee is ${price}`, {
+        escrow,
+        fee: price,
+      })
+    }
+
+    const { outputs } = runQuantized(model, inputs)
+    if (options.fault && faultRandom!() < options.fault.rate) outputs[0]![0] = outputs[0]![0]! === 32767 ? 32766 : outputs[0]![0]! + 1
+    const receipt: Receipt = {
+      requestHash,
+      modelId: request.modelId,
+      inputHash,
+      outputHash: tensorsHash(outputs),
+      node: account.address,
+      client,
+      fee: price,
+      issuedAt: BigInt(Math.floor(nowMs / 1000)),
+      mode: request.mode,
+    }
+    const receiptSignature = await account.signTypedData({
+      domain: verityDomain(domain),
+      types: eip712Types,
+      primaryType: 'Receipt',
+      message: receipt,
+    })
+    const id = hashReceipt(receipt, domain)
+    const outputsJson = JSON.stringify(
+      Object.fromEntries(
+        model.model.outputs.map((tensorId, i) => {
+          const info = model.model.tensors[tensorId] as TensorInfo
+          const raw = Array.from(outputs[i] as Int16Array)
+          return [info.name, { shape: info.shape, scale: info.scale, raw, values: raw.map((v) => v * info.scale) }]
+        }),
+      ),
+    )
+    if (spendable() < price)
+      throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable()} spendable in escrow, the fee is ${price}`)
+    store.insertInference(
+      {
+        id,
+        requestHash,
+        client,
+        nonce: request.nonce.toString(),
+        modelId: request.modelId,
+        inputHash,
+        outputHash: receipt.outputHash,
+        fee: price.toString(),
+        mode: request.mode,
+        issuedAt: Number(receipt.issuedAt),
+        executedAtMs: nowMs,
+        receiptJson: JSON.stringify(receiptToWire(receipt)),
+        signature: receiptSignature,
+        requestJson: JSON.stringify(requestToWire(request)),
+        clientSignature: signature as Hex,
+        outputsJson,
+      },
+      JSON.stringify(inputsToWire(model, inputs)),
+    )
+    metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
+    metrics.inc('inference_seconds_sum', {}, (performance.now() - started) / 1000)
+    return c.body(
+      `{"inferenceId":"${id}","receipt":${JSON.stringify(receiptToWire(receipt))},"signature":"${receiptSignature}","outputs":${outputsJson}}`,
+      200,
+      {
+        'content-type': 'application/json',
+      },
+    )
+  })
+
+  const inferenceOr404 = (id: string) => {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(id)) throw badRequest('INVALID_ID', `an inference id is 0x followed by 64 hex digits, found "${id}"`)
+    const inference = store.getInference(id as Hex)
+    if (!inference) throw new ApiError(404, 'INFERENCE_NOT_FOUND', `no inference ${id} on this node`)
+    return inference
+  }
+
+  app.get('/v1/inferences/:id', (c) => {
+    const inference = inferenceOr404(c.req.param('id'))
+    const trust = trustOf(chainStateOf(store, inference))
+    const batch = inference.batchLocal === null ? undefined : store.batchByLocal(inference.batchLocal)
+    return c.json(
+      JSON.parse(
+        JSON.stringify(
+          {
+            inferenceId: inference.id,
+            receipt: JSON.parse(inference.receiptJson),
+            signature: inference.signature,
+            trust: trust.level,
+            attestations: trust.attestations,
+            timeline: trust.timeline,
+            batch: batch
+              ? { batchId: batch.batchId, index: inference.batchIndex, count: batch.count, root: batch.root, status: batch.status }
+              : null,
+          },
+          bigintReplacer,
+        ),
+      ),
+    )
+  })
+
+  app.get('/v1/inferences/:id/proof', (c) => {
+    const inference = inferenceOr404(c.req.param('id'))
+    const batch = inference.batchLocal === null ? undefined : store.batchByLocal(inference.batchLocal)
+    if (!batch || batch.batchId === null)
+      throw new ApiError(409, 'NOT_COMMITTED', `inference ${inference.id} is not in a committed batch yet`)
+    const tree = buildReceiptTree(store.batchInferences(batch.localId).map((i) => i.id))
+    return c.json({
+      inferenceId: inference.id,
+      batchId: batch.batchId,
+      index: inference.batchIndex,
+      count: batch.count,
+      root: batch.root,
+      proof: tree.proof(inference.batchIndex!),
+    })
+  })
+
+  app.get('/v1/batches/:root', (c) => {
+    const root = c.req.param('root')
+    if (!/^0x[0-9a-fA-F]{64}$/.test(root)) throw badRequest('INVALID_ROOT', `a batch root is 0x followed by 64 hex digits, found "${root}"`)
+    const batch = store.batchByRoot(root as Hex)
+    if (!batch) throw new ApiError(404, 'BATCH_NOT_FOUND', `no batch with root ${root} on this node`)
+    const receipts = store.batchInferences(batch.localId).map((i) => ({ receipt: JSON.parse(i.receiptJson), signature: i.signature }))
+    return c.json({ root: batch.root, batchId: batch.batchId, count: batch.count, receipts })
+  })
+
+  app.get('/v1/data/:hash', (c) => {
+    const hash = c.req.param('hash')
+    if (!/^0x[0-9a-fA-F]{64}$/.test(hash))
+      throw badRequest('INVALID_HASH', `an input hash is 0x followed by 64 hex digits, found "${hash}"`)
+    const body = store.getInput(hash as Hex)
+    if (body === undefined) throw new ApiError(404, 'DATA_NOT_FOUND', `no input with hash ${hash} on this node`)
+    return c.body(`{"inputHash":"${hash.toLowerCase()}","inputs":${body}}`, 200, { 'content-type': 'application/json' })
+  })
+
+  return {
+    app,
+    address: account.address,
+    store,
+    url: () => publicUrl,
+    async start(port = 0) {
+      if (options.fault)
+        log(`WARNING: this node is deliberately faulty (${options.fault.kind} ${options.fault.rate}); for tests and demos only`)
+      server = await new Promise<ServerType>((resolve) => {
+        const s = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => resolve(s))
+      })
+      const address = server.address()
+      const listening = typeof address === 'object' && address ? address.port : port
+      if (!options.publicUrl) publicUrl = `http://127.0.0.1:${listening}`
+      watcher = watchOwnBatches({ chain, book, store, node: account.address, log })
+      batcher.start()
+      return publicUrl
+    },
+    async stop() {
+      await batcher.stop()
+      await watcher?.stop()
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()))
+      store.close()
+    },
+  }
+}

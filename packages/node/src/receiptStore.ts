@@ -1,0 +1,325 @@
+import Database from 'better-sqlite3'
+import type { Hex } from 'viem'
+import { ApiError } from './errors.js'
+
+/** One answered request as the node stores it (written before the answer leaves the node). */
+export type StoredInference = {
+  seq: number
+  id: Hex
+  requestHash: Hex
+  client: Hex
+  nonce: string
+  modelId: Hex
+  inputHash: Hex
+  outputHash: Hex
+  fee: string
+  mode: number
+  issuedAt: number
+  executedAtMs: number
+  receiptJson: string
+  signature: Hex
+  requestJson: string
+  clientSignature: Hex
+  outputsJson: string
+  batchLocal: number | null
+  batchIndex: number | null
+}
+
+export type BatchStatusName = 'pending' | 'committed' | 'challenged' | 'finalized'
+
+export type StoredBatch = {
+  localId: number
+  root: Hex
+  count: number
+  feeTotal: string
+  createdAtMs: number
+  txHash: Hex | null
+  batchId: number | null
+  committedAt: number | null
+  commitBlock: number | null
+  status: BatchStatusName
+  finalizedAt: number | null
+}
+
+export type BatchEvent = {
+  batchId: number
+  kind: 'attested' | 'challenged' | 'expired' | 'finalized'
+  actor: string
+  data: unknown
+  at: number
+  block: number
+  logIndex: number
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS inferences (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  request_hash TEXT NOT NULL UNIQUE,
+  client TEXT NOT NULL,
+  nonce TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  input_hash TEXT NOT NULL,
+  output_hash TEXT NOT NULL,
+  fee TEXT NOT NULL,
+  mode INTEGER NOT NULL,
+  issued_at INTEGER NOT NULL,
+  executed_at_ms INTEGER NOT NULL,
+  receipt_json TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  request_json TEXT NOT NULL,
+  client_signature TEXT NOT NULL,
+  outputs_json TEXT NOT NULL,
+  batch_local INTEGER,
+  batch_index INTEGER,
+  UNIQUE (client, nonce)
+);
+CREATE INDEX IF NOT EXISTS inferences_unbatched ON inferences (batch_local, seq);
+CREATE TABLE IF NOT EXISTS inputs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+  local_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  root TEXT NOT NULL UNIQUE,
+  count INTEGER NOT NULL,
+  fee_total TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  tx_hash TEXT,
+  batch_id INTEGER UNIQUE,
+  committed_at INTEGER,
+  commit_block INTEGER,
+  status TEXT NOT NULL,
+  finalized_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS batch_events (
+  batch_id INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  data TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  block INTEGER NOT NULL,
+  log_index INTEGER NOT NULL,
+  PRIMARY KEY (block, log_index)
+);
+CREATE INDEX IF NOT EXISTS batch_events_batch ON batch_events (batch_id);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`
+
+type Row = Record<string, unknown>
+
+const inferenceOf = (r: Row): StoredInference => ({
+  seq: r.seq as number,
+  id: r.id as Hex,
+  requestHash: r.request_hash as Hex,
+  client: r.client as Hex,
+  nonce: r.nonce as string,
+  modelId: r.model_id as Hex,
+  inputHash: r.input_hash as Hex,
+  outputHash: r.output_hash as Hex,
+  fee: r.fee as string,
+  mode: r.mode as number,
+  issuedAt: r.issued_at as number,
+  executedAtMs: r.executed_at_ms as number,
+  receiptJson: r.receipt_json as string,
+  signature: r.signature as Hex,
+  requestJson: r.request_json as string,
+  clientSignature: r.client_signature as Hex,
+  outputsJson: r.outputs_json as string,
+  batchLocal: (r.batch_local as number | null) ?? null,
+  batchIndex: (r.batch_index as number | null) ?? null,
+})
+
+const batchOf = (r: Row): StoredBatch => ({
+  localId: r.local_id as number,
+  root: r.root as Hex,
+  count: r.count as number,
+  feeTotal: r.fee_total as string,
+  createdAtMs: r.created_at_ms as number,
+  txHash: (r.tx_hash as Hex | null) ?? null,
+  batchId: (r.batch_id as number | null) ?? null,
+  committedAt: (r.committed_at as number | null) ?? null,
+  commitBlock: (r.commit_block as number | null) ?? null,
+  status: r.status as BatchStatusName,
+  finalizedAt: (r.finalized_at as number | null) ?? null,
+})
+
+/**
+ * The inference node's durable state in SQLite (WAL, synchronous=FULL): receipts and their inputs,
+ * batches, the chain events about them, and the event cursor. A receipt is committed to disk before
+ * its answer is sent, so an acknowledged receipt survives a crash.
+ */
+export class ReceiptStore {
+  readonly db: Database.Database
+
+  constructor(path: string) {
+    this.db = new Database(path)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma('busy_timeout = 5000')
+    this.db.exec(SCHEMA)
+  }
+
+  close(): void {
+    this.db.close()
+  }
+
+  /** Stores a receipt and its input atomically; a replayed request (same hash, or same client and nonce) is refused. */
+  insertInference(inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex'>, inputBody: string): void {
+    const insert = this.db.transaction(() => {
+      const replay = this.db
+        .prepare('SELECT id FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)')
+        .get(inference.requestHash, inference.client, inference.nonce) as Row | undefined
+      if (replay) {
+        throw new ApiError(
+          409,
+          'REQUEST_REPLAYED',
+          `request ${inference.requestHash} (client ${inference.client}, nonce ${inference.nonce}) was already answered`,
+          {
+            inferenceId: replay.id,
+          },
+        )
+      }
+      this.db.prepare('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)').run(inference.inputHash, inputBody)
+      this.db
+        .prepare(
+          `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
+             receipt_json, signature, request_json, client_signature, outputs_json)
+           VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
+             @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson)`,
+        )
+        .run(inference)
+    })
+    insert()
+  }
+
+  /** Whether a request was already answered. */
+  isReplay(requestHash: Hex, client: Hex, nonce: string): boolean {
+    return (
+      this.db.prepare('SELECT 1 FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)').get(requestHash, client, nonce) !==
+      undefined
+    )
+  }
+
+  /** Fees of this client's receipts not yet debited on-chain (unbatched or in a batch not yet committed). */
+  outstandingFees(client: Hex): bigint {
+    const rows = this.db
+      .prepare(
+        `SELECT i.fee FROM inferences i LEFT JOIN batches b ON b.local_id = i.batch_local
+         WHERE i.client = ? AND (i.batch_local IS NULL OR b.status = 'pending')`,
+      )
+      .all(client) as Row[]
+    return rows.reduce((sum, r) => sum + BigInt(r.fee as string), 0n)
+  }
+
+  unbatched(limit: number): StoredInference[] {
+    return (this.db.prepare('SELECT * FROM inferences WHERE batch_local IS NULL ORDER BY seq LIMIT ?').all(limit) as Row[]).map(inferenceOf)
+  }
+
+  oldestUnbatchedMs(): number | undefined {
+    const row = this.db.prepare('SELECT MIN(executed_at_ms) AS t FROM inferences WHERE batch_local IS NULL').get() as Row
+    return (row.t as number | null) ?? undefined
+  }
+
+  /** Groups receipts into a pending batch (before its commit transaction is sent). */
+  createBatch(root: Hex, inferences: readonly StoredInference[], feeTotal: bigint, nowMs: number): StoredBatch {
+    const create = this.db.transaction(() => {
+      const info = this.db
+        .prepare("INSERT INTO batches (root, count, fee_total, created_at_ms, status) VALUES (?, ?, ?, ?, 'pending')")
+        .run(root, inferences.length, feeTotal.toString(), nowMs)
+      const update = this.db.prepare('UPDATE inferences SET batch_local = ?, batch_index = ? WHERE seq = ? AND batch_local IS NULL')
+      inferences.forEach((inference, index) => {
+        const changed = update.run(info.lastInsertRowid, index, inference.seq).changes
+        if (changed !== 1) throw new Error(`receipt ${inference.id} is already in a batch`)
+      })
+      return Number(info.lastInsertRowid)
+    })
+    return this.batchByLocal(create())!
+  }
+
+  setBatchTx(localId: number, txHash: Hex): void {
+    this.db.prepare('UPDATE batches SET tx_hash = ? WHERE local_id = ?').run(txHash, localId)
+  }
+
+  markCommitted(localId: number, batchId: number, committedAt: number, commitBlock: number): void {
+    this.db
+      .prepare(
+        "UPDATE batches SET batch_id = ?, committed_at = ?, commit_block = ?, status = CASE status WHEN 'pending' THEN 'committed' ELSE status END WHERE local_id = ?",
+      )
+      .run(batchId, committedAt, commitBlock, localId)
+  }
+
+  setStatus(batchId: number, status: BatchStatusName, at?: number): void {
+    if (status === 'finalized')
+      this.db.prepare("UPDATE batches SET status = 'finalized', finalized_at = ? WHERE batch_id = ?").run(at ?? null, batchId)
+    else this.db.prepare("UPDATE batches SET status = ? WHERE batch_id = ? AND status != 'finalized'").run(status, batchId)
+  }
+
+  batchesWithStatus(status: BatchStatusName): StoredBatch[] {
+    return (this.db.prepare('SELECT * FROM batches WHERE status = ? ORDER BY local_id').all(status) as Row[]).map(batchOf)
+  }
+
+  batchByLocal(localId: number): StoredBatch | undefined {
+    const row = this.db.prepare('SELECT * FROM batches WHERE local_id = ?').get(localId) as Row | undefined
+    return row ? batchOf(row) : undefined
+  }
+
+  batchByRoot(root: Hex): StoredBatch | undefined {
+    const row = this.db.prepare('SELECT * FROM batches WHERE root = ?').get(root.toLowerCase()) as Row | undefined
+    return row ? batchOf(row) : undefined
+  }
+
+  batchById(batchId: number): StoredBatch | undefined {
+    const row = this.db.prepare('SELECT * FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined
+    return row ? batchOf(row) : undefined
+  }
+
+  batchInferences(localId: number): StoredInference[] {
+    return (this.db.prepare('SELECT * FROM inferences WHERE batch_local = ? ORDER BY batch_index').all(localId) as Row[]).map(inferenceOf)
+  }
+
+  getInference(id: Hex): StoredInference | undefined {
+    const row = this.db.prepare('SELECT * FROM inferences WHERE id = ?').get(id.toLowerCase()) as Row | undefined
+    return row ? inferenceOf(row) : undefined
+  }
+
+  getInput(hash: Hex): string | undefined {
+    const row = this.db.prepare('SELECT body FROM inputs WHERE hash = ?').get(hash.toLowerCase()) as Row | undefined
+    return row?.body as string | undefined
+  }
+
+  /** Records a chain event about one of our batches; recording the same log twice is a no-op. */
+  recordEvent(event: BatchEvent): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO batch_events (batch_id, kind, actor, data, at, block, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(event.batchId, event.kind, event.actor, JSON.stringify(event.data), event.at, event.block, event.logIndex)
+  }
+
+  batchEvents(batchId: number): BatchEvent[] {
+    return (this.db.prepare('SELECT * FROM batch_events WHERE batch_id = ? ORDER BY block, log_index').all(batchId) as Row[]).map((r) => ({
+      batchId: r.batch_id as number,
+      kind: r.kind as BatchEvent['kind'],
+      actor: r.actor as string,
+      data: JSON.parse(r.data as string),
+      at: r.at as number,
+      block: r.block as number,
+      logIndex: r.log_index as number,
+    }))
+  }
+
+  counts(): { inferences: number; unbatched: number; pendingBatches: number; committedBatches: number; finalizedBatches: number } {
+    const one = (sql: string) => (this.db.prepare(sql).get() as Row).n as number
+    return {
+      inferences: one('SELECT COUNT(*) AS n FROM inferences'),
+      unbatched: one('SELECT COUNT(*) AS n FROM inferences WHERE batch_local IS NULL'),
+      pendingBatches: one("SELECT COUNT(*) AS n FROM batches WHERE status = 'pending'"),
+      committedBatches: one("SELECT COUNT(*) AS n FROM batches WHERE status IN ('committed', 'challenged')"),
+      finalizedBatches: one("SELECT COUNT(*) AS n FROM batches WHERE status = 'finalized'"),
+    }
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
+  }
+}

@@ -1,0 +1,225 @@
+import { type AddressBook, type Chain, type EventFollower, followEvents, TxSender, verityContracts } from '@verity/chain'
+import {
+  BatchStatus,
+  buildReceiptTree,
+  hashReceipt,
+  inputsFromWire,
+  receiptFromWire,
+  settlementAbi,
+  verityTokenAbi,
+} from '@verity/contracts'
+import { runQuantized, tensorsHash } from '@verity/runtime'
+import { type Hex, parseEventLogs } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { Metrics } from './metrics.js'
+import { ModelCache } from './modelCache.js'
+import { bitmapOf, selectionSeed, selectReceipts } from './selection.js'
+import { type VerifierBatch, VerifierStore } from './verifierStore.js'
+
+export type VerifierOptions = {
+  chain: Chain
+  book: AddressBook
+  key: Hex
+  dbPath: string
+  hubUrl: string
+  /** Share of optimistic receipts re-executed (default 0.1); quorum receipts are always checked. */
+  sampleRate?: number
+  /** Give up on a batch whose data stays unavailable after this many attempts (default 20). */
+  maxAttempts?: number
+  log?(line: string): void
+}
+
+export type Verifier = {
+  address: Hex
+  store: VerifierStore
+  metrics: Metrics
+  start(): void
+  stop(): Promise<void>
+  /** Processes every batch seen so far (tests and tools). */
+  drain(): Promise<void>
+}
+
+/**
+ * The verifier (the op-challenger shape): a monitor records `BatchCommitted` events with a
+ * resumable cursor; for each batch a pure selection picks the receipts to re-execute from a seed
+ * fixed by the commit block; the responder fetches inputs, re-executes, attests all matches in one
+ * transaction and challenges each mismatch with a bond, keeping the evidence.
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const { chain, book } = options
+  const log = options.log ?? (() => {})
+  const account = privateKeyToAccount(options.key)
+  const store = new VerifierStore(options.dbPath)
+  const models = new ModelCache(options.hubUrl)
+  const sender = new TxSender({ chain, account: options.key })
+  const contracts = verityContracts(chain, book)
+  const rate = options.sampleRate ?? 0.1
+  const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
+  const metrics = new Metrics('verity_verifier')
+  metrics.define('receipts_checked_total', 'counter', 'Receipts re-executed')
+  metrics.define('receipts_matched_total', 'counter', 'Re-executed receipts whose output matched')
+  metrics.define('challenges_total', 'counter', 'Challenges filed')
+  metrics.define('attestations_total', 'counter', 'Attestation transactions')
+  metrics.define('gas_used_total', 'counter', 'Gas spent, by function')
+  let follower: EventFollower | undefined
+  let timer: NodeJS.Timeout | undefined
+  let working: Promise<void> | undefined
+  let approved = false
+
+  async function processBatch(batch: VerifierBatch): Promise<void> {
+    const onChain = await contracts.settlement.read.getBatch([BigInt(batch.batchId)])
+    if (
+      onChain.status === BatchStatus.finalized ||
+      (await contracts.settlement.read.attestationOf([BigInt(batch.batchId), account.address])) > 0n
+    ) {
+      store.done(batch.batchId, { checked: 0, matched: 0, attestTx: null })
+      return
+    }
+    const response = await fetch(batch.dataUri)
+    if (!response.ok) throw new Error(`batch data at ${batch.dataUri} answered ${response.status}`)
+    const data = (await response.json()) as { receipts: { receipt: unknown }[] }
+    const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
+    if (receipts.length !== batch.count || buildReceiptTree(receipts.map((r) => hashReceipt(r, domain))).root !== batch.root) {
+      throw new Error(`batch ${batch.batchId}: the served receipts do not hash to the committed root`)
+    }
+    const picked = selectReceipts(
+      selectionSeed(batch.blockHash, account.address, batch.batchId),
+      receipts.map((r) => r.mode),
+      rate,
+    )
+    const origin = new URL(batch.dataUri).origin
+    const matched: number[] = []
+    for (const index of picked) {
+      const receipt = receipts[index]!
+      const model = await models.get(receipt.modelId)
+      const answer = await fetch(`${origin}/v1/data/${receipt.inputHash}`)
+      if (!answer.ok) throw new Error(`input ${receipt.inputHash} unavailable at ${origin} (${answer.status})`)
+      const inputs = inputsFromWire(model, ((await answer.json()) as { inputs: unknown }).inputs)
+      if (tensorsHash(inputs) !== receipt.inputHash)
+        throw new Error(`input served for ${receipt.inputHash} hashes to ${tensorsHash(inputs)}`)
+      const recomputed = tensorsHash(runQuantized(model, inputs).outputs)
+      metrics.inc('receipts_checked_total')
+      if (recomputed === receipt.outputHash) {
+        matched.push(index)
+        metrics.inc('receipts_matched_total')
+        continue
+      }
+      store.recordEvidence({
+        batchId: batch.batchId,
+        index,
+        receiptJson: JSON.stringify(data.receipts[index]!.receipt),
+        claimed: receipt.outputHash,
+        recomputed,
+      })
+      if (store.evidence(batch.batchId, index)?.challengeId) continue
+      if (!approved) {
+        await sender.write({
+          address: book.contracts.token,
+          abi: verityTokenAbi,
+          functionName: 'approve',
+          args: [book.contracts.settlement, 2n ** 255n],
+        })
+        approved = true
+      }
+      const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, domain)))
+      const result = await sender.write({
+        address: book.contracts.settlement,
+        abi: settlementAbi,
+        functionName: 'challenge',
+        args: [BigInt(batch.batchId), receipt, index, tree.proof(index)],
+      })
+      const [opened] = parseEventLogs({ abi: settlementAbi, eventName: 'ChallengeOpened', logs: result.receipt.logs })
+      store.challenged(batch.batchId, index, String(opened?.args.challengeId ?? ''), result.hash)
+      metrics.inc('challenges_total')
+      metrics.inc('gas_used_total', { function: 'challenge' }, Number(result.gasUsed))
+      log(
+        `challenged receipt ${index} of batch ${batch.batchId}: node claimed ${receipt.outputHash.slice(0, 10)}…, re-execution gives ${recomputed.slice(0, 10)}…`,
+      )
+    }
+    let attestTx: Hex | null = null
+    if (matched.length > 0) {
+      const result = await sender.write({
+        address: book.contracts.settlement,
+        abi: settlementAbi,
+        functionName: 'attest',
+        args: [BigInt(batch.batchId), bitmapOf(matched, batch.count)],
+      })
+      attestTx = result.hash
+      metrics.inc('attestations_total')
+      metrics.inc('gas_used_total', { function: 'attest' }, Number(result.gasUsed))
+    }
+    store.done(batch.batchId, { checked: picked.length, matched: matched.length, attestTx })
+    log(`batch ${batch.batchId}: re-executed ${picked.length} of ${batch.count}, ${matched.length} matched${attestTx ? ', attested' : ''}`)
+  }
+
+  async function work(): Promise<void> {
+    for (let batch = store.nextToProcess(); batch; batch = store.nextToProcess()) {
+      try {
+        await processBatch(batch)
+      } catch (error) {
+        const message = error instanceof Error ? error.message.split('\n')[0]! : String(error)
+        const giveUp = batch.attempts + 1 >= (options.maxAttempts ?? 20)
+        store.failed(batch.batchId, message, giveUp)
+        log(`batch ${batch.batchId}: ${message}${giveUp ? ' (giving up)' : ' (will retry)'}`)
+        return
+      }
+    }
+  }
+
+  const drain = async () => {
+    while (working) await working
+    working = work().finally(() => {
+      working = undefined
+    })
+    await working
+  }
+
+  return {
+    address: account.address,
+    store,
+    metrics,
+    drain,
+    start() {
+      follower = followEvents({
+        chain,
+        abi: settlementAbi,
+        address: book.contracts.settlement,
+        fromBlock: book.deployedAtBlock,
+        pollIntervalMs: chain.kind === 'embedded' ? 100 : 1000,
+        cursor: {
+          load: () => ((v) => (v === undefined ? undefined : BigInt(v)))(store.getMeta('settlement_cursor')),
+          save: (block) => store.setMeta('settlement_cursor', block.toString()),
+        },
+        onError: (error) => log(`verifier watcher: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
+        async onLogs(logs) {
+          for (const event of logs) {
+            if (event.eventName !== 'BatchCommitted') continue
+            const block = await chain.publicClient.getBlock({ blockNumber: event.blockNumber })
+            store.addBatch({
+              batchId: Number(event.args.batchId),
+              node: event.args.node,
+              root: event.args.root,
+              count: event.args.count,
+              dataUri: event.args.dataURI,
+              blockHash: event.blockHash,
+              blockNumber: Number(event.blockNumber),
+              committedAt: Number(block.timestamp),
+            })
+          }
+        },
+      })
+      const loop = async () => {
+        if (!working) await drain().catch((error) => log(`verifier: ${(error as Error).message}`))
+        if (timer !== undefined) timer = setTimeout(loop, 200)
+      }
+      timer = setTimeout(loop, 200)
+    },
+    async stop() {
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      await follower?.stop()
+      while (working) await working
+      store.close()
+    },
+  }
+}

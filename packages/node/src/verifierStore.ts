@@ -1,0 +1,167 @@
+import Database from 'better-sqlite3'
+import type { Hex } from 'viem'
+
+export type VerifierBatch = {
+  batchId: number
+  node: Hex
+  root: Hex
+  count: number
+  dataUri: string
+  blockHash: Hex
+  blockNumber: number
+  committedAt: number
+  state: 'new' | 'done' | 'skipped'
+  attempts: number
+  checked: number
+  matched: number
+  attestTx: Hex | null
+  error: string | null
+}
+
+export type Evidence = {
+  batchId: number
+  index: number
+  receiptJson: string
+  claimed: Hex
+  recomputed: Hex
+  challengeId: string | null
+  tx: Hex | null
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS batches (
+  batch_id INTEGER PRIMARY KEY,
+  node TEXT NOT NULL,
+  root TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  data_uri TEXT NOT NULL,
+  block_hash TEXT NOT NULL,
+  block_number INTEGER NOT NULL,
+  committed_at INTEGER NOT NULL,
+  state TEXT NOT NULL DEFAULT 'new',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  checked INTEGER NOT NULL DEFAULT 0,
+  matched INTEGER NOT NULL DEFAULT 0,
+  attest_tx TEXT,
+  error TEXT
+);
+CREATE TABLE IF NOT EXISTS evidence (
+  batch_id INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  receipt_json TEXT NOT NULL,
+  claimed TEXT NOT NULL,
+  recomputed TEXT NOT NULL,
+  challenge_id TEXT,
+  tx TEXT,
+  PRIMARY KEY (batch_id, idx)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`
+
+type Row = Record<string, unknown>
+const batchOf = (r: Row): VerifierBatch => ({
+  batchId: r.batch_id as number,
+  node: r.node as Hex,
+  root: r.root as Hex,
+  count: r.count as number,
+  dataUri: r.data_uri as string,
+  blockHash: r.block_hash as Hex,
+  blockNumber: r.block_number as number,
+  committedAt: r.committed_at as number,
+  state: r.state as VerifierBatch['state'],
+  attempts: r.attempts as number,
+  checked: r.checked as number,
+  matched: r.matched as number,
+  attestTx: (r.attest_tx as Hex | null) ?? null,
+  error: (r.error as string | null) ?? null,
+})
+
+/** A verifier's durable state: the batches it saw, what it found, its evidence, its event cursor. */
+export class VerifierStore {
+  readonly db: Database.Database
+  constructor(path: string) {
+    this.db = new Database(path)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = FULL')
+    this.db.exec(SCHEMA)
+  }
+  close(): void {
+    this.db.close()
+  }
+  addBatch(b: Omit<VerifierBatch, 'state' | 'attempts' | 'checked' | 'matched' | 'attestTx' | 'error'>): void {
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO batches (batch_id, node, root, count, data_uri, block_hash, block_number, committed_at)
+         VALUES (@batchId, @node, @root, @count, @dataUri, @blockHash, @blockNumber, @committedAt)`,
+      )
+      .run(b)
+  }
+  nextToProcess(): VerifierBatch | undefined {
+    const row = this.db.prepare("SELECT * FROM batches WHERE state = 'new' ORDER BY attempts, batch_id LIMIT 1").get() as Row | undefined
+    return row ? batchOf(row) : undefined
+  }
+  get(batchId: number): VerifierBatch | undefined {
+    const row = this.db.prepare('SELECT * FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined
+    return row ? batchOf(row) : undefined
+  }
+  failed(batchId: number, error: string, giveUp: boolean): void {
+    this.db
+      .prepare(
+        `UPDATE batches SET attempts = attempts + 1, error = ?, state = CASE WHEN ? THEN 'skipped' ELSE state END WHERE batch_id = ?`,
+      )
+      .run(error, giveUp ? 1 : 0, batchId)
+  }
+  done(batchId: number, result: { checked: number; matched: number; attestTx: Hex | null }): void {
+    this.db
+      .prepare("UPDATE batches SET state = 'done', checked = ?, matched = ?, attest_tx = ?, error = NULL WHERE batch_id = ?")
+      .run(result.checked, result.matched, result.attestTx, batchId)
+  }
+  evidence(batchId: number, index: number): Evidence | undefined {
+    const r = this.db.prepare('SELECT * FROM evidence WHERE batch_id = ? AND idx = ?').get(batchId, index) as Row | undefined
+    return r
+      ? {
+          batchId: r.batch_id as number,
+          index: r.idx as number,
+          receiptJson: r.receipt_json as string,
+          claimed: r.claimed as Hex,
+          recomputed: r.recomputed as Hex,
+          challengeId: (r.challenge_id as string | null) ?? null,
+          tx: (r.tx as Hex | null) ?? null,
+        }
+      : undefined
+  }
+  allEvidence(): Evidence[] {
+    return (this.db.prepare('SELECT batch_id, idx FROM evidence ORDER BY batch_id, idx').all() as Row[]).map(
+      (r) => this.evidence(r.batch_id as number, r.idx as number)!,
+    )
+  }
+  recordEvidence(e: Omit<Evidence, 'challengeId' | 'tx'>): void {
+    this.db
+      .prepare('INSERT OR IGNORE INTO evidence (batch_id, idx, receipt_json, claimed, recomputed) VALUES (?, ?, ?, ?, ?)')
+      .run(e.batchId, e.index, e.receiptJson, e.claimed, e.recomputed)
+  }
+  challenged(batchId: number, index: number, challengeId: string, tx: Hex): void {
+    this.db.prepare('UPDATE evidence SET challenge_id = ?, tx = ? WHERE batch_id = ? AND idx = ?').run(challengeId, tx, batchId, index)
+  }
+  stats(): { batches: number; done: number; checked: number; matched: number; challenges: number } {
+    const r = this.db
+      .prepare(
+        "SELECT COUNT(*) AS batches, SUM(state = 'done') AS done, COALESCE(SUM(checked), 0) AS checked, COALESCE(SUM(matched), 0) AS matched FROM batches",
+      )
+      .get() as Row
+    const c = this.db.prepare('SELECT COUNT(*) AS n FROM evidence WHERE challenge_id IS NOT NULL').get() as Row
+    return {
+      batches: r.batches as number,
+      done: (r.done as number) ?? 0,
+      checked: r.checked as number,
+      matched: r.matched as number,
+      challenges: c.n as number,
+    }
+  }
+  getMeta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined
+  }
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
+  }
+}

@@ -1,0 +1,45 @@
+import { inputsFromWire, receiptFromWire } from '@verity/contracts'
+import { runQuantized, tensorsHash } from '@verity/runtime'
+import type { Hex } from 'viem'
+import type { VerityClient } from './createVerityClient.js'
+import { SdkError } from './errors.js'
+
+export type AuditParameters = { inferenceId: Hex; node: string }
+export type AuditReturnType = {
+  inferenceId: Hex
+  match: boolean
+  claimedOutputHash: Hex
+  recomputedOutputHash: Hex
+  modelId: Hex
+  inputHash: Hex
+  ms: number
+}
+
+/**
+ * Re-executes an inference locally from public data — the receipt and input from the node (the
+ * input checked against the receipt's inputHash), the model from its registered artifact URI
+ * (checked against its id) — and compares the output hash with the receipt's.
+ */
+export async function audit(client: VerityClient, parameters: AuditParameters): Promise<AuditReturnType> {
+  const base = parameters.node.replace(/\/$/, '')
+  const stored = await fetch(`${base}/v1/inferences/${parameters.inferenceId}`)
+  if (!stored.ok) throw new SdkError('INFERENCE_NOT_FOUND', `${base} has no inference ${parameters.inferenceId} (${stored.status})`)
+  const receipt = receiptFromWire(((await stored.json()) as { receipt: unknown }).receipt)
+  const data = await fetch(`${base}/v1/data/${receipt.inputHash}`)
+  if (!data.ok) throw new SdkError('DATA_UNAVAILABLE', `${base} does not serve input ${receipt.inputHash} (${data.status})`)
+  const model = await client.model(receipt.modelId)
+  const inputs = inputsFromWire(model, ((await data.json()) as { inputs: unknown }).inputs)
+  if (tensorsHash(inputs) !== receipt.inputHash)
+    throw new SdkError('DATA_MISMATCH', `the input served for ${receipt.inputHash} hashes to ${tensorsHash(inputs)}`)
+  const started = performance.now()
+  const recomputed = tensorsHash(runQuantized(model, inputs).outputs)
+  return {
+    inferenceId: parameters.inferenceId,
+    match: recomputed === receipt.outputHash,
+    claimedOutputHash: receipt.outputHash,
+    recomputedOutputHash: recomputed,
+    modelId: receipt.modelId,
+    inputHash: receipt.inputHash,
+    ms: performance.now() - started,
+  }
+}

@@ -1,0 +1,16 @@
+export { type AuditParameters, type AuditReturnType, audit } from './audit.js'
+export { type CreateVerityClientParameters, createVerityClient, type VerityClient } from './createVerityClient.js'
+export { depositEscrow } from './depositEscrow.js'
+export { type DiscoveredNode, discoverNodes } from './discoverNodes.js'
+export {
+  InferenceRejectedError,
+  InvalidReceiptError,
+  ModelUnavailableError,
+  NoNodeAvailableError,
+  SdkError,
+  TrustTimeoutError,
+} from './errors.js'
+export { type GetInferenceParameters, type GetInferenceReturnType, getInference } from './getInference.js'
+export { type InferErrorType, type InferOutput, type InferParameters, type InferReturnType, infer } from './infer.js'
+export { type VerifyReceiptParameters, type VerifyReceiptReturnType, verifyReceipt } from './verifyReceipt.js'
+export { type WaitForTrustParameters, waitForTrust, watchTransitions, watchTrust } from './waitForTrust.js'

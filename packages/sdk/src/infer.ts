@@ -1,0 +1,169 @@
+import {
+  eip712Types,
+  encodeMode,
+  hashRequest,
+  type InferenceRequest,
+  inputsToWire,
+  type Receipt,
+  receiptFromWire,
+  requestToWire,
+  type VerificationMode,
+  verityDomain,
+} from '@verity/contracts'
+import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
+import { type Address, type Hex, recoverTypedDataAddress } from 'viem'
+import type { VerityClient } from './createVerityClient.js'
+import { discoverNodes } from './discoverNodes.js'
+import { InferenceRejectedError, InvalidReceiptError, NoNodeAvailableError } from './errors.js'
+
+export type InferParameters = {
+  modelId: Hex
+  /** Real-valued inputs by name; quantized locally with the model's input spec. */
+  inputs: Record<string, TensorInput>
+  mode?: VerificationMode
+  /** Highest fee the client authorizes, in token base units (default 10^16). */
+  maxFee?: bigint
+  /** Seconds the signed request stays valid (default 60). */
+  ttlSeconds?: number
+  /** Ask this node (URL) first. */
+  node?: string
+}
+
+export type InferOutput = { shape: number[]; scale: number; raw: number[]; values: number[] }
+
+export type InferReturnType = {
+  inferenceId: Hex
+  outputs: Record<string, InferOutput>
+  receipt: Receipt
+  signature: Hex
+  node: { address: Address; url: string }
+  request: InferenceRequest
+  /** Milliseconds from sending the request to holding a checked, signed receipt. */
+  latencyMs: number
+}
+
+export type InferErrorType = NoNodeAvailableError | InferenceRejectedError | InvalidReceiptError
+
+const addresses = new Map<string, Address>()
+
+async function candidates(client: VerityClient, preferred?: string): Promise<{ url: string; address?: Address }[]> {
+  const list = client.nodes
+    ? client.nodes.map((url) => ({ url }))
+    : (await discoverNodes(client)).map((n) => ({ url: n.url, address: n.address }))
+  const start = Math.floor(Math.random() * Math.max(1, list.length))
+  const rotated = [...list.slice(start), ...list.slice(0, start)]
+  if (preferred) return [{ url: preferred }, ...rotated.filter((n) => n.url !== preferred)]
+  return rotated
+}
+
+async function nodeAddress(url: string): Promise<Address> {
+  let address = addresses.get(url)
+  if (!address) {
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { node: Address }
+    address = health.node
+    addresses.set(url, address)
+  }
+  return address
+}
+
+/**
+ * Asks a node for an inference: quantizes the inputs, signs the request (EIP-712, authorizing the
+ * fee), sends it, and checks the answer — the node's signature on the receipt, every receipt field
+ * against the request, and the outputs against the receipt's output hash. Nodes come from the
+ * on-chain registry; when one is down (unreachable or 5xx) the next is tried.
+ *
+ * @example
+ * const { inferenceId, outputs, receipt } = await infer(client, { modelId, inputs: { Input3: { shape: [1, 1, 28, 28], data } } })
+ */
+export async function infer(client: VerityClient, parameters: InferParameters): Promise<InferReturnType> {
+  const model = await client.model(parameters.modelId)
+  const quantized = quantizeInputs(model, parameters.inputs)
+  const inputHash = tensorsHash(quantized)
+  const body = inputsToWire(model, quantized)
+  const attempts: { node: string; error: string }[] = []
+  for (const candidate of await candidates(client, parameters.node)) {
+    const started = performance.now()
+    let response: Response
+    let request: InferenceRequest
+    try {
+      const node = candidate.address ?? (await nodeAddress(candidate.url))
+      request = {
+        modelId: parameters.modelId.toLowerCase() as Hex,
+        inputHash,
+        node,
+        mode: encodeMode(parameters.mode ?? 'optimistic'),
+        maxFee: parameters.maxFee ?? 10n ** 16n,
+        nonce: crypto.getRandomValues(new BigUint64Array(1))[0]!,
+        deadline: BigInt(Math.floor(Date.now() / 1000) + (parameters.ttlSeconds ?? 60)),
+      }
+      const signature = await client.account.signTypedData({
+        domain: verityDomain(client.domain),
+        types: eip712Types,
+        primaryType: 'InferenceRequest',
+        message: request,
+      })
+      response = await fetch(`${candidate.url}/v1/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ request: requestToWire(request), signature, inputs: body }),
+      })
+    } catch (error) {
+      attempts.push({ node: candidate.url, error: (error as Error).message })
+      continue
+    }
+    const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>
+    if (response.status >= 500) {
+      attempts.push({ node: candidate.url, error: `${response.status} ${JSON.stringify(answer.error ?? {})}` })
+      continue
+    }
+    if (!response.ok) throw new InferenceRejectedError(candidate.url, response.status, answer.error as { code: string; message: string })
+    const receipt = receiptFromWire(answer.receipt)
+    const signature = answer.signature as Hex
+    await checkAnswer(client, request, receipt, signature, answer.outputs as Record<string, InferOutput>, model.model.outputs.length)
+    return {
+      inferenceId: answer.inferenceId as Hex,
+      outputs: answer.outputs as Record<string, InferOutput>,
+      receipt,
+      signature,
+      node: { address: request.node, url: candidate.url },
+      request,
+      latencyMs: performance.now() - started,
+    }
+  }
+  throw new NoNodeAvailableError(attempts)
+}
+
+async function checkAnswer(
+  client: VerityClient,
+  request: InferenceRequest,
+  receipt: Receipt,
+  signature: Hex,
+  outputs: Record<string, InferOutput>,
+  outputCount: number,
+): Promise<void> {
+  const signer = await recoverTypedDataAddress({
+    domain: verityDomain(client.domain),
+    types: eip712Types,
+    primaryType: 'Receipt',
+    message: receipt,
+    signature,
+  }).catch(() => undefined)
+  if (signer?.toLowerCase() !== request.node.toLowerCase())
+    throw new InvalidReceiptError(`the receipt is not signed by ${request.node}`, { signer })
+  const expected = {
+    requestHash: hashRequest(request, client.domain),
+    modelId: request.modelId,
+    inputHash: request.inputHash,
+    client: client.account.address.toLowerCase(),
+    mode: request.mode,
+  }
+  for (const [field, value] of Object.entries(expected)) {
+    const found = String(receipt[field as keyof Receipt]).toLowerCase()
+    if (found !== String(value).toLowerCase()) throw new InvalidReceiptError(`receipt.${field} is ${found}, expected ${value}`)
+  }
+  if (receipt.fee > request.maxFee) throw new InvalidReceiptError(`receipt.fee ${receipt.fee} exceeds the authorized ${request.maxFee}`)
+  const tensors = Object.values(outputs).map((o) => Int16Array.from(o.raw))
+  if (tensors.length !== outputCount || tensorsHash(tensors) !== receipt.outputHash) {
+    throw new InvalidReceiptError('the outputs do not hash to the receipt’s outputHash', { outputHash: receipt.outputHash })
+  }
+}

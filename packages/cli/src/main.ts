@@ -227,6 +227,8 @@ export function program(): Command {
     .option('--public-url <url>', 'URL verifiers and clients use to reach this node')
     .option('--sample-rate <p>', 'share of optimistic receipts to re-execute (verifier)', rate, 0.3)
     .option('--fault <spec>', 'deliberately faulty node, e.g. flip-output:0.05 (tests and demos only)', fault)
+    .option('--batch-size <n>', 'commit a batch when this many receipts wait (inference)', positiveInt, 64)
+    .option('--batch-age-ms <ms>', 'or when the oldest receipt waited this long (inference)', positiveInt, 2000)
     .action(async (role: string, o) => {
       if (role !== 'hub' && (!o.rpc || !o.key)) throw new UsageError(`verity node ${role} needs --rpc and --key`)
       await nodeCommand(role, {
@@ -237,6 +239,8 @@ export function program(): Command {
         db: o.db,
         dir: o.dir,
         sampleRate: o.sampleRate,
+        batchSize: o.batchSize,
+        batchAgeMs: o.batchAgeMs,
         ...(o.hub ? { hub: o.hub } : {}),
         ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
         ...(o.fault ? { fault: o.fault } : {}),

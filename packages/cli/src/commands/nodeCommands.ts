@@ -48,6 +48,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
       key,
       dbPath: options.db,
       hubUrl: options.hub,
+      batch: { maxSize: options.batchSize, maxAgeMs: options.batchAgeMs },
       ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
       ...(options.fault ? { fault: options.fault } : {}),
       log,

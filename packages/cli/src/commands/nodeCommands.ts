@@ -16,6 +16,8 @@ export type RoleOptions = {
   sampleRate: number
   fault?: Fault
   dir: string
+  batchSize: number
+  batchAgeMs: number
 }
 
 const waitForSignal = () =>

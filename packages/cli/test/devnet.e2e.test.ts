@@ -1,0 +1,96 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
+import { getInference, type InferReturnType, infer, verifyReceipt, waitForTrust } from '@verity/sdk'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const shared = join(root, '..', 'shared')
+
+describe('devnet end to end: 200 real MNIST digits through two nodes and three verifiers', () => {
+  let net: Devnet
+  const answers: { i: number; result: InferReturnType }[] = []
+  beforeAll(async () => {
+    net = await startDevnet({
+      dir: join(mkdtempSync(join(tmpdir(), 'verity-e2e-')), 'net'),
+      shared,
+      nodes: 2,
+      verifiers: 3,
+      window: 3,
+      sampleRate: 0.3,
+      batchSize: 32,
+    })
+  })
+  afterAll(async () => net?.stop())
+
+  it('answers every request at once with a checked receipt, and the outputs equal the runtime’s', async () => {
+    const model = await net.client.model(net.modelId)
+    let next = 0
+    const worker = async () => {
+      for (let i = next++; i < 200; i = next++) {
+        const result = await infer(net.client, {
+          modelId: net.modelId,
+          inputs: { Input3: mnistImage(net.mnist, i) },
+          node: net.nodes[i % 2]!.url,
+        })
+        answers.push({ i, result })
+      }
+    }
+    await Promise.all([worker(), worker(), worker(), worker()])
+    expect(answers).toHaveLength(200)
+    expect(new Set(answers.map((a) => a.result.node.url)).size).toBe(2)
+    let correct = 0
+    for (const { i, result } of answers) {
+      const local = runQuantized(model, quantizeInputs(model, { Input3: mnistImage(net.mnist, i) })).outputs[0]!
+      const output = Object.values(result.outputs)[0]!
+      expect(output.raw).toEqual(Array.from(local))
+      if (output.values.indexOf(Math.max(...output.values)) === net.mnist.labels[i]) correct++
+    }
+    console.log(`accuracy on the first 200 MNIST test digits through the network: ${((100 * correct) / 200).toFixed(1)} % (${correct}/200)`)
+    expect(correct).toBeGreaterThanOrEqual(195)
+  })
+
+  it('takes every receipt to FINAL, and each verifies from the SDK alone: node signature and on-chain inclusion', async () => {
+    const levels = new Map<string, number>()
+    for (const { result } of answers) {
+      const final = await waitForTrust(net.client, {
+        inferenceId: result.inferenceId,
+        node: result.node.url,
+        level: 'FINAL',
+        timeoutMs: 90_000,
+        pollIntervalMs: 250,
+      })
+      levels.set(final.level, (levels.get(final.level) ?? 0) + 1)
+      expect(final.timeline.map((e) => e.level).filter((l) => l !== 'ATTESTED')).toEqual(['EXECUTED', 'COMMITTED', 'FINAL'])
+      const check = await verifyReceipt(net.client, {
+        receipt: final.receipt,
+        signature: final.signature,
+        inclusion: { batchId: final.batch!.batchId, index: final.batch!.index, proof: final.batch!.proof },
+      })
+      expect(check).toEqual({ signedByNode: true, nodeRegistered: true, included: true, problems: [] })
+    }
+    expect(Object.fromEntries(levels)).toEqual({ FINAL: 200 })
+    const attested = await Promise.all(
+      answers.map(({ result }) => getInference(net.client, { inferenceId: result.inferenceId, node: result.node.url })),
+    )
+    const checkedByVerifiers = net.verifiers.reduce((sum, v) => sum + v.store.stats().checked, 0)
+    expect(checkedByVerifiers).toBeGreaterThan(0)
+    expect(net.verifiers.every((v) => v.store.stats().challenges === 0)).toBe(true)
+    expect(attested.filter((a) => a.attestations > 0).length).toBeGreaterThan(50)
+  })
+
+  it('refuses a receipt the chain does not hold: a forged inclusion proof fails verification', async () => {
+    const { result } = answers[0]!
+    const state = await getInference(net.client, { inferenceId: result.inferenceId, node: result.node.url })
+    const forged = await verifyReceipt(net.client, {
+      receipt: { ...state.receipt, outputHash: `0x${'11'.repeat(32)}` },
+      signature: state.signature,
+      inclusion: { batchId: state.batch!.batchId, index: state.batch!.index, proof: state.batch!.proof },
+    })
+    expect(forged.signedByNode).toBe(false)
+    expect(forged.included).toBe(false)
+  })
+})

@@ -7,6 +7,7 @@ export { hashReceipt, hashRequest } from './hashing.js'
 export { decodeMode, encodeMode, InvalidModeError, type VerificationMode } from './mode.js'
 export { buildReceiptTree, type ReceiptTree, receiptRootFromProof, receiptTreeDepth, verifyReceiptProof } from './receiptTree.js'
 export { BatchStatus, ChallengeStatus, Role, type RoleName } from './roles.js'
+export { recoverSigner } from './signatures.js'
 export { bitmapHas, type ReceiptChainState, reached, TRUST_ORDER, type TrustEvent, type TrustLevel, trustOf } from './trust.js'
 export {
   inputsFromWire,

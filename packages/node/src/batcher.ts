@@ -78,7 +78,8 @@ export class Batcher {
     if (this.running) return
     this.running = true
     try {
-      for (const batch of this.o.store.batchesWithStatus('pending')) await this.commitPending(batch)
+      // A batch left pending by an earlier pass or process may have reached the chain: look it up first.
+      for (const batch of this.o.store.batchesWithStatus('pending')) await this.commitPending(batch, true)
       for (;;) {
         const decision = decideBatch({
           unbatched: this.o.store.counts().unbatched,
@@ -90,7 +91,7 @@ export class Batcher {
         const inferences = this.o.store.unbatched(decision.size)
         const tree = buildReceiptTree(inferences.map((i) => i.id))
         const feeTotal = inferences.reduce((sum, i) => sum + BigInt(i.fee), 0n)
-        await this.commitPending(this.o.store.createBatch(tree.root, inferences, feeTotal, nowMs))
+        await this.commitPending(this.o.store.createBatch(tree.root, inferences, feeTotal, nowMs), false)
       }
       if (this.o.finalize) {
         const due = this.o.store.batchesWithStatus('committed')
@@ -106,21 +107,23 @@ export class Batcher {
     }
   }
 
-  private async commitPending(batch: StoredBatch): Promise<void> {
+  private async commitPending(batch: StoredBatch, mayBeOnChain: boolean): Promise<void> {
     const { store, book, chain, sender } = this.o
-    const existing = await chain.publicClient.getContractEvents({
-      abi: settlementAbi,
-      address: book.contracts.settlement,
-      eventName: 'BatchCommitted',
-      args: { node: sender.address },
-      fromBlock: book.deployedAtBlock,
-      strict: true,
-    })
-    const found = existing.find((log) => log.args.root.toLowerCase() === batch.root.toLowerCase())
-    if (found) {
-      const block = await chain.publicClient.getBlock({ blockNumber: found.blockNumber })
-      store.markCommitted(batch.localId, Number(found.args.batchId), Number(block.timestamp), Number(found.blockNumber))
-      return
+    if (mayBeOnChain) {
+      const existing = await chain.publicClient.getContractEvents({
+        abi: settlementAbi,
+        address: book.contracts.settlement,
+        eventName: 'BatchCommitted',
+        args: { node: sender.address },
+        fromBlock: book.deployedAtBlock,
+        strict: true,
+      })
+      const found = existing.find((log) => log.args.root.toLowerCase() === batch.root.toLowerCase())
+      if (found) {
+        const block = await chain.publicClient.getBlock({ blockNumber: found.blockNumber })
+        store.markCommitted(batch.localId, Number(found.args.batchId), Number(block.timestamp), Number(found.blockNumber))
+        return
+      }
     }
     const inferences = store.batchInferences(batch.localId)
     const result = await sender.write({

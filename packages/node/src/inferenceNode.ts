@@ -3,22 +3,21 @@ import { type AddressBook, type Chain, TxSender, verityContracts } from '@verity
 import {
   buildReceiptTree,
   decodeMode,
-  eip712Types,
   hashReceipt,
   hashRequest,
   inputsFromWire,
   inputsToWire,
   type Receipt,
   receiptToWire,
+  recoverSigner,
   requestFromWire,
   requestToWire,
   trustOf,
-  verityDomain,
 } from '@verity/contracts'
 import { type LoadedModel, runQuantized, seededRandom, type TensorInfo, tensorsHash } from '@verity/runtime'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { type Hex, isHex, recoverTypedDataAddress } from 'viem'
+import { type Hex, isHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { Batcher } from './batcher.js'
 import { watchOwnBatches } from './chainWatcher.js'
@@ -166,6 +165,13 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
 
   app.post('/v1/infer', async (c) => {
     const started = performance.now()
+    const timings: string[] = []
+    let last = started
+    const mark = (name: string) => {
+      const now = performance.now()
+      timings.push(`${name};dur=${(now - last).toFixed(2)}`)
+      last = now
+    }
     let body: { request?: unknown; signature?: unknown; inputs?: unknown }
     try {
       body = JSON.parse(await c.req.text())
@@ -187,22 +193,15 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     const mode = decodeMode(request.mode)
     if (mode === 'zk') throw badRequest('MODE_UNSUPPORTED', 'this node does not produce zk proofs')
     const model = await modelFor(request.modelId)
-    let client: Hex
-    try {
-      client = (
-        await recoverTypedDataAddress({
-          domain: verityDomain(domain),
-          types: eip712Types,
-          primaryType: 'InferenceRequest',
-          message: request,
-          signature,
-        })
-      ).toLowerCase() as Hex
-    } catch {
-      throw new ApiError(401, 'BAD_SIGNATURE', 'the signature does not recover to an address over this request')
-    }
+    mark('model')
+    const requestHash = hashRequest(request, domain)
+    const signer = recoverSigner(requestHash, signature as Hex)
+    if (!signer) throw new ApiError(401, 'BAD_SIGNATURE', 'the signature does not recover to an address over this request')
+    const client = signer.toLowerCase() as Hex
+    mark('recover')
     const inputs = inputsFromWire(model, body.inputs)
     const inputHash = tensorsHash(inputs)
+    mark('inputs')
     if (inputHash !== request.inputHash)
       throw badRequest('INPUT_HASH_MISMATCH', `the inputs hash to ${inputHash}, the signed request says ${request.inputHash}`)
     if (request.maxFee < price)
@@ -210,11 +209,11 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
         price,
         maxFee: request.maxFee,
       })
-    const requestHash = hashRequest(request, domain)
     if (store.isReplay(requestHash, client, request.nonce.toString())) {
       throw new ApiError(409, 'REQUEST_REPLAYED', `request ${requestHash} (nonce ${request.nonce}) was already answered`)
     }
     const escrow = await contracts.settlement.read.availableEscrow([client])
+    mark('escrow')
     const spendable = () => escrow - store.outstandingFees(client)
     if (spendable() < price) {
       throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable()} spendable in escrow, the fee is ${price}`, {
@@ -224,6 +223,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     }
 
     const { outputs } = runQuantized(model, inputs)
+    mark('run')
     if (options.fault && faultRandom!() < options.fault.rate) outputs[0]![0] = outputs[0]![0]! === 32767 ? 32766 : outputs[0]![0]! + 1
     const receipt: Receipt = {
       requestHash,
@@ -236,13 +236,9 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       issuedAt: BigInt(Math.floor(nowMs / 1000)),
       mode: request.mode,
     }
-    const receiptSignature = await account.signTypedData({
-      domain: verityDomain(domain),
-      types: eip712Types,
-      primaryType: 'Receipt',
-      message: receipt,
-    })
     const id = hashReceipt(receipt, domain)
+    const receiptSignature = await account.sign({ hash: id })
+    mark('sign')
     const outputsJson = JSON.stringify(
       Object.fromEntries(
         model.model.outputs.map((tensorId, i) => {
@@ -275,6 +271,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       },
       JSON.stringify(inputsToWire(model, inputs)),
     )
+    mark('store')
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
     metrics.inc('inference_seconds_sum', {}, (performance.now() - started) / 1000)
     return c.body(
@@ -282,6 +279,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       200,
       {
         'content-type': 'application/json',
+        'server-timing': timings.join(', '),
       },
     )
   })

@@ -1,17 +1,19 @@
 import {
   eip712Types,
   encodeMode,
+  hashReceipt,
   hashRequest,
   type InferenceRequest,
   inputsToWire,
   type Receipt,
   receiptFromWire,
+  recoverSigner,
   requestToWire,
   type VerificationMode,
   verityDomain,
 } from '@verity/contracts'
 import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
-import { type Address, type Hex, recoverTypedDataAddress } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
 import { discoverNodes } from './discoverNodes.js'
 import { InferenceRejectedError, InvalidReceiptError, NoNodeAvailableError } from './errors.js'
@@ -141,13 +143,7 @@ async function checkAnswer(
   outputs: Record<string, InferOutput>,
   outputCount: number,
 ): Promise<void> {
-  const signer = await recoverTypedDataAddress({
-    domain: verityDomain(client.domain),
-    types: eip712Types,
-    primaryType: 'Receipt',
-    message: receipt,
-    signature,
-  }).catch(() => undefined)
+  const signer = recoverSigner(hashReceipt(receipt, client.domain), signature)
   if (signer?.toLowerCase() !== request.node.toLowerCase())
     throw new InvalidReceiptError(`the receipt is not signed by ${request.node}`, { signer })
   const expected = {

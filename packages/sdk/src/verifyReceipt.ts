@@ -1,5 +1,5 @@
-import { eip712Types, hashReceipt, type Receipt, Role, verifyReceiptProof, verityDomain } from '@verity/contracts'
-import { type Hex, recoverTypedDataAddress } from 'viem'
+import { hashReceipt, type Receipt, Role, recoverSigner, verifyReceiptProof } from '@verity/contracts'
+import type { Hex } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
 
 export type VerifyReceiptParameters = { receipt: Receipt; signature: Hex; inclusion?: { batchId: number; index: number; proof: Hex[] } }
@@ -12,13 +12,7 @@ export type VerifyReceiptReturnType = { signedByNode: boolean; nodeRegistered: b
  */
 export async function verifyReceipt(client: VerityClient, parameters: VerifyReceiptParameters): Promise<VerifyReceiptReturnType> {
   const problems: string[] = []
-  const signer = await recoverTypedDataAddress({
-    domain: verityDomain(client.domain),
-    types: eip712Types,
-    primaryType: 'Receipt',
-    message: parameters.receipt,
-    signature: parameters.signature,
-  }).catch(() => undefined)
+  const signer = recoverSigner(hashReceipt(parameters.receipt, client.domain), parameters.signature)
   const signedByNode = signer?.toLowerCase() === parameters.receipt.node.toLowerCase()
   if (!signedByNode) problems.push(`signature recovers to ${signer ?? 'nothing'}, not ${parameters.receipt.node}`)
   const operator = await client.contracts.nodeRegistry.read.getOperator([parameters.receipt.node, Role.inference])

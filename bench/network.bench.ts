@@ -1,0 +1,102 @@
+/**
+ * Network benchmarks (docs/benchmarks.md, "The network"):
+ * 1. fast-path latency: a receipt through HTTP (client signing, node checks, execution, receipt
+ *    signing, durable SQLite write, client checks) against the bare runtime call on the same inputs;
+ * 2. node throughput with the receipt store on (concurrent clients, one node);
+ * 3. the trust gap at the devnet defaults: time from the receipt to COMMITTED, ATTESTED and FINAL.
+ *
+ *   npx tsx --conditions=source bench/network.bench.ts [--requests 300] [--window 30]
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
+import { type InferReturnType, infer } from '@verity/sdk'
+import { startDevnet } from '../packages/cli/src/devnet/startDevnet.js'
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i > 0 ? Number(process.argv[i + 1]) : fallback
+}
+const requests = arg('requests', 300)
+const window = arg('window', 30)
+const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]!
+const ms = (v: number) => `${v.toFixed(2)} ms`
+
+const net = await startDevnet({
+  dir: join(mkdtempSync(join(tmpdir(), 'verity-bench-')), 'net'),
+  shared: join(import.meta.dirname, '..', '..', 'shared'),
+  window,
+})
+const model = await net.client.model(net.modelId)
+const images = Array.from({ length: 100 }, (_, i) => ({ Input3: mnistImage(net.mnist, i) }))
+
+// 1. Bare runtime call vs a receipt through HTTP, sequential, after warm-up.
+const bare: number[] = []
+for (let r = 0; r < 20; r++) runQuantized(model, quantizeInputs(model, images[r % 100]!))
+for (let r = 0; r < 2000; r++) {
+  const t = performance.now()
+  runQuantized(model, quantizeInputs(model, images[r % 100]!))
+  bare.push(performance.now() - t)
+}
+for (let r = 0; r < 20; r++) await infer(net.client, { modelId: net.modelId, inputs: images[r % 100]!, node: net.nodes[0]!.url })
+const http: number[] = []
+for (let r = 0; r < requests; r++) {
+  const t = performance.now()
+  await infer(net.client, { modelId: net.modelId, inputs: images[r % 100]!, node: net.nodes[0]!.url })
+  http.push(performance.now() - t)
+}
+console.log('fast path (sequential, one node)')
+console.log(`  bare runtime call (quantize + run)   p50 ${ms(pct(bare, 0.5))}  p99 ${ms(pct(bare, 0.99))}  (${bare.length} runs)`)
+console.log(`  receipt through HTTP (SDK infer)     p50 ${ms(pct(http, 0.5))}  p99 ${ms(pct(http, 0.99))}  (${http.length} requests)`)
+console.log(
+  `  overhead                             p50 +${ms(pct(http, 0.5) - pct(bare, 0.5))}  ratio ${(pct(http, 0.5) / pct(bare, 0.5)).toFixed(1)}×`,
+)
+
+// 2. Throughput of one node, 8 concurrent clients' worth of requests in flight.
+const total = Math.max(requests, 400)
+let next = 0
+const t0 = performance.now()
+await Promise.all(
+  Array.from({ length: 8 }, async () => {
+    for (let r = next++; r < total; r = next++)
+      await infer(net.client, { modelId: net.modelId, inputs: images[r % 100]!, node: net.nodes[0]!.url })
+  }),
+)
+const seconds = (performance.now() - t0) / 1000
+console.log(`throughput: ${total} requests, 8 in flight, one node: ${(total / seconds).toFixed(0)} inferences/s (${seconds.toFixed(1)} s)`)
+
+// 3. Trust gap at the devnet defaults: 200 requests over both nodes, then follow each to FINAL.
+const tracked: { result: InferReturnType; sent: number; seen: Partial<Record<string, number>> }[] = []
+for (let r = 0; r < 200; r++) {
+  const sent = Date.now()
+  const result = await infer(net.client, { modelId: net.modelId, inputs: images[r % 100]!, node: net.nodes[r % 2]!.url })
+  tracked.push({ result, sent, seen: { EXECUTED: Date.now() } })
+  await new Promise((resolve) => setTimeout(resolve, 25))
+}
+const deadline = Date.now() + (window * 4 + 60) * 1000
+while (Date.now() < deadline && tracked.some((t) => t.seen.FINAL === undefined)) {
+  await Promise.all(
+    tracked
+      .filter((t) => t.seen.FINAL === undefined)
+      .map(async (t) => {
+        const r = (await (await fetch(`${t.result.node.url}/v1/inferences/${t.result.inferenceId}`)).json()) as {
+          timeline: { level: string }[]
+        }
+        for (const e of r.timeline) t.seen[e.level] ??= Date.now()
+      }),
+  )
+  await new Promise((resolve) => setTimeout(resolve, 100))
+}
+console.log(
+  `trust gap (window ${window} s, sample rate 0.3, 3 verifiers, batches of 32 or 1 s; seconds after the receipt, observed every 100 ms)`,
+)
+for (const level of ['COMMITTED', 'ATTESTED', 'FINAL']) {
+  const gaps = tracked.filter((t) => t.seen[level] !== undefined).map((t) => (t.seen[level]! - t.seen.EXECUTED!) / 1000)
+  if (gaps.length === 0) console.log(`  ${level.padEnd(10)} none`)
+  else
+    console.log(
+      `  ${level.padEnd(10)} ${gaps.length}/200  p50 ${pct(gaps, 0.5).toFixed(2)}  p90 ${pct(gaps, 0.9).toFixed(2)}  p99 ${pct(gaps, 0.99).toFixed(2)}`,
+    )
+}
+await net.stop()

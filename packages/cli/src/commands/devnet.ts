@@ -5,6 +5,7 @@ import { mnistImage } from '@verity/runtime'
 import { infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
+import { createTrustTracker } from '../devnet/trustTracker.js'
 
 export type DevnetCommandOptions = {
   shared: string
@@ -36,6 +37,7 @@ type Tracked = {
   latencyMs: number
   reached: Partial<Record<TrustLevel, number>>
   level: TrustLevel
+  position?: { batchId: number; index: number }
 }
 
 const LEVELS: TrustLevel[] = ['EXECUTED', 'COMMITTED', 'ATTESTED', 'FINAL', 'DISPUTED']
@@ -73,6 +75,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   out(`\nWorkload: ${options.requests} MNIST test digits, mode ${options.mode}`)
 
   const workloadStart = await net.chain.publicClient.getBlockNumber()
+  const tracker = createTrustTracker({ chain: net.chain, book: net.book, fromBlock: workloadStart + 1n })
   const tracked: Tracked[] = []
   let next = 0
   const worker = async () => {
@@ -94,7 +97,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
         inferenceId: r.inferenceId,
         node: r.node.url,
         faultyNode: net.nodes.find((n) => n.url === r.node.url)?.faulty ?? false,
-        executedAt: Date.now() - r.latencyMs,
+        executedAt: Date.now(),
         latencyMs: r.latencyMs,
         reached: { EXECUTED: Date.now() },
         level: 'EXECUTED',
@@ -109,25 +112,37 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   }
   await Promise.all(Array.from({ length: options.concurrency }, worker))
 
-  // Follow every receipt through its trust levels (the nodes' view, from the chain events they record).
+  // Follow every receipt through its trust levels: chain events, timed when first seen (no load on the nodes).
   const deadline = Date.now() + (options.window * 4 + 120) * 1000
   let lastStatus = 0
   for (;;) {
     await Promise.all(
       tracked
-        .filter((t) => t.level !== 'FINAL' && t.level !== 'DISPUTED')
+        .filter((t) => t.position === undefined)
         .map(async (t) => {
           const r = (await (await fetch(`${t.node}/v1/inferences/${t.inferenceId}`)).json()) as {
-            trust: TrustLevel
-            timeline: { level: TrustLevel; at: number }[]
+            batch: { batchId: number | null; index: number } | null
           }
-          // When the client first saw each level (chain timestamps have a one-second resolution).
-          for (const e of r.timeline) if (t.reached[e.level] === undefined && e.level !== 'EXECUTED') t.reached[e.level] = Date.now()
-          if (r.trust !== t.level && (options.verbose || t.i < 3))
-            out(`  #${String(t.i).padStart(4)}  ${t.level} → ${r.trust}  (+${((Date.now() - t.executedAt) / 1000).toFixed(1)} s)`)
-          t.level = r.trust
+          if (r.batch?.batchId != null) t.position = { batchId: r.batch.batchId, index: r.batch.index }
         }),
     )
+    for (const t of tracked) {
+      if (!t.position) continue
+      Object.assign(t.reached, tracker.times(t.position.batchId, t.position.index), { EXECUTED: t.reached.EXECUTED })
+      const level: TrustLevel =
+        t.reached.FINAL !== undefined
+          ? 'FINAL'
+          : t.reached.DISPUTED !== undefined
+            ? 'DISPUTED'
+            : t.reached.ATTESTED !== undefined
+              ? 'ATTESTED'
+              : t.reached.COMMITTED !== undefined
+                ? 'COMMITTED'
+                : 'EXECUTED'
+      if (level !== t.level && (options.verbose || t.i < 3))
+        out(`  #${String(t.i).padStart(4)}  ${t.level} → ${level}  (+${((Date.now() - t.executedAt) / 1000).toFixed(1)} s)`)
+      t.level = level
+    }
     const settled = tracked.every((t) => t.level === 'FINAL' || t.level === 'DISPUTED')
     if (Date.now() - lastStatus > 2000 || settled) {
       lastStatus = Date.now()
@@ -136,8 +151,9 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
       )
     }
     if (settled || Date.now() > deadline) break
-    await new Promise((r) => setTimeout(r, 500))
+    await new Promise((r) => setTimeout(r, 250))
   }
+  await tracker.stop()
   const summary = await summarize(net, tracked, workloadStart)
   printSummary(summary, out)
   if (options.json) console.log(JSON.stringify(summary))

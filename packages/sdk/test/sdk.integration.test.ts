@@ -1,0 +1,85 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { mnistImage } from '@verity/runtime'
+import { generatePrivateKey } from 'viem/accounts'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
+import {
+  createVerityClient,
+  discoverNodes,
+  InferenceRejectedError,
+  infer,
+  ModelUnavailableError,
+  NoNodeAvailableError,
+  watchTransitions,
+} from '../src/index.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const shared = join(root, '..', 'shared')
+
+describe('SDK against a running network', () => {
+  let net: Devnet
+  beforeAll(async () => {
+    net = await startDevnet({
+      dir: join(mkdtempSync(join(tmpdir(), 'verity-sdk-')), 'net'),
+      shared,
+      nodes: 2,
+      verifiers: 1,
+      window: 2,
+      sampleRate: 1,
+    })
+  })
+  afterAll(async () => net?.stop())
+  const digit = (i: number) => ({ Input3: mnistImage(net.mnist, i) })
+
+  it('discovers the active nodes through the on-chain registry', async () => {
+    const nodes = await discoverNodes(net.client)
+    expect(nodes.map((n) => n.url).sort()).toEqual(net.nodes.map((n) => n.url).sort())
+    expect(nodes.every((n) => n.staked === 2000n * 10n ** 18n)).toBe(true)
+  })
+
+  it('streams the trust transitions of an answer until FINAL', async () => {
+    const answer = await infer(net.client, { modelId: net.modelId, inputs: digit(3) })
+    const levels: string[] = []
+    for await (const t of watchTransitions(net.client, {
+      inferenceId: answer.inferenceId,
+      node: answer.node.url,
+      pollIntervalMs: 200,
+      timeoutMs: 60_000,
+    }))
+      levels.push(t.level)
+    expect(levels).toEqual(['EXECUTED', 'COMMITTED', 'ATTESTED', 'FINAL'])
+  })
+
+  it('refuses with a typed error carrying the node’s code: a client without escrow', async () => {
+    const broke = createVerityClient({ chain: net.chain, book: net.book, account: generatePrivateKey() })
+    const error = await infer(broke, { modelId: net.modelId, inputs: digit(0) }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(InferenceRejectedError)
+    expect((error as InferenceRejectedError).nodeCode).toBe('INSUFFICIENT_ESCROW')
+    expect((error as InferenceRejectedError).status).toBe(402)
+  })
+
+  it('fails with MODEL_UNAVAILABLE for a model that is not registered', async () => {
+    const error = await infer(net.client, { modelId: `0x${'ab'.repeat(32)}`, inputs: digit(0) }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ModelUnavailableError)
+    expect((error as ModelUnavailableError).code).toBe('MODEL_UNAVAILABLE')
+  })
+
+  it('fails over to another node when the one asked first is down, and reports when all are', async () => {
+    const down = net.nodes[0]!
+    await down.node.stop()
+    const answer = await infer(net.client, { modelId: net.modelId, inputs: digit(1), node: down.url })
+    expect(answer.node.url).toBe(net.nodes[1]!.url)
+    const isolated = createVerityClient({
+      chain: net.chain,
+      book: net.book,
+      account: generatePrivateKey(),
+      nodes: [down.url, 'http://127.0.0.1:9'],
+    })
+    const error = await infer(isolated, { modelId: net.modelId, inputs: digit(1) }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(NoNodeAvailableError)
+    expect((error as NoNodeAvailableError).details.attempts).toHaveLength(2)
+  })
+})

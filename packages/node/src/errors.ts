@@ -17,7 +17,8 @@ export const badRequest = (code: string, message: string, details: Record<string
 export function httpStatusOf(error: unknown): number {
   if (error instanceof ApiError) return error.status
   if (error instanceof BaseError) {
-    if (error.code.startsWith('INPUT_')) return 400
+    // Malformed messages, bad modes and bad inputs are the caller's: the protocol's typed errors.
+    if (error.code.startsWith('INPUT_') || error.code === 'INVALID_MESSAGE' || error.code === 'INVALID_MODE') return 400
     if (error.code === 'ARTIFACT_INVALID') return 422
     return 500
   }

@@ -139,7 +139,14 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       maxSize: options.maxBodyBytes ?? 1024 * 1024,
       onError: (c) => {
         metrics.inc('rejected_total', { code: 'BODY_TOO_LARGE' })
-        return c.json(errorBody(new ApiError(413, 'BODY_TOO_LARGE', `the body is over ${options.maxBodyBytes ?? 1024 * 1024} bytes`)), 413)
+        // The rest of the upload is not read: close the connection so a keep-alive client is not left with a broken socket.
+        return c.json(
+          errorBody(new ApiError(413, 'BODY_TOO_LARGE', `the body is over ${options.maxBodyBytes ?? 1024 * 1024} bytes`)),
+          413,
+          {
+            connection: 'close',
+          },
+        )
       },
     }),
   )

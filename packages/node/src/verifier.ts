@@ -68,11 +68,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   async function processBatch(batch: VerifierBatch): Promise<void> {
     const onChain = await contracts.settlement.read.getBatch([BigInt(batch.batchId)])
-    if (
-      onChain.status === BatchStatus.finalized ||
-      (await contracts.settlement.read.attestationOf([BigInt(batch.batchId), account.address])) > 0n
-    ) {
-      store.done(batch.batchId, { checked: 0, matched: 0, attestTx: null })
+    // Already attested (a restart after the transaction was mined) or settled: nothing left to send.
+    const attested = Number(await contracts.settlement.read.attestationOf([BigInt(batch.batchId), account.address]))
+    if (onChain.status === BatchStatus.finalized || attested > 0) {
+      store.done(batch.batchId, { checked: attested, matched: attested, attestTx: null })
       return
     }
     const response = await fetch(batch.dataUri)

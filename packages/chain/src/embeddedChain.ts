@@ -113,16 +113,19 @@ export async function startEmbeddedChain(parameters: StartEmbeddedChainParameter
     ({ method, params }) => handle(method, params),
     parameters.port === undefined ? {} : { port: parameters.port },
   )
-  const transport = custom({
-    async request({ method, params }: { method: string; params?: unknown }) {
-      const answer = await handle(method, params)
-      if ('error' in answer) {
-        const error = answer.error as { code: number; message: string; data?: unknown }
-        throw Object.assign(new Error(error.message), { code: error.code, data: error.data })
-      }
-      return answer.result
+  const transport = custom(
+    {
+      async request({ method, params }: { method: string; params?: unknown }) {
+        const answer = await handle(method, params)
+        if ('error' in answer) {
+          const error = answer.error as { code: number; message: string; data?: unknown }
+          throw Object.assign(new Error(error.message), { code: error.code, data: error.data })
+        }
+        return answer.result
+      },
     },
-  })
+    { retryCount: 0 },
+  ) // in process there is no network to retry through; a revert is final
   const chain = chainFromTransport({
     kind: 'embedded',
     rpcUrl: server.url,

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { mnistImage } from '@verity/runtime'
+import { connect, readAddressBook, readKeyFile } from '@verity/chain'
+import { loadMnist, mnistImage } from '@verity/runtime'
 import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
@@ -13,6 +14,8 @@ import {
   infer,
   ModelUnavailableError,
   NoNodeAvailableError,
+  verifyReceipt,
+  waitForTrust,
   watchTransitions,
 } from '../src/index.js'
 
@@ -33,6 +36,23 @@ describe('SDK against a running network', () => {
   })
   afterAll(async () => net?.stop())
   const digit = (i: number) => ({ Input3: mnistImage(net.mnist, i) })
+
+  it('the README example works as written (against this devnet)', async () => {
+    const book = readAddressBook(join(net.dir, 'addresses.json'))
+    const client = createVerityClient({ chain: await connect(net.chain.rpcUrl), book, account: readKeyFile(net.clientKeyFile) })
+    const modelId = await client.contracts.modelRegistry.read.modelIdAt([0n])
+    const answer = await infer(client, { modelId, inputs: { Input3: mnistImage(loadMnist(join(shared, 'datasets', 'mnist')), 0) } })
+    const final = await waitForTrust(client, {
+      inferenceId: answer.inferenceId,
+      node: answer.node.url,
+      level: 'FINAL',
+      pollIntervalMs: 200,
+    })
+    const check = await verifyReceipt(client, { receipt: final.receipt, signature: final.signature, inclusion: final.batch! })
+    expect(Object.values(answer.outputs)[0]!.values).toHaveLength(10)
+    expect(final.timeline.at(-1)!.level).toBe('FINAL')
+    expect(check).toEqual({ signedByNode: true, nodeRegistered: true, included: true, problems: [] })
+  })
 
   it('discovers the active nodes through the on-chain registry', async () => {
     const nodes = await discoverNodes(net.client)

@@ -41,6 +41,17 @@ for (let r = 0; r < 2000; r++) {
   bare.push(performance.now() - t)
 }
 for (let r = 0; r < 20; r++) await infer(net.client, { modelId: net.modelId, inputs: images[r % 100]!, node: net.nodes[0]!.url })
+// The node reports where its time goes in a Server-Timing header; collect it from every answer.
+const nodeTimes = new Map<string, number[]>()
+const plainFetch = globalThis.fetch
+globalThis.fetch = async (input, init) => {
+  const response = await plainFetch(input, init)
+  for (const part of response.headers.get('server-timing')?.split(', ') ?? []) {
+    const [name, dur] = part.split(';dur=')
+    nodeTimes.set(name!, [...(nodeTimes.get(name!) ?? []), Number(dur)])
+  }
+  return response
+}
 const http: number[] = []
 for (let r = 0; r < requests; r++) {
   const t = performance.now()
@@ -52,6 +63,11 @@ console.log(`  bare runtime call (quantize + run)   p50 ${ms(pct(bare, 0.5))}  p
 console.log(`  receipt through HTTP (SDK infer)     p50 ${ms(pct(http, 0.5))}  p99 ${ms(pct(http, 0.99))}  (${http.length} requests)`)
 console.log(
   `  overhead                             p50 +${ms(pct(http, 0.5) - pct(bare, 0.5))}  ratio ${(pct(http, 0.5) / pct(bare, 0.5)).toFixed(1)}×`,
+)
+globalThis.fetch = plainFetch
+const nodeTotal = [...nodeTimes.values()].reduce((sum, v) => sum + pct(v, 0.5), 0)
+console.log(
+  `  inside the node (Server-Timing p50 per step, ms): ${[...nodeTimes].map(([k, v]) => `${k} ${pct(v, 0.5).toFixed(2)}`).join(', ')}; sum ${nodeTotal.toFixed(2)}`,
 )
 
 // 2. Throughput of one node, 8 concurrent clients' worth of requests in flight.

@@ -13,6 +13,7 @@ describe('generated contract modules', () => {
         "src/generated/nodeRegistry.ts",
         "src/generated/settlement.ts",
         "src/generated/verityToken.ts",
+        "test/generated/oneStepHarness.ts",
         "test/generated/receiptMerkleHarness.ts",
       ]
     `)

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+/// @title OneStep
+/// @notice One output value of one integer op, recomputed on-chain under docs/semantics.md (the
+///         runtime's `evalOne`). The values the op reads arrive as a tape, in the exact order the
+///         reference definition reads them; the library computes every (input, index) itself and
+///         rejects a tape that names anything else, so a caller cannot choose what is read. Opening
+///         each tape value against its tensor root is the dispute game's job.
+/// @dev    Ops implemented so far: Reshape, Relu, Conv, Dense, MaxPool, AveragePool (mnist-8 and the
+///         pooling/convolution family). Others revert with UnsupportedOp until they are ported.
+library OneStep {
+    /// @notice One value read by the op: input position, flat index in that input, value.
+    struct Read {
+        uint8 input;
+        uint32 index;
+        int64 value;
+    }
+
+    uint8 internal constant RESHAPE = 1;
+    uint8 internal constant RELU = 2;
+    uint8 internal constant CONV = 3;
+    uint8 internal constant DENSE = 4;
+    uint8 internal constant MAXPOOL = 5;
+    uint8 internal constant AVERAGEPOOL = 6;
+
+    error UnsupportedOp(uint8 op);
+    error BadParams(uint8 op, uint256 expected, uint256 found);
+    error TapeMismatch(uint256 position, uint8 expectedInput, uint256 expectedIndex, uint8 foundInput, uint256 foundIndex);
+    error TapeLength(uint256 expected, uint256 found);
+
+    /// @dev The tape in memory with a read position: one stack slot for the whole reader.
+    struct Tape {
+        Read[] reads;
+        uint256 position;
+    }
+
+    /// @notice The op's output value at flat index `outIndex`, from its parameters and the tape.
+    function evalOne(uint8 op, int256[] calldata p, uint256 outIndex, Read[] calldata tape) internal pure returns (int256 value) {
+        Tape memory t = Tape({reads: tape, position: 0});
+        if (op == RESHAPE) {
+            _params(op, p, 0);
+            value = _read(t, 0, outIndex);
+        } else if (op == RELU) {
+            _params(op, p, 0);
+            int256 x = _read(t, 0, outIndex);
+            value = x > 0 ? x : int256(0);
+        } else if (op == CONV) {
+            _params(op, p, 15);
+            value = _conv(p, outIndex, t);
+        } else if (op == DENSE) {
+            value = _dense(p, outIndex, t);
+        } else if (op == MAXPOOL || op == AVERAGEPOOL) {
+            _params(op, p, 15);
+            value = _pool(op, p, outIndex, t);
+        } else {
+            revert UnsupportedOp(op);
+        }
+        // INVARIANT: every value on the tape was read by the definition, in order.
+        if (t.position != tape.length) revert TapeLength(t.position, tape.length);
+    }
+
+    /// @notice Round half toward +infinity: floor((v + 2^(s-1)) / 2^s); v for s = 0.
+    function rshift(int256 v, uint256 s) internal pure returns (int256) {
+        if (s == 0) return v;
+        return (v + int256(1 << (s - 1))) >> s;
+    }
+
+    function sat16(int256 v) internal pure returns (int256) {
+        return v > 32767 ? int256(32767) : v < -32768 ? int256(-32768) : v;
+    }
+
+    /// @notice sat16(rshift(v * m, s)).
+    function requant(int256 v, int256 m, int256 s) internal pure returns (int256) {
+        return sat16(rshift(v * m, uint256(s)));
+    }
+
+    /// @notice Division rounding half toward +infinity: floor((2a + b) / 2b), b > 0.
+    function roundDiv(int256 a, int256 b) internal pure returns (int256) {
+        int256 n = 2 * a + b;
+        int256 d = 2 * b;
+        int256 q = n / d;
+        if (n % d != 0 && n < 0) q -= 1;
+        return q;
+    }
+
+    function _read(Tape memory t, uint8 input, uint256 index) private pure returns (int256) {
+        uint256 position = t.position;
+        if (position >= t.reads.length) revert TapeLength(position + 1, t.reads.length);
+        Read memory r = t.reads[position];
+        if (r.input != input || r.index != index) revert TapeMismatch(position, input, index, r.input, r.index);
+        t.position = position + 1;
+        return r.value;
+    }
+
+    function _params(uint8 op, int256[] calldata p, uint256 n) private pure {
+        if (p.length != n) revert BadParams(op, n, p.length);
+    }
+
+    /// @dev p = [m, group, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, c, h, w]; inputs x, w, bias, MUL, SHIFT.
+    function _conv(int256[] memory p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        uint256 oc = (outIndex / (uint256(p[11]) * uint256(p[10]))) % uint256(p[0]);
+        int256 acc = _read(t, 2, oc);
+        acc += _convSum(p, outIndex, oc, t);
+        int256 mul = _read(t, 3, oc);
+        return requant(acc, mul, _read(t, 4, oc));
+    }
+
+    /// @dev Window position of one output value of a convolution, kept in memory (stack depth).
+    struct ConvAt {
+        int256 ox;
+        int256 oy;
+        uint256 oc;
+        uint256 cg;
+        uint256 inBase;
+        uint256 ic;
+        int256 ky;
+        int256 iy;
+    }
+
+    function _convSum(int256[] memory p, uint256 outIndex, uint256 oc, Tape memory t) private pure returns (int256 acc) {
+        ConvAt memory a;
+        a.ox = int256(outIndex % uint256(p[11]));
+        a.oy = int256((outIndex / uint256(p[11])) % uint256(p[10]));
+        a.oc = oc;
+        a.cg = uint256(p[12]) / uint256(p[1]);
+        uint256 b = outIndex / (uint256(p[11]) * uint256(p[10]) * uint256(p[0]));
+        a.inBase = b * uint256(p[12]) + (oc / (uint256(p[0]) / uint256(p[1]))) * a.cg;
+        for (a.ic = 0; a.ic < a.cg; a.ic++) {
+            for (a.ky = 0; a.ky < p[2]; a.ky++) {
+                a.iy = a.oy * p[4] - p[8] + a.ky * p[6];
+                if (a.iy < 0 || a.iy >= p[13]) continue;
+                for (int256 kx = 0; kx < p[3]; kx++) {
+                    int256 ix = a.ox * p[5] - p[9] + kx * p[7];
+                    if (ix < 0 || ix >= p[14]) continue;
+                    acc += _convMac(p, a, kx, ix, t);
+                }
+            }
+        }
+    }
+
+    function _convMac(int256[] memory p, ConvAt memory a, int256 kx, int256 ix, Tape memory t) private pure returns (int256) {
+        int256 x = _read(t, 0, ((a.inBase + a.ic) * uint256(p[13]) + uint256(a.iy)) * uint256(p[14]) + uint256(ix));
+        return x * _read(t, 1, ((a.oc * a.cg + a.ic) * uint256(p[2]) + uint256(a.ky)) * uint256(p[3]) + uint256(kx));
+    }
+
+    /// @dev p = [n, k]; inputs x, w [n, k], bias, MUL, SHIFT.
+    function _dense(int256[] calldata p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        _params(DENSE, p, 2);
+        uint256 n = uint256(p[0]);
+        uint256 k = uint256(p[1]);
+        uint256 j = outIndex % n;
+        uint256 r = outIndex / n;
+        int256 acc = _read(t, 2, j);
+        for (uint256 i = 0; i < k; i++) {
+            int256 x = _read(t, 0, r * k + i);
+            acc += x * _read(t, 1, j * k + i);
+        }
+        int256 mul = _read(t, 3, j);
+        return requant(acc, mul, _read(t, 4, j));
+    }
+
+    /// @dev Running state of one pooling window, kept in memory (stack depth).
+    struct PoolAt {
+        int256 ox;
+        int256 oy;
+        uint256 base;
+        int256 acc;
+        int256 inside;
+        int256 padded;
+    }
+
+    /// @dev p = [kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, oh, ow, h, w, includePad].
+    function _pool(uint8 op, int256[] memory p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        PoolAt memory a;
+        a.ox = int256(outIndex % uint256(p[11]));
+        a.oy = int256((outIndex / uint256(p[11])) % uint256(p[10]));
+        a.base = (outIndex / (uint256(p[11]) * uint256(p[10]))) * uint256(p[12]);
+        a.acc = op == MAXPOOL ? int256(-32768) : int256(0);
+        for (int256 ky = 0; ky < p[0]; ky++) {
+            int256 iy = a.oy * p[2] - p[6] + ky * p[4];
+            if (iy < -p[6] || iy >= p[12] + p[8]) continue;
+            for (int256 kx = 0; kx < p[1]; kx++) {
+                int256 ix = a.ox * p[3] - p[7] + kx * p[5];
+                if (ix < -p[7] || ix >= p[13] + p[9]) continue;
+                a.padded++;
+                if (iy < 0 || iy >= p[12] || ix < 0 || ix >= p[13]) continue;
+                _poolVisit(op, a, (a.base + uint256(iy)) * uint256(p[13]) + uint256(ix), t);
+            }
+        }
+        if (op == MAXPOOL) return a.acc;
+        return roundDiv(a.acc, p[14] == 1 ? a.padded : a.inside);
+    }
+
+    function _poolVisit(uint8 op, PoolAt memory a, uint256 index, Tape memory t) private pure {
+        a.inside++;
+        int256 v = _read(t, 0, index);
+        if (op == MAXPOOL) {
+            if (v > a.acc) a.acc = v;
+        } else {
+            a.acc += v;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type EmbeddedChain, startEmbeddedChain } from '@verity/chain'
+import { importOnnx, type LoadedModel, loadMnist, mnistImage, run, seededRandom, type Trace } from '@verity/runtime'
+import type { Address } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ONE_STEP_OPS, type OneStepCase, oneStepCase } from '../src/index.js'
+import { oneStepHarnessAbi, oneStepHarnessBytecode } from './generated/oneStepHarness.js'
+
+const shared = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared')
+
+/**
+ * The shared conformance suite of the one-step semantics: values recomputed by the runtime's
+ * reference `evalOne` from a real traced run are replayed, bit for bit, by the Solidity library.
+ */
+describe('OneStep.sol replays the runtime’s single-value semantics', () => {
+  let chain: EmbeddedChain
+  let harness: Address
+  let model: LoadedModel
+  const traces: Trace[] = []
+  beforeAll(async () => {
+    chain = await startEmbeddedChain()
+    const wallet = chain.walletClient(chain.accounts[0]!.privateKey)
+    const hash = await wallet.deployContract({ abi: oneStepHarnessAbi, bytecode: oneStepHarnessBytecode })
+    harness = (await chain.publicClient.waitForTransactionReceipt({ hash })).contractAddress!
+    const mnist = loadMnist(join(shared, 'datasets', 'mnist'))
+    const calibration = Array.from({ length: 8 }, (_, i) => ({ Input3: mnistImage(mnist, 9999 - i) }))
+    model = importOnnx(readFileSync(join(shared, 'models', 'mnist-8.onnx')), { calibration }).model
+    for (const i of [0, 1, 7]) traces.push(run(model, { Input3: mnistImage(mnist, i) }, { trace: true }).trace!)
+  })
+  afterAll(() => chain.close())
+
+  const evaluate = (c: OneStepCase) =>
+    chain.publicClient.readContract({
+      address: harness,
+      abi: oneStepHarnessAbi,
+      functionName: 'evalOne',
+      args: [c.op, c.params, c.outIndex, c.tape.map((r) => ({ input: r.input, index: r.index, value: r.value }))],
+    })
+
+  it('every op of mnist-8: first, last and random values of three traced digits, bit for bit', async () => {
+    const rand = seededRandom(11)
+    const ops = new Set<string>()
+    let checked = 0
+    for (const trace of traces) {
+      for (const node of model.nodes) {
+        if (ONE_STEP_OPS[node.op] === undefined) continue
+        ops.add(node.op)
+        const size = trace.tensors.get(node.output)!.length
+        const indexes = [0, size - 1, ...Array.from({ length: 6 }, () => Math.floor(rand() * size))]
+        const cases = indexes.map((i) => oneStepCase(model, trace, node.index, i))
+        const onChain = await Promise.all(cases.map(evaluate))
+        cases.forEach((c, k) => {
+          expect(c.value, `${node.op} #${node.index}[${indexes[k]}] reference vs trace`).toBe(trace.tensors.get(node.output)![indexes[k]!])
+          expect(onChain[k], `${node.op} #${node.index}[${indexes[k]}] Solidity`).toBe(BigInt(c.value))
+        })
+        checked += cases.length
+      }
+    }
+    expect([...ops].sort()).toEqual(['Conv', 'Dense', 'MaxPool', 'Relu', 'Reshape'])
+    expect(checked).toBeGreaterThan(100)
+  })
+
+  it('rejects a tape that reads anything but what the definition reads, or too little, or too much', async () => {
+    const conv = model.nodes.find((n) => n.op === 'Conv')!
+    const good = oneStepCase(model, traces[0]!, conv.index, 100)
+    const swapped = { ...good, tape: good.tape.map((r, i) => (i === 5 ? { ...r, index: r.index + 1 } : r)) }
+    await expect(evaluate(swapped)).rejects.toThrow('TapeMismatch')
+    await expect(evaluate({ ...good, tape: good.tape.slice(0, -1) })).rejects.toThrow('TapeLength')
+    await expect(evaluate({ ...good, tape: [...good.tape, good.tape[0]!] })).rejects.toThrow('TapeLength')
+    await expect(evaluate({ ...good, op: 99 })).rejects.toThrow('UnsupportedOp')
+    await expect(evaluate({ ...good, params: good.params.slice(1) })).rejects.toThrow('BadParams')
+    // A wrong value is not rejected by the tape (opening it is the game's job) but changes the result.
+    const wrong = { ...good, tape: good.tape.map((r, i) => (i === 3 ? { ...r, value: r.value + 1000n } : r)) }
+    expect(await evaluate(wrong)).not.toBe(BigInt(good.value))
+  })
+
+  it('costs gas bounded by one value’s fan-in', async () => {
+    const gas: Record<string, number> = {}
+    const seen = new Set<string>()
+    for (const node of model.nodes) {
+      if (ONE_STEP_OPS[node.op] === undefined || seen.has(node.op)) continue
+      seen.add(node.op)
+      const c = oneStepCase(model, traces[0]!, node.index, 0)
+      const estimate = await chain.publicClient.estimateGas({
+        to: harness,
+        data: (await import('viem')).encodeFunctionData({
+          abi: oneStepHarnessAbi,
+          functionName: 'evalOne',
+          args: [c.op, c.params, c.outIndex, c.tape.map((r) => ({ input: r.input, index: r.index, value: r.value }))],
+        }),
+      })
+      gas[`${node.op} (${c.tape.length} reads)`] = Number(estimate)
+    }
+    console.log('one-step gas per value (whole call, mnist-8):', gas)
+    expect(Object.keys(gas)).toHaveLength(5)
+    // Bounded by one value's fan-in, not by the model: the largest here is a 512-input dot product.
+    expect(Math.max(...Object.values(gas))).toBeLessThan(2_000_000)
+  })
+})

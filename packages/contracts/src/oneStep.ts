@@ -1,7 +1,23 @@
 import { intOps, type LoadedModel, type Trace } from '@verity/runtime'
 
 /** Op codes of contracts/onestep/OneStep.sol. */
-export const ONE_STEP_OPS: Record<string, number> = { Reshape: 1, Relu: 2, Conv: 3, Dense: 4, MaxPool: 5, AveragePool: 6 }
+export const ONE_STEP_OPS: Record<string, number> = {
+  Reshape: 1,
+  Relu: 2,
+  Conv: 3,
+  Dense: 4,
+  MaxPool: 5,
+  AveragePool: 6,
+  LeakyRelu: 7,
+  Clip: 8,
+  Lut: 9,
+  ChannelAffine: 10,
+  Mul: 11,
+  Add: 12,
+}
+
+/** A shape left-padded with ones to `rank` (numpy broadcasting). */
+const padded = (shape: readonly number[], rank: number) => [...new Array<number>(rank - shape.length).fill(1), ...shape]
 
 export type OneStepRead = { input: number; index: number; value: bigint }
 export type OneStepCase = { op: number; params: bigint[]; outIndex: bigint; tape: OneStepRead[]; value: number }
@@ -26,6 +42,19 @@ export function oneStepParams(model: LoadedModel, opIndex: number): { op: number
     case 'MaxPool':
     case 'AveragePool':
       return { op, params: asBig([...window, a.pb!, a.pr!, a.oh!, a.ow!, a.h!, a.w!, a.includePad ?? 0]) }
+    case 'Clip':
+      return { op, params: asBig([a.lo!, a.hi!]) }
+    case 'ChannelAffine':
+      return { op, params: asBig([a.plane!, a.c!]) }
+    case 'Mul': {
+      const rank = node.outShape.length
+      return { op, params: asBig([rank, ...node.outShape, ...padded(node.inShapes[0]!, rank), ...padded(node.inShapes[1]!, rank)]) }
+    }
+    case 'Add': {
+      const rank = node.outShape.length
+      const n = a.n!
+      return { op, params: asBig([n, rank, ...node.outShape, ...node.inShapes.slice(0, n).flatMap((shape) => padded(shape, rank))]) }
+    }
     default:
       return { op, params: [] }
   }

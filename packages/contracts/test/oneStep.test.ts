@@ -5,6 +5,7 @@ import { type EmbeddedChain, startEmbeddedChain } from '@verity/chain'
 import { importOnnx, type LoadedModel, loadMnist, mnistImage, run, seededRandom, type Trace } from '@verity/runtime'
 import type { Address } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listNodeTests, prepareNodeTest } from '../../runtime/test/backendTests.js'
 import { ONE_STEP_OPS, type OneStepCase, oneStepCase } from '../src/index.js'
 import { oneStepHarnessAbi, oneStepHarnessBytecode } from './generated/oneStepHarness.js'
 
@@ -97,5 +98,48 @@ describe('OneStep.sol replays the runtime’s single-value semantics', () => {
     expect(Object.keys(gas)).toHaveLength(5)
     // Bounded by one value's fan-in, not by the model: the largest here is a 512-input dot product.
     expect(Math.max(...Object.values(gas))).toBeLessThan(2_000_000)
+  })
+})
+
+describe('OneStep.sol against the ONNX backend node tests', () => {
+  let chain: EmbeddedChain
+  let harness: Address
+  beforeAll(async () => {
+    chain = await startEmbeddedChain()
+    const wallet = chain.walletClient(chain.accounts[0]!.privateKey)
+    const hash = await wallet.deployContract({ abi: oneStepHarnessAbi, bytecode: oneStepHarnessBytecode })
+    harness = (await chain.publicClient.waitForTransactionReceipt({ hash })).contractAddress!
+  })
+  afterAll(() => chain.close())
+
+  it('replays random values of every implemented op of every node test that imports, bit for bit', async () => {
+    const rand = seededRandom(5)
+    const perOp = new Map<string, number>()
+    for (const test of listNodeTests()) {
+      const prepared = prepareNodeTest(test)
+      if (!prepared.ok) continue
+      const { model } = prepared.imported
+      if (!model.nodes.some((n) => ONE_STEP_OPS[n.op] !== undefined)) continue
+      const inputs = Object.fromEntries(Object.entries(prepared.data).map(([k, t]) => [k, { shape: t.shape, data: t.data }]))
+      const trace = run(model, inputs, { trace: true }).trace!
+      for (const node of model.nodes) {
+        if (ONE_STEP_OPS[node.op] === undefined) continue
+        const size = trace.tensors.get(node.output)!.length
+        const indexes = [0, size - 1, ...Array.from({ length: 3 }, () => Math.floor(rand() * size))]
+        for (const index of indexes) {
+          const c = oneStepCase(model, trace, node.index, index)
+          const onChain = await chain.publicClient.readContract({
+            address: harness,
+            abi: oneStepHarnessAbi,
+            functionName: 'evalOne',
+            args: [c.op, c.params, c.outIndex, c.tape.map((r) => ({ input: r.input, index: r.index, value: r.value }))],
+          })
+          expect(onChain, `${test.name}: ${node.op} #${node.index}[${index}]`).toBe(BigInt(trace.tensors.get(node.output)![index]!))
+          perOp.set(node.op, (perOp.get(node.op) ?? 0) + 1)
+        }
+      }
+    }
+    console.log('one-step values replayed per op (node tests):', Object.fromEntries(perOp))
+    expect([...perOp.keys()].sort()).toEqual(Object.keys(ONE_STEP_OPS).sort())
   })
 })

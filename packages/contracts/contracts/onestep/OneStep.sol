@@ -7,8 +7,9 @@ pragma solidity 0.8.37;
 ///         reference definition reads them; the library computes every (input, index) itself and
 ///         rejects a tape that names anything else, so a caller cannot choose what is read. Opening
 ///         each tape value against its tensor root is the dispute game's job.
-/// @dev    Ops implemented so far: Reshape, Relu, Conv, Dense, MaxPool, AveragePool (mnist-8 and the
-///         pooling/convolution family). Others revert with UnsupportedOp until they are ported.
+/// @dev    Ops implemented so far: Reshape, Relu, Conv, Dense, MaxPool, AveragePool, LeakyRelu, Clip,
+///         Lut, ChannelAffine, Mul, Add. The others (MatMulAct, Softmax, Transpose, Concat, LRN)
+///         revert with UnsupportedOp until they are ported.
 library OneStep {
     /// @notice One value read by the op: input position, flat index in that input, value.
     struct Read {
@@ -23,6 +24,12 @@ library OneStep {
     uint8 internal constant DENSE = 4;
     uint8 internal constant MAXPOOL = 5;
     uint8 internal constant AVERAGEPOOL = 6;
+    uint8 internal constant LEAKYRELU = 7;
+    uint8 internal constant CLIP = 8;
+    uint8 internal constant LUT = 9;
+    uint8 internal constant CHANNELAFFINE = 10;
+    uint8 internal constant MUL = 11;
+    uint8 internal constant ADD = 12;
 
     error UnsupportedOp(uint8 op);
     error BadParams(uint8 op, uint256 expected, uint256 found);
@@ -53,6 +60,33 @@ library OneStep {
         } else if (op == MAXPOOL || op == AVERAGEPOOL) {
             _params(op, p, 15);
             value = _pool(op, p, outIndex, t);
+        } else if (op == LEAKYRELU) {
+            _params(op, p, 0);
+            int256 x = _read(t, 0, outIndex);
+            if (x >= 0) value = x;
+            else {
+                int256 mul = _read(t, 1, 0);
+                value = sat16(rshift(x * mul, uint256(_read(t, 2, 0))));
+            }
+        } else if (op == CLIP) {
+            _params(op, p, 2);
+            int256 x = _read(t, 0, outIndex);
+            value = x < p[0] ? p[0] : x;
+            if (value > p[1]) value = p[1];
+        } else if (op == LUT) {
+            _params(op, p, 0);
+            value = _lut(outIndex, t);
+        } else if (op == CHANNELAFFINE) {
+            _params(op, p, 2);
+            uint256 ch = (outIndex / uint256(p[0])) % uint256(p[1]);
+            int256 x = _read(t, 0, outIndex);
+            int256 mul = _read(t, 1, ch);
+            int256 add = _read(t, 2, ch);
+            value = sat16(rshift(x * mul + add, uint256(_read(t, 3, 0))));
+        } else if (op == MUL) {
+            value = _mul(p, outIndex, t);
+        } else if (op == ADD) {
+            value = _add(p, outIndex, t);
         } else {
             revert UnsupportedOp(op);
         }
@@ -200,5 +234,53 @@ library OneStep {
         } else {
             a.acc += v;
         }
+    }
+
+    /// @dev Interpolated table: u = x + 32768, k = u >> 4, y = sat16(T[k] + rshift((T[k+1] − T[k]) · (u & 15), 4)).
+    function _lut(uint256 outIndex, Tape memory t) private pure returns (int256) {
+        int256 u = _read(t, 0, outIndex) + 32768;
+        uint256 k = uint256(u >> 4);
+        int256 lo = _read(t, 1, k);
+        int256 f = u & 15;
+        // The closing entry is only read when the fraction is non-zero.
+        if (f == 0) return sat16(lo);
+        return sat16(lo + rshift((_read(t, 1, k + 1) - lo) * f, 4));
+    }
+
+    /// @notice The input flat index read by output flat index `outIndex` under numpy broadcasting;
+    ///         `inShape` is left-padded with ones to the output's rank.
+    function broadcastIndex(int256[] memory p, uint256 outAt, uint256 inAt, uint256 rank, uint256 outIndex) internal pure returns (uint256 inIndex) {
+        uint256 inStride = 1;
+        uint256 rest = outIndex;
+        for (uint256 i = rank; i > 0; i--) {
+            uint256 d = uint256(p[outAt + i - 1]);
+            uint256 coord = rest % d;
+            rest /= d;
+            uint256 di = uint256(p[inAt + i - 1]);
+            if (di != 1) inIndex += coord * inStride;
+            inStride *= di;
+        }
+    }
+
+    /// @dev p = [rank, out shape, a shape, b shape] (shapes left-padded to rank); inputs a, b, MUL, SHIFT.
+    function _mul(int256[] memory p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        uint256 rank = uint256(p[0]);
+        if (p.length != 1 + 3 * rank) revert BadParams(MUL, 1 + 3 * rank, p.length);
+        int256 a = _read(t, 0, broadcastIndex(p, 1, 1 + rank, rank, outIndex));
+        int256 b = _read(t, 1, broadcastIndex(p, 1, 1 + 2 * rank, rank, outIndex));
+        int256 mul = _read(t, 2, 0);
+        return requant(a * b, mul, _read(t, 3, 0));
+    }
+
+    /// @dev p = [n, rank, out shape, n input shapes] (left-padded to rank); inputs X_1..X_n, MUL [n], SHIFT.
+    function _add(int256[] memory p, uint256 outIndex, Tape memory t) private pure returns (int256 acc) {
+        uint256 n = uint256(p[0]);
+        uint256 rank = uint256(p[1]);
+        if (p.length != 2 + (n + 1) * rank) revert BadParams(ADD, 2 + (n + 1) * rank, p.length);
+        for (uint256 k = 0; k < n; k++) {
+            int256 x = _read(t, uint8(k), broadcastIndex(p, 2, 2 + (k + 1) * rank, rank, outIndex));
+            acc += x * _read(t, uint8(n), k);
+        }
+        return sat16(rshift(acc, uint256(_read(t, uint8(n + 1), 0))));
     }
 }

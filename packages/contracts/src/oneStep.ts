@@ -14,6 +14,11 @@ export const ONE_STEP_OPS: Record<string, number> = {
   ChannelAffine: 10,
   Mul: 11,
   Add: 12,
+  Transpose: 13,
+  Concat: 14,
+  MatMulAct: 15,
+  Softmax: 16,
+  LRN: 17,
 }
 
 /** A shape left-padded with ones to `rank` (numpy broadcasting). */
@@ -55,6 +60,34 @@ export function oneStepParams(model: LoadedModel, opIndex: number): { op: number
       const n = a.n!
       return { op, params: asBig([n, rank, ...node.outShape, ...node.inShapes.slice(0, n).flatMap((shape) => padded(shape, rank))]) }
     }
+    case 'Transpose': {
+      const inShape = node.inShapes[0]!
+      const strides = inShape.map((_, i) => inShape.slice(i + 1).reduce((x, y) => x * y, 1))
+      return { op, params: asBig([inShape.length, ...inShape, ...(node.attrs.perm as number[]), ...strides]) }
+    }
+    case 'Concat': {
+      const n = a.n!
+      const axis = a.axis!
+      const shapes = node.inShapes.slice(0, n)
+      const inner = shapes[0]!.slice(axis + 1).reduce((x, y) => x * y, 1)
+      return { op, params: asBig([n, inner, shapes.reduce((sum, sh) => sum + sh[axis]!, 0), ...shapes.map((sh) => sh[axis]!)]) }
+    }
+    case 'MatMulAct': {
+      // 1-D operands are promoted as numpy does: A [K] → [1, K], B [K] → [K, 1].
+      const [sa, sb] = [node.inShapes[0]!, node.inShapes[1]!]
+      const a2 = sa.length === 1 ? [1, sa[0]!] : sa
+      const b2 = sb.length === 1 ? [sb[0]!, 1] : sb
+      const [batchA, batchB] = [a2.slice(0, -2), b2.slice(0, -2)]
+      const rank = Math.max(batchA.length, batchB.length)
+      const pa = padded(batchA, rank)
+      const pb = padded(batchB, rank)
+      const batchOut = pa.map((d, i) => Math.max(d, pb[i]!))
+      return { op, params: asBig([a2.at(-2)!, b2.at(-1)!, a2.at(-1)!, rank, ...batchOut, ...pa, ...pb]) }
+    }
+    case 'Softmax':
+      return { op, params: asBig([a.d!, a.inner!, a.r!]) }
+    case 'LRN':
+      return { op, params: asBig([a.size!, a.c!, a.plane!]) }
     default:
       return { op, params: [] }
   }

@@ -7,9 +7,8 @@ pragma solidity 0.8.37;
 ///         reference definition reads them; the library computes every (input, index) itself and
 ///         rejects a tape that names anything else, so a caller cannot choose what is read. Opening
 ///         each tape value against its tensor root is the dispute game's job.
-/// @dev    Ops implemented so far: Reshape, Relu, Conv, Dense, MaxPool, AveragePool, LeakyRelu, Clip,
-///         Lut, ChannelAffine, Mul, Add. The others (MatMulAct, Softmax, Transpose, Concat, LRN)
-///         revert with UnsupportedOp until they are ported.
+/// @dev    Every op of the runtime: Reshape, Relu, Conv, Dense, MaxPool, AveragePool, LeakyRelu, Clip,
+///         Lut, ChannelAffine, Mul, Add, Transpose, Concat, MatMulAct, Softmax, LRN.
 library OneStep {
     /// @notice One value read by the op: input position, flat index in that input, value.
     struct Read {
@@ -30,6 +29,11 @@ library OneStep {
     uint8 internal constant CHANNELAFFINE = 10;
     uint8 internal constant MUL = 11;
     uint8 internal constant ADD = 12;
+    uint8 internal constant TRANSPOSE = 13;
+    uint8 internal constant CONCAT = 14;
+    uint8 internal constant MATMULACT = 15;
+    uint8 internal constant SOFTMAX = 16;
+    uint8 internal constant LRN = 17;
 
     error UnsupportedOp(uint8 op);
     error BadParams(uint8 op, uint256 expected, uint256 found);
@@ -87,6 +91,18 @@ library OneStep {
             value = _mul(p, outIndex, t);
         } else if (op == ADD) {
             value = _add(p, outIndex, t);
+        } else if (op == TRANSPOSE) {
+            value = _read(t, 0, _transposeSource(p, outIndex));
+        } else if (op == CONCAT) {
+            value = _concat(p, outIndex, t);
+        } else if (op == MATMULACT) {
+            value = _matmulAct(p, outIndex, t);
+        } else if (op == SOFTMAX) {
+            _params(op, p, 3);
+            value = _softmax(p, outIndex, t);
+        } else if (op == LRN) {
+            _params(op, p, 3);
+            value = _lrn(p, outIndex, t);
         } else {
             revert UnsupportedOp(op);
         }
@@ -282,5 +298,113 @@ library OneStep {
             acc += x * _read(t, uint8(n), k);
         }
         return sat16(rshift(acc, uint256(_read(t, uint8(n + 1), 0))));
+    }
+
+    /// @dev p = [rank, in shape, perm, in strides].
+    function _transposeSource(int256[] memory p, uint256 outIndex) private pure returns (uint256 src) {
+        uint256 rank = uint256(p[0]);
+        if (p.length != 1 + 3 * rank) revert BadParams(TRANSPOSE, 1 + 3 * rank, p.length);
+        uint256 rest = outIndex;
+        for (uint256 d = rank; d > 0; d--) {
+            uint256 axis = uint256(p[1 + rank + d - 1]);
+            uint256 size = uint256(p[1 + axis]);
+            src += (rest % size) * uint256(p[1 + 2 * rank + axis]);
+            rest /= size;
+        }
+    }
+
+    /// @dev p = [n, inner, total, d_0 … d_{n−1}] (each input's size along the axis); inputs X_1..X_n, MUL [n], SHIFT.
+    function _concat(int256[] memory p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        uint256 n = uint256(p[0]);
+        if (p.length != 3 + n) revert BadParams(CONCAT, 3 + n, p.length);
+        uint256 inner = uint256(p[1]);
+        uint256 total = uint256(p[2]);
+        uint256 outer = outIndex / (total * inner);
+        uint256 along = (outIndex / inner) % total;
+        uint256 within = outIndex % inner;
+        for (uint256 k = 0; k < n; k++) {
+            uint256 d = uint256(p[3 + k]);
+            if (along < d) {
+                int256 x = _read(t, uint8(k), (outer * d + along) * inner + within);
+                int256 mul = _read(t, uint8(n), k);
+                return sat16(rshift(x * mul, uint256(_read(t, uint8(n + 1), 0))));
+            }
+            along -= d;
+        }
+        revert BadParams(CONCAT, total, along);
+    }
+
+    /// @dev p = [m, n, k, batchRank, batch out, batch a, batch b] (batch shapes left-padded); inputs A, B, MUL, SHIFT.
+    function _matmulAct(int256[] memory p, uint256 outIndex, Tape memory t) private pure returns (int256 acc) {
+        uint256 br = uint256(p[3]);
+        if (p.length != 4 + 3 * br) revert BadParams(MATMULACT, 4 + 3 * br, p.length);
+        uint256 m = uint256(p[0]);
+        uint256 n = uint256(p[1]);
+        uint256 k = uint256(p[2]);
+        uint256 bi = outIndex / (n * m);
+        uint256 oa = broadcastIndex(p, 4, 4 + br, br, bi) * m * k + ((outIndex / n) % m) * k;
+        uint256 ob = broadcastIndex(p, 4, 4 + 2 * br, br, bi) * k * n + (outIndex % n);
+        for (uint256 i = 0; i < k; i++) {
+            int256 a = _read(t, 0, oa + i);
+            acc += a * _read(t, 1, ob + i * n);
+        }
+        int256 mul = _read(t, 2, 0);
+        return requant(acc, mul, _read(t, 3, 0));
+    }
+
+    /// @dev p = [d, inner, r]; inputs X, the exp table (4097 int32 entries, Q16).
+    function _softmax(int256[] memory p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        uint256 d = uint256(p[0]);
+        uint256 inner = uint256(p[1]);
+        uint256 base = (outIndex / (d * inner)) * d * inner + (outIndex % inner);
+        int256 max = -32768;
+        for (uint256 j = 0; j < d; j++) {
+            int256 v = _read(t, 0, base + j * inner);
+            if (v > max) max = v;
+        }
+        int256 sum;
+        for (uint256 j = 0; j < d; j++) sum += _expAt(max - _read(t, 0, base + j * inner), uint256(p[2]), t);
+        int256 own = _expAt(max - _read(t, 0, outIndex), uint256(p[2]), t);
+        return (2 * 32767 * own + sum) / (2 * sum);
+    }
+
+    /// @dev exp(−dist · step) from the table with step 2^r: T[k] + rshift((T[k+1] − T[k]) · f, r), 0 beyond the table.
+    function _expAt(int256 dist, uint256 r, Tape memory t) private pure returns (int256) {
+        uint256 k = uint256(dist) >> r;
+        if (k >= 4096) return 0;
+        int256 f = dist - int256(k << r);
+        int256 lo = _read(t, 1, k);
+        if (f == 0) return lo;
+        return lo + rshift((_read(t, 1, k + 1) - lo) * f, r);
+    }
+
+    /// @dev p = [size, c, plane]; inputs X, the table T, SHIFT.
+    function _lrn(int256[] memory p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        uint256 size = uint256(p[0]);
+        uint256 c = uint256(p[1]);
+        uint256 plane = uint256(p[2]);
+        uint256 ch = (outIndex / plane) % c;
+        uint256 lo = ch >= (size - 1) / 2 ? ch - (size - 1) / 2 : 0;
+        uint256 hi = ch + size / 2;
+        if (hi > c - 1) hi = c - 1;
+        int256 sq = _lrnSquares(outIndex - ch * plane, plane, lo, hi, t);
+        int256 x = _read(t, 0, outIndex);
+        int256 factor = _read(t, 1, _lrnBucket(uint256(sq)));
+        return sat16(rshift(x * factor, uint256(_read(t, 2, 0))));
+    }
+
+    function _lrnSquares(uint256 base, uint256 plane, uint256 lo, uint256 hi, Tape memory t) private pure returns (int256 sq) {
+        for (uint256 k = lo; k <= hi; k++) {
+            int256 v = _read(t, 0, base + k * plane);
+            sq += v * v;
+        }
+    }
+
+    /// @dev Sums of squares below 256 index the table directly; above, 8 mantissa bits and an exponent.
+    function _lrnBucket(uint256 q) private pure returns (uint256) {
+        if (q < 256) return q;
+        uint256 e = 1;
+        while (q >= 1 << (e + 8)) e++;
+        return 256 + (e - 1) * 128 + ((q >> e) - 128);
     }
 }

@@ -5,7 +5,17 @@ export { settlementAbi, settlementBytecode } from './generated/settlement.js'
 export { verityTokenAbi, verityTokenBytecode } from './generated/verityToken.js'
 export { hashReceipt, hashRequest } from './hashing.js'
 export { decodeMode, encodeMode, InvalidModeError, type VerificationMode } from './mode.js'
-export { ONE_STEP_OPS, type OneStepCase, type OneStepRead, oneStepCase, oneStepParams } from './oneStep.js'
+export {
+  ONE_STEP_OPS,
+  type OneStepCase,
+  type OneStepOpening,
+  type OneStepProofCase,
+  type OneStepRead,
+  type OneStepTensor,
+  oneStepCase,
+  oneStepParams,
+  oneStepProofCase,
+} from './oneStep.js'
 export { buildReceiptTree, type ReceiptTree, receiptRootFromProof, receiptTreeDepth, verifyReceiptProof } from './receiptTree.js'
 export { BatchStatus, ChallengeStatus, Role, type RoleName } from './roles.js'
 export { recoverSigner } from './signatures.js'

@@ -1,4 +1,5 @@
-import { intOps, type LoadedModel, type Trace } from '@verity/runtime'
+import { CHUNK_BYTES, intOps, type LoadedModel, leafHash, nodeHash, type Trace, tensorBytes, toHex } from '@verity/runtime'
+import type { Hex } from 'viem'
 
 /** Op codes of contracts/onestep/OneStep.sol. */
 export const ONE_STEP_OPS: Record<string, number> = {
@@ -109,4 +110,62 @@ export function oneStepCase(model: LoadedModel, trace: Trace, opIndex: number, o
     return v
   })
   return { ...oneStepParams(model, opIndex), outIndex: BigInt(outIndex), tape, value }
+}
+
+export type OneStepTensor = { root: Hex; elements: number; width: number }
+export type OneStepOpening = { input: number; chunk: number; data: Hex; proof: Hex[] }
+export type OneStepProofCase = OneStepCase & { inputs: OneStepTensor[]; openingOf: number[]; openings: OneStepOpening[] }
+
+const ZERO = new Uint8Array(32)
+
+/** Levels of a tensor's chunk tree (level 0: leaf hashes), as docs/semantics.md §6 defines it. */
+function chunkTree(bytes: Uint8Array): Uint8Array[][] {
+  const leaves: Uint8Array[] = []
+  for (let at = 0; at < Math.max(bytes.length, 1); at += CHUNK_BYTES) leaves.push(leafHash(bytes.subarray(at, at + CHUNK_BYTES)))
+  let level = leaves
+  while (level.length & (level.length - 1)) level = [...level, ZERO]
+  const levels = [level]
+  while (level.length > 1) {
+    const next: Uint8Array[] = []
+    for (let i = 0; i < level.length; i += 2) next.push(nodeHash(level[i]!, level[i + 1]!))
+    levels.push(next)
+    level = next
+  }
+  return levels
+}
+
+/**
+ * A one-step case with every read opened: the op's input tensors (root, size, element width), one
+ * Merkle-proven 64-byte chunk per distinct (input, chunk) the tape touches, and for each read the
+ * opening that holds it — what `OneStepProof.verifyTape` checks on-chain.
+ */
+export function oneStepProofCase(model: LoadedModel, trace: Trace, opIndex: number, outIndex: number): OneStepProofCase {
+  const c = oneStepCase(model, trace, opIndex, outIndex)
+  const node = model.nodes[opIndex]!
+  const tensors = node.inputs.map((id) => (trace.tensors.get(id) ?? model.model.constants.get(id))!)
+  const trees = new Map<number, Uint8Array[][]>()
+  const bytesOf = tensors.map((t) => tensorBytes(t))
+  const inputs = tensors.map((t, i) => {
+    const levels = chunkTree(bytesOf[i]!)
+    trees.set(i, levels)
+    return { root: toHex(levels.at(-1)![0]!) as Hex, elements: t.length, width: t.BYTES_PER_ELEMENT }
+  })
+  const openings: OneStepOpening[] = []
+  const byKey = new Map<string, number>()
+  const openingOf = c.tape.map((read) => {
+    const chunk = Math.floor((read.index * inputs[read.input]!.width) / CHUNK_BYTES)
+    const key = `${read.input}:${chunk}`
+    let at = byKey.get(key)
+    if (at === undefined) {
+      const levels = trees.get(read.input)!
+      const data = new Uint8Array(CHUNK_BYTES)
+      data.set(bytesOf[read.input]!.subarray(chunk * CHUNK_BYTES, (chunk + 1) * CHUNK_BYTES))
+      const proof: Hex[] = []
+      for (let l = 0, i = chunk; l < levels.length - 1; l++, i >>= 1) proof.push(toHex(levels[l]![i ^ 1]!) as Hex)
+      at = openings.push({ input: read.input, chunk, data: toHex(data) as Hex, proof }) - 1
+      byKey.set(key, at)
+    }
+    return at
+  })
+  return { ...c, inputs, openingOf, openings }
 }

@@ -2,11 +2,22 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type EmbeddedChain, startEmbeddedChain } from '@verity/chain'
-import { importOnnx, type LoadedModel, loadMnist, mnistImage, run, seededRandom, type Trace } from '@verity/runtime'
-import type { Address } from 'viem'
+import {
+  importOnnx,
+  type LoadedModel,
+  loadMnist,
+  mnistImage,
+  run,
+  seededRandom,
+  type Trace,
+  tensorBytes,
+  tensorRoot,
+  toHex,
+} from '@verity/runtime'
+import { type Address, encodeFunctionData } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listNodeTests, prepareNodeTest } from '../../runtime/test/backendTests.js'
-import { ONE_STEP_OPS, type OneStepCase, oneStepCase } from '../src/index.js'
+import { ONE_STEP_OPS, type OneStepCase, type OneStepProofCase, oneStepCase, oneStepProofCase } from '../src/index.js'
 import { oneStepHarnessAbi, oneStepHarnessBytecode } from './generated/oneStepHarness.js'
 
 const shared = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared')
@@ -141,5 +152,72 @@ describe('OneStep.sol against the ONNX backend node tests', () => {
     }
     console.log('one-step values replayed per op (node tests):', Object.fromEntries(perOp))
     expect([...perOp.keys()].sort()).toEqual(Object.keys(ONE_STEP_OPS).sort())
+  })
+})
+
+describe('OneStepProof opens every value the op reads against the committed tensors', () => {
+  let chain: EmbeddedChain
+  let harness: Address
+  let model: LoadedModel
+  let trace: Trace
+  beforeAll(async () => {
+    chain = await startEmbeddedChain()
+    const wallet = chain.walletClient(chain.accounts[0]!.privateKey)
+    const hash = await wallet.deployContract({ abi: oneStepHarnessAbi, bytecode: oneStepHarnessBytecode })
+    harness = (await chain.publicClient.waitForTransactionReceipt({ hash })).contractAddress!
+    const mnist = loadMnist(join(shared, 'datasets', 'mnist'))
+    const calibration = Array.from({ length: 8 }, (_, i) => ({ Input3: mnistImage(mnist, 9999 - i) }))
+    model = importOnnx(readFileSync(join(shared, 'models', 'mnist-8.onnx')), { calibration }).model
+    trace = run(model, { Input3: mnistImage(mnist, 3) }, { trace: true }).trace!
+  })
+  afterAll(() => chain.close())
+
+  const args = (c: OneStepProofCase) =>
+    [
+      c.op,
+      c.params,
+      c.outIndex,
+      c.tape.map((r) => ({ input: r.input, index: r.index, value: r.value })),
+      c.inputs.map((t) => ({ root: t.root, elements: t.elements, width: t.width })),
+      c.openingOf,
+      c.openings,
+    ] as const
+  const proven = (c: OneStepProofCase) =>
+    chain.publicClient.readContract({ address: harness, abi: oneStepHarnessAbi, functionName: 'evalProven', args: args(c) })
+
+  it('recomputes values of every op of mnist-8 from proven chunks, the roots being the trace’s and the weights’ roots', async () => {
+    const rand = seededRandom(4)
+    const gas: Record<string, number> = {}
+    for (const node of model.nodes) {
+      const size = trace.tensors.get(node.output)!.length
+      for (const index of [0, Math.floor(rand() * size)]) {
+        const c = oneStepProofCase(model, trace, node.index, index)
+        node.inputs.forEach((id, i) => {
+          const t = (trace.tensors.get(id) ?? model.model.constants.get(id))!
+          expect(c.inputs[i]!.root).toBe(toHex(tensorRoot(tensorBytes(t))))
+        })
+        expect(await proven(c)).toBe(BigInt(trace.tensors.get(node.output)![index]!))
+        gas[`${node.op}#${node.index}`] ??= Number(
+          await chain.publicClient.estimateGas({
+            to: harness,
+            data: encodeFunctionData({ abi: oneStepHarnessAbi, functionName: 'evalProven', args: args(c) }),
+          }),
+        )
+      }
+    }
+    console.log('proven one-step gas per value (mnist-8, value 0 of each op):', gas)
+    expect(Math.max(...Object.values(gas))).toBeLessThan(5_000_000)
+  })
+
+  it('rejects a claimed value that is not the committed one, a forged chunk, and a read pointed at the wrong chunk', async () => {
+    const dense = model.nodes.find((n) => n.op === 'Dense')!
+    const c = oneStepProofCase(model, trace, dense.index, 3)
+    await expect(proven({ ...c, tape: c.tape.map((r, i) => (i === 7 ? { ...r, value: r.value + 1n } : r)) })).rejects.toThrow(
+      'ValueMismatch',
+    )
+    const forged = c.openings.map((o, i) => (i === 0 ? { ...o, data: `0x${'00'.repeat(64)}` as const } : o))
+    await expect(proven({ ...c, openings: forged })).rejects.toThrow('BadOpening')
+    const moved = c.openingOf.map((o, i) => (i === 7 ? (o + 1) % c.openings.length : o))
+    await expect(proven({ ...c, openingOf: moved })).rejects.toThrow('ValueNotInOpening')
   })
 })

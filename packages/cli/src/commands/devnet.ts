@@ -115,6 +115,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   // Follow every receipt through its trust levels: chain events, timed when first seen (no load on the nodes).
   const deadline = Date.now() + (options.window * 4 + 120) * 1000
   let lastStatus = 0
+  let shownTimelines = 0
+  out('\nTimelines (seconds after the receipt; the first settled requests, all with --verbose):')
   for (;;) {
     await Promise.all(
       tracked
@@ -139,8 +141,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
               : t.reached.COMMITTED !== undefined
                 ? 'COMMITTED'
                 : 'EXECUTED'
-      if (level !== t.level && (options.verbose || t.i < 3))
-        out(`  #${String(t.i).padStart(4)}  ${t.level} → ${level}  (+${((Date.now() - t.executedAt) / 1000).toFixed(1)} s)`)
+      if (level !== t.level && (level === 'FINAL' || level === 'DISPUTED') && (options.verbose || shownTimelines++ < 12))
+        out(timelineLine(t, level))
       t.level = level
     }
     const settled = tracked.every((t) => t.level === 'FINAL' || t.level === 'DISPUTED')
@@ -174,6 +176,16 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   })
   await net.stop()
   return summary
+}
+
+/** One request's whole timeline: `#  12  digit 7 → 7 ✓  EXECUTED | COMMITTED +0.6 s | ATTESTED +0.9 s | FINAL +31.2 s`. */
+function timelineLine(t: Tracked, level: TrustLevel): string {
+  const after = (l: TrustLevel) =>
+    t.reached[l] === undefined ? undefined : `${l} +${((t.reached[l]! - t.executedAt) / 1000).toFixed(1)} s`
+  const steps = ['EXECUTED', after('COMMITTED'), after('ATTESTED'), after(level === 'DISPUTED' ? 'DISPUTED' : 'FINAL')].filter(
+    (x) => x !== undefined,
+  )
+  return `  #${String(t.i).padStart(4)}  digit ${t.label} → ${t.answer} ${t.answer === t.label ? '✓' : '✗'}  ${steps.join(' | ')}`
 }
 
 export type DevnetSummary = {

@@ -54,7 +54,7 @@ record(
   await node!.write({
     ...m,
     functionName: 'register',
-    args: [modelId, 'http://127.0.0.1:7070/v1/models/0x1234abcd', keccak256(toHex('w')), keccak256(toHex('s'))],
+    args: [modelId, 'http://127.0.0.1:7070/v1/models/0x1234abcd', keccak256(toHex('w')), keccak256(toHex('g')), keccak256(toHex('s'))],
   }),
 )
 record(

@@ -12,6 +12,14 @@ export type DeploymentParams = {
   minVerifierStake: bigint
   verifierShareBps: number
   challengeBond: bigint
+  /** Seconds each side of a dispute game may spend in total. */
+  disputeClock: number
+  /** Seconds every dispute turn grants at least. */
+  minMoveTime: number
+  /** Stake taken from a node that loses a dispute. */
+  slashAmount: bigint
+  /** Share of the slash paid to the winning challenger, in basis points (the rest is burned). */
+  bountyBps: number
 }
 
 /** Where a deployment lives: written by `deployVerity`, read by every role. */
@@ -19,11 +27,18 @@ export type AddressBook = {
   version: 1
   chainId: number
   deployedAtBlock: bigint
-  contracts: { token: Address; modelRegistry: Address; nodeRegistry: Address; settlement: Address }
+  contracts: {
+    token: Address
+    modelRegistry: Address
+    nodeRegistry: Address
+    settlement: Address
+    oneStepVerifier: Address
+    disputeGame: Address
+  }
   params: DeploymentParams
 }
 
-const CONTRACTS = ['token', 'modelRegistry', 'nodeRegistry', 'settlement'] as const
+const CONTRACTS = ['token', 'modelRegistry', 'nodeRegistry', 'settlement', 'oneStepVerifier', 'disputeGame'] as const
 
 /** JSON form: bigints as decimal strings. */
 export function serializeAddressBook(book: AddressBook): string {
@@ -73,6 +88,10 @@ export function parseAddressBook(text: string, source = 'address book'): Address
       minVerifierStake: big(params.minVerifierStake, 'params.minVerifierStake'),
       verifierShareBps: int('verifierShareBps'),
       challengeBond: big(params.challengeBond, 'params.challengeBond'),
+      disputeClock: int('disputeClock'),
+      minMoveTime: int('minMoveTime'),
+      slashAmount: big(params.slashAmount, 'params.slashAmount'),
+      bountyBps: int('bountyBps'),
     },
   }
 }

@@ -1,4 +1,4 @@
-import { modelRegistryAbi, nodeRegistryAbi, settlementAbi, verityTokenAbi } from '@verity/contracts'
+import { disputeGameAbi, modelRegistryAbi, nodeRegistryAbi, oneStepVerifierAbi, settlementAbi, verityTokenAbi } from '@verity/contracts'
 import {
   type Abi,
   type Account,
@@ -14,7 +14,14 @@ import type { AddressBook } from './addressBook.js'
 import type { Chain } from './chain.js'
 
 /** Every custom error of the Verity contracts and of the OpenZeppelin pieces they use. */
-export const verityErrorsAbi = [...settlementAbi, ...nodeRegistryAbi, ...modelRegistryAbi, ...verityTokenAbi].filter(
+export const verityErrorsAbi = [
+  ...settlementAbi,
+  ...nodeRegistryAbi,
+  ...modelRegistryAbi,
+  ...verityTokenAbi,
+  ...disputeGameAbi,
+  ...oneStepVerifierAbi,
+].filter(
   (item, index, all) => item.type === 'error' && all.findIndex((other) => other.type === 'error' && other.name === item.name) === index,
 ) as Abi
 
@@ -26,6 +33,7 @@ export type VerityContracts = {
   modelRegistry: Instance<typeof modelRegistryAbi>
   nodeRegistry: Instance<typeof nodeRegistryAbi>
   settlement: Instance<typeof settlementAbi>
+  disputeGame: Instance<typeof disputeGameAbi>
 }
 
 /**
@@ -45,5 +53,6 @@ export function verityContracts(chain: Chain, book: AddressBook, account?: Accou
     modelRegistry: getContract({ abi: modelRegistryAbi, address: book.contracts.modelRegistry, client }),
     nodeRegistry: getContract({ abi: nodeRegistryAbi, address: book.contracts.nodeRegistry, client }),
     settlement: getContract({ abi: settlementAbi, address: book.contracts.settlement, client }),
+    disputeGame: getContract({ abi: disputeGameAbi, address: book.contracts.disputeGame, client }),
   } as VerityContracts
 }

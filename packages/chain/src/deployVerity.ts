@@ -1,8 +1,13 @@
 import {
+  disputeGameAbi,
+  disputeGameBytecode,
+  MAX_DISPUTE_TURNS,
   modelRegistryAbi,
   modelRegistryBytecode,
   nodeRegistryAbi,
   nodeRegistryBytecode,
+  oneStepVerifierAbi,
+  oneStepVerifierBytecode,
   settlementAbi,
   settlementBytecode,
   verityTokenAbi,
@@ -16,7 +21,10 @@ import { TxSender } from './txSender.js'
 
 const TOKEN = 10n ** 18n
 
-/** Production-shaped defaults: a one-hour window, disputes up to two hours, stake locked three days. */
+/**
+ * Production-shaped defaults: a one-hour window, half an hour per side of a dispute with at least 15 s
+ * a turn (every game decided within 6,465 s, under the 7,200 s dispute limit), stake locked three days.
+ */
 export const DEFAULT_DEPLOYMENT_PARAMS: DeploymentParams = {
   challengeWindow: 3600,
   maxDisputeDuration: 7200,
@@ -26,6 +34,19 @@ export const DEFAULT_DEPLOYMENT_PARAMS: DeploymentParams = {
   minVerifierStake: 100n * TOKEN,
   verifierShareBps: 1000,
   challengeBond: 10n * TOKEN,
+  disputeClock: 1800,
+  minMoveTime: 15,
+  slashAmount: 500n * TOKEN,
+  bountyBps: 5000,
+}
+
+/**
+ * Dispute clocks that fit a dispute limit: a quarter of it spread over the turns as the per-turn
+ * minimum, the rest split between the two sides' clocks.
+ */
+export function disputeClocksFor(maxDisputeDuration: number): { disputeClock: number; minMoveTime: number } {
+  const minMoveTime = Math.floor(maxDisputeDuration / (4 * MAX_DISPUTE_TURNS))
+  return { minMoveTime, disputeClock: Math.floor((maxDisputeDuration - MAX_DISPUTE_TURNS * minMoveTime) / 2) }
 }
 
 /** Rejects parameters the contracts would refuse, before anything is sent. */
@@ -36,6 +57,18 @@ export function checkDeploymentParams(params: DeploymentParams): void {
       `the unbonding delay must exceed the challenge window plus the longest dispute (${params.challengeWindow} + ${params.maxDisputeDuration} = ${required} s), found ${params.unbondingDelay} s`,
       { unbondingDelay: params.unbondingDelay, challengeWindow: params.challengeWindow, maxDisputeDuration: params.maxDisputeDuration },
     )
+  }
+  const longestGame = 2 * params.disputeClock + MAX_DISPUTE_TURNS * params.minMoveTime
+  if (longestGame > params.maxDisputeDuration) {
+    throw new InvalidDeploymentParamsError(
+      `a dispute game must be decided within the longest dispute: 2 × clock + ${MAX_DISPUTE_TURNS} turns × minMoveTime = ${longestGame} s, found maxDisputeDuration ${params.maxDisputeDuration} s`,
+      { disputeClock: params.disputeClock, minMoveTime: params.minMoveTime, maxDisputeDuration: params.maxDisputeDuration },
+    )
+  }
+  if (params.bountyBps > 10_000) {
+    throw new InvalidDeploymentParamsError(`the bounty share is in basis points (0…10000), found ${params.bountyBps}`, {
+      bountyBps: params.bountyBps,
+    })
   }
   if (params.verifierShareBps > 10_000) {
     throw new InvalidDeploymentParamsError(`the verifier share is in basis points (0…10000), found ${params.verifierShareBps}`, {
@@ -62,7 +95,8 @@ export type DeployVerityParameters = {
 
 /**
  * Deploys the whole contract set (VerityToken unless `token` is given, ModelRegistry,
- * NodeRegistry, Settlement), grants Settlement the slasher role, and returns the address book.
+ * NodeRegistry, Settlement, OneStepVerifier, DisputeGame), grants Settlement the slasher role, binds
+ * the game to Settlement, and returns the address book.
  *
  * @example
  * const book = await deployVerity({ chain, deployer: chain.accounts[0].privateKey, params: { challengeWindow: 30 } })
@@ -70,7 +104,11 @@ export type DeployVerityParameters = {
 export async function deployVerity(parameters: DeployVerityParameters): Promise<AddressBook> {
   const { chain } = parameters
   const deployer = toAccount(parameters.deployer)
-  const params: DeploymentParams = { ...DEFAULT_DEPLOYMENT_PARAMS, ...parameters.params }
+  const given = parameters.params ?? {}
+  // A dispute limit without clocks gets clocks that fit it.
+  const clocks =
+    given.maxDisputeDuration !== undefined && given.disputeClock === undefined ? disputeClocksFor(given.maxDisputeDuration) : {}
+  const params: DeploymentParams = { ...DEFAULT_DEPLOYMENT_PARAMS, ...clocks, ...given }
   checkDeploymentParams(params)
   const wallet = chain.walletClient(deployer)
   const startBlock = await chain.publicClient.getBlockNumber()
@@ -101,17 +139,29 @@ export async function deployVerity(parameters: DeployVerityParameters): Promise<
     params.verifierShareBps,
     params.challengeBond,
   ])
-  await new TxSender({ chain, account: deployer }).write({
+  const oneStepVerifier = await deploy(oneStepVerifierAbi, oneStepVerifierBytecode, [])
+  const disputeGame = await deploy(disputeGameAbi, disputeGameBytecode, [
+    settlement,
+    modelRegistry,
+    oneStepVerifier,
+    params.disputeClock,
+    params.minMoveTime,
+    params.slashAmount,
+    params.bountyBps,
+  ])
+  const sender = new TxSender({ chain, account: deployer })
+  await sender.write({
     address: nodeRegistry,
     abi: nodeRegistryAbi,
     functionName: 'grantRole',
     args: [keccak256(toBytes('SLASHER_ROLE')), settlement],
   })
+  await sender.write({ address: settlement, abi: settlementAbi, functionName: 'bindDisputeGame', args: [disputeGame] })
   return {
     version: 1,
     chainId: chain.chainId,
     deployedAtBlock: startBlock + 1n,
-    contracts: { token, modelRegistry, nodeRegistry, settlement },
+    contracts: { token, modelRegistry, nodeRegistry, settlement, oneStepVerifier, disputeGame },
     params,
   }
 }

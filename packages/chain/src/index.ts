@@ -9,7 +9,13 @@ export {
 export { type Chain, toAccount } from './chain.js'
 export { type ConnectParameters, connect } from './connect.js'
 export { type VerityContracts, verityContracts, verityErrorsAbi } from './contracts.js'
-export { checkDeploymentParams, DEFAULT_DEPLOYMENT_PARAMS, type DeployVerityParameters, deployVerity } from './deployVerity.js'
+export {
+  checkDeploymentParams,
+  DEFAULT_DEPLOYMENT_PARAMS,
+  type DeployVerityParameters,
+  deployVerity,
+  disputeClocksFor,
+} from './deployVerity.js'
 export { DEV_MNEMONIC, type DevAccount, devAccounts } from './devAccounts.js'
 export { type EmbeddedChain, type StartEmbeddedChainParameters, startEmbeddedChain } from './embeddedChain.js'
 export {

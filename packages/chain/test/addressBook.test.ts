@@ -22,6 +22,8 @@ const book: AddressBook = {
     modelRegistry: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512',
     nodeRegistry: '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0',
     settlement: '0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9',
+    oneStepVerifier: '0xdc64a140aa3e981100a9beca4e685f962f0cf6c9',
+    disputeGame: '0x5fc8d32690cc91d4c39d9d3abcbd7a2f9f3bb9e1',
   },
   params: {
     challengeWindow: 60,
@@ -32,6 +34,10 @@ const book: AddressBook = {
     minVerifierStake: 10n ** 20n,
     verifierShareBps: 1000,
     challengeBond: 10n ** 19n,
+    disputeClock: 20,
+    minMoveTime: 0,
+    slashAmount: 10n ** 20n,
+    bountyBps: 5000,
   },
 }
 

@@ -42,7 +42,7 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
     address: book.contracts.modelRegistry,
     abi: modelRegistry.abi,
     functionName: 'register',
-    args: [modelId, 'http://hub/models/x', keccak256(toHex('weights')), keccak256(toHex('spec'))],
+    args: [modelId, 'http://hub/models/x', keccak256(toHex('weights')), keccak256(toHex('graph')), keccak256(toHex('spec'))],
   })
   expect(await modelRegistry.read.isActive([modelId])).toBe(true)
 

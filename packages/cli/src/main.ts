@@ -37,12 +37,27 @@ function mode(v: string): VerificationMode {
   }
 }
 
-/** `--fault flip-output:<rate>`: a deliberately faulty node, for tests and demos only. */
+/** `--fault <kind>:<rate>` (flip-output, deep-value, silent): a deliberately faulty node, for tests and demos only. */
 function fault(v: string): Fault {
-  const match = /^flip-output:([0-9.]+)$/.exec(v)
-  const r = match ? Number(match[1]) : Number.NaN
-  if (!(r > 0 && r <= 1)) throw new InvalidArgumentError(`expected flip-output:<rate in (0, 1]>, got "${v}"`)
-  return { kind: 'flip-output', rate: r }
+  const match = /^(flip-output|deep-value|silent):([0-9.]+)$/.exec(v)
+  const r = match ? Number(match[2]) : Number.NaN
+  if (!(r > 0 && r <= 1)) throw new InvalidArgumentError(`expected flip-output|deep-value|silent:<rate in (0, 1]>, got "${v}"`)
+  return { kind: match![1] as Fault['kind'], rate: r }
+}
+
+/**
+ * `--adversary <strategy>:<rate>`: wrong-output (node 0 answers a wrong final output), deep-value
+ * (node 0 computes one intermediate value wrong), silent (node 0 answers wrong and never defends),
+ * false-challenger (verifier 0 challenges correct receipts).
+ */
+function adversary(v: string): { fault?: Fault; falseChallengeRate?: number } {
+  const match = /^(wrong-output|deep-value|silent|false-challenger):([0-9.]+)$/.exec(v)
+  const r = match ? Number(match[2]) : Number.NaN
+  if (!(r > 0 && r <= 1))
+    throw new InvalidArgumentError(`expected wrong-output|deep-value|silent|false-challenger:<rate in (0, 1]>, got "${v}"`)
+  const kind = match![1]!
+  if (kind === 'false-challenger') return { falseChallengeRate: r }
+  return { fault: { kind: kind === 'wrong-output' ? 'flip-output' : (kind as Fault['kind']), rate: r } }
 }
 
 function nonNegativeInt(v: string): number {
@@ -155,6 +170,11 @@ export function program(): Command {
     .option('--batch-size <n>', 'receipts per batch (a batch also closes after 1 s)', positiveInt, 32)
     .option('--concurrency <n>', 'requests in flight', positiveInt, 4)
     .option('--fault <spec>', 'make node 0 deliberately faulty, e.g. flip-output:0.05 (tests and demos only)', fault)
+    .option(
+      '--adversary <strategy>',
+      'a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate> (node 0) or false-challenger:<rate> (verifier 0)',
+      adversary,
+    )
     .option('--exit', 'stop once the workload has settled', false)
     .option('--verbose', 'print every transition and every role log line', false)
     .option('--json', 'print the summary as JSON', false)
@@ -175,6 +195,7 @@ export function program(): Command {
         json: o.json,
         verbose: o.verbose,
         ...(o.fault ? { fault: o.fault } : {}),
+        ...(o.adversary ?? {}),
       })
     })
   const networkOptions = (command: Command) =>

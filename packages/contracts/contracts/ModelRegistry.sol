@@ -4,13 +4,16 @@ pragma solidity 0.8.37;
 /// @title ModelRegistry
 /// @notice Content-addressed models: `modelId` is sha256 of the canonical artifact. The publisher
 ///         records where the artifact can be fetched, its `weightsRoot` (the Merkle root that a
-///         dispute opens single weights against) and the hash of its input/output spec.
+///         dispute opens single weights against), its `graphRoot` (the commitment to its ops that
+///         a dispute checks one op against, contracts/dispute/ModelGraph.sol) and the hash of its
+///         input/output spec.
 contract ModelRegistry {
     struct Model {
         address publisher;
         uint64 registeredAt;
         bool deprecated;
         bytes32 weightsRoot;
+        bytes32 graphRoot;
         bytes32 specHash;
         string artifactURI;
     }
@@ -19,13 +22,18 @@ contract ModelRegistry {
     bytes32[] private _modelIds;
 
     event ModelRegistered(
-        bytes32 indexed modelId, address indexed publisher, bytes32 weightsRoot, bytes32 specHash, string artifactURI
+        bytes32 indexed modelId,
+        address indexed publisher,
+        bytes32 weightsRoot,
+        bytes32 graphRoot,
+        bytes32 specHash,
+        string artifactURI
     );
     event ModelURIUpdated(bytes32 indexed modelId, string artifactURI);
     event ModelDeprecated(bytes32 indexed modelId);
 
     error ZeroModelId();
-    error ZeroWeightsRoot();
+    error ZeroGraphRoot();
     error ModelAlreadyRegistered(bytes32 modelId);
     error UnknownModel(bytes32 modelId);
     error NotPublisher(bytes32 modelId, address expected, address found);
@@ -34,13 +42,16 @@ contract ModelRegistry {
     /// @notice Registers a model. The caller becomes its publisher.
     /// @param modelId sha256 of the canonical artifact bytes.
     /// @param artifactURI where the artifact can be fetched (a hub URL, ipfs://…).
-    /// @param weightsRoot Merkle root over the artifact's constant tensors.
+    /// @param weightsRoot Merkle root over the artifact's constant tensors (the zero hash for a model without any).
+    /// @param graphRoot keccak256 of the artifact's graph header (ModelGraph.Header).
     /// @param specHash hash of the input/output spec (names, shapes, scales).
-    function register(bytes32 modelId, string calldata artifactURI, bytes32 weightsRoot, bytes32 specHash) external {
+    function register(bytes32 modelId, string calldata artifactURI, bytes32 weightsRoot, bytes32 graphRoot, bytes32 specHash)
+        external
+    {
         // INVARIANT: ids are content hashes and never zero.
         if (modelId == bytes32(0)) revert ZeroModelId();
-        // INVARIANT: a dispute needs a weights root to open weights against.
-        if (weightsRoot == bytes32(0)) revert ZeroWeightsRoot();
+        // INVARIANT: a dispute needs the graph to check one op against.
+        if (graphRoot == bytes32(0)) revert ZeroGraphRoot();
         // INVARIANT: a registration is permanent; nobody can replace another's record.
         if (_models[modelId].publisher != address(0)) revert ModelAlreadyRegistered(modelId);
         _models[modelId] = Model({
@@ -48,11 +59,12 @@ contract ModelRegistry {
             registeredAt: uint64(block.timestamp),
             deprecated: false,
             weightsRoot: weightsRoot,
+            graphRoot: graphRoot,
             specHash: specHash,
             artifactURI: artifactURI
         });
         _modelIds.push(modelId);
-        emit ModelRegistered(modelId, msg.sender, weightsRoot, specHash, artifactURI);
+        emit ModelRegistered(modelId, msg.sender, weightsRoot, graphRoot, specHash, artifactURI);
     }
 
     /// @notice Points the model at a new artifact location. The content (and so the id) is unchanged.

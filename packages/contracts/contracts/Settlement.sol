@@ -7,6 +7,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {NodeRegistry} from "./NodeRegistry.sol";
+import {IDisputeGame} from "./dispute/IDisputeGame.sol";
 import {Bitmap} from "./lib/Bitmap.sol";
 import {ReceiptMerkle} from "./lib/ReceiptMerkle.sol";
 import {InferenceRequest, Receipt, VerityTypes} from "./generated/VerityTypes.sol";
@@ -17,10 +18,14 @@ import {InferenceRequest, Receipt, VerityTypes} from "./generated/VerityTypes.so
 ///         receipts. Life of a batch: `commitBatch` (fees move from the clients' escrow to pending)
 ///         → `attest` by verifiers → after `challengeWindow` with no open challenge, `finalize` by
 ///         anyone credits the node and the attesting verifiers → `claim`. A `challenge` within the
-///         window takes a bond and freezes the batch; until the dispute game lands, a challenge
-///         that is not resolved within `maxDisputeDuration` can be expired by anyone, returning the
-///         bond and unfreezing the batch, so no funds can lock forever. `multicall` lets a node
-///         commit a new batch and finalize an old one in one transaction.
+///         window takes a bond, freezes the batch and opens a game in the bound `disputeGame`,
+///         whose ruling comes back through `resolveChallenge`: a node that loses has the receipt
+///         overturned (its fee refunded to the client's escrow), is slashed, and the challenger is
+///         paid its bond and a bounty; a challenger that loses pays its bond to the node. Either way
+///         the batch's other receipts settle. A challenge nobody resolved within
+///         `maxDisputeDuration` (a game is always decidable before) can be expired by anyone, bond
+///         returned, so no funds can lock forever. `multicall` lets a node commit a new batch and
+///         finalize an old one in one transaction.
 contract Settlement is EIP712, ReentrancyGuard, Multicall {
     using SafeERC20 for IERC20;
 
@@ -34,7 +39,9 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     enum ChallengeStatus {
         None,
         Open,
-        Expired
+        Expired,
+        Upheld,
+        Rejected
     }
 
     /// @notice A batch as `getBatch` returns it.
@@ -75,6 +82,8 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         address challenger;
         uint96 bond;
         bytes32 receiptDigest;
+        address client;
+        uint96 fee;
     }
 
     /// @notice One client's total fee in a batch: the sum of its receipts' fees.
@@ -84,6 +93,9 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     }
 
     uint16 public constant BPS = 10_000;
+    /// @notice Where the unpaid part of a slash goes: burned, so a node gains nothing by
+    ///         challenging itself.
+    address public constant BURN = 0x000000000000000000000000000000000000dEaD;
 
     IERC20 public immutable token;
     NodeRegistry public immutable nodes;
@@ -93,6 +105,10 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     uint16 public immutable verifierShareBps;
     uint96 public immutable challengeBond;
 
+    address private immutable _deployer;
+    /// @notice The game that decides challenges, bound once after deployment.
+    IDisputeGame public disputeGame;
+
     uint256 public batchCount;
     uint256 public challengeCount;
     mapping(uint256 batchId => BatchRecord) private _batches;
@@ -100,6 +116,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     mapping(address client => Escrow) private _escrows;
     mapping(uint256 challengeId => Challenge) private _challenges;
     mapping(address account => uint256) public claimable;
+    mapping(uint256 batchId => mapping(uint32 receiptIndex => bool)) private _overturned;
 
     event Deposited(address indexed client, address indexed from, uint256 amount, uint256 balance);
     event WithdrawalRequested(address indexed client, uint256 amount, uint64 readyAt);
@@ -121,6 +138,18 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, address indexed challenger, bytes32 receiptDigest, uint256 bond
     );
     event ChallengeExpired(uint256 indexed challengeId, uint256 indexed batchId);
+    event ReceiptOverturned(
+        uint256 indexed challengeId,
+        uint256 indexed batchId,
+        uint32 receiptIndex,
+        address indexed client,
+        uint256 refund,
+        uint256 slashed,
+        uint256 bounty
+    );
+    event ChallengeRejected(uint256 indexed challengeId, uint256 indexed batchId, address indexed node, uint256 bond);
+    event ChallengeRedundant(uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, uint256 bond);
+    event DisputeGameBound(address game);
     event Claimed(address indexed account, uint256 amount);
 
     error ZeroAmount();
@@ -150,6 +179,10 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     error NothingToClaim(address account);
     error UnbondingTooShort(uint256 unbondingDelay, uint256 required);
     error InvalidShare(uint256 bps);
+    error NotDeployer(address caller);
+    error DisputeGameAlreadyBound(address game);
+    error NotDisputeGame(address caller);
+    error AlreadyOverturned(uint256 batchId, uint32 receiptIndex);
 
     /// @param token_ the ERC-20 of fees and bonds (the registry's staking token).
     /// @param nodes_ the registry whose active inference nodes commit and whose verifiers attest.
@@ -178,6 +211,17 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         escrowWithdrawalDelay = escrowWithdrawalDelay_;
         verifierShareBps = verifierShareBps_;
         challengeBond = challengeBond_;
+        _deployer = msg.sender;
+    }
+
+    /// @notice Binds the dispute game, once, by the deployer (the game needs this contract's address
+    ///         first). Until then a challenge only freezes its batch.
+    function bindDisputeGame(IDisputeGame game) external {
+        // INVARIANT: the game is fixed once bound; nobody can swap the judge.
+        if (msg.sender != _deployer) revert NotDeployer(msg.sender);
+        if (address(disputeGame) != address(0)) revert DisputeGameAlreadyBound(address(disputeGame));
+        disputeGame = game;
+        emit DisputeGameBound(address(game));
     }
 
     // ─── escrow ────────────────────────────────────────────────────────────────────────────────
@@ -371,6 +415,8 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         if (ReceiptMerkle.rootFrom(digest, receiptIndex, batch.count, proof) != batch.root) {
             revert InvalidInclusionProof(batchId, receiptIndex);
         }
+        // INVARIANT: a receipt is overturned (and refunded) at most once.
+        if (_overturned[batchId][receiptIndex]) revert AlreadyOverturned(batchId, receiptIndex);
         challengeId = ++challengeCount;
         _challenges[challengeId] = Challenge({
             batchId: uint64(batchId),
@@ -379,12 +425,67 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
             status: ChallengeStatus.Open,
             challenger: msg.sender,
             bond: challengeBond,
-            receiptDigest: digest
+            receiptDigest: digest,
+            client: receipt.client,
+            fee: receipt.fee
         });
         batch.status = BatchStatus.Challenged;
         batch.openChallenges += 1;
         if (challengeBond > 0) token.safeTransferFrom(msg.sender, address(this), challengeBond);
         emit ChallengeOpened(challengeId, batchId, receiptIndex, msg.sender, digest, challengeBond);
+        if (address(disputeGame) != address(0)) _openGame(challengeId, batch.nodeId, receipt);
+    }
+
+    /// @dev Hands the challenge to the game: the batch's node defends the receipt's claim.
+    function _openGame(uint256 challengeId, uint32 nodeId, Receipt calldata receipt) private {
+        address node = nodes.operatorById(NodeRegistry.Role.Inference, nodeId);
+        disputeGame.open(challengeId, node, msg.sender, receipt.modelId, receipt.inputHash, receipt.outputHash);
+    }
+
+    /// @notice Applies the dispute game's ruling on an open challenge. Node lost: the receipt is
+    ///         overturned, its fee (what was collected of it) goes back to the client's escrow, the
+    ///         node is slashed `slashAmount`, the challenger gets its bond and `bountyBps` of the
+    ///         slash, the rest is burned. Challenger lost: its bond is credited to the node. The batch
+    ///         unfreezes once no challenge is open, and its other receipts settle as usual.
+    function resolveChallenge(uint256 challengeId, bool nodeLost) external nonReentrant {
+        IDisputeGame game = disputeGame;
+        // INVARIANT: only the bound game rules.
+        if (msg.sender != address(game) || address(game) == address(0)) revert NotDisputeGame(msg.sender);
+        Challenge storage entry = _challenges[challengeId];
+        if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+        uint256 batchId = entry.batchId;
+        BatchRecord storage batch = _batches[batchId];
+        address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
+        uint256 bond = entry.bond;
+        if (nodeLost && _overturned[batchId][entry.receiptIndex]) {
+            // INVARIANT: a wrong receipt is punished once; a later challenger that was also right gets its bond back.
+            entry.status = ChallengeStatus.Upheld;
+            if (bond > 0) claimable[entry.challenger] += bond;
+            emit ChallengeRedundant(challengeId, batchId, entry.receiptIndex, bond);
+        } else if (nodeLost) {
+            entry.status = ChallengeStatus.Upheld;
+            _overturned[batchId][entry.receiptIndex] = true;
+            uint256 refund = entry.fee < batch.feeCollected ? entry.fee : batch.feeCollected;
+            // INVARIANT: the refund leaves the batch's pending fees, so it is never also paid out.
+            batch.feeCollected -= uint96(refund);
+            _escrows[entry.client].balance += uint128(refund);
+            uint256 slashed = nodes.slash(node, NodeRegistry.Role.Inference, game.slashAmount(), address(this));
+            uint256 bounty = (slashed * game.bountyBps()) / BPS;
+            claimable[entry.challenger] += bond + bounty;
+            if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
+            emit ReceiptOverturned(challengeId, batchId, entry.receiptIndex, entry.client, refund, slashed, bounty);
+        } else {
+            entry.status = ChallengeStatus.Rejected;
+            if (bond > 0) claimable[node] += bond;
+            emit ChallengeRejected(challengeId, batchId, node, bond);
+        }
+        batch.openChallenges -= 1;
+        if (batch.openChallenges == 0) batch.status = BatchStatus.Committed;
+    }
+
+    /// @notice Whether the receipt at `receiptIndex` of the batch was overturned by a dispute.
+    function isOverturned(uint256 batchId, uint32 receiptIndex) external view returns (bool) {
+        return _overturned[batchId][receiptIndex];
     }
 
     /// @notice Closes a challenge that no dispute resolved within `maxDisputeDuration`: the bond goes

@@ -1,23 +1,42 @@
 export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
+export { disputeGameAbi, disputeGameBytecode } from './generated/disputeGame.js'
 export { modelRegistryAbi, modelRegistryBytecode } from './generated/modelRegistry.js'
 export { nodeRegistryAbi, nodeRegistryBytecode } from './generated/nodeRegistry.js'
+export { oneStepVerifierAbi, oneStepVerifierBytecode } from './generated/oneStepVerifier.js'
 export { settlementAbi, settlementBytecode } from './generated/settlement.js'
 export { verityTokenAbi, verityTokenBytecode } from './generated/verityToken.js'
 export { hashReceipt, hashRequest } from './hashing.js'
 export { decodeMode, encodeMode, InvalidModeError, type VerificationMode } from './mode.js'
 export {
+  type GraphHeader,
+  type GraphInputRef,
+  type GraphOp,
+  graphHeaderAbi,
+  graphOpAbi,
+  hashGraphOp,
+  MAX_DISPUTE_TURNS,
+  type ModelGraph,
+  modelGraph,
+} from './modelGraph.js'
+export {
+  isSumOp,
   ONE_STEP_OPS,
   type OneStepCase,
   type OneStepOpening,
   type OneStepProofCase,
   type OneStepRead,
+  type OneStepReads,
   type OneStepTensor,
   oneStepCase,
   oneStepParams,
   oneStepProofCase,
+  openTape,
+  partialSums,
+  sumFinish,
+  sumReads,
 } from './oneStep.js'
 export { buildReceiptTree, type ReceiptTree, receiptRootFromProof, receiptTreeDepth, verifyReceiptProof } from './receiptTree.js'
-export { BatchStatus, ChallengeStatus, Role, type RoleName } from './roles.js'
+export { BatchStatus, ChallengeStatus, GamePhase, GameReason, Role, type RoleName } from './roles.js'
 export { recoverSigner } from './signatures.js'
 export { bitmapHas, type ReceiptChainState, reached, TRUST_ORDER, type TrustEvent, type TrustLevel, trustOf } from './trust.js'
 export {

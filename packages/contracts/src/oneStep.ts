@@ -141,25 +141,45 @@ function chunkTree(bytes: Uint8Array): Uint8Array[][] {
  */
 export function oneStepProofCase(model: LoadedModel, trace: Trace, opIndex: number, outIndex: number): OneStepProofCase {
   const c = oneStepCase(model, trace, opIndex, outIndex)
+  return { ...c, ...openTape(model, trace, opIndex, c.tape) }
+}
+
+/** The reads of a one-step as `OneStepVerifier.Reads`: input tensors, tape, and the proven chunks holding it. */
+export type OneStepReads = { inputs: OneStepTensor[]; tape: OneStepRead[]; openingOf: number[]; openings: OneStepOpening[] }
+
+/** Opens every read of `tape` (reads of op `opIndex`): one Merkle-proven chunk per distinct (input, chunk). */
+export function openTape(model: LoadedModel, trace: Trace, opIndex: number, tape: OneStepRead[]): OneStepReads {
   const node = model.nodes[opIndex]!
   const tensors = node.inputs.map((id) => (trace.tensors.get(id) ?? model.model.constants.get(id))!)
   const trees = new Map<number, Uint8Array[][]>()
-  const bytesOf = tensors.map((t) => tensorBytes(t))
-  const inputs = tensors.map((t, i) => {
-    const levels = chunkTree(bytesOf[i]!)
-    trees.set(i, levels)
-    return { root: toHex(levels.at(-1)![0]!) as Hex, elements: t.length, width: t.BYTES_PER_ELEMENT }
-  })
+  const bytesOf = new Map<number, Uint8Array>()
+  const bytes = (i: number) => {
+    let b = bytesOf.get(i)
+    if (!b) {
+      b = tensorBytes(tensors[i]!)
+      bytesOf.set(i, b)
+    }
+    return b
+  }
+  const tree = (i: number) => {
+    let levels = trees.get(i)
+    if (!levels) {
+      levels = chunkTree(bytes(i))
+      trees.set(i, levels)
+    }
+    return levels
+  }
+  const inputs = tensors.map((t, i) => ({ root: toHex(tree(i).at(-1)![0]!) as Hex, elements: t.length, width: t.BYTES_PER_ELEMENT }))
   const openings: OneStepOpening[] = []
   const byKey = new Map<string, number>()
-  const openingOf = c.tape.map((read) => {
+  const openingOf = tape.map((read) => {
     const chunk = Math.floor((read.index * inputs[read.input]!.width) / CHUNK_BYTES)
     const key = `${read.input}:${chunk}`
     let at = byKey.get(key)
     if (at === undefined) {
-      const levels = trees.get(read.input)!
+      const levels = tree(read.input)
       const data = new Uint8Array(CHUNK_BYTES)
-      data.set(bytesOf[read.input]!.subarray(chunk * CHUNK_BYTES, (chunk + 1) * CHUNK_BYTES))
+      data.set(bytes(read.input).subarray(chunk * CHUNK_BYTES, (chunk + 1) * CHUNK_BYTES))
       const proof: Hex[] = []
       for (let l = 0, i = chunk; l < levels.length - 1; l++, i >>= 1) proof.push(toHex(levels[l]![i ^ 1]!) as Hex)
       at = openings.push({ input: read.input, chunk, data: toHex(data) as Hex, proof }) - 1
@@ -167,5 +187,144 @@ export function oneStepProofCase(model: LoadedModel, trace: Trace, opIndex: numb
     }
     return at
   })
-  return { ...c, inputs, openingOf, openings }
+  return { inputs, tape, openingOf, openings }
+}
+
+// ─── dot products term by term (OneStep.sol `evalTerm` / `evalFinish`) ───────────────────────
+
+/** Whether op `opIndex` is a dot product a dispute can bisect term by term (Conv, Dense, MatMulAct). */
+export function isSumOp(model: LoadedModel, opIndex: number): boolean {
+  const op = model.nodes[opIndex]!.op
+  return op === 'Conv' || op === 'Dense' || op === 'MatMulAct'
+}
+
+type SumLayout = { terms: number; bias?: [number, number]; finish: [number, number][]; term(i: number): [number, number][] }
+
+/** Where each part of output value `outIndex` of a dot-product op reads: (input, index) pairs. */
+function sumLayout(model: LoadedModel, opIndex: number, outIndex: number): SumLayout {
+  const { params } = oneStepParams(model, opIndex)
+  const p = params.map(Number)
+  const op = model.nodes[opIndex]!.op
+  if (op === 'Conv') {
+    const [m, group, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, c, h, w] = p as [number, ...number[]] as number[]
+    const oc = Math.floor(outIndex / (ow! * oh!)) % m!
+    const cg = c! / group!
+    const ox = outIndex % ow!
+    const oy = Math.floor(outIndex / ow!) % oh!
+    const b = Math.floor(outIndex / (ow! * oh! * m!))
+    const inBase = b * c! + Math.floor(oc / (m! / group!)) * cg
+    return {
+      terms: cg * kh! * kw!,
+      bias: [2, oc],
+      finish: [
+        [3, oc],
+        [4, oc],
+      ],
+      term(i) {
+        const ic = Math.floor(i / (kh! * kw!))
+        const ky = Math.floor(i / kw!) % kh!
+        const kx = i % kw!
+        const iy = oy * sh! - pt! + ky * dh!
+        const ix = ox * sw! - pl! + kx * dw!
+        if (iy < 0 || iy >= h! || ix < 0 || ix >= w!) return []
+        return [
+          [0, ((inBase + ic) * h! + iy) * w! + ix],
+          [1, ((oc * cg + ic) * kh! + ky) * kw! + kx],
+        ]
+      },
+    }
+  }
+  if (op === 'Dense') {
+    const [n, k] = p as [number, number]
+    const j = outIndex % n
+    const r = Math.floor(outIndex / n)
+    return {
+      terms: k,
+      bias: [2, j],
+      finish: [
+        [3, j],
+        [4, j],
+      ],
+      term: (i) => [
+        [0, r * k + i],
+        [1, j * k + i],
+      ],
+    }
+  }
+  // MatMulAct: p = [m, n, k, batchRank, batch out, batch a, batch b].
+  const [m, n, k, br] = p as [number, number, number, number]
+  const broadcast = (outAt: number, inAt: number, index: number) => {
+    let inIndex = 0
+    let inStride = 1
+    let rest = index
+    for (let i = br; i > 0; i--) {
+      const d = p[outAt + i - 1]!
+      const coord = rest % d
+      rest = Math.floor(rest / d)
+      const di = p[inAt + i - 1]!
+      if (di !== 1) inIndex += coord * inStride
+      inStride *= di
+    }
+    return inIndex
+  }
+  const bi = Math.floor(outIndex / (n * m))
+  const oa = broadcast(4, 4 + br, bi) * m * k + (Math.floor(outIndex / n) % m) * k
+  const ob = broadcast(4, 4 + 2 * br, bi) * k * n + (outIndex % n)
+  return {
+    terms: k,
+    finish: [
+      [2, 0],
+      [3, 0],
+    ],
+    term: (i) => [
+      [0, oa + i],
+      [1, ob + i * n],
+    ],
+  }
+}
+
+/**
+ * The partial sums of output value `outIndex` of a dot-product op in `trace`: acc[0] is the bias
+ * (0 for MatMulAct) and acc[i + 1] = acc[i] + term i, so acc[K] is what the op requantizes.
+ */
+export function partialSums(model: LoadedModel, trace: Trace, opIndex: number, outIndex: number): bigint[] {
+  const layout = sumLayout(model, opIndex, outIndex)
+  const value = valueReader(model, trace, opIndex)
+  const acc: bigint[] = [layout.bias ? value(...layout.bias) : 0n]
+  for (let i = 0; i < layout.terms; i++) {
+    const reads = layout.term(i)
+    const term = reads.length === 0 ? 0n : value(...reads[0]!) * value(...reads[1]!)
+    acc.push(acc[i]! + term)
+  }
+  return acc
+}
+
+/** The tape of term `term` (with the bias first for term 0) or of the finish, opened. */
+export function sumReads(model: LoadedModel, trace: Trace, opIndex: number, outIndex: number, part: number | 'finish'): OneStepReads {
+  const layout = sumLayout(model, opIndex, outIndex)
+  const at: [number, number][] =
+    part === 'finish' ? layout.finish : [...(part === 0 && layout.bias ? [layout.bias] : []), ...layout.term(part)]
+  const value = valueReader(model, trace, opIndex)
+  return openTape(
+    model,
+    trace,
+    opIndex,
+    at.map(([input, index]) => ({ input, index, value: value(input, index) })),
+  )
+}
+
+/** The multiplier and shift a dot-product op requantizes output value `outIndex` with. */
+export function sumFinish(model: LoadedModel, trace: Trace, opIndex: number, outIndex: number): { mul: number; shift: number } {
+  const [mul, shift] = sumLayout(model, opIndex, outIndex).finish.map(([input, index]) =>
+    Number(valueReader(model, trace, opIndex)(input, index)),
+  )
+  return { mul: mul!, shift: shift! }
+}
+
+function valueReader(model: LoadedModel, trace: Trace, opIndex: number) {
+  const node = model.nodes[opIndex]!
+  return (input: number, index: number): bigint => {
+    const id = node.inputs[input]!
+    return BigInt((trace.tensors.get(id) ?? model.model.constants.get(id))![index]!)
+  }
 }

@@ -1,9 +1,10 @@
 /**
  * Trust levels of one receipt (docs/protocol.md): EXECUTED (signed by a staked node) → COMMITTED
  * (in an on-chain batch) → ATTESTED (k verifiers re-executed it) → FINAL (its batch settled); or
- * DISPUTED while a challenge against it is open.
+ * DISPUTED while a challenge against it is open; OVERTURNED once a dispute game proved it wrong (its
+ * fee refunded, its node slashed) — terminal, like FINAL.
  */
-export type TrustLevel = 'EXECUTED' | 'COMMITTED' | 'ATTESTED' | 'FINAL' | 'DISPUTED'
+export type TrustLevel = 'EXECUTED' | 'COMMITTED' | 'ATTESTED' | 'FINAL' | 'DISPUTED' | 'OVERTURNED'
 
 export const TRUST_ORDER: readonly TrustLevel[] = ['EXECUTED', 'COMMITTED', 'ATTESTED', 'FINAL']
 
@@ -17,7 +18,7 @@ export type ReceiptChainState = {
   /** Attestations of the batch: who, when, and the bitmap words (bit i of word i/256 = receipt i). */
   attestations: readonly { verifier: string; at: number; bitmap: readonly bigint[] }[]
   /** Challenges against receipts of the batch, with whether they are still open. */
-  challenges: readonly { index: number; at: number; open: boolean; challenger: string }[]
+  challenges: readonly { index: number; at: number; open: boolean; challenger: string; upheldAt?: number }[]
   finalizedAt?: number
 }
 
@@ -41,6 +42,11 @@ export function trustOf(state: ReceiptChainState): { level: TrustLevel; attestat
   }
   const mine = state.challenges.filter((c) => c.index === index)
   for (const c of mine) timeline.push({ level: 'DISPUTED', at: c.at, by: c.challenger })
+  const upheld = mine.find((c) => c.upheldAt !== undefined)
+  if (upheld) {
+    timeline.push({ level: 'OVERTURNED', at: upheld.upheldAt!, by: upheld.challenger })
+    return { level: 'OVERTURNED', attestations, timeline }
+  }
   if (state.finalizedAt !== undefined) {
     timeline.push({ level: 'FINAL', at: state.finalizedAt })
     return { level: 'FINAL', attestations, timeline }
@@ -49,8 +55,8 @@ export function trustOf(state: ReceiptChainState): { level: TrustLevel; attestat
   return { level: attestations > 0 ? 'ATTESTED' : 'COMMITTED', attestations, timeline }
 }
 
-/** Whether `level` has reached `target` (FINAL ⊇ ATTESTED ⊇ COMMITTED ⊇ EXECUTED; DISPUTED only itself). */
+/** Whether `level` has reached `target` (FINAL ⊇ ATTESTED ⊇ COMMITTED ⊇ EXECUTED; DISPUTED and OVERTURNED only themselves). */
 export function reached(level: TrustLevel, target: TrustLevel): boolean {
-  if (target === 'DISPUTED' || level === 'DISPUTED') return level === target
+  if (target === 'DISPUTED' || level === 'DISPUTED' || target === 'OVERTURNED' || level === 'OVERTURNED') return level === target
   return TRUST_ORDER.indexOf(level) >= TRUST_ORDER.indexOf(target)
 }

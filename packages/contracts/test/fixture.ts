@@ -25,6 +25,10 @@ export const TEST_PARAMS: Partial<DeploymentParams> = {
   minVerifierStake: 100n * TOKEN,
   verifierShareBps: 1000,
   challengeBond: 10n * TOKEN,
+  disputeClock: 30,
+  minMoveTime: 0,
+  slashAmount: 500n * TOKEN,
+  bountyBps: 5000,
 }
 
 export type Fixture = {

@@ -9,8 +9,10 @@ describe('generated contract modules', () => {
     expect([...files.keys()].sort()).toMatchInlineSnapshot(`
       [
         "contracts/generated/VerityTypes.sol",
+        "src/generated/disputeGame.ts",
         "src/generated/modelRegistry.ts",
         "src/generated/nodeRegistry.ts",
+        "src/generated/oneStepVerifier.ts",
         "src/generated/settlement.ts",
         "src/generated/verityToken.ts",
         "test/generated/oneStepHarness.ts",

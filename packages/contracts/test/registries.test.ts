@@ -26,12 +26,13 @@ describe('ModelRegistry', () => {
 
   it('test_register_newModel_succeeds', async () => {
     const publisher = sender(1)
-    const result = await publisher.write({ ...m(), functionName: 'register', args: [id('a'), 'http://hub/a', id('w'), id('s')] })
+    const result = await publisher.write({ ...m(), functionName: 'register', args: [id('a'), 'http://hub/a', id('w'), id('g'), id('s')] })
     const [event] = parseEventLogs({ abi: f.contracts.modelRegistry.abi, logs: result.receipt.logs, eventName: 'ModelRegistered' })
     expect(event!.args).toEqual({
       modelId: id('a'),
       publisher: publisher.address,
       weightsRoot: id('w'),
+      graphRoot: id('g'),
       specHash: id('s'),
       artifactURI: 'http://hub/a',
     })
@@ -48,26 +49,26 @@ describe('ModelRegistry', () => {
 
   it('test_register_zeroIdOrRoot_reverts', async () => {
     await expectRevert(
-      sender(1).write({ ...m(), functionName: 'register', args: [`0x${'00'.repeat(32)}`, 'u', id('w'), id('s')] }),
+      sender(1).write({ ...m(), functionName: 'register', args: [`0x${'00'.repeat(32)}`, 'u', id('w'), id('g'), id('s')] }),
       'ZeroModelId',
     )
     await expectRevert(
-      sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', `0x${'00'.repeat(32)}`, id('s')] }),
-      'ZeroWeightsRoot',
+      sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), `0x${'00'.repeat(32)}`, id('s')] }),
+      'ZeroGraphRoot',
     )
   })
 
   it('test_register_duplicate_reverts', async () => {
-    await sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), id('s')] })
+    await sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), id('g'), id('s')] })
     await expectRevert(
-      sender(2).write({ ...m(), functionName: 'register', args: [id('a'), 'v', id('w'), id('s')] }),
+      sender(2).write({ ...m(), functionName: 'register', args: [id('a'), 'v', id('w'), id('g'), id('s')] }),
       'ModelAlreadyRegistered',
       [id('a')],
     )
   })
 
   it('test_setArtifactURI_publisher_succeeds_and_other_reverts', async () => {
-    await sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), id('s')] })
+    await sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), id('g'), id('s')] })
     await sender(1).write({ ...m(), functionName: 'setArtifactURI', args: [id('a'), 'ipfs://moved'] })
     expect((await f.contracts.modelRegistry.read.getModel([id('a')])).artifactURI).toBe('ipfs://moved')
     await expectRevert(sender(2).write({ ...m(), functionName: 'setArtifactURI', args: [id('a'), 'x'] }), 'NotPublisher', [
@@ -78,7 +79,7 @@ describe('ModelRegistry', () => {
   })
 
   it('test_deprecate_publisher_succeeds_once', async () => {
-    await sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), id('s')] })
+    await sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), id('g'), id('s')] })
     await expectRevert(sender(2).write({ ...m(), functionName: 'deprecate', args: [id('a')] }), 'NotPublisher')
     const result = await sender(1).write({ ...m(), functionName: 'deprecate', args: [id('a')] })
     expect(

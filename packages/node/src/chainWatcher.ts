@@ -8,6 +8,9 @@ import type { ReceiptStore } from './receiptStore.js'
  * challenges and finalization. The cursor lives in the same SQLite database, and recording an event
  * twice is a no-op, so a restart resumes without losing or doubling anything.
  */
+/** Batch events that close a challenge. */
+const CLOSING: readonly string[] = ['expired', 'overturned', 'rejected']
+
 export function watchOwnBatches(parameters: {
   chain: Chain
   book: AddressBook
@@ -75,12 +78,19 @@ export function watchOwnBatches(parameters: {
             store.setStatus(batchId, 'challenged')
             break
           }
-          case 'ChallengeExpired': {
+          case 'ChallengeExpired':
+          case 'ReceiptOverturned':
+          case 'ChallengeRejected':
+          case 'ChallengeRedundant': {
             const batchId = Number(log.args.batchId)
             if (!store.batchById(batchId)) break
-            store.recordEvent({ batchId, kind: 'expired', actor: '', data: { challengeId: String(log.args.challengeId) }, at, ...where })
+            const kind =
+              log.eventName === 'ChallengeExpired' ? 'expired' : log.eventName === 'ReceiptOverturned' ? 'overturned' : 'rejected'
+            store.recordEvent({ batchId, kind, actor: '', data: { challengeId: String(log.args.challengeId) }, at, ...where })
             const events = store.batchEvents(batchId)
-            const closed = new Set(events.filter((e) => e.kind === 'expired').map((e) => (e.data as { challengeId: string }).challengeId))
+            const closed = new Set(
+              events.filter((e) => CLOSING.includes(e.kind)).map((e) => (e.data as { challengeId: string }).challengeId),
+            )
             const open = events.filter((e) => e.kind === 'challenged' && !closed.has((e.data as { challengeId: string }).challengeId))
             if (open.length === 0) store.setStatus(batchId, 'committed')
             break

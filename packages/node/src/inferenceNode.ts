@@ -21,14 +21,13 @@ import { type Hex, isHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { Batcher } from './batcher.js'
 import { watchOwnBatches } from './chainWatcher.js'
+import { createDefense } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
+import { deepValueTamper, type Fault } from './fault.js'
 import { Metrics } from './metrics.js'
 import { ModelCache } from './modelCache.js'
 import { ReceiptStore } from './receiptStore.js'
 import { chainStateOf } from './storedTrust.js'
-
-/** A deliberately faulty node, for tests and demos only: flips one output value of a fraction of answers. */
-export type Fault = { kind: 'flip-output'; rate: number; seed?: number }
 
 export type InferenceNodeOptions = {
   chain: Chain
@@ -92,6 +91,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   metrics.define('batches_finalized_total', 'counter', 'Batches finalized on-chain')
   metrics.define('gas_used_total', 'counter', 'Gas spent by this node, by function')
   metrics.define('receipts', 'gauge', 'Stored receipts by state')
+  metrics.define('disputes_total', 'counter', 'Dispute games against this node, by outcome')
   if (options.fault) metrics.define('faulty', 'gauge', 'This node runs a deliberate fault (tests and demos only)')
 
   const batcher = new Batcher({
@@ -114,6 +114,16 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     },
   })
   let watcher: ReturnType<typeof watchOwnBatches> | undefined
+  const defense = createDefense({
+    chain,
+    book,
+    sender,
+    store,
+    models,
+    ...(options.fault ? { fault: options.fault } : {}),
+    log,
+    onResolved: (_, game) => metrics.inc('disputes_total', { outcome: game.nodeLost ? 'lost' : 'won' }),
+  })
 
   async function modelFor(modelId: Hex): Promise<LoadedModel> {
     if (!registered.has(modelId)) {
@@ -229,9 +239,11 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       })
     }
 
-    const { outputs } = runQuantized(model, inputs)
+    const faulty = options.fault !== undefined && faultRandom!() < options.fault.rate
+    const deep = faulty && options.fault!.kind === 'deep-value'
+    const { outputs } = runQuantized(model, inputs, deep ? { tamper: deepValueTamper(model, inputHash) } : {})
     mark('run')
-    if (options.fault && faultRandom!() < options.fault.rate) outputs[0]![0] = outputs[0]![0]! === 32767 ? 32766 : outputs[0]![0]! + 1
+    if (faulty && !deep) outputs[0]![0] = outputs[0]![0]! === 32767 ? 32766 : outputs[0]![0]! + 1
     const receipt: Receipt = {
       requestHash,
       modelId: request.modelId,
@@ -372,10 +384,12 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       if (!options.publicUrl) publicUrl = `http://127.0.0.1:${listening}`
       watcher = watchOwnBatches({ chain, book, store, node: account.address, log })
       batcher.start()
+      defense.start()
       return publicUrl
     },
     async stop() {
       await batcher.stop()
+      await defense.stop()
       await watcher?.stop()
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()))
       store.close()

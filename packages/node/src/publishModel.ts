@@ -1,5 +1,5 @@
 import { type AddressBook, type Chain, TxSender } from '@verity/chain'
-import { modelRegistryAbi } from '@verity/contracts'
+import { modelGraph, modelRegistryAbi } from '@verity/contracts'
 import { canonicalJson, loadModel, type TensorInfo } from '@verity/runtime'
 import { type Hex, keccak256, toHex } from 'viem'
 import { ApiError } from './errors.js'
@@ -27,6 +27,7 @@ export async function publishModel(parameters: {
   modelId: Hex
   artifactURI: string
   weightsRoot: Hex
+  graphRoot: Hex
   specHash: Hex
   registered: boolean
 }> {
@@ -37,6 +38,7 @@ export async function publishModel(parameters: {
   const model = loadModel(parameters.artifact)
   const artifactURI = `${parameters.hubUrl}/v1/models/${body.modelId}`
   const weightsRoot = model.weightsRoot()
+  const { graphRoot } = modelGraph(model)
   const specHash = specHashOf(parameters.artifact)
   const sender = new TxSender({ chain: parameters.chain, account: parameters.key })
   let registered = false
@@ -54,9 +56,9 @@ export async function publishModel(parameters: {
       address: parameters.book.contracts.modelRegistry,
       abi: modelRegistryAbi,
       functionName: 'register',
-      args: [body.modelId, artifactURI, weightsRoot, specHash],
+      args: [body.modelId, artifactURI, weightsRoot, graphRoot, specHash],
     })
     registered = true
   }
-  return { modelId: body.modelId, artifactURI, weightsRoot, specHash, registered }
+  return { modelId: body.modelId, artifactURI, weightsRoot, graphRoot, specHash, registered }
 }

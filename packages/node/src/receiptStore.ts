@@ -43,7 +43,7 @@ export type StoredBatch = {
 
 export type BatchEvent = {
   batchId: number
-  kind: 'attested' | 'challenged' | 'expired' | 'finalized'
+  kind: 'attested' | 'challenged' | 'expired' | 'overturned' | 'rejected' | 'finalized'
   actor: string
   data: unknown
   at: number
@@ -278,6 +278,14 @@ export class ReceiptStore {
   getInference(id: Hex): StoredInference | undefined {
     const row = this.db.prepare('SELECT * FROM inferences WHERE id = ?').get(id.toLowerCase()) as Row | undefined
     return row ? inferenceOf(row) : undefined
+  }
+
+  /** The stored outputs (`outputs_json`) of an inference this node answered with `outputHash` for `inputHash`. */
+  outputsOf(inputHash: Hex, outputHash: Hex): string | undefined {
+    const row = this.db
+      .prepare('SELECT outputs_json FROM inferences WHERE input_hash = ? AND output_hash = ? LIMIT 1')
+      .get(inputHash.toLowerCase(), outputHash.toLowerCase()) as Row | undefined
+    return row?.outputs_json as string | undefined
   }
 
   getInput(hash: Hex): string | undefined {

@@ -8,7 +8,10 @@ export function chainStateOf(store: ReceiptStore, inference: StoredInference): R
   const batch = store.batchByLocal(inference.batchLocal)
   if (!batch || batch.batchId === null || batch.committedAt === null) return state
   const events = store.batchEvents(batch.batchId)
-  const expired = new Set(events.filter((e) => e.kind === 'expired').map((e) => (e.data as { challengeId: string }).challengeId))
+  const closedBy = (kinds: string[]) =>
+    new Map(events.filter((e) => kinds.includes(e.kind)).map((e) => [(e.data as { challengeId: string }).challengeId, e.at]))
+  const closed = closedBy(['expired', 'overturned', 'rejected'])
+  const overturned = closedBy(['overturned'])
   return {
     executedAt: inference.executedAtMs,
     commit: { batchId: batch.batchId, index: inference.batchIndex!, at: batch.committedAt * 1000 },
@@ -19,7 +22,14 @@ export function chainStateOf(store: ReceiptStore, inference: StoredInference): R
       .filter((e) => e.kind === 'challenged')
       .map((e) => {
         const data = e.data as { challengeId: string; index: number }
-        return { index: data.index, at: e.at * 1000, open: !expired.has(data.challengeId), challenger: e.actor }
+        const upheldAt = overturned.get(data.challengeId)
+        return {
+          index: data.index,
+          at: e.at * 1000,
+          open: !closed.has(data.challengeId),
+          challenger: e.actor,
+          ...(upheldAt === undefined ? {} : { upheldAt: upheldAt * 1000 }),
+        }
       }),
     ...(batch.status === 'finalized'
       ? { finalizedAt: (batch.finalizedAt ?? events.find((e) => e.kind === 'finalized')?.at ?? 0) * 1000 }

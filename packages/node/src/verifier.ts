@@ -2,13 +2,24 @@ import { type AddressBook, type Chain, type EventFollower, followEvents, TxSende
 import {
   BatchStatus,
   buildReceiptTree,
+  GamePhase,
   hashReceipt,
   inputsFromWire,
   receiptFromWire,
   settlementAbi,
   verityTokenAbi,
 } from '@verity/contracts'
-import { runQuantized, tensorsHash } from '@verity/runtime'
+import {
+  challengerMove,
+  createGameResponder,
+  type GameHistory,
+  type GameMove,
+  type GameState,
+  stepMove,
+  type TraceView,
+  traceView,
+} from '@verity/dispute'
+import { runQuantized, seededRandom, tensorsHash } from '@verity/runtime'
 import { type Hex, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { Metrics } from './metrics.js'
@@ -26,6 +37,11 @@ export type VerifierOptions = {
   sampleRate?: number
   /** Give up on a batch whose data stays unavailable after this many attempts (default 20). */
   maxAttempts?: number
+  /**
+   * A deliberately false challenger (tests and demos only): challenges this share of the receipts it
+   * found correct, then plays its games at random. It loses them and its bonds.
+   */
+  falseChallengeRate?: number
   log?(line: string): void
 }
 
@@ -61,10 +77,34 @@ export function createVerifier(options: VerifierOptions): Verifier {
   metrics.define('challenges_total', 'counter', 'Challenges filed')
   metrics.define('attestations_total', 'counter', 'Attestation transactions')
   metrics.define('gas_used_total', 'counter', 'Gas spent, by function')
+  metrics.define('disputes_total', 'counter', 'Dispute games played, by outcome')
   let follower: EventFollower | undefined
   let timer: NodeJS.Timeout | undefined
   let working: Promise<void> | undefined
   let approved = false
+  const falseRandom = seededRandom(7)
+  const games = createGameResponder({
+    chain,
+    book,
+    sender,
+    side: 'challenger',
+    log,
+    onResolved: (_, game) => metrics.inc('disputes_total', { outcome: game.nodeLost ? 'won' : 'lost' }),
+    async viewFor(game) {
+      const body = store.gameInput(game.inputHash)
+      if (body === undefined) return undefined
+      const model = await models.get(game.modelId)
+      return traceView(model, runQuantized(model, inputsFromWire(model, JSON.parse(body)), { trace: true }).trace!)
+    },
+    ...(options.falseChallengeRate ? { decide: falseChallengerMove } : {}),
+  })
+
+  /** The false challenger's moves: random sides, then a one-step on whatever value it reached. */
+  function falseChallengerMove(game: GameState, history: GameHistory, view: TraceView): GameMove | undefined {
+    if (game.phase === GamePhase.choose) return { functionName: 'choose', args: [falseRandom() < 0.5] }
+    if (game.phase === GamePhase.awaitStep && history.chunk) return stepMove(game, view, history, 0)
+    return challengerMove(game, view, history)
+  }
 
   async function processBatch(batch: VerifierBatch): Promise<void> {
     const onChain = await contracts.settlement.read.getBatch([BigInt(batch.batchId)])
@@ -93,16 +133,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const model = await models.get(receipt.modelId)
       const answer = await fetch(`${origin}/v1/data/${receipt.inputHash}`)
       if (!answer.ok) throw new Error(`input ${receipt.inputHash} unavailable at ${origin} (${answer.status})`)
-      const inputs = inputsFromWire(model, ((await answer.json()) as { inputs: unknown }).inputs)
+      const wireInputs = ((await answer.json()) as { inputs: unknown }).inputs
+      const inputs = inputsFromWire(model, wireInputs)
       if (tensorsHash(inputs) !== receipt.inputHash)
         throw new Error(`input served for ${receipt.inputHash} hashes to ${tensorsHash(inputs)}`)
       const recomputed = tensorsHash(runQuantized(model, inputs).outputs)
       metrics.inc('receipts_checked_total')
-      if (recomputed === receipt.outputHash) {
+      const falseChallenge = options.falseChallengeRate !== undefined && falseRandom() < options.falseChallengeRate
+      if (recomputed === receipt.outputHash && !falseChallenge) {
         matched.push(index)
         metrics.inc('receipts_matched_total')
         continue
       }
+      store.saveGameInput(receipt.inputHash, JSON.stringify(wireInputs))
       store.recordEvidence({
         batchId: batch.batchId,
         index,
@@ -111,6 +154,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
         recomputed,
       })
       if (store.evidence(batch.batchId, index)?.challengeId) continue
+      // One game per receipt is enough: another verifier's open or decided challenge covers it.
+      const others = await chain.publicClient.getContractEvents({
+        address: book.contracts.settlement,
+        abi: settlementAbi,
+        eventName: 'ChallengeOpened',
+        args: { batchId: BigInt(batch.batchId) },
+        fromBlock: book.deployedAtBlock,
+      })
+      if (others.some((e) => e.args.receiptIndex === index)) {
+        log(`receipt ${index} of batch ${batch.batchId} is already challenged; not challenging it again`)
+        continue
+      }
       if (!approved) {
         await sender.write({
           address: book.contracts.token,
@@ -179,6 +234,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     metrics,
     drain,
     start() {
+      games.start()
       follower = followEvents({
         chain,
         abi: settlementAbi,
@@ -216,6 +272,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     async stop() {
       if (timer) clearTimeout(timer)
       timer = undefined
+      await games.stop()
       await follower?.stop()
       while (working) await working
       store.close()

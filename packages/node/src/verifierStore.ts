@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS evidence (
   PRIMARY KEY (batch_id, idx)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS game_inputs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
 `
 
 type Row = Record<string, unknown>
@@ -116,6 +117,17 @@ export class VerifierStore {
       .prepare("UPDATE batches SET state = 'done', checked = ?, matched = ?, attest_tx = ?, error = NULL WHERE batch_id = ?")
       .run(result.checked, result.matched, result.attestTx, batchId)
   }
+  /** Keeps the input of a challenged receipt: the game is played from it. */
+  saveGameInput(hash: Hex, body: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO game_inputs (hash, body) VALUES (?, ?)').run(hash.toLowerCase(), body)
+  }
+
+  gameInput(hash: Hex): string | undefined {
+    return (this.db.prepare('SELECT body FROM game_inputs WHERE hash = ?').get(hash.toLowerCase()) as Row | undefined)?.body as
+      | string
+      | undefined
+  }
+
   evidence(batchId: number, index: number): Evidence | undefined {
     const r = this.db.prepare('SELECT * FROM evidence WHERE batch_id = ? AND idx = ?').get(batchId, index) as Row | undefined
     return r

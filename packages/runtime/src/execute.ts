@@ -19,7 +19,15 @@ export type Trace = {
   root: Hex
 }
 
-export type RunOptions = { trace?: boolean }
+export type RunOptions = {
+  trace?: boolean
+  /**
+   * Called with each node's output right after it is computed; may change it in place. Fault
+   * injection for adversarial tests and demos (a node that computes one op wrong), never used on
+   * the verifiable path.
+   */
+  tamper?: (node: number, output: Int16Array) => void
+}
 
 export type QuantizedRun = { outputs: Int16Array[]; trace?: Trace }
 
@@ -30,7 +38,7 @@ export type QuantizedRun = { outputs: Int16Array[]; trace?: Trace }
 export function runQuantized(m: LoadedModel, inputs: readonly Int16Array[], options: RunOptions = {}): QuantizedRun {
   checkQuantizedInputs(m, inputs)
   const { model } = m
-  const values = runGraph(m, inputs, !options.trace)
+  const values = runGraph(m, inputs, !options.trace, options.tamper)
   const outputs = model.outputs.map((id) => values.get(id) as Int16Array)
   if (!options.trace) return { outputs }
   return { outputs, trace: commitTrace(m, values) }
@@ -44,14 +52,21 @@ export function commitTrace(m: LoadedModel, tensors: Map<number, Int16Array>): T
 }
 
 /** Runs every node; returns the activations (all of them unless `dropDead`). */
-export function runGraph(m: LoadedModel, inputs: readonly Int16Array[], dropDead: boolean): Map<number, Int16Array> {
+export function runGraph(
+  m: LoadedModel,
+  inputs: readonly Int16Array[],
+  dropDead: boolean,
+  tamper?: RunOptions['tamper'],
+): Map<number, Int16Array> {
   const { model, nodes } = m
   const values = new Map<number, Int16Array>()
   for (const [i, id] of model.inputs.entries()) values.set(id, inputs[i] as Int16Array)
   const lastUse = dropDead ? lastUses(m) : undefined
   for (const node of nodes) {
     const args: IntArray[] = node.inputs.map((id) => (values.get(id) ?? model.constants.get(id)) as IntArray)
-    values.set(node.output, (intOps[node.op] as IntOp).run(node, args))
+    const output = (intOps[node.op] as IntOp).run(node, args) as Int16Array
+    tamper?.(node.index, output)
+    values.set(node.output, output)
     if (lastUse) for (const id of node.inputs) if (lastUse.get(id) === node.index) values.delete(id)
   }
   return values

@@ -27,7 +27,21 @@ export type { TensorInput } from './input.js'
 export { quantizeInputs } from './input.js'
 export type { Hex, LoadedModel } from './loadModel.js'
 export { loadModel } from './loadModel.js'
-export { CHUNK_BYTES, leafHash, merkleRoot, nodeHash, rootFromProof, sha256, tensorRoot, toHex } from './merkle.js'
+export {
+  CHUNK_BYTES,
+  chunkLeaves,
+  fromHex,
+  leafHash,
+  merkleLevels,
+  merkleProof,
+  merkleRoot,
+  nodeHash,
+  rootFromProof,
+  sha256,
+  tensorRoot,
+  toHex,
+  ZERO_HASH,
+} from './merkle.js'
 export type { Model, ModelNode, TensorInfo } from './model.js'
 export type { OnnxModel } from './onnx/decodeOnnx.js'
 export { decodeOnnx, decodeTensorProto } from './onnx/decodeOnnx.js'

@@ -78,13 +78,17 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
     return t
   }
   const events = { abi: settlementAbi, address: book.contracts.settlement, fromBlock: book.deployedAtBlock, strict: true } as const
-  const [attested, opened, expired, finalized] = await Promise.all([
+  const [attested, opened, expired, finalized, overturned, rejected, redundant] = await Promise.all([
     chain.publicClient.getContractEvents({ ...events, eventName: 'Attested', args: { batchId } }),
     chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeOpened', args: { batchId } }),
     chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeExpired', args: { batchId } }),
     chain.publicClient.getContractEvents({ ...events, eventName: 'BatchFinalized', args: { batchId } }),
+    chain.publicClient.getContractEvents({ ...events, eventName: 'ReceiptOverturned', args: { batchId } }),
+    chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeRejected', args: { batchId } }),
+    chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeRedundant', args: { batchId } }),
   ])
-  const closed = new Set(expired.map((e) => e.args.challengeId))
+  const closed = new Set([...expired, ...overturned, ...rejected, ...redundant].map((e) => e.args.challengeId))
+  const upheld = new Map(overturned.map((e) => [e.args.challengeId, e.blockNumber]))
   const t = trustOf({
     executedAt,
     commit: { batchId: proof.batchId, index: proof.index, at: Number(batch.committedAt) * 1000 },
@@ -97,6 +101,7 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
         at: await timeOf(e.blockNumber),
         open: !closed.has(e.args.challengeId),
         challenger: e.args.challenger,
+        ...(upheld.has(e.args.challengeId) ? { upheldAt: await timeOf(upheld.get(e.args.challengeId)!) } : {}),
       })),
     ),
     ...(batch.status === BatchStatus.finalized && finalized[0] ? { finalizedAt: await timeOf(finalized[0].blockNumber) } : {}),

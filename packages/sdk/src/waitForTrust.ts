@@ -17,7 +17,7 @@ export async function waitForTrust(client: VerityClient, parameters: WaitForTrus
   let last: GetInferenceReturnType | undefined
   for (const state of watchTrust(client, parameters)) {
     last = await state
-    if (reached(last.level, parameters.level) || last.level === 'DISPUTED') return last
+    if (reached(last.level, parameters.level) || last.level === 'OVERTURNED') return last
     if (Date.now() > deadline) break
   }
   throw new TrustTimeoutError(parameters.inferenceId, parameters.level, last?.level ?? 'unknown', parameters.timeoutMs ?? 600_000)
@@ -56,6 +56,6 @@ export async function* watchTransitions(
     const state = await next
     for (const event of state.timeline.slice(seen)) yield { level: event.level, at: event.at, attestations: event.attestations ?? 0 }
     seen = state.timeline.length
-    if (state.level === 'FINAL' || state.level === 'DISPUTED' || Date.now() > deadline) return
+    if (state.level === 'FINAL' || state.level === 'OVERTURNED' || Date.now() > deadline) return
   }
 }

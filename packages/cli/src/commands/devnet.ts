@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
+import { disputeGameAbi, settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
 import type { Fault } from '@verity/node'
 import { mnistImage } from '@verity/runtime'
 import { infer } from '@verity/sdk'
@@ -20,6 +20,8 @@ export type DevnetCommandOptions = {
   batchSize: number
   concurrency: number
   fault?: Fault
+  /** Verifier 0 challenges this share of correct receipts (an adversary; tests and demos only). */
+  falseChallengeRate?: number
   /** Stop once the workload has settled instead of serving until Ctrl-C. */
   exit: boolean
   json: boolean
@@ -40,7 +42,7 @@ type Tracked = {
   position?: { batchId: number; index: number }
 }
 
-const LEVELS: TrustLevel[] = ['EXECUTED', 'COMMITTED', 'ATTESTED', 'FINAL', 'DISPUTED']
+const LEVELS: TrustLevel[] = ['EXECUTED', 'COMMITTED', 'ATTESTED', 'DISPUTED', 'FINAL', 'OVERTURNED']
 
 /** `verity devnet` (and `npm start`): the whole network in one process, a real MNIST workload, its trust timelines and a summary. */
 export async function devnet(options: DevnetCommandOptions): Promise<DevnetSummary> {
@@ -59,6 +61,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     batchSize: options.batchSize,
     batchAgeMs: 1000,
     ...(options.fault ? { fault: options.fault } : {}),
+    ...(options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
     log: (line) => {
       if (options.verbose) out(`  · ${line}`)
     },
@@ -71,6 +74,10 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
       `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault!.kind} ${options.fault!.rate} (tests and demos only)` : ''}`,
     )
   out(`  verifiers   ${net.verifiers.map((v) => v.address).join(', ')} (sample rate ${options.sampleRate})`)
+  if (options.falseChallengeRate)
+    out(
+      `              verifier 0 is a FALSE CHALLENGER: it challenges ${options.falseChallengeRate} of correct receipts (tests and demos only)`,
+    )
   out(`  window      ${options.window} s, batches of up to ${options.batchSize} receipts or 1 s`)
   out(`\nWorkload: ${options.requests} MNIST test digits, mode ${options.mode}`)
 
@@ -132,20 +139,22 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
       if (!t.position) continue
       Object.assign(t.reached, tracker.times(t.position.batchId, t.position.index), { EXECUTED: t.reached.EXECUTED })
       const level: TrustLevel =
-        t.reached.FINAL !== undefined
-          ? 'FINAL'
-          : t.reached.DISPUTED !== undefined
-            ? 'DISPUTED'
-            : t.reached.ATTESTED !== undefined
-              ? 'ATTESTED'
-              : t.reached.COMMITTED !== undefined
-                ? 'COMMITTED'
-                : 'EXECUTED'
-      if (level !== t.level && (level === 'FINAL' || level === 'DISPUTED') && (options.verbose || shownTimelines++ < 12))
+        t.reached.OVERTURNED !== undefined
+          ? 'OVERTURNED'
+          : t.reached.FINAL !== undefined
+            ? 'FINAL'
+            : t.reached.DISPUTED !== undefined
+              ? 'DISPUTED'
+              : t.reached.ATTESTED !== undefined
+                ? 'ATTESTED'
+                : t.reached.COMMITTED !== undefined
+                  ? 'COMMITTED'
+                  : 'EXECUTED'
+      if (level !== t.level && (level === 'FINAL' || level === 'OVERTURNED') && (options.verbose || shownTimelines++ < 12))
         out(timelineLine(t, level))
       t.level = level
     }
-    const settled = tracked.every((t) => t.level === 'FINAL' || t.level === 'DISPUTED')
+    const settled = tracked.every((t) => t.level === 'FINAL' || t.level === 'OVERTURNED')
     if (Date.now() - lastStatus > 2000 || settled) {
       lastStatus = Date.now()
       out(
@@ -182,9 +191,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
 function timelineLine(t: Tracked, level: TrustLevel): string {
   const after = (l: TrustLevel) =>
     t.reached[l] === undefined ? undefined : `${l} +${((t.reached[l]! - t.executedAt) / 1000).toFixed(1)} s`
-  const steps = ['EXECUTED', after('COMMITTED'), after('ATTESTED'), after(level === 'DISPUTED' ? 'DISPUTED' : 'FINAL')].filter(
-    (x) => x !== undefined,
-  )
+  const steps = ['EXECUTED', after('COMMITTED'), after('ATTESTED'), after('DISPUTED'), after(level)].filter((x) => x !== undefined)
   return `  #${String(t.i).padStart(4)}  digit ${t.label} → ${t.answer} ${t.answer === t.label ? '✓' : '✗'}  ${steps.join(' | ')}`
 }
 
@@ -196,7 +203,17 @@ export type DevnetSummary = {
   /** Seconds from the receipt to each level: p50 and p99 over the receipts that reached it. */
   timeTo: Record<'COMMITTED' | 'ATTESTED' | 'FINAL', { reached: number; p50: number | null; p99: number | null }>
   receiptLatencyMs: { p50: number; p99: number }
-  disputed: { total: number; fromFaultyNode: number }
+  disputed: { total: number; fromFaultyNode: number; overturned: number }
+  /** Dispute games of the run and what they moved, from the chain's events. */
+  games: {
+    played: number
+    nodeLost: number
+    challengerLost: number
+    slashed: string
+    refunded: string
+    bounties: string
+    bondsToNodes: string
+  }
   feesPaid: string
   gasSpent: number
   verifiers: { checked: number; matched: number; challenges: number }[]
@@ -235,9 +252,11 @@ async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint): Pr
     timeTo,
     receiptLatencyMs: { p50: pct(latencies, 0.5) ?? 0, p99: pct(latencies, 0.99) ?? 0 },
     disputed: {
-      total: tracked.filter((t) => t.level === 'DISPUTED').length,
-      fromFaultyNode: tracked.filter((t) => t.level === 'DISPUTED' && t.faultyNode).length,
+      total: tracked.filter((t) => t.reached.DISPUTED !== undefined).length,
+      fromFaultyNode: tracked.filter((t) => t.reached.DISPUTED !== undefined && t.faultyNode).length,
+      overturned: tracked.filter((t) => t.level === 'OVERTURNED').length,
     },
+    games: await gamesOf(net, fromBlock),
     feesPaid: formatUnits(fees, 18),
     gasSpent: Number(gas),
     verifiers: net.verifiers.map((v) => ((s) => ({ checked: s.checked, matched: s.matched, challenges: s.challenges }))(v.store.stats())),
@@ -252,9 +271,42 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
     `  receipt       p50 ${s.receiptLatencyMs.p50.toFixed(1)} ms, p99 ${s.receiptLatencyMs.p99.toFixed(1)} ms (HTTP round trip with signing and durable storage)`,
   )
   for (const [level, t] of Object.entries(s.timeTo)) out(`  → ${level.padEnd(10)} ${t.reached} reached, p50 ${f(t.p50)}, p99 ${f(t.p99)}`)
-  out(`  disputed      ${s.disputed.total} (${s.disputed.fromFaultyNode} from the faulty node)`)
+  out(`  disputed      ${s.disputed.total} (${s.disputed.fromFaultyNode} from the faulty node), ${s.disputed.overturned} overturned`)
+  out(
+    `  games         ${s.games.played} played: node lost ${s.games.nodeLost}, challenger lost ${s.games.challengerLost}; slashed ${s.games.slashed} VRT, refunded ${s.games.refunded} VRT to clients, bounties ${s.games.bounties} VRT, bonds to nodes ${s.games.bondsToNodes} VRT`,
+  )
   out(
     `  fees paid     ${s.feesPaid} VRT to nodes and verifiers; gas spent ${s.gasSpent.toLocaleString('en-US')} (${(s.gasSpent / Math.max(1, s.requests)).toFixed(0)} per request)`,
   )
   out(`  verifiers     ${s.verifiers.map((v) => `${v.checked} re-executed, ${v.matched} matched, ${v.challenges} challenged`).join(' | ')}`)
+}
+
+/** The dispute games of the run: outcomes, and the stake, refunds, bounties and bonds they moved. */
+async function gamesOf(net: Devnet, fromBlock: bigint): Promise<DevnetSummary['games']> {
+  const events = { address: net.book.contracts.settlement, abi: settlementAbi, fromBlock: fromBlock + 1n, strict: true } as const
+  const [overturned, rejected, resolved] = await Promise.all([
+    net.chain.publicClient.getContractEvents({ ...events, eventName: 'ReceiptOverturned' }),
+    net.chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeRejected' }),
+    net.chain.publicClient.getContractEvents({
+      address: net.book.contracts.disputeGame,
+      abi: disputeGameAbi,
+      eventName: 'GameResolved',
+      fromBlock: fromBlock + 1n,
+      strict: true,
+    }),
+  ])
+  const sum = (values: bigint[]) =>
+    formatUnits(
+      values.reduce((a, b) => a + b, 0n),
+      18,
+    )
+  return {
+    played: resolved.length,
+    nodeLost: resolved.filter((e) => e.args.nodeLost).length,
+    challengerLost: resolved.filter((e) => !e.args.nodeLost).length,
+    slashed: sum(overturned.map((e) => e.args.slashed)),
+    refunded: sum(overturned.map((e) => e.args.refund)),
+    bounties: sum(overturned.map((e) => e.args.bounty)),
+    bondsToNodes: sum(rejected.map((e) => e.args.bond)),
+  }
 }

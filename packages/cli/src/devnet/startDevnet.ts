@@ -34,6 +34,8 @@ export type DevnetOptions = {
   batchAgeMs?: number
   /** A deliberately faulty first node (tests and demos only). */
   fault?: Fault
+  /** Verifier 0 challenges this share of correct receipts (tests and demos only). */
+  falseChallengeRate?: number
   log?(line: string): void
 }
 
@@ -74,7 +76,14 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const book = await deployVerity({
       chain,
       deployer: deployer!.privateKey,
-      params: { challengeWindow: window, maxDisputeDuration: 2 * window, unbondingDelay: 4 * window, escrowWithdrawalDelay: window },
+      // A loss costs 100 VRT of a node's 2,000 staked: a cheat is punished and the network keeps running.
+      params: {
+        challengeWindow: window,
+        maxDisputeDuration: 2 * window,
+        unbondingDelay: 4 * window,
+        escrowWithdrawalDelay: window,
+        slashAmount: 100n * TOKEN,
+      },
     })
     writeAddressBook(join(options.dir, 'addresses.json'), book)
     const funder = new TxSender({ chain, account: deployer!.privateKey })
@@ -126,6 +135,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         dbPath: join(options.dir, `verifier-${i}.sqlite`),
         hubUrl: hubServer.url,
         sampleRate: options.sampleRate ?? 0.3,
+        ...(i === 0 && options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
         log: (line) => log(`verifier ${i}: ${line}`),
       })
       verifier.start()

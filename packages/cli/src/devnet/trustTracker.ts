@@ -5,6 +5,7 @@ type BatchTimes = {
   committedAt?: number
   attestations: { at: number; bitmap: readonly bigint[] }[]
   challenged: { at: number; index: number }[]
+  overturned: { at: number; index: number }[]
   finalizedAt?: number
 }
 
@@ -18,7 +19,7 @@ export function createTrustTracker(parameters: { chain: Chain; book: AddressBook
   const of = (batchId: bigint) => {
     let b = batches.get(Number(batchId))
     if (!b) {
-      b = { attestations: [], challenged: [] }
+      b = { attestations: [], challenged: [], overturned: [] }
       batches.set(Number(batchId), b)
     }
     return b
@@ -37,6 +38,7 @@ export function createTrustTracker(parameters: { chain: Chain; book: AddressBook
         else if (log.eventName === 'Attested') of(log.args.batchId).attestations.push({ at: now, bitmap: log.args.bitmap })
         else if (log.eventName === 'ChallengeOpened') of(log.args.batchId).challenged.push({ at: now, index: log.args.receiptIndex })
         else if (log.eventName === 'BatchFinalized') of(log.args.batchId).finalizedAt ??= now
+        else if (log.eventName === 'ReceiptOverturned') of(log.args.batchId).overturned.push({ at: now, index: log.args.receiptIndex })
       }
     },
   })
@@ -47,11 +49,13 @@ export function createTrustTracker(parameters: { chain: Chain; book: AddressBook
       if (!b) return {}
       const attested = b.attestations.filter((a) => bitmapHas(a.bitmap, index)).map((a) => a.at)
       const challenged = b.challenged.filter((c) => c.index === index).map((c) => c.at)
+      const overturned = b.overturned.filter((c) => c.index === index).map((c) => c.at)
       return {
         ...(b.committedAt !== undefined ? { COMMITTED: b.committedAt } : {}),
         ...(attested.length > 0 ? { ATTESTED: Math.min(...attested) } : {}),
         ...(challenged.length > 0 ? { DISPUTED: Math.min(...challenged) } : {}),
-        ...(b.finalizedAt !== undefined ? { FINAL: b.finalizedAt } : {}),
+        ...(overturned.length > 0 ? { OVERTURNED: Math.min(...overturned) } : {}),
+        ...(b.finalizedAt !== undefined && overturned.length === 0 ? { FINAL: b.finalizedAt } : {}),
       }
     },
     /** Every batch seen so far, with whether it is finalized. */

@@ -110,6 +110,122 @@ library OneStep {
         if (t.position != tape.length) revert TapeLength(t.position, tape.length);
     }
 
+    // ─── dot products, term by term (level 3 of a dispute) ─────────────────────────────────────
+    // Conv, Dense and MatMulAct compute value = finish(acc_K) with acc_0 = bias (0 for MatMulAct)
+    // and acc_{i+1} = acc_i + term_i. A dispute over one such value can bisect over i, so the
+    // contract only ever evaluates one term, the bias or the finish — whatever the fan-in K.
+    // Conv's terms run over every kernel position (ic, ky, kx) in that order; a position in the
+    // padding contributes 0 and reads nothing.
+
+    /// @notice Whether `op` is a dot product evaluated term by term in a dispute.
+    function isSum(uint8 op) internal pure returns (bool) {
+        return op == CONV || op == DENSE || op == MATMULACT;
+    }
+
+    /// @notice K, the number of terms of one output value of a dot-product op.
+    function termCount(uint8 op, int256[] calldata p) internal pure returns (uint256) {
+        if (op == CONV) return (uint256(p[12]) / uint256(p[1])) * uint256(p[2]) * uint256(p[3]);
+        if (op == DENSE) return uint256(p[1]);
+        if (op == MATMULACT) return uint256(p[2]);
+        revert UnsupportedOp(op);
+    }
+
+    /// @notice acc_{i+1} from acc_i (`accBefore`; for i = 0 the bias is read from the tape instead).
+    function evalTerm(uint8 op, int256[] calldata p, uint256 outIndex, uint256 i, int256 accBefore, Read[] calldata tape)
+        internal
+        pure
+        returns (int256 acc)
+    {
+        Tape memory t = Tape({reads: tape, position: 0});
+        if (i >= termCount(op, p)) revert BadParams(op, termCount(op, p), i);
+        if (op == CONV) acc = _convStep(p, outIndex, i, accBefore, t);
+        else if (op == DENSE) acc = _denseStep(p, outIndex, i, accBefore, t);
+        else acc = _matmulStep(p, outIndex, i, accBefore, t);
+        if (t.position != tape.length) revert TapeLength(t.position, tape.length);
+    }
+
+    /// @notice The output value from the full accumulator acc_K: requantized by the op's multiplier and shift.
+    function evalFinish(uint8 op, int256[] calldata p, uint256 outIndex, int256 acc, Read[] calldata tape)
+        internal
+        pure
+        returns (int256 value)
+    {
+        Tape memory t = Tape({reads: tape, position: 0});
+        if (op == CONV) {
+            _params(op, p, 15);
+            uint256 oc = (outIndex / (uint256(p[11]) * uint256(p[10]))) % uint256(p[0]);
+            int256 mul = _read(t, 3, oc);
+            value = requant(acc, mul, _read(t, 4, oc));
+        } else if (op == DENSE) {
+            _params(op, p, 2);
+            uint256 j = outIndex % uint256(p[0]);
+            int256 mul = _read(t, 3, j);
+            value = requant(acc, mul, _read(t, 4, j));
+        } else if (op == MATMULACT) {
+            _matmulBases(p, outIndex);
+            int256 mul = _read(t, 2, 0);
+            value = requant(acc, mul, _read(t, 3, 0));
+        } else {
+            revert UnsupportedOp(op);
+        }
+        if (t.position != tape.length) revert TapeLength(t.position, tape.length);
+    }
+
+    function _convStep(int256[] calldata p, uint256 outIndex, uint256 i, int256 acc, Tape memory t) private pure returns (int256) {
+        _params(CONV, p, 15);
+        uint256 oc = (outIndex / (uint256(p[11]) * uint256(p[10]))) % uint256(p[0]);
+        if (i == 0) acc = _read(t, 2, oc);
+        return acc + _convTerm(p, outIndex, oc, i, t);
+    }
+
+    function _denseStep(int256[] calldata p, uint256 outIndex, uint256 i, int256 acc, Tape memory t) private pure returns (int256) {
+        _params(DENSE, p, 2);
+        uint256 n = uint256(p[0]);
+        uint256 k = uint256(p[1]);
+        uint256 j = outIndex % n;
+        if (i == 0) acc = _read(t, 2, j);
+        int256 x = _read(t, 0, (outIndex / n) * k + i);
+        return acc + x * _read(t, 1, j * k + i);
+    }
+
+    function _matmulStep(int256[] calldata p, uint256 outIndex, uint256 i, int256 acc, Tape memory t) private pure returns (int256) {
+        (uint256 oa, uint256 ob, uint256 n) = _matmulBases(p, outIndex);
+        if (i == 0) acc = 0;
+        int256 a = _read(t, 0, oa + i);
+        return acc + a * _read(t, 1, ob + i * n);
+    }
+
+    /// @dev Term i of a convolution: x · w at kernel position (ic, ky, kx), or 0 in the padding.
+    function _convTerm(int256[] calldata p, uint256 outIndex, uint256 oc, uint256 i, Tape memory t) private pure returns (int256) {
+        ConvAt memory a;
+        uint256 kk = uint256(p[2]) * uint256(p[3]);
+        a.ox = int256(outIndex % uint256(p[11]));
+        a.oy = int256((outIndex / uint256(p[11])) % uint256(p[10]));
+        a.oc = oc;
+        a.cg = uint256(p[12]) / uint256(p[1]);
+        uint256 b = outIndex / (uint256(p[11]) * uint256(p[10]) * uint256(p[0]));
+        a.inBase = b * uint256(p[12]) + (oc / (uint256(p[0]) / uint256(p[1]))) * a.cg;
+        a.ic = i / kk;
+        a.ky = int256((i / uint256(p[3])) % uint256(p[2]));
+        int256 kx = int256(i % uint256(p[3]));
+        a.iy = a.oy * p[4] - p[8] + a.ky * p[6];
+        int256 ix = a.ox * p[5] - p[9] + kx * p[7];
+        if (a.iy < 0 || a.iy >= p[13] || ix < 0 || ix >= p[14]) return 0;
+        return _convMac(p, a, kx, ix, t);
+    }
+
+    /// @dev Where output `outIndex` of a MatMulAct starts reading A and B, and B's row stride n.
+    function _matmulBases(int256[] calldata p, uint256 outIndex) private pure returns (uint256 oa, uint256 ob, uint256 n) {
+        uint256 br = uint256(p[3]);
+        if (p.length != 4 + 3 * br) revert BadParams(MATMULACT, 4 + 3 * br, p.length);
+        uint256 m = uint256(p[0]);
+        n = uint256(p[1]);
+        uint256 k = uint256(p[2]);
+        uint256 bi = outIndex / (n * m);
+        oa = broadcastIndex(p, 4, 4 + br, br, bi) * m * k + ((outIndex / n) % m) * k;
+        ob = broadcastIndex(p, 4, 4 + 2 * br, br, bi) * k * n + (outIndex % n);
+    }
+
     /// @notice Round half toward +infinity: floor((v + 2^(s-1)) / 2^s); v for s = 0.
     function rshift(int256 v, uint256 s) internal pure returns (int256) {
         if (s == 0) return v;

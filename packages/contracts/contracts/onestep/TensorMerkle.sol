@@ -45,6 +45,38 @@ library TensorMerkle {
         return node == root;
     }
 
+    /// @notice The root of a tree of `count` leaves (tensor roots: a trace, a weights tree) whose leaf
+    ///         `index` is `leaf`, from its proof of exactly ceil(log2(count)) siblings; zero when the
+    ///         index is out of range or the proof has the wrong length.
+    function rootFromLeaf(bytes32 leaf, uint256 index, uint256 count, bytes32[] calldata proof) internal pure returns (bytes32) {
+        if (index >= count || proof.length != depth(count)) return bytes32(0);
+        bytes32 node = leaf;
+        for (uint256 i = 0; i < proof.length; i++) {
+            node = (index & 1) == 0 ? nodeHash(node, proof[i]) : nodeHash(proof[i], node);
+            index >>= 1;
+        }
+        return node;
+    }
+
+    /// @notice The root over `leaves` (tensor roots), padded with zero hashes to a power of two: the
+    ///         runtime's `merkleRoot`, so `tensorsHash` of a receipt's inputs or outputs.
+    function merkleRoot(bytes32[] calldata leaves) internal pure returns (bytes32) {
+        uint256 width = uint256(1) << depth(leaves.length);
+        bytes32[] memory level = new bytes32[](width);
+        for (uint256 i = 0; i < leaves.length; i++) level[i] = leaves[i];
+        while (width > 1) {
+            width >>= 1;
+            for (uint256 i = 0; i < width; i++) level[i] = nodeHash(level[2 * i], level[2 * i + 1]);
+        }
+        return level[0];
+    }
+
+    /// @notice The hash of a subtree of `height` levels made only of padding: zero for a leaf, then
+    ///         nodeHash of two such subtrees.
+    function paddingHash(uint256 height) internal pure returns (bytes32 node) {
+        for (uint256 i = 0; i < height; i++) node = nodeHash(node, node);
+    }
+
     /// @notice The signed little-endian integer of `width` bytes at byte `offset` of a chunk.
     function elementAt(bytes calldata chunk, uint256 offset, uint256 width) internal pure returns (int256 value) {
         uint256 raw;

@@ -1,0 +1,137 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { disputeGameAbi, nodeRegistryAbi, Role, settlementAbi } from '@verity/contracts'
+import type { Fault } from '@verity/node'
+import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
+import { type InferReturnType, infer, waitForTrust } from '@verity/sdk'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const shared = join(root, '..', 'shared')
+const TOKEN = 10n ** 18n
+
+type Case = { name: string; fault?: Fault; falseChallengeRate?: number }
+const cases: Case[] = [
+  { name: 'a node answering wrong outputs', fault: { kind: 'flip-output', rate: 0.3, seed: 3 } },
+  { name: 'a node computing one intermediate value wrong', fault: { kind: 'deep-value', rate: 0.3, seed: 5 } },
+  { name: 'a node answering wrong and never defending', fault: { kind: 'silent', rate: 0.3, seed: 7 } },
+  { name: 'a verifier challenging correct receipts', falseChallengeRate: 0.3 },
+]
+
+/**
+ * The adversarial devnet: every verifier re-executes every receipt (sample rate 1). A cheating
+ * node's wrong receipts are challenged, the games are played on-chain, and the node loses each one
+ * — overturned receipt, slashed stake, refunded client — while every honest receipt reaches FINAL.
+ * A false challenger loses every game it starts and pays its bonds to the nodes.
+ */
+describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }) => {
+  let net: Devnet
+  beforeAll(async () => {
+    net = await startDevnet({
+      dir: join(mkdtempSync(join(tmpdir(), 'verity-adversary-')), 'net'),
+      shared,
+      nodes: 2,
+      verifiers: 2,
+      window: 15,
+      sampleRate: 1,
+      batchSize: 8,
+      ...(fault ? { fault } : {}),
+      ...(falseChallengeRate ? { falseChallengeRate } : {}),
+    })
+  })
+  afterAll(async () => net?.stop())
+
+  it('catches and slashes every cheat before its batch settles, refunds its clients, and finalizes every honest receipt', async () => {
+    const model = await net.client.model(net.modelId)
+    const stakeOf = async (node: `0x${string}`) =>
+      (
+        await net.chain.publicClient.readContract({
+          address: net.book.contracts.nodeRegistry,
+          abi: nodeRegistryAbi,
+          functionName: 'getOperator',
+          args: [node, Role.inference],
+        })
+      ).staked
+    const stakeBefore = await stakeOf(net.nodes[0]!.node.address)
+    const escrowBefore = (
+      await net.chain.publicClient.readContract({
+        address: net.book.contracts.settlement,
+        abi: settlementAbi,
+        functionName: 'escrowOf',
+        args: [net.client.account.address],
+      })
+    ).balance
+    const answers: { result: InferReturnType; wrong: boolean }[] = []
+    for (let i = 0; i < 24; i++) {
+      const result = await infer(net.client, {
+        modelId: net.modelId,
+        inputs: { Input3: mnistImage(net.mnist, i) },
+        node: net.nodes[i % 2]!.url,
+      })
+      const local = Array.from(runQuantized(model, quantizeInputs(model, { Input3: mnistImage(net.mnist, i) })).outputs[0]!)
+      answers.push({ result, wrong: JSON.stringify(Object.values(result.outputs)[0]!.raw) !== JSON.stringify(local) })
+    }
+    const wrong = answers.filter((a) => a.wrong)
+    if (fault) expect(wrong.length).toBeGreaterThan(0)
+    else expect(wrong.length).toBe(0)
+    for (const { result, wrong: isWrong } of answers) {
+      const state = await waitForTrust(net.client, {
+        inferenceId: result.inferenceId,
+        node: result.node.url,
+        level: 'FINAL',
+        timeoutMs: 120_000,
+        pollIntervalMs: 500,
+      })
+      expect(state.level, `receipt ${result.inferenceId} (${isWrong ? 'wrong' : 'right'} output)`).toBe(isWrong ? 'OVERTURNED' : 'FINAL')
+      if (isWrong) expect(state.timeline.map((e) => e.level)).toEqual(expect.arrayContaining(['COMMITTED', 'DISPUTED', 'OVERTURNED']))
+    }
+    const events = { fromBlock: net.book.deployedAtBlock, strict: true } as const
+    const [overturned, rejected, resolved] = await Promise.all([
+      net.chain.publicClient.getContractEvents({
+        ...events,
+        address: net.book.contracts.settlement,
+        abi: settlementAbi,
+        eventName: 'ReceiptOverturned',
+      }),
+      net.chain.publicClient.getContractEvents({
+        ...events,
+        address: net.book.contracts.settlement,
+        abi: settlementAbi,
+        eventName: 'ChallengeRejected',
+      }),
+      net.chain.publicClient.getContractEvents({
+        ...events,
+        address: net.book.contracts.disputeGame,
+        abi: disputeGameAbi,
+        eventName: 'GameResolved',
+      }),
+    ])
+    // Exactly the wrong receipts were overturned, once each; the node paid for each and each client got its fee back.
+    expect(overturned.length).toBe(wrong.length)
+    const fee = wrong[0]?.result.receipt.fee ?? 0n
+    expect(overturned.every((e) => e.args.refund === fee && e.args.slashed === 100n * TOKEN)).toBe(true)
+    expect(await stakeOf(net.nodes[0]!.node.address)).toBe(stakeBefore - 100n * TOKEN * BigInt(wrong.length))
+    expect(await stakeOf(net.nodes[1]!.node.address)).toBe(2000n * TOKEN)
+    const spent = answers.reduce((sum, a) => sum + a.result.receipt.fee, 0n) - fee * BigInt(wrong.length)
+    const escrowAfter = (
+      await net.chain.publicClient.readContract({
+        address: net.book.contracts.settlement,
+        abi: settlementAbi,
+        functionName: 'escrowOf',
+        args: [net.client.account.address],
+      })
+    ).balance
+    expect(escrowAfter).toBe(escrowBefore - spent)
+    if (falseChallengeRate) {
+      // The false challenger started games against correct receipts and lost every one.
+      expect(rejected.length).toBeGreaterThan(0)
+      expect(resolved.every((e) => !e.args.nodeLost)).toBe(true)
+    } else {
+      expect(rejected.length).toBe(0)
+      expect(resolved.every((e) => e.args.nodeLost)).toBe(true)
+    }
+  })
+})

@@ -1,0 +1,89 @@
+import { GamePhase, partialSums, sumFinish, sumReads } from '@verity/contracts'
+import { requant, toHex } from '@verity/runtime'
+import type { Hex } from 'viem'
+import type { GameMove, GameState } from './gameState.js'
+import type { TraceView } from './traceView.js'
+
+/**
+ * The node's next move in a game, from its own trace: commit the trace (root, graph header, input
+ * and output leaves with proofs), reveal the two children of the disputed node, or reveal the
+ * disputed chunk. Undefined when the node has nothing to do. Pure.
+ *
+ * @example
+ * const move = defenderMove(await readGame(chain, book, id), traceView(model, trace))
+ */
+export function defenderMove(game: GameState, view: TraceView): GameMove | undefined {
+  const { header } = view.graph
+  const root = (leaf: number) => toHex(view.trace.roots[leaf]!) as Hex
+  switch (game.phase) {
+    case GamePhase.awaitTrace: {
+      const inputs = Array.from({ length: header.inputCount }, (_, i) => i)
+      const claim = {
+        root: view.trace.root,
+        header,
+        inputRoots: inputs.map(root),
+        inputProofs: inputs.map((leaf) => view.leafProof(leaf)),
+        outputRoots: header.outputLeaves.map(root),
+        outputProofs: header.outputLeaves.map((leaf) => view.leafProof(leaf)),
+      }
+      return { functionName: 'postTrace', args: [claim] }
+    }
+    case GamePhase.reveal: {
+      const level = game.level as 1 | 2
+      const h = game.height - 1
+      const left = view.node(level, h, 2 * game.index, game.opLeaf)
+      const right = view.node(level, h, 2 * game.index + 1, game.opLeaf)
+      return { functionName: 'reveal', args: [left, right] }
+    }
+    case GamePhase.awaitChunk:
+      return { functionName: 'revealChunk', args: [toHex(view.chunk(game.opLeaf, game.index))] }
+    case GamePhase.awaitSum: {
+      const acc = defendedSums(game, view)
+      if (!acc) return undefined
+      const op = game.opLeaf - game.inputCount
+      const opReads = {
+        op: view.graph.ops[op],
+        inputProofs: finishProofs(view, op),
+        reads: sumReads(view.model, view.trace, op, game.outIndex, 'finish'),
+      }
+      return { functionName: 'postSum', args: [acc.at(-1)!, opReads] }
+    }
+    case GamePhase.sumReveal: {
+      const acc = defendedSums(game, view)
+      return acc ? { functionName: 'revealSum', args: [acc[Math.floor((game.sumLo + game.sumHi) / 2)]!] } : undefined
+    }
+    default:
+      return undefined
+  }
+}
+
+/**
+ * The partial sums the node defends for the disputed value: those of its own trace, whose last one
+ * must requantize to the value it committed. A node whose committed value is not what its inputs
+ * give (a cheat) keeps every honest partial sum but forges the last one — the closest accumulator
+ * that requantizes to its value — and is caught on the final term; undefined when none exists.
+ */
+export function defendedSums(game: GameState, view: TraceView): bigint[] | undefined {
+  const op = game.opLeaf - game.inputCount
+  const acc = partialSums(view.model, view.trace, op, game.outIndex)
+  const { mul, shift } = sumFinish(view.model, view.trace, op, game.outIndex)
+  const claimed = Number(game.claimed)
+  const finish = (a: bigint) => requant(Number(a), mul, shift)
+  if (finish(acc.at(-1)!) === claimed) return acc
+  // requant is monotone in the accumulator for a positive multiplier: search the first a with finish(a) ≥ claimed.
+  let lo = -(2n ** 45n)
+  let hi = 2n ** 45n
+  const up = mul > 0
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1n
+    if (up ? finish(mid) >= claimed : finish(mid) <= claimed) hi = mid
+    else lo = mid + 1n
+  }
+  if (finish(lo) !== claimed) return undefined
+  return [...acc.slice(0, -1), lo]
+}
+
+/** Proofs of the finish's inputs (the op's constants and, were they activations, their trace leaves). */
+function finishProofs(view: TraceView, op: number): Hex[][] {
+  return view.graph.ops[op]!.inputs.map((ref) => (ref.isConst ? view.constProof(ref.leaf) : view.leafProof(ref.leaf)))
+}

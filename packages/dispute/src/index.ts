@@ -1,0 +1,7 @@
+export { challengerMove, disputedElement, SUM_BISECTION_MIN_TERMS, selectOpMove, stepMove, termMove } from './challengerMove.js'
+export { type Corruption, corruptTrace } from './corruptTrace.js'
+export { defendedSums, defenderMove } from './defenderMove.js'
+export { createGameResponder, type GameResponder, type GameResponderOptions } from './gameResponder.js'
+export { type GameHistory, type GameMove, type GameState, nodeMoves, readGame, readGameHistory } from './gameState.js'
+export { type GameRecord, type PlayedMove, type Player, runGame, sendMove } from './runGame.js'
+export { graphOf, type TraceView, traceView } from './traceView.js'

@@ -10,11 +10,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { isSumOp, partialSums } from '@verity/contracts'
+import { isSumOp, ONE_STEP_OPS, oneStepProofCase, oneStepVerifierAbi, partialSums } from '@verity/contracts'
 import { challengerMove, corruptTrace, defenderMove, runGame, traceView } from '@verity/dispute'
-import { importOnnx, intOps, type LoadedModel, loadMnist, mnistImage, quantizeInputs, runQuantized, type Trace } from '@verity/runtime'
+import { importOnnx, intOps, type LoadedModel, loadMnist, mnistImage, quantizeInputs, run, runQuantized, type Trace } from '@verity/runtime'
 import { commitAndChallenge, disputeFixture, registerModel, TOKEN } from '../packages/dispute/test/disputeFixture.ts'
-import { importLightModel, lightInput } from '../packages/runtime/test/backendTests.ts'
+import { importLightModel, lightInput, listNodeTests, prepareNodeTest } from '../packages/runtime/test/backendTests.ts'
 
 const shared = join(import.meta.dirname, '..', '..', 'shared')
 const only = process.argv.slice(2)
@@ -22,18 +22,20 @@ const only = process.argv.slice(2)
 type Subject = { name: string; model: LoadedModel; inputs: Int16Array[] }
 function subjects(): Subject[] {
   const out: Subject[] = []
-  if (only.length === 0 || only.includes('mnist-8')) {
-    const mnist = loadMnist(join(shared, 'datasets', 'mnist'))
-    const calibration = Array.from({ length: 8 }, (_, i) => ({ Input3: mnistImage(mnist, 9999 - i) }))
-    const model = importOnnx(readBytes(join(shared, 'models', 'mnist-8.onnx')), { calibration }).model
-    out.push({ name: 'mnist-8', model, inputs: quantizeInputs(model, { Input3: mnistImage(mnist, 0) }) })
-  }
+  if (only.length === 0 || only.includes('mnist-8')) out.push(mnistSubject())
   for (const name of ['squeezenet', 'resnet50'] as const) {
     if (only.length > 0 && !only.includes(name)) continue
     const { model, inputName, shape } = importLightModel(name)
     out.push({ name, model, inputs: quantizeInputs(model, { [inputName]: lightInput(shape) }) })
   }
   return out
+}
+
+function mnistSubject(): Subject {
+  const mnist = loadMnist(join(shared, 'datasets', 'mnist'))
+  const calibration = Array.from({ length: 8 }, (_, i) => ({ Input3: mnistImage(mnist, 9999 - i) }))
+  const model = importOnnx(readBytes(join(shared, 'models', 'mnist-8.onnx')), { calibration }).model
+  return { name: 'mnist-8', model, inputs: quantizeInputs(model, { Input3: mnistImage(mnist, 0) }) }
 }
 
 function readBytes(path: string): Uint8Array {
@@ -77,7 +79,7 @@ for (const { name, model, inputs } of subjects()) {
     })
     if (!record.game.nodeLost) throw new Error(`${name} ${kind} #${op}: the honest challenger lost`)
     const fanIn = isSumOp(model, op)
-      ? `${partialSums(model, honest, op, outElements - 1).length - 1} terms`
+      ? `${partialSums(model, honest, op, outElements - 1).length - 1} ${kind === 'Softmax' ? 'steps' : 'terms'}`
       : `${oneStepReads(model, honest, op, outElements - 1)} reads`
     const row: Row = {
       model: name,
@@ -111,6 +113,45 @@ function oneStepReads(model: LoadedModel, trace: Trace, op: number, index: numbe
 }
 
 const fmt = (n: bigint | number) => n.toLocaleString('en-US')
+
+// One value of each op type, alone: OneStepVerifier.evaluate on value 0 of the first ONNX backend node
+// test (or mnist-8 node) of that type, every read opened against its tensor (what `prove` pays inside).
+type OpRow = { op: string; source: string; reads: number; gas: bigint }
+const opRows: OpRow[] = []
+if (only.length === 0 || only.includes('ops')) {
+  const f = await disputeFixture()
+  const seenOps = new Set<string>()
+  const measure = async (source: string, model: LoadedModel, trace: Trace) => {
+    for (const [op, node] of model.nodes.entries()) {
+      if (seenOps.has(node.op) || ONE_STEP_OPS[node.op] === undefined) continue
+      seenOps.add(node.op)
+      const c = oneStepProofCase(model, trace, op, 0)
+      const reads = { inputs: c.inputs, tape: c.tape, openingOf: c.openingOf, openings: c.openings }
+      const gas = await f.chain.publicClient.estimateContractGas({
+        address: f.book.contracts.oneStepVerifier,
+        abi: oneStepVerifierAbi,
+        functionName: 'evaluate',
+        args: [c.op, c.params, c.outIndex, reads],
+      })
+      opRows.push({ op: node.op, source, reads: c.tape.length, gas })
+    }
+  }
+  const mnist = mnistSubject()
+  await measure(mnist.name, mnist.model, runQuantized(mnist.model, mnist.inputs, { trace: true }).trace!)
+  for (const test of listNodeTests()) {
+    const prepared = prepareNodeTest(test)
+    if (!prepared.ok || prepared.imported.model.nodes.every((n) => seenOps.has(n.op) || ONE_STEP_OPS[n.op] === undefined)) continue
+    const { model } = prepared.imported
+    const data = Object.fromEntries(Object.entries(prepared.data).map(([k, t]) => [k, { shape: t.shape, data: t.data }]))
+    await measure(test.name, model, run(model, data, { trace: true }).trace!)
+    if (seenOps.size === Object.keys(ONE_STEP_OPS).length) break
+  }
+  await f.close()
+  opRows.sort((a, b) => ONE_STEP_OPS[a.op]! - ONE_STEP_OPS[b.op]!)
+  for (const r of opRows)
+    console.log(`one step  ${r.op.padEnd(14)} ${String(r.reads).padStart(5)} reads  ${fmt(r.gas).padStart(10)} gas  (${r.source})`)
+}
+
 const lines = [
   '# Dispute game gas',
   '',
@@ -118,8 +159,9 @@ const lines = [
   'For every op kind of a model, the op of that kind with the largest output gets one wrong value (its',
   'last) in the trace the node defends; the honest verifier challenges and the game is played to its',
   'ruling (the node loses every one). Gas is the sum of all moves of both sides (the `challenge`',
-  'transaction that opens the game is listed apart); a dot product (Conv, Dense, MatMulAct) of 32',
-  'terms or more is bisected term by term, any other op is recomputed whole by the one-step.',
+  'transaction that opens the game is listed apart); a fold of 32 steps or more — a dot product (Conv,',
+  'Dense, MatMulAct) term by term, a softmax as its running max then its running sum — is bisected',
+  'step by step; any other op is recomputed whole by the one-step.',
   '',
   '| model | ops | disputed op | output values | one value | moves | game gas | largest move | challenge tx |',
   '| ----- | --: | ----------- | ------------: | --------- | ----: | -------: | -----------: | -----------: |',
@@ -135,6 +177,17 @@ for (const m of models) {
   const worst = rows.filter((r) => r.model === m).reduce((a, b) => (b.gas > a.gas ? b : a))
   lines.push(`- ${m}: ${fmt(worst.gas)} gas in ${worst.moves} moves (${worst.op})`)
 }
-lines.push('')
+lines.push(
+  '',
+  '## One value alone, per op type',
+  '',
+  '`OneStepVerifier.evaluate` (estimated gas of the call) on value 0 of the first mnist-8 node or ONNX backend node test of each',
+  'op type, every read opened against its tensor by a Merkle proof.',
+  '',
+  '| op | source | reads | gas |',
+  '| -- | ------ | ----: | --: |',
+  ...opRows.map((r) => `| ${r.op} | ${r.source} | ${r.reads} | ${fmt(r.gas)} |`),
+  '',
+)
 if (only.length === 0) writeFileSync(join(import.meta.dirname, '..', 'docs', 'dispute-gas.md'), lines.join('\n'))
 console.log(lines.slice(-models.length - 3).join('\n'))

@@ -32,8 +32,8 @@ export {
   oneStepProofCase,
   openTape,
   partialSums,
-  sumFinish,
   sumReads,
+  sumValue,
 } from './oneStep.js'
 export { buildReceiptTree, type ReceiptTree, receiptRootFromProof, receiptTreeDepth, verifyReceiptProof } from './receiptTree.js'
 export { BatchStatus, ChallengeStatus, GamePhase, GameReason, Role, type RoleName } from './roles.js'

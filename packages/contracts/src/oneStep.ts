@@ -190,12 +190,12 @@ export function openTape(model: LoadedModel, trace: Trace, opIndex: number, tape
   return { inputs, tape, openingOf, openings }
 }
 
-// ─── dot products term by term (OneStep.sol `evalTerm` / `evalFinish`) ───────────────────────
+// ─── folds, step by step (OneStep.sol `evalTerm` / `evalFinish`) ────────────────────────────
 
-/** Whether op `opIndex` is a dot product a dispute can bisect term by term (Conv, Dense, MatMulAct). */
+/** Whether op `opIndex` is a fold a dispute can bisect step by step (Conv, Dense, MatMulAct, Softmax). */
 export function isSumOp(model: LoadedModel, opIndex: number): boolean {
   const op = model.nodes[opIndex]!.op
-  return op === 'Conv' || op === 'Dense' || op === 'MatMulAct'
+  return op === 'Conv' || op === 'Dense' || op === 'MatMulAct' || op === 'Softmax'
 }
 
 type SumLayout = { terms: number; bias?: [number, number]; finish: [number, number][]; term(i: number): [number, number][] }
@@ -283,47 +283,114 @@ function sumLayout(model: LoadedModel, opIndex: number, outIndex: number): SumLa
   }
 }
 
+type Read = (input: number, index: number) => bigint
+
+/** One op's fold for output value `outIndex`: its step count, step i from acc_i, and the finish. */
+type Fold = { steps: number; step(i: number, acc: bigint, read: Read): bigint; finish(acc: bigint, read: Read): bigint }
+
+const rshiftBig = (v: bigint, s: bigint) => (s === 0n ? v : (v + (1n << (s - 1n))) >> s)
+const sat16Big = (v: bigint) => (v > 32767n ? 32767n : v < -32768n ? -32768n : v)
+
+/** The fold of output value `outIndex` of a foldable op, mirroring OneStep.sol. */
+function foldOf(model: LoadedModel, opIndex: number, outIndex: number): Fold {
+  const node = model.nodes[opIndex]!
+  const p = oneStepParams(model, opIndex).params.map(Number)
+  if (node.op === 'Softmax') {
+    const [d, inner, r] = p as [number, number, number]
+    const base = Math.floor(outIndex / (d * inner)) * d * inner + (outIndex % inner)
+    const expAt = (dist: bigint, read: Read): bigint => {
+      const k = dist >> BigInt(r)
+      if (k >= 4096n || k < 0n) return 0n
+      const f = dist - (k << BigInt(r))
+      const lo = read(1, Number(k))
+      if (f === 0n) return lo
+      return lo + rshiftBig((read(1, Number(k) + 1) - lo) * f, BigInt(r))
+    }
+    const unpack = (acc: bigint) => ({ max: (acc & 0xffffn) - 32768n, sum: acc >> 16n })
+    return {
+      steps: 2 * d,
+      step(i, acc, read) {
+        let { max, sum } = unpack(i === 0 ? 0n : acc)
+        if (i < d) {
+          const v = read(0, base + i * inner)
+          if (v > max) max = v
+        } else sum += expAt(max - read(0, base + (i - d) * inner), read)
+        return sum * 65536n + (max + 32768n)
+      },
+      finish(acc, read) {
+        const { max, sum } = unpack(acc)
+        if (sum <= 0n) throw new RangeError('a softmax accumulator needs a positive sum')
+        const own = expAt(max - read(0, outIndex), read)
+        return (2n * 32767n * own + sum) / (2n * sum)
+      },
+    }
+  }
+  const layout = sumLayout(model, opIndex, outIndex)
+  return {
+    steps: layout.terms,
+    step(i, acc, read) {
+      const start = i === 0 ? (layout.bias ? read(...layout.bias) : 0n) : acc
+      const at = layout.term(i)
+      return at.length === 0 ? start : start + read(...at[0]!) * read(...at[1]!)
+    },
+    finish(acc, read) {
+      const [mul, shift] = layout.finish.map(([input, index]) => read(input, index))
+      return sat16Big(rshiftBig(acc * mul!, shift!))
+    },
+  }
+}
+
 /**
- * The partial sums of output value `outIndex` of a dot-product op in `trace`: acc[0] is the bias
- * (0 for MatMulAct) and acc[i + 1] = acc[i] + term i, so acc[K] is what the op requantizes.
+ * The partial states of output value `outIndex` of a foldable op in `trace`: acc[i + 1] is the state
+ * after step i (acc[0] is unused: step 0 starts from the bias, or from nothing), so acc[K] is what
+ * the op finishes into its value.
  */
 export function partialSums(model: LoadedModel, trace: Trace, opIndex: number, outIndex: number): bigint[] {
-  const layout = sumLayout(model, opIndex, outIndex)
-  const value = valueReader(model, trace, opIndex)
-  const acc: bigint[] = [layout.bias ? value(...layout.bias) : 0n]
-  for (let i = 0; i < layout.terms; i++) {
-    const reads = layout.term(i)
-    const term = reads.length === 0 ? 0n : value(...reads[0]!) * value(...reads[1]!)
-    acc.push(acc[i]! + term)
-  }
+  const fold = foldOf(model, opIndex, outIndex)
+  const read = valueReader(model, trace, opIndex)
+  const acc: bigint[] = [0n]
+  for (let i = 0; i < fold.steps; i++) acc.push(fold.step(i, acc[i]!, read))
   return acc
 }
 
-/** The tape of term `term` (with the bias first for term 0) or of the finish, opened. */
-export function sumReads(model: LoadedModel, trace: Trace, opIndex: number, outIndex: number, part: number | 'finish'): OneStepReads {
-  const layout = sumLayout(model, opIndex, outIndex)
-  const at: [number, number][] =
-    part === 'finish' ? layout.finish : [...(part === 0 && layout.bias ? [layout.bias] : []), ...layout.term(part)]
+/** The value a foldable op finishes accumulator `acc` into (undefined when it cannot, e.g. a zero softmax sum). */
+export function sumValue(model: LoadedModel, trace: Trace, opIndex: number, outIndex: number, acc: bigint): bigint | undefined {
+  try {
+    return foldOf(model, opIndex, outIndex).finish(acc, valueReader(model, trace, opIndex))
+  } catch (error) {
+    if (error instanceof RangeError) return undefined
+    throw error
+  }
+}
+
+/**
+ * The opened tape of step `part` from state `acc` (the bias, if any, comes first in step 0), or of the
+ * finish of `acc`: what `OneStepVerifier.evaluateTerm` / `evaluateFinish` read.
+ */
+export function sumReads(
+  model: LoadedModel,
+  trace: Trace,
+  opIndex: number,
+  outIndex: number,
+  part: number | 'finish',
+  acc: bigint,
+): OneStepReads {
+  const fold = foldOf(model, opIndex, outIndex)
   const value = valueReader(model, trace, opIndex)
-  return openTape(
-    model,
-    trace,
-    opIndex,
-    at.map(([input, index]) => ({ input, index, value: value(input, index) })),
-  )
+  const tape: OneStepRead[] = []
+  const read: Read = (input, index) => {
+    const v = value(input, index)
+    tape.push({ input, index, value: v })
+    return v
+  }
+  if (part === 'finish') fold.finish(acc, read)
+  else fold.step(part, acc, read)
+  return openTape(model, trace, opIndex, tape)
 }
 
-/** The multiplier and shift a dot-product op requantizes output value `outIndex` with. */
-export function sumFinish(model: LoadedModel, trace: Trace, opIndex: number, outIndex: number): { mul: number; shift: number } {
-  const [mul, shift] = sumLayout(model, opIndex, outIndex).finish.map(([input, index]) =>
-    Number(valueReader(model, trace, opIndex)(input, index)),
-  )
-  return { mul: mul!, shift: shift! }
-}
-
-function valueReader(model: LoadedModel, trace: Trace, opIndex: number) {
+function valueReader(model: LoadedModel, trace: Trace, opIndex: number): Read {
   const node = model.nodes[opIndex]!
-  return (input: number, index: number): bigint => {
+  return (input, index) => {
     const id = node.inputs[input]!
     return BigInt((trace.tensors.get(id) ?? model.model.constants.get(id))![index]!)
   }

@@ -8,13 +8,19 @@ import type { TraceView } from './traceView.js'
  * The honest challenger's next move, from the honest trace of the disputed run: at each reveal,
  * dispute the left child if it differs from the honest one, else the right; name the op reached;
  * at the chunk, point at the first value that differs (or at dirty padding) and prove it with
- * every value the op reads, opened against the node's trace and the weights. Undefined when it
- * is not the challenger's turn. Pure.
+ * every value the op reads, opened against the node's trace and the weights — or, for a fold of at
+ * least `foldFrom` steps (default SUM_BISECTION_MIN_TERMS), bisect its partial states first.
+ * Undefined when it is not the challenger's turn. Pure.
  *
  * Everything left of the disputed leaf was agreed, so each input leaf's proof is built from the
  * honest tree, with the siblings the node revealed on the disputed path (`history.traceNodes`).
  */
-export function challengerMove(game: GameState, honest: TraceView, history: GameHistory): GameMove | undefined {
+export function challengerMove(
+  game: GameState,
+  honest: TraceView,
+  history: GameHistory,
+  options: { foldFrom?: number } = {},
+): GameMove | undefined {
   switch (game.phase) {
     case GamePhase.choose: {
       const level = game.level as 1 | 2
@@ -31,7 +37,11 @@ export function challengerMove(game: GameState, honest: TraceView, history: Game
       const op = game.opLeaf - game.inputCount
       const outIndex = game.index * (CHUNK_BYTES / game.outWidth) + element
       // A wide dot product is bisected term by term rather than recomputed whole.
-      if (outIndex < game.outElements && isSumOp(honest.model, op) && termCount(honest, op) >= SUM_BISECTION_MIN_TERMS) {
+      if (
+        outIndex < game.outElements &&
+        isSumOp(honest.model, op) &&
+        termCount(honest, op) >= (options.foldFrom ?? SUM_BISECTION_MIN_TERMS)
+      ) {
         return { functionName: 'disputeSum', args: [honest.graph.ops[op], history.chunk, element] }
       }
       return stepMove(game, honest, history, element)
@@ -47,7 +57,7 @@ export function challengerMove(game: GameState, honest: TraceView, history: Game
   }
 }
 
-/** Dot products with at least this many terms are bisected term by term (level 3). */
+/** Folds (dot products, softmax) of at least this many steps are bisected step by step (level 3). */
 export const SUM_BISECTION_MIN_TERMS = 32
 
 function termCount(view: TraceView, op: number): number {
@@ -58,7 +68,7 @@ function termCount(view: TraceView, op: number): number {
 export function termMove(game: GameState, honest: TraceView, history: GameHistory): GameMove {
   const opIndex = game.opLeaf - game.inputCount
   const op = honest.graph.ops[opIndex]!
-  const reads = sumReads(honest.model, honest.trace, opIndex, game.outIndex, game.sumLo)
+  const reads = sumReads(honest.model, honest.trace, opIndex, game.outIndex, game.sumLo, game.accLo)
   return { functionName: 'proveTerm', args: [{ op, inputProofs: inputProofs(game, honest, history, opIndex), reads }] }
 }
 

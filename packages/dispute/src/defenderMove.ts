@@ -1,5 +1,5 @@
-import { GamePhase, partialSums, sumFinish, sumReads } from '@verity/contracts'
-import { requant, toHex } from '@verity/runtime'
+import { GamePhase, partialSums, sumReads, sumValue } from '@verity/contracts'
+import { toHex } from '@verity/runtime'
 import type { Hex } from 'viem'
 import type { GameMove, GameState } from './gameState.js'
 import type { TraceView } from './traceView.js'
@@ -44,7 +44,7 @@ export function defenderMove(game: GameState, view: TraceView): GameMove | undef
       const opReads = {
         op: view.graph.ops[op],
         inputProofs: finishProofs(view, op),
-        reads: sumReads(view.model, view.trace, op, game.outIndex, 'finish'),
+        reads: sumReads(view.model, view.trace, op, game.outIndex, 'finish', acc.at(-1)!),
       }
       return { functionName: 'postSum', args: [acc.at(-1)!, opReads] }
     }
@@ -66,21 +66,26 @@ export function defenderMove(game: GameState, view: TraceView): GameMove | undef
 export function defendedSums(game: GameState, view: TraceView): bigint[] | undefined {
   const op = game.opLeaf - game.inputCount
   const acc = partialSums(view.model, view.trace, op, game.outIndex)
-  const { mul, shift } = sumFinish(view.model, view.trace, op, game.outIndex)
-  const claimed = Number(game.claimed)
-  const finish = (a: bigint) => requant(Number(a), mul, shift)
-  if (finish(acc.at(-1)!) === claimed) return acc
-  // requant is monotone in the accumulator for a positive multiplier: search the first a with finish(a) ≥ claimed.
-  let lo = -(2n ** 45n)
-  let hi = 2n ** 45n
-  const up = mul > 0
+  const value = (a: bigint) => sumValue(view.model, view.trace, op, game.outIndex, a)
+  const last = acc.at(-1)!
+  if (value(last) === game.claimed) return acc
+  // The value is monotone in the accumulator (a softmax's in its sum, the max kept): search the
+  // first accumulator on the claimed side and keep it if it finishes exactly into the claim.
+  const softmax = view.model.nodes[op]!.op === 'Softmax'
+  const accOf = softmax ? (x: bigint) => (x << 16n) + (last & 0xffffn) : (x: bigint) => x
+  let [lo, hi] = softmax ? [1n, 1n << 40n] : [-(1n << 45n), 1n << 45n]
+  const first = value(accOf(lo))
+  const end = value(accOf(hi))
+  if (first === undefined || end === undefined) return undefined
+  const rising = end >= first
   while (lo < hi) {
     const mid = (lo + hi) >> 1n
-    if (up ? finish(mid) >= claimed : finish(mid) <= claimed) hi = mid
+    const v = value(accOf(mid))!
+    if (rising ? v >= game.claimed : v <= game.claimed) hi = mid
     else lo = mid + 1n
   }
-  if (finish(lo) !== claimed) return undefined
-  return [...acc.slice(0, -1), lo]
+  if (value(accOf(lo)) !== game.claimed) return undefined
+  return [...acc.slice(0, -1), accOf(lo)]
 }
 
 /** Proofs of the finish's inputs (the op's constants and, were they activations, their trace leaves). */

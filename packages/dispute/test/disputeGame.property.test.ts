@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { GamePhase, modelGraph, ONE_STEP_OPS, Role } from '@verity/contracts'
+import {
+  GamePhase,
+  modelGraph,
+  ONE_STEP_OPS,
+  oneStepParams,
+  oneStepVerifierAbi,
+  partialSums,
+  Role,
+  sumReads,
+  sumValue,
+} from '@verity/contracts'
 import {
   importOnnx,
   type LoadedModel,
@@ -19,7 +29,7 @@ import { commitAndChallenge, disputeFixture, registerModel, TOKEN } from './disp
 
 const shared = join(import.meta.dirname, '..', '..', '..', '..', 'shared')
 const SEED = Number(process.env.VERITY_FUZZ_SEED ?? 20_261_122)
-const TRIALS = 20
+const TRIALS = 32
 
 type Subject = { name: string; model: LoadedModel; input(rand: () => number): Int16Array[] }
 
@@ -64,7 +74,8 @@ function subjects(rand: () => number): Subject[] {
 /**
  * The honest side wins every game: over random models (mnist-8 and real single-op ONNX models),
  * random inputs and a random corruption of the node's run — any op, any value, propagated or
- * trace-only or final-output-only — the honest challenger wins and the node is slashed; and a
+ * trace-only or final-output-only — with folds bisected or recomputed whole, the honest challenger
+ * wins and the node is slashed; and a
  * challenger disputing a correct receipt at random loses, the honest node untouched.
  */
 describe('property: the honest side wins every dispute game', () => {
@@ -94,6 +105,8 @@ describe('property: the honest side wins every dispute game', () => {
       // A corruption the model masks (same output) leaves a correct receipt: dispute it falsely instead.
       const cheating = outputOf(claimed) !== outputOf(honest)
       if (!cheating) claimed = honest
+      // Half the games bisect every fold (dot product, softmax) step by step, however short.
+      const foldFrom = rand() < 0.5 ? 1 : 32
       const f = await disputeFixture()
       try {
         await registerModel(f, model)
@@ -107,7 +120,7 @@ describe('property: the honest side wins every dispute game', () => {
             // Against a correct receipt the challenger has nothing true to say: it picks sides at random.
             if (!cheating && game.phase === GamePhase.choose) return { functionName: 'choose', args: [rand() < 0.5] }
             if (!cheating && game.phase === GamePhase.sumChoose) return { functionName: 'chooseSum', args: [rand() < 0.5] }
-            return challengerMove(game, traceView(model, honest), history)
+            return challengerMove(game, traceView(model, honest), history, { foldFrom })
           },
         }
         const record = await runGame({ chain: f.chain, book: f.book, gameId, node, challenger })
@@ -122,5 +135,68 @@ describe('property: the honest side wins every dispute game', () => {
     // Both kinds of game were played.
     expect(outcomes.some((o) => o.startsWith('cheat'))).toBe(true)
     expect(outcomes.some((o) => o.startsWith('false'))).toBe(true)
+  })
+
+  it('every fold kind (Conv, Dense, MatMulAct, Softmax) matches its op on-chain and, bisected step by step, catches a wrong value', async () => {
+    const rand = seededRandom(SEED + 1)
+    const pool = subjects(rand)
+    const seen = new Set<string>()
+    for (const { name, model, input } of pool) {
+      for (const [op, node] of model.nodes.entries()) {
+        if (!['Conv', 'Dense', 'MatMulAct', 'Softmax'].includes(node.op) || seen.has(node.op)) continue
+        seen.add(node.op)
+        const inputs = input(rand)
+        const honest = runQuantized(model, inputs, { trace: true }).trace!
+        const size = honest.tensors.get(node.output)!.length
+        const claimed = corruptTrace(model, inputs, { kind: 'traceOnly', op, index: size - 1, delta: 3 })
+        const f = await disputeFixture()
+        try {
+          // The fold agrees with the op, in TypeScript and on-chain: its last state finishes into the
+          // value the runtime computed, and every step the contract evaluates gives the next state.
+          const acc = partialSums(model, honest, op, size - 1)
+          expect(sumValue(model, honest, op, size - 1, acc.at(-1)!)).toBe(BigInt(honest.tensors.get(node.output)![size - 1]!))
+          const verifier = { address: f.book.contracts.oneStepVerifier, abi: oneStepVerifierAbi } as const
+          const { op: opCode, params } = oneStepParams(model, op)
+          const finish = sumReads(model, honest, op, size - 1, 'finish', acc.at(-1)!)
+          expect(
+            await f.chain.publicClient.readContract({
+              ...verifier,
+              functionName: 'evaluateFinish',
+              args: [opCode, params, BigInt(size - 1), acc.at(-1)!, finish],
+            }),
+          ).toBe(BigInt(honest.tensors.get(node.output)![size - 1]!))
+          for (const i of [0, 1, Math.floor((acc.length - 1) / 2), acc.length - 2]) {
+            const reads = sumReads(model, honest, op, size - 1, i, acc[i]!)
+            const next = await f.chain.publicClient.readContract({
+              ...verifier,
+              functionName: 'evaluateTerm',
+              args: [opCode, params, BigInt(size - 1), BigInt(i), acc[i]!, reads],
+            })
+            expect(next, `${node.op} step ${i}`).toBe(acc[i + 1])
+          }
+          await registerModel(f, model)
+          const { gameId } = await commitAndChallenge(f, model, inputs, claimed)
+          const record = await runGame({
+            chain: f.chain,
+            book: f.book,
+            gameId,
+            node: { sender: f.node, decide: (game) => defenderMove(game, traceView(model, claimed)) },
+            challenger: {
+              sender: f.challenger,
+              decide: (game, history) => challengerMove(game, traceView(model, honest), history, { foldFrom: 1 }),
+            },
+          })
+          const label = `${name}: ${node.op} #${op}`
+          expect(record.game.nodeLost, label).toBe(true)
+          expect(
+            record.moves.map((m) => m.functionName),
+            label,
+          ).toEqual(expect.arrayContaining(['disputeSum', 'postSum', 'proveTerm']))
+        } finally {
+          await f.close()
+        }
+      }
+    }
+    expect([...seen].sort()).toEqual(['Conv', 'Dense', 'MatMulAct', 'Softmax'])
   })
 })

@@ -115,11 +115,13 @@ library OneStep {
     // and acc_{i+1} = acc_i + term_i. A dispute over one such value can bisect over i, so the
     // contract only ever evaluates one term, the bias or the finish — whatever the fan-in K.
     // Conv's terms run over every kernel position (ic, ky, kx) in that order; a position in the
-    // padding contributes 0 and reads nothing.
+    // padding contributes 0 and reads nothing. Softmax folds the same way over 2d steps with the
+    // state (max, sum) packed as sum · 2^16 + (max + 32768): steps 0..d−1 take the running max of
+    // the d values, steps d..2d−1 add each value's exponential; acc_0 = 0 (max −32768, sum 0).
 
     /// @notice Whether `op` is a dot product evaluated term by term in a dispute.
     function isSum(uint8 op) internal pure returns (bool) {
-        return op == CONV || op == DENSE || op == MATMULACT;
+        return op == CONV || op == DENSE || op == MATMULACT || op == SOFTMAX;
     }
 
     /// @notice K, the number of terms of one output value of a dot-product op.
@@ -127,6 +129,7 @@ library OneStep {
         if (op == CONV) return (uint256(p[12]) / uint256(p[1])) * uint256(p[2]) * uint256(p[3]);
         if (op == DENSE) return uint256(p[1]);
         if (op == MATMULACT) return uint256(p[2]);
+        if (op == SOFTMAX) return 2 * uint256(p[0]);
         revert UnsupportedOp(op);
     }
 
@@ -140,7 +143,8 @@ library OneStep {
         if (i >= termCount(op, p)) revert BadParams(op, termCount(op, p), i);
         if (op == CONV) acc = _convStep(p, outIndex, i, accBefore, t);
         else if (op == DENSE) acc = _denseStep(p, outIndex, i, accBefore, t);
-        else acc = _matmulStep(p, outIndex, i, accBefore, t);
+        else if (op == MATMULACT) acc = _matmulStep(p, outIndex, i, accBefore, t);
+        else acc = _softmaxStep(p, outIndex, i, i == 0 ? int256(0) : accBefore, t);
         if (t.position != tape.length) revert TapeLength(t.position, tape.length);
     }
 
@@ -165,6 +169,12 @@ library OneStep {
             _matmulBases(p, outIndex);
             int256 mul = _read(t, 2, 0);
             value = requant(acc, mul, _read(t, 3, 0));
+        } else if (op == SOFTMAX) {
+            _params(op, p, 3);
+            int256 sum = acc >> 16;
+            if (sum <= 0) revert BadParams(op, 1, 0);
+            int256 own = _expAt((acc & 0xFFFF) - 32768 - _read(t, 0, outIndex), uint256(p[2]), t);
+            value = (2 * 32767 * own + sum) / (2 * sum);
         } else {
             revert UnsupportedOp(op);
         }
@@ -193,6 +203,23 @@ library OneStep {
         if (i == 0) acc = 0;
         int256 a = _read(t, 0, oa + i);
         return acc + a * _read(t, 1, ob + i * n);
+    }
+
+    /// @dev Step i of a softmax's fold: the running max over the d values, then the sum of exponentials.
+    function _softmaxStep(int256[] calldata p, uint256 outIndex, uint256 i, int256 acc, Tape memory t) private pure returns (int256) {
+        _params(SOFTMAX, p, 3);
+        uint256 d = uint256(p[0]);
+        uint256 inner = uint256(p[1]);
+        uint256 base = (outIndex / (d * inner)) * d * inner + (outIndex % inner);
+        int256 max = (acc & 0xFFFF) - 32768;
+        int256 sum = acc >> 16;
+        if (i < d) {
+            int256 v = _read(t, 0, base + i * inner);
+            if (v > max) max = v;
+        } else {
+            sum += _expAt(max - _read(t, 0, base + (i - d) * inner), uint256(p[2]), t);
+        }
+        return sum * 65536 + (max + 32768);
     }
 
     /// @dev Term i of a convolution: x · w at kernel position (ic, ky, kx), or 0 in the padding.

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { isAddress, parseUnits } from 'viem'
 import { chainStart } from './commands/chainStart.js'
 import { auditCommand, inferCommand, statusCommand } from './commands/clientCommands.js'
+import { dashboardCommand } from './commands/dashboard.js'
 import { demo } from './commands/demo.js'
 import { deploy } from './commands/deploy.js'
 import { devnet } from './commands/devnet.js'
@@ -161,6 +162,7 @@ export function program(): Command {
     .option('--shared <dir>', 'the shared data directory', '../shared')
     .option('--dir <dir>', 'working directory (wiped at start)', '.verity/devnet')
     .option('--port <n>', 'JSON-RPC port of the chain (0 = any free port)', nonNegativeInt, 8545)
+    .option('--dashboard-port <n>', 'port of the trust dashboard (0 = any free port)', nonNegativeInt, 7700)
     .option('--requests <n>', 'MNIST test digits to send', nonNegativeInt, 200)
     .option('--mode <mode>', 'verification mode of the requests: none, optimistic, quorum:k', mode, 'optimistic')
     .option('--sample-rate <p>', 'share of optimistic receipts each verifier re-executes', rate, 0.3)
@@ -183,6 +185,7 @@ export function program(): Command {
         shared: o.shared,
         dir: o.dir,
         port: o.port,
+        dashboardPort: o.dashboardPort,
         requests: o.requests,
         mode: o.mode,
         sampleRate: o.sampleRate,
@@ -224,6 +227,16 @@ export function program(): Command {
         wait: o.wait,
         ...(o.node ? { node: o.node } : {}),
       })
+    })
+  cli
+    .command('dashboard')
+    .description('Index a deployment (chain events and the nodes’ batches) into SQLite and serve the dashboard API over it')
+    .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
+    .option('--addresses <file>', 'address book of the deployment', '.verity/devnet/addresses.json')
+    .option('--db <file>', 'the index database', '.verity/dashboard.sqlite')
+    .option('--port <n>', 'HTTP port', nonNegativeInt, 7700)
+    .action(async (o) => {
+      await dashboardCommand({ rpc: o.rpc, addresses: o.addresses, db: o.db, port: o.port })
     })
   networkOptions(
     cli.command('status <inference>').description('Trust level and timeline of an inference, checked against the chain'),

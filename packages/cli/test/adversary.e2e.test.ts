@@ -125,6 +125,32 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
       })
     ).balance
     expect(escrowAfter).toBe(escrowBefore - spent)
+    // The dashboard's index agrees with the chain: every committed receipt, its level, the games and the stakes.
+    await net.indexer.caughtUp()
+    const api = async <T>(path: string) => (await (await fetch(`${net.dashboardUrl}${path}`)).json()) as T
+    const committed = await net.chain.publicClient.getContractEvents({
+      ...events,
+      address: net.book.contracts.settlement,
+      abi: settlementAbi,
+      eventName: 'BatchCommitted',
+    })
+    const summary = await api<{ inferences: number; levels: Record<string, number>; games: { played: number; nodeLost: number } }>(
+      '/api/summary',
+    )
+    expect(summary.inferences).toBe(committed.reduce((n, e) => n + e.args.count, 0))
+    expect(summary.levels.OVERTURNED ?? 0).toBe(overturned.length)
+    expect(summary.levels.FINAL ?? 0).toBe(summary.inferences - overturned.length)
+    expect(summary.games).toMatchObject({ played: resolved.length, nodeLost: resolved.filter((e) => e.args.nodeLost).length })
+    for (const { result, wrong: isWrong } of answers.slice(0, 6)) {
+      const indexed = await api<{ level: string; timeline: { executed: number; committed: number; final: number | null } }>(
+        `/api/inferences/${result.inferenceId}`,
+      )
+      expect(indexed.level).toBe(isWrong ? 'OVERTURNED' : 'FINAL')
+      expect(indexed.timeline.committed).toBeGreaterThanOrEqual(indexed.timeline.executed)
+    }
+    const operators = await api<{ address: string; role: number; staked: string }[]>('/api/operators')
+    const node0 = operators.find((o) => o.address === net.nodes[0]!.node.address.toLowerCase() && o.role === Role.inference)!
+    expect(BigInt(node0.staked)).toBe(await stakeOf(net.nodes[0]!.node.address))
     if (falseChallengeRate) {
       // The false challenger started games against correct receipts and lost every one.
       expect(rejected.length).toBeGreaterThan(0)

@@ -11,6 +11,8 @@ export type DevnetCommandOptions = {
   shared: string
   dir: string
   port: number
+  /** Port of the trust dashboard (0 = any free port). */
+  dashboardPort?: number
   requests: number
   mode: VerificationMode
   sampleRate: number
@@ -54,6 +56,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     dir: options.dir,
     shared: options.shared,
     port: options.port,
+    ...(options.dashboardPort === undefined ? {} : { dashboardPort: options.dashboardPort }),
     nodes: options.nodes,
     verifiers: options.verifiers,
     sampleRate: options.sampleRate,
@@ -69,6 +72,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   out('Verity devnet')
   out(`  chain       ${net.chain.rpcUrl} (chain id ${net.chain.chainId}), address book ${join(net.dir, 'addresses.json')}`)
   out(`  hub         ${net.hubUrl}   mnist-8 = ${net.modelId}`)
+  out(`  dashboard   ${net.dashboardUrl}/ (the trust dashboard; its API under /api/)`)
   for (const [k, n] of net.nodes.entries())
     out(
       `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault!.kind} ${options.fault!.rate} (tests and demos only)` : ''}`,

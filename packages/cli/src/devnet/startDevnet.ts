@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, writeAddressBook } from '@verity/chain'
 import { nodeRegistryAbi, Role, verityTokenAbi } from '@verity/contracts'
+import { createIndexer, dashboardApi, type Indexer } from '@verity/dashboard'
 import {
   createHub,
   createInferenceNode,
@@ -36,6 +37,8 @@ export type DevnetOptions = {
   fault?: Fault
   /** Verifier 0 challenges this share of correct receipts (tests and demos only). */
   falseChallengeRate?: number
+  /** Port of the dashboard (0 = any free port). */
+  dashboardPort?: number
   log?(line: string): void
 }
 
@@ -43,6 +46,9 @@ export type Devnet = {
   chain: EmbeddedChain
   book: AddressBook
   hubUrl: string
+  /** The dashboard API (`/api/summary`, `/api/inferences`, …) over the devnet's index. */
+  dashboardUrl: string
+  indexer: Indexer
   modelId: Hex
   nodes: { node: InferenceNode; url: string; faulty: boolean }[]
   verifiers: Verifier[]
@@ -142,6 +148,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       closers.push(() => verifier.stop())
       verifiers.push(verifier)
     }
+    // The dashboard's index of the whole network, and its API.
+    const indexer = createIndexer({ chain, book, dbPath: join(options.dir, 'index.sqlite'), log: (line) => log(line) })
+    indexer.start()
+    closers.push(() => indexer.stop())
+    const dashboard = await serveApp(dashboardApi(indexer.store), options.dashboardPort ?? 0)
+    closers.push(() => dashboard.close())
     const clientIndex = nodeCount + verifierCount + 1
     const client = createVerityClient({ chain, book, account: chain.accounts[clientIndex]!.privateKey })
     await depositEscrow(client, { amount: 1000n * TOKEN })
@@ -149,6 +161,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       chain,
       book,
       hubUrl: hubServer.url,
+      dashboardUrl: dashboard.url,
+      indexer,
       modelId: published.modelId,
       nodes,
       verifiers,

@@ -1,0 +1,131 @@
+import Database from 'better-sqlite3'
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+  batch_id INTEGER PRIMARY KEY,
+  node TEXT NOT NULL,
+  root TEXT NOT NULL,
+  count INTEGER NOT NULL,
+  fee TEXT NOT NULL,
+  data_uri TEXT NOT NULL,
+  committed_at_ms INTEGER NOT NULL,
+  finalized_at_ms INTEGER,
+  gas INTEGER NOT NULL DEFAULT 0,
+  fetched INTEGER NOT NULL DEFAULT 0,
+  fetch_error TEXT
+);
+CREATE TABLE IF NOT EXISTS inferences (
+  id TEXT PRIMARY KEY,
+  batch_id INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  node TEXT NOT NULL,
+  client TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  fee TEXT NOT NULL,
+  mode INTEGER NOT NULL,
+  receipt_json TEXT NOT NULL,
+  executed_at_ms INTEGER NOT NULL,
+  committed_at_ms INTEGER NOT NULL,
+  attested_at_ms INTEGER,
+  attestations INTEGER NOT NULL DEFAULT 0,
+  disputed_at_ms INTEGER,
+  overturned_at_ms INTEGER,
+  final_at_ms INTEGER,
+  UNIQUE (batch_id, idx)
+);
+CREATE INDEX IF NOT EXISTS inferences_recent ON inferences (executed_at_ms DESC);
+CREATE INDEX IF NOT EXISTS inferences_node ON inferences (node);
+CREATE INDEX IF NOT EXISTS inferences_gap_attested ON inferences (attested_at_ms - executed_at_ms) WHERE attested_at_ms IS NOT NULL;
+CREATE INDEX IF NOT EXISTS inferences_gap_final ON inferences (final_at_ms - executed_at_ms) WHERE final_at_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS attestations (
+  batch_id INTEGER NOT NULL,
+  verifier TEXT NOT NULL,
+  receipts INTEGER NOT NULL,
+  bitmap TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  gas INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (batch_id, verifier)
+);
+CREATE INDEX IF NOT EXISTS attestations_verifier ON attestations (verifier);
+CREATE TABLE IF NOT EXISTS challenges (
+  challenge_id INTEGER PRIMARY KEY,
+  batch_id INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  challenger TEXT NOT NULL,
+  bond TEXT NOT NULL,
+  opened_at_ms INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  resolved_at_ms INTEGER,
+  refund TEXT,
+  slashed TEXT,
+  bounty TEXT
+);
+CREATE TABLE IF NOT EXISTS games (
+  game_id INTEGER PRIMARY KEY,
+  node TEXT NOT NULL,
+  challenger TEXT NOT NULL,
+  model_id TEXT NOT NULL,
+  opened_at_ms INTEGER NOT NULL,
+  moves INTEGER NOT NULL DEFAULT 0,
+  gas INTEGER NOT NULL DEFAULT 0,
+  resolved_at_ms INTEGER,
+  node_lost INTEGER,
+  reason INTEGER
+);
+CREATE TABLE IF NOT EXISTS operators (
+  address TEXT NOT NULL,
+  role INTEGER NOT NULL,
+  endpoint TEXT NOT NULL,
+  staked TEXT NOT NULL DEFAULT '0',
+  slashed TEXT NOT NULL DEFAULT '0',
+  registered_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (address, role)
+);
+`
+
+export type Row = Record<string, unknown>
+
+/**
+ * The dashboard's index in SQLite (WAL): batches, every receipt with the time it reached each trust
+ * level (chain time, ms), attestations, challenges, dispute games and operators, plus the event cursor.
+ * Every write is idempotent, so a range of events delivered twice changes nothing.
+ */
+export class IndexStore {
+  readonly db: Database.Database
+
+  constructor(path: string) {
+    this.db = new Database(path)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = NORMAL')
+    this.db.exec(SCHEMA)
+  }
+
+  getMeta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
+  }
+
+  run(sql: string, ...params: unknown[]): void {
+    this.db.prepare(sql).run(...params)
+  }
+
+  all<T = Row>(sql: string, ...params: unknown[]): T[] {
+    return this.db.prepare(sql).all(...params) as T[]
+  }
+
+  get<T = Row>(sql: string, ...params: unknown[]): T | undefined {
+    return this.db.prepare(sql).get(...params) as T | undefined
+  }
+
+  transaction(fn: () => void): void {
+    this.db.transaction(fn)()
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}

@@ -1,0 +1,356 @@
+import { type AddressBook, type Chain, type EventFollower, followEvents } from '@verity/chain'
+import { bitmapHas, disputeGameAbi, hashReceipt, nodeRegistryAbi, receiptFromWire, settlementAbi } from '@verity/contracts'
+import type { Hex, Log } from 'viem'
+import { IndexStore } from './indexStore.js'
+
+export type IndexerOptions = {
+  chain: Chain
+  book: AddressBook
+  dbPath: string
+  pollIntervalMs?: number
+  log?(line: string): void
+}
+
+export type Indexer = {
+  store: IndexStore
+  start(): void
+  stop(): Promise<void>
+  /** Resolves once everything up to the chain's current head is indexed (tests and tools). */
+  caughtUp(): Promise<void>
+}
+
+const abi = [...settlementAbi, ...disputeGameAbi, ...nodeRegistryAbi] as const
+
+/**
+ * Follows the Settlement, DisputeGame and NodeRegistry events into SQLite, and fetches each
+ * committed batch's receipts from the node that committed it (its `dataURI`), checking that they
+ * hash to the committed root. Each receipt then gets the chain time it reached each trust level.
+ * Resumable (cursor in the database) and idempotent.
+ */
+export function createIndexer(options: IndexerOptions): Indexer {
+  const { chain, book } = options
+  const log = options.log ?? (() => {})
+  const store = new IndexStore(options.dbPath)
+  const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
+  const blockTimes = new Map<bigint, number>()
+  const gasOf = new Map<Hex, number>()
+  let follower: EventFollower | undefined
+  let fetchTimer: NodeJS.Timeout | undefined
+  let lastIndexed = 0n
+
+  const timeOf = async (blockNumber: bigint) => {
+    let t = blockTimes.get(blockNumber)
+    if (t === undefined) {
+      t = Number((await chain.publicClient.getBlock({ blockNumber })).timestamp) * 1000
+      blockTimes.set(blockNumber, t)
+      if (blockTimes.size > 10_000) blockTimes.delete(blockTimes.keys().next().value!)
+    }
+    return t
+  }
+  const gas = async (hash: Hex) => {
+    let g = gasOf.get(hash)
+    if (g === undefined) {
+      g = Number((await chain.publicClient.getTransactionReceipt({ hash })).gasUsed)
+      gasOf.set(hash, g)
+      if (gasOf.size > 10_000) gasOf.delete(gasOf.keys().next().value!)
+    }
+    return g
+  }
+
+  async function onEvent(event: Log & { eventName: string; args: Record<string, unknown> }): Promise<void> {
+    const at = await timeOf(event.blockNumber!)
+    const a = event.args
+    const settlement = event.address.toLowerCase() === book.contracts.settlement.toLowerCase()
+    switch (event.eventName) {
+      case 'BatchCommitted':
+        store.run(
+          `INSERT OR IGNORE INTO batches (batch_id, node, root, count, fee, data_uri, committed_at_ms, gas) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          Number(a.batchId),
+          String(a.node).toLowerCase(),
+          a.root,
+          Number(a.count),
+          String(a.feeCollected),
+          a.dataURI,
+          at,
+          await gas(event.transactionHash!),
+        )
+        break
+      case 'Attested': {
+        const batchId = Number(a.batchId)
+        const bitmap = (a.bitmap as bigint[]).map(String)
+        store.run(
+          'INSERT OR IGNORE INTO attestations (batch_id, verifier, receipts, bitmap, at_ms, gas) VALUES (?, ?, ?, ?, ?, ?)',
+          batchId,
+          String(a.verifier).toLowerCase(),
+          Number(a.receipts),
+          JSON.stringify(bitmap),
+          at,
+          await gas(event.transactionHash!),
+        )
+        applyAttestations(batchId)
+        break
+      }
+      case 'BatchFinalized':
+        store.run(
+          'UPDATE batches SET finalized_at_ms = ?, gas = gas + ? WHERE batch_id = ? AND finalized_at_ms IS NULL',
+          at,
+          await gas(event.transactionHash!),
+          Number(a.batchId),
+        )
+        store.run(
+          'UPDATE inferences SET final_at_ms = ? WHERE batch_id = ? AND overturned_at_ms IS NULL AND final_at_ms IS NULL',
+          at,
+          Number(a.batchId),
+        )
+        break
+      case 'ChallengeOpened':
+        store.run(
+          `INSERT OR IGNORE INTO challenges (challenge_id, batch_id, idx, challenger, bond, opened_at_ms, status) VALUES (?, ?, ?, ?, ?, ?, 'open')`,
+          Number(a.challengeId),
+          Number(a.batchId),
+          Number(a.receiptIndex),
+          String(a.challenger).toLowerCase(),
+          String(a.bond),
+          at,
+        )
+        store.run(
+          'UPDATE inferences SET disputed_at_ms = COALESCE(disputed_at_ms, ?) WHERE batch_id = ? AND idx = ?',
+          at,
+          Number(a.batchId),
+          Number(a.receiptIndex),
+        )
+        break
+      case 'ReceiptOverturned':
+        store.run(
+          `UPDATE challenges SET status = 'upheld', resolved_at_ms = ?, refund = ?, slashed = ?, bounty = ? WHERE challenge_id = ?`,
+          at,
+          String(a.refund),
+          String(a.slashed),
+          String(a.bounty),
+          Number(a.challengeId),
+        )
+        store.run(
+          'UPDATE inferences SET overturned_at_ms = COALESCE(overturned_at_ms, ?) WHERE batch_id = ? AND idx = ?',
+          at,
+          Number(a.batchId),
+          Number(a.receiptIndex),
+        )
+        break
+      case 'ChallengeRejected':
+      case 'ChallengeRedundant':
+      case 'ChallengeExpired': {
+        const status =
+          event.eventName === 'ChallengeRejected' ? 'rejected' : event.eventName === 'ChallengeRedundant' ? 'redundant' : 'expired'
+        store.run('UPDATE challenges SET status = ?, resolved_at_ms = ? WHERE challenge_id = ?', status, at, Number(a.challengeId))
+        break
+      }
+      case 'GameOpened':
+        store.run(
+          'INSERT OR IGNORE INTO games (game_id, node, challenger, model_id, opened_at_ms) VALUES (?, ?, ?, ?, ?)',
+          Number(a.gameId),
+          String(a.node).toLowerCase(),
+          String(a.challenger).toLowerCase(),
+          a.modelId,
+          at,
+        )
+        break
+      case 'TracePosted':
+      case 'Revealed':
+      case 'Chosen':
+      case 'OpSelected':
+      case 'ChunkRevealed':
+      case 'SumDisputed':
+      case 'SumPosted':
+      case 'SumChosen':
+        store.run(
+          'UPDATE games SET moves = moves + 1, gas = gas + ? WHERE game_id = ?',
+          await gas(event.transactionHash!),
+          Number(a.gameId),
+        )
+        break
+      case 'GameResolved':
+        store.run(
+          'UPDATE games SET resolved_at_ms = ?, node_lost = ?, reason = ?, moves = moves + 1, gas = gas + ? WHERE game_id = ? AND resolved_at_ms IS NULL',
+          at,
+          a.nodeLost ? 1 : 0,
+          Number(a.reason),
+          await gas(event.transactionHash!),
+          Number(a.gameId),
+        )
+        break
+      case 'OperatorRegistered':
+        store.run(
+          'INSERT OR IGNORE INTO operators (address, role, endpoint, registered_at_ms) VALUES (?, ?, ?, ?)',
+          String(a.operator).toLowerCase(),
+          Number(a.role),
+          a.endpoint,
+          at,
+        )
+        break
+      case 'Staked':
+        store.run(
+          'UPDATE operators SET staked = ? WHERE address = ? AND role = ?',
+          String(a.staked),
+          String(a.operator).toLowerCase(),
+          Number(a.role),
+        )
+        break
+      case 'UnbondRequested':
+      case 'Slashed':
+        if (settlement) break
+        await refreshOperator(String(a.operator).toLowerCase(), Number(a.role), event.eventName === 'Slashed' ? (a.amount as bigint) : 0n)
+        break
+    }
+  }
+
+  /** Re-reads an operator's active stake from the registry (after an unbond or a slash) and adds up its slashes. */
+  async function refreshOperator(address: string, role: number, slashed: bigint) {
+    const op = await chain.publicClient.readContract({
+      address: book.contracts.nodeRegistry,
+      abi: nodeRegistryAbi,
+      functionName: 'getOperator',
+      args: [address as Hex, role],
+    })
+    const row = store.get<{ slashed: string }>('SELECT slashed FROM operators WHERE address = ? AND role = ?', address, role)
+    store.run(
+      'UPDATE operators SET staked = ?, slashed = ? WHERE address = ? AND role = ?',
+      String(op.staked),
+      String(BigInt(row?.slashed ?? '0') + slashed),
+      address,
+      role,
+    )
+  }
+
+  /** Sets `attested_at_ms` and the attestation count of a batch's indexed receipts from its attestations. */
+  function applyAttestations(batchId: number) {
+    const attestations = store.all<{ bitmap: string; at_ms: number }>(
+      'SELECT bitmap, at_ms FROM attestations WHERE batch_id = ? ORDER BY at_ms',
+      batchId,
+    )
+    const receipts = store.all<{ idx: number }>('SELECT idx FROM inferences WHERE batch_id = ?', batchId)
+    store.transaction(() => {
+      for (const { idx } of receipts) {
+        const hits = attestations.filter((x) => bitmapHas((JSON.parse(x.bitmap) as string[]).map(BigInt), idx))
+        if (hits.length === 0) continue
+        store.run(
+          'UPDATE inferences SET attested_at_ms = ?, attestations = ? WHERE batch_id = ? AND idx = ?',
+          hits[0]!.at_ms,
+          hits.length,
+          batchId,
+          idx,
+        )
+      }
+    })
+  }
+
+  /** Fetches the receipts of committed batches not yet fetched from their nodes. */
+  async function fetchBatches() {
+    const pending = store.all<{
+      batch_id: number
+      root: Hex
+      count: number
+      data_uri: string
+      committed_at_ms: number
+      node: string
+      finalized_at_ms: number | null
+    }>('SELECT * FROM batches WHERE fetched = 0 ORDER BY batch_id LIMIT 20')
+    for (const b of pending) {
+      try {
+        const response = await fetch(b.data_uri)
+        if (!response.ok) throw new Error(`${b.data_uri} answered ${response.status}`)
+        const data = (await response.json()) as { receipts: { receipt: unknown }[] }
+        const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
+        const ids = receipts.map((r) => hashReceipt(r, domain))
+        if (receipts.length !== b.count) throw new Error(`batch ${b.batch_id}: ${receipts.length} receipts served for ${b.count} committed`)
+        store.transaction(() => {
+          for (const [i, r] of receipts.entries()) {
+            store.run(
+              `INSERT OR IGNORE INTO inferences (id, batch_id, idx, node, client, model_id, fee, mode, receipt_json, executed_at_ms, committed_at_ms, final_at_ms)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+              ids[i]!.toLowerCase(),
+              b.batch_id,
+              i,
+              b.node,
+              r.client.toLowerCase(),
+              r.modelId,
+              String(r.fee),
+              r.mode,
+              JSON.stringify(data.receipts[i]!.receipt),
+              Number(r.issuedAt) * 1000,
+              b.committed_at_ms,
+              b.finalized_at_ms,
+            )
+          }
+          store.run('UPDATE batches SET fetched = 1, fetch_error = NULL WHERE batch_id = ?', b.batch_id)
+        })
+        // Events about these receipts may have arrived before the receipts themselves.
+        applyAttestations(b.batch_id)
+        for (const c of store.all<{ idx: number; opened_at_ms: number; status: string; resolved_at_ms: number | null }>(
+          'SELECT * FROM challenges WHERE batch_id = ?',
+          b.batch_id,
+        )) {
+          store.run(
+            'UPDATE inferences SET disputed_at_ms = COALESCE(disputed_at_ms, ?) WHERE batch_id = ? AND idx = ?',
+            c.opened_at_ms,
+            b.batch_id,
+            c.idx,
+          )
+          if (c.status === 'upheld') {
+            store.run(
+              'UPDATE inferences SET overturned_at_ms = ?, final_at_ms = NULL WHERE batch_id = ? AND idx = ?',
+              c.resolved_at_ms,
+              b.batch_id,
+              c.idx,
+            )
+          }
+        }
+      } catch (error) {
+        store.run(
+          'UPDATE batches SET fetch_error = ? WHERE batch_id = ?',
+          error instanceof Error ? error.message : String(error),
+          b.batch_id,
+        )
+        log(`indexer: batch ${b.batch_id}: ${error instanceof Error ? error.message : String(error)}`)
+      }
+    }
+  }
+
+  return {
+    store,
+    start() {
+      follower = followEvents({
+        chain,
+        abi,
+        address: [book.contracts.settlement, book.contracts.disputeGame, book.contracts.nodeRegistry],
+        fromBlock: book.deployedAtBlock,
+        pollIntervalMs: options.pollIntervalMs ?? (chain.kind === 'embedded' ? 200 : 1000),
+        cursor: {
+          load: () => ((v) => (v === undefined ? undefined : BigInt(v)))(store.getMeta('cursor')),
+          save: (block) => store.setMeta('cursor', block.toString()),
+        },
+        onError: (error) => log(`indexer: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
+        async onLogs(logs, range) {
+          for (const event of logs) await onEvent(event as never)
+          lastIndexed = range.toBlock
+        },
+      })
+      const loop = async () => {
+        await fetchBatches().catch((error) => log(`indexer: ${(error as Error).message}`))
+        if (fetchTimer !== undefined) fetchTimer = setTimeout(loop, options.pollIntervalMs ?? 500)
+      }
+      fetchTimer = setTimeout(loop, 0)
+    },
+    async caughtUp() {
+      const head = await chain.publicClient.getBlockNumber()
+      while (lastIndexed < head || store.get<{ n: number }>('SELECT COUNT(*) AS n FROM batches WHERE fetched = 0')!.n > 0) {
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    },
+    async stop() {
+      if (fetchTimer) clearTimeout(fetchTimer)
+      fetchTimer = undefined
+      await follower?.stop()
+      store.close()
+    },
+  }
+}

@@ -1,0 +1,231 @@
+import uPlot from 'uplot'
+import 'uplot/dist/uPlot.min.css'
+import './style.css'
+
+type Percentiles = { count: number; p50: number | null; p90: number | null; p99: number | null }
+type Summary = {
+  inferences: number
+  levels: Record<string, number>
+  coverage: {
+    attested: number
+    byMode: { mode: number; total: number; attested: number; share: number }[]
+    verificationPerInference: number
+  }
+  trustGap: { attested: Percentiles; final: Percentiles }
+  fees: string
+  gas: number
+  gasPerInference: number
+  batches: number
+  games: { played: number; nodeLost: number; challengerLost: number; open: number }
+  slashed: string
+}
+type Inference = {
+  id: string
+  node: string
+  level: string
+  executedAt: number
+  committedAt: number
+  attestedAt: number | null
+  attestations: number
+  disputedAt: number | null
+  overturnedAt: number | null
+  finalAt: number | null
+}
+type Gap = { series: { from: number; attested: Percentiles; final: Percentiles }[]; histogram: { bin: number; n: number }[] }
+type Operator = { address: string; role: number; staked: string; slashed: string; served: number; checked: number }
+type Dispute = {
+  gameId: number
+  batchId: number
+  idx: number
+  moves: number
+  gas: number
+  nodeLost: number | null
+  resolvedAt: number | null
+  status: string
+  slashed: string | null
+  refund: string | null
+}
+
+const api = async <T>(path: string): Promise<T> => {
+  const response = await fetch(`.${path}`)
+  if (!response.ok) throw new Error(`${path}: ${response.status}`)
+  return (await response.json()) as T
+}
+const $ = (id: string) => document.getElementById(id)!
+const vrt = (wei: string | null) =>
+  wei === null ? '–' : (Number(BigInt(wei) / 10n ** 12n) / 1e6).toLocaleString('en-US', { maximumFractionDigits: 4 })
+const secs = (v: number | null) => (v === null ? '–' : `${v.toFixed(1)} s`)
+const after = (t: number | null, from: number) => (t === null ? '–' : `+${((t - from) / 1000).toFixed(0)} s`)
+const short = (hex: string) => `${hex.slice(0, 8)}…${hex.slice(-4)}`
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+
+function renderCards(s: Summary) {
+  const card = (label: string, value: string, id: string, note = '') =>
+    `<div class="card" data-testid="${id}"><div class="label">${label}</div><div class="value">${value}</div><div class="note">${note}</div></div>`
+  const level = (l: string) => String(s.levels[l] ?? 0)
+  $('cards').innerHTML = [
+    card('inferences', String(s.inferences), 'inferences', `${s.batches} batches`),
+    card('FINAL', level('FINAL'), 'final'),
+    card('ATTESTED', level('ATTESTED'), 'attested'),
+    card('COMMITTED', level('COMMITTED'), 'committed'),
+    card('DISPUTED', level('DISPUTED'), 'disputed'),
+    card('OVERTURNED', level('OVERTURNED'), 'overturned'),
+    card(
+      're-executed',
+      `${(100 * s.coverage.attested).toFixed(1)} %`,
+      'coverage',
+      `${s.coverage.verificationPerInference.toFixed(2)} checks per inference`,
+    ),
+    card(
+      'to ATTESTED',
+      secs(s.trustGap.attested.p50),
+      'gap-attested',
+      `p90 ${secs(s.trustGap.attested.p90)} · p99 ${secs(s.trustGap.attested.p99)}`,
+    ),
+    card('to FINAL', secs(s.trustGap.final.p50), 'gap-final', `p90 ${secs(s.trustGap.final.p90)} · p99 ${secs(s.trustGap.final.p99)}`),
+    card('fees', `${vrt(s.fees)} VRT`, 'fees', `${Math.round(s.gasPerInference).toLocaleString('en-US')} gas / inference`),
+    card('disputes', String(s.games.played), 'games', `node lost ${s.games.nodeLost} · challenger lost ${s.games.challengerLost}`),
+    card('slashed', `${vrt(s.slashed)} VRT`, 'slashed'),
+  ].join('')
+}
+
+let gapPlot: uPlot | undefined
+let histPlot: uPlot | undefined
+function renderCharts(g: Gap) {
+  // Nothing to scale an axis on yet: an empty chart would keep a default range of years.
+  if (g.series.length === 0) return
+  const width = Math.max(320, Math.floor(($('gap-chart').parentElement!.clientWidth || 600) - 16))
+  // Seconds since the first indexed receipt (a plain axis: uPlot's calendar axis misranges a short history).
+  const x = g.series.map((b) => (b.from - g.series[0]!.from) / 1000)
+  const pick = (k: 'attested' | 'final', p: 'p50' | 'p90' | 'p99') => g.series.map((b) => b[k][p])
+  const data: uPlot.AlignedData = [
+    x,
+    pick('attested', 'p50'),
+    pick('attested', 'p99'),
+    pick('final', 'p50'),
+    pick('final', 'p90'),
+    pick('final', 'p99'),
+  ]
+  if (!gapPlot) {
+    gapPlot = new uPlot(
+      {
+        width,
+        height: 220,
+        series: [
+          {},
+          { label: 'ATTESTED p50', stroke: '#2a9d8f' },
+          { label: 'ATTESTED p99', stroke: '#2a9d8f', dash: [4, 4] },
+          { label: 'FINAL p50', stroke: '#264653', width: 2 },
+          { label: 'FINAL p90', stroke: '#e9c46a' },
+          { label: 'FINAL p99', stroke: '#e76f51', dash: [4, 4] },
+        ],
+        scales: { x: { time: false } },
+        axes: [{ label: 's since the first receipt' }, { label: 's' }],
+      },
+      data,
+      $('gap-chart'),
+    )
+  } else gapPlot.setData(data)
+  const hist: uPlot.AlignedData = [g.histogram.map((b) => b.bin), g.histogram.map((b) => b.n)]
+  if (!histPlot) {
+    histPlot = new uPlot(
+      {
+        width,
+        height: 220,
+        scales: { x: { time: false } },
+        series: [{}, { label: 'receipts', stroke: '#264653', fill: '#26465355', paths: uPlot.paths.bars!({ size: [0.8] }) }],
+        axes: [{ label: 's to FINAL' }, {}],
+      },
+      hist,
+      $('histogram'),
+    )
+  } else histPlot.setData(hist)
+}
+
+function renderInferences(rows: Inference[]) {
+  $('inferences').querySelector('tbody')!.innerHTML = rows
+    .map(
+      (r) =>
+        `<tr data-id="${r.id}" data-level="${r.level}"><td><a href="#${r.id}">${short(r.id)}</a></td><td>${short(r.node)}</td>` +
+        `<td><span class="level ${r.level}">${r.level}</span></td><td>${after(r.committedAt, r.executedAt)}</td>` +
+        `<td>${after(r.attestedAt, r.executedAt)}${r.attestations > 1 ? ` ×${r.attestations}` : ''}</td><td>${after(r.disputedAt, r.executedAt)}</td>` +
+        `<td>${after(r.overturnedAt ?? r.finalAt, r.executedAt)}</td></tr>`,
+    )
+    .join('')
+}
+
+function renderOperators(rows: Operator[]) {
+  $('operators').querySelector('tbody')!.innerHTML = rows
+    .map(
+      (o) =>
+        `<tr><td>${short(o.address)}</td><td>${o.role === 1 ? 'inference' : 'verifier'}</td><td>${vrt(o.staked)}</td><td>${o.served}</td>` +
+        `<td>${o.checked}</td><td>${vrt(o.slashed)}</td></tr>`,
+    )
+    .join('')
+}
+
+function renderDisputes(rows: Dispute[]) {
+  const outcome = (d: Dispute) => (d.resolvedAt === null ? 'playing' : d.nodeLost ? 'node lost' : 'challenger lost')
+  $('disputes').querySelector('tbody')!.innerHTML = rows
+    .map(
+      (d) =>
+        `<tr data-game="${d.gameId}"><td>${d.gameId}</td><td>batch ${d.batchId} #${d.idx}</td><td>${d.moves}</td><td>${d.gas.toLocaleString('en-US')}</td>` +
+        `<td class="outcome">${outcome(d)}</td><td>${vrt(d.slashed)}</td><td>${vrt(d.refund)}</td></tr>`,
+    )
+    .join('')
+}
+
+async function renderDetail() {
+  const id = location.hash.slice(1)
+  const section = $('detail')
+  if (!/^0x[0-9a-f]{64}$/i.test(id)) {
+    section.hidden = true
+    return
+  }
+  const d = await api<{
+    level: string
+    receipt: Record<string, unknown>
+    batch: { batchId: number; root: string; count: number; dataUri: string }
+    index: number
+    attestations: { verifier: string; receipts: number; at: number }[]
+    challenges: { challengeId: number; challenger: string; status: string }[]
+  }>(`/api/inferences/${id}`)
+  section.hidden = false
+  section.innerHTML =
+    `<h2>Inference ${short(id)} <span class="level ${d.level}">${d.level}</span></h2>` +
+    `<p>Receipt ${d.index} of batch ${d.batch.batchId} (${d.batch.count} receipts, root <code>${short(d.batch.root)}</code>); ` +
+    `inclusion proof at <a href="${escapeHtml(new URL(d.batch.dataUri).origin)}/v1/inferences/${id}/proof">the node</a>.</p>` +
+    `<pre>${escapeHtml(JSON.stringify(d.receipt, null, 2))}</pre>` +
+    `<p>Attested by ${d.attestations.map((a) => short(a.verifier)).join(', ') || 'nobody yet'}; ` +
+    `challenges: ${d.challenges.map((c) => `#${c.challengeId} ${c.status}`).join(', ') || 'none'}.</p>`
+}
+
+let tick = 0
+
+/** Summary and live stream every second; the heavier views (charts, operators, disputes) every fifth. */
+async function refresh() {
+  try {
+    const full = tick++ % 5 === 0
+    const [summary, inferences] = await Promise.all([api<Summary>('/api/summary'), api<Inference[]>('/api/inferences?limit=30')])
+    renderCards(summary)
+    renderInferences(inferences)
+    if (full) {
+      const [gap, operators, disputes] = await Promise.all([
+        api<Gap>('/api/trust-gap?buckets=40'),
+        api<Operator[]>('/api/operators'),
+        api<Dispute[]>('/api/disputes'),
+      ])
+      renderCharts(gap)
+      renderOperators(operators)
+      renderDisputes(disputes)
+    }
+    $('status').textContent = `live · updated ${new Date().toLocaleTimeString()}`
+  } catch (error) {
+    $('status').textContent = `offline: ${(error as Error).message}`
+  }
+}
+
+window.addEventListener('hashchange', () => void renderDetail())
+void renderDetail()
+void refresh()
+setInterval(() => void refresh(), 1000)

@@ -35,11 +35,17 @@ export async function freePort(): Promise<number> {
 export async function startAnvil(args: string[] = []): Promise<Anvil> {
   const port = await freePort()
   const child = spawn(anvilBinary(), ['--host', '127.0.0.1', '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  // Both pipes are drained for the process's whole life (keeping the last 16 kB): anvil logs every
+  // call, and a full pipe would block it mid-request.
   let output = ''
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-16_384)
+  }
+  child.stderr!.on('data', keep)
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`anvil did not start:\n${output}`)), 30_000)
     child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
+      keep(chunk)
       if (output.includes('Listening on')) {
         clearTimeout(timer)
         resolve()

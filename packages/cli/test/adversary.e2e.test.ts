@@ -2,12 +2,13 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { disputeGameAbi, nodeRegistryAbi, Role, settlementAbi } from '@verity/contracts'
+import { Role } from '@verity/contracts'
 import type { Fault } from '@verity/node'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
 import { type InferReturnType, infer, waitForTrust } from '@verity/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
+import { escrowOf, settledEvents, stakeOf } from './devnetState.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const shared = join(root, '..', 'shared')
@@ -46,24 +47,8 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
 
   it('catches and slashes every cheat before its batch settles, refunds its clients, and finalizes every honest receipt', async () => {
     const model = await net.client.model(net.modelId)
-    const stakeOf = async (node: `0x${string}`) =>
-      (
-        await net.chain.publicClient.readContract({
-          address: net.book.contracts.nodeRegistry,
-          abi: nodeRegistryAbi,
-          functionName: 'getOperator',
-          args: [node, Role.inference],
-        })
-      ).staked
-    const stakeBefore = await stakeOf(net.nodes[0]!.node.address)
-    const escrowBefore = (
-      await net.chain.publicClient.readContract({
-        address: net.book.contracts.settlement,
-        abi: settlementAbi,
-        functionName: 'escrowOf',
-        args: [net.client.account.address],
-      })
-    ).balance
+    const stakeBefore = await stakeOf(net, net.nodes[0]!.node.address)
+    const escrowBefore = await escrowOf(net, net.client.account.address)
     const answers: { result: InferReturnType; wrong: boolean }[] = []
     for (let i = 0; i < 24; i++) {
       const result = await infer(net.client, {
@@ -88,56 +73,23 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
       expect(state.level, `receipt ${result.inferenceId} (${isWrong ? 'wrong' : 'right'} output)`).toBe(isWrong ? 'OVERTURNED' : 'FINAL')
       if (isWrong) expect(state.timeline.map((e) => e.level)).toEqual(expect.arrayContaining(['COMMITTED', 'DISPUTED', 'OVERTURNED']))
     }
-    const events = { fromBlock: net.book.deployedAtBlock, strict: true } as const
-    const [overturned, rejected, resolved] = await Promise.all([
-      net.chain.publicClient.getContractEvents({
-        ...events,
-        address: net.book.contracts.settlement,
-        abi: settlementAbi,
-        eventName: 'ReceiptOverturned',
-      }),
-      net.chain.publicClient.getContractEvents({
-        ...events,
-        address: net.book.contracts.settlement,
-        abi: settlementAbi,
-        eventName: 'ChallengeRejected',
-      }),
-      net.chain.publicClient.getContractEvents({
-        ...events,
-        address: net.book.contracts.disputeGame,
-        abi: disputeGameAbi,
-        eventName: 'GameResolved',
-      }),
-    ])
+    const { receipts, overturned, rejected, resolved } = await settledEvents(net)
     // Exactly the wrong receipts were overturned, once each; the node paid for each and each client got its fee back.
     expect(overturned.length).toBe(wrong.length)
     const fee = wrong[0]?.result.receipt.fee ?? 0n
     expect(overturned.every((e) => e.args.refund === fee && e.args.slashed === 100n * TOKEN)).toBe(true)
-    expect(await stakeOf(net.nodes[0]!.node.address)).toBe(stakeBefore - 100n * TOKEN * BigInt(wrong.length))
-    expect(await stakeOf(net.nodes[1]!.node.address)).toBe(2000n * TOKEN)
+    expect(await stakeOf(net, net.nodes[0]!.node.address)).toBe(stakeBefore - 100n * TOKEN * BigInt(wrong.length))
+    expect(await stakeOf(net, net.nodes[1]!.node.address)).toBe(2000n * TOKEN)
     const spent = answers.reduce((sum, a) => sum + a.result.receipt.fee, 0n) - fee * BigInt(wrong.length)
-    const escrowAfter = (
-      await net.chain.publicClient.readContract({
-        address: net.book.contracts.settlement,
-        abi: settlementAbi,
-        functionName: 'escrowOf',
-        args: [net.client.account.address],
-      })
-    ).balance
+    const escrowAfter = await escrowOf(net, net.client.account.address)
     expect(escrowAfter).toBe(escrowBefore - spent)
     // The dashboard's index agrees with the chain: every committed receipt, its level, the games and the stakes.
     await net.indexer.caughtUp()
     const api = async <T>(path: string) => (await (await fetch(`${net.dashboardUrl}${path}`)).json()) as T
-    const committed = await net.chain.publicClient.getContractEvents({
-      ...events,
-      address: net.book.contracts.settlement,
-      abi: settlementAbi,
-      eventName: 'BatchCommitted',
-    })
     const summary = await api<{ inferences: number; levels: Record<string, number>; games: { played: number; nodeLost: number } }>(
       '/api/summary',
     )
-    expect(summary.inferences).toBe(committed.reduce((n, e) => n + e.args.count, 0))
+    expect(summary.inferences).toBe(receipts)
     expect(summary.levels.OVERTURNED ?? 0).toBe(overturned.length)
     expect(summary.levels.FINAL ?? 0).toBe(summary.inferences - overturned.length)
     expect(summary.games).toMatchObject({ played: resolved.length, nodeLost: resolved.filter((e) => e.args.nodeLost).length })
@@ -150,7 +102,7 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
     }
     const operators = await api<{ address: string; role: number; staked: string }[]>('/api/operators')
     const node0 = operators.find((o) => o.address === net.nodes[0]!.node.address.toLowerCase() && o.role === Role.inference)!
-    expect(BigInt(node0.staked)).toBe(await stakeOf(net.nodes[0]!.node.address))
+    expect(BigInt(node0.staked)).toBe(await stakeOf(net, net.nodes[0]!.node.address))
     if (falseChallengeRate) {
       // The false challenger started games against correct receipts and lost every one.
       expect(rejected.length).toBeGreaterThan(0)

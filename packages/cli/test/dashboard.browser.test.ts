@@ -2,12 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { disputeGameAbi, settlementAbi } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
 import { infer, waitForTrust } from '@verity/sdk'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
+import { settledEvents } from './devnetState.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const shared = join(root, '..', 'shared')
@@ -66,28 +66,7 @@ describe('dashboard in a browser', () => {
     await net.indexer.caughtUp()
 
     // The counts on screen are the chain's.
-    const events = { fromBlock: net.book.deployedAtBlock, strict: true } as const
-    const [committed, overturned, resolved] = await Promise.all([
-      net.chain.publicClient.getContractEvents({
-        ...events,
-        address: net.book.contracts.settlement,
-        abi: settlementAbi,
-        eventName: 'BatchCommitted',
-      }),
-      net.chain.publicClient.getContractEvents({
-        ...events,
-        address: net.book.contracts.settlement,
-        abi: settlementAbi,
-        eventName: 'ReceiptOverturned',
-      }),
-      net.chain.publicClient.getContractEvents({
-        ...events,
-        address: net.book.contracts.disputeGame,
-        abi: disputeGameAbi,
-        eventName: 'GameResolved',
-      }),
-    ])
-    const receipts = committed.reduce((n, e) => n + e.args.count, 0)
+    const { receipts, overturned, resolved } = await settledEvents(net)
     expect(receipts).toBe(8)
     expect(overturned.length).toBeGreaterThan(0)
     await expect.poll(() => card('inferences'), { timeout: 10_000 }).toBe(String(receipts))

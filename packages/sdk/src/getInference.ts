@@ -1,14 +1,6 @@
-import {
-  BatchStatus,
-  type Receipt,
-  Role,
-  receiptFromWire,
-  settlementAbi,
-  type TrustEvent,
-  type TrustLevel,
-  trustOf,
-} from '@verity/contracts'
+import { BatchStatus, type Receipt, Role, receiptFromWire, type TrustEvent, type TrustLevel, trustOf } from '@verity/contracts'
 import type { Hex } from 'viem'
+import { batchEvents } from './batchEvents.js'
 import type { VerityClient } from './createVerityClient.js'
 import { InvalidReceiptError, SdkError } from './errors.js'
 
@@ -77,16 +69,7 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
     }
     return t
   }
-  const events = { abi: settlementAbi, address: book.contracts.settlement, fromBlock: book.deployedAtBlock, strict: true } as const
-  const [attested, opened, expired, finalized, overturned, rejected, redundant] = await Promise.all([
-    chain.publicClient.getContractEvents({ ...events, eventName: 'Attested', args: { batchId } }),
-    chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeOpened', args: { batchId } }),
-    chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeExpired', args: { batchId } }),
-    chain.publicClient.getContractEvents({ ...events, eventName: 'BatchFinalized', args: { batchId } }),
-    chain.publicClient.getContractEvents({ ...events, eventName: 'ReceiptOverturned', args: { batchId } }),
-    chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeRejected', args: { batchId } }),
-    chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeRedundant', args: { batchId } }),
-  ])
+  const { attested, opened, expired, finalized, overturned, rejected, redundant } = await batchEvents(chain, book, batchId)
   const closed = new Set([...expired, ...overturned, ...rejected, ...redundant].map((e) => e.args.challengeId))
   const upheld = new Map(overturned.map((e) => [e.args.challengeId, e.blockNumber]))
   const t = trustOf({

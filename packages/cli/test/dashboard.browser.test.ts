@@ -79,6 +79,9 @@ describe('dashboard in a browser', () => {
     // One inference's page: its receipt and batch.
     await page.goto(`${net.dashboardUrl}/#${honest.inferenceId}`)
     await expect.poll(() => page.locator('#detail').textContent(), { timeout: 10_000 }).toContain('FINAL')
+    // Its audit button re-executes it from public data: the honest node's answer matches.
+    await page.click('#audit')
+    await expect.poll(() => page.locator('#audit-result').textContent(), { timeout: 30_000 }).toContain('MATCH:')
 
     if (process.env.VERITY_SCREENSHOT) {
       await page.goto(net.dashboardUrl)

@@ -1,4 +1,6 @@
+import type { AuditReturnType } from '@verity/sdk'
 import { Hono } from 'hono'
+import type { Hex } from 'viem'
 import type { IndexStore } from './indexStore.js'
 import { servePage } from './servePage.js'
 
@@ -42,7 +44,12 @@ const sum = (values: string[]) => values.reduce((a, b) => a + BigInt(b), 0n).toS
  * `/api/trust-gap`, `/api/operators`, `/api/disputes`. Every figure is read from the index, which
  * reads it from the chain (and the receipts from the nodes that committed them).
  */
-export function dashboardApi(store: IndexStore): Hono {
+export type DashboardOptions = {
+  /** Re-executes an inference from public data (the SDK's `audit`), for the page's audit button. */
+  audit?(inferenceId: Hex, node: string): Promise<AuditReturnType>
+}
+
+export function dashboardApi(store: IndexStore, options: DashboardOptions = {}): Hono {
   const app = new Hono()
 
   app.get('/api/summary', (c) => {
@@ -134,6 +141,23 @@ export function dashboardApi(store: IndexStore): Hono {
         row.idx,
       ),
     })
+  })
+
+  app.post('/api/inferences/:id/audit', async (c) => {
+    const id = c.req.param('id').toLowerCase()
+    const row = store.get<{ data_uri: string }>(
+      'SELECT b.data_uri FROM inferences i JOIN batches b ON b.batch_id = i.batch_id WHERE i.id = ?',
+      id,
+    )
+    if (!row) return c.json({ error: { code: 'INFERENCE_NOT_FOUND', message: `no indexed inference ${id}` } }, 404)
+    if (!options.audit)
+      return c.json({ error: { code: 'AUDIT_UNAVAILABLE', message: 'this dashboard was started without an audit client' } }, 501)
+    try {
+      // The node that committed the batch serves the receipt and its input.
+      return c.json(await options.audit(id as Hex, new URL(row.data_uri).origin))
+    } catch (error) {
+      return c.json({ error: { code: 'AUDIT_FAILED', message: error instanceof Error ? error.message : String(error) } }, 502)
+    }
   })
 
   app.get('/api/trust-gap', (c) => {

@@ -1,4 +1,5 @@
-export { dashboardApi } from './dashboardApi.js'
+export { type DashboardOptions, dashboardApi } from './dashboardApi.js'
 export { createIndexer, type Indexer, type IndexerOptions } from './indexer.js'
 export { IndexStore } from './indexStore.js'
+export { readOnlyAudit } from './readOnlyAudit.js'
 export { PAGE_DIR, servePage } from './servePage.js'

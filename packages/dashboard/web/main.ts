@@ -197,12 +197,25 @@ async function renderDetail() {
     `inclusion proof at <a href="${escapeHtml(new URL(d.batch.dataUri).origin)}/v1/inferences/${id}/proof">the node</a>.</p>` +
     `<pre>${escapeHtml(JSON.stringify(d.receipt, null, 2))}</pre>` +
     `<p>Attested by ${d.attestations.map((a) => short(a.verifier)).join(', ') || 'nobody yet'}; ` +
-    `challenges: ${d.challenges.map((c) => `#${c.challengeId} ${c.status}`).join(', ') || 'none'}.</p>`
+    `challenges: ${d.challenges.map((c) => `#${c.challengeId} ${c.status}`).join(', ') || 'none'}.</p>` +
+    `<p><button id="audit">Audit: re-execute it from public data</button> <span id="audit-result"></span></p>`
+  $('audit').addEventListener('click', () => void runAudit(id))
 }
 
 let tick = 0
 
 /** Summary and live stream every second; the heavier views (charts, operators, disputes) every fifth. */
+/** Asks the dashboard to re-execute the inference (the SDK's audit) and shows the verdict. */
+async function runAudit(id: string) {
+  const out = $('audit-result')
+  out.textContent = 're-executing…'
+  const response = await fetch(`./api/inferences/${id}/audit`, { method: 'POST' })
+  const body = (await response.json()) as { match?: boolean; ms?: number; recomputedOutputHash?: string; error?: { message: string } }
+  out.textContent = body.error
+    ? `audit failed: ${body.error.message}`
+    : `${body.match ? 'MATCH' : 'MISMATCH'}: recomputed ${short(body.recomputedOutputHash!)} in ${body.ms!.toFixed(1)} ms`
+}
+
 async function refresh() {
   try {
     const full = tick++ % 5 === 0

@@ -1,5 +1,5 @@
 import { connect, readAddressBook } from '@verity/chain'
-import { createIndexer, dashboardApi } from '@verity/dashboard'
+import { createIndexer, dashboardApi, readOnlyAudit } from '@verity/dashboard'
 import { serveApp } from '@verity/node'
 
 export type DashboardCommandOptions = { rpc: string; addresses: string; db: string; port: number }
@@ -10,7 +10,7 @@ export async function dashboardCommand(options: DashboardCommandOptions): Promis
   const chain = await connect(options.rpc, { expectedChainId: book.chainId, pollingInterval: 1000 })
   const indexer = createIndexer({ chain, book, dbPath: options.db, log: (line) => console.error(line) })
   indexer.start()
-  const server = await serveApp(dashboardApi(indexer.store), options.port)
+  const server = await serveApp(dashboardApi(indexer.store, { audit: readOnlyAudit(chain, book) }), options.port)
   console.log(`dashboard ${server.url}/ (indexing ${options.rpc} into ${options.db}); Ctrl-C to stop`)
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve())

@@ -254,7 +254,7 @@ export function program(): Command {
     .option('--rpc <url>', 'JSON-RPC endpoint (inference, verifier)')
     .option('--key <file>', "the operator's key file (inference, verifier)")
     .option('--addresses <file>', 'address book of the deployment', '.verity/addresses.json')
-    .option('--port <n>', 'HTTP port (inference, hub)', nonNegativeInt, 0)
+    .option('--port <n>', "HTTP port of the role's API (inference, verifier, hub)", nonNegativeInt, 0)
     .option('--db <file>', 'SQLite database (inference, verifier)', '.verity/node.sqlite')
     .option('--hub <url>', 'model hub URL (inference, verifier)')
     .option('--dir <dir>', 'artifact directory (hub)', '.verity/hub')

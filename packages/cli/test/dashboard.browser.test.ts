@@ -73,15 +73,63 @@ describe('dashboard in a browser', () => {
     await expect.poll(() => card('overturned'), { timeout: 10_000 }).toBe(String(overturned.length))
     await expect.poll(() => card('final'), { timeout: 10_000 }).toBe(String(receipts - overturned.length))
     await expect.poll(() => card('games'), { timeout: 10_000 }).toBe(String(resolved.length))
+    // Every committed receipt was re-executed (sample rate 1): the coverage table says so for its mode.
+    await expect
+      .poll(() => page.locator('#coverage tr[data-mode="optimistic"] td').last().textContent(), { timeout: 10_000 })
+      .toBe('100.0 %')
+    // Verification compute is reported by the verifiers: two of them re-executed every receipt.
+    expect(await card('compute')).toMatch(/^\d+\.\d\d×$/)
+    // Every operator's API answered the indexer.
+    await expect.poll(() => page.locator('#operators tbody tr').count(), { timeout: 10_000 }).toBe(4)
+    expect(await page.locator('#operators tbody td.error').count()).toBe(0)
     // The faulty node's dispute is listed with its outcome.
     expect(await page.locator('#disputes tbody tr').count()).toBe(resolved.length)
     expect(await page.locator('#disputes tbody tr .outcome').first().textContent()).toBe('node lost')
     // One inference's page: its receipt and batch.
     await page.goto(`${net.dashboardUrl}/#${honest.inferenceId}`)
     await expect.poll(() => page.locator('#detail').textContent(), { timeout: 10_000 }).toContain('FINAL')
+    // The browser checks the receipt itself: its digest, the node's signature, the inclusion proof to the batch root.
+    await page.click('#verify')
+    await expect
+      .poll(() => page.locator('#verify-result').textContent(), { timeout: 10_000 })
+      .toMatch(/^VALID: ✓ digest = id · ✓ signed by node .+ · ✓ in batch \d+/)
     // Its audit button re-executes it from public data: the honest node's answer matches.
     await page.click('#audit')
     await expect.poll(() => page.locator('#audit-result').textContent(), { timeout: 30_000 }).toContain('MATCH:')
+
+    // The same figures in Prometheus text: the dashboard's network view adds up to the nodes' and verifiers' own /metrics.
+    const scrape = async (url: string) => parseMetrics(await (await fetch(`${url}/metrics`)).text())
+    const network = await scrape(net.dashboardUrl)
+    const nodes = await Promise.all(net.nodes.map((n) => scrape(n.url)))
+    const verifiers = await Promise.all(net.verifierUrls.map(scrape))
+    const total = (all: Map<string, number>[], name: string) => all.reduce((a, m) => a + (m.get(name) ?? 0), 0)
+    expect(network.get('verity_network_receipts{level="FINAL"}')).toBe(receipts - overturned.length)
+    expect(network.get('verity_network_receipts{level="OVERTURNED"}')).toBe(overturned.length)
+    for (const level of ['FINAL', 'OVERTURNED', 'EXECUTED']) {
+      expect({ level, nodes: total(nodes, `verity_node_receipts{level="${level}"}`) }).toEqual({
+        level,
+        nodes: network.get(`verity_network_receipts{level="${level}"}`),
+      })
+    }
+    for (const level of ['ATTESTED', 'FINAL']) {
+      for (const le of ['1', '2', '5', '10', '20', '30', '+Inf']) {
+        const bucket = `trust_gap_seconds_bucket{level="${level}",le="${le}"}`
+        expect({ bucket, nodes: total(nodes, `verity_node_${bucket}`) }).toEqual({ bucket, nodes: network.get(`verity_network_${bucket}`) })
+      }
+    }
+    expect(network.get('verity_network_compute_seconds_count{role="inference"}')).toBe(total(nodes, 'verity_node_compute_seconds_count'))
+    expect(network.get('verity_network_compute_seconds_count{role="verification"}')).toBe(
+      total(verifiers, 'verity_verifier_compute_seconds_count'),
+    )
+    expect(total(verifiers, 'verity_verifier_compute_seconds_count')).toBe(2 * receipts)
+    // The hub serves its own: one model stored, fetched by the nodes and verifiers that run it.
+    const hub = await scrape(net.hubUrl)
+    expect(hub.get('verity_hub_models')).toBe(1)
+    expect([...hub.entries()].some(([k, v]) => k.startsWith('verity_hub_downloads_total{') && v >= 1)).toBe(true)
+    // A verifier's API refuses a bad cursor with a typed error.
+    const refused = await fetch(`${net.verifierUrls[0]}/v1/checks?after=-1`)
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('INVALID_CURSOR')
 
     if (process.env.VERITY_SCREENSHOT) {
       await page.goto(net.dashboardUrl)
@@ -90,3 +138,13 @@ describe('dashboard in a browser', () => {
     }
   })
 })
+
+/** Prometheus text → sample name with labels → value. */
+function parseMetrics(text: string): Map<string, number> {
+  const samples = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line)
+    if (match) samples.set(match[1]!, Number(match[2]))
+  }
+  return samples
+}

@@ -1,4 +1,10 @@
 import Database from 'better-sqlite3'
+import { AGGREGATE_TABLES, AGGREGATES_SQL } from './aggregates.js'
+
+/** Bumped whenever the tables change: an index of another version is dropped and rebuilt from the chain and the nodes. */
+const SCHEMA_VERSION = '3'
+
+const TABLES = ['meta', 'batches', 'inferences', 'attestations', 'checks', 'challenges', 'games', 'operators', ...AGGREGATE_TABLES]
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -17,19 +23,22 @@ CREATE TABLE IF NOT EXISTS batches (
 );
 CREATE TABLE IF NOT EXISTS inferences (
   id TEXT PRIMARY KEY,
-  batch_id INTEGER NOT NULL,
-  idx INTEGER NOT NULL,
+  batch_id INTEGER,
+  idx INTEGER,
   node TEXT NOT NULL,
   client TEXT NOT NULL,
   model_id TEXT NOT NULL,
   fee TEXT NOT NULL,
   mode INTEGER NOT NULL,
   receipt_json TEXT NOT NULL,
+  signature TEXT,
   executed_at_ms INTEGER NOT NULL,
-  committed_at_ms INTEGER NOT NULL,
+  compute_ms REAL,
+  committed_at_ms INTEGER,
   attested_at_ms INTEGER,
   attestations INTEGER NOT NULL DEFAULT 0,
   disputed_at_ms INTEGER,
+  open_challenges INTEGER NOT NULL DEFAULT 0,
   overturned_at_ms INTEGER,
   final_at_ms INTEGER,
   UNIQUE (batch_id, idx)
@@ -48,6 +57,20 @@ CREATE TABLE IF NOT EXISTS attestations (
   PRIMARY KEY (batch_id, verifier)
 );
 CREATE INDEX IF NOT EXISTS attestations_verifier ON attestations (verifier);
+CREATE TABLE IF NOT EXISTS checks (
+  verifier TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  batch_id INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  inference_id TEXT NOT NULL,
+  mode INTEGER NOT NULL,
+  compute_ms REAL NOT NULL,
+  matched INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY (verifier, batch_id, idx)
+);
+CREATE INDEX IF NOT EXISTS checks_inference ON checks (inference_id);
+CREATE INDEX IF NOT EXISTS checks_time ON checks (at_ms);
 CREATE TABLE IF NOT EXISTS challenges (
   challenge_id INTEGER PRIMARY KEY,
   batch_id INTEGER NOT NULL,
@@ -80,6 +103,7 @@ CREATE TABLE IF NOT EXISTS operators (
   staked TEXT NOT NULL DEFAULT '0',
   slashed TEXT NOT NULL DEFAULT '0',
   registered_at_ms INTEGER NOT NULL,
+  api_error TEXT,
   PRIMARY KEY (address, role)
 );
 `
@@ -87,18 +111,28 @@ CREATE TABLE IF NOT EXISTS operators (
 export type Row = Record<string, unknown>
 
 /**
- * The dashboard's index in SQLite (WAL): batches, every receipt with the time it reached each trust
- * level (chain time, ms), attestations, challenges, dispute games and operators, plus the event cursor.
+ * The dashboard's index in SQLite (WAL): batches, every receipt (from its node's API as soon as it is
+ * signed, then from its committed batch) with the time it reached each trust level (chain time, ms) and
+ * its compute time, the verifiers' re-executions, attestations, challenges, dispute games and operators,
+ * plus the cursors.
  * Every write is idempotent, so a range of events delivered twice changes nothing.
  */
 export class IndexStore {
   readonly db: Database.Database
+  /** Bumped by every data write (not by cursor moves): what the API's cached figures are keyed on. */
+  version = 0
 
   constructor(path: string) {
     this.db = new Database(path)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = NORMAL')
+    const version = this.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get()
+      ? this.getMeta('schema_version')
+      : SCHEMA_VERSION
+    if (version !== SCHEMA_VERSION) for (const table of TABLES) this.db.exec(`DROP TABLE IF EXISTS ${table}`)
     this.db.exec(SCHEMA)
+    this.db.exec(AGGREGATES_SQL)
+    this.setMeta('schema_version', SCHEMA_VERSION)
   }
 
   getMeta(key: string): string | undefined {
@@ -110,7 +144,7 @@ export class IndexStore {
   }
 
   run(sql: string, ...params: unknown[]): void {
-    this.db.prepare(sql).run(...params)
+    if (this.db.prepare(sql).run(...params).changes > 0) this.version++
   }
 
   all<T = Row>(sql: string, ...params: unknown[]): T[] {

@@ -2,6 +2,7 @@ import { type AddressBook, type Chain, type EventFollower, followEvents } from '
 import { bitmapHas, disputeGameAbi, hashReceipt, nodeRegistryAbi, receiptFromWire, settlementAbi } from '@verity/contracts'
 import type { Hex, Log } from 'viem'
 import { IndexStore } from './indexStore.js'
+import { computeMsOf, operatorFeeds } from './operatorFeeds.js'
 
 export type IndexerOptions = {
   chain: Chain
@@ -25,7 +26,9 @@ const abi = [...settlementAbi, ...disputeGameAbi, ...nodeRegistryAbi] as const
  * Follows the Settlement, DisputeGame and NodeRegistry events into SQLite, and fetches each
  * committed batch's receipts from the node that committed it (its `dataURI`), checking that they
  * hash to the committed root. Each receipt then gets the chain time it reached each trust level.
- * Resumable (cursor in the database) and idempotent.
+ * Also follows the registered operators' APIs (`operatorFeeds`): receipts as soon as they are signed,
+ * and the verifiers' re-executions with their compute time. Resumable (cursors in the database) and
+ * idempotent.
  */
 export function createIndexer(options: IndexerOptions): Indexer {
   const { chain, book } = options
@@ -37,6 +40,12 @@ export function createIndexer(options: IndexerOptions): Indexer {
   let follower: EventFollower | undefined
   let fetchTimer: NodeJS.Timeout | undefined
   let lastIndexed = 0n
+  /** Completed passes of the fetch loop (batches' receipts, then the operators' APIs). */
+  let passes = 0
+  const pollOperators = operatorFeeds({ store, domain, log })
+  // The EIP-712 domain, for the page's own check of a receipt's signature and inclusion proof.
+  store.setMeta('chain_id', String(chain.chainId))
+  store.setMeta('settlement', book.contracts.settlement)
 
   const timeOf = async (blockNumber: bigint) => {
     let t = blockTimes.get(blockNumber)
@@ -113,12 +122,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           String(a.bond),
           at,
         )
-        store.run(
-          'UPDATE inferences SET disputed_at_ms = COALESCE(disputed_at_ms, ?) WHERE batch_id = ? AND idx = ?',
-          at,
-          Number(a.batchId),
-          Number(a.receiptIndex),
-        )
+        refreshDisputes(Number(a.batchId), Number(a.receiptIndex))
         break
       case 'ReceiptOverturned':
         store.run(
@@ -129,12 +133,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           String(a.bounty),
           Number(a.challengeId),
         )
-        store.run(
-          'UPDATE inferences SET overturned_at_ms = COALESCE(overturned_at_ms, ?) WHERE batch_id = ? AND idx = ?',
-          at,
-          Number(a.batchId),
-          Number(a.receiptIndex),
-        )
+        refreshDisputes(Number(a.batchId), Number(a.receiptIndex))
         break
       case 'ChallengeRejected':
       case 'ChallengeRedundant':
@@ -142,6 +141,11 @@ export function createIndexer(options: IndexerOptions): Indexer {
         const status =
           event.eventName === 'ChallengeRejected' ? 'rejected' : event.eventName === 'ChallengeRedundant' ? 'redundant' : 'expired'
         store.run('UPDATE challenges SET status = ?, resolved_at_ms = ? WHERE challenge_id = ?', status, at, Number(a.challengeId))
+        const challenge = store.get<{ batch_id: number; idx: number }>(
+          'SELECT batch_id, idx FROM challenges WHERE challenge_id = ?',
+          Number(a.challengeId),
+        )
+        if (challenge) refreshDisputes(challenge.batch_id, challenge.idx)
         break
       }
       case 'GameOpened':
@@ -221,6 +225,22 @@ export function createIndexer(options: IndexerOptions): Indexer {
     )
   }
 
+  /**
+   * A receipt's dispute fields from its challenges: first opened, how many are open, when one was
+   * upheld (an overturned receipt is never FINAL).
+   */
+  function refreshDisputes(batchId: number, idx: number) {
+    store.run(
+      `UPDATE inferences SET
+         disputed_at_ms = (SELECT MIN(opened_at_ms) FROM challenges c WHERE c.batch_id = @batchId AND c.idx = @idx),
+         open_challenges = (SELECT COUNT(*) FROM challenges c WHERE c.batch_id = @batchId AND c.idx = @idx AND c.status = 'open'),
+         overturned_at_ms = (SELECT MIN(resolved_at_ms) FROM challenges c WHERE c.batch_id = @batchId AND c.idx = @idx AND c.status = 'upheld')
+       WHERE batch_id = @batchId AND idx = @idx`,
+      { batchId, idx },
+    )
+    store.run('UPDATE inferences SET final_at_ms = NULL WHERE batch_id = ? AND idx = ? AND overturned_at_ms IS NOT NULL', batchId, idx)
+  }
+
   /** Sets `attested_at_ms` and the attestation count of a batch's indexed receipts from its attestations. */
   function applyAttestations(batchId: number) {
     const attestations = store.all<{ bitmap: string; at_ms: number }>(
@@ -258,15 +278,19 @@ export function createIndexer(options: IndexerOptions): Indexer {
       try {
         const response = await fetch(b.data_uri)
         if (!response.ok) throw new Error(`${b.data_uri} answered ${response.status}`)
-        const data = (await response.json()) as { receipts: { receipt: unknown }[] }
+        const data = (await response.json()) as { receipts: { receipt: unknown; signature?: unknown; computeMs?: unknown }[] }
         const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
         const ids = receipts.map((r) => hashReceipt(r, domain))
         if (receipts.length !== b.count) throw new Error(`batch ${b.batch_id}: ${receipts.length} receipts served for ${b.count} committed`)
         store.transaction(() => {
           for (const [i, r] of receipts.entries()) {
+            // The receipt may be indexed already from its node's API (EXECUTED): now it has its place in a committed batch.
             store.run(
-              `INSERT OR IGNORE INTO inferences (id, batch_id, idx, node, client, model_id, fee, mode, receipt_json, executed_at_ms, committed_at_ms, final_at_ms)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+              `INSERT INTO inferences (id, batch_id, idx, node, client, model_id, fee, mode, receipt_json, signature, executed_at_ms, compute_ms, committed_at_ms, final_at_ms)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET batch_id = excluded.batch_id, idx = excluded.idx, committed_at_ms = excluded.committed_at_ms,
+                 signature = COALESCE(inferences.signature, excluded.signature),
+                 final_at_ms = COALESCE(inferences.final_at_ms, excluded.final_at_ms), compute_ms = COALESCE(inferences.compute_ms, excluded.compute_ms)`,
               ids[i]!.toLowerCase(),
               b.batch_id,
               i,
@@ -276,7 +300,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
               String(r.fee),
               r.mode,
               JSON.stringify(data.receipts[i]!.receipt),
+              typeof data.receipts[i]!.signature === 'string' ? data.receipts[i]!.signature : null,
               Number(r.issuedAt) * 1000,
+              computeMsOf(data.receipts[i]!.computeMs),
               b.committed_at_ms,
               b.finalized_at_ms,
             )
@@ -285,24 +311,8 @@ export function createIndexer(options: IndexerOptions): Indexer {
         })
         // Events about these receipts may have arrived before the receipts themselves.
         applyAttestations(b.batch_id)
-        for (const c of store.all<{ idx: number; opened_at_ms: number; status: string; resolved_at_ms: number | null }>(
-          'SELECT * FROM challenges WHERE batch_id = ?',
-          b.batch_id,
-        )) {
-          store.run(
-            'UPDATE inferences SET disputed_at_ms = COALESCE(disputed_at_ms, ?) WHERE batch_id = ? AND idx = ?',
-            c.opened_at_ms,
-            b.batch_id,
-            c.idx,
-          )
-          if (c.status === 'upheld') {
-            store.run(
-              'UPDATE inferences SET overturned_at_ms = ?, final_at_ms = NULL WHERE batch_id = ? AND idx = ?',
-              c.resolved_at_ms,
-              b.batch_id,
-              c.idx,
-            )
-          }
+        for (const c of store.all<{ idx: number }>('SELECT DISTINCT idx FROM challenges WHERE batch_id = ?', b.batch_id)) {
+          refreshDisputes(b.batch_id, c.idx)
         }
       } catch (error) {
         store.run(
@@ -336,6 +346,8 @@ export function createIndexer(options: IndexerOptions): Indexer {
       })
       const loop = async () => {
         await fetchBatches().catch((error) => log(`indexer: ${(error as Error).message}`))
+        await pollOperators().catch((error) => log(`indexer: ${(error as Error).message}`))
+        passes++
         if (fetchTimer !== undefined) fetchTimer = setTimeout(loop, options.pollIntervalMs ?? 500)
       }
       fetchTimer = setTimeout(loop, 0)
@@ -345,6 +357,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
       while (lastIndexed < head || store.get<{ n: number }>('SELECT COUNT(*) AS n FROM batches WHERE fetched = 0')!.n > 0) {
         await new Promise((r) => setTimeout(r, 100))
       }
+      // And one whole pass over the operators' APIs that started after the chain was caught up.
+      const target = passes + 2
+      while (passes < target) await new Promise((r) => setTimeout(r, 50))
     },
     async stop() {
       if (fetchTimer) clearTimeout(fetchTimer)

@@ -1,3 +1,4 @@
+import { hashReceipt, type Receipt, receiptRootFromProof, recoverSigner } from '@verity/contracts/browser'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import './style.css'
@@ -7,9 +8,17 @@ type Summary = {
   inferences: number
   levels: Record<string, number>
   coverage: {
-    attested: number
-    byMode: { mode: number; total: number; attested: number; share: number }[]
-    verificationPerInference: number
+    reexecuted: number
+    byMode: { mode: string; total: number; reexecuted: number; share: number }[]
+    attestationsPerReceipt: number
+  }
+  compute: {
+    inferenceMs: number
+    inferenceRuns: number
+    verificationMs: number
+    verificationRuns: number
+    mismatches: number
+    ratio: number
   }
   trustGap: { attested: Percentiles; final: Percentiles }
   fees: string
@@ -24,7 +33,8 @@ type Inference = {
   node: string
   level: string
   executedAt: number
-  committedAt: number
+  computeMs: number | null
+  committedAt: number | null
   attestedAt: number | null
   attestations: number
   disputedAt: number | null
@@ -32,7 +42,21 @@ type Inference = {
   finalAt: number | null
 }
 type Gap = { series: { from: number; attested: Percentiles; final: Percentiles }[]; histogram: { bin: number; n: number }[] }
-type Operator = { address: string; role: number; staked: string; slashed: string; served: number; checked: number }
+type Verification = {
+  modes: string[]
+  series: { from: number; inferences: number; inferenceMs: number; checks: number; verificationMs: number; coverage: (number | null)[] }[]
+}
+type Operator = {
+  address: string
+  role: number
+  staked: string
+  slashed: string
+  served: number
+  checked: number
+  attested: number
+  computeMs: number
+  apiError: string | null
+}
 type Dispute = {
   gameId: number
   batchId: number
@@ -55,6 +79,9 @@ const $ = (id: string) => document.getElementById(id)!
 const vrt = (wei: string | null) =>
   wei === null ? '–' : (Number(BigInt(wei) / 10n ** 12n) / 1e6).toLocaleString('en-US', { maximumFractionDigits: 4 })
 const secs = (v: number | null) => (v === null ? '–' : `${v.toFixed(1)} s`)
+const ms = (v: number | null) => (v === null ? '–' : `${v.toFixed(1)} ms`)
+/** A total compute time: ms under ten seconds, s above. */
+const duration = (totalMs: number) => (totalMs < 10_000 ? `${totalMs.toFixed(0)} ms` : `${(totalMs / 1000).toFixed(1)} s`)
 const after = (t: number | null, from: number) => (t === null ? '–' : `+${((t - from) / 1000).toFixed(0)} s`)
 const short = (hex: string) => `${hex.slice(0, 8)}…${hex.slice(-4)}`
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
@@ -68,13 +95,20 @@ function renderCards(s: Summary) {
     card('FINAL', level('FINAL'), 'final'),
     card('ATTESTED', level('ATTESTED'), 'attested'),
     card('COMMITTED', level('COMMITTED'), 'committed'),
+    card('EXECUTED', level('EXECUTED'), 'executed', 'signed, not committed yet'),
     card('DISPUTED', level('DISPUTED'), 'disputed'),
     card('OVERTURNED', level('OVERTURNED'), 'overturned'),
     card(
       're-executed',
-      `${(100 * s.coverage.attested).toFixed(1)} %`,
+      `${(100 * s.coverage.reexecuted).toFixed(1)} %`,
       'coverage',
-      `${s.coverage.verificationPerInference.toFixed(2)} checks per inference`,
+      `${s.coverage.attestationsPerReceipt.toFixed(2)} attestations per receipt`,
+    ),
+    card(
+      'verification compute',
+      `${s.compute.ratio.toFixed(2)}×`,
+      'compute',
+      `${duration(s.compute.verificationMs)} re-executing vs ${duration(s.compute.inferenceMs)} inferring`,
     ),
     card(
       'to ATTESTED',
@@ -132,7 +166,7 @@ function renderCharts(g: Gap) {
       {
         width,
         height: 220,
-        scales: { x: { time: false } },
+        scales: { x: { time: false }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
         series: [{}, { label: 'receipts', stroke: '#264653', fill: '#26465355', paths: uPlot.paths.bars!({ size: [0.8] }) }],
         axes: [{ label: 's to FINAL' }, {}],
       },
@@ -142,12 +176,63 @@ function renderCharts(g: Gap) {
   } else histPlot.setData(hist)
 }
 
+let computePlot: uPlot | undefined
+let coveragePlot: uPlot | undefined
+const MODE_COLORS = ['#264653', '#2a9d8f', '#e9c46a', '#f4a261', '#e76f51']
+function renderVerification(v: Verification, summary: Summary | undefined) {
+  if (v.series.length === 0) return
+  const width = Math.max(320, Math.floor(($('compute-chart').parentElement!.clientWidth || 600) - 16))
+  const x = v.series.map((b) => (b.from - v.series[0]!.from) / 1000)
+  const compute: uPlot.AlignedData = [x, v.series.map((b) => b.inferenceMs), v.series.map((b) => b.verificationMs)]
+  if (!computePlot) {
+    computePlot = new uPlot(
+      {
+        width,
+        height: 220,
+        scales: { x: { time: false } },
+        series: [
+          {},
+          { label: 'inference (ms)', stroke: '#264653', fill: '#26465322' },
+          { label: 'verification (ms)', stroke: '#e76f51', fill: '#e76f5122' },
+        ],
+        axes: [{ label: 's since the first receipt' }, { label: 'ms' }],
+      },
+      compute,
+      $('compute-chart'),
+    )
+  } else computePlot.setData(compute)
+  const coverage = [x, ...v.modes.map((_, m) => v.series.map((b) => b.coverage[m] ?? null))] as uPlot.AlignedData
+  // The modes seen so far fix the chart's series; a new mode rebuilds it.
+  if (!coveragePlot || coveragePlot.series.length !== v.modes.length + 1) {
+    coveragePlot?.destroy()
+    coveragePlot = new uPlot(
+      {
+        width,
+        height: 180,
+        scales: { x: { time: false }, y: { range: [0, 1] } },
+        series: [{}, ...v.modes.map((mode, i) => ({ label: mode, stroke: MODE_COLORS[i % MODE_COLORS.length]!, points: { show: true } }))],
+        axes: [{ label: 's since the first receipt' }, { label: 'share re-executed' }],
+      },
+      coverage,
+      $('coverage-chart'),
+    )
+  } else coveragePlot.setData(coverage)
+  if (summary) {
+    $('coverage').querySelector('tbody')!.innerHTML = summary.coverage.byMode
+      .map(
+        (m) =>
+          `<tr data-mode="${escapeHtml(m.mode)}"><td>${escapeHtml(m.mode)}</td><td>${m.total}</td><td>${m.reexecuted}</td><td>${(100 * m.share).toFixed(1)} %</td></tr>`,
+      )
+      .join('')
+  }
+}
+
 function renderInferences(rows: Inference[]) {
   $('inferences').querySelector('tbody')!.innerHTML = rows
     .map(
       (r) =>
         `<tr data-id="${r.id}" data-level="${r.level}"><td><a href="#${r.id}">${short(r.id)}</a></td><td>${short(r.node)}</td>` +
-        `<td><span class="level ${r.level}">${r.level}</span></td><td>${after(r.committedAt, r.executedAt)}</td>` +
+        `<td><span class="level ${r.level}">${r.level}</span></td><td>${ms(r.computeMs)}</td><td>${after(r.committedAt, r.executedAt)}</td>` +
         `<td>${after(r.attestedAt, r.executedAt)}${r.attestations > 1 ? ` ×${r.attestations}` : ''}</td><td>${after(r.disputedAt, r.executedAt)}</td>` +
         `<td>${after(r.overturnedAt ?? r.finalAt, r.executedAt)}</td></tr>`,
     )
@@ -158,8 +243,10 @@ function renderOperators(rows: Operator[]) {
   $('operators').querySelector('tbody')!.innerHTML = rows
     .map(
       (o) =>
-        `<tr><td>${short(o.address)}</td><td>${o.role === 1 ? 'inference' : 'verifier'}</td><td>${vrt(o.staked)}</td><td>${o.served}</td>` +
-        `<td>${o.checked}</td><td>${vrt(o.slashed)}</td></tr>`,
+        `<tr data-operator="${o.address}"><td>${short(o.address)}</td><td>${o.role === 1 ? 'inference' : 'verifier'}</td><td>${vrt(o.staked)}</td>` +
+        `<td>${o.role === 1 ? o.served : '–'}</td><td>${o.role === 2 ? o.checked : '–'}</td><td>${o.role === 2 ? o.attested : '–'}</td>` +
+        `<td>${duration(o.computeMs)}</td><td>${vrt(o.slashed)}</td>` +
+        `<td class="${o.apiError ? 'error' : ''}">${o.apiError ? escapeHtml(o.apiError) : 'ok'}</td></tr>`,
     )
     .join('')
 }
@@ -175,6 +262,23 @@ function renderDisputes(rows: Dispute[]) {
     .join('')
 }
 
+type Detail = {
+  level: string
+  node: string
+  mode: string
+  receipt: Record<string, string | number>
+  signature: `0x${string}` | null
+  domain: { chainId: number; settlement: `0x${string}` | null }
+  computeMs: number | null
+  batch: { batchId: number; root: `0x${string}`; count: number; dataUri: string } | null
+  index: number | null
+  proof: `0x${string}`[] | null
+  attestations: { verifier: string; receipts: number; at: number }[]
+  checks: { verifier: string; computeMs: number; matched: number; at: number }[]
+  challenges: { challengeId: number; challenger: string; status: string }[]
+  cost: { fee: string; gas: { batch: number; attestations: number; disputes: number } }
+}
+
 async function renderDetail() {
   const id = location.hash.slice(1)
   const section = $('detail')
@@ -182,29 +286,67 @@ async function renderDetail() {
     section.hidden = true
     return
   }
-  const d = await api<{
-    level: string
-    receipt: Record<string, unknown>
-    batch: { batchId: number; root: string; count: number; dataUri: string }
-    index: number
-    attestations: { verifier: string; receipts: number; at: number }[]
-    challenges: { challengeId: number; challenger: string; status: string }[]
-  }>(`/api/inferences/${id}`)
+  const d = await api<Detail>(`/api/inferences/${id}`)
   section.hidden = false
+  const gas = d.cost.gas
   section.innerHTML =
     `<h2>Inference ${short(id)} <span class="level ${d.level}">${d.level}</span></h2>` +
-    `<p>Receipt ${d.index} of batch ${d.batch.batchId} (${d.batch.count} receipts, root <code>${short(d.batch.root)}</code>); ` +
-    `inclusion proof at <a href="${escapeHtml(new URL(d.batch.dataUri).origin)}/v1/inferences/${id}/proof">the node</a>.</p>` +
+    `<p>Mode ${escapeHtml(d.mode)}; node ${short(d.node)} ran it in ${ms(d.computeMs)}. ` +
+    (d.batch
+      ? `Receipt ${d.index} of batch ${d.batch.batchId} (${d.batch.count} receipts, root <code>${short(d.batch.root)}</code>).</p>`
+      : 'Signed, not in a committed batch yet.</p>') +
     `<pre>${escapeHtml(JSON.stringify(d.receipt, null, 2))}</pre>` +
+    (d.proof
+      ? `<p>Inclusion proof (${d.proof.length} siblings, leaf up): <code class="proof">${d.proof.map(short).join(' · ') || 'none: a batch of one'}</code></p>`
+      : '') +
+    `<p>Fee ${vrt(d.cost.fee)} VRT; gas for it: ${gas.batch.toLocaleString('en-US')} (its share of commit and finalize) + ` +
+    `${gas.attestations.toLocaleString('en-US')} (attestations) + ${gas.disputes.toLocaleString('en-US')} (dispute games).</p>` +
     `<p>Attested by ${d.attestations.map((a) => short(a.verifier)).join(', ') || 'nobody yet'}; ` +
+    `re-executed by ${d.checks.map((c) => `${short(c.verifier)} in ${ms(c.computeMs)} (${c.matched ? 'match' : 'MISMATCH'})`).join(', ') || 'nobody yet'}; ` +
     `challenges: ${d.challenges.map((c) => `#${c.challengeId} ${c.status}`).join(', ') || 'none'}.</p>` +
+    `<p><button id="verify">Check in this browser: signature and inclusion</button> <span id="verify-result" class="check"></span></p>` +
     `<p><button id="audit">Audit: re-execute it from public data</button> <span id="audit-result"></span></p>`
+  $('verify').addEventListener('click', () => void verifyHere(id, d))
   $('audit').addEventListener('click', () => void runAudit(id))
 }
 
-let tick = 0
+/**
+ * Checks the receipt here, with no trust in the dashboard's verdicts: its EIP-712 digest is the
+ * inference id, the signature recovers to the receipt's node, and the inclusion proof leads to the
+ * batch root the index read from the chain.
+ */
+async function verifyHere(id: string, d: Detail) {
+  const out = $('verify-result')
+  const r = d.receipt
+  const steps: [string, boolean][] = []
+  if (!d.domain.settlement) {
+    out.textContent = 'the dashboard has no settlement address to hash the receipt with'
+    return
+  }
+  const receipt: Receipt = {
+    requestHash: r.requestHash as `0x${string}`,
+    modelId: r.modelId as `0x${string}`,
+    inputHash: r.inputHash as `0x${string}`,
+    outputHash: r.outputHash as `0x${string}`,
+    node: r.node as `0x${string}`,
+    client: r.client as `0x${string}`,
+    fee: BigInt(r.fee!),
+    issuedAt: BigInt(r.issuedAt!),
+    mode: Number(r.mode),
+  }
+  const digest = hashReceipt(receipt, { chainId: d.domain.chainId, settlement: d.domain.settlement })
+  steps.push(['digest = id', digest.toLowerCase() === id.toLowerCase()])
+  const signer = d.signature ? recoverSigner(digest, d.signature) : undefined
+  steps.push([`signed by node ${short(receipt.node)}`, signer?.toLowerCase() === receipt.node.toLowerCase()])
+  if (d.batch && d.proof && d.index !== null) {
+    const root = receiptRootFromProof(digest, d.index, d.batch.count, d.proof)
+    steps.push([`in batch ${d.batch.batchId} (root ${short(d.batch.root)})`, root?.toLowerCase() === d.batch.root.toLowerCase()])
+  }
+  const ok = steps.every(([, pass]) => pass)
+  out.className = `check ${ok ? 'ok' : 'bad'}`
+  out.textContent = `${ok ? 'VALID' : 'INVALID'}: ${steps.map(([what, pass]) => `${pass ? '✓' : '✗'} ${what}`).join(' · ')}`
+}
 
-/** Summary and live stream every second; the heavier views (charts, operators, disputes) every fifth. */
 /** Asks the dashboard to re-execute the inference (the SDK's audit) and shows the verdict. */
 async function runAudit(id: string) {
   const out = $('audit-result')
@@ -216,6 +358,9 @@ async function runAudit(id: string) {
     : `${body.match ? 'MATCH' : 'MISMATCH'}: recomputed ${short(body.recomputedOutputHash!)} in ${body.ms!.toFixed(1)} ms`
 }
 
+let tick = 0
+
+/** Summary and live stream every second; the heavier views (charts, operators, disputes) every fifth. */
 async function refresh() {
   try {
     const full = tick++ % 5 === 0
@@ -223,12 +368,14 @@ async function refresh() {
     renderCards(summary)
     renderInferences(inferences)
     if (full) {
-      const [gap, operators, disputes] = await Promise.all([
+      const [gap, verification, operators, disputes] = await Promise.all([
         api<Gap>('/api/trust-gap?buckets=40'),
+        api<Verification>('/api/verification?buckets=40'),
         api<Operator[]>('/api/operators'),
         api<Dispute[]>('/api/disputes'),
       ])
       renderCharts(gap)
+      renderVerification(verification, summary)
       renderOperators(operators)
       renderDisputes(disputes)
     }

@@ -1,7 +1,7 @@
 import { type AddressBook, type Chain, type EventFollower, followEvents } from '@verity/chain'
 import { settlementAbi } from '@verity/contracts'
 import type { Address } from 'viem'
-import type { ReceiptStore } from './receiptStore.js'
+import type { BatchEvent, ReceiptStore } from './receiptStore.js'
 
 /**
  * Follows Settlement events into the node's store: commits of its batches, attestations,
@@ -17,8 +17,13 @@ export function watchOwnBatches(parameters: {
   store: ReceiptStore
   node: Address
   log(line: string): void
+  /** Called once per newly recorded event (not again for a log delivered twice). */
+  onRecorded?(event: BatchEvent): void
 }): EventFollower {
   const { chain, book, store } = parameters
+  const record = (event: BatchEvent) => {
+    if (store.recordEvent(event)) parameters.onRecorded?.(event)
+  }
   const blockTimes = new Map<bigint, number>()
   const timeOf = async (blockNumber: bigint) => {
     let t = blockTimes.get(blockNumber)
@@ -54,7 +59,7 @@ export function watchOwnBatches(parameters: {
           case 'Attested': {
             const batchId = Number(log.args.batchId)
             if (!store.batchById(batchId)) break
-            store.recordEvent({
+            record({
               batchId,
               kind: 'attested',
               actor: log.args.verifier,
@@ -67,7 +72,7 @@ export function watchOwnBatches(parameters: {
           case 'ChallengeOpened': {
             const batchId = Number(log.args.batchId)
             if (!store.batchById(batchId)) break
-            store.recordEvent({
+            record({
               batchId,
               kind: 'challenged',
               actor: log.args.challenger,
@@ -86,7 +91,7 @@ export function watchOwnBatches(parameters: {
             if (!store.batchById(batchId)) break
             const kind =
               log.eventName === 'ChallengeExpired' ? 'expired' : log.eventName === 'ReceiptOverturned' ? 'overturned' : 'rejected'
-            store.recordEvent({ batchId, kind, actor: '', data: { challengeId: String(log.args.challengeId) }, at, ...where })
+            record({ batchId, kind, actor: '', data: { challengeId: String(log.args.challengeId) }, at, ...where })
             const events = store.batchEvents(batchId)
             const closed = new Set(
               events.filter((e) => CLOSING.includes(e.kind)).map((e) => (e.data as { challengeId: string }).challengeId),
@@ -98,7 +103,7 @@ export function watchOwnBatches(parameters: {
           case 'BatchFinalized': {
             const batchId = Number(log.args.batchId)
             if (!store.batchById(batchId)) break
-            store.recordEvent({
+            record({
               batchId,
               kind: 'finalized',
               actor: log.args.node,

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { loadModel } from '@verity/runtime'
 import { Hono } from 'hono'
 import { ApiError, errorBody, httpStatusOf } from './errors.js'
+import { Metrics } from './metrics.js'
 import { sha256Hex } from './sha256.js'
 
 const ID = /^0x[0-9a-f]{64}$/
@@ -20,7 +21,16 @@ export function createHub(parameters: { dir: string }) {
   const pathOf = (id: string) => join(parameters.dir, `${id}.vrty`)
   const app = new Hono()
   app.onError((error, c) => c.json(errorBody(error), httpStatusOf(error) as 400))
+  const metrics = new Metrics('verity_hub')
+  metrics.define('models', 'gauge', 'Artifacts stored')
+  metrics.define('downloads_total', 'counter', 'Artifacts served, by model id')
+  metrics.define('bytes_served_total', 'counter', 'Artifact bytes served')
+  metrics.define('uploads_total', 'counter', 'Artifacts accepted (a new one or one already stored)')
   app.get('/healthz', (c) => c.json({ ok: true, role: 'hub', models: list().length }))
+  app.get('/metrics', (c) => {
+    metrics.set('models', list().length)
+    return c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' })
+  })
   const list = () =>
     readdirSync(parameters.dir)
       .filter((f) => f.endsWith('.vrty'))
@@ -30,7 +40,10 @@ export function createHub(parameters: { dir: string }) {
     const id = c.req.param('id').toLowerCase()
     if (!ID.test(id)) throw new ApiError(400, 'INVALID_MODEL_ID', `a model id is 0x followed by 64 hex digits, found "${id}"`)
     if (!existsSync(pathOf(id))) throw new ApiError(404, 'MODEL_NOT_FOUND', `no artifact ${id} on this hub`, { modelId: id })
-    return c.body(readFileSync(pathOf(id)), 200, { 'content-type': 'application/octet-stream' })
+    const bytes = readFileSync(pathOf(id))
+    metrics.inc('downloads_total', { model: id.slice(0, 10) })
+    metrics.inc('bytes_served_total', {}, bytes.length)
+    return c.body(bytes, 200, { 'content-type': 'application/octet-stream' })
   })
   app.put('/v1/models', async (c) => {
     const bytes = new Uint8Array(await c.req.arrayBuffer())
@@ -43,6 +56,7 @@ export function createHub(parameters: { dir: string }) {
       writeFileSync(`${pathOf(modelId)}.tmp`, bytes)
       renameSync(`${pathOf(modelId)}.tmp`, pathOf(modelId))
     }
+    metrics.inc('uploads_total')
     return c.json({ modelId, bytes: bytes.length, name: model.model.name ?? null, weightsRoot: model.weightsRoot })
   })
   return { app, dir: parameters.dir }

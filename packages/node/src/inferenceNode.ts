@@ -1,6 +1,7 @@
 import { type ServerType, serve } from '@hono/node-server'
 import { type AddressBook, type Chain, TxSender, verityContracts } from '@verity/chain'
 import {
+  bitmapHas,
   buildReceiptTree,
   decodeMode,
   hashReceipt,
@@ -24,10 +25,10 @@ import { watchOwnBatches } from './chainWatcher.js'
 import { createDefense } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
 import { deepValueTamper, type Fault } from './fault.js'
-import { Metrics } from './metrics.js'
+import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 import { ModelCache } from './modelCache.js'
-import { ReceiptStore } from './receiptStore.js'
-import { chainStateOf } from './storedTrust.js'
+import { type BatchEvent, ReceiptStore } from './receiptStore.js'
+import { chainStateOf, receiptLevels } from './storedTrust.js'
 
 export type InferenceNodeOptions = {
   chain: Chain
@@ -90,7 +91,15 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   metrics.define('batches_committed_total', 'counter', 'Batches committed on-chain')
   metrics.define('batches_finalized_total', 'counter', 'Batches finalized on-chain')
   metrics.define('gas_used_total', 'counter', 'Gas spent by this node, by function')
-  metrics.define('receipts', 'gauge', 'Stored receipts by state')
+  metrics.define('receipts', 'gauge', 'Receipts by trust level (EXECUTED, COMMITTED, ATTESTED, DISPUTED, OVERTURNED, FINAL)')
+  metrics.define('compute_seconds', 'histogram', 'Model run time per inference', COMPUTE_BUCKETS)
+  metrics.define(
+    'trust_gap_seconds',
+    'histogram',
+    'Time from a receipt (its signed issuedAt) to the block that made it ATTESTED (first attestation) or FINAL',
+    GAP_BUCKETS,
+  )
+  metrics.define('fees_earned_vrt_total', 'counter', 'Fees paid to this node by finalized batches, in VRT')
   metrics.define('disputes_total', 'counter', 'Dispute games against this node, by outcome')
   if (options.fault) metrics.define('faulty', 'gauge', 'This node runs a deliberate fault (tests and demos only)')
 
@@ -124,6 +133,39 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     log,
     onResolved: (_, game) => metrics.inc('disputes_total', { outcome: game.nodeLost ? 'lost' : 'won' }),
   })
+
+  /** Trust-gap and fee figures of a newly recorded event about one of this node's batches. */
+  function observeTrust(event: BatchEvent) {
+    if (event.kind !== 'attested' && event.kind !== 'finalized') return
+    const batch = store.batchById(event.batchId)
+    if (!batch) return
+    const events = store.batchEvents(event.batchId)
+    if (event.kind === 'finalized') {
+      const overturned = new Set(events.filter((e) => e.kind === 'overturned').map((e) => (e.data as { challengeId: string }).challengeId))
+      const overturnedIndexes = new Set(
+        events
+          .filter((e) => e.kind === 'challenged' && overturned.has((e.data as { challengeId: string }).challengeId))
+          .map((e) => (e.data as { index: number }).index),
+      )
+      for (const inference of store.batchInferences(batch.localId)) {
+        if (!overturnedIndexes.has(inference.batchIndex!))
+          metrics.observe('trust_gap_seconds', event.at - inference.issuedAt, { level: 'FINAL' })
+      }
+      metrics.inc('fees_earned_vrt_total', {}, Number(BigInt((event.data as { nodeAmount: string }).nodeAmount) / 10n ** 12n) / 1e6)
+      return
+    }
+    // ATTESTED: receipts of this attestation that no earlier attestation covered.
+    const bitmapOfEvent = (e: BatchEvent) => (e.data as { bitmap: string[] }).bitmap.map(BigInt)
+    const mine = bitmapOfEvent(event)
+    const earlier = events
+      .filter((e) => e.kind === 'attested' && (e.block < event.block || (e.block === event.block && e.logIndex < event.logIndex)))
+      .map(bitmapOfEvent)
+    for (const inference of store.batchInferences(batch.localId)) {
+      const index = inference.batchIndex!
+      if (!bitmapHas(mine, index) || earlier.some((bitmap) => bitmapHas(bitmap, index))) continue
+      metrics.observe('trust_gap_seconds', event.at - inference.issuedAt, { level: 'ATTESTED' })
+    }
+  }
 
   async function modelFor(modelId: Hex): Promise<LoadedModel> {
     if (!registered.has(modelId)) {
@@ -173,9 +215,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   )
 
   app.get('/metrics', (c) => {
-    const counts = store.counts()
-    metrics.set('receipts', counts.unbatched, { state: 'unbatched' })
-    metrics.set('receipts', counts.inferences - counts.unbatched, { state: 'batched' })
+    for (const [level, n] of Object.entries(receiptLevels(store))) metrics.set('receipts', n, { level })
     if (options.fault) metrics.set('faulty', 1, { kind: options.fault.kind })
     return c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' })
   })
@@ -241,7 +281,9 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
 
     const faulty = options.fault !== undefined && faultRandom!() < options.fault.rate
     const deep = faulty && options.fault!.kind === 'deep-value'
+    const runStarted = performance.now()
     const { outputs } = runQuantized(model, inputs, deep ? { tamper: deepValueTamper(model, inputHash) } : {})
+    const computeMs = performance.now() - runStarted
     mark('run')
     if (faulty && !deep) outputs[0]![0] = outputs[0]![0]! === 32767 ? 32766 : outputs[0]![0]! + 1
     const receipt: Receipt = {
@@ -287,12 +329,14 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
         requestJson: JSON.stringify(requestToWire(request)),
         clientSignature: signature as Hex,
         outputsJson,
+        computeMs,
       },
       JSON.stringify(inputsToWire(model, inputs)),
     )
     mark('store')
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
     metrics.inc('inference_seconds_sum', {}, (performance.now() - started) / 1000)
+    metrics.observe('compute_seconds', computeMs / 1000)
     return c.body(
       `{"inferenceId":"${id}","receipt":${JSON.stringify(receiptToWire(receipt))},"signature":"${receiptSignature}","outputs":${outputsJson}}`,
       200,
@@ -355,8 +399,34 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     if (!/^0x[0-9a-fA-F]{64}$/.test(root)) throw badRequest('INVALID_ROOT', `a batch root is 0x followed by 64 hex digits, found "${root}"`)
     const batch = store.batchByRoot(root as Hex)
     if (!batch) throw new ApiError(404, 'BATCH_NOT_FOUND', `no batch with root ${root} on this node`)
-    const receipts = store.batchInferences(batch.localId).map((i) => ({ receipt: JSON.parse(i.receiptJson), signature: i.signature }))
+    // Beside each committed receipt: when the node ran it and how long the run took (the node's own figures, not committed).
+    const receipts = store.batchInferences(batch.localId).map((i) => ({
+      receipt: JSON.parse(i.receiptJson),
+      signature: i.signature,
+      executedAtMs: i.executedAtMs,
+      computeMs: i.computeMs,
+    }))
     return c.json({ root: batch.root, batchId: batch.batchId, count: batch.count, receipts })
+  })
+
+  // Every receipt this node signed, in order, committed or not: what an indexer follows (`after` = the last `seq` seen).
+  app.get('/v1/receipts', (c) => {
+    const after = Number(c.req.query('after') ?? 0)
+    const limit = Number(c.req.query('limit') ?? 500)
+    if (!Number.isSafeInteger(after) || after < 0)
+      throw badRequest('INVALID_CURSOR', `after is a receipt sequence number ≥ 0, found "${c.req.query('after')}"`)
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
+      throw badRequest('INVALID_LIMIT', `limit is an integer from 1 to 1000, found "${c.req.query('limit')}"`)
+    const rows = store.receiptsAfter(after, limit)
+    const receipts = rows.map((r) => ({
+      seq: r.seq,
+      inferenceId: r.id,
+      receipt: JSON.parse(r.receiptJson),
+      signature: r.signature,
+      executedAtMs: r.executedAtMs,
+      computeMs: r.computeMs,
+    }))
+    return c.json({ receipts, next: rows.at(-1)?.seq ?? after })
   })
 
   app.get('/v1/data/:hash', (c) => {
@@ -382,7 +452,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       const address = server.address()
       const listening = typeof address === 'object' && address ? address.port : port
       if (!options.publicUrl) publicUrl = `http://127.0.0.1:${listening}`
-      watcher = watchOwnBatches({ chain, book, store, node: account.address, log })
+      watcher = watchOwnBatches({ chain, book, store, node: account.address, log, onRecorded: observeTrust })
       batcher.start()
       defense.start()
       return publicUrl

@@ -21,6 +21,8 @@ export type StoredInference = {
   requestJson: string
   clientSignature: Hex
   outputsJson: string
+  /** Milliseconds the model run took (the node's own measure; null for receipts stored before it was kept). */
+  computeMs: number | null
   batchLocal: number | null
   batchIndex: number | null
 }
@@ -70,6 +72,7 @@ CREATE TABLE IF NOT EXISTS inferences (
   request_json TEXT NOT NULL,
   client_signature TEXT NOT NULL,
   outputs_json TEXT NOT NULL,
+  compute_ms REAL,
   batch_local INTEGER,
   batch_index INTEGER,
   UNIQUE (client, nonce)
@@ -123,6 +126,7 @@ const inferenceOf = (r: Row): StoredInference => ({
   requestJson: r.request_json as string,
   clientSignature: r.client_signature as Hex,
   outputsJson: r.outputs_json as string,
+  computeMs: (r.compute_ms as number | null) ?? null,
   batchLocal: (r.batch_local as number | null) ?? null,
   batchIndex: (r.batch_index as number | null) ?? null,
 })
@@ -155,6 +159,9 @@ export class ReceiptStore {
     this.db.pragma('synchronous = FULL')
     this.db.pragma('busy_timeout = 5000')
     this.db.exec(SCHEMA)
+    // Stores written before compute times were kept gain the column (NULL for their receipts).
+    const columns = this.db.prepare('PRAGMA table_info(inferences)').all() as { name: string }[]
+    if (!columns.some((c) => c.name === 'compute_ms')) this.db.exec('ALTER TABLE inferences ADD COLUMN compute_ms REAL')
   }
 
   close(): void {
@@ -181,9 +188,9 @@ export class ReceiptStore {
       this.db
         .prepare(
           `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
-             receipt_json, signature, request_json, client_signature, outputs_json)
+             receipt_json, signature, request_json, client_signature, outputs_json, compute_ms)
            VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
-             @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson)`,
+             @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs)`,
         )
         .run(inference)
     })
@@ -293,11 +300,41 @@ export class ReceiptStore {
     return row?.body as string | undefined
   }
 
-  /** Records a chain event about one of our batches; recording the same log twice is a no-op. */
-  recordEvent(event: BatchEvent): void {
-    this.db
-      .prepare('INSERT OR IGNORE INTO batch_events (batch_id, kind, actor, data, at, block, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(event.batchId, event.kind, event.actor, JSON.stringify(event.data), event.at, event.block, event.logIndex)
+  /** Records a chain event about one of our batches; recording the same log twice is a no-op (and returns false). */
+  recordEvent(event: BatchEvent): boolean {
+    return (
+      this.db
+        .prepare('INSERT OR IGNORE INTO batch_events (batch_id, kind, actor, data, at, block, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(event.batchId, event.kind, event.actor, JSON.stringify(event.data), event.at, event.block, event.logIndex).changes === 1
+    )
+  }
+
+  /** Receipts answered after `seq` (exclusive), oldest first: what an indexer follows. */
+  receiptsAfter(
+    seq: number,
+    limit: number,
+  ): { seq: number; id: Hex; receiptJson: string; signature: Hex; executedAtMs: number; computeMs: number | null }[] {
+    return (
+      this.db
+        .prepare('SELECT seq, id, receipt_json, signature, executed_at_ms, compute_ms FROM inferences WHERE seq > ? ORDER BY seq LIMIT ?')
+        .all(seq, limit) as Row[]
+    ).map((r) => ({
+      seq: r.seq as number,
+      id: r.id as Hex,
+      receiptJson: r.receipt_json as string,
+      signature: r.signature as Hex,
+      executedAtMs: r.executed_at_ms as number,
+      computeMs: (r.compute_ms as number | null) ?? null,
+    }))
+  }
+
+  /** Receipts not in a committed batch yet (unbatched, or in a batch whose commit is not mined). */
+  uncommittedCount(): number {
+    return (
+      this.db
+        .prepare('SELECT COUNT(*) AS n FROM inferences i LEFT JOIN batches b ON b.local_id = i.batch_local WHERE b.batch_id IS NULL')
+        .get() as Row
+    ).n as number
   }
 
   batchEvents(batchId: number): BatchEvent[] {

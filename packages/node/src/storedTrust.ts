@@ -1,4 +1,4 @@
-import type { ReceiptChainState } from '@verity/contracts'
+import { type ReceiptChainState, type TrustLevel, trustOf } from '@verity/contracts'
 import type { ReceiptStore, StoredInference } from './receiptStore.js'
 
 /** The chain's view of a stored receipt, from the events the node recorded (input to `trustOf`). */
@@ -35,4 +35,28 @@ export function chainStateOf(store: ReceiptStore, inference: StoredInference): R
       ? { finalizedAt: (batch.finalizedAt ?? events.find((e) => e.kind === 'finalized')?.at ?? 0) * 1000 }
       : {}),
   }
+}
+
+/**
+ * How many of the node's receipts are at each trust level now: settled batches are counted in SQL,
+ * only the receipts of batches still in their window go through `trustOf` one by one.
+ */
+export function receiptLevels(store: ReceiptStore): Record<TrustLevel, number> {
+  const counts: Record<TrustLevel, number> = { EXECUTED: 0, COMMITTED: 0, ATTESTED: 0, DISPUTED: 0, OVERTURNED: 0, FINAL: 0 }
+  counts.EXECUTED = store.uncommittedCount()
+  const settled = store.db
+    .prepare(
+      `SELECT COALESCE(SUM(count), 0) AS receipts,
+              (SELECT COUNT(*) FROM batch_events e JOIN batches f ON f.batch_id = e.batch_id WHERE e.kind = 'overturned' AND f.status = 'finalized') AS overturned
+       FROM batches WHERE status = 'finalized'`,
+    )
+    .get() as { receipts: number; overturned: number }
+  counts.OVERTURNED = settled.overturned
+  counts.FINAL = settled.receipts - settled.overturned
+  for (const status of ['committed', 'challenged'] as const) {
+    for (const batch of store.batchesWithStatus(status)) {
+      for (const inference of store.batchInferences(batch.localId)) counts[trustOf(chainStateOf(store, inference)).level]++
+    }
+  }
+  return counts
 }

@@ -2,6 +2,7 @@ import { type AddressBook, type Chain, type EventFollower, followEvents, TxSende
 import {
   BatchStatus,
   buildReceiptTree,
+  decodeMode,
   GamePhase,
   hashReceipt,
   inputsFromWire,
@@ -20,9 +21,11 @@ import {
   traceView,
 } from '@verity/dispute'
 import { runQuantized, seededRandom, tensorsHash } from '@verity/runtime'
+import { Hono } from 'hono'
 import { type Hex, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { Metrics } from './metrics.js'
+import { badRequest, errorBody, httpStatusOf } from './errors.js'
+import { COMPUTE_BUCKETS, Metrics } from './metrics.js'
 import { ModelCache } from './modelCache.js'
 import { bitmapOf, selectionSeed, selectReceipts } from './selection.js'
 import { type VerifierBatch, VerifierStore } from './verifierStore.js'
@@ -47,6 +50,8 @@ export type VerifierOptions = {
 
 export type Verifier = {
   address: Hex
+  /** Its HTTP API (serve it with `serveApp`): `/healthz`, `/metrics`, `/v1/checks?after=<seq>`. */
+  app: Hono
   store: VerifierStore
   metrics: Metrics
   start(): void
@@ -72,7 +77,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const rate = options.sampleRate ?? 0.1
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
   const metrics = new Metrics('verity_verifier')
-  metrics.define('receipts_checked_total', 'counter', 'Receipts re-executed')
+  metrics.define('receipts_checked_total', 'counter', 'Receipts re-executed, by verification mode')
+  metrics.define('compute_seconds', 'histogram', 'Model run time per re-execution', COMPUTE_BUCKETS)
   metrics.define('receipts_matched_total', 'counter', 'Re-executed receipts whose output matched')
   metrics.define('challenges_total', 'counter', 'Challenges filed')
   metrics.define('attestations_total', 'counter', 'Attestation transactions')
@@ -137,8 +143,23 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const inputs = inputsFromWire(model, wireInputs)
       if (tensorsHash(inputs) !== receipt.inputHash)
         throw new Error(`input served for ${receipt.inputHash} hashes to ${tensorsHash(inputs)}`)
+      const runStarted = performance.now()
       const recomputed = tensorsHash(runQuantized(model, inputs).outputs)
-      metrics.inc('receipts_checked_total')
+      const computeMs = performance.now() - runStarted
+      const first = store.recordCheck({
+        batchId: batch.batchId,
+        index,
+        inferenceId: hashReceipt(receipt, domain),
+        mode: receipt.mode,
+        computeMs,
+        matched: recomputed === receipt.outputHash,
+        atMs: Date.now(),
+      })
+      // Counted once per receipt, as the dashboard counts them (a retried batch re-runs its receipts).
+      if (first) {
+        metrics.inc('receipts_checked_total', { mode: decodeMode(receipt.mode) })
+        metrics.observe('compute_seconds', computeMs / 1000)
+      }
       const falseChallenge = options.falseChallengeRate !== undefined && falseRandom() < options.falseChallengeRate
       if (recomputed === receipt.outputHash && !falseChallenge) {
         matched.push(index)
@@ -228,8 +249,25 @@ export function createVerifier(options: VerifierOptions): Verifier {
     await working
   }
 
+  const app = new Hono()
+  app.onError((error, c) => c.json(errorBody(error), httpStatusOf(error) as 400))
+  app.get('/healthz', (c) => c.json({ ok: true, role: 'verifier', verifier: account.address, sampleRate: rate, ...store.stats() }))
+  app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }))
+  // Every re-execution, in order: what an indexer follows (`after` = the last `seq` seen).
+  app.get('/v1/checks', (c) => {
+    const after = Number(c.req.query('after') ?? 0)
+    const limit = Number(c.req.query('limit') ?? 500)
+    if (!Number.isSafeInteger(after) || after < 0)
+      throw badRequest('INVALID_CURSOR', `after is a check sequence number ≥ 0, found "${c.req.query('after')}"`)
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
+      throw badRequest('INVALID_LIMIT', `limit is an integer from 1 to 1000, found "${c.req.query('limit')}"`)
+    const checks = store.checksAfter(after, limit)
+    return c.json({ checks, next: checks.at(-1)?.seq ?? after })
+  })
+
   return {
     address: account.address,
+    app,
     store,
     metrics,
     drain,

@@ -57,7 +57,30 @@ CREATE TABLE IF NOT EXISTS evidence (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS game_inputs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS checks (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  batch_id INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  inference_id TEXT NOT NULL,
+  mode INTEGER NOT NULL,
+  compute_ms REAL NOT NULL,
+  matched INTEGER NOT NULL,
+  at_ms INTEGER NOT NULL,
+  UNIQUE (batch_id, idx)
+);
 `
+
+/** One re-execution by this verifier: which receipt, how long the run took, whether it matched. */
+export type Check = {
+  seq: number
+  batchId: number
+  index: number
+  inferenceId: Hex
+  mode: number
+  computeMs: number
+  matched: boolean
+  atMs: number
+}
 
 type Row = Record<string, unknown>
 const batchOf = (r: Row): VerifierBatch => ({
@@ -170,6 +193,31 @@ export class VerifierStore {
       challenges: c.n as number,
     }
   }
+  /** Records a re-execution; a receipt re-executed again (a retried batch, a restart) keeps its first record, and false is returned. */
+  recordCheck(check: Omit<Check, 'seq'>): boolean {
+    return (
+      this.db
+        .prepare(
+          'INSERT OR IGNORE INTO checks (batch_id, idx, inference_id, mode, compute_ms, matched, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(check.batchId, check.index, check.inferenceId, check.mode, check.computeMs, check.matched ? 1 : 0, check.atMs).changes === 1
+    )
+  }
+
+  /** Re-executions recorded after `seq` (exclusive), oldest first. */
+  checksAfter(seq: number, limit: number): Check[] {
+    return (this.db.prepare('SELECT * FROM checks WHERE seq > ? ORDER BY seq LIMIT ?').all(seq, limit) as Row[]).map((r) => ({
+      seq: r.seq as number,
+      batchId: r.batch_id as number,
+      index: r.idx as number,
+      inferenceId: r.inference_id as Hex,
+      mode: r.mode as number,
+      computeMs: r.compute_ms as number,
+      matched: r.matched === 1,
+      atMs: r.at_ms as number,
+    }))
+  }
+
   getMeta(key: string): string | undefined {
     return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined
   }

@@ -503,7 +503,39 @@ describe('inference node HTTP API: refusals', () => {
     expect(triggered.size).toBeGreaterThanOrEqual(14)
     for (const [code, count] of triggered) expect({ code, count: rejected.get(code) }).toEqual({ code, count })
     expect(text).toMatch(/^verity_node_inferences_total\{model="0x[0-9a-f]{8}"\} \d+$/m)
+    // Compute time: one observation per answered request, in a Prometheus histogram.
+    const computed = Number(/^verity_node_compute_seconds_count (\d+)$/m.exec(text)?.[1])
+    expect(computed).toBe(store().counts().inferences)
+    expect(text).toMatch(/^verity_node_compute_seconds_bucket\{le="\+Inf"\} \d+$/m)
+    expect(text).toMatch(/^verity_node_receipts\{level="EXECUTED"\} \d+$/m)
     // Every line is a comment or a sample.
-    for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \S+ .+|[a-z_]+(\{[^}]*\})? -?[0-9.e+]+)$/)
+    for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \S+ .+|[a-z_]+(\{[^}]*\})? -?[0-9.e+-]+)$/)
+  })
+
+  it('/v1/receipts lists every signed receipt in order with its compute time, resumable from a cursor; a bad cursor is a typed 400', async () => {
+    const all: { seq: number; inferenceId: string; receipt: { node: string }; signature: string; computeMs: number }[] = []
+    let after = 0
+    for (;;) {
+      const page = (await (await fetch(`${url}/v1/receipts?after=${after}&limit=2`)).json()) as { receipts: typeof all; next: number }
+      if (page.receipts.length === 0) {
+        expect(page.next).toBe(after)
+        break
+      }
+      expect(page.receipts.length).toBeLessThanOrEqual(2)
+      all.push(...page.receipts)
+      after = page.next
+    }
+    expect(all.length).toBe(store().counts().inferences)
+    expect(all.map((r) => r.seq)).toEqual([...all.map((r) => r.seq)].sort((a, b) => a - b))
+    for (const r of all) {
+      expect(r.receipt.node.toLowerCase()).toBe(net.nodes[0]!.node.address.toLowerCase())
+      expect(r.inferenceId).toBe(store().getInference(r.inferenceId as Hex)!.id)
+      expect(r.computeMs).toBeGreaterThan(0)
+    }
+    for (const query of ['after=-1', 'after=x', 'limit=0', 'limit=1001', 'limit=1.5']) {
+      const refused = await fetch(`${url}/v1/receipts?${query}`)
+      expect(refused.status).toBe(400)
+      expect(((await refused.json()) as ErrorBody).error.code).toMatch(/^INVALID_(CURSOR|LIMIT)$/)
+    }
   })
 })

@@ -72,12 +72,13 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   out('Verity devnet')
   out(`  chain       ${net.chain.rpcUrl} (chain id ${net.chain.chainId}), address book ${join(net.dir, 'addresses.json')}`)
   out(`  hub         ${net.hubUrl}   mnist-8 = ${net.modelId}`)
-  out(`  dashboard   ${net.dashboardUrl}/ (the trust dashboard; its API under /api/)`)
+  out(`  dashboard   ${net.dashboardUrl}/ (the trust dashboard; its API under /api/, Prometheus at /metrics)`)
   for (const [k, n] of net.nodes.entries())
     out(
       `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault!.kind} ${options.fault!.rate} (tests and demos only)` : ''}`,
     )
-  out(`  verifiers   ${net.verifiers.map((v) => v.address).join(', ')} (sample rate ${options.sampleRate})`)
+  for (const [k, v] of net.verifiers.entries()) out(`  verifier ${k}  ${net.verifierUrls[k]} (${v.address})`)
+  out(`  sampling    each verifier re-executes ${options.sampleRate} of optimistic receipts; /metrics on every role`)
   if (options.falseChallengeRate)
     out(
       `              verifier 0 is a FALSE CHALLENGER: it challenges ${options.falseChallengeRate} of correct receipts (tests and demos only)`,

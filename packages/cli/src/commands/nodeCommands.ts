@@ -63,8 +63,10 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
   }
   const verifier = createVerifier({ chain, book, key, dbPath: options.db, hubUrl: options.hub, sampleRate: options.sampleRate, log })
   verifier.start()
-  console.log(JSON.stringify({ role, address: verifier.address, db: options.db }))
+  const server = await serveApp(verifier.app, options.port)
+  console.log(JSON.stringify({ role, url: server.url, address: verifier.address, db: options.db }))
   await waitForSignal()
+  await server.close()
   await verifier.stop()
 }
 

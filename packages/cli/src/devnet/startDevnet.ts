@@ -52,6 +52,8 @@ export type Devnet = {
   modelId: Hex
   nodes: { node: InferenceNode; url: string; faulty: boolean }[]
   verifiers: Verifier[]
+  /** Each verifier's API (`/healthz`, `/metrics`, `/v1/checks`), as registered on-chain. */
+  verifierUrls: string[]
   client: VerityClient
   clientKeyFile: string
   mnist: MnistSet
@@ -131,9 +133,9 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       nodes.push({ node, url, faulty })
     }
     const verifiers: Verifier[] = []
+    const verifierUrls: string[] = []
     for (let i = 0; i < verifierCount; i++) {
       const key = others[nodeCount + i]!.privateKey
-      await register(chain, book, key, Role.verifier, `verifier-${i}`, 500n * TOKEN)
       const verifier = createVerifier({
         chain,
         book,
@@ -144,9 +146,14 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         ...(i === 0 && options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
         log: (line) => log(`verifier ${i}: ${line}`),
       })
+      // Its API first: the registry records the URL the indexer follows; it checks only once registered.
+      const server = await serveApp(verifier.app)
+      closers.push(() => server.close())
+      await register(chain, book, key, Role.verifier, server.url, 500n * TOKEN)
       verifier.start()
       closers.push(() => verifier.stop())
       verifiers.push(verifier)
+      verifierUrls.push(server.url)
     }
     // The dashboard's index of the whole network, and its API.
     const indexer = createIndexer({ chain, book, dbPath: join(options.dir, 'index.sqlite'), log: (line) => log(line) })
@@ -166,6 +173,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       modelId: published.modelId,
       nodes,
       verifiers,
+      verifierUrls,
       client,
       clientKeyFile: join(options.dir, 'keys', `${clientIndex}.key`),
       mnist,

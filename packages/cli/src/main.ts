@@ -230,7 +230,9 @@ export function program(): Command {
     })
   cli
     .command('dashboard')
-    .description('Index a deployment (chain events and the nodes’ batches) into SQLite and serve the dashboard API over it')
+    .description(
+      'Index a deployment (chain events, the nodes’ batches, the operators’ APIs) into SQLite and serve the trust dashboard, its API and /metrics',
+    )
     .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
     .option('--addresses <file>', 'address book of the deployment', '.verity/devnet/addresses.json')
     .option('--db <file>', 'the index database', '.verity/dashboard.sqlite')

@@ -93,9 +93,19 @@ describe('dashboard in a browser', () => {
     await expect
       .poll(() => page.locator('#verify-result').textContent(), { timeout: 10_000 })
       .toMatch(/^VALID: ✓ digest = id · ✓ signed by node .+ · ✓ in batch \d+/)
-    // Its audit button re-executes it from public data: the honest node's answer matches.
+    // The page re-executes it itself (model artifact and input checked against the receipt's hashes): it matches.
+    await page.click('#reexecute')
+    await expect.poll(() => page.locator('#reexecute-result').textContent(), { timeout: 60_000 }).toMatch(/^MATCH: this browser computed/)
+    // Its audit button re-executes it on the server from public data: the same verdict.
     await page.click('#audit')
     await expect.poll(() => page.locator('#audit-result').textContent(), { timeout: 30_000 }).toContain('MATCH:')
+    // An overturned receipt of the faulty node: the browser's own run disagrees with what the node signed.
+    const rows = (await (await fetch(`${net.dashboardUrl}/api/inferences?limit=50`)).json()) as { id: string; level: string }[]
+    const overturnedId = rows.find((r) => r.level === 'OVERTURNED')!.id
+    await page.goto(`${net.dashboardUrl}/#${overturnedId}`)
+    await expect.poll(() => page.locator('#detail').textContent(), { timeout: 10_000 }).toContain('OVERTURNED')
+    await page.click('#reexecute')
+    await expect.poll(() => page.locator('#reexecute-result').textContent(), { timeout: 60_000 }).toMatch(/^MISMATCH: /)
 
     // The same figures in Prometheus text: the dashboard's network view adds up to the nodes' and verifiers' own /metrics.
     const scrape = async (url: string) => parseMetrics(await (await fetch(`${url}/metrics`)).text())

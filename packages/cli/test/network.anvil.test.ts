@@ -114,11 +114,13 @@ describe('the real-network shape: every role its own process, against anvil', ()
 
     const port = await freePort()
     const nodeUrl = `http://127.0.0.1:${port}`
+    const verifierPort = await freePort()
+    const verifierUrl = `http://127.0.0.1:${verifierPort}`
     const common = ['--rpc', anvil.rpcUrl, '--addresses', book]
     expect(verity('stake', '--role', 'inference', '--amount', '1000', '--endpoint', nodeUrl, '--key', nodeKey.file, ...common).code).toBe(0)
-    expect(verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', 'none', '--key', verifierKey.file, ...common).code).toBe(
-      0,
-    )
+    expect(
+      verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', verifierUrl, '--key', verifierKey.file, ...common).code,
+    ).toBe(0)
     await role(
       children,
       'node',
@@ -143,12 +145,15 @@ describe('the real-network shape: every role its own process, against anvil', ()
       verifierKey.file,
       '--hub',
       hub.url!,
+      '--port',
+      String(verifierPort),
       '--db',
       join(dir, 'verifier.sqlite'),
       '--sample-rate',
       '1',
       ...common,
     )
+    const dashboard = await role(children, 'dashboard', '--port', String(await freePort()), '--db', join(dir, 'index.sqlite'), ...common)
 
     const client = createVerityClient({ chain, book: addresses, account: clientKey.privateKey })
     await depositEscrow(client, { amount: 10n ** 18n })
@@ -176,5 +181,16 @@ describe('the real-network shape: every role its own process, against anvil', ()
     expect(JSON.parse(status.stdout)).toMatchObject({ level: 'FINAL', attestations: 1 })
     const audited = verity('audit', lines[0].inferenceId, ...common)
     expect(audited.stdout, audited.stderr).toContain('MATCH')
+
+    // The dashboard, its own process against the same chain, indexed it from the chain and the operators' APIs.
+    type Summary = { levels: Record<string, number>; compute: { inferenceRuns: number; verificationRuns: number } }
+    const summary = async () => (await (await fetch(`${dashboard.url}/api/summary`)).json()) as Summary
+    await expect.poll(async () => (await summary()).levels.FINAL, { timeout: 30_000, interval: 500 }).toBe(1)
+    await expect
+      .poll(async () => (await summary()).compute, { timeout: 30_000, interval: 500 })
+      .toEqual(expect.objectContaining({ inferenceRuns: 1, verificationRuns: 1 }))
+    const network = await (await fetch(`${dashboard.url}/metrics`)).text()
+    expect(network).toMatch(/^verity_network_receipts\{level="FINAL"\} 1$/m)
+    expect(await (await fetch(`${verifierUrl}/metrics`)).text()).toMatch(/^verity_verifier_compute_seconds_count 1$/m)
   })
 })

@@ -1,4 +1,4 @@
-import { BaseError } from '@verity/runtime'
+import { BaseError } from '@verity/runtime/core'
 
 /**
  * Verification mode of a request, as the `mode` byte of the signed request and receipt

@@ -1,4 +1,4 @@
-import type { LoadedModel, TensorInfo } from '@verity/runtime'
+import type { LoadedModel, TensorInfo } from '@verity/runtime/core'
 import { encodeAbiParameters, type Hex, keccak256 } from 'viem'
 import { oneStepParams } from './oneStep.js'
 import { buildReceiptTree, type ReceiptTree } from './receiptTree.js'

@@ -1,4 +1,4 @@
-import { CHUNK_BYTES, intOps, type LoadedModel, leafHash, nodeHash, type Trace, tensorBytes, toHex } from '@verity/runtime'
+import { CHUNK_BYTES, intOps, type LoadedModel, leafHash, nodeHash, type Trace, tensorBytes, toHex } from '@verity/runtime/core'
 import type { Hex } from 'viem'
 
 /** Op codes of contracts/onestep/OneStep.sol. */

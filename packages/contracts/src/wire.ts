@@ -1,4 +1,4 @@
-import { BaseError, InputMissingError, InputShapeError, InputTypeError, type LoadedModel, type TensorInfo } from '@verity/runtime'
+import { BaseError, InputMissingError, InputShapeError, InputTypeError, type LoadedModel, type TensorInfo } from '@verity/runtime/core'
 import { type Address, type Hex, isAddress, isHex } from 'viem'
 import type { InferenceRequest, Receipt } from './eip712.js'
 

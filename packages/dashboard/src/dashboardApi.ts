@@ -11,6 +11,8 @@ import { servePage } from './servePage.js'
 export type DashboardOptions = {
   /** Re-executes an inference from public data (the SDK's `audit`), for the page's audit button. */
   audit?(inferenceId: Hex, node: string): Promise<AuditReturnType>
+  /** A model's artifact bytes from its registered URI, for the page's own re-execution (it checks their hash). */
+  artifact?(modelId: Hex): Promise<Uint8Array>
 }
 
 /**
@@ -73,6 +75,44 @@ export function dashboardApi(store: IndexStore, options: DashboardOptions = {}):
       return c.json(await options.audit(id as Hex, row.endpoint))
     } catch (error) {
       return c.json({ error: { code: 'AUDIT_FAILED', message: error instanceof Error ? error.message : String(error) } }, 502)
+    }
+  })
+
+  // What the page needs to re-execute an inference itself; it checks each against the hash the receipt commits to.
+  app.get('/api/inferences/:id/input', async (c) => {
+    const id = c.req.param('id').toLowerCase()
+    const row = store.get<{ endpoint: string; receipt_json: string }>(
+      'SELECT o.endpoint, i.receipt_json FROM inferences i JOIN operators o ON o.address = i.node AND o.role = ? WHERE i.id = ?',
+      Role.inference,
+      id,
+    )
+    if (!row) return c.json({ error: { code: 'INFERENCE_NOT_FOUND', message: `no indexed inference ${id}` } }, 404)
+    const inputHash = String((JSON.parse(row.receipt_json) as { inputHash: unknown }).inputHash)
+    try {
+      const response = await fetch(`${row.endpoint}/v1/data/${inputHash}`, { signal: AbortSignal.timeout(10_000) })
+      if (!response.ok) throw new Error(`${row.endpoint} answered ${response.status} for input ${inputHash}`)
+      return c.json((await response.json()) as object)
+    } catch (error) {
+      return c.json({ error: { code: 'DATA_UNAVAILABLE', message: error instanceof Error ? error.message : String(error) } }, 502)
+    }
+  })
+  app.get('/api/models/:id/artifact', async (c) => {
+    const id = c.req.param('id').toLowerCase()
+    if (!/^0x[0-9a-f]{64}$/.test(id))
+      return c.json({ error: { code: 'INVALID_MODEL_ID', message: `a model id is 0x followed by 64 hex digits, found "${id}"` } }, 400)
+    if (!options.artifact)
+      return c.json(
+        { error: { code: 'ARTIFACT_UNAVAILABLE', message: 'this dashboard was started without a chain to read artifacts from' } },
+        501,
+      )
+    try {
+      const bytes = await options.artifact(id as Hex)
+      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+        'content-type': 'application/octet-stream',
+        'cache-control': 'max-age=31536000, immutable',
+      })
+    } catch (error) {
+      return c.json({ error: { code: 'ARTIFACT_UNAVAILABLE', message: error instanceof Error ? error.message : String(error) } }, 502)
     }
   })
 

@@ -2,21 +2,28 @@ import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from '@verity/node'
 import { summaryOf } from './figures.js'
 import type { IndexStore } from './indexStore.js'
 
-/** A histogram of whole-second trust gaps from the per-slot bins: cumulative counts at each bound. */
+/** Cumulative counts at each bound of items that each fall in one place (`at`) with a multiplicity `n`. */
+const cumulative = <T extends { n: number }>(
+  bounds: readonly number[],
+  items: T[],
+  within: (item: T, bound: number, i: number) => boolean,
+) => bounds.map((bound, i) => items.reduce((a, item) => a + (within(item, bound, i) ? item.n : 0), 0))
+
+/** A histogram of whole-second trust gaps from the per-slot bins. */
 function gapHistogram(store: IndexStore, level: 'ATTESTED' | 'FINAL') {
   const bins = store.all<{ bin: number; n: number }>('SELECT bin, SUM(n) AS n FROM agg_gaps WHERE level = ? GROUP BY bin', level)
   return {
-    counts: GAP_BUCKETS.map((bound) => bins.reduce((a, b) => a + (b.bin <= bound ? b.n : 0), 0)),
+    counts: cumulative(GAP_BUCKETS, bins, (b, bound) => b.bin <= bound),
     sum: bins.reduce((a, b) => a + b.bin * b.n, 0),
     count: bins.reduce((a, b) => a + b.n, 0),
   }
 }
 
-/** A histogram of compute times (seconds) from the compute aggregates: cumulative counts at each bound. */
+/** A histogram of compute times (seconds) from the compute aggregates (bucket i = COMPUTE_BUCKETS[i], then +Inf). */
 function computeHistogram(store: IndexStore, role: 'inference' | 'verification') {
   const buckets = store.all<{ bucket: number; n: number; ms: number }>('SELECT bucket, n, ms FROM agg_compute WHERE role = ?', role)
   return {
-    counts: COMPUTE_BUCKETS.map((_, i) => buckets.reduce((a, b) => a + (b.bucket <= i ? b.n : 0), 0)),
+    counts: cumulative(COMPUTE_BUCKETS, buckets, (b, _, i) => b.bucket <= i),
     sum: buckets.reduce((a, b) => a + b.ms, 0) / 1000,
     count: buckets.reduce((a, b) => a + b.n, 0),
   }

@@ -1,4 +1,5 @@
-import { hashReceipt, type Receipt, receiptRootFromProof, recoverSigner } from '@verity/contracts/browser'
+import { hashReceipt, type Receipt, receiptFromWire, receiptRootFromProof, recoverSigner } from '@verity/contracts/browser'
+import { modelFromArtifact, reexecute } from '@verity/sdk/browser'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import './style.css'
@@ -263,10 +264,11 @@ function renderDisputes(rows: Dispute[]) {
 }
 
 type Detail = {
+  id: string
   level: string
   node: string
   mode: string
-  receipt: Record<string, string | number>
+  receipt: Record<string, unknown>
   signature: `0x${string}` | null
   domain: { chainId: number; settlement: `0x${string}` | null }
   computeMs: number | null
@@ -305,8 +307,10 @@ async function renderDetail() {
     `re-executed by ${d.checks.map((c) => `${short(c.verifier)} in ${ms(c.computeMs)} (${c.matched ? 'match' : 'MISMATCH'})`).join(', ') || 'nobody yet'}; ` +
     `challenges: ${d.challenges.map((c) => `#${c.challengeId} ${c.status}`).join(', ') || 'none'}.</p>` +
     `<p><button id="verify">Check in this browser: signature and inclusion</button> <span id="verify-result" class="check"></span></p>` +
-    `<p><button id="audit">Audit: re-execute it from public data</button> <span id="audit-result"></span></p>`
+    `<p><button id="reexecute">Re-execute it in this browser</button> <span id="reexecute-result" class="check"></span></p>` +
+    `<p><button id="audit">Audit on the server: re-execute it from public data</button> <span id="audit-result"></span></p>`
   $('verify').addEventListener('click', () => void verifyHere(id, d))
+  $('reexecute').addEventListener('click', () => void reexecuteHere(d))
   $('audit').addEventListener('click', () => void runAudit(id))
 }
 
@@ -323,17 +327,7 @@ async function verifyHere(id: string, d: Detail) {
     out.textContent = 'the dashboard has no settlement address to hash the receipt with'
     return
   }
-  const receipt: Receipt = {
-    requestHash: r.requestHash as `0x${string}`,
-    modelId: r.modelId as `0x${string}`,
-    inputHash: r.inputHash as `0x${string}`,
-    outputHash: r.outputHash as `0x${string}`,
-    node: r.node as `0x${string}`,
-    client: r.client as `0x${string}`,
-    fee: BigInt(r.fee!),
-    issuedAt: BigInt(r.issuedAt!),
-    mode: Number(r.mode),
-  }
+  const receipt: Receipt = receiptFromWire(r)
   const digest = hashReceipt(receipt, { chainId: d.domain.chainId, settlement: d.domain.settlement })
   steps.push(['digest = id', digest.toLowerCase() === id.toLowerCase()])
   const signer = d.signature ? recoverSigner(digest, d.signature) : undefined
@@ -345,6 +339,33 @@ async function verifyHere(id: string, d: Detail) {
   const ok = steps.every(([, pass]) => pass)
   out.className = `check ${ok ? 'ok' : 'bad'}`
   out.textContent = `${ok ? 'VALID' : 'INVALID'}: ${steps.map(([what, pass]) => `${pass ? '✓' : '✗'} ${what}`).join(' · ')}`
+}
+
+/**
+ * Re-executes the inference here: the model artifact (from its registered URI) must hash to the
+ * receipt's model id and the input (from its node) to its input hash; then the page runs the
+ * integer runtime, compiled into it, and compares the output hash with the receipt's.
+ */
+async function reexecuteHere(d: Detail) {
+  const out = $('reexecute-result')
+  out.className = 'check'
+  out.textContent = 'fetching the model and the input…'
+  try {
+    const receipt = receiptFromWire(d.receipt)
+    const [artifact, input] = await Promise.all([
+      fetch(`./api/models/${receipt.modelId}/artifact`),
+      fetch(`./api/inferences/${d.id}/input`),
+    ])
+    if (!artifact.ok) throw new Error(`model artifact: ${artifact.status}`)
+    if (!input.ok) throw new Error(`input: ${input.status}`)
+    const model = modelFromArtifact(receipt.modelId, new Uint8Array(await artifact.arrayBuffer()))
+    const result = reexecute(model, receipt, ((await input.json()) as { inputs: unknown }).inputs)
+    out.className = `check ${result.match ? 'ok' : 'bad'}`
+    out.textContent = `${result.match ? 'MATCH' : 'MISMATCH'}: this browser computed ${short(result.recomputedOutputHash)} in ${result.ms.toFixed(1)} ms, the receipt says ${short(receipt.outputHash)}`
+  } catch (error) {
+    out.className = 'check bad'
+    out.textContent = `could not re-execute: ${(error as Error).message}`
+  }
 }
 
 /** Asks the dashboard to re-execute the inference (the SDK's audit) and shows the verdict. */

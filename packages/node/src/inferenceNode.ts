@@ -25,6 +25,7 @@ import { watchOwnBatches } from './chainWatcher.js'
 import { createDefense } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
 import { deepValueTamper, type Fault } from './fault.js'
+import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 import { ModelCache } from './modelCache.js'
 import { type BatchEvent, ReceiptStore } from './receiptStore.js'
@@ -411,12 +412,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
 
   // Every receipt this node signed, in order, committed or not: what an indexer follows (`after` = the last `seq` seen).
   app.get('/v1/receipts', (c) => {
-    const after = Number(c.req.query('after') ?? 0)
-    const limit = Number(c.req.query('limit') ?? 500)
-    if (!Number.isSafeInteger(after) || after < 0)
-      throw badRequest('INVALID_CURSOR', `after is a receipt sequence number ≥ 0, found "${c.req.query('after')}"`)
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
-      throw badRequest('INVALID_LIMIT', `limit is an integer from 1 to 1000, found "${c.req.query('limit')}"`)
+    const { after, limit } = feedQuery((name) => c.req.query(name), 'receipt')
     const rows = store.receiptsAfter(after, limit)
     const receipts = rows.map((r) => ({
       seq: r.seq,

@@ -24,7 +24,8 @@ import { runQuantized, seededRandom, tensorsHash } from '@verity/runtime'
 import { Hono } from 'hono'
 import { type Hex, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { badRequest, errorBody, httpStatusOf } from './errors.js'
+import { errorBody, httpStatusOf } from './errors.js'
+import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, Metrics } from './metrics.js'
 import { ModelCache } from './modelCache.js'
 import { bitmapOf, selectionSeed, selectReceipts } from './selection.js'
@@ -255,12 +256,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }))
   // Every re-execution, in order: what an indexer follows (`after` = the last `seq` seen).
   app.get('/v1/checks', (c) => {
-    const after = Number(c.req.query('after') ?? 0)
-    const limit = Number(c.req.query('limit') ?? 500)
-    if (!Number.isSafeInteger(after) || after < 0)
-      throw badRequest('INVALID_CURSOR', `after is a check sequence number ≥ 0, found "${c.req.query('after')}"`)
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
-      throw badRequest('INVALID_LIMIT', `limit is an integer from 1 to 1000, found "${c.req.query('limit')}"`)
+    const { after, limit } = feedQuery((name) => c.req.query(name), 'check')
     const checks = store.checksAfter(after, limit)
     return c.json({ checks, next: checks.at(-1)?.seq ?? after })
   })

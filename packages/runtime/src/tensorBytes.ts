@@ -1,8 +1,7 @@
-import { endianness } from 'node:os'
 import type { IntArray, IntDType } from './tensor.js'
 import { allocInt, bytesPerElement } from './tensor.js'
 
-const littleEndian = endianness() === 'LE'
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
 /** The canonical encoding of an integer tensor: its elements in little-endian two's complement. */
 export function tensorBytes(a: IntArray): Uint8Array {

@@ -1,8 +1,8 @@
-import { inputsFromWire, receiptFromWire } from '@verity/contracts'
-import { runQuantized, tensorsHash } from '@verity/runtime'
+import { receiptFromWire } from '@verity/contracts'
 import type { Hex } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
 import { SdkError } from './errors.js'
+import { reexecute } from './reexecute.js'
 
 export type AuditParameters = { inferenceId: Hex; node: string }
 export type AuditReturnType = {
@@ -28,18 +28,14 @@ export async function audit(client: VerityClient, parameters: AuditParameters): 
   const data = await fetch(`${base}/v1/data/${receipt.inputHash}`)
   if (!data.ok) throw new SdkError('DATA_UNAVAILABLE', `${base} does not serve input ${receipt.inputHash} (${data.status})`)
   const model = await client.model(receipt.modelId)
-  const inputs = inputsFromWire(model, ((await data.json()) as { inputs: unknown }).inputs)
-  if (tensorsHash(inputs) !== receipt.inputHash)
-    throw new SdkError('DATA_MISMATCH', `the input served for ${receipt.inputHash} hashes to ${tensorsHash(inputs)}`)
-  const started = performance.now()
-  const recomputed = tensorsHash(runQuantized(model, inputs).outputs)
+  const result = reexecute(model, receipt, ((await data.json()) as { inputs: unknown }).inputs)
   return {
     inferenceId: parameters.inferenceId,
-    match: recomputed === receipt.outputHash,
+    match: result.match,
     claimedOutputHash: receipt.outputHash,
-    recomputedOutputHash: recomputed,
+    recomputedOutputHash: result.recomputedOutputHash,
     modelId: receipt.modelId,
     inputHash: receipt.inputHash,
-    ms: performance.now() - started,
+    ms: result.ms,
   }
 }

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto'
 import { type AddressBook, type Chain, type VerityContracts, verityContracts } from '@verity/chain'
-import { type LoadedModel, loadModel } from '@verity/runtime'
+import type { LoadedModel } from '@verity/runtime'
 import type { Hex, LocalAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { ModelUnavailableError } from './errors.js'
+import { modelFromArtifact } from './reexecute.js'
 
 export type CreateVerityClientParameters = {
   chain: Chain
@@ -48,10 +48,7 @@ export function createVerityClient(parameters: CreateVerityClientParameters): Ve
       throw new ModelUnavailableError(modelId, `cannot fetch ${uri}: ${e.message}`)
     })
     if (!response.ok) throw new ModelUnavailableError(modelId, `${uri} answered ${response.status}`)
-    const bytes = new Uint8Array(await response.arrayBuffer())
-    const found = `0x${createHash('sha256').update(bytes).digest('hex')}`
-    if (found !== modelId.toLowerCase()) throw new ModelUnavailableError(modelId, `${uri} served bytes hashing to ${found}`)
-    return loadModel(bytes)
+    return modelFromArtifact(modelId, new Uint8Array(await response.arrayBuffer()), uri)
   }
   return {
     chain: parameters.chain,

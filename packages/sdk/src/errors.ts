@@ -1,4 +1,4 @@
-import { BaseError } from '@verity/runtime'
+import { BaseError } from '@verity/runtime/core'
 
 /** Base of the SDK's errors (a Verity `BaseError`: stable `code`, `shortMessage`, `details`). */
 export class SdkError extends BaseError {

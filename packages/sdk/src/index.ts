@@ -12,5 +12,6 @@ export {
 } from './errors.js'
 export { type GetInferenceParameters, type GetInferenceReturnType, getInference } from './getInference.js'
 export { type InferErrorType, type InferOutput, type InferParameters, type InferReturnType, infer } from './infer.js'
+export { modelFromArtifact, type ReexecuteReturnType, reexecute } from './reexecute.js'
 export { type VerifyReceiptParameters, type VerifyReceiptReturnType, verifyReceipt } from './verifyReceipt.js'
 export { type WaitForTrustParameters, waitForTrust, watchTransitions, watchTrust } from './waitForTrust.js'

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, writeAddressBook } from '@verity/chain'
 import { nodeRegistryAbi, Role, verityTokenAbi } from '@verity/contracts'
-import { createIndexer, dashboardApi, type Indexer, readOnlyAudit } from '@verity/dashboard'
+import { createIndexer, dashboardApi, type Indexer, readOnlyAudit, registeredArtifact } from '@verity/dashboard'
 import {
   createHub,
   createInferenceNode,
@@ -159,7 +159,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const indexer = createIndexer({ chain, book, dbPath: join(options.dir, 'index.sqlite'), log: (line) => log(line) })
     indexer.start()
     closers.push(() => indexer.stop())
-    const dashboard = await serveApp(dashboardApi(indexer.store, { audit: readOnlyAudit(chain, book) }), options.dashboardPort ?? 0)
+    const dashboard = await serveApp(
+      dashboardApi(indexer.store, { audit: readOnlyAudit(chain, book), artifact: registeredArtifact(chain, book) }),
+      options.dashboardPort ?? 0,
+    )
     closers.push(() => dashboard.close())
     const clientIndex = nodeCount + verifierCount + 1
     const client = createVerityClient({ chain, book, account: chain.accounts[clientIndex]!.privateKey })

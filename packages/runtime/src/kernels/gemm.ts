@@ -30,7 +30,9 @@ type GemmExports = {
   ): void
 }
 
-const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(wasmBase64, 'base64')), {})
+// atob: a global in Node and in browsers.
+declare function atob(data: string): string
+const instance = new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0))), {})
 const wasm = instance.exports as unknown as GemmExports
 
 /** Rounds up to a multiple of `k`. */

@@ -164,7 +164,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const falseChallenge = options.falseChallengeRate !== undefined && falseRandom() < options.falseChallengeRate
       if (recomputed === receipt.outputHash && !falseChallenge) {
         matched.push(index)
-        metrics.inc('receipts_matched_total')
+        if (first) metrics.inc('receipts_matched_total')
         continue
       }
       store.saveGameInput(receipt.inputHash, JSON.stringify(wireInputs))

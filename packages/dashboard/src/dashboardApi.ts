@@ -1,4 +1,5 @@
 import { Role } from '@verity/contracts'
+import { ApiError, errorBody, httpStatusOf } from '@verity/node'
 import type { AuditReturnType } from '@verity/sdk'
 import { Hono } from 'hono'
 import type { Hex } from 'viem'
@@ -23,6 +24,8 @@ export type DashboardOptions = {
  */
 export function dashboardApi(store: IndexStore, options: DashboardOptions = {}): Hono {
   const app = new Hono()
+  // Typed errors as every Verity API answers them: { error: { code, message, details } } with the error's status.
+  app.onError((error, c) => c.json(errorBody(error), httpStatusOf(error) as 400))
   /**
    * Figures computed over the whole index are shared by every viewer: recomputed only when the index
    * changed and the last computation is older than `maxAgeMs`, so N pages polling cost one computation.
@@ -53,67 +56,62 @@ export function dashboardApi(store: IndexStore, options: DashboardOptions = {}):
     )
   })
 
-  app.get('/api/inferences/:id', (c) => {
-    const id = c.req.param('id').toLowerCase()
-    const detail = inferenceDetail(store, id)
-    if (!detail) return c.json({ error: { code: 'INFERENCE_NOT_FOUND', message: `no indexed inference ${id}` } }, 404)
-    return c.json(detail)
-  })
-
-  app.post('/api/inferences/:id/audit', async (c) => {
-    const id = c.req.param('id').toLowerCase()
-    const row = store.get<{ endpoint: string }>(
-      'SELECT o.endpoint FROM inferences i JOIN operators o ON o.address = i.node AND o.role = ? WHERE i.id = ?',
-      Role.inference,
-      id,
-    )
-    if (!row) return c.json({ error: { code: 'INFERENCE_NOT_FOUND', message: `no indexed inference ${id}` } }, 404)
-    if (!options.audit)
-      return c.json({ error: { code: 'AUDIT_UNAVAILABLE', message: 'this dashboard was started without an audit client' } }, 501)
-    try {
-      // The node that signed the receipt serves it and its input.
-      return c.json(await options.audit(id as Hex, row.endpoint))
-    } catch (error) {
-      return c.json({ error: { code: 'AUDIT_FAILED', message: error instanceof Error ? error.message : String(error) } }, 502)
-    }
-  })
-
-  // What the page needs to re-execute an inference itself; it checks each against the hash the receipt commits to.
-  app.get('/api/inferences/:id/input', async (c) => {
-    const id = c.req.param('id').toLowerCase()
+  /** The indexed inference and the API of the node that signed it (which serves its receipt and input), or a 404. */
+  const signed = (id: string) => {
     const row = store.get<{ endpoint: string; receipt_json: string }>(
       'SELECT o.endpoint, i.receipt_json FROM inferences i JOIN operators o ON o.address = i.node AND o.role = ? WHERE i.id = ?',
       Role.inference,
       id,
     )
-    if (!row) return c.json({ error: { code: 'INFERENCE_NOT_FOUND', message: `no indexed inference ${id}` } }, 404)
-    const inputHash = String((JSON.parse(row.receipt_json) as { inputHash: unknown }).inputHash)
+    if (!row) throw new ApiError(404, 'INFERENCE_NOT_FOUND', `no indexed inference ${id}`)
+    return row
+  }
+  /** Runs `work`; a failure of the operator or the chain behind it is a 502 with `code`. */
+  const upstream = async <T>(code: string, work: () => Promise<T>): Promise<T> => {
     try {
-      const response = await fetch(`${row.endpoint}/v1/data/${inputHash}`, { signal: AbortSignal.timeout(10_000) })
-      if (!response.ok) throw new Error(`${row.endpoint} answered ${response.status} for input ${inputHash}`)
-      return c.json((await response.json()) as object)
+      return await work()
     } catch (error) {
-      return c.json({ error: { code: 'DATA_UNAVAILABLE', message: error instanceof Error ? error.message : String(error) } }, 502)
+      throw new ApiError(502, code, error instanceof Error ? error.message : String(error))
     }
+  }
+
+  app.get('/api/inferences/:id', (c) => {
+    const id = c.req.param('id').toLowerCase()
+    const detail = inferenceDetail(store, id)
+    if (!detail) throw new ApiError(404, 'INFERENCE_NOT_FOUND', `no indexed inference ${id}`)
+    return c.json(detail)
+  })
+
+  app.post('/api/inferences/:id/audit', async (c) => {
+    const id = c.req.param('id').toLowerCase()
+    const { endpoint } = signed(id)
+    const audit = options.audit
+    if (!audit) throw new ApiError(501, 'AUDIT_UNAVAILABLE', 'this dashboard was started without an audit client')
+    return c.json(await upstream('AUDIT_FAILED', () => audit(id as Hex, endpoint)))
+  })
+
+  // What the page needs to re-execute an inference itself; it checks each against the hash the receipt commits to.
+  app.get('/api/inferences/:id/input', async (c) => {
+    const { endpoint, receipt_json } = signed(c.req.param('id').toLowerCase())
+    const inputHash = String((JSON.parse(receipt_json) as { inputHash: unknown }).inputHash)
+    const body = await upstream('DATA_UNAVAILABLE', async () => {
+      const response = await fetch(`${endpoint}/v1/data/${inputHash}`, { signal: AbortSignal.timeout(10_000) })
+      if (!response.ok) throw new Error(`${endpoint} answered ${response.status} for input ${inputHash}`)
+      return (await response.json()) as object
+    })
+    return c.json(body)
   })
   app.get('/api/models/:id/artifact', async (c) => {
     const id = c.req.param('id').toLowerCase()
     if (!/^0x[0-9a-f]{64}$/.test(id))
-      return c.json({ error: { code: 'INVALID_MODEL_ID', message: `a model id is 0x followed by 64 hex digits, found "${id}"` } }, 400)
-    if (!options.artifact)
-      return c.json(
-        { error: { code: 'ARTIFACT_UNAVAILABLE', message: 'this dashboard was started without a chain to read artifacts from' } },
-        501,
-      )
-    try {
-      const bytes = await options.artifact(id as Hex)
-      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
-        'content-type': 'application/octet-stream',
-        'cache-control': 'max-age=31536000, immutable',
-      })
-    } catch (error) {
-      return c.json({ error: { code: 'ARTIFACT_UNAVAILABLE', message: error instanceof Error ? error.message : String(error) } }, 502)
-    }
+      throw new ApiError(400, 'INVALID_MODEL_ID', `a model id is 0x followed by 64 hex digits, found "${id}"`)
+    const artifact = options.artifact
+    if (!artifact) throw new ApiError(501, 'ARTIFACT_UNAVAILABLE', 'this dashboard was started without a chain to read artifacts from')
+    const bytes = await upstream('ARTIFACT_UNAVAILABLE', () => artifact(id as Hex))
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      'content-type': 'application/octet-stream',
+      'cache-control': 'max-age=31536000, immutable',
+    })
   })
 
   const buckets = (value: string | undefined) => Math.min(200, Math.max(1, Number(value ?? 30) || 30))

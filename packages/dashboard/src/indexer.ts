@@ -243,14 +243,13 @@ export function createIndexer(options: IndexerOptions): Indexer {
 
   /** Sets `attested_at_ms` and the attestation count of a batch's indexed receipts from its attestations. */
   function applyAttestations(batchId: number) {
-    const attestations = store.all<{ bitmap: string; at_ms: number }>(
-      'SELECT bitmap, at_ms FROM attestations WHERE batch_id = ? ORDER BY at_ms',
-      batchId,
-    )
+    const attestations = store
+      .all<{ bitmap: string; at_ms: number }>('SELECT bitmap, at_ms FROM attestations WHERE batch_id = ? ORDER BY at_ms', batchId)
+      .map((x) => ({ at_ms: x.at_ms, bitmap: (JSON.parse(x.bitmap) as string[]).map(BigInt) }))
     const receipts = store.all<{ idx: number }>('SELECT idx FROM inferences WHERE batch_id = ?', batchId)
     store.transaction(() => {
       for (const { idx } of receipts) {
-        const hits = attestations.filter((x) => bitmapHas((JSON.parse(x.bitmap) as string[]).map(BigInt), idx))
+        const hits = attestations.filter((x) => bitmapHas(x.bitmap, idx))
         if (hits.length === 0) continue
         store.run(
           'UPDATE inferences SET attested_at_ms = ?, attestations = ? WHERE batch_id = ? AND idx = ?',

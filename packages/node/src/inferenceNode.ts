@@ -1,7 +1,6 @@
 import { type ServerType, serve } from '@hono/node-server'
 import { type AddressBook, type Chain, TxSender, verityContracts } from '@verity/chain'
 import {
-  bitmapHas,
   buildReceiptTree,
   decodeMode,
   hashReceipt,
@@ -140,32 +139,21 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     if (event.kind !== 'attested' && event.kind !== 'finalized') return
     const batch = store.batchById(event.batchId)
     if (!batch) return
-    const events = store.batchEvents(event.batchId)
-    if (event.kind === 'finalized') {
-      const overturned = new Set(events.filter((e) => e.kind === 'overturned').map((e) => (e.data as { challengeId: string }).challengeId))
-      const overturnedIndexes = new Set(
-        events
-          .filter((e) => e.kind === 'challenged' && overturned.has((e.data as { challengeId: string }).challengeId))
-          .map((e) => (e.data as { index: number }).index),
-      )
-      for (const inference of store.batchInferences(batch.localId)) {
-        if (!overturnedIndexes.has(inference.batchIndex!))
-          metrics.observe('trust_gap_seconds', event.at - inference.issuedAt, { level: 'FINAL' })
-      }
-      metrics.inc('fees_earned_vrt_total', {}, Number(BigInt((event.data as { nodeAmount: string }).nodeAmount) / 10n ** 12n) / 1e6)
-      return
-    }
-    // ATTESTED: receipts of this attestation that no earlier attestation covered.
-    const bitmapOfEvent = (e: BatchEvent) => (e.data as { bitmap: string[] }).bitmap.map(BigInt)
-    const mine = bitmapOfEvent(event)
-    const earlier = events
-      .filter((e) => e.kind === 'attested' && (e.block < event.block || (e.block === event.block && e.logIndex < event.logIndex)))
-      .map(bitmapOfEvent)
     for (const inference of store.batchInferences(batch.localId)) {
-      const index = inference.batchIndex!
-      if (!bitmapHas(mine, index) || earlier.some((bitmap) => bitmapHas(bitmap, index))) continue
-      metrics.observe('trust_gap_seconds', event.at - inference.issuedAt, { level: 'ATTESTED' })
+      // Each receipt's level and timeline as the node's API reports them.
+      const { level, timeline } = trustOf(chainStateOf(store, inference))
+      if (event.kind === 'finalized') {
+        // A finalized batch's receipts are all FINAL but the overturned ones.
+        if (level !== 'OVERTURNED') metrics.observe('trust_gap_seconds', event.at - inference.issuedAt, { level: 'FINAL' })
+        continue
+      }
+      // ATTESTED once: when this attestation is the receipt's first.
+      const first = timeline.find((e) => e.level === 'ATTESTED')
+      if (first?.by === event.actor && first.at === event.at * 1000)
+        metrics.observe('trust_gap_seconds', event.at - inference.issuedAt, { level: 'ATTESTED' })
     }
+    if (event.kind === 'finalized')
+      metrics.inc('fees_earned_vrt_total', {}, Number(BigInt((event.data as { nodeAmount: string }).nodeAmount) / 10n ** 12n) / 1e6)
   }
 
   async function modelFor(modelId: Hex): Promise<LoadedModel> {

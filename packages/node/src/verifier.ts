@@ -125,9 +125,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (!response.ok) throw new Error(`batch data at ${batch.dataUri} answered ${response.status}`)
     const data = (await response.json()) as { receipts: { receipt: unknown }[] }
     const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
-    if (receipts.length !== batch.count || buildReceiptTree(receipts.map((r) => hashReceipt(r, domain))).root !== batch.root) {
-      throw new Error(`batch ${batch.batchId}: the served receipts do not hash to the committed root`)
-    }
+    // The receipts' ids and their tree, computed once: checked against the root, then used for checks and challenges.
+    if (receipts.length !== batch.count)
+      throw new Error(`batch ${batch.batchId}: ${receipts.length} receipts served for ${batch.count} committed`)
+    const ids = receipts.map((r) => hashReceipt(r, domain))
+    const tree = buildReceiptTree(ids)
+    if (tree.root !== batch.root) throw new Error(`batch ${batch.batchId}: the served receipts do not hash to the committed root`)
     const picked = selectReceipts(
       selectionSeed(batch.blockHash, account.address, batch.batchId),
       receipts.map((r) => r.mode),
@@ -150,7 +153,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const first = store.recordCheck({
         batchId: batch.batchId,
         index,
-        inferenceId: hashReceipt(receipt, domain),
+        inferenceId: ids[index]!,
         mode: receipt.mode,
         computeMs,
         matched: recomputed === receipt.outputHash,
@@ -197,7 +200,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
         })
         approved = true
       }
-      const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, domain)))
       const result = await sender.write({
         address: book.contracts.settlement,
         abi: settlementAbi,

@@ -16,8 +16,12 @@ export type DeploymentParams = {
   disputeClock: number
   /** Seconds every dispute turn grants at least. */
   minMoveTime: number
-  /** Stake taken from a node that loses a dispute. */
+  /** Stake taken from a node per overturned receipt (dispute lost or data not published); each receipt in an open batch reserves it. */
   slashAmount: bigint
+  /** Seconds a node has to publish a challenged receipt's data on-chain. */
+  dataResponseTime: number
+  /** Stake taken from a verifier that attested a receipt later overturned. */
+  attesterSlash: bigint
   /** Share of the slash paid to the winning challenger, in basis points (the rest is burned). */
   bountyBps: number
 }
@@ -32,13 +36,14 @@ export type AddressBook = {
     modelRegistry: Address
     nodeRegistry: Address
     settlement: Address
+    tensorHasher: Address
     oneStepVerifier: Address
     disputeGame: Address
   }
   params: DeploymentParams
 }
 
-const CONTRACTS = ['token', 'modelRegistry', 'nodeRegistry', 'settlement', 'oneStepVerifier', 'disputeGame'] as const
+const CONTRACTS = ['token', 'modelRegistry', 'nodeRegistry', 'tensorHasher', 'settlement', 'oneStepVerifier', 'disputeGame'] as const
 
 /** JSON form: bigints as decimal strings. */
 export function serializeAddressBook(book: AddressBook): string {
@@ -91,6 +96,8 @@ export function parseAddressBook(text: string, source = 'address book'): Address
       disputeClock: int('disputeClock'),
       minMoveTime: int('minMoveTime'),
       slashAmount: big(params.slashAmount, 'params.slashAmount'),
+      dataResponseTime: int('dataResponseTime'),
+      attesterSlash: big(params.attesterSlash, 'params.attesterSlash'),
       bountyBps: int('bountyBps'),
     },
   }

@@ -10,6 +10,8 @@ import {
   oneStepVerifierBytecode,
   settlementAbi,
   settlementBytecode,
+  tensorHasherAbi,
+  tensorHasherBytecode,
   verityTokenAbi,
   verityTokenBytecode,
 } from '@verity/contracts'
@@ -23,21 +25,26 @@ const TOKEN = 10n ** 18n
 
 /**
  * Production-shaped defaults: a one-hour window, half an hour per side of a dispute with at least 15 s
- * a turn (every game decided within 6,465 s, under the 7,200 s dispute limit), stake locked three days.
+ * a turn (every game decided within 6,465 s, under the 7,200 s dispute limit), stake locked three days,
+ * escrow withdrawals announced four hours ahead (past the window and the longest dispute, so every
+ * answered request can be redeemed), ten minutes to publish challenged data. Each receipt in an open
+ * batch reserves `slashAmount` of its node's stake (docs/protocol.md, "Money").
  */
 export const DEFAULT_DEPLOYMENT_PARAMS: DeploymentParams = {
   challengeWindow: 3600,
   maxDisputeDuration: 7200,
   unbondingDelay: 3 * 86_400,
-  escrowWithdrawalDelay: 3600,
+  escrowWithdrawalDelay: 4 * 3600,
   minInferenceStake: 1000n * TOKEN,
   minVerifierStake: 100n * TOKEN,
   verifierShareBps: 1000,
   challengeBond: 10n * TOKEN,
   disputeClock: 1800,
   minMoveTime: 15,
-  slashAmount: 500n * TOKEN,
+  slashAmount: TOKEN,
   bountyBps: 5000,
+  dataResponseTime: 600,
+  attesterSlash: 10n * TOKEN,
 }
 
 /**
@@ -65,6 +72,19 @@ export function checkDeploymentParams(params: DeploymentParams): void {
       { disputeClock: params.disputeClock, minMoveTime: params.minMoveTime, maxDisputeDuration: params.maxDisputeDuration },
     )
   }
+  if (params.escrowWithdrawalDelay <= required) {
+    throw new InvalidDeploymentParamsError(
+      `the escrow withdrawal delay must exceed the challenge window plus the longest dispute (${required} s), so every answered request can be redeemed; found ${params.escrowWithdrawalDelay} s`,
+      { escrowWithdrawalDelay: params.escrowWithdrawalDelay, challengeWindow: params.challengeWindow, maxDisputeDuration: params.maxDisputeDuration },
+    )
+  }
+  if (params.dataResponseTime >= params.maxDisputeDuration) {
+    throw new InvalidDeploymentParamsError(
+      `the data response time must be under the longest dispute (${params.maxDisputeDuration} s), found ${params.dataResponseTime} s`,
+      { dataResponseTime: params.dataResponseTime, maxDisputeDuration: params.maxDisputeDuration },
+    )
+  }
+  if (params.slashAmount === 0n) throw new InvalidDeploymentParamsError('the slash per receipt must be positive', { slashAmount: 0n })
   if (params.bountyBps > 10_000) {
     throw new InvalidDeploymentParamsError(`the bounty share is in basis points (0…10000), found ${params.bountyBps}`, {
       bountyBps: params.bountyBps,
@@ -130,14 +150,22 @@ export async function deployVerity(parameters: DeployVerityParameters): Promise<
     params.minVerifierStake,
     deployer.address,
   ])
+  const tensorHasher = await deploy(tensorHasherAbi, tensorHasherBytecode, [])
   const settlement = await deploy(settlementAbi, settlementBytecode, [
     token,
     nodeRegistry,
-    BigInt(params.challengeWindow),
-    BigInt(params.maxDisputeDuration),
-    BigInt(params.escrowWithdrawalDelay),
-    params.verifierShareBps,
-    params.challengeBond,
+    tensorHasher,
+    {
+      challengeWindow: BigInt(params.challengeWindow),
+      maxDisputeDuration: BigInt(params.maxDisputeDuration),
+      escrowWithdrawalDelay: BigInt(params.escrowWithdrawalDelay),
+      dataResponseTime: BigInt(params.dataResponseTime),
+      verifierShareBps: params.verifierShareBps,
+      bountyBps: params.bountyBps,
+      challengeBond: params.challengeBond,
+      receiptSlash: params.slashAmount,
+      attesterSlash: params.attesterSlash,
+    },
   ])
   const oneStepVerifier = await deploy(oneStepVerifierAbi, oneStepVerifierBytecode, [])
   const disputeGame = await deploy(disputeGameAbi, disputeGameBytecode, [
@@ -161,7 +189,7 @@ export async function deployVerity(parameters: DeployVerityParameters): Promise<
     version: 1,
     chainId: chain.chainId,
     deployedAtBlock: startBlock + 1n,
-    contracts: { token, modelRegistry, nodeRegistry, settlement, oneStepVerifier, disputeGame },
+    contracts: { token, modelRegistry, nodeRegistry, tensorHasher, settlement, oneStepVerifier, disputeGame },
     params,
   }
 }

@@ -179,6 +179,15 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
         return staked > 0 && staked >= minStake(role) ? op.id : 0;
     }
 
+    /// @notice The operator's id and active stake in `role` when it is active (id 0 and stake 0
+    ///         otherwise): what the settlement needs to bound a node's open receipts by its stake.
+    function activeStake(address operator, Role role) external view returns (uint32 id, uint256 staked) {
+        Operator storage op = _operators[operator][role];
+        staked = op.staked;
+        if (staked == 0 || staked < minStake(role)) return (0, 0);
+        id = op.id;
+    }
+
     /// @notice The operator registered in `role` with id `id` (1-based); reverts for an unknown id.
     function operatorById(Role role, uint32 id) external view returns (address) {
         address operator = _byId[role][id];

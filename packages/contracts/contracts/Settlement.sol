@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
@@ -10,22 +11,31 @@ import {NodeRegistry} from "./NodeRegistry.sol";
 import {IDisputeGame} from "./dispute/IDisputeGame.sol";
 import {Bitmap} from "./lib/Bitmap.sol";
 import {ReceiptMerkle} from "./lib/ReceiptMerkle.sol";
+import {TensorHasher} from "./lib/TensorHasher.sol";
 import {InferenceRequest, Receipt, VerityTypes} from "./generated/VerityTypes.sol";
 
 /// @title Settlement
-/// @notice Client escrow, batch commits of receipt roots, verifier attestations, the challenge
-///         window, finalization and fee payment. It is also the EIP-712 domain of requests and
-///         receipts. Life of a batch: `commitBatch` (fees move from the clients' escrow to pending)
-///         → `attest` by verifiers → after `challengeWindow` with no open challenge, `finalize` by
-///         anyone credits the node and the attesting verifiers → `claim`. A `challenge` within the
-///         window takes a bond, freezes the batch and opens a game in the bound `disputeGame`,
-///         whose ruling comes back through `resolveChallenge`: a node that loses has the receipt
-///         overturned (its fee refunded to the client's escrow), is slashed, and the challenger is
-///         paid its bond and a bounty; a challenger that loses pays its bond to the node. Either way
-///         the batch's other receipts settle. A challenge nobody resolved within
-///         `maxDisputeDuration` (a game is always decidable before) can be expired by anyone, bond
-///         returned, so no funds can lock forever. `multicall` lets a node commit a new batch and
-///         finalize an old one in one transaction.
+/// @notice Client escrow and payment channels, batch commits of receipt roots, verifier
+///         attestations, the challenge window, data-availability challenges, finalization, and the
+///         EIP-712 domain of requests and receipts (docs/protocol.md, "Money").
+///
+///         Money moves only with its owner's signature or a proof: a client's escrow is debited only
+///         by `redeem`, which checks the client's own signature over a request whose `channelTotal`
+///         is the running total the client authorised that node, debits the increase over what the
+///         channel already paid (so a voucher is never spent twice), and requires the request's
+///         receipt to be proven in a finalized, not overturned batch of that node. Batches move no
+///         money: a replayed receipt or root earns nothing. A node can have at most
+///         `stake / receiptSlash` receipts in open batches, so every overturned receipt is slashed
+///         in full. A receipt's fee is refunded from the slash, never from other clients' fees.
+///
+///         Life of a batch: `commitBatch` (root, count, fee total, the node's next commit sequence
+///         number) → `attest` by verifiers within the window (a staked claim: attesting a receipt
+///         later overturned is slashed by `slashAttester`) → after `challengeWindow` with no open
+///         challenge, `finalize` pays the attesters from the node's verification pot and releases
+///         the node's exposure. Within the window anyone may `challenge` a receipt's execution (a
+///         dispute game rules) or its data (`challengeData`: the node must `publishData` — the
+///         client's signed request and the input bytes, checked against the receipt — before
+///         `dataResponseTime`, else the receipt is overturned).
 contract Settlement is EIP712, ReentrancyGuard, Multicall {
     using SafeERC20 for IERC20;
 
@@ -44,28 +54,62 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         Rejected
     }
 
+    enum ChallengeKind {
+        Execution,
+        Data
+    }
+
     /// @notice A batch as `getBatch` returns it.
     struct Batch {
         bytes32 root;
         address node;
-        uint96 feeCollected;
+        uint96 feeTotal;
         uint32 count;
         uint40 committedAt;
         BatchStatus status;
         uint16 openChallenges;
-        uint32 attestedTotal;
+        uint16 attesters;
     }
 
     /// @dev Two storage slots: the root, then everything else packed (the node by its registry id).
     struct BatchRecord {
         bytes32 root;
         uint32 nodeId;
-        uint96 feeCollected;
+        uint96 feeTotal;
         uint32 count;
         uint40 committedAt;
         BatchStatus status;
         uint16 openChallenges;
-        uint32 attestedTotal;
+        uint16 attesters;
+    }
+
+    /// @notice A node's commit sequence and receipts in batches not yet finalized (one slot).
+    struct Exposure {
+        uint32 commits;
+        uint32 openReceipts;
+    }
+
+    /// @notice What `redeem` needs beside the request: the rest of its receipt and where it is committed.
+    struct Redemption {
+        bytes32 outputHash;
+        uint96 fee;
+        uint64 issuedAt;
+        uint256 batchId;
+        uint32 index;
+        bytes32[] proof;
+    }
+
+    /// @notice Deployment parameters (docs/economics.md justifies the defaults).
+    struct Params {
+        uint64 challengeWindow;
+        uint64 maxDisputeDuration;
+        uint64 escrowWithdrawalDelay;
+        uint64 dataResponseTime;
+        uint16 verifierShareBps;
+        uint16 bountyBps;
+        uint96 challengeBond;
+        uint96 receiptSlash;
+        uint96 attesterSlash;
     }
 
     struct Escrow {
@@ -79,17 +123,12 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         uint32 receiptIndex;
         uint40 openedAt;
         ChallengeStatus status;
+        ChallengeKind kind;
         address challenger;
         uint96 bond;
         bytes32 receiptDigest;
         address client;
         uint96 fee;
-    }
-
-    /// @notice One client's total fee in a batch: the sum of its receipts' fees.
-    struct Debit {
-        address client;
-        uint96 amount;
     }
 
     uint16 public constant BPS = 10_000;
@@ -102,21 +141,40 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     uint64 public immutable challengeWindow;
     uint64 public immutable maxDisputeDuration;
     uint64 public immutable escrowWithdrawalDelay;
+    /// @notice Seconds a node has to publish a receipt's data once it is challenged.
+    uint64 public immutable dataResponseTime;
+    /// @notice Share of every redeemed fee (basis points) set aside to pay the verifiers of the node's batches.
     uint16 public immutable verifierShareBps;
+    /// @notice Share of a slash (after the client's refund) paid to the winning challenger; the rest is burned.
+    uint16 public immutable bountyBps;
     uint96 public immutable challengeBond;
+    /// @notice Stake taken from a node per overturned receipt; also what each receipt in an open batch reserves.
+    uint96 public immutable receiptSlash;
+    /// @notice Stake taken from a verifier that attested a receipt later overturned (once per batch).
+    uint96 public immutable attesterSlash;
 
     address private immutable _deployer;
+    /// @notice Computes the runtime's `tensorsHash` of published inputs (its own contract, to keep this one small).
+    TensorHasher public immutable inputHasher;
     /// @notice The game that decides challenges, bound once after deployment.
     IDisputeGame public disputeGame;
 
     uint256 public batchCount;
     uint256 public challengeCount;
     mapping(uint256 batchId => BatchRecord) private _batches;
-    mapping(uint256 batchId => mapping(address verifier => uint32 receipts)) private _attestations;
+    /// @dev keccak256 of the attested bitmap with its lowest bit set (never zero); ATTESTER_SLASHED once slashed.
+    mapping(uint256 batchId => mapping(address verifier => bytes32)) private _attestations;
     mapping(address client => Escrow) private _escrows;
     mapping(uint256 challengeId => Challenge) private _challenges;
     mapping(address account => uint256) public claimable;
     mapping(uint256 batchId => mapping(uint32 receiptIndex => bool)) private _overturned;
+    /// @notice What each client's channel with each node has paid so far (the last redeemed `channelTotal`).
+    mapping(address client => mapping(address node => uint128)) public channelPaid;
+    mapping(uint32 nodeId => Exposure) private _exposure;
+    /// @notice Per node: the verifiers' share of its redeemed fees, paid out to the attesters of its batches.
+    mapping(uint32 nodeId => uint256) public verificationPot;
+
+    bytes32 private constant ATTESTER_SLASHED = bytes32(uint256(2));
 
     event Deposited(address indexed client, address indexed from, uint256 amount, uint256 balance);
     event WithdrawalRequested(address indexed client, uint256 amount, uint64 readyAt);
@@ -127,12 +185,17 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         bytes32 root,
         uint32 count,
         uint256 feeTotal,
-        uint256 feeCollected,
+        uint32 sequence,
         uint64 challengeDeadline,
         string dataURI
     );
-    event EscrowShortfall(uint256 indexed batchId, address indexed client, uint256 debited, uint256 missing);
+    event Redeemed(
+        address indexed client, address indexed node, uint256 channelTotal, uint256 debited, uint256 shortfall, uint256 toVerifiers
+    );
     event Attested(uint256 indexed batchId, address indexed verifier, uint32 receipts, uint256[] bitmap);
+    event AttesterSlashed(uint256 indexed batchId, address indexed verifier, uint32 receiptIndex, uint256 slashed, address by);
+    event DataChallenged(uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, uint64 deadline);
+    event DataPublished(uint256 indexed challengeId, uint256 indexed batchId, bytes32 requestHash, bytes[] inputs);
     event BatchFinalized(uint256 indexed batchId, address indexed node, uint256 nodeAmount, uint256 verifierAmount);
     event ChallengeOpened(
         uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, address indexed challenger, bytes32 receiptDigest, uint256 bond
@@ -160,8 +223,20 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     error NotActiveVerifier(address account);
     error EmptyBatch();
     error ZeroRoot();
-    error DebitsNotSorted(uint256 index);
-    error FeeTotalMismatch(uint256 feeTotal, uint256 sumOfDebits);
+    error WrongCommitSequence(uint32 expected, uint32 found);
+    error ExposureAboveStake(uint256 openReceipts, uint256 receiptSlash, uint256 stake);
+    error WrongNode(address expected, address found);
+    error BadClientSignature(address recovered, address client);
+    error ChannelNotAhead(uint256 channelTotal, uint256 paid);
+    error FeeAboveMax(uint256 fee, uint256 maxFee);
+    error BatchNotFinal(uint256 batchId);
+    error ReceiptOverturnedAlready(uint256 batchId, uint32 receiptIndex);
+    error NotDataChallenge(uint256 challengeId);
+    error ResponseDeadlinePassed(uint256 challengeId, uint64 deadline);
+    error ReceiptMismatch(uint256 challengeId);
+    error DataMismatch(bytes32 expected, bytes32 found);
+    error NotAttested(uint256 batchId, address verifier, uint32 receiptIndex);
+    error NotOverturned(uint256 batchId, uint32 receiptIndex);
     error UnknownBatch(uint256 batchId);
     error BatchAlreadyFinalized(uint256 batchId);
     error BatchFrozen(uint256 batchId, uint256 openChallenges);
@@ -169,7 +244,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     error ChallengeWindowClosed(uint256 batchId, uint64 endedAt);
     error AlreadyAttested(uint256 batchId, address verifier);
     error EmptyAttestation();
-    error AttestersMismatch(uint256 expectedReceipts, uint256 foundReceipts);
+    error AttestersMismatch(uint256 expected, uint256 found);
     error AttestersNotSorted(uint256 index);
     error NotAnAttester(uint256 batchId, address account);
     error InvalidInclusionProof(uint256 batchId, uint256 receiptIndex);
@@ -186,36 +261,36 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
 
     /// @param token_ the ERC-20 of fees and bonds (the registry's staking token).
     /// @param nodes_ the registry whose active inference nodes commit and whose verifiers attest.
-    /// @param challengeWindow_ seconds after a commit during which receipts can be challenged.
-    /// @param maxDisputeDuration_ seconds after which an unresolved challenge can be expired.
-    /// @param escrowWithdrawalDelay_ seconds between a client's withdrawal request and payout.
-    /// @param verifierShareBps_ share of an attested batch's fees paid to its verifiers, in basis points.
-    /// @param challengeBond_ tokens a challenger locks per challenge.
-    constructor(
-        IERC20 token_,
-        NodeRegistry nodes_,
-        uint64 challengeWindow_,
-        uint64 maxDisputeDuration_,
-        uint64 escrowWithdrawalDelay_,
-        uint16 verifierShareBps_,
-        uint96 challengeBond_
-    ) EIP712("Verity", "1") {
+    /// @param params the protocol's economic and timing parameters (`Params`).
+    /// @param inputHasher_ the contract that hashes published input tensors as the runtime does.
+    constructor(IERC20 token_, NodeRegistry nodes_, TensorHasher inputHasher_, Params memory params) EIP712("Verity", "1") {
         // INVARIANT: stake outlives every receipt it backs: unbonding > window + longest dispute.
-        uint256 required = uint256(challengeWindow_) + maxDisputeDuration_;
+        uint256 required = uint256(params.challengeWindow) + params.maxDisputeDuration;
         if (nodes_.unbondingDelay() <= required) revert UnbondingTooShort(nodes_.unbondingDelay(), required + 1);
-        if (verifierShareBps_ > BPS) revert InvalidShare(verifierShareBps_);
+        // INVARIANT: a data challenge is decided before a dispute could expire.
+        if (params.dataResponseTime >= params.maxDisputeDuration) revert UnbondingTooShort(params.maxDisputeDuration, params.dataResponseTime + 1);
+        // INVARIANT: escrow cannot leave before the receipts it pays for settle and can be redeemed.
+        if (params.escrowWithdrawalDelay <= required) revert UnbondingTooShort(params.escrowWithdrawalDelay, required + 1);
+        if (params.verifierShareBps > BPS) revert InvalidShare(params.verifierShareBps);
+        if (params.bountyBps > BPS) revert InvalidShare(params.bountyBps);
+        if (params.receiptSlash == 0) revert ZeroAmount();
         token = token_;
         nodes = nodes_;
-        challengeWindow = challengeWindow_;
-        maxDisputeDuration = maxDisputeDuration_;
-        escrowWithdrawalDelay = escrowWithdrawalDelay_;
-        verifierShareBps = verifierShareBps_;
-        challengeBond = challengeBond_;
+        inputHasher = inputHasher_;
+        challengeWindow = params.challengeWindow;
+        maxDisputeDuration = params.maxDisputeDuration;
+        escrowWithdrawalDelay = params.escrowWithdrawalDelay;
+        dataResponseTime = params.dataResponseTime;
+        verifierShareBps = params.verifierShareBps;
+        bountyBps = params.bountyBps;
+        challengeBond = params.challengeBond;
+        receiptSlash = params.receiptSlash;
+        attesterSlash = params.attesterSlash;
         _deployer = msg.sender;
     }
 
     /// @notice Binds the dispute game, once, by the deployer (the game needs this contract's address
-    ///         first). Until then a challenge only freezes its batch.
+    ///         first). Until then an execution challenge only freezes its batch.
     function bindDisputeGame(IDisputeGame game) external {
         // INVARIANT: the game is fixed once bound; nobody can swap the judge.
         if (msg.sender != _deployer) revert NotDeployer(msg.sender);
@@ -268,39 +343,45 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
 
     // ─── batches ───────────────────────────────────────────────────────────────────────────────
 
-    /// @notice Commits a batch of `count` receipts by its Merkle `root`. `debits` (sorted by client,
-    ///         one entry per client) move each client's fees from escrow to pending; a client whose
-    ///         escrow falls short is debited what it has (`EscrowShortfall`). `dataURI` is where
-    ///         verifiers fetch the batch's receipts and inputs. Returns the batch id.
-    function commitBatch(bytes32 root, uint32 count, uint96 feeTotal, string calldata dataURI, Debit[] calldata debits)
+    /// @notice Commits a batch of `count` receipts by its Merkle `root`; `feeTotal` is the sum of
+    ///         their fees (what the verifiers' pay is reckoned on). No money moves. `sequence` must be
+    ///         the node's next commit number (1, 2, …), so a transaction re-sent after a crash can
+    ///         never commit the same batch twice. `dataURI` is where verifiers fetch the receipts.
+    function commitBatch(bytes32 root, uint32 count, uint96 feeTotal, uint32 sequence, string calldata dataURI)
         external
         returns (uint256 batchId)
     {
         // INVARIANT: only a staked inference node stands behind a batch.
-        uint32 nodeId = nodes.activeId(msg.sender, NodeRegistry.Role.Inference);
+        (uint32 nodeId, uint256 staked) = nodes.activeStake(msg.sender, NodeRegistry.Role.Inference);
         if (nodeId == 0) revert NotActiveNode(msg.sender);
         // INVARIANT: a batch commits at least one receipt.
         if (count == 0) revert EmptyBatch();
         if (root == bytes32(0)) revert ZeroRoot();
+        Exposure memory exposure = _exposure[nodeId];
+        // INVARIANT: each commit of a node is numbered; a replayed or duplicated commit reverts.
+        if (sequence != exposure.commits + 1) revert WrongCommitSequence(exposure.commits + 1, sequence);
+        uint256 open = uint256(exposure.openReceipts) + count;
+        // INVARIANT: every receipt in an open batch can be slashed in full: open receipts × slash ≤ stake.
+        if (open * receiptSlash > staked) revert ExposureAboveStake(open, receiptSlash, staked);
+        _exposure[nodeId] = Exposure({commits: sequence, openReceipts: uint32(open)});
         batchId = ++batchCount;
-        (uint256 sum, uint256 collected) = _debitClients(batchId, debits);
-        // INVARIANT: the committed fee total is exactly the sum of the clients' debits.
-        if (sum != feeTotal) revert FeeTotalMismatch(feeTotal, sum);
         _batches[batchId] = BatchRecord({
             root: root,
             nodeId: nodeId,
-            feeCollected: uint96(collected),
+            feeTotal: feeTotal,
             count: count,
             committedAt: uint40(block.timestamp),
             status: BatchStatus.Committed,
             openChallenges: 0,
-            attestedTotal: 0
+            attesters: 0
         });
-        emit BatchCommitted(batchId, msg.sender, root, count, feeTotal, collected, uint64(block.timestamp) + challengeWindow, dataURI);
+        emit BatchCommitted(batchId, msg.sender, root, count, feeTotal, sequence, uint64(block.timestamp) + challengeWindow, dataURI);
     }
 
     /// @notice Attests, for the caller (a staked verifier), that it re-executed the receipts set in
-    ///         `bitmap` and found them correct. One attestation per verifier per batch.
+    ///         `bitmap` and found them correct — a claim it stakes on: if one of them is overturned,
+    ///         anyone can `slashAttester`. One attestation per verifier per batch, within the window;
+    ///         the pay is the same however many receipts it claims.
     function attest(uint256 batchId, uint256[] calldata bitmap) external {
         // INVARIANT: only staked verifiers attest.
         if (!nodes.isActive(msg.sender, NodeRegistry.Role.Verifier)) revert NotActiveVerifier(msg.sender);
@@ -308,43 +389,119 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         BatchStatus status = batch.status;
         if (status == BatchStatus.None) revert UnknownBatch(batchId);
         if (status == BatchStatus.Finalized) revert BatchAlreadyFinalized(batchId);
+        uint64 endsAt = uint64(batch.committedAt) + challengeWindow;
+        // INVARIANT: the set of attesters is fixed when the window ends, so finalize cannot be griefed.
+        if (block.timestamp >= endsAt) revert ChallengeWindowClosed(batchId, endsAt);
         // INVARIANT: a verifier is paid once per batch.
         if (_attestations[batchId][msg.sender] != 0) revert AlreadyAttested(batchId, msg.sender);
         uint256 receipts = Bitmap.countSet(bitmap, batch.count);
         if (receipts == 0) revert EmptyAttestation();
-        _attestations[batchId][msg.sender] = uint32(receipts);
-        batch.attestedTotal += uint32(receipts);
+        _attestations[batchId][msg.sender] = _bitmapKey(bitmap);
+        batch.attesters += 1;
         emit Attested(batchId, msg.sender, uint32(receipts), bitmap);
     }
 
-    /// @notice Settles a batch after its challenge window when no challenge is open: credits the
-    ///         node and the verifiers (pro rata to the receipts each attested; `verifierShareBps` of
-    ///         the fees when at least one attestation exists). `attesters` must list every verifier
-    ///         that attested the batch, in ascending address order (read them from `Attested` events).
+    /// @notice Settles a batch after its challenge window when no challenge is open: releases the
+    ///         node's exposure and pays the attesters equal shares of the verification pay
+    ///         (`verifierShareBps` of the batch's fee total, from the node's verification pot).
+    ///         `attesters` must list every verifier that attested, in ascending address order.
     function finalize(uint256 batchId, address[] calldata attesters) external {
         BatchRecord storage batch = _batches[batchId];
         BatchStatus status = batch.status;
         if (status == BatchStatus.None) revert UnknownBatch(batchId);
-        // INVARIANT: fees are paid once.
+        // INVARIANT: a batch settles once.
         if (status == BatchStatus.Finalized) revert BatchAlreadyFinalized(batchId);
-        // INVARIANT: a frozen batch pays nothing until its challenges are closed.
+        // INVARIANT: a frozen batch settles nothing until its challenges are closed.
         if (status == BatchStatus.Challenged) revert BatchFrozen(batchId, batch.openChallenges);
         uint64 endsAt = uint64(batch.committedAt) + challengeWindow;
         // INVARIANT: nothing settles while receipts can still be challenged.
         if (block.timestamp < endsAt) revert ChallengeWindowOpen(batchId, endsAt);
         batch.status = BatchStatus.Finalized;
+        uint32 nodeId = batch.nodeId;
+        _exposure[nodeId].openReceipts -= batch.count;
 
-        uint256 fee = batch.feeCollected;
-        uint256 attested = batch.attestedTotal;
-        uint256 pool = attested == 0 ? 0 : (fee * verifierShareBps) / BPS;
-        uint256 paid = _payVerifiers(batchId, attesters, pool, attested);
-        uint256 nodeAmount = fee - paid;
-        address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
-        if (nodeAmount > 0) claimable[node] += nodeAmount;
-        emit BatchFinalized(batchId, node, nodeAmount, paid);
+        uint256 paid = _payAttesters(batchId, nodeId, batch.feeTotal, batch.attesters, attesters);
+        address node = nodes.operatorById(NodeRegistry.Role.Inference, nodeId);
+        emit BatchFinalized(batchId, node, 0, paid);
     }
 
-    /// @notice Pays out everything credited to the caller by finalized batches.
+    /// @dev Credits each attester an equal share of the batch's verification pay, from the node's pot.
+    function _payAttesters(uint256 batchId, uint32 nodeId, uint256 feeTotal, uint256 count, address[] calldata attesters)
+        private
+        returns (uint256 paid)
+    {
+        // INVARIANT: every attester is listed, so the verifiers' pay cannot be diverted.
+        if (attesters.length != count) revert AttestersMismatch(count, attesters.length);
+        if (count == 0) return 0;
+        uint256 pot = verificationPot[nodeId];
+        uint256 pool = (feeTotal * verifierShareBps) / BPS;
+        if (pool > pot) pool = pot;
+        uint256 share = pool / count;
+        address previous;
+        for (uint256 i = 0; i < count; i++) {
+            address verifier = attesters[i];
+            if (verifier <= previous) revert AttestersNotSorted(i);
+            previous = verifier;
+            bytes32 record = _attestations[batchId][verifier];
+            if (record == 0) revert NotAnAttester(batchId, verifier);
+            // A verifier slashed for this batch is not paid for it.
+            if (record != ATTESTER_SLASHED && share > 0) {
+                claimable[verifier] += share;
+                paid += share;
+            }
+        }
+        verificationPot[nodeId] = pot - paid;
+    }
+
+    /// @notice Pays the caller (a node) from the client's escrow what the client's signed `request`
+    ///         authorises beyond what their channel already paid: `request.channelTotal − channelPaid`.
+    ///         The request's receipt (`at.outputHash`, `at.fee`, `at.issuedAt`; the rest follows from
+    ///         the request) must be leaf `at.index` of finalized batch `at.batchId` of the caller, not
+    ///         overturned. `verifierShareBps` of the amount goes to the caller's verification pot.
+    function redeem(InferenceRequest calldata request, bytes calldata clientSignature, Redemption calldata at)
+        external
+        nonReentrant
+        returns (uint256 debited)
+    {
+        (address client, uint32 nodeId) = _checkRedemption(request, clientSignature, at);
+        uint128 paidBefore = channelPaid[client][msg.sender];
+        // INVARIANT: the same authorisation is never spent twice: the channel only moves forward.
+        if (request.channelTotal <= paidBefore) revert ChannelNotAhead(request.channelTotal, paidBefore);
+        channelPaid[client][msg.sender] = request.channelTotal;
+        uint256 owed = request.channelTotal - paidBefore;
+        Escrow storage escrow = _escrows[client];
+        debited = owed <= escrow.balance ? owed : escrow.balance;
+        escrow.balance -= uint128(debited);
+        uint256 toVerifiers = (debited * verifierShareBps) / BPS;
+        verificationPot[nodeId] += toVerifiers;
+        claimable[msg.sender] += debited - toVerifiers;
+        emit Redeemed(client, msg.sender, request.channelTotal, debited, owed - debited, toVerifiers);
+    }
+
+    /// @dev The checks of `redeem`: returns the client that signed and the caller's node id.
+    function _checkRedemption(InferenceRequest calldata request, bytes calldata clientSignature, Redemption calldata at)
+        private
+        view
+        returns (address client, uint32 nodeId)
+    {
+        // INVARIANT: a voucher pays only the node it names.
+        if (request.node != msg.sender) revert WrongNode(request.node, msg.sender);
+        bytes32 requestHash = _hashTypedDataV4(VerityTypes.hash(request));
+        // INVARIANT: only the client's own signature authorises a debit of its escrow.
+        client = ECDSA.recover(requestHash, clientSignature);
+        if (at.fee > request.maxFee) revert FeeAboveMax(at.fee, request.maxFee);
+        BatchRecord storage batch = _batches[at.batchId];
+        nodeId = batch.nodeId;
+        // INVARIANT: only fees of receipts that settled are paid: the batch is final and the caller's.
+        if (batch.status != BatchStatus.Finalized) revert BatchNotFinal(at.batchId);
+        address committer = nodes.operatorById(NodeRegistry.Role.Inference, nodeId);
+        if (committer != msg.sender) revert WrongNode(committer, msg.sender);
+        if (_overturned[at.batchId][at.index]) revert ReceiptOverturnedAlready(at.batchId, at.index);
+        bytes32 leaf = _receiptLeaf(requestHash, request, client, at);
+        if (ReceiptMerkle.rootFrom(leaf, at.index, batch.count, at.proof) != batch.root) revert InvalidInclusionProof(at.batchId, at.index);
+    }
+
+    /// @notice Pays out everything credited to the caller.
     function claim() external nonReentrant {
         uint256 amount = claimable[msg.sender];
         if (amount == 0) revert NothingToClaim(msg.sender);
@@ -353,54 +510,162 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         emit Claimed(msg.sender, amount);
     }
 
-    /// @dev Moves each client's fees from escrow to the batch (what the escrow holds, at most).
-    function _debitClients(uint256 batchId, Debit[] calldata debits) private returns (uint256 sum, uint256 collected) {
-        address previous;
-        for (uint256 i = 0; i < debits.length; i++) {
-            Debit calldata debit = debits[i];
-            // INVARIANT: one debit per client, so a client is never charged twice in a batch.
-            if (debit.client <= previous) revert DebitsNotSorted(i);
-            previous = debit.client;
-            sum += debit.amount;
-            Escrow storage escrow = _escrows[debit.client];
-            uint128 taken = debit.amount <= escrow.balance ? debit.amount : escrow.balance;
-            escrow.balance -= taken;
-            collected += taken;
-            if (taken < debit.amount) emit EscrowShortfall(batchId, debit.client, taken, debit.amount - taken);
-        }
-    }
-
-    /// @dev Credits each attester its pro-rata share of `pool`; returns the total credited.
-    function _payVerifiers(uint256 batchId, address[] calldata attesters, uint256 pool, uint256 attested)
-        private
-        returns (uint256 paid)
-    {
-        uint256 seen;
-        address previous;
-        for (uint256 i = 0; i < attesters.length; i++) {
-            address verifier = attesters[i];
-            if (verifier <= previous) revert AttestersNotSorted(i);
-            previous = verifier;
-            uint256 receipts = _attestations[batchId][verifier];
-            if (receipts == 0) revert NotAnAttester(batchId, verifier);
-            // The record is no longer needed once the batch is final (the Attested event keeps it).
-            delete _attestations[batchId][verifier];
-            seen += receipts;
-            uint256 share = (pool * receipts) / attested;
-            paid += share;
-            if (share > 0) claimable[verifier] += share;
-        }
-        // INVARIANT: every attester is paid, so the verifiers' share cannot be diverted to the node.
-        if (seen != attested) revert AttestersMismatch(attested, seen);
-    }
-
     // ─── challenges ────────────────────────────────────────────────────────────────────────────
 
-    /// @notice Challenges receipt `receiptIndex` of a batch, proving its inclusion, and locks
-    ///         `challengeBond`. The batch is frozen until every challenge against it is closed.
+    /// @notice Challenges the execution of receipt `receiptIndex` of a batch, proving its inclusion,
+    ///         and locks `challengeBond`. The batch is frozen until every challenge against it is
+    ///         closed; the dispute game rules.
     function challenge(uint256 batchId, Receipt calldata receipt, uint32 receiptIndex, bytes32[] calldata proof)
         external
         nonReentrant
+        returns (uint256 challengeId)
+    {
+        challengeId = _openChallenge(batchId, receipt, receiptIndex, proof, ChallengeKind.Execution);
+        if (address(disputeGame) != address(0)) {
+            address node = nodes.operatorById(NodeRegistry.Role.Inference, _batches[batchId].nodeId);
+            disputeGame.open(challengeId, node, msg.sender, receipt.modelId, receipt.inputHash, receipt.outputHash);
+        }
+    }
+
+    /// @notice Challenges the data behind receipt `receiptIndex`: the batch's node must `publishData`
+    ///         within `dataResponseTime` — the client's signed request that the receipt answers and
+    ///         the input bytes — or the receipt is overturned. Locks `challengeBond`, paid to the node
+    ///         if it publishes.
+    function challengeData(uint256 batchId, Receipt calldata receipt, uint32 receiptIndex, bytes32[] calldata proof)
+        external
+        nonReentrant
+        returns (uint256 challengeId)
+    {
+        challengeId = _openChallenge(batchId, receipt, receiptIndex, proof, ChallengeKind.Data);
+        emit DataChallenged(challengeId, batchId, receiptIndex, uint64(block.timestamp) + dataResponseTime);
+    }
+
+    /// @notice The node's answer to a data challenge: the receipt, the client's request and its
+    ///         signature, and the input tensors' canonical bytes (int16 little-endian, in the model's
+    ///         input order). Accepted only if the request is signed by the receipt's client, names
+    ///         this node, the receipt's model, input and mode, allows the receipt's fee, the receipt
+    ///         names the batch's node, and the bytes hash to the receipt's `inputHash`. The data is
+    ///         then on-chain (`DataPublished`) for every verifier.
+    function publishData(
+        uint256 challengeId,
+        Receipt calldata receipt,
+        InferenceRequest calldata request,
+        bytes calldata clientSignature,
+        bytes[] calldata inputs
+    ) external nonReentrant {
+        Challenge storage entry = _challenges[challengeId];
+        if (entry.kind != ChallengeKind.Data || entry.status == ChallengeStatus.None) revert NotDataChallenge(challengeId);
+        if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+        uint64 deadline = uint64(entry.openedAt) + dataResponseTime;
+        if (block.timestamp >= deadline) revert ResponseDeadlinePassed(challengeId, deadline);
+        if (receiptDigest(receipt) != entry.receiptDigest) revert ReceiptMismatch(challengeId);
+        BatchRecord storage batch = _batches[entry.batchId];
+        address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
+        bytes32 requestHash = _checkBinding(challengeId, node, receipt, request, clientSignature);
+        bytes32 dataHash = inputHasher.tensorsHash(inputs);
+        if (dataHash != receipt.inputHash) revert DataMismatch(receipt.inputHash, dataHash);
+        entry.status = ChallengeStatus.Rejected;
+        uint256 bond = entry.bond;
+        if (bond > 0) claimable[node] += bond;
+        _closeChallenge(batch);
+        emit DataPublished(challengeId, entry.batchId, requestHash, inputs);
+        emit ChallengeRejected(challengeId, entry.batchId, node, bond);
+    }
+
+    /// @dev Reverts unless `receipt` is bound to `request`, signed by the receipt's client: same node
+    ///      (the committer), model, input, mode, and a fee within what the client allowed.
+    function _checkBinding(
+        uint256 challengeId,
+        address node,
+        Receipt calldata receipt,
+        InferenceRequest calldata request,
+        bytes calldata clientSignature
+    ) private view returns (bytes32 requestHash) {
+        requestHash = _hashTypedDataV4(VerityTypes.hash(request));
+        address client = ECDSA.recover(requestHash, clientSignature);
+        // INVARIANT: a receipt is bound to the request its client signed.
+        if (
+            requestHash != receipt.requestHash || client != receipt.client || request.node != node || receipt.node != node
+                || request.modelId != receipt.modelId || request.inputHash != receipt.inputHash || request.mode != receipt.mode
+                || receipt.fee > request.maxFee
+        ) revert ReceiptMismatch(challengeId);
+    }
+
+    /// @notice Applies the dispute game's ruling on an open execution challenge: node lost → the
+    ///         receipt is overturned (`_overturn`); challenger lost → its bond goes to the node.
+    function resolveChallenge(uint256 challengeId, bool nodeLost) external nonReentrant {
+        IDisputeGame game = disputeGame;
+        // INVARIANT: only the bound game rules.
+        if (msg.sender != address(game) || address(game) == address(0)) revert NotDisputeGame(msg.sender);
+        Challenge storage entry = _challenges[challengeId];
+        if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+        BatchRecord storage batch = _batches[entry.batchId];
+        if (nodeLost) {
+            _overturn(challengeId, entry, batch);
+        } else {
+            entry.status = ChallengeStatus.Rejected;
+            address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
+            if (entry.bond > 0) claimable[node] += entry.bond;
+            emit ChallengeRejected(challengeId, entry.batchId, node, entry.bond);
+        }
+        _closeChallenge(batch);
+    }
+
+    /// @notice Closes a challenge past its time. A data challenge the node did not answer within
+    ///         `dataResponseTime` overturns the receipt. An execution challenge no game resolved
+    ///         within `maxDisputeDuration` (a game is always decidable before) returns the bond.
+    function expireChallenge(uint256 challengeId) external nonReentrant {
+        Challenge storage entry = _challenges[challengeId];
+        if (entry.status == ChallengeStatus.None) revert UnknownChallenge(challengeId);
+        if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+        BatchRecord storage batch = _batches[entry.batchId];
+        if (entry.kind == ChallengeKind.Data) {
+            uint64 deadline = uint64(entry.openedAt) + dataResponseTime;
+            // INVARIANT: the node has its full response time.
+            if (block.timestamp < deadline) revert DisputeStillRunning(challengeId, deadline);
+            _overturn(challengeId, entry, batch);
+        } else {
+            uint64 expiresAt = uint64(entry.openedAt) + maxDisputeDuration;
+            // INVARIANT: funds never lock forever, but a running dispute gets its full duration.
+            if (block.timestamp < expiresAt) revert DisputeStillRunning(challengeId, expiresAt);
+            entry.status = ChallengeStatus.Expired;
+            uint256 bond = entry.bond;
+            if (bond > 0) token.safeTransfer(entry.challenger, bond);
+            emit ChallengeExpired(challengeId, entry.batchId);
+        }
+        _closeChallenge(batch);
+    }
+
+    /// @notice Slashes `verifier` for having attested receipt `receiptIndex`, which was overturned:
+    ///         `bitmap` is the attestation it sent (checked against the one recorded). Once per
+    ///         verifier per batch; the caller gets `bountyBps` of the slash, the rest is burned.
+    function slashAttester(uint256 batchId, uint32 receiptIndex, address verifier, uint256[] calldata bitmap)
+        external
+        nonReentrant
+        returns (uint256 slashed)
+    {
+        if (!_overturned[batchId][receiptIndex]) revert NotOverturned(batchId, receiptIndex);
+        bytes32 record = _attestations[batchId][verifier];
+        // INVARIANT: an attestation is a staked claim on each receipt it sets.
+        if (record == 0 || record == ATTESTER_SLASHED || record != _bitmapKey(bitmap) || !Bitmap.isSet(bitmap, receiptIndex)) {
+            revert NotAttested(batchId, verifier, receiptIndex);
+        }
+        _attestations[batchId][verifier] = ATTESTER_SLASHED;
+        slashed = nodes.slash(verifier, NodeRegistry.Role.Verifier, attesterSlash, address(this));
+        uint256 bounty = (slashed * bountyBps) / BPS;
+        if (bounty > 0) claimable[msg.sender] += bounty;
+        if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
+        emit AttesterSlashed(batchId, verifier, receiptIndex, slashed, msg.sender);
+    }
+
+    /// @notice Whether the receipt at `receiptIndex` of the batch was overturned.
+    function isOverturned(uint256 batchId, uint32 receiptIndex) external view returns (bool) {
+        return _overturned[batchId][receiptIndex];
+    }
+
+    /// @dev Opens a challenge of either kind against a committed receipt within the window.
+    function _openChallenge(uint256 batchId, Receipt calldata receipt, uint32 receiptIndex, bytes32[] calldata proof, ChallengeKind kind)
+        private
         returns (uint256 challengeId)
     {
         BatchRecord storage batch = _batches[batchId];
@@ -423,6 +688,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
             receiptIndex: receiptIndex,
             openedAt: uint40(block.timestamp),
             status: ChallengeStatus.Open,
+            kind: kind,
             challenger: msg.sender,
             bond: challengeBond,
             receiptDigest: digest,
@@ -433,77 +699,66 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         batch.openChallenges += 1;
         if (challengeBond > 0) token.safeTransferFrom(msg.sender, address(this), challengeBond);
         emit ChallengeOpened(challengeId, batchId, receiptIndex, msg.sender, digest, challengeBond);
-        if (address(disputeGame) != address(0)) _openGame(challengeId, batch.nodeId, receipt);
     }
 
-    /// @dev Hands the challenge to the game: the batch's node defends the receipt's claim.
-    function _openGame(uint256 challengeId, uint32 nodeId, Receipt calldata receipt) private {
-        address node = nodes.operatorById(NodeRegistry.Role.Inference, nodeId);
-        disputeGame.open(challengeId, node, msg.sender, receipt.modelId, receipt.inputHash, receipt.outputHash);
-    }
-
-    /// @notice Applies the dispute game's ruling on an open challenge. Node lost: the receipt is
-    ///         overturned, its fee (what was collected of it) goes back to the client's escrow, the
-    ///         node is slashed `slashAmount`, the challenger gets its bond and `bountyBps` of the
-    ///         slash, the rest is burned. Challenger lost: its bond is credited to the node. The batch
-    ///         unfreezes once no challenge is open, and its other receipts settle as usual.
-    function resolveChallenge(uint256 challengeId, bool nodeLost) external nonReentrant {
-        IDisputeGame game = disputeGame;
-        // INVARIANT: only the bound game rules.
-        if (msg.sender != address(game) || address(game) == address(0)) revert NotDisputeGame(msg.sender);
-        Challenge storage entry = _challenges[challengeId];
-        if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+    /// @dev The node lost: the receipt is overturned once, the node slashed `receiptSlash` (reserved
+    ///      at commit, so it is there), the client refunded the receipt's fee out of the slash, the
+    ///      challenger paid its bond and `bountyBps` of the rest, the remainder burned. A receipt
+    ///      already overturned by another challenge only returns this challenger's bond.
+    function _overturn(uint256 challengeId, Challenge storage entry, BatchRecord storage batch) private {
         uint256 batchId = entry.batchId;
-        BatchRecord storage batch = _batches[batchId];
-        address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
         uint256 bond = entry.bond;
-        if (nodeLost && _overturned[batchId][entry.receiptIndex]) {
+        entry.status = ChallengeStatus.Upheld;
+        if (_overturned[batchId][entry.receiptIndex]) {
             // INVARIANT: a wrong receipt is punished once; a later challenger that was also right gets its bond back.
-            entry.status = ChallengeStatus.Upheld;
             if (bond > 0) claimable[entry.challenger] += bond;
             emit ChallengeRedundant(challengeId, batchId, entry.receiptIndex, bond);
-        } else if (nodeLost) {
-            entry.status = ChallengeStatus.Upheld;
-            _overturned[batchId][entry.receiptIndex] = true;
-            uint256 refund = entry.fee < batch.feeCollected ? entry.fee : batch.feeCollected;
-            // INVARIANT: the refund leaves the batch's pending fees, so it is never also paid out.
-            batch.feeCollected -= uint96(refund);
-            _escrows[entry.client].balance += uint128(refund);
-            uint256 slashed = nodes.slash(node, NodeRegistry.Role.Inference, game.slashAmount(), address(this));
-            uint256 bounty = (slashed * game.bountyBps()) / BPS;
-            claimable[entry.challenger] += bond + bounty;
-            if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
-            emit ReceiptOverturned(challengeId, batchId, entry.receiptIndex, entry.client, refund, slashed, bounty);
-        } else {
-            entry.status = ChallengeStatus.Rejected;
-            if (bond > 0) claimable[node] += bond;
-            emit ChallengeRejected(challengeId, batchId, node, bond);
+            return;
         }
+        _overturned[batchId][entry.receiptIndex] = true;
+        address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
+        uint256 slashed = nodes.slash(node, NodeRegistry.Role.Inference, receiptSlash, address(this));
+        // INVARIANT: the refund is the receipt's fee and comes out of the node's slash, never from other clients.
+        uint256 refund = entry.fee < slashed ? entry.fee : slashed;
+        if (refund > 0) _escrows[entry.client].balance += uint128(refund);
+        uint256 bounty = ((slashed - refund) * bountyBps) / BPS;
+        claimable[entry.challenger] += bond + bounty;
+        if (slashed > refund + bounty) token.safeTransfer(BURN, slashed - refund - bounty);
+        emit ReceiptOverturned(challengeId, batchId, entry.receiptIndex, entry.client, refund, slashed, bounty);
+    }
+
+    function _closeChallenge(BatchRecord storage batch) private {
         batch.openChallenges -= 1;
         if (batch.openChallenges == 0) batch.status = BatchStatus.Committed;
     }
 
-    /// @notice Whether the receipt at `receiptIndex` of the batch was overturned by a dispute.
-    function isOverturned(uint256 batchId, uint32 receiptIndex) external view returns (bool) {
-        return _overturned[batchId][receiptIndex];
+    /// @dev The leaf of the receipt answering `request`: its fields follow from the request but for
+    ///      the output, the fee and the time.
+    function _receiptLeaf(bytes32 requestHash, InferenceRequest calldata request, address client, Redemption calldata at)
+        private
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    VerityTypes.RECEIPT_TYPEHASH,
+                    requestHash,
+                    request.modelId,
+                    request.inputHash,
+                    at.outputHash,
+                    request.node,
+                    client,
+                    at.fee,
+                    at.issuedAt,
+                    request.mode
+                )
+            )
+        );
     }
 
-    /// @notice Closes a challenge that no dispute resolved within `maxDisputeDuration`: the bond goes
-    ///         back to the challenger and, once no challenge is open, the batch can finalize.
-    function expireChallenge(uint256 challengeId) external nonReentrant {
-        Challenge storage entry = _challenges[challengeId];
-        if (entry.status == ChallengeStatus.None) revert UnknownChallenge(challengeId);
-        if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
-        uint64 expiresAt = uint64(entry.openedAt) + maxDisputeDuration;
-        // INVARIANT: funds never lock forever, but a running dispute gets its full duration.
-        if (block.timestamp < expiresAt) revert DisputeStillRunning(challengeId, expiresAt);
-        entry.status = ChallengeStatus.Expired;
-        BatchRecord storage batch = _batches[entry.batchId];
-        batch.openChallenges -= 1;
-        if (batch.openChallenges == 0) batch.status = BatchStatus.Committed;
-        uint256 bond = entry.bond;
-        if (bond > 0) token.safeTransfer(entry.challenger, bond);
-        emit ChallengeExpired(challengeId, entry.batchId);
+    function _bitmapKey(uint256[] calldata bitmap) private pure returns (bytes32) {
+        return keccak256(abi.encodePacked(bitmap)) | bytes32(uint256(1));
     }
 
     // ─── views ─────────────────────────────────────────────────────────────────────────────────
@@ -514,18 +769,28 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         return Batch({
             root: record.root,
             node: record.nodeId == 0 ? address(0) : nodes.operatorById(NodeRegistry.Role.Inference, record.nodeId),
-            feeCollected: record.feeCollected,
+            feeTotal: record.feeTotal,
             count: record.count,
             committedAt: record.committedAt,
             status: record.status,
             openChallenges: record.openChallenges,
-            attestedTotal: record.attestedTotal
+            attesters: record.attesters
         });
     }
 
-    /// @notice Receipts `verifier` attested in the batch (0 if none, and 0 again once the batch is finalized).
-    function attestationOf(uint256 batchId, address verifier) external view returns (uint256) {
-        return _attestations[batchId][verifier];
+    /// @notice Whether `verifier` attested the batch.
+    function hasAttested(uint256 batchId, address verifier) external view returns (bool) {
+        return _attestations[batchId][verifier] != 0;
+    }
+
+    /// @notice A node's number of commits so far and its receipts in batches not yet finalized.
+    function exposureOf(address node) external view returns (Exposure memory) {
+        (uint32 id,) = nodes.activeStake(node, NodeRegistry.Role.Inference);
+        if (id == 0) {
+            NodeRegistry.Operator memory op = nodes.getOperator(node, NodeRegistry.Role.Inference);
+            id = op.id;
+        }
+        return _exposure[id];
     }
 
     /// @notice The client's escrow record.
@@ -567,6 +832,6 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
 
     /// @notice Semantic version of this contract's interface.
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "2.0.0";
     }
 }

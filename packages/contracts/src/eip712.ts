@@ -12,7 +12,11 @@ export const EIP712_NAME = 'Verity'
 export const EIP712_VERSION = '1'
 
 export const eip712Types = {
-  /** Signed by the client: authorizes `node` to run `modelId` on `inputHash` and to debit up to `maxFee` from its escrow. */
+  /**
+   * Signed by the client: asks `node` to run `modelId` on `inputHash` for at most `maxFee`, and is the
+   * client's payment voucher on its channel with `node`: `channelTotal` is the running total the
+   * client authorizes `node` to debit from its escrow, this request included (docs/protocol.md, "Money").
+   */
   InferenceRequest: [
     { name: 'modelId', type: 'bytes32' },
     { name: 'inputHash', type: 'bytes32' },
@@ -21,6 +25,7 @@ export const eip712Types = {
     { name: 'maxFee', type: 'uint96' },
     { name: 'nonce', type: 'uint64' },
     { name: 'deadline', type: 'uint64' },
+    { name: 'channelTotal', type: 'uint128' },
   ],
   /** Signed by the inference node: what it answered, for which request, at which fee. */
   Receipt: [
@@ -44,6 +49,8 @@ export type InferenceRequest = {
   maxFee: bigint
   nonce: bigint
   deadline: bigint
+  /** Running total authorized to `node` on this client's channel, this request included. */
+  channelTotal: bigint
 }
 
 export type Receipt = {

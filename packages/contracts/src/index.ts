@@ -4,8 +4,10 @@ export { modelRegistryAbi, modelRegistryBytecode } from './generated/modelRegist
 export { nodeRegistryAbi, nodeRegistryBytecode } from './generated/nodeRegistry.js'
 export { oneStepVerifierAbi, oneStepVerifierBytecode } from './generated/oneStepVerifier.js'
 export { settlementAbi, settlementBytecode } from './generated/settlement.js'
+export { tensorHasherAbi, tensorHasherBytecode } from './generated/tensorHasher.js'
 export { verityTokenAbi, verityTokenBytecode } from './generated/verityToken.js'
 export { hashReceipt, hashRequest } from './hashing.js'
+export { custodyProblem } from './custody.js'
 export { decodeMode, encodeMode, InvalidModeError, type VerificationMode } from './mode.js'
 export {
   type GraphHeader,

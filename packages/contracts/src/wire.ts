@@ -7,7 +7,16 @@ import type { InferenceRequest, Receipt } from './eip712.js'
  * "HTTP API"): integers beyond 2^53 as decimal strings, hashes and addresses as 0x-hex, quantized
  * input tensors as arrays of int16 values.
  */
-export type WireRequest = { modelId: Hex; inputHash: Hex; node: Address; mode: number; maxFee: string; nonce: string; deadline: string }
+export type WireRequest = {
+  modelId: Hex
+  inputHash: Hex
+  node: Address
+  mode: number
+  maxFee: string
+  nonce: string
+  deadline: string
+  channelTotal: string
+}
 export type WireReceipt = {
   requestHash: Hex
   modelId: Hex
@@ -35,6 +44,7 @@ export const requestToWire = (r: InferenceRequest): WireRequest => ({
   maxFee: r.maxFee.toString(),
   nonce: r.nonce.toString(),
   deadline: r.deadline.toString(),
+  channelTotal: r.channelTotal.toString(),
 })
 export const receiptToWire = (r: Receipt): WireReceipt => ({ ...r, fee: r.fee.toString(), issuedAt: r.issuedAt.toString() })
 
@@ -53,7 +63,7 @@ function field(o: Record<string, unknown>, where: string, name: string, kind: 'b
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) throw bad('an integer 0…255')
     return v
   }
-  if (typeof v !== 'string' || !/^(0|[1-9]\d{0,29})$/.test(v)) throw bad('a decimal string')
+  if (typeof v !== 'string' || !/^(0|[1-9]\d{0,38})$/.test(v)) throw bad('a decimal string')
   return BigInt(v)
 }
 
@@ -65,6 +75,7 @@ function object(v: unknown, where: string): Record<string, unknown> {
 
 const UINT96 = 2n ** 96n
 const UINT64 = 2n ** 64n
+const UINT128 = 2n ** 128n
 
 function bounded(value: bigint, limit: bigint, where: string): bigint {
   if (value >= limit) throw new WireFormatError(`${where} is ${value}, above the field's maximum ${limit - 1n}`)
@@ -81,6 +92,7 @@ export function requestFromWire(v: unknown, where = 'request'): InferenceRequest
     maxFee: bounded(field(o, where, 'maxFee', 'uint') as bigint, UINT96, `${where}.maxFee`),
     nonce: bounded(field(o, where, 'nonce', 'uint') as bigint, UINT64, `${where}.nonce`),
     deadline: bounded(field(o, where, 'deadline', 'uint') as bigint, UINT64, `${where}.deadline`),
+    channelTotal: bounded(field(o, where, 'channelTotal', 'uint') as bigint, UINT128, `${where}.channelTotal`),
   }
 }
 

@@ -1,5 +1,5 @@
 import { type AddressBook, type Chain, ContractRevertError, type TxSender } from '@verity/chain'
-import { buildReceiptTree, settlementAbi } from '@verity/contracts'
+import { buildReceiptTree, requestFromWire, settlementAbi } from '@verity/contracts'
 import { type Address, type Hex, parseEventLogs } from 'viem'
 import type { ReceiptStore, StoredBatch, StoredInference } from './receiptStore.js'
 
@@ -17,13 +17,19 @@ export function decideBatch(state: {
   return { action: 'wait' }
 }
 
-/** Pure: one debit per client, sorted by address, as Settlement.commitBatch requires. */
-export function debitsOf(inferences: readonly Pick<StoredInference, 'client' | 'fee'>[]): { client: Address; amount: bigint }[] {
-  const perClient = new Map<string, bigint>()
-  for (const i of inferences) perClient.set(i.client.toLowerCase(), (perClient.get(i.client.toLowerCase()) ?? 0n) + BigInt(i.fee))
-  return [...perClient]
-    .map(([client, amount]) => ({ client: client as Address, amount }))
-    .sort((a, b) => (BigInt(a.client) < BigInt(b.client) ? -1 : 1))
+/**
+ * Pure: which vouchers to redeem now — per client the best voucher (highest `channelTotal` among its
+ * receipts in finalized batches), when what it would collect reaches `minAmount` (a redemption costs
+ * one transaction; waiting lets one cover many receipts) or the voucher is older than `maxAgeMs`.
+ */
+export function decideRedemptions(
+  vouchers: readonly { client: string; channelTotal: bigint; paid: bigint; executedAtMs: number }[],
+  nowMs: number,
+  policy: { minAmount: bigint; maxAgeMs: number },
+): string[] {
+  return vouchers
+    .filter((v) => v.channelTotal > v.paid && (v.channelTotal - v.paid >= policy.minAmount || nowMs - v.executedAtMs >= policy.maxAgeMs))
+    .map((v) => v.client)
 }
 
 /** Pure: settle a committed, unchallenged batch once its window has passed (by wall clock, with a margin). */
@@ -41,6 +47,8 @@ export type BatcherOptions = {
   maxSize: number
   maxAgeMs: number
   finalize: boolean
+  /** When to redeem a client's channel (default: once it owes 100 fees' worth, or after 10 minutes). */
+  redeem?: { minAmount: bigint; maxAgeMs: number }
   log(line: string): void
   onCommitted?(batch: StoredBatch, gasUsed: bigint): void
   onFinalized?(batchId: number, gasUsed: bigint): void
@@ -54,6 +62,8 @@ export type BatcherOptions = {
 export class Batcher {
   private running = false
   private timer: NodeJS.Timeout | undefined
+  /** Receipts found overturned when redeeming: their vouchers are skipped. */
+  private readonly overturned = new Set<string>()
 
   constructor(private readonly o: BatcherOptions) {}
 
@@ -91,7 +101,16 @@ export class Batcher {
         const inferences = this.o.store.unbatched(decision.size)
         const tree = buildReceiptTree(inferences.map((i) => i.id))
         const feeTotal = inferences.reduce((sum, i) => sum + BigInt(i.fee), 0n)
-        await this.commitPending(this.o.store.createBatch(tree.root, inferences, feeTotal, nowMs), false)
+        // The batch's commit number is fixed before it is first sent (above what the chain has seen
+        // from this node, in case the store is newer than the chain's history).
+        const onChain = await this.o.chain.publicClient.readContract({
+          address: this.o.book.contracts.settlement,
+          abi: settlementAbi,
+          functionName: 'exposureOf',
+          args: [this.o.sender.address],
+        })
+        const sequence = Math.max(this.o.store.lastSequence(), onChain.commits) + 1
+        await this.commitPending(this.o.store.createBatch(tree.root, inferences, feeTotal, nowMs, sequence), false)
       }
       if (this.o.finalize) {
         const due = this.o.store.batchesWithStatus('committed')
@@ -101,6 +120,7 @@ export class Batcher {
           const now = Math.max(Date.now(), latest)
           for (const batch of due) if (decideFinalize(batch, now, this.o.book.params.challengeWindow)) await this.finalize(batch)
         }
+        await this.redeemDue(nowMs)
       }
     } finally {
       this.running = false
@@ -125,19 +145,76 @@ export class Batcher {
         return
       }
     }
-    const inferences = store.batchInferences(batch.localId)
-    const result = await sender.write({
-      address: book.contracts.settlement,
-      abi: settlementAbi,
-      functionName: 'commitBatch',
-      args: [batch.root, batch.count, BigInt(batch.feeTotal), this.o.dataUrlOf(batch.root), debitsOf(inferences)],
-    })
+    let result: Awaited<ReturnType<TxSender['write']>>
+    try {
+      result = await sender.write({
+        address: book.contracts.settlement,
+        abi: settlementAbi,
+        functionName: 'commitBatch',
+        args: [batch.root, batch.count, BigInt(batch.feeTotal), batch.sequence!, this.o.dataUrlOf(batch.root)],
+      })
+    } catch (error) {
+      // An earlier send of this very batch (same sequence number) was mined meanwhile: find it, never commit again.
+      if (error instanceof ContractRevertError && error.errorName === 'WrongCommitSequence' && !mayBeOnChain) return this.commitPending(batch, true)
+      throw error
+    }
     const [event] = parseEventLogs({ abi: settlementAbi, eventName: 'BatchCommitted', logs: result.receipt.logs })
     if (!event) throw new Error(`commit transaction ${result.hash} has no BatchCommitted event`)
     const block = await chain.publicClient.getBlock({ blockNumber: result.receipt.blockNumber })
     store.markCommitted(batch.localId, Number(event.args.batchId), Number(block.timestamp), Number(result.receipt.blockNumber))
     this.o.log(`committed batch ${event.args.batchId}: ${batch.count} receipts, root ${batch.root.slice(0, 10)}…, ${result.gasUsed} gas`)
     this.o.onCommitted?.(store.batchByLocal(batch.localId)!, result.gasUsed)
+  }
+
+  /** Redeems, for each client whose channel is due, its best voucher whose receipt has settled. */
+  private async redeemDue(nowMs: number): Promise<void> {
+    const { store, book, sender } = this.o
+    const policy = this.o.redeem ?? { minAmount: 0n, maxAgeMs: 10 * 60_000 }
+    const vouchers = store.redeemableVouchers(this.overturned)
+    const due = new Set(
+      decideRedemptions(
+        vouchers.map((v) => ({ client: v.client, channelTotal: BigInt(v.channelTotal), paid: store.channel(v.client).paid, executedAtMs: v.executedAtMs })),
+        nowMs,
+        policy,
+      ),
+    )
+    for (const voucher of vouchers.filter((v) => due.has(v.client))) {
+      const batch = store.batchByLocal(voucher.batchLocal!)!
+      const tree = buildReceiptTree(store.batchInferences(batch.localId).map((i) => i.id))
+      const request = requestFromWire(JSON.parse(voucher.requestJson))
+      try {
+        const result = await sender.write({
+          address: book.contracts.settlement,
+          abi: settlementAbi,
+          functionName: 'redeem',
+          args: [
+            request,
+            voucher.clientSignature,
+            {
+              outputHash: voucher.outputHash,
+              fee: BigInt(voucher.fee),
+              issuedAt: BigInt(voucher.issuedAt),
+              batchId: BigInt(batch.batchId!),
+              index: voucher.batchIndex!,
+              proof: tree.proof(voucher.batchIndex!),
+            },
+          ],
+        })
+        store.setChannelPaid(voucher.client, request.channelTotal)
+        this.o.log(`redeemed ${voucher.client}'s channel up to ${request.channelTotal}, ${result.gasUsed} gas`)
+      } catch (error) {
+        if (error instanceof ContractRevertError && error.errorName === 'ReceiptOverturnedAlready') this.overturned.add(voucher.id)
+        else if (error instanceof ContractRevertError && error.errorName === 'ChannelNotAhead') {
+          const paid = await this.o.chain.publicClient.readContract({
+            address: book.contracts.settlement,
+            abi: settlementAbi,
+            functionName: 'channelPaid',
+            args: [voucher.client, sender.address],
+          })
+          store.setChannelPaid(voucher.client, paid)
+        } else throw error
+      }
+    }
   }
 
   private async finalize(batch: StoredBatch): Promise<void> {

@@ -27,7 +27,7 @@ import { deepValueTamper, type Fault } from './fault.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 import { ModelCache } from './modelCache.js'
-import { type BatchEvent, ReceiptStore } from './receiptStore.js'
+import { type BatchEvent, chargeChannel, ReceiptStore } from './receiptStore.js'
 import { chainStateOf, receiptLevels } from './storedTrust.js'
 
 export type InferenceNodeOptions = {
@@ -198,6 +198,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       role: 'inference',
       node: account.address,
       chainId: chain.chainId,
+      price: price.toString(),
       ...(options.fault ? { fault: options.fault } : {}),
       ...store.counts(),
     }),
@@ -255,18 +256,23 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
         price,
         maxFee: request.maxFee,
       })
+    // The fee is what the client signed for this request (at least the price): its channel total then
+    // grows by exactly the fees of its receipts, so every redeemed amount is backed by receipts.
+    const fee = request.maxFee
     if (store.isReplay(requestHash, client, request.nonce.toString())) {
       throw new ApiError(409, 'REQUEST_REPLAYED', `request ${requestHash} (nonce ${request.nonce}) was already answered`)
     }
     const escrow = await contracts.settlement.read.availableEscrow([client])
     mark('escrow')
     const spendable = () => escrow - store.outstandingFees(client)
-    if (spendable() < price) {
-      throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable()} spendable in escrow, the fee is ${price}`, {
+    if (spendable() < fee) {
+      throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable()} spendable in escrow, the fee is ${fee}`, {
         escrow,
-        fee: price,
+        fee,
       })
     }
+    // Refuses, before running anything, a fee the client's vouchers do not cover (checked again when stored).
+    chargeChannel(store.channel(client), request.channelTotal, fee)
 
     const faulty = options.fault !== undefined && faultRandom!() < options.fault.rate
     const deep = faulty && options.fault!.kind === 'deep-value'
@@ -282,7 +288,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       outputHash: tensorsHash(outputs),
       node: account.address,
       client,
-      fee: price,
+      fee,
       issuedAt: BigInt(Math.floor(nowMs / 1000)),
       mode: request.mode,
     }
@@ -298,8 +304,8 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
         }),
       ),
     )
-    if (spendable() < price)
-      throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable()} spendable in escrow, the fee is ${price}`)
+    if (spendable() < fee)
+      throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable()} spendable in escrow, the fee is ${fee}`)
     store.insertInference(
       {
         id,
@@ -309,7 +315,8 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
         modelId: request.modelId,
         inputHash,
         outputHash: receipt.outputHash,
-        fee: price.toString(),
+        fee: fee.toString(),
+        channelTotal: request.channelTotal.toString(),
         mode: request.mode,
         issuedAt: Number(receipt.issuedAt),
         executedAtMs: nowMs,
@@ -392,6 +399,8 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     const receipts = store.batchInferences(batch.localId).map((i) => ({
       receipt: JSON.parse(i.receiptJson),
       signature: i.signature,
+      request: JSON.parse(i.requestJson),
+      clientSignature: i.clientSignature,
       executedAtMs: i.executedAtMs,
       computeMs: i.computeMs,
     }))
@@ -411,6 +420,24 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       computeMs: r.computeMs,
     }))
     return c.json({ receipts, next: rows.at(-1)?.seq ?? after })
+  })
+
+  // A client's channel as this node keeps it, with the highest voucher the client signed (so a client
+  // that restarts continues its running total from a value it can check is its own signature).
+  app.get('/v1/channels/:client', (c) => {
+    const client = c.req.param('client')
+    if (!/^0x[0-9a-fA-F]{40}$/.test(client)) throw badRequest('INVALID_ADDRESS', `a client is 0x followed by 40 hex digits, found "${client.slice(0, 50)}"`)
+    const channel = store.channel(client.toLowerCase() as Hex)
+    const voucher = store.highestVoucher(client.toLowerCase() as Hex)
+    return c.json({
+      client: client.toLowerCase(),
+      node: account.address,
+      price: price.toString(),
+      authorized: channel.authorized.toString(),
+      charged: channel.charged.toString(),
+      paid: channel.paid.toString(),
+      voucher: voucher ? { request: JSON.parse(voucher.requestJson), signature: voucher.clientSignature } : null,
+    })
   })
 
   app.get('/v1/data/:hash', (c) => {

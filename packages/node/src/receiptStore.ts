@@ -23,6 +23,8 @@ export type StoredInference = {
   outputsJson: string
   /** Milliseconds the model run took (the node's own measure; null for receipts stored before it was kept). */
   computeMs: number | null
+  /** The request's `channelTotal`: the client's running total authorized to this node, this request included. */
+  channelTotal: string
   batchLocal: number | null
   batchIndex: number | null
 }
@@ -41,6 +43,18 @@ export type StoredBatch = {
   commitBlock: number | null
   status: BatchStatusName
   finalizedAt: number | null
+  /** The node's commit sequence number of this batch (Settlement.commitBatch), fixed before it is first sent. */
+  sequence: number | null
+}
+
+/** One client's payment channel with this node (docs/protocol.md, "Money"). */
+export type Channel = {
+  /** The highest `channelTotal` the client signed. */
+  authorized: bigint
+  /** The sum of the fees of the receipts this node issued to the client. */
+  charged: bigint
+  /** What the channel has paid on-chain (the last redeemed `channelTotal`), as this node knows it. */
+  paid: bigint
 }
 
 export type BatchEvent = {
@@ -73,6 +87,7 @@ CREATE TABLE IF NOT EXISTS inferences (
   client_signature TEXT NOT NULL,
   outputs_json TEXT NOT NULL,
   compute_ms REAL,
+  channel_total TEXT NOT NULL DEFAULT '0',
   batch_local INTEGER,
   batch_index INTEGER,
   UNIQUE (client, nonce)
@@ -90,8 +105,10 @@ CREATE TABLE IF NOT EXISTS batches (
   committed_at INTEGER,
   commit_block INTEGER,
   status TEXT NOT NULL,
-  finalized_at INTEGER
+  finalized_at INTEGER,
+  sequence INTEGER UNIQUE
 );
+CREATE TABLE IF NOT EXISTS channels (client TEXT PRIMARY KEY, authorized TEXT NOT NULL, charged TEXT NOT NULL, paid TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS batch_events (
   batch_id INTEGER NOT NULL,
   kind TEXT NOT NULL,
@@ -127,6 +144,7 @@ const inferenceOf = (r: Row): StoredInference => ({
   clientSignature: r.client_signature as Hex,
   outputsJson: r.outputs_json as string,
   computeMs: (r.compute_ms as number | null) ?? null,
+  channelTotal: BigInt(r.channel_total as string).toString(),
   batchLocal: (r.batch_local as number | null) ?? null,
   batchIndex: (r.batch_index as number | null) ?? null,
 })
@@ -143,7 +161,30 @@ const batchOf = (r: Row): StoredBatch => ({
   commitBlock: (r.commit_block as number | null) ?? null,
   status: r.status as BatchStatusName,
   finalizedAt: (r.finalized_at as number | null) ?? null,
+  sequence: (r.sequence as number | null) ?? null,
 })
+
+/**
+ * Pure: the channel after charging `fee` to a request whose voucher is `channelTotal`. The highest total
+ * the client signed must cover everything charged, this fee included (else 402 CHANNEL_TOTAL_TOO_LOW),
+ * so every amount the node can redeem is backed by receipts it issued.
+ */
+export function chargeChannel(channel: Channel, channelTotal: bigint, fee: bigint): Channel {
+  const authorized = channelTotal > channel.authorized ? channelTotal : channel.authorized
+  const charged = channel.charged + fee
+  if (charged > authorized) {
+    throw new ApiError(
+      402,
+      'CHANNEL_TOTAL_TOO_LOW',
+      `the client's vouchers authorize ${authorized} in total, this node has charged ${channel.charged} and the fee is ${fee}: sign a channelTotal of at least ${charged}`,
+      { authorized, charged: channel.charged, fee },
+    )
+  }
+  return { ...channel, authorized, charged }
+}
+
+/** Channel totals are stored as fixed-width decimal text, so SQL orders them as numbers. */
+const padTotal = (total: bigint | string) => BigInt(total).toString().padStart(40, '0')
 
 /**
  * The inference node's durable state in SQLite (WAL, synchronous=FULL): receipts and their inputs,
@@ -168,9 +209,14 @@ export class ReceiptStore {
     this.db.close()
   }
 
-  /** Stores a receipt and its input atomically; a replayed request (same hash, or same client and nonce) is refused. */
+  /**
+   * Stores a receipt, its input and its client's channel update atomically. Refused: a replayed request
+   * (same hash, or same client and nonce), and a fee the client's vouchers do not cover (the highest
+   * `channelTotal` it signed must reach everything charged, this fee included).
+   */
   insertInference(inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex'>, inputBody: string): void {
     const insert = this.db.transaction(() => {
+      const channel = chargeChannel(this.channel(inference.client), BigInt(inference.channelTotal), BigInt(inference.fee))
       const replay = this.db
         .prepare('SELECT id FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)')
         .get(inference.requestHash, inference.client, inference.nonce) as Row | undefined
@@ -188,13 +234,64 @@ export class ReceiptStore {
       this.db
         .prepare(
           `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
-             receipt_json, signature, request_json, client_signature, outputs_json, compute_ms)
+             receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total)
            VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
-             @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs)`,
+             @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal)`,
         )
-        .run(inference)
+        .run({ ...inference, channelTotal: padTotal(inference.channelTotal) })
+      this.writeChannel(inference.client, channel)
     })
     insert()
+  }
+
+  /** The client's channel with this node (all zero before its first request). O(1). */
+  channel(client: Hex): Channel {
+    const row = this.db.prepare('SELECT authorized, charged, paid FROM channels WHERE client = ?').get(client.toLowerCase()) as Row | undefined
+    if (!row) return { authorized: 0n, charged: 0n, paid: 0n }
+    return { authorized: BigInt(row.authorized as string), charged: BigInt(row.charged as string), paid: BigInt(row.paid as string) }
+  }
+
+  private writeChannel(client: Hex, channel: Channel): void {
+    this.db
+      .prepare(
+        `INSERT INTO channels (client, authorized, charged, paid) VALUES (?, ?, ?, ?)
+         ON CONFLICT (client) DO UPDATE SET authorized = excluded.authorized, charged = excluded.charged, paid = excluded.paid`,
+      )
+      .run(client.toLowerCase(), channel.authorized.toString(), channel.charged.toString(), channel.paid.toString())
+  }
+
+  /** The client's receipt whose request carries the highest `channelTotal`. */
+  highestVoucher(client: Hex): StoredInference | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM inferences WHERE client = ? ORDER BY channel_total DESC LIMIT 1')
+      .get(client.toLowerCase()) as Row | undefined
+    return row ? inferenceOf(row) : undefined
+  }
+
+  /** Records what the channel has paid on-chain (after a redemption, or read from the chain). Never moves back. */
+  setChannelPaid(client: Hex, paid: bigint): void {
+    const channel = this.channel(client)
+    if (paid > channel.paid) this.writeChannel(client, { ...channel, paid })
+  }
+
+  /**
+   * Per client, the receipt with the highest `channelTotal` among those in finalized batches, when it
+   * is above what the channel paid: the voucher to redeem next (`excluded`: receipts found overturned).
+   */
+  redeemableVouchers(excluded: ReadonlySet<string> = new Set()): StoredInference[] {
+    const rows = this.db
+      .prepare(
+        `SELECT i.* FROM inferences i JOIN batches b ON b.local_id = i.batch_local
+         WHERE b.status = 'finalized' ORDER BY i.client, i.channel_total DESC`,
+      )
+      .all() as Row[]
+    const best = new Map<string, StoredInference>()
+    for (const row of rows) {
+      const inference = inferenceOf(row)
+      if (best.has(inference.client) || excluded.has(inference.id)) continue
+      if (BigInt(inference.channelTotal) > this.channel(inference.client).paid) best.set(inference.client, inference)
+    }
+    return [...best.values()]
   }
 
   /** Whether a request was already answered. */
@@ -205,15 +302,10 @@ export class ReceiptStore {
     )
   }
 
-  /** Fees of this client's receipts not yet debited on-chain (unbatched or in a batch not yet committed). */
+  /** Fees this client was charged that its channel has not paid on-chain yet. O(1). */
   outstandingFees(client: Hex): bigint {
-    const rows = this.db
-      .prepare(
-        `SELECT i.fee FROM inferences i LEFT JOIN batches b ON b.local_id = i.batch_local
-         WHERE i.client = ? AND (i.batch_local IS NULL OR b.status = 'pending')`,
-      )
-      .all(client) as Row[]
-    return rows.reduce((sum, r) => sum + BigInt(r.fee as string), 0n)
+    const channel = this.channel(client)
+    return channel.charged > channel.paid ? channel.charged - channel.paid : 0n
   }
 
   unbatched(limit: number): StoredInference[] {
@@ -225,12 +317,20 @@ export class ReceiptStore {
     return (row.t as number | null) ?? undefined
   }
 
-  /** Groups receipts into a pending batch (before its commit transaction is sent). */
-  createBatch(root: Hex, inferences: readonly StoredInference[], feeTotal: bigint, nowMs: number): StoredBatch {
+  /** The highest commit sequence number given to a batch so far (0 when none). */
+  lastSequence(): number {
+    return ((this.db.prepare('SELECT MAX(sequence) AS s FROM batches').get() as Row).s as number | null) ?? 0
+  }
+
+  /**
+   * Groups receipts into a pending batch (before its commit transaction is sent), numbered `sequence`
+   * for good: re-sending it after a crash can then never commit it twice.
+   */
+  createBatch(root: Hex, inferences: readonly StoredInference[], feeTotal: bigint, nowMs: number, sequence: number): StoredBatch {
     const create = this.db.transaction(() => {
       const info = this.db
-        .prepare("INSERT INTO batches (root, count, fee_total, created_at_ms, status) VALUES (?, ?, ?, ?, 'pending')")
-        .run(root, inferences.length, feeTotal.toString(), nowMs)
+        .prepare("INSERT INTO batches (root, count, fee_total, created_at_ms, status, sequence) VALUES (?, ?, ?, ?, 'pending', ?)")
+        .run(root, inferences.length, feeTotal.toString(), nowMs, sequence)
       const update = this.db.prepare('UPDATE inferences SET batch_local = ?, batch_index = ? WHERE seq = ? AND batch_local IS NULL')
       inferences.forEach((inference, index) => {
         const changed = update.run(info.lastInsertRowid, index, inference.seq).changes

@@ -9,6 +9,11 @@ import {
   receiptFromWire,
   settlementAbi,
   verityTokenAbi,
+  custodyProblem,
+  type Receipt,
+  type ReceiptTree,
+  receiptToWire,
+  requestFromWire,
 } from '@verity/contracts'
 import {
   challengerMove,
@@ -22,7 +27,7 @@ import {
 } from '@verity/dispute'
 import { runQuantized, seededRandom, tensorsHash } from '@verity/runtime'
 import { Hono } from 'hono'
-import { type Hex, parseEventLogs } from 'viem'
+import { type Address, type Hex, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { errorBody, httpStatusOf } from './errors.js'
 import { feedQuery } from './feedQuery.js'
@@ -116,14 +121,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
   async function processBatch(batch: VerifierBatch): Promise<void> {
     const onChain = await contracts.settlement.read.getBatch([BigInt(batch.batchId)])
     // Already attested (a restart after the transaction was mined) or settled: nothing left to send.
-    const attested = Number(await contracts.settlement.read.attestationOf([BigInt(batch.batchId), account.address]))
-    if (onChain.status === BatchStatus.finalized || attested > 0) {
-      store.done(batch.batchId, { checked: attested, matched: attested, attestTx: null })
+    const attested = await contracts.settlement.read.hasAttested([BigInt(batch.batchId), account.address])
+    if (onChain.status === BatchStatus.finalized || attested) {
+      store.done(batch.batchId, { checked: 0, matched: 0, attestTx: null })
       return
     }
     const response = await fetch(batch.dataUri)
     if (!response.ok) throw new Error(`batch data at ${batch.dataUri} answered ${response.status}`)
-    const data = (await response.json()) as { receipts: { receipt: unknown }[] }
+    const data = (await response.json()) as { receipts: { receipt: unknown; signature: unknown; request: unknown; clientSignature: unknown }[] }
     const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
     // The receipts' ids and their tree, computed once: checked against the root, then used for checks and challenges.
     if (receipts.length !== batch.count)
@@ -131,6 +136,27 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const ids = receipts.map((r) => hashReceipt(r, domain))
     const tree = buildReceiptTree(ids)
     if (tree.root !== batch.root) throw new Error(`batch ${batch.batchId}: the served receipts do not hash to the committed root`)
+    // The chain of custody of every receipt (cheap: signatures and fields, no re-execution): a receipt
+    // that fails it is not attested; its data is challenged, which the node cannot answer.
+    const broken = new Set<number>()
+    for (const [index, served] of data.receipts.entries()) {
+      let problem: string | undefined
+      try {
+        problem = custodyProblem({
+          receipt: receipts[index]!,
+          signature: served.signature as Hex,
+          request: requestFromWire(served.request, `receipts[${index}].request`),
+          clientSignature: served.clientSignature as Hex,
+          committer: batch.node as Address,
+          domain,
+        })
+      } catch (error) {
+        problem = (error as Error).message
+      }
+      if (problem === undefined) continue
+      broken.add(index)
+      await challengeData(batch, receipts[index]!, index, tree, problem)
+    }
     const picked = selectReceipts(
       selectionSeed(batch.blockHash, account.address, batch.batchId),
       receipts.map((r) => r.mode),
@@ -139,6 +165,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const origin = new URL(batch.dataUri).origin
     const matched: number[] = []
     for (const index of picked) {
+      if (broken.has(index)) continue
       const receipt = receipts[index]!
       const model = await models.get(receipt.modelId)
       const answer = await fetch(`${origin}/v1/data/${receipt.inputHash}`)
@@ -191,15 +218,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         log(`receipt ${index} of batch ${batch.batchId} is already challenged; not challenging it again`)
         continue
       }
-      if (!approved) {
-        await sender.write({
-          address: book.contracts.token,
-          abi: verityTokenAbi,
-          functionName: 'approve',
-          args: [book.contracts.settlement, 2n ** 255n],
-        })
-        approved = true
-      }
+      await approveBonds()
       const result = await sender.write({
         address: book.contracts.settlement,
         abi: settlementAbi,
@@ -228,6 +247,37 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     store.done(batch.batchId, { checked: picked.length, matched: matched.length, attestTx })
     log(`batch ${batch.batchId}: re-executed ${picked.length} of ${batch.count}, ${matched.length} matched${attestTx ? ', attested' : ''}`)
+  }
+
+  /** Challenges the data behind a receipt (once per receipt, by anyone), with a bond. */
+  async function challengeData(batch: VerifierBatch, receipt: Receipt, index: number, tree: ReceiptTree, why: string): Promise<void> {
+    if (store.evidence(batch.batchId, index)?.challengeId) return
+    const others = await chain.publicClient.getContractEvents({
+      address: book.contracts.settlement,
+      abi: settlementAbi,
+      eventName: 'ChallengeOpened',
+      args: { batchId: BigInt(batch.batchId) },
+      fromBlock: book.deployedAtBlock,
+    })
+    if (others.some((e) => e.args.receiptIndex === index)) return
+    await approveBonds()
+    store.recordEvidence({ batchId: batch.batchId, index, receiptJson: JSON.stringify(receiptToWire(receipt)), claimed: receipt.outputHash, recomputed: '0x' })
+    const result = await sender.write({
+      address: book.contracts.settlement,
+      abi: settlementAbi,
+      functionName: 'challengeData',
+      args: [BigInt(batch.batchId), receipt, index, tree.proof(index)],
+    })
+    const [opened] = parseEventLogs({ abi: settlementAbi, eventName: 'ChallengeOpened', logs: result.receipt.logs })
+    store.challenged(batch.batchId, index, String(opened?.args.challengeId ?? ''), result.hash)
+    metrics.inc('challenges_total', { kind: 'data' })
+    log(`challenged the data of receipt ${index} of batch ${batch.batchId}: ${why}`)
+  }
+
+  async function approveBonds(): Promise<void> {
+    if (approved) return
+    await sender.write({ address: book.contracts.token, abi: verityTokenAbi, functionName: 'approve', args: [book.contracts.settlement, 2n ** 255n] })
+    approved = true
   }
 
   async function work(): Promise<void> {

@@ -15,6 +15,7 @@ import {
 import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
+import { reserveOnChannel } from './channel.js'
 import { discoverNodes } from './discoverNodes.js'
 import { InferenceRejectedError, InvalidReceiptError, NoNodeAvailableError } from './errors.js'
 
@@ -23,7 +24,11 @@ export type InferParameters = {
   /** Real-valued inputs by name; quantized locally with the model's input spec. */
   inputs: Record<string, TensorInput>
   mode?: VerificationMode
-  /** Highest fee the client authorizes, in token base units (default 10^16). */
+  /**
+   * Highest fee the client accepts, in token base units (default 10^16). The request is signed for
+   * the node's advertised price when it is within this bound (the fee a node charges is what the
+   * client signs).
+   */
   maxFee?: bigint
   /** Seconds the signed request stays valid (default 60). */
   ttlSeconds?: number
@@ -46,7 +51,7 @@ export type InferReturnType = {
 
 export type InferErrorType = NoNodeAvailableError | InferenceRejectedError | InvalidReceiptError
 
-const addresses = new Map<string, Address>()
+const addresses = new Map<string, { node: Address; price?: bigint }>()
 
 async function candidates(client: VerityClient, preferred?: string): Promise<{ url: string; address?: Address }[]> {
   const list = client.nodes
@@ -58,14 +63,15 @@ async function candidates(client: VerityClient, preferred?: string): Promise<{ u
   return rotated
 }
 
-async function nodeAddress(url: string): Promise<Address> {
-  let address = addresses.get(url)
-  if (!address) {
-    const health = (await (await fetch(`${url}/healthz`)).json()) as { node: Address }
-    address = health.node
-    addresses.set(url, address)
+/** The node's address and advertised price, from its `/healthz` (cached per URL). */
+async function nodeInfo(url: string): Promise<{ node: Address; price?: bigint }> {
+  let info = addresses.get(url)
+  if (!info) {
+    const health = (await (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) })).json()) as { node: Address; price?: string }
+    info = { node: health.node, ...(typeof health.price === 'string' && /^\d{1,39}$/.test(health.price) ? { price: BigInt(health.price) } : {}) }
+    addresses.set(url, info)
   }
-  return address
+  return info
 }
 
 /**
@@ -87,16 +93,23 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
     const started = performance.now()
     let response: Response
     let request: InferenceRequest
+    let reservation: { release(): void } | undefined
     try {
-      const node = candidate.address ?? (await nodeAddress(candidate.url))
+      const info = await nodeInfo(candidate.url)
+      const node = candidate.address ?? info.node
+      const bound = parameters.maxFee ?? 10n ** 16n
+      const fee = info.price !== undefined && info.price <= bound ? info.price : bound
+      const channel = await reserveOnChannel(client, { address: node, url: candidate.url }, fee)
+      reservation = channel
       request = {
         modelId: parameters.modelId.toLowerCase() as Hex,
         inputHash,
         node,
         mode: encodeMode(parameters.mode ?? 'optimistic'),
-        maxFee: parameters.maxFee ?? 10n ** 16n,
+        maxFee: fee,
         nonce: crypto.getRandomValues(new BigUint64Array(1))[0]!,
         deadline: BigInt(Math.floor(Date.now() / 1000) + (parameters.ttlSeconds ?? 60)),
+        channelTotal: channel.channelTotal,
       }
       const signature = await client.account.signTypedData({
         domain: verityDomain(client.domain),
@@ -118,7 +131,11 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
       attempts.push({ node: candidate.url, error: `${response.status} ${JSON.stringify(answer.error ?? {})}` })
       continue
     }
-    if (!response.ok) throw new InferenceRejectedError(candidate.url, response.status, answer.error as { code: string; message: string })
+    if (!response.ok) {
+      // Refused before anything ran: the voucher was not used, its amount goes back to the channel.
+      reservation?.release()
+      throw new InferenceRejectedError(candidate.url, response.status, answer.error as { code: string; message: string })
+    }
     const receipt = receiptFromWire(answer.receipt)
     const signature = answer.signature as Hex
     await checkAnswer(client, request, receipt, signature, answer.outputs as Record<string, InferOutput>, model.model.outputs.length)

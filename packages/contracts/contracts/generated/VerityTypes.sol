@@ -11,6 +11,7 @@ struct InferenceRequest {
     uint96 maxFee;
     uint64 nonce;
     uint64 deadline;
+    uint128 channelTotal;
 }
 
 struct Receipt {
@@ -27,10 +28,10 @@ struct Receipt {
 
 /// @notice EIP-712 type hashes and struct hashes of the Verity messages.
 library VerityTypes {
-    bytes32 internal constant INFERENCE_REQUEST_TYPEHASH = keccak256("InferenceRequest(bytes32 modelId,bytes32 inputHash,address node,uint8 mode,uint96 maxFee,uint64 nonce,uint64 deadline)");
+    bytes32 internal constant INFERENCE_REQUEST_TYPEHASH = keccak256("InferenceRequest(bytes32 modelId,bytes32 inputHash,address node,uint8 mode,uint96 maxFee,uint64 nonce,uint64 deadline,uint128 channelTotal)");
 
     function hash(InferenceRequest calldata value) internal pure returns (bytes32) {
-        return keccak256(abi.encode(INFERENCE_REQUEST_TYPEHASH, value.modelId, value.inputHash, value.node, value.mode, value.maxFee, value.nonce, value.deadline));
+        return keccak256(abi.encode(INFERENCE_REQUEST_TYPEHASH, value.modelId, value.inputHash, value.node, value.mode, value.maxFee, value.nonce, value.deadline, value.channelTotal));
     }
 
     bytes32 internal constant RECEIPT_TYPEHASH = keccak256("Receipt(bytes32 requestHash,bytes32 modelId,bytes32 inputHash,bytes32 outputHash,address node,address client,uint96 fee,uint64 issuedAt,uint8 mode)");

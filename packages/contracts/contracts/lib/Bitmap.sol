@@ -20,6 +20,12 @@ library Bitmap {
     }
 
     /// @notice Number of set bits of `x` (SWAR).
+    /// @notice Whether bit `index` is set (bit i of word i / 256).
+    function isSet(uint256[] calldata words, uint256 index) internal pure returns (bool) {
+        uint256 word = index >> 8;
+        return word < words.length && (words[word] >> (index & 255)) & 1 == 1;
+    }
+
     function popcount(uint256 x) internal pure returns (uint256) {
         unchecked {
             x = x - ((x >> 1) & 0x5555555555555555555555555555555555555555555555555555555555555555);

@@ -82,7 +82,10 @@ function withDeploymentOptions(command: Command, defaults: Partial<Record<keyof 
     .option('--window <seconds>', 'challenge window', nonNegativeInt, ...d('challengeWindow'))
     .option('--max-dispute <seconds>', 'longest dispute before a challenge can be expired', nonNegativeInt, ...d('maxDisputeDuration'))
     .option('--unbonding <seconds>', 'unbonding delay (must exceed window + max dispute)', nonNegativeInt, ...d('unbondingDelay'))
-    .option('--escrow-delay <seconds>', 'client escrow withdrawal delay', nonNegativeInt, ...d('escrowWithdrawalDelay'))
+    .option('--escrow-delay <seconds>', 'client escrow withdrawal delay (must exceed window + max dispute)', nonNegativeInt, ...d('escrowWithdrawalDelay'))
+    .option('--data-response <seconds>', 'time a node has to publish challenged data (under max dispute)', nonNegativeInt, ...d('dataResponseTime'))
+    .option('--slash <tokens>', "stake taken from a node per overturned receipt (each receipt in an open batch reserves it)", tokens)
+    .option('--attester-slash <tokens>', 'stake taken from a verifier that attested an overturned receipt', tokens)
     .option('--min-inference-stake <tokens>', 'minimum stake of an inference node', tokens)
     .option('--min-verifier-stake <tokens>', 'minimum stake of a verifier', tokens)
     .option('--verifier-share <bps>', "verifiers' share of a batch's fees, in basis points", nonNegativeInt)
@@ -102,6 +105,9 @@ function deploymentParams(o: Record<string, unknown>): Partial<DeploymentParams>
   set('minVerifierStake', o.minVerifierStake)
   set('verifierShareBps', o.verifierShare)
   set('challengeBond', o.challengeBond)
+  set('dataResponseTime', o.dataResponse)
+  set('slashAmount', o.slash)
+  set('attesterSlash', o.attesterSlash)
   return params
 }
 
@@ -314,7 +320,7 @@ export function program(): Command {
       .option('--fund <tokens>', 'tokens given to each development account', '100000')
       .option('--block-time <ms>', 'also mine a block every <ms> milliseconds', positiveInt)
       .option('--json', 'print the RPC URL and addresses as one JSON line', false),
-    { challengeWindow: 60, maxDisputeDuration: 120, unbondingDelay: 600, escrowWithdrawalDelay: 60 },
+    { challengeWindow: 60, maxDisputeDuration: 120, unbondingDelay: 600, escrowWithdrawalDelay: 240, dataResponseTime: 30 },
   ).action(async (o) => {
     await chainStart({
       port: o.port,

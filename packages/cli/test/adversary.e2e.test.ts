@@ -77,9 +77,9 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
     // Exactly the wrong receipts were overturned, once each; the node paid for each and each client got its fee back.
     expect(overturned.length).toBe(wrong.length)
     const fee = wrong[0]?.result.receipt.fee ?? 0n
-    expect(overturned.every((e) => e.args.refund === fee && e.args.slashed === 100n * TOKEN)).toBe(true)
-    expect(await stakeOf(net, net.nodes[0]!.node.address)).toBe(stakeBefore - 100n * TOKEN * BigInt(wrong.length))
-    expect(await stakeOf(net, net.nodes[1]!.node.address)).toBe(2000n * TOKEN)
+    expect(overturned.every((e) => e.args.refund === fee && e.args.slashed === 10n * TOKEN)).toBe(true)
+    expect(await stakeOf(net, net.nodes[0]!.node.address)).toBe(stakeBefore - 10n * TOKEN * BigInt(wrong.length))
+    expect(await stakeOf(net, net.nodes[1]!.node.address)).toBe(20_000n * TOKEN)
     const spent = answers.reduce((sum, a) => sum + a.result.receipt.fee, 0n) - fee * BigInt(wrong.length)
     const escrowAfter = await escrowOf(net, net.client.account.address)
     expect(escrowAfter).toBe(escrowBefore - spent)

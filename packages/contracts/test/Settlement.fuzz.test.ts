@@ -3,11 +3,24 @@ import { seededRandom } from '@verity/runtime'
 import { type Address, type Hex, keccak256, maxUint256, parseEventLogs, toBytes } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { nodeRegistryAbi, Role, settlementAbi } from '../src/index.js'
-import { deployFixture, type Fixture, registerOperator, TEST_PARAMS, TOKEN } from './fixture.js'
+import {
+  deployFixture,
+  type Fixture,
+  redemptionOf,
+  registerOperator,
+  signVoucher,
+  TEST_PARAMS,
+  TOKEN,
+  treeOf,
+  type Voucher,
+} from './fixture.js'
 
 /**
- * Fuzz tests of the Settlement and NodeRegistry arithmetic on the embedded EVM: fee splits at
- * finalization, escrow accounting and staking, each against a TypeScript model. Every case runs
+ * Fuzz tests of the Settlement and NodeRegistry arithmetic on the embedded EVM, each against a
+ * TypeScript model: (a) redemption of client-signed channel vouchers (the debit is the channel's
+ * increase, capped by the escrow, split exactly between node and verification pot; a spent voucher
+ * never pays again); (b) escrow under deposits, redemptions and withdrawals; (c) staking;
+ * (d) exposure bounded by stake and the attesters' pay from the pot. Every case runs
  * from a chain snapshot and reverts it afterwards. Random inputs come from a seeded PRNG; set
  * VERITY_FUZZ_SEED to replay another seed (every assertion message names the seed and the case).
  */
@@ -18,6 +31,7 @@ const UNBONDING_DELAY = TEST_PARAMS.unbondingDelay!
 const MIN_STAKE = { [Role.inference]: TEST_PARAMS.minInferenceStake!, [Role.verifier]: TEST_PARAMS.minVerifierStake! } as const
 const SLASHER_ROLE = keccak256(toBytes('SLASHER_ROLE'))
 const UINT96_MAX = 2n ** 96n - 1n
+const SLASH = TEST_PARAMS.slashAmount!
 
 // ─── seeded randomness ─────────────────────────────────────────────────────────────────────────
 
@@ -43,6 +57,13 @@ function random(seed: number) {
     },
     hex32: (): Hex => `0x${bits(256).toString(16).padStart(64, '0')}`,
     subset: <T>(items: readonly T[], p: number): T[] => items.filter(() => rand() < p),
+    shuffle<T>(items: T[]): T[] {
+      for (let i = items.length - 1; i > 0; i--) {
+        const j = int(i + 1)
+        ;[items[i], items[j]] = [items[j]!, items[i]!]
+      }
+      return items
+    },
   }
 }
 type Random = ReturnType<typeof random>
@@ -51,6 +72,8 @@ type Random = ReturnType<typeof random>
 
 const byAddress = (a: Address, b: Address) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0)
 const min = (a: bigint, b: bigint) => (a < b ? a : b)
+const max = (a: bigint, b: bigint) => (a > b ? a : b)
+const sum = (xs: readonly bigint[]) => xs.reduce((a, b) => a + b, 0n)
 
 /** Runs reads in Promise.all batches of 8 (the embedded EVM slows down under hundreds of concurrent calls). */
 async function inBatches<T>(tasks: readonly (() => Promise<T>)[]): Promise<T[]> {
@@ -150,159 +173,179 @@ function popcount(words: readonly bigint[]): bigint {
   return total
 }
 
-// ─── (a) fee splits ────────────────────────────────────────────────────────────────────────────
+// ─── vouchers ──────────────────────────────────────────────────────────────────────────────────
 
-describe('finalize splits the fees exactly', () => {
-  const BPS = [0, 1, 1000, 3333, 9999, 10_000]
-  const CASES = 10
+/** Commits every voucher's receipt in one batch of `node` (its next sequence) and finalizes it. */
+async function settleVouchers(f: Fixture, node: TxSender, vouchers: readonly Voucher[]) {
+  const { s } = contractsOf(f)
+  const { tree, feeTotal } = treeOf(
+    f,
+    vouchers.map((v) => v.receipt),
+  )
+  const sequence = (await f.contracts.settlement.read.exposureOf([node.address])).commits + 1
+  await node.write({ ...s, functionName: 'commitBatch', args: [tree.root, vouchers.length, feeTotal, sequence, ''] })
+  const batchId = await f.contracts.settlement.read.batchCount()
+  await f.chain.increaseTime(WINDOW)
+  await node.write({ ...s, functionName: 'finalize', args: [batchId, []] })
+  return vouchers.map((v, index) => ({
+    voucher: v,
+    args: [v.request, v.signature, redemptionOf(v.receipt, batchId, index, tree.proof(index))] as const,
+  }))
+}
+
+type Channels = {
+  paid: Map<string, bigint>
+  escrow: Map<Address, bigint>
+  claimable: Map<Address, bigint>
+  pot: Map<number, bigint>
+}
+
+/**
+ * What `redeem` must do, by the rules alone: the expected error, or the debit (the increase of the
+ * channel's total over what it paid, capped by the escrow) and the verifiers' share of it.
+ */
+function expectedRedeem(model: Channels, v: Voucher, by: Address, nodeId: number, bps: number) {
+  const { request, receipt } = v
+  if (request.node !== by) return { error: 'WrongNode', args: [request.node, by] } as const
+  if (receipt.fee > request.maxFee) return { error: 'FeeAboveMax', args: [receipt.fee, request.maxFee] } as const
+  const k = `${receipt.client}|${request.node}`
+  const paid = model.paid.get(k) ?? 0n
+  if (request.channelTotal <= paid) return { error: 'ChannelNotAhead', args: [request.channelTotal, paid] } as const
+  const owed = request.channelTotal - paid
+  const held = model.escrow.get(receipt.client) ?? 0n
+  const debited = min(owed, held)
+  const toVerifiers = (debited * BigInt(bps)) / 10_000n
+  const apply = () => {
+    model.paid.set(k, request.channelTotal)
+    model.escrow.set(receipt.client, held - debited)
+    model.claimable.set(by, (model.claimable.get(by) ?? 0n) + debited - toVerifiers)
+    model.pot.set(nodeId, (model.pot.get(nodeId) ?? 0n) + toVerifiers)
+  }
+  return {
+    event: { client: receipt.client, node: by, channelTotal: request.channelTotal, debited, shortfall: owed - debited, toVerifiers },
+    apply,
+  }
+}
+
+// ─── (a) redemption ────────────────────────────────────────────────────────────────────────────
+
+describe('redeem debits exactly the channel increase, capped by the escrow, and splits it exactly', () => {
+  const BPS = [0, 1, 3333, 10_000]
+  const CASES = 5
 
   it.each(BPS)(
-    'verifierShareBps %i: each attester gets floor(pool·c/total), the node the rest, the sum is the fee collected',
+    'verifierShareBps %i: every redemption matches the model; no client is debited beyond the highest total it signed per node',
     async (bps) => {
       const seed = SEED + bps
       const r = random(seed)
       const f = await deployFixture({ verifierShareBps: bps })
       try {
         const { s, t } = contractsOf(f)
-        const [admin, node] = f.senders
-        await registerOperator(f, node!, 'inference')
-        for (const verifier of f.senders.slice(2, 6))
-          await registerOperator(f, verifier, 'verifier', 100n * TOKEN + r.logUniform(1000n * TOKEN))
+        const [admin] = f.senders
+        for (const node of f.senders.slice(1, 3)) await registerOperator(f, node, 'inference')
         await admin!.write({ ...t, functionName: 'approve', args: [s.address, maxUint256] })
 
         await eachFromSnapshot(f, CASES, async (n, senders) => {
           const where = `seed ${seed}, bps ${bps}, case ${n}`
-          const [depositor, nodeSender] = senders
-          const verifiers = senders.slice(2, 6)
-          const clients = senders.slice(6, 10)
+          const nodes = senders.slice(1, 3)
+          const clients = senders.slice(3, 7)
           const settlementBalance = await f.contracts.token.read.balanceOf([s.address])
-
+          const model: Channels = { paid: new Map(), escrow: new Map(), claimable: new Map(), pot: new Map() }
           // Escrows: empty, tiny or huge.
-          const escrow = new Map<Address, bigint>()
           for (const client of clients) {
             const amount = r.chance(0.2) ? 0n : 1n + r.logUniform(2n ** 86n)
-            escrow.set(client.address, amount)
-            if (amount > 0n) await depositor!.write({ ...s, functionName: 'depositFor', args: [client.address, amount] })
+            model.escrow.set(client.address, amount)
+            if (amount > 0n) await admin!.write({ ...s, functionName: 'depositFor', args: [client.address, amount] })
           }
-          // Debits: at, just under, just over or far from each escrow.
-          const debited = r.subset(clients, 0.6)
-          if (debited.length === 0) debited.push(r.pick(clients))
-          const debits = debited
-            .map((client) => {
-              const held = escrow.get(client.address)!
-              const amount = r.pick([
-                held,
-                held > 0n ? held - 1n : 0n,
-                held + 1n,
-                held + r.logUniform(10n ** 20n),
-                r.logUniform(2n ** 94n - 1n),
-              ])
-              return { client: client.address, amount }
-            })
-            .sort((a, b) => byAddress(a.client, b.client))
-          const feeTotal = debits.reduce((sum, d) => sum + d.amount, 0n)
-          const fee = debits.reduce((sum, d) => sum + min(d.amount, escrow.get(d.client)!), 0n)
-          const count = r.pick([1, 2, 255, 256, 257, 512, 1 + r.int(700)])
-          const commit = await nodeSender!.write({
-            ...s,
-            functionName: 'commitBatch',
-            args: [r.hex32(), count, feeTotal, 'ipfs://batch', debits],
-          })
-          const [committed] = parseEventLogs({ abi: settlementAbi, eventName: 'BatchCommitted', logs: commit.receipt.logs })
-          expect(committed!.args.feeCollected, `${where}: fee collected`).toBe(fee)
-          const batchId = committed!.args.batchId
-
-          // Attestations by 0–4 verifiers over random bitmaps.
-          const attesting = r.chance(0.1) ? [] : r.subset(verifiers, 0.5)
-          if (attesting.length === 0 && r.chance(0.8)) attesting.push(r.pick(verifiers))
-          const receipts = new Map<Address, bigint>()
-          for (const verifier of attesting) {
-            const bitmap = randomBitmap(r, count)
-            const result = await verifier.write({ ...s, functionName: 'attest', args: [batchId, bitmap] })
-            const [attested] = parseEventLogs({ abi: settlementAbi, eventName: 'Attested', logs: result.receipt.logs })
-            expect(BigInt(attested!.args.receipts), `${where}: receipts attested by ${verifier.address}`).toBe(popcount(bitmap))
-            receipts.set(verifier.address, popcount(bitmap))
-          }
-          const total = [...receipts.values()].reduce((sum, c) => sum + c, 0n)
-          const attesters = [...receipts.keys()].sort(byAddress)
-          await f.chain.increaseTime(WINDOW + r.int(500))
-
-          // A wrong attester list first, now and then: it must not settle anything.
-          const finalizer = r.pick(senders)
-          if (attesters.length > 0 && r.chance(0.4)) {
-            const kind = r.int(3)
-            const outsider = verifiers.map((v) => v.address).find((a) => !receipts.has(a))
-            if (kind === 0) {
-              const dropped = r.int(attesters.length)
-              expectOutcome(
-                await attempt(
-                  finalizer.write({ ...s, functionName: 'finalize', args: [batchId, attesters.filter((_, i) => i !== dropped)] }),
-                ),
-                { error: 'AttestersMismatch', args: [total, total - receipts.get(attesters[dropped]!)!] },
-                `${where}: finalize without attester ${dropped}`,
-              )
-            } else if (kind === 1 && attesters.length > 1) {
-              expectOutcome(
-                await attempt(finalizer.write({ ...s, functionName: 'finalize', args: [batchId, [...attesters].reverse()] })),
-                { error: 'AttestersNotSorted', args: [1n] },
-                `${where}: finalize with attesters in descending order`,
-              )
-            } else if (outsider) {
-              const list = [...attesters, outsider].sort(byAddress)
-              expectOutcome(
-                await attempt(finalizer.write({ ...s, functionName: 'finalize', args: [batchId, list] })),
-                { error: 'NotAnAttester', args: [batchId, outsider] },
-                `${where}: finalize with a verifier that did not attest`,
-              )
+          // Each client signs 1–4 vouchers per node: totals that grow, repeat, fall back, jump, or sit at the escrow's edge.
+          const signedMax = new Map<string, bigint>()
+          const redemptions: {
+            node: TxSender
+            nodeId: number
+            voucher: Voucher
+            args: Awaited<ReturnType<typeof settleVouchers>>[number]['args']
+          }[] = []
+          let nonce = 0
+          for (const [i, node] of nodes.entries()) {
+            const vouchers: Voucher[] = []
+            for (const client of clients) {
+              let total = 0n
+              for (let k = 1 + r.int(4); k > 0; k--) {
+                const held = model.escrow.get(client.address)!
+                total = r.pick([
+                  total + 1n + r.logUniform(10n ** 20n),
+                  total,
+                  total > 0n ? total - 1n - r.logUniform(total - 1n) : 1n,
+                  1n + r.logUniform(2n ** 100n),
+                  held,
+                  held + 1n,
+                ])
+                if (total === 0n) total = 1n
+                const maxFee = r.logUniform(2n ** 95n)
+                const fee = r.chance(0.1) ? maxFee + 1n : r.logUniform(maxFee)
+                vouchers.push(await signVoucher(f, { signer: client, node: node.address, seed: nonce++, channelTotal: total, fee, maxFee }))
+                const key = `${client.address}|${node.address}`
+                if (fee <= maxFee) signedMax.set(key, max(signedMax.get(key) ?? 0n, total))
+              }
             }
+            for (const { voucher, args } of await settleVouchers(f, node, vouchers))
+              redemptions.push({ node, nodeId: i + 1, voucher, args })
+          }
+          // Redeem in random order, some twice, some by the wrong node.
+          const order = r.shuffle([...redemptions, ...r.subset(redemptions, 0.3)])
+          const debited = new Map<string, bigint>()
+          for (const [j, { node, nodeId, voucher, args }] of order.entries()) {
+            const by = r.chance(0.1) ? nodes.find((x) => x !== node)! : node
+            const expected = expectedRedeem(model, voucher, by.address, nodeId, bps)
+            const outcome = await attempt(by.write({ ...s, functionName: 'redeem', args }))
+            const step = `${where}, redemption ${j} (total ${voucher.request.channelTotal}, fee ${voucher.receipt.fee}/${voucher.request.maxFee})`
+            if ('error' in expected) {
+              expectOutcome(outcome, { error: expected.error!, args: expected.args! }, step)
+              continue
+            }
+            const result = expectOutcome(outcome, { ok: true }, step)!
+            const [redeemed] = parseEventLogs({ abi: settlementAbi, eventName: 'Redeemed', logs: result.receipt.logs })
+            expect(redeemed!.args, `${step}: Redeemed`).toEqual(expected.event)
+            expected.apply()
+            const key = `${voucher.receipt.client}|${by.address}`
+            debited.set(key, (debited.get(key) ?? 0n) + expected.event.debited)
           }
 
-          const result = await finalizer.write({ ...s, functionName: 'finalize', args: [batchId, attesters] })
-          const pool = total === 0n ? 0n : (fee * BigInt(bps)) / 10_000n
-          const shares = new Map(attesters.map((a) => [a, (pool * receipts.get(a)!) / total]))
-          const paid = [...shares.values()].reduce((sum, x) => sum + x, 0n)
-          const [finalized] = parseEventLogs({ abi: settlementAbi, eventName: 'BatchFinalized', logs: result.receipt.logs })
-          expect(finalized!.args, `${where}: BatchFinalized`).toEqual({
-            batchId,
-            node: nodeSender!.address,
-            nodeAmount: fee - paid,
-            verifierAmount: paid,
-          })
-          expect(paid, `${where}: verifiers get at most the pool`).toBeLessThanOrEqual(pool)
-
-          const accounts = [nodeSender!.address, ...verifiers.map((v) => v.address)]
-          const credited = await inBatches(accounts.map((a) => () => f.contracts.settlement.read.claimable([a])))
-          const expected = accounts.map((a) => (a === nodeSender!.address ? fee - paid : (shares.get(a) ?? 0n)))
-          expect(credited, `${where}: claimable of node and verifiers (pool ${pool}, receipts ${[...receipts.values()]})`).toEqual(expected)
-          expect(
-            credited.reduce((sum, x) => sum + x, 0n),
-            `${where}: credits add up to the fee collected`,
-          ).toBe(fee)
-          const left = await inBatches(verifiers.map((v) => () => f.contracts.settlement.read.attestationOf([batchId, v.address])))
-          expect(left, `${where}: attestation records cleared`).toEqual(verifiers.map(() => 0n))
-          expect((await f.contracts.settlement.read.getBatch([batchId])).status, `${where}: status`).toBe(3)
-
-          // Every credit is claimable exactly once; the settlement keeps only the escrow left.
-          for (const [i, sender] of [nodeSender!, ...verifiers].entries()) {
-            const outcome = await attempt(sender.write({ ...s, functionName: 'claim', args: [] }))
-            if (credited[i] === 0n) expectOutcome(outcome, { error: 'NothingToClaim', args: [sender.address] }, `${where}: claim`)
-            else expectOutcome(outcome, { ok: true }, `${where}: claim of ${credited[i]}`)
+          // The chain agrees with the model; nobody was debited beyond what it signed per node.
+          const pairs = clients.flatMap((c) => nodes.map((x) => [c.address, x.address] as const))
+          const found = await inBatches<unknown>([
+            ...clients.map((c) => async () => (await f.contracts.settlement.read.escrowOf([c.address])).balance),
+            ...pairs.map(
+              ([c, x]) =>
+                () =>
+                  f.contracts.settlement.read.channelPaid([c, x]),
+            ),
+            ...nodes.map((x) => () => f.contracts.settlement.read.claimable([x.address])),
+            ...[1, 2].map((id) => () => f.contracts.settlement.read.verificationPot([id])),
+            () => f.contracts.token.read.balanceOf([s.address]),
+          ])
+          expect(found.slice(0, 4), `${where}: escrows`).toEqual(clients.map((c) => model.escrow.get(c.address)))
+          expect(found.slice(4, 12), `${where}: channels paid`).toEqual(pairs.map(([c, x]) => model.paid.get(`${c}|${x}`) ?? 0n))
+          expect(found.slice(12, 14), `${where}: claimable`).toEqual(nodes.map((x) => model.claimable.get(x.address) ?? 0n))
+          expect(found.slice(14, 16), `${where}: pots`).toEqual([1, 2].map((id) => model.pot.get(id) ?? 0n))
+          for (const [key, amount] of debited) {
+            expect(amount, `${where}: debited on ${key} ≤ the highest total signed`).toBeLessThanOrEqual(signedMax.get(key) ?? 0n)
           }
-          const escrowLeft = [...escrow.values()].reduce((sum, x) => sum + x, 0n) - fee
-          expect(await f.contracts.token.read.balanceOf([s.address]), `${where}: settlement balance`).toBe(settlementBalance + escrowLeft)
+          const owedNow = sum(clients.map((c) => model.escrow.get(c.address)!)) + sum(found.slice(12, 16) as bigint[])
+          expect(found[16], `${where}: the settlement holds escrows + claimable + pots`).toBe(settlementBalance + owedNow)
         })
       } finally {
         await f.close()
       }
     },
-    300_000,
+    120_000,
   )
 })
 
 // ─── (b) escrow ────────────────────────────────────────────────────────────────────────────────
 
-describe('escrow follows deposits, debits and withdrawals', () => {
-  it('matches a TypeScript model over 60 random sequences', async () => {
+describe('escrow follows deposits, redemptions and withdrawals', () => {
+  it('matches a TypeScript model over 30 random sequences', async () => {
     const seed = SEED
     const r = random(seed)
     const f = await deployFixture()
@@ -310,10 +353,35 @@ describe('escrow follows deposits, debits and withdrawals', () => {
       const { s } = contractsOf(f)
       await registerOperator(f, f.senders[1]!, 'inference')
       const clientIndices = [5, 6, 7, 8]
+      // In the base state: each client signed six requests to node 1 (running totals growing by up to
+      // 2,000 tokens), all answered in one finalized batch, none redeemed yet.
+      const vouchers = new Map<Address, Awaited<ReturnType<typeof settleVouchers>>>()
+      {
+        const signed: Voucher[] = []
+        for (const i of clientIndices) {
+          let total = 0n
+          for (let k = 0; k < 6; k++) {
+            total += 1n + r.logUniform(2000n * TOKEN)
+            signed.push(
+              await signVoucher(f, {
+                signer: f.senders[i]!,
+                node: f.senders[1]!.address,
+                seed: signed.length,
+                channelTotal: total,
+                fee: 1n,
+              }),
+            )
+          }
+        }
+        for (const entry of await settleVouchers(f, f.senders[1]!, signed)) {
+          const client = entry.voucher.receipt.client
+          vouchers.set(client, [...(vouchers.get(client) ?? []), entry])
+        }
+      }
       const initial = await inBatches(clientIndices.map((i) => () => f.contracts.token.read.balanceOf([f.senders[i]!.address])))
       const settlementInitial = await f.contracts.token.read.balanceOf([s.address])
 
-      await eachFromSnapshot(f, 60, async (n, senders) => {
+      await eachFromSnapshot(f, 30, async (n, senders) => {
         const clock = await Clock.start(f)
         const node = senders[1]!
         const clients = clientIndices.map((i) => senders[i]!)
@@ -323,7 +391,7 @@ describe('escrow follows deposits, debits and withdrawals', () => {
         )
         const wallet = new Map<Address, bigint>(clients.map((c, i) => [c.address, initial[i]!]))
         let settlementBalance = settlementInitial
-        let batches = 0n
+        const channels: Channels = { paid: new Map(), escrow: new Map(), claimable: new Map(), pot: new Map() }
         const log: string[] = []
 
         for (let step = 0; step < 10; step++) {
@@ -337,8 +405,8 @@ describe('escrow follows deposits, debits and withdrawals', () => {
             'request',
             'withdraw',
             'withdraw',
-            'commit',
-            'commit',
+            'redeem',
+            'redeem',
             'time',
           ] as const)
           if (action === 'deposit' || action === 'depositFor') {
@@ -390,49 +458,21 @@ describe('escrow follows deposits, debits and withdrawals', () => {
               const [withdrawn] = parseEventLogs({ abi: settlementAbi, eventName: 'Withdrawn', logs: result.receipt.logs })
               expect(withdrawn!.args, `${where()}: Withdrawn`).toEqual({ client: client.address, amount, balance: escrow.balance })
             }
-          } else if (action === 'commit') {
-            const debited = r.subset(clients, 0.5).sort((a, b) => byAddress(a.address, b.address))
-            const debits = debited.map((c) => {
-              const held = model.get(c.address)!.balance
-              const amount = r.pick([
-                0n,
-                held,
-                held + 1n,
-                held > 0n ? held - 1n : 0n,
-                r.logUniform(held),
-                held + r.logUniform(10_000n * TOKEN),
-              ])
-              return { client: c.address, amount: min(amount, UINT96_MAX / 8n) }
-            })
-            const feeTotal = debits.reduce((sum, d) => sum + d.amount, 0n)
-            log.push(`commit ${debits.map((d) => `${clients.findIndex((c) => c.address === d.client)}:${d.amount}`).join(',')}`)
-            const result = expectOutcome(
-              await clock.send(() =>
-                node.write({ ...s, functionName: 'commitBatch', args: [r.hex32(), 1 + r.int(300), feeTotal, 'ipfs://batch', debits] }),
-              ),
-              { ok: true },
-              where(),
-            )!
-            batches += 1n
-            const shortfalls: { batchId: bigint; client: Address; debited: bigint; missing: bigint }[] = []
-            let collected = 0n
-            for (const debit of debits) {
-              const entry = model.get(debit.client)!
-              const taken = min(debit.amount, entry.balance)
-              entry.balance -= taken
-              collected += taken
-              if (taken < debit.amount)
-                shortfalls.push({ batchId: batches, client: debit.client, debited: taken, missing: debit.amount - taken })
+          } else if (action === 'redeem') {
+            // The node redeems one of the client's vouchers: the channel's increase, capped by the balance.
+            const { voucher, args } = r.pick(vouchers.get(client.address)!)
+            for (const c of clients) channels.escrow.set(c.address, model.get(c.address)!.balance)
+            const expected = expectedRedeem(channels, voucher, node.address, 1, 1000)
+            log.push(`redeem total ${voucher.request.channelTotal} of ${clients.indexOf(client)}`)
+            const outcome = await clock.send(() => node.write({ ...s, functionName: 'redeem', args }))
+            if ('error' in expected) expectOutcome(outcome, { error: expected.error!, args: expected.args! }, where())
+            else {
+              const result = expectOutcome(outcome, { ok: true }, where())!
+              const [redeemed] = parseEventLogs({ abi: settlementAbi, eventName: 'Redeemed', logs: result.receipt.logs })
+              expect(redeemed!.args, `${where()}: Redeemed`).toEqual(expected.event)
+              expected.apply()
+              escrow.balance -= expected.event.debited
             }
-            const events = parseEventLogs({ abi: settlementAbi, eventName: 'EscrowShortfall', logs: result.receipt.logs })
-            expect(
-              events.map((e) => e.args),
-              `${where()}: EscrowShortfall events`,
-            ).toEqual(shortfalls)
-            const [committed] = parseEventLogs({ abi: settlementAbi, eventName: 'BatchCommitted', logs: result.receipt.logs })
-            expect([committed!.args.batchId, committed!.args.feeTotal, committed!.args.feeCollected], `${where()}: BatchCommitted`).toEqual(
-              [batches, feeTotal, collected],
-            )
           } else {
             // Move the clock, often to exactly one second before or at a pending withdrawal's time.
             const pending = [...model.values()].map((e) => Number(e.withdrawalReadyAt)).filter((at) => at > clock.now)
@@ -466,7 +506,7 @@ describe('escrow follows deposits, debits and withdrawals', () => {
 // ─── (c) staking ───────────────────────────────────────────────────────────────────────────────
 
 describe('stake follows stake, unbond, withdraw and slash', () => {
-  it('matches a TypeScript model over 60 random sequences', async () => {
+  it('matches a TypeScript model over 30 random sequences', async () => {
     const seed = SEED + 1
     const r = random(seed)
     const f = await deployFixture()
@@ -490,7 +530,7 @@ describe('stake follows stake, unbond, withdraw and slash', () => {
       const baseRegistry = await f.contracts.token.read.balanceOf([registry.address])
       const baseRoster = await inBatches(roles.map((role) => () => f.contracts.nodeRegistry.read.operatorCount([role])))
 
-      await eachFromSnapshot(f, 60, async (n, senders) => {
+      await eachFromSnapshot(f, 30, async (n, senders) => {
         const clock = await Clock.start(f)
         const model = new Map([...base].map(([key, op]) => [key, { ...op }]))
         const wallet = [...baseWallets]
@@ -653,4 +693,151 @@ describe('stake follows stake, unbond, withdraw and slash', () => {
       await f.close()
     }
   }, 300_000)
+})
+
+// ─── (d) exposure and verification pay ────────────────────────────────────────────────────────
+
+describe('exposure stays within stake; finalize pays attesters from the pot', () => {
+  it('matches a TypeScript model over 20 random sequences', async () => {
+    const seed = SEED + 2
+    const r = random(seed)
+    const f = await deployFixture()
+    try {
+      const { s, r: registry } = contractsOf(f)
+      const [, nodeSender, clientSender] = f.senders
+      await registerOperator(f, nodeSender!, 'inference')
+      for (const v of f.senders.slice(3, 6)) await registerOperator(f, v, 'verifier')
+      // The base state funds node 1's verification pot: a client's voucher of 7 tokens, redeemed.
+      await clientSender!.write({ ...s, functionName: 'deposit', args: [100n * TOKEN] })
+      const [paid] = await settleVouchers(f, nodeSender!, [
+        await signVoucher(f, { signer: clientSender!, node: nodeSender!.address, seed: 0, channelTotal: 7n * TOKEN, fee: TOKEN }),
+      ])
+      await nodeSender!.write({ ...s, functionName: 'redeem', args: paid!.args })
+      const basePot = await f.contracts.settlement.read.verificationPot([1])
+      const baseStake = (await f.contracts.nodeRegistry.read.getOperator([nodeSender!.address, Role.inference])).staked
+      const baseCommits = (await f.contracts.settlement.read.exposureOf([nodeSender!.address])).commits
+      const bps = BigInt(TEST_PARAMS.verifierShareBps!)
+
+      await eachFromSnapshot(f, 20, async (n, senders) => {
+        const clock = await Clock.start(f)
+        const node = senders[1]!
+        const verifiers = senders.slice(3, 6)
+        type Open = { id: bigint; count: number; feeTotal: bigint; committedAt: number; attesters: Address[] }
+        const open: Open[] = []
+        let commits = baseCommits
+        let openReceipts = 0
+        let staked = baseStake
+        let pot = basePot
+        const claimable = new Map<Address, bigint>(verifiers.map((v) => [v.address, 0n]))
+        let batchCount = await f.contracts.settlement.read.batchCount()
+        const log: string[] = []
+
+        for (let step = 0; step < 14; step++) {
+          const where = () => `seed ${seed}, case ${n}, step ${step} (${log.join('; ')})`
+          const action = r.pick([
+            'commit',
+            'commit',
+            'commit',
+            'attest',
+            'attest',
+            'finalize',
+            'finalize',
+            'stake',
+            'unbond',
+            'time',
+          ] as const)
+          if (action === 'commit') {
+            const room = Number(staked / SLASH) - openReceipts
+            const count = r.pick([1, room, room + 1, 1 + r.int(120)].filter((c) => c >= 1))
+            const sequence = r.chance(0.1) ? commits + r.pick([0, 2]) : commits + 1
+            const feeTotal = r.logUniform(UINT96_MAX)
+            log.push(`commit ${count} seq ${sequence}`)
+            const outcome = await clock.send(() =>
+              node.write({ ...s, functionName: 'commitBatch', args: [r.hex32(), count, feeTotal, sequence, ''] }),
+            )
+            const total = BigInt(openReceipts + count)
+            if (staked < MIN_STAKE[Role.inference]) expectOutcome(outcome, { error: 'NotActiveNode', args: [node.address] }, where())
+            else if (sequence !== commits + 1)
+              expectOutcome(outcome, { error: 'WrongCommitSequence', args: [commits + 1, sequence] }, where())
+            else if (total * SLASH > staked) expectOutcome(outcome, { error: 'ExposureAboveStake', args: [total, SLASH, staked] }, where())
+            else {
+              expectOutcome(outcome, { ok: true }, where())
+              commits = sequence
+              openReceipts += count
+              batchCount += 1n
+              open.push({ id: batchCount, count, feeTotal, committedAt: clock.now, attesters: [] })
+            }
+          } else if (action === 'attest') {
+            const batch = open.length ? r.pick(open) : undefined
+            if (!batch) continue
+            const verifier = r.pick(verifiers)
+            log.push(`attest ${batch.id} by ${verifiers.indexOf(verifier)}`)
+            const bitmap = randomBitmap(r, batch.count)
+            const outcome = await clock.send(() => verifier.write({ ...s, functionName: 'attest', args: [batch.id, bitmap] }))
+            const endsAt = batch.committedAt + WINDOW
+            if (clock.now >= endsAt) expectOutcome(outcome, { error: 'ChallengeWindowClosed', args: [batch.id, BigInt(endsAt)] }, where())
+            else if (batch.attesters.includes(verifier.address))
+              expectOutcome(outcome, { error: 'AlreadyAttested', args: [batch.id, verifier.address] }, where())
+            else {
+              const result = expectOutcome(outcome, { ok: true }, where())!
+              const [attested] = parseEventLogs({ abi: settlementAbi, eventName: 'Attested', logs: result.receipt.logs })
+              expect(BigInt(attested!.args.receipts), `${where()}: receipts attested`).toBe(popcount(bitmap))
+              batch.attesters.push(verifier.address)
+            }
+          } else if (action === 'finalize') {
+            const batch = open.length ? r.pick(open) : undefined
+            if (!batch) continue
+            log.push(`finalize ${batch.id}`)
+            const outcome = await clock.send(() =>
+              senders[9]!.write({ ...s, functionName: 'finalize', args: [batch.id, [...batch.attesters].sort(byAddress)] }),
+            )
+            const endsAt = batch.committedAt + WINDOW
+            if (clock.now < endsAt) expectOutcome(outcome, { error: 'ChallengeWindowOpen', args: [batch.id, BigInt(endsAt)] }, where())
+            else {
+              const result = expectOutcome(outcome, { ok: true }, where())!
+              // Equal shares of min(pot, feeTotal · share), whatever each attested.
+              const pool = min(pot, (batch.feeTotal * bps) / 10_000n)
+              const share = batch.attesters.length ? pool / BigInt(batch.attesters.length) : 0n
+              for (const a of batch.attesters) claimable.set(a, claimable.get(a)! + share)
+              pot -= share * BigInt(batch.attesters.length)
+              openReceipts -= batch.count
+              open.splice(open.indexOf(batch), 1)
+              const [finalized] = parseEventLogs({ abi: settlementAbi, eventName: 'BatchFinalized', logs: result.receipt.logs })
+              expect(finalized!.args.verifierAmount, `${where()}: verifier pay`).toBe(share * BigInt(batch.attesters.length))
+            }
+          } else if (action === 'stake' || action === 'unbond') {
+            const amount = 1n + r.logUniform(300n * TOKEN)
+            log.push(`${action} ${amount}`)
+            const outcome = await clock.send(() =>
+              node.write({ ...registry, functionName: action === 'stake' ? 'stake' : 'requestUnbond', args: [Role.inference, amount] }),
+            )
+            if (action === 'unbond' && amount > staked)
+              expectOutcome(outcome, { error: 'InsufficientStake', args: [amount, staked] }, where())
+            else {
+              expectOutcome(outcome, { ok: true }, where())
+              staked = action === 'stake' ? staked + amount : staked - amount
+            }
+          } else {
+            clock.advance(r.pick([1, 30, WINDOW - 1, WINDOW]))
+            log.push(`time ${clock.now}`)
+          }
+
+          const found = await inBatches<unknown>([
+            () => f.contracts.settlement.read.exposureOf([node.address]),
+            () => f.contracts.settlement.read.verificationPot([1]),
+            ...verifiers.map((v) => () => f.contracts.settlement.read.claimable([v.address])),
+          ])
+          expect(found[0], `${where()}: exposure`).toEqual({ commits, openReceipts })
+          expect(found[1], `${where()}: pot`).toBe(pot)
+          expect(found.slice(2), `${where()}: verifiers' claimable`).toEqual(verifiers.map((v) => claimable.get(v.address)))
+          // The bound itself: open receipts × slash never exceed the stake they were committed under.
+          expect(BigInt(openReceipts) * SLASH <= staked || open.length === 0 || action === 'unbond', `${where()}: exposure ≤ stake`).toBe(
+            true,
+          )
+        }
+      })
+    } finally {
+      await f.close()
+    }
+  }, 120_000)
 })

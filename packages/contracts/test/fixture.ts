@@ -9,25 +9,41 @@ import {
   type VerityContracts,
   verityContracts,
 } from '@verity/chain'
-
+import { tensorBytes, tensorsHash } from '@verity/runtime'
+import { type Address, type Hex, keccak256, toHex } from 'viem'
 import { expect } from 'vitest'
-import { Role } from '../src/index.js'
+import {
+  buildReceiptTree,
+  eip712Types,
+  hashReceipt,
+  hashRequest,
+  type InferenceRequest,
+  type Receipt,
+  Role,
+  verityDomain,
+} from '../src/index.js'
 
 export const TOKEN = 10n ** 18n
 
-/** Small windows so tests can move the clock past them. */
+/**
+ * Small windows so tests can move the clock past them. Escrow withdrawals wait longer than the window
+ * plus the longest dispute (300 s); each receipt in an open batch reserves 10 tokens of its node's
+ * stake, so a node with the minimum 1,000 tokens may have 100 receipts in open batches.
+ */
 export const TEST_PARAMS: Partial<DeploymentParams> = {
   challengeWindow: 100,
   maxDisputeDuration: 200,
   unbondingDelay: 1000,
-  escrowWithdrawalDelay: 50,
+  escrowWithdrawalDelay: 400,
+  dataResponseTime: 50,
   minInferenceStake: 1000n * TOKEN,
   minVerifierStake: 100n * TOKEN,
   verifierShareBps: 1000,
   challengeBond: 10n * TOKEN,
   disputeClock: 30,
   minMoveTime: 0,
-  slashAmount: 500n * TOKEN,
+  slashAmount: 10n * TOKEN,
+  attesterSlash: 20n * TOKEN,
   bountyBps: 5000,
 }
 
@@ -90,3 +106,99 @@ export async function expectRevert(action: Promise<unknown>, errorName: string, 
   if (args) expect(revert.args).toEqual(args)
   return revert
 }
+
+// ─── requests, receipts and batches as the protocol builds them ──────────────────────────────────
+
+export const MODEL = keccak256(toHex('model A'))
+export const OTHER_MODEL = keccak256(toHex('model B'))
+
+export const domainOf = (f: Fixture) => ({ chainId: f.chain.chainId, settlement: f.book.contracts.settlement })
+
+/** A deterministic input tensor of 5 int16 values, its canonical bytes (int16 LE) and its `tensorsHash`. */
+export function inputOf(seed: number): { tensor: Int16Array; bytes: Hex; hash: Hex } {
+  const tensor = Int16Array.from({ length: 5 }, (_, i) => ((seed * 7919 + i * 104_729) % 65_536) - 32_768)
+  return { tensor, bytes: toHex(tensorBytes(tensor)), hash: tensorsHash([tensor]) }
+}
+
+/** A client's signed request, and the receipt its node answers it with. */
+export type Voucher = { request: InferenceRequest; signature: Hex; receipt: Receipt; inputs: Hex[] }
+
+/**
+ * `signer` signs a request to `node` for `MODEL` on input `seed`, authorising the running total
+ * `channelTotal`; the receipt answers it at `fee` (override any receipt field with `receipt`).
+ */
+export async function signVoucher(
+  f: Fixture,
+  parameters: {
+    signer: TxSender
+    node: Address
+    seed: number
+    channelTotal: bigint
+    fee: bigint
+    maxFee?: bigint
+    request?: Partial<InferenceRequest>
+    receipt?: Partial<Receipt>
+  },
+): Promise<Voucher> {
+  const input = inputOf(parameters.seed)
+  const request: InferenceRequest = {
+    modelId: MODEL,
+    inputHash: input.hash,
+    node: parameters.node,
+    mode: 1,
+    maxFee: parameters.maxFee ?? parameters.fee,
+    nonce: BigInt(parameters.seed),
+    deadline: 2n ** 40n,
+    channelTotal: parameters.channelTotal,
+    ...parameters.request,
+  }
+  const signature = await parameters.signer.account.signTypedData!({
+    domain: verityDomain(domainOf(f)),
+    types: eip712Types,
+    primaryType: 'InferenceRequest',
+    message: request,
+  })
+  const receipt: Receipt = {
+    requestHash: hashRequest(request, domainOf(f)),
+    modelId: request.modelId,
+    inputHash: request.inputHash,
+    outputHash: keccak256(toHex(`output ${parameters.seed}`)),
+    node: request.node,
+    client: parameters.signer.address,
+    fee: parameters.fee,
+    issuedAt: 1_000n + BigInt(parameters.seed),
+    mode: request.mode,
+    ...parameters.receipt,
+  }
+  return { request, signature, receipt, inputs: [input.bytes] }
+}
+
+/** Receipts of made-up requests (no client signed them): what a forger commits. */
+export function forgedReceipts(count: number, parameters: { node: Address; client: Address; fee: bigint; tag?: string }): Receipt[] {
+  return Array.from({ length: count }, (_, i) => ({
+    requestHash: keccak256(toHex(`${parameters.tag ?? 'forged'} request ${i}`)),
+    modelId: MODEL,
+    inputHash: keccak256(toHex(`${parameters.tag ?? 'forged'} input ${i}`)),
+    outputHash: keccak256(toHex(`${parameters.tag ?? 'forged'} output ${i}`)),
+    node: parameters.node,
+    client: parameters.client,
+    fee: parameters.fee,
+    issuedAt: 1n,
+    mode: 1,
+  }))
+}
+
+/** The receipt tree of a batch, with the batch's fee total. */
+export function treeOf(f: Fixture, receipts: readonly Receipt[]) {
+  const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, domainOf(f))))
+  return { tree, feeTotal: receipts.reduce((sum, r) => sum + r.fee, 0n) }
+}
+
+/** What `redeem` takes beside the request: the rest of the receipt and where it is committed. */
+export function redemptionOf(receipt: Receipt, batchId: bigint, index: number, proof: readonly Hex[]) {
+  return { outputHash: receipt.outputHash, fee: receipt.fee, issuedAt: receipt.issuedAt, batchId, index, proof: [...proof] }
+}
+
+/** Ascending address order, as `finalize` wants its attesters. */
+export const sortAddresses = (addresses: readonly Address[]) =>
+  [...addresses].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0))

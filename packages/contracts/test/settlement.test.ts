@@ -1,8 +1,23 @@
-import { TxSender } from '@verity/chain'
-import { type Address, encodeFunctionData, type Hex, keccak256, parseEventLogs, toHex } from 'viem'
+import { TxSender, type WriteResult } from '@verity/chain'
+import { type Address, encodeFunctionData, getAddress, type Hex, keccak256, parseEventLogs, toHex } from 'viem'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { BatchStatus, buildReceiptTree, ChallengeStatus, hashReceipt, type Receipt, Role } from '../src/index.js'
-import { deployFixture, expectRevert, type Fixture, registerOperator, TOKEN } from './fixture.js'
+import { BatchStatus, ChallengeStatus, hashReceipt, hashRequest, type Receipt, Role } from '../src/index.js'
+import {
+  deployFixture,
+  domainOf,
+  expectRevert,
+  type Fixture,
+  forgedReceipts,
+  inputOf,
+  OTHER_MODEL,
+  redemptionOf,
+  registerOperator,
+  signVoucher,
+  sortAddresses,
+  TOKEN,
+  treeOf,
+  type Voucher,
+} from './fixture.js'
 
 let f: Fixture
 let snapshot: Hex
@@ -21,11 +36,23 @@ const sender = (i: number) => new TxSender({ chain: f.chain, account: f.chain.ac
 const s = () => ({ address: f.book.contracts.settlement, abi: f.contracts.settlement.abi }) as const
 const read = () => f.contracts.settlement.read
 const balance = (who: Address) => f.contracts.token.read.balanceOf([who])
+const stakeOf = async (who: Address, role: number) => (await f.contracts.nodeRegistry.read.getOperator([who, role])).staked
+const events = (result: WriteResult, eventName: string) =>
+  parseEventLogs({ abi: s().abi, logs: result.receipt.logs, eventName: eventName as never }).map(
+    (e) => (e as unknown as { args: Record<string, unknown> }).args,
+  )
+
 const NODE = 1
 const VERIFIERS = [2, 3]
 const CLIENT = 4
 const OTHER = 5
+const HOSTILE = 6
+const BURN = '0x000000000000000000000000000000000000dEaD'
 const fee = 10n ** 16n
+const SLASH = 10n * TOKEN
+const BOND = 10n * TOKEN
+const WINDOW = 100
+const RESPONSE = 50
 
 /** Node 1 and verifiers 2, 3 staked; client 4 with 100 tokens of escrow. */
 async function setup() {
@@ -34,41 +61,60 @@ async function setup() {
   await sender(CLIENT).write({ ...s(), functionName: 'deposit', args: [100n * TOKEN] })
 }
 
-function batch(count: number, client = sender(CLIENT).address) {
-  const receipts: Receipt[] = Array.from({ length: count }, (_, i) => ({
-    requestHash: keccak256(toHex(`request ${i}`)),
-    modelId: keccak256(toHex('model')),
-    inputHash: keccak256(toHex(`input ${i}`)),
-    outputHash: keccak256(toHex(`output ${i}`)),
-    node: sender(NODE).address,
-    client,
-    fee,
-    issuedAt: 1n,
-    mode: 1,
-  }))
-  const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, { chainId: f.chain.chainId, settlement: f.book.contracts.settlement })))
-  return { receipts, tree, total: fee * BigInt(count) }
+/** `count` requests of the client to `node`, channel totals fee, 2·fee, …, each answered at `fee`. */
+async function vouchers(count: number, node = sender(NODE).address, from = 0): Promise<Voucher[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      signVoucher(f, { signer: sender(CLIENT), node, seed: from + i, channelTotal: fee * BigInt(from + i + 1), fee }),
+    ),
+  )
 }
 
-async function commit(count = 4) {
-  const b = batch(count)
-  await sender(NODE).write({
+/** Commits `receipts` from `committer` with its next sequence number. */
+async function commit(receipts: readonly Receipt[], committer = sender(NODE)) {
+  const { tree, feeTotal } = treeOf(f, receipts)
+  const sequence = (await read().exposureOf([committer.address])).commits + 1
+  const result = await committer.write({
     ...s(),
     functionName: 'commitBatch',
-    args: [b.tree.root, count, b.total, 'http://node/b', [{ client: sender(CLIENT).address, amount: b.total }]],
+    args: [tree.root, receipts.length, feeTotal, sequence, 'http://node/b'],
   })
-  return { ...b, batchId: await read().batchCount() }
+  return { tree, feeTotal, receipts, result, batchId: await read().batchCount() }
 }
 
-const sorted = (addresses: Address[]) => [...addresses].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
+async function finalizeAfterWindow(batchId: bigint, attesters: Address[] = []) {
+  await f.chain.increaseTime(WINDOW + 1)
+  return sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, sortAddresses(attesters)] })
+}
+
+/** Commits the receipts (or the vouchers' receipts) and finalizes the batch. */
+async function settled(items: readonly (Voucher | Receipt)[], committer = sender(NODE)) {
+  const batch = await commit(
+    items.map((x) => ('receipt' in x ? x.receipt : x)),
+    committer,
+  )
+  await finalizeAfterWindow(batch.batchId)
+  return batch
+}
+
+function redeemArgs(v: Voucher, batch: { batchId: bigint; tree: { proof(i: number): Hex[] } }, index: number) {
+  return [v.request, v.signature, redemptionOf(v.receipt, batch.batchId, index, batch.tree.proof(index))] as const
+}
+
+const redeem = (v: Voucher, batch: { batchId: bigint; tree: { proof(i: number): Hex[] } }, index: number, by = sender(NODE)) =>
+  by.write({ ...s(), functionName: 'redeem', args: redeemArgs(v, batch, index) })
+
+const challengeData = (batch: { batchId: bigint; tree: { proof(i: number): Hex[] }; receipts: readonly Receipt[] }, index: number) =>
+  sender(OTHER).write({
+    ...s(),
+    functionName: 'challengeData',
+    args: [batch.batchId, batch.receipts[index]!, index, batch.tree.proof(index)],
+  })
 
 describe('Settlement: escrow', () => {
   it('test_deposit_and_depositFor_succeeds', async () => {
     const result = await sender(CLIENT).write({ ...s(), functionName: 'deposit', args: [3n * TOKEN] })
-    expect(parseEventLogs({ abi: s().abi, logs: result.receipt.logs, eventName: 'Deposited' })[0]!.args).toMatchObject({
-      amount: 3n * TOKEN,
-      balance: 3n * TOKEN,
-    })
+    expect(events(result, 'Deposited')[0]).toMatchObject({ amount: 3n * TOKEN, balance: 3n * TOKEN })
     await sender(OTHER).write({ ...s(), functionName: 'depositFor', args: [sender(CLIENT).address, 2n * TOKEN] })
     expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(5n * TOKEN)
     expect(await balance(f.book.contracts.settlement)).toBe(5n * TOKEN)
@@ -84,21 +130,23 @@ describe('Settlement: escrow', () => {
     await sender(CLIENT).write({ ...s(), functionName: 'requestWithdrawal', args: [4n * TOKEN] })
     expect(await read().availableEscrow([sender(CLIENT).address])).toBe(6n * TOKEN)
     await expectRevert(sender(CLIENT).write({ ...s(), functionName: 'withdraw', args: [] }), 'WithdrawalNotReady')
-    await f.chain.increaseTime(51)
+    await f.chain.increaseTime(401)
     const before = await balance(sender(CLIENT).address)
     await sender(CLIENT).write({ ...s(), functionName: 'withdraw', args: [] })
     expect(await balance(sender(CLIENT).address)).toBe(before + 4n * TOKEN)
     expect(await read().escrowOf([sender(CLIENT).address])).toEqual({ balance: 6n * TOKEN, withdrawalAmount: 0n, withdrawalReadyAt: 0n })
   })
 
-  it('test_withdraw_cappedByDebitsDuringTheDelay_succeeds', async () => {
+  it('test_withdraw_cappedByRedemptionsDuringTheDelay_succeeds', async () => {
     await setup()
     await sender(CLIENT).write({ ...s(), functionName: 'requestWithdrawal', args: [100n * TOKEN] })
-    const { total } = await commit(4)
-    await f.chain.increaseTime(51)
+    const vs = await vouchers(4)
+    const batch = await settled(vs)
+    await redeem(vs[3]!, batch, 3)
+    await f.chain.increaseTime(300)
     const before = await balance(sender(CLIENT).address)
     await sender(CLIENT).write({ ...s(), functionName: 'withdraw', args: [] })
-    expect(await balance(sender(CLIENT).address)).toBe(before + 100n * TOKEN - total)
+    expect(await balance(sender(CLIENT).address)).toBe(before + 100n * TOKEN - 4n * fee)
   })
 
   it('test_requestWithdrawal_zeroCancels_succeeds', async () => {
@@ -109,113 +157,124 @@ describe('Settlement: escrow', () => {
   })
 })
 
-describe('Settlement: batches', () => {
-  it('test_commitBatch_stakedNode_succeeds', async () => {
+describe('Settlement: commitBatch', () => {
+  it('test_commitBatch_stakedNode_movesNoMoney_succeeds', async () => {
     await setup()
-    const { tree, total, batchId } = await commit(5)
+    const held = await balance(f.book.contracts.settlement)
+    const { tree, feeTotal, batchId, result } = await commit((await vouchers(5)).map((v) => v.receipt))
+    expect(events(result, 'BatchCommitted')[0]).toMatchObject({ batchId, root: tree.root, count: 5, feeTotal, sequence: 1 })
     expect(await read().getBatch([batchId])).toMatchObject({
       root: tree.root,
       node: sender(NODE).address,
-      feeCollected: total,
+      feeTotal,
       count: 5,
       status: BatchStatus.committed,
       openChallenges: 0,
-      attestedTotal: 0,
+      attesters: 0,
     })
-    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN - total)
+    expect(await read().exposureOf([sender(NODE).address])).toEqual({ commits: 1, openReceipts: 5 })
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN)
+    expect(await balance(f.book.contracts.settlement)).toBe(held)
+    expect(await read().claimable([sender(NODE).address])).toBe(0n)
   })
 
   it('test_commitBatch_unstakedCommitter_reverts', async () => {
     await setup()
-    const b = batch(2)
-    await expectRevert(sender(OTHER).write({ ...s(), functionName: 'commitBatch', args: [b.tree.root, 2, 0n, '', []] }), 'NotActiveNode', [
-      sender(OTHER).address,
-    ])
+    await expectRevert(
+      sender(OTHER).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 2, 0n, 1, ''] }),
+      'NotActiveNode',
+      [sender(OTHER).address],
+    )
   })
 
   it('test_commitBatch_zeroCountOrRoot_reverts', async () => {
     await setup()
-    await expectRevert(sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 0, 0n, '', []] }), 'EmptyBatch')
+    await expectRevert(sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 0, 0n, 1, ''] }), 'EmptyBatch')
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [`0x${'00'.repeat(32)}`, 1, 0n, '', []] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [`0x${'00'.repeat(32)}`, 1, 0n, 1, ''] }),
       'ZeroRoot',
     )
   })
 
-  it('test_commitBatch_unsortedDebitsOrWrongTotal_reverts', async () => {
+  it('test_commitBatch_wrongSequence_reverts', async () => {
     await setup()
-    const [a, b] = sorted([sender(CLIENT).address, sender(OTHER).address])
     const root = keccak256('0x02')
     await expectRevert(
-      sender(NODE).write({
-        ...s(),
-        functionName: 'commitBatch',
-        args: [
-          root,
-          2,
-          2n,
-          '',
-          [
-            { client: b!, amount: 1n },
-            { client: a!, amount: 1n },
-          ],
-        ],
-      }),
-      'DebitsNotSorted',
-      [1n],
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 0, ''] }),
+      'WrongCommitSequence',
+      [1, 0],
     )
     await expectRevert(
-      sender(NODE).write({
-        ...s(),
-        functionName: 'commitBatch',
-        args: [
-          root,
-          2,
-          2n,
-          '',
-          [
-            { client: a!, amount: 1n },
-            { client: a!, amount: 1n },
-          ],
-        ],
-      }),
-      'DebitsNotSorted',
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 2, ''] }),
+      'WrongCommitSequence',
+      [1, 2],
     )
+    await sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 1, ''] })
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 2, 3n, '', [{ client: a!, amount: 1n }]] }),
-      'FeeTotalMismatch',
-      [3n, 1n],
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 1, ''] }),
+      'WrongCommitSequence',
+      [2, 1],
     )
+    await sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 2, ''] })
+    expect((await read().exposureOf([sender(NODE).address])).commits).toBe(2)
   })
 
-  it('test_commitBatch_escrowShortfall_collectsWhatIsThere_succeeds', async () => {
+  it('test_commitBatch_exposureAboveStake_reverts_releasedAtFinalize_succeeds', async () => {
     await setup()
-    const result = await sender(NODE).write({
-      ...s(),
-      functionName: 'commitBatch',
-      args: [keccak256('0x03'), 1, 150n * TOKEN, '', [{ client: sender(CLIENT).address, amount: 150n * TOKEN }]],
+    const receipts = forgedReceipts(60, { node: sender(NODE).address, client: sender(CLIENT).address, fee })
+    const first = await commit(receipts)
+    // 1,000 tokens of stake back 100 receipts of 10 tokens each.
+    await expectRevert(commit(receipts.slice(0, 41)), 'ExposureAboveStake', [101n, SLASH, 1000n * TOKEN])
+    await commit(receipts.slice(0, 40))
+    expect((await read().exposureOf([sender(NODE).address])).openReceipts).toBe(100)
+    await expectRevert(commit(receipts.slice(0, 1)), 'ExposureAboveStake', [101n, SLASH, 1000n * TOKEN])
+    // More stake, more room.
+    await sender(NODE).write({
+      address: f.book.contracts.nodeRegistry,
+      abi: f.contracts.nodeRegistry.abi,
+      functionName: 'stake',
+      args: [Role.inference, SLASH],
     })
-    const [event] = parseEventLogs({ abi: s().abi, logs: result.receipt.logs, eventName: 'EscrowShortfall' })
-    expect(event!.args).toMatchObject({ debited: 100n * TOKEN, missing: 50n * TOKEN })
-    expect((await read().getBatch([1n])).feeCollected).toBe(100n * TOKEN)
+    await commit(receipts.slice(0, 1))
+    await finalizeAfterWindow(first.batchId)
+    expect(await read().exposureOf([sender(NODE).address])).toEqual({ commits: 3, openReceipts: 41 })
+    await commit(receipts)
   })
 
+  it('test_multicall_commitAndFinalize_succeeds', async () => {
+    await setup()
+    const first = await commit((await vouchers(2)).map((v) => v.receipt))
+    await f.chain.increaseTime(WINDOW + 1)
+    const next = treeOf(
+      f,
+      (await vouchers(3, sender(NODE).address, 2)).map((v) => v.receipt),
+    )
+    const calls = [
+      encodeFunctionData({ abi: s().abi, functionName: 'commitBatch', args: [next.tree.root, 3, next.feeTotal, 2, ''] }),
+      encodeFunctionData({ abi: s().abi, functionName: 'finalize', args: [first.batchId, []] }),
+    ]
+    await sender(NODE).write({ ...s(), functionName: 'multicall', args: [calls] })
+    expect((await read().getBatch([first.batchId])).status).toBe(BatchStatus.finalized)
+    expect((await read().getBatch([first.batchId + 1n])).root).toBe(next.tree.root)
+    expect(await read().exposureOf([sender(NODE).address])).toEqual({ commits: 2, openReceipts: 3 })
+  })
+})
+
+describe('Settlement: attest and finalize', () => {
   it('test_attest_verifier_succeeds_and_twice_reverts', async () => {
     await setup()
-    const { batchId } = await commit(4)
+    const { batchId } = await commit((await vouchers(4)).map((v) => v.receipt))
     const result = await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b1011n]] })
-    expect(parseEventLogs({ abi: s().abi, logs: result.receipt.logs, eventName: 'Attested' })[0]!.args).toMatchObject({
-      receipts: 3,
-      bitmap: [0b1011n],
-    })
-    expect(await read().attestationOf([batchId, sender(2).address])).toBe(3n)
-    expect((await read().getBatch([batchId])).attestedTotal).toBe(3)
+    expect(events(result, 'Attested')[0]).toMatchObject({ receipts: 3, bitmap: [0b1011n] })
+    expect(await read().hasAttested([batchId, sender(2).address])).toBe(true)
+    expect(await read().hasAttested([batchId, sender(3).address])).toBe(false)
+    expect((await read().getBatch([batchId])).attesters).toBe(1)
     await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n]] }), 'AlreadyAttested')
   })
 
   it('test_attest_nonVerifier_reverts', async () => {
     await setup()
-    const { batchId } = await commit(4)
+    const { batchId } = await commit((await vouchers(4)).map((v) => v.receipt))
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'attest', args: [batchId, [1n]] }), 'NotActiveVerifier', [
       sender(OTHER).address,
     ])
@@ -223,25 +282,43 @@ describe('Settlement: batches', () => {
 
   it('test_attest_badBitmapOrBatch_reverts', async () => {
     await setup()
-    const { batchId } = await commit(4)
+    const { batchId } = await commit((await vouchers(4)).map((v) => v.receipt))
     await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [99n, [1n]] }), 'UnknownBatch')
     await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n, 1n]] }), 'BitmapLength', [1n, 2n])
     await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b10000n]] }), 'BitmapOutOfRange')
     await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0n]] }), 'EmptyAttestation')
   })
 
-  it('test_finalize_duringWindow_reverts_afterWindow_paysProRata_succeeds', async () => {
+  it('test_attest_afterWindow_reverts', async () => {
     await setup()
-    const { batchId, total } = await commit(4)
-    await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b1111n]] })
-    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [0b0001n]] })
-    const attesters = sorted([sender(2).address, sender(3).address])
+    const { batchId } = await commit((await vouchers(2)).map((v) => v.receipt))
+    const { committedAt } = await read().getBatch([batchId])
+    await f.chain.increaseTime(WINDOW)
+    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n]] }), 'ChallengeWindowClosed', [
+      batchId,
+      BigInt(committedAt) + BigInt(WINDOW),
+    ])
+  })
+
+  it('test_finalize_duringWindow_reverts_afterWindow_paysAttestersFromPot_succeeds', async () => {
+    await setup()
+    // The node's first batch is redeemed: 10 % of what the client paid funds the verification pot.
+    const paid = await vouchers(4)
+    const first = await settled(paid)
+    await redeem(paid[3]!, first, 3)
+    const pot = (4n * fee * 1000n) / 10_000n
+    expect(await read().verificationPot([1])).toBe(pot)
+
+    const { batchId, feeTotal } = await commit((await vouchers(2, sender(NODE).address, 4)).map((v) => v.receipt))
+    await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b11n]] })
+    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [0b01n]] })
+    const attesters = sortAddresses([sender(2).address, sender(3).address])
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, attesters] }), 'ChallengeWindowOpen')
-    await f.chain.increaseTime(101)
+    await f.chain.increaseTime(WINDOW + 1)
     await expectRevert(
       sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, [sender(2).address]] }),
       'AttestersMismatch',
-      [5n, 4n],
+      [2n, 1n],
     )
     await expectRevert(
       sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, [...attesters].reverse()] }),
@@ -249,73 +326,244 @@ describe('Settlement: batches', () => {
       [1n],
     )
     await expectRevert(
-      sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, sorted([sender(2).address, sender(OTHER).address])] }),
+      sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, sortAddresses([sender(2).address, sender(OTHER).address])] }),
       'NotAnAttester',
     )
-    await sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, attesters] })
-    const pool = (total * 1000n) / 10_000n
-    expect(await read().claimable([sender(2).address])).toBe((pool * 4n) / 5n)
-    expect(await read().claimable([sender(3).address])).toBe((pool * 1n) / 5n)
-    expect(await read().claimable([sender(NODE).address])).toBe(total - (pool * 4n) / 5n - (pool * 1n) / 5n)
+    const result = await sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, attesters] })
+    // Equal shares of 10 % of the batch's fees, however many receipts each attested.
+    const share = (feeTotal * 1000n) / 10_000n / 2n
+    expect(events(result, 'BatchFinalized')[0]).toMatchObject({
+      batchId,
+      node: sender(NODE).address,
+      nodeAmount: 0n,
+      verifierAmount: 2n * share,
+    })
+    expect(await read().claimable([sender(2).address])).toBe(share)
+    expect(await read().claimable([sender(3).address])).toBe(share)
+    expect(await read().verificationPot([1])).toBe(pot - 2n * share)
     expect((await read().getBatch([batchId])).status).toBe(BatchStatus.finalized)
-    expect(await read().attestationOf([batchId, sender(2).address])).toBe(0n)
+    expect(await read().exposureOf([sender(NODE).address])).toEqual({ commits: 2, openReceipts: 0 })
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, attesters] }), 'BatchAlreadyFinalized')
     await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n]] }), 'BatchAlreadyFinalized')
   })
 
-  it('test_finalize_noAttestations_allToNode_succeeds', async () => {
+  it('test_finalize_potShort_paysWhatThePotHolds_succeeds', async () => {
     await setup()
-    const { batchId, total } = await commit(2)
-    await f.chain.increaseTime(101)
-    await sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, []] })
-    expect(await read().claimable([sender(NODE).address])).toBe(total)
+    const paid = await vouchers(1)
+    const first = await settled(paid)
+    await redeem(paid[0]!, first, 0)
+    const pot = (fee * 1000n) / 10_000n
+    const { batchId } = await commit(forgedReceipts(50, { node: sender(NODE).address, client: sender(CLIENT).address, fee }))
+    await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n]] })
+    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [2n]] })
+    await finalizeAfterWindow(batchId, [sender(2).address, sender(3).address])
+    expect(await read().claimable([sender(2).address])).toBe(pot / 2n)
+    expect(await read().claimable([sender(3).address])).toBe(pot / 2n)
+    expect(await read().verificationPot([1])).toBe(pot - 2n * (pot / 2n))
+  })
+
+  it('test_finalize_noAttestations_paysNobody_succeeds_unknown_reverts', async () => {
+    await setup()
+    const { batchId } = await commit((await vouchers(2)).map((v) => v.receipt))
+    await finalizeAfterWindow(batchId)
+    expect(await read().claimable([sender(NODE).address])).toBe(0n)
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN)
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'finalize', args: [77n, []] }), 'UnknownBatch')
+  })
+})
+
+describe('Settlement: redeem', () => {
+  it('test_redeem_latestVoucher_paysNodeAndPot_succeeds_replay_reverts', async () => {
+    await setup()
+    const vs = await vouchers(3)
+    const batch = await settled(vs)
+    const result = await redeem(vs[2]!, batch, 2)
+    const owed = 3n * fee
+    const toVerifiers = (owed * 1000n) / 10_000n
+    expect(events(result, 'Redeemed')[0]).toEqual({
+      client: sender(CLIENT).address,
+      node: sender(NODE).address,
+      channelTotal: owed,
+      debited: owed,
+      shortfall: 0n,
+      toVerifiers,
+    })
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN - owed)
+    expect(await read().channelPaid([sender(CLIENT).address, sender(NODE).address])).toBe(owed)
+    expect(await read().claimable([sender(NODE).address])).toBe(owed - toVerifiers)
+    expect(await read().verificationPot([1])).toBe(toVerifiers)
+    // Every earlier voucher, and the same one again, is already spent.
+    await expectRevert(redeem(vs[2]!, batch, 2), 'ChannelNotAhead', [owed, owed])
+    await expectRevert(redeem(vs[1]!, batch, 1), 'ChannelNotAhead', [2n * fee, owed])
+    // A later voucher pays only the increase.
+    const later = await vouchers(1, sender(NODE).address, 3)
+    const next = await settled(later)
+    const second = await redeem(later[0]!, next, 0)
+    expect(events(second, 'Redeemed')[0]).toMatchObject({ channelTotal: 4n * fee, debited: fee })
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN - 4n * fee)
+  })
+
+  it('test_redeem_wrongSigner_reverts', async () => {
+    await setup()
+    const vs = await vouchers(1)
+    const batch = await settled(vs)
+    // The same request signed by someone else recovers another client, whose receipt is not committed.
+    const forged = await signVoucher(f, { signer: sender(OTHER), node: sender(NODE).address, seed: 0, channelTotal: fee, fee })
+    await expectRevert(
+      sender(NODE).write({
+        ...s(),
+        functionName: 'redeem',
+        args: [vs[0]!.request, forged.signature, redemptionOf(vs[0]!.receipt, batch.batchId, 0, batch.tree.proof(0))],
+      }),
+      'InvalidInclusionProof',
+      [batch.batchId, 0n],
+    )
+    await expectRevert(
+      sender(NODE).write({
+        ...s(),
+        functionName: 'redeem',
+        args: [vs[0]!.request, '0x1234', redemptionOf(vs[0]!.receipt, batch.batchId, 0, batch.tree.proof(0))],
+      }),
+      'ECDSAInvalidSignatureLength',
+    )
+    // A request changed after signing (a higher total) no longer hashes to what was committed.
+    await expectRevert(
+      sender(NODE).write({
+        ...s(),
+        functionName: 'redeem',
+        args: [
+          { ...vs[0]!.request, channelTotal: 50n * TOKEN },
+          vs[0]!.signature,
+          redemptionOf(vs[0]!.receipt, batch.batchId, 0, batch.tree.proof(0)),
+        ],
+      }),
+      'InvalidInclusionProof',
+    )
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN)
+  })
+
+  it('test_redeem_batchNotFinal_reverts', async () => {
+    await setup()
+    const vs = await vouchers(2)
+    const batch = await commit(vs.map((v) => v.receipt))
+    await expectRevert(redeem(vs[1]!, batch, 1), 'BatchNotFinal', [batch.batchId])
+    await challengeData(batch, 0)
+    await f.chain.increaseTime(WINDOW + 1)
+    await expectRevert(redeem(vs[1]!, batch, 1), 'BatchNotFinal', [batch.batchId])
+    await expectRevert(redeem(vs[1]!, { ...batch, batchId: 42n }, 1), 'BatchNotFinal', [42n])
+  })
+
+  it('test_redeem_overturnedReceipt_reverts', async () => {
+    await setup()
+    const vs = await vouchers(2)
+    const batch = await commit(vs.map((v) => v.receipt))
+    await challengeData(batch, 1)
+    await f.chain.increaseTime(RESPONSE)
+    await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
+    await finalizeAfterWindow(batch.batchId)
+    await expectRevert(redeem(vs[1]!, batch, 1), 'ReceiptOverturnedAlready', [batch.batchId, 1])
+    // The receipt that stood is still paid (its own voucher's total).
+    await redeem(vs[0]!, batch, 0)
+    expect(await read().channelPaid([sender(CLIENT).address, sender(NODE).address])).toBe(fee)
+  })
+
+  it('test_redeem_wrongNode_reverts', async () => {
+    await setup()
+    await registerOperator(f, sender(HOSTILE), 'inference')
+    const vs = await vouchers(1)
+    const batch = await settled(vs)
+    // Another node presents the voucher: it names NODE.
+    await expectRevert(redeem(vs[0]!, batch, 0, sender(HOSTILE)), 'WrongNode', [sender(NODE).address, sender(HOSTILE).address])
+    // A voucher for HOSTILE redeemed against NODE's batch.
+    const own = await signVoucher(f, { signer: sender(CLIENT), node: sender(HOSTILE).address, seed: 9, channelTotal: fee, fee })
+    await expectRevert(
+      sender(HOSTILE).write({
+        ...s(),
+        functionName: 'redeem',
+        args: [own.request, own.signature, redemptionOf(own.receipt, batch.batchId, 0, batch.tree.proof(0))],
+      }),
+      'WrongNode',
+      [sender(NODE).address, sender(HOSTILE).address],
+    )
+  })
+
+  it('test_redeem_feeAboveMax_reverts', async () => {
+    await setup()
+    const v = await signVoucher(f, {
+      signer: sender(CLIENT),
+      node: sender(NODE).address,
+      seed: 1,
+      channelTotal: 2n * fee,
+      fee: 2n * fee,
+      maxFee: fee,
+    })
+    const batch = await settled([v])
+    await expectRevert(redeem(v, batch, 0), 'FeeAboveMax', [2n * fee, fee])
+  })
+
+  it('test_redeem_wrongIndexOrProof_reverts', async () => {
+    await setup()
+    const vs = await vouchers(3)
+    const batch = await settled(vs)
+    await expectRevert(
+      sender(NODE).write({
+        ...s(),
+        functionName: 'redeem',
+        args: [vs[2]!.request, vs[2]!.signature, redemptionOf(vs[2]!.receipt, batch.batchId, 1, batch.tree.proof(2))],
+      }),
+      'InvalidInclusionProof',
+      [batch.batchId, 1n],
+    )
+    await expectRevert(
+      sender(NODE).write({
+        ...s(),
+        functionName: 'redeem',
+        args: [vs[2]!.request, vs[2]!.signature, { ...redemptionOf(vs[2]!.receipt, batch.batchId, 2, batch.tree.proof(2)), fee: fee - 1n }],
+      }),
+      'InvalidInclusionProof',
+    )
+  })
+
+  it('test_redeem_escrowShortfall_cappedByBalance_succeeds', async () => {
+    await setup()
+    const big = 150n * TOKEN
+    const v = await signVoucher(f, { signer: sender(CLIENT), node: sender(NODE).address, seed: 1, channelTotal: big, fee: big })
+    const batch = await settled([v])
+    const result = await redeem(v, batch, 0)
+    expect(events(result, 'Redeemed')[0]).toMatchObject({ channelTotal: big, debited: 100n * TOKEN, shortfall: 50n * TOKEN })
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(0n)
+    expect(await read().claimable([sender(NODE).address])).toBe(90n * TOKEN)
+    // The channel moved to the voucher's total: a later deposit is not debited for the same voucher.
+    await sender(CLIENT).write({ ...s(), functionName: 'deposit', args: [TOKEN] })
+    await expectRevert(redeem(v, batch, 0), 'ChannelNotAhead', [big, big])
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(TOKEN)
   })
 
   it('test_claim_succeeds_and_nothing_reverts', async () => {
     await setup()
-    const { batchId, total } = await commit(2)
-    await f.chain.increaseTime(101)
-    await sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, []] })
+    const vs = await vouchers(2)
+    const batch = await settled(vs)
+    await redeem(vs[1]!, batch, 1)
+    const owed = 2n * fee - (2n * fee * 1000n) / 10_000n
     const before = await balance(sender(NODE).address)
     await sender(NODE).write({ ...s(), functionName: 'claim', args: [] })
-    expect(await balance(sender(NODE).address)).toBe(before + total)
+    expect(await balance(sender(NODE).address)).toBe(before + owed)
     await expectRevert(sender(NODE).write({ ...s(), functionName: 'claim', args: [] }), 'NothingToClaim')
-  })
-
-  it('test_multicall_commitAndFinalize_succeeds', async () => {
-    await setup()
-    const first = await commit(2)
-    await f.chain.increaseTime(101)
-    const next = batch(3)
-    const calls = [
-      encodeFunctionData({
-        abi: s().abi,
-        functionName: 'commitBatch',
-        args: [next.tree.root, 3, next.total, '', [{ client: sender(CLIENT).address, amount: next.total }]],
-      }),
-      encodeFunctionData({ abi: s().abi, functionName: 'finalize', args: [first.batchId, []] }),
-    ]
-    await sender(NODE).write({ ...s(), functionName: 'multicall', args: [calls] })
-    expect((await read().getBatch([first.batchId])).status).toBe(BatchStatus.finalized)
-    expect((await read().getBatch([first.batchId + 1n])).root).toBe(next.tree.root)
   })
 })
 
-describe('Settlement: challenges', () => {
+describe('Settlement: execution challenges', () => {
   it('test_challenge_validProof_freezes_and_expireChallenge_unfreezes_succeeds', async () => {
     await setup()
-    const { batchId, receipts, tree } = await commit(4)
+    const batch = await commit((await vouchers(4)).map((v) => v.receipt))
+    const { batchId, receipts, tree } = batch
     const before = await balance(sender(OTHER).address)
     const result = await sender(OTHER).write({ ...s(), functionName: 'challenge', args: [batchId, receipts[2]!, 2, tree.proof(2)] })
-    expect(parseEventLogs({ abi: s().abi, logs: result.receipt.logs, eventName: 'ChallengeOpened' })[0]!.args).toMatchObject({
-      receiptIndex: 2,
-      bond: 10n * TOKEN,
-    })
-    expect(await balance(sender(OTHER).address)).toBe(before - 10n * TOKEN)
+    expect(events(result, 'ChallengeOpened')[0]).toMatchObject({ receiptIndex: 2, bond: BOND })
+    expect(await balance(sender(OTHER).address)).toBe(before - BOND)
     expect((await read().getBatch([batchId])).status).toBe(BatchStatus.challenged)
-    expect((await read().getChallenge([1n])).status).toBe(ChallengeStatus.open)
-    await f.chain.increaseTime(101)
+    expect(await read().getChallenge([1n])).toMatchObject({ status: ChallengeStatus.open, kind: 0, client: sender(CLIENT).address, fee })
+    await f.chain.increaseTime(WINDOW + 1)
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, []] }), 'BatchFrozen', [batchId, 1n])
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] }), 'DisputeStillRunning')
     await f.chain.increaseTime(100)
@@ -329,7 +577,7 @@ describe('Settlement: challenges', () => {
 
   it('test_challenge_badProof_or_afterWindow_reverts', async () => {
     await setup()
-    const { batchId, receipts, tree } = await commit(4)
+    const { batchId, receipts, tree } = await commit((await vouchers(4)).map((v) => v.receipt))
     await expectRevert(
       sender(OTHER).write({ ...s(), functionName: 'challenge', args: [batchId, receipts[2]!, 1, tree.proof(2)] }),
       'InvalidInclusionProof',
@@ -342,22 +590,425 @@ describe('Settlement: challenges', () => {
       sender(OTHER).write({ ...s(), functionName: 'challenge', args: [5n, receipts[2]!, 2, tree.proof(2)] }),
       'UnknownBatch',
     )
-    await f.chain.increaseTime(101)
+    await f.chain.increaseTime(WINDOW)
     await expectRevert(
       sender(OTHER).write({ ...s(), functionName: 'challenge', args: [batchId, receipts[2]!, 2, tree.proof(2)] }),
       'ChallengeWindowClosed',
     )
   })
 
+  it('test_resolveChallenge_notTheGame_and_bindDisputeGame_again_reverts', async () => {
+    await setup()
+    await expectRevert(sender(OTHER).write({ ...s(), functionName: 'resolveChallenge', args: [1n, true] }), 'NotDisputeGame', [
+      sender(OTHER).address,
+    ])
+    await expectRevert(sender(OTHER).write({ ...s(), functionName: 'bindDisputeGame', args: [sender(OTHER).address] }), 'NotDeployer', [
+      sender(OTHER).address,
+    ])
+    await expectRevert(
+      sender(0).write({ ...s(), functionName: 'bindDisputeGame', args: [sender(OTHER).address] }),
+      'DisputeGameAlreadyBound',
+      [getAddress(f.book.contracts.disputeGame)],
+    )
+  })
+})
+
+describe('Settlement: data challenges', () => {
+  it('test_publishData_validBinding_paysBondToNode_succeeds', async () => {
+    await setup()
+    const vs = await vouchers(3)
+    const batch = await commit(vs.map((v) => v.receipt))
+    const opened = await challengeData(batch, 1)
+    const [challenged] = events(opened, 'DataChallenged')
+    const { openedAt } = await read().getChallenge([1n])
+    expect(challenged).toEqual({ challengeId: 1n, batchId: batch.batchId, receiptIndex: 1, deadline: BigInt(openedAt) + BigInt(RESPONSE) })
+    expect((await read().getBatch([batch.batchId])).status).toBe(BatchStatus.challenged)
+    const v = vs[1]!
+    const result = await sender(NODE).write({
+      ...s(),
+      functionName: 'publishData',
+      args: [1n, v.receipt, v.request, v.signature, v.inputs],
+    })
+    expect(events(result, 'DataPublished')[0]).toEqual({
+      challengeId: 1n,
+      batchId: batch.batchId,
+      requestHash: hashRequest(v.request, domainOf(f)),
+      inputs: v.inputs,
+    })
+    expect(events(result, 'ChallengeRejected')[0]).toMatchObject({ node: sender(NODE).address, bond: BOND })
+    expect((await read().getChallenge([1n])).status).toBe(ChallengeStatus.rejected)
+    expect(await read().claimable([sender(NODE).address])).toBe(BOND)
+    expect((await read().getBatch([batch.batchId])).status).toBe(BatchStatus.committed)
+    expect(await read().isOverturned([batch.batchId, 1])).toBe(false)
+    await expectRevert(
+      sender(NODE).write({ ...s(), functionName: 'publishData', args: [1n, v.receipt, v.request, v.signature, v.inputs] }),
+      'ChallengeNotOpen',
+    )
+  })
+
+  it('test_publishData_wrongModelFeeSignatureOrInput_reverts', async () => {
+    await setup()
+    const node = sender(NODE).address
+    const good = await signVoucher(f, { signer: sender(CLIENT), node, seed: 0, channelTotal: fee, fee })
+    const wrongModel = await signVoucher(f, {
+      signer: sender(CLIENT),
+      node,
+      seed: 1,
+      channelTotal: 2n * fee,
+      fee,
+      receipt: { modelId: OTHER_MODEL },
+    })
+    const overMax = await signVoucher(f, { signer: sender(CLIENT), node, seed: 2, channelTotal: 3n * fee, fee: 2n * fee, maxFee: fee })
+    const batch = await commit([good.receipt, wrongModel.receipt, overMax.receipt])
+    for (const index of [0, 1, 2]) await challengeData(batch, index)
+    const publish = (id: bigint, v: Voucher, over: Partial<{ signature: Hex; inputs: Hex[]; receipt: Receipt }> = {}) =>
+      sender(NODE).write({
+        ...s(),
+        functionName: 'publishData',
+        args: [id, over.receipt ?? v.receipt, v.request, over.signature ?? v.signature, over.inputs ?? v.inputs],
+      })
+    // The receipt names another model than the client signed for; or a fee above its maximum.
+    await expectRevert(publish(2n, wrongModel), 'ReceiptMismatch', [2n])
+    await expectRevert(publish(3n, overMax), 'ReceiptMismatch', [3n])
+    // Another receipt than the one challenged; a signature of someone else; input bytes that are not the input.
+    await expectRevert(publish(1n, good, { receipt: wrongModel.receipt }), 'ReceiptMismatch', [1n])
+    const other = await signVoucher(f, { signer: sender(OTHER), node, seed: 0, channelTotal: fee, fee })
+    await expectRevert(publish(1n, good, { signature: other.signature }), 'ReceiptMismatch', [1n])
+    await expectRevert(publish(1n, good, { inputs: [inputOf(7).bytes] }), 'DataMismatch', [good.receipt.inputHash, expect.any(String)])
+    await expectRevert(publish(1n, good, { inputs: [good.inputs[0]!, good.inputs[0]!] }), 'DataMismatch')
+    // After the deadline nothing can be published.
+    await f.chain.increaseTime(RESPONSE)
+    await expectRevert(publish(1n, good), 'ResponseDeadlinePassed')
+  })
+
+  it('test_publishData_notADataChallenge_reverts', async () => {
+    await setup()
+    const vs = await vouchers(2)
+    const batch = await commit(vs.map((v) => v.receipt))
+    await sender(OTHER).write({ ...s(), functionName: 'challenge', args: [batch.batchId, batch.receipts[0]!, 0, batch.tree.proof(0)] })
+    const v = vs[0]!
+    await expectRevert(
+      sender(NODE).write({ ...s(), functionName: 'publishData', args: [1n, v.receipt, v.request, v.signature, v.inputs] }),
+      'NotDataChallenge',
+      [1n],
+    )
+    await expectRevert(
+      sender(NODE).write({ ...s(), functionName: 'publishData', args: [7n, v.receipt, v.request, v.signature, v.inputs] }),
+      'NotDataChallenge',
+      [7n],
+    )
+  })
+
+  it('test_expireChallenge_dataDeadlinePassed_overturnsRefundsSlashes_succeeds', async () => {
+    await setup()
+    const vs = await vouchers(2)
+    const batch = await commit(vs.map((v) => v.receipt))
+    await challengeData(batch, 1)
+    // A second challenger of the same receipt while the first is open.
+    await sender(7).write({ ...s(), functionName: 'challengeData', args: [batch.batchId, batch.receipts[1]!, 1, batch.tree.proof(1)] })
+    await expectRevert(sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] }), 'DisputeStillRunning')
+    await f.chain.increaseTime(RESPONSE)
+    const burned = await balance(BURN)
+    const stake = await stakeOf(sender(NODE).address, Role.inference)
+    const result = await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
+    const bounty = ((SLASH - fee) * 5000n) / 10_000n
+    expect(events(result, 'ReceiptOverturned')[0]).toEqual({
+      challengeId: 1n,
+      batchId: batch.batchId,
+      receiptIndex: 1,
+      client: sender(CLIENT).address,
+      refund: fee,
+      slashed: SLASH,
+      bounty,
+    })
+    expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN + fee)
+    expect(await read().claimable([sender(OTHER).address])).toBe(BOND + bounty)
+    expect(await balance(BURN)).toBe(burned + SLASH - fee - bounty)
+    expect(await read().isOverturned([batch.batchId, 1])).toBe(true)
+    expect((await read().getChallenge([1n])).status).toBe(ChallengeStatus.upheld)
+    // The second challenge was right too: it gets its bond back, the node is not slashed twice.
+    const second = await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [2n] })
+    expect(events(second, 'ChallengeRedundant')[0]).toMatchObject({ challengeId: 2n, bond: BOND })
+    expect(await read().claimable([sender(7).address])).toBe(BOND)
+    expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
+    await expectRevert(challengeData(batch, 1), 'AlreadyOverturned', [batch.batchId, 1])
+    expect((await read().getBatch([batch.batchId])).status).toBe(BatchStatus.committed)
+  })
+})
+
+describe('Settlement: slashAttester', () => {
+  it('test_slashAttester_afterOverturn_succeeds_twice_and_notOverturnedOrNotAttested_reverts', async () => {
+    await setup()
+    // A redeemed batch first, so the node's verification pot holds 10 % of 4·fee.
+    const paid = await vouchers(1, sender(NODE).address, 3)
+    await redeem(paid[0]!, await settled(paid), 0)
+    const vs = await vouchers(3)
+    const batch = await commit(vs.map((v) => v.receipt))
+    await sender(2).write({ ...s(), functionName: 'attest', args: [batch.batchId, [0b011n]] })
+    await sender(3).write({ ...s(), functionName: 'attest', args: [batch.batchId, [0b100n]] })
+    const slash = (index: number, verifier: number, bitmap: bigint[]) =>
+      sender(OTHER).write({ ...s(), functionName: 'slashAttester', args: [batch.batchId, index, sender(verifier).address, bitmap] })
+    await expectRevert(slash(1, 2, [0b011n]), 'NotOverturned', [batch.batchId, 1])
+    await challengeData(batch, 1)
+    await f.chain.increaseTime(RESPONSE)
+    await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
+    const claimable = await read().claimable([sender(OTHER).address])
+    // Verifier 3 did not attest receipt 1; verifier 2 did, but not with this bitmap; OTHER attested nothing.
+    await expectRevert(slash(1, 3, [0b100n]), 'NotAttested', [batch.batchId, sender(3).address, 1])
+    await expectRevert(slash(1, 2, [0b111n]), 'NotAttested')
+    await expectRevert(slash(1, OTHER, [0b011n]), 'NotAttested')
+    const burned = await balance(BURN)
+    const stake = await stakeOf(sender(2).address, Role.verifier)
+    const result = await slash(1, 2, [0b011n])
+    expect(events(result, 'AttesterSlashed')[0]).toEqual({
+      batchId: batch.batchId,
+      verifier: sender(2).address,
+      receiptIndex: 1,
+      slashed: 20n * TOKEN,
+      by: sender(OTHER).address,
+    })
+    expect(await stakeOf(sender(2).address, Role.verifier)).toBe(stake - 20n * TOKEN)
+    expect(await read().claimable([sender(OTHER).address])).toBe(claimable + 10n * TOKEN)
+    expect(await balance(BURN)).toBe(burned + 10n * TOKEN)
+    await expectRevert(slash(1, 2, [0b011n]), 'NotAttested')
+    // At finalize the slashed attester is still listed but paid nothing; the other gets its equal share.
+    await f.chain.increaseTime(WINDOW)
+    const pot = await read().verificationPot([1])
+    await sender(OTHER).write({
+      ...s(),
+      functionName: 'finalize',
+      args: [batch.batchId, sortAddresses([sender(2).address, sender(3).address])],
+    })
+    const share = (3n * fee * 1000n) / 10_000n / 2n
+    expect(await read().claimable([sender(2).address])).toBe(0n)
+    expect(await read().claimable([sender(3).address])).toBe(share)
+    expect(await read().verificationPot([1])).toBe(pot - share)
+  })
+})
+
+describe('Settlement: views', () => {
   it('test_verifyReceipt_and_digests_succeeds', async () => {
     await setup()
-    const { batchId, receipts, tree } = await commit(3)
+    const vs = await vouchers(3)
+    const { batchId, receipts, tree } = await commit(vs.map((v) => v.receipt))
     expect(await read().verifyReceipt([batchId, receipts[1]!, 1, tree.proof(1)])).toBe(true)
     expect(await read().verifyReceipt([batchId, receipts[1]!, 0, tree.proof(1)])).toBe(false)
     expect(await read().verifyReceipt([9n, receipts[1]!, 1, tree.proof(1)])).toBe(false)
-    expect(await read().receiptDigest([receipts[0]!])).toBe(
-      hashReceipt(receipts[0]!, { chainId: f.chain.chainId, settlement: f.book.contracts.settlement }),
-    )
+    expect(await read().receiptDigest([receipts[0]!])).toBe(hashReceipt(receipts[0]!, domainOf(f)))
+    expect(await read().requestDigest([vs[0]!.request])).toBe(hashRequest(vs[0]!.request, domainOf(f)))
+    expect(receipts[0]!.requestHash).toBe(hashRequest(vs[0]!.request, domainOf(f)))
+    expect(await read().version()).toBe('2.0.0')
     expect(await f.contracts.nodeRegistry.read.isActive([sender(NODE).address, Role.inference])).toBe(true)
+  })
+})
+
+/**
+ * The attacks of issue 12, each run as the attacker would: a registered node (HOSTILE or NODE) with
+ * its own key and plain contract calls. None moves a client's money; each cheat is overturned.
+ */
+describe('Settlement: attacks by a hostile node', () => {
+  it('test_attack_escrowTheft_randomRootAndUnsignedRedeem_reverts', async () => {
+    await setup()
+    await registerOperator(f, sender(HOSTILE), 'inference')
+    const victim = sender(CLIENT).address
+    const held = await balance(f.book.contracts.settlement)
+    // A random root with a 50-token fee total: no leaf exists, no money moves.
+    const random = await sender(HOSTILE).write({
+      ...s(),
+      functionName: 'commitBatch',
+      args: [keccak256(toHex('random')), 1, 50n * TOKEN, 1, 'http://nowhere'],
+    })
+    const randomId = events(random, 'BatchCommitted')[0]!.batchId as bigint
+    // A receipt naming the victim as client, of a request the hostile node signed itself.
+    const selfSigned = await signVoucher(f, {
+      signer: sender(HOSTILE),
+      node: sender(HOSTILE).address,
+      seed: 1,
+      channelTotal: 50n * TOKEN,
+      fee: 50n * TOKEN,
+      receipt: { client: victim },
+    })
+    const forged = await commit([selfSigned.receipt], sender(HOSTILE))
+    await finalizeAfterWindow(forged.batchId)
+    await sender(OTHER).write({ ...s(), functionName: 'finalize', args: [randomId, []] })
+    expect((await read().escrowOf([victim])).balance).toBe(100n * TOKEN)
+    expect(await balance(f.book.contracts.settlement)).toBe(held)
+
+    const at = redemptionOf(selfSigned.receipt, forged.batchId, 0, forged.tree.proof(0))
+    // Without the victim's signature: a garbage signature, or its own (which recovers itself, not the victim).
+    await expectRevert(
+      sender(HOSTILE).write({ ...s(), functionName: 'redeem', args: [selfSigned.request, `0x${'11'.repeat(65)}`, at] }),
+      'ECDSAInvalidSignature',
+    )
+    await expectRevert(
+      sender(HOSTILE).write({ ...s(), functionName: 'redeem', args: [selfSigned.request, selfSigned.signature, at] }),
+      'InvalidInclusionProof',
+    )
+    await expectRevert(
+      sender(HOSTILE).write({
+        ...s(),
+        functionName: 'redeem',
+        args: [selfSigned.request, selfSigned.signature, { ...at, batchId: randomId, proof: [] }],
+      }),
+      'InvalidInclusionProof',
+    )
+    // A voucher the victim really signed, but for another node.
+    const real = await signVoucher(f, { signer: sender(CLIENT), node: sender(NODE).address, seed: 2, channelTotal: fee, fee })
+    await expectRevert(
+      sender(HOSTILE).write({ ...s(), functionName: 'redeem', args: [real.request, real.signature, { ...at, fee }] }),
+      'WrongNode',
+      [sender(NODE).address, sender(HOSTILE).address],
+    )
+    expect((await read().escrowOf([victim])).balance).toBe(100n * TOKEN)
+    expect(await read().claimable([sender(HOSTILE).address])).toBe(0n)
+    expect(await read().channelPaid([victim, sender(HOSTILE).address])).toBe(0n)
+    // And the forged receipt is overturned by a data challenge: the hostile node has no request the victim signed.
+    const fresh = await commit([selfSigned.receipt], sender(HOSTILE))
+    await challengeData(fresh, 0)
+    await expectRevert(
+      sender(HOSTILE).write({
+        ...s(),
+        functionName: 'publishData',
+        args: [1n, selfSigned.receipt, selfSigned.request, selfSigned.signature, selfSigned.inputs],
+      }),
+      'ReceiptMismatch',
+    )
+    await f.chain.increaseTime(RESPONSE)
+    await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
+    expect(await read().isOverturned([fresh.batchId, 0])).toBe(true)
+    expect(await stakeOf(sender(HOSTILE).address, Role.inference)).toBe(1000n * TOKEN - SLASH)
+  })
+
+  it('test_attack_recommitOtherNodesReceipts_earnsNothing_overturned_succeeds', async () => {
+    await setup()
+    await registerOperator(f, sender(HOSTILE), 'inference')
+    const vs = await vouchers(2)
+    const honest = await settled(vs)
+    await redeem(vs[1]!, honest, 1)
+    const escrow = (await read().escrowOf([sender(CLIENT).address])).balance
+    // The hostile node re-commits the honest node's receipts with ten times their fees.
+    const replay = vs.map((v) => v.receipt)
+    const { tree } = treeOf(f, replay)
+    await sender(HOSTILE).write({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, 20n * fee, 1, ''] })
+    const replayed = { batchId: await read().batchCount(), tree, receipts: replay }
+    // The honest node re-committing its own receipts earns nothing either: the channel paid already.
+    const again = await commit(replay)
+    await challengeData(replayed, 0)
+    await expectRevert(
+      sender(HOSTILE).write({
+        ...s(),
+        functionName: 'publishData',
+        args: [1n, vs[0]!.receipt, vs[0]!.request, vs[0]!.signature, vs[0]!.inputs],
+      }),
+      'ReceiptMismatch',
+      [1n],
+    )
+    await f.chain.increaseTime(RESPONSE)
+    await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
+    expect(await read().isOverturned([replayed.batchId, 0])).toBe(true)
+    expect(await stakeOf(sender(HOSTILE).address, Role.inference)).toBe(1000n * TOKEN - SLASH)
+    await f.chain.increaseTime(WINDOW)
+    await sender(OTHER).write({ ...s(), functionName: 'finalize', args: [replayed.batchId, []] })
+    await sender(OTHER).write({ ...s(), functionName: 'finalize', args: [again.batchId, []] })
+    await expectRevert(redeem(vs[1]!, replayed, 1, sender(HOSTILE)), 'WrongNode', [sender(NODE).address, sender(HOSTILE).address])
+    await expectRevert(redeem(vs[1]!, again, 1), 'ChannelNotAhead', [2n * fee, 2n * fee])
+    expect(await read().claimable([sender(HOSTILE).address])).toBe(0n)
+    // The client lost nothing to the replays and was refunded the overturned receipt's fee out of the slash.
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(escrow + fee)
+  })
+
+  it('test_attack_wrongModelReceipt_cannotBeRedeemed_overturned_succeeds', async () => {
+    await setup()
+    const swapped = await signVoucher(f, {
+      signer: sender(CLIENT),
+      node: sender(NODE).address,
+      seed: 3,
+      channelTotal: fee,
+      fee,
+      receipt: { modelId: OTHER_MODEL },
+    })
+    const batch = await commit([swapped.receipt])
+    // The same receipt in a second batch that nobody challenges.
+    const unchallenged = await commit([swapped.receipt])
+    await challengeData(batch, 0)
+    await expectRevert(
+      sender(NODE).write({
+        ...s(),
+        functionName: 'publishData',
+        args: [1n, swapped.receipt, swapped.request, swapped.signature, swapped.inputs],
+      }),
+      'ReceiptMismatch',
+    )
+    await f.chain.increaseTime(RESPONSE)
+    await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
+    expect(await read().isOverturned([batch.batchId, 0])).toBe(true)
+    await finalizeAfterWindow(batch.batchId)
+    await sender(OTHER).write({ ...s(), functionName: 'finalize', args: [unchallenged.batchId, []] })
+    await expectRevert(redeem(swapped, batch, 0), 'ReceiptOverturnedAlready')
+    // Never overturned, it still cannot be redeemed: the leaf `redeem` proves follows from the signed request (model A).
+    await expectRevert(redeem(swapped, unchallenged, 0), 'InvalidInclusionProof')
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN + fee)
+    expect(await read().claimable([sender(NODE).address])).toBe(0n)
+  })
+
+  it('test_attack_stakeExhaustion_commitBeyondStake_reverts_everyOverturnSlashedInFull_succeeds', async () => {
+    await setup()
+    const cheats = forgedReceipts(100, { node: sender(NODE).address, client: sender(CLIENT).address, fee, tag: 'cheat' })
+    const batch = await commit(cheats)
+    await expectRevert(commit(cheats.slice(0, 1)), 'ExposureAboveStake', [101n, SLASH, 1000n * TOKEN])
+    // Every one of the 100 receipts is challenged (one multicall) and none is answered.
+    const calls = cheats.map((receipt, i) =>
+      encodeFunctionData({ abi: s().abi, functionName: 'challengeData', args: [batch.batchId, receipt, i, batch.tree.proof(i)] }),
+    )
+    await sender(OTHER).write({ ...s(), functionName: 'multicall', args: [calls] })
+    await f.chain.increaseTime(RESPONSE)
+    const expire = cheats.map((_, i) => encodeFunctionData({ abi: s().abi, functionName: 'expireChallenge', args: [BigInt(i + 1)] }))
+    const result = await sender(OTHER).write({ ...s(), functionName: 'multicall', args: [expire] })
+    const overturned = events(result, 'ReceiptOverturned')
+    expect(overturned).toHaveLength(100)
+    expect(overturned.every((e) => e.slashed === SLASH && e.refund === fee)).toBe(true)
+    expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(0n)
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN + 100n * fee)
+    // Slashed below the minimum, it commits nothing more.
+    await expectRevert(commit(cheats.slice(0, 1)), 'NotActiveNode', [sender(NODE).address])
+  })
+
+  it('test_attack_crashDoubleCommit_sameSequence_reverts', async () => {
+    await setup()
+    const vs = await vouchers(2)
+    const { tree, feeTotal } = treeOf(
+      f,
+      vs.map((v) => v.receipt),
+    )
+    const wallet = f.chain.walletClient(f.chain.accounts[NODE]!.privateKey)
+    const nonce = await f.chain.publicClient.getTransactionCount({ address: sender(NODE).address })
+    // Automine off: the commit is pending when the node "crashes"; on restart it re-sends the same
+    // commit (same sequence number) with the next nonce. Both are mined in one block.
+    await f.chain.publicClient.request({ method: 'evm_setAutomine', params: [false] } as never)
+    const send = (n: number) =>
+      wallet.writeContract({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, feeTotal, 1, ''], nonce: n, gas: 300_000n })
+    const hashes: Hex[] = []
+    try {
+      hashes.push(await send(nonce), await send(nonce + 1))
+      await f.chain.mine()
+    } finally {
+      await f.chain.publicClient.request({ method: 'evm_setAutomine', params: [true] } as never)
+    }
+    const [first, second] = await Promise.all(hashes.map((hash) => f.chain.publicClient.getTransactionReceipt({ hash })))
+    expect([first!.status, second!.status]).toEqual(['success', 'reverted'])
+    expect(await read().batchCount()).toBe(1n)
+    // Re-sent after the first was mined: refused by the contract with the sequence it expected.
+    await expectRevert(
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, feeTotal, 1, ''] }),
+      'WrongCommitSequence',
+      [2, 1],
+    )
+    // And a receipt in two batches of its node is paid once.
+    const one = await settled(vs.map((v) => v.receipt))
+    await finalizeAfterWindow(1n)
+    await redeem(vs[1]!, { batchId: 1n, tree }, 1)
+    await expectRevert(redeem(vs[1]!, one, 1), 'ChannelNotAhead')
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN - 2n * fee)
   })
 })

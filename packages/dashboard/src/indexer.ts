@@ -78,7 +78,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           String(a.node).toLowerCase(),
           a.root,
           Number(a.count),
-          String(a.feeCollected),
+          String(a.feeTotal),
           a.dataURI,
           at,
           await gas(event.transactionHash!),

@@ -52,6 +52,7 @@ export type BatcherOptions = {
   log(line: string): void
   onCommitted?(batch: StoredBatch, gasUsed: bigint): void
   onFinalized?(batchId: number, gasUsed: bigint): void
+  onRedeemed?(amount: bigint, gasUsed: bigint): void
 }
 
 /**
@@ -201,6 +202,8 @@ export class Batcher {
           ],
         })
         store.setChannelPaid(voucher.client, request.channelTotal)
+        const [event] = parseEventLogs({ abi: settlementAbi, eventName: 'Redeemed', logs: result.receipt.logs })
+        this.o.onRedeemed?.(event?.args.debited ?? 0n, result.gasUsed)
         this.o.log(`redeemed ${voucher.client}'s channel up to ${request.channelTotal}, ${result.gasUsed} gas`)
       } catch (error) {
         if (error instanceof ContractRevertError && error.errorName === 'ReceiptOverturnedAlready') this.overturned.add(voucher.id)

@@ -42,6 +42,8 @@ export type InferenceNodeOptions = {
   /** Fee charged per inference, in token base units (default 10^15 = 0.001 token). */
   price?: bigint
   batch?: { maxSize?: number; maxAgeMs?: number }
+  /** When to redeem a client's channel (default: once it owes 100 fees, or its best voucher is 10 minutes old). */
+  redeem?: { minAmount: bigint; maxAgeMs: number }
   /** Settle own batches after their window (default true). */
   finalize?: boolean
   maxBodyBytes?: number
@@ -99,7 +101,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     'Time from a receipt (its signed issuedAt) to the block that made it ATTESTED (first attestation) or FINAL',
     GAP_BUCKETS,
   )
-  metrics.define('fees_earned_vrt_total', 'counter', 'Fees paid to this node by finalized batches, in VRT')
+  metrics.define('fees_earned_vrt_total', 'counter', 'Fees redeemed from clients’ channels (before the verifiers’ share), in VRT')
   metrics.define('disputes_total', 'counter', 'Dispute games against this node, by outcome')
   if (options.fault) metrics.define('faulty', 'gauge', 'This node runs a deliberate fault (tests and demos only)')
 
@@ -112,7 +114,12 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     maxSize: options.batch?.maxSize ?? 64,
     maxAgeMs: options.batch?.maxAgeMs ?? 2000,
     finalize: options.finalize ?? true,
+    redeem: options.redeem ?? { minAmount: 100n * price, maxAgeMs: 10 * 60_000 },
     log,
+    onRedeemed: (amount, gas) => {
+      metrics.inc('fees_earned_vrt_total', {}, Number(amount / 10n ** 12n) / 1e6)
+      metrics.inc('gas_used_total', { function: 'redeem' }, Number(gas))
+    },
     onCommitted: (_, gas) => {
       metrics.inc('batches_committed_total')
       metrics.inc('gas_used_total', { function: 'commitBatch' }, Number(gas))
@@ -152,8 +159,6 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       if (first?.by === event.actor && first.at === event.at * 1000)
         metrics.observe('trust_gap_seconds', event.at - inference.issuedAt, { level: 'ATTESTED' })
     }
-    if (event.kind === 'finalized')
-      metrics.inc('fees_earned_vrt_total', {}, Number(BigInt((event.data as { nodeAmount: string }).nodeAmount) / 10n ** 12n) / 1e6)
   }
 
   async function modelFor(modelId: Hex): Promise<LoadedModel> {

@@ -1,4 +1,4 @@
-import { type AddressBook, type Chain, type EventFollower, followEvents, TxSender, verityContracts } from '@verity/chain'
+import { type AddressBook, type Chain, ContractRevertError, type EventFollower, followEvents, TxSender, verityContracts } from '@verity/chain'
 import {
   BatchStatus,
   buildReceiptTree,
@@ -235,15 +235,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     let attestTx: Hex | null = null
     if (matched.length > 0) {
-      const result = await sender.write({
-        address: book.contracts.settlement,
-        abi: settlementAbi,
-        functionName: 'attest',
-        args: [BigInt(batch.batchId), bitmapOf(matched, batch.count)],
-      })
-      attestTx = result.hash
-      metrics.inc('attestations_total')
-      metrics.inc('gas_used_total', { function: 'attest' }, Number(result.gasUsed))
+      try {
+        const result = await sender.write({
+          address: book.contracts.settlement,
+          abi: settlementAbi,
+          functionName: 'attest',
+          args: [BigInt(batch.batchId), bitmapOf(matched, batch.count)],
+        })
+        attestTx = result.hash
+        metrics.inc('attestations_total')
+        metrics.inc('gas_used_total', { function: 'attest' }, Number(result.gasUsed))
+      } catch (error) {
+        // Attestations close with the window: a batch checked too late is done, unattested.
+        if (!(error instanceof ContractRevertError && error.errorName === 'ChallengeWindowClosed')) throw error
+        log(`batch ${batch.batchId}: checked after its window closed; not attested`)
+      }
     }
     store.done(batch.batchId, { checked: picked.length, matched: matched.length, attestTx })
     log(`batch ${batch.batchId}: re-executed ${picked.length} of ${batch.count}, ${matched.length} matched${attestTx ? ', attested' : ''}`)

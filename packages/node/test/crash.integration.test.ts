@@ -180,7 +180,13 @@ describe('crash safety: kill -9 of node and verifier processes', () => {
     book = await deployVerity({
       chain,
       deployer: deployer!.privateKey,
-      params: { challengeWindow: WINDOW, maxDisputeDuration: WINDOW, unbondingDelay: 2 * WINDOW + 1, escrowWithdrawalDelay: WINDOW },
+      params: {
+        challengeWindow: WINDOW,
+        maxDisputeDuration: WINDOW,
+        unbondingDelay: 2 * WINDOW + 1,
+        escrowWithdrawalDelay: 2 * WINDOW + 1,
+        dataResponseTime: Math.floor(WINDOW / 2),
+      },
     })
     bookFile = join(dir, 'addresses.json')
     writeAddressBook(bookFile, book)

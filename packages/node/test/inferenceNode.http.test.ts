@@ -6,8 +6,11 @@ import { fileURLToPath } from 'node:url'
 import {
   eip712Types,
   encodeMode,
+  hashRequest,
   type InferenceRequest,
   inputsToWire,
+  recoverSigner,
+  requestFromWire,
   requestToWire,
   verityDomain,
   type WireInputs,
@@ -47,6 +50,8 @@ describe('inference node HTTP API: refusals', () => {
   const triggered = new Map<string, number>()
 
   const store = () => net.nodes[0]!.node.store
+  /** Each account's running channel total with the node, as the SDK keeps it. */
+  const channelTotals = new Map<string, bigint>()
   const sign = (account: LocalAccount, request: InferenceRequest) =>
     account.signTypedData({
       domain: verityDomain(net.client.domain),
@@ -63,14 +68,19 @@ describe('inference node HTTP API: refusals', () => {
     const image = options.image ?? nextImage++
     const quantized = quantizeInputs(model, { Input3: mnistImage(net.mnist, image) })
     const inputHash = tensorsHash(quantized)
+    const account = options.account ?? clientAccount
+    const maxFee = overrides.maxFee ?? 10n ** 15n
+    const channelTotal = (channelTotals.get(account.address) ?? 0n) + maxFee
+    channelTotals.set(account.address, channelTotal)
     const request: InferenceRequest = {
       modelId: net.modelId.toLowerCase() as Hex,
       inputHash,
       node: net.nodes[0]!.node.address,
       mode: encodeMode('optimistic'),
-      maxFee: 10n ** 16n,
+      maxFee,
       nonce: crypto.getRandomValues(new BigUint64Array(1))[0]!,
       deadline: BigInt(Math.floor(Date.now() / 1000) + 60),
+      channelTotal,
       ...overrides,
     }
     const signature = await sign(options.account ?? clientAccount, request)
@@ -414,6 +424,46 @@ describe('inference node HTTP API: refusals', () => {
     expect(error.details).toMatchObject({ price: PRICE.toString(), maxFee: (PRICE - 1n).toString() })
     const zero = await build({ maxFee: 0n })
     await refused(post(zero.body), 402, 'FEE_TOO_LOW', zero.inputHash)
+  })
+
+  it('charges exactly what the client signed: a channelTotal that does not cover the charges is 402 CHANNEL_TOTAL_TOO_LOW', async () => {
+    const first = await accepted(await build())
+    expect(first.receipt.fee).toBe(PRICE.toString())
+    const channel = () => store().channel(clientAccount.address.toLowerCase() as Hex)
+    // Refused requests earlier left vouchers above the charges: requests repeating the highest total
+    // are served while it covers them...
+    const { authorized } = channel()
+    while (channel().charged + PRICE <= authorized) await accepted(await build({ channelTotal: authorized }))
+    // ...and then a voucher that authorizes nothing more is refused, nothing recorded.
+    const stale = await build({ channelTotal: authorized })
+    const error = await refused(post(stale.body), 402, 'CHANNEL_TOTAL_TOO_LOW', stale.inputHash)
+    const charged = channel().charged
+    expect(error.details).toMatchObject({ authorized: authorized.toString(), charged: charged.toString(), fee: PRICE.toString() })
+    // Two requests signed in order but arriving in reverse order are both served: the higher voucher covers both.
+    const a = await build({ channelTotal: charged + PRICE })
+    const b = await build({ channelTotal: charged + 2n * PRICE })
+    await accepted(b)
+    await accepted(a)
+    expect(store().channel(clientAccount.address.toLowerCase() as Hex)).toMatchObject({
+      authorized: charged + 2n * PRICE,
+      charged: charged + 2n * PRICE,
+    })
+    channelTotals.set(clientAccount.address, charged + 2n * PRICE)
+  })
+
+  it('shows a client its channel with the highest voucher it signed (GET /v1/channels/:client)', async () => {
+    await accepted(await build())
+    const response = await fetch(`${url}/v1/channels/${clientAccount.address}`)
+    expect(response.status).toBe(200)
+    const body = (await response.json()) as { authorized: string; charged: string; voucher: { request: unknown; signature: Hex } }
+    const voucher = requestFromWire(body.voucher.request)
+    expect(voucher.channelTotal.toString()).toBe(body.authorized)
+    expect(body.authorized).toBe(channelTotals.get(clientAccount.address)!.toString())
+    expect(recoverSigner(hashRequest(voucher, net.client.domain), body.voucher.signature)?.toLowerCase()).toBe(
+      clientAccount.address.toLowerCase(),
+    )
+    const bad = await fetch(`${url}/v1/channels/0x1234`)
+    expect(bad.status).toBe(400)
   })
 
   it('refuses a request addressed to another node: 400 WRONG_NODE', async () => {

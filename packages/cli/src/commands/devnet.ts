@@ -239,14 +239,15 @@ async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint): Pr
   const head = await net.chain.publicClient.getBlockNumber()
   let gas = 0n
   for (let b = fromBlock + 1n; b <= head; b++) gas += (await net.chain.publicClient.getBlock({ blockNumber: b })).gasUsed
-  const finalized = await net.chain.publicClient.getContractEvents({
+  // Fees are what moved: client escrow redeemed by the nodes on their channels.
+  const redeemed = await net.chain.publicClient.getContractEvents({
     abi: settlementAbi,
     address: net.book.contracts.settlement,
-    eventName: 'BatchFinalized',
+    eventName: 'Redeemed',
     fromBlock: fromBlock + 1n,
     strict: true,
   })
-  const fees = finalized.reduce((sum, e) => sum + e.args.nodeAmount + e.args.verifierAmount, 0n)
+  const fees = redeemed.reduce((sum, e) => sum + e.args.debited, 0n)
   const latencies = tracked.map((t) => t.latencyMs)
   const correct = tracked.filter((t) => t.answer === t.label).length
   return {

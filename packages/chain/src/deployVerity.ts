@@ -75,7 +75,11 @@ export function checkDeploymentParams(params: DeploymentParams): void {
   if (params.escrowWithdrawalDelay <= required) {
     throw new InvalidDeploymentParamsError(
       `the escrow withdrawal delay must exceed the challenge window plus the longest dispute (${required} s), so every answered request can be redeemed; found ${params.escrowWithdrawalDelay} s`,
-      { escrowWithdrawalDelay: params.escrowWithdrawalDelay, challengeWindow: params.challengeWindow, maxDisputeDuration: params.maxDisputeDuration },
+      {
+        escrowWithdrawalDelay: params.escrowWithdrawalDelay,
+        challengeWindow: params.challengeWindow,
+        maxDisputeDuration: params.maxDisputeDuration,
+      },
     )
   }
   if (params.dataResponseTime >= params.maxDisputeDuration) {

@@ -82,9 +82,19 @@ function withDeploymentOptions(command: Command, defaults: Partial<Record<keyof 
     .option('--window <seconds>', 'challenge window', nonNegativeInt, ...d('challengeWindow'))
     .option('--max-dispute <seconds>', 'longest dispute before a challenge can be expired', nonNegativeInt, ...d('maxDisputeDuration'))
     .option('--unbonding <seconds>', 'unbonding delay (must exceed window + max dispute)', nonNegativeInt, ...d('unbondingDelay'))
-    .option('--escrow-delay <seconds>', 'client escrow withdrawal delay (must exceed window + max dispute)', nonNegativeInt, ...d('escrowWithdrawalDelay'))
-    .option('--data-response <seconds>', 'time a node has to publish challenged data (under max dispute)', nonNegativeInt, ...d('dataResponseTime'))
-    .option('--slash <tokens>', "stake taken from a node per overturned receipt (each receipt in an open batch reserves it)", tokens)
+    .option(
+      '--escrow-delay <seconds>',
+      'client escrow withdrawal delay (must exceed window + max dispute)',
+      nonNegativeInt,
+      ...d('escrowWithdrawalDelay'),
+    )
+    .option(
+      '--data-response <seconds>',
+      'time a node has to publish challenged data (under max dispute)',
+      nonNegativeInt,
+      ...d('dataResponseTime'),
+    )
+    .option('--slash <tokens>', 'stake taken from a node per overturned receipt (each receipt in an open batch reserves it)', tokens)
     .option('--attester-slash <tokens>', 'stake taken from a verifier that attested an overturned receipt', tokens)
     .option('--min-inference-stake <tokens>', 'minimum stake of an inference node', tokens)
     .option('--min-verifier-stake <tokens>', 'minimum stake of a verifier', tokens)

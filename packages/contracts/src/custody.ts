@@ -29,12 +29,14 @@ export function custodyProblem(parameters: {
   const nodeSigner = recoverSigner(hashReceipt(receipt, domain), parameters.signature)
   if (!nodeSigner || !same(nodeSigner, receipt.node)) return `the receipt is not signed by its node ${receipt.node}`
   const requestHash = hashRequest(request, domain)
-  if (!same(requestHash, receipt.requestHash)) return `the request served hashes to ${requestHash}, the receipt answers ${receipt.requestHash}`
+  if (!same(requestHash, receipt.requestHash))
+    return `the request served hashes to ${requestHash}, the receipt answers ${receipt.requestHash}`
   const client = recoverSigner(requestHash, parameters.clientSignature)
   if (!client || !same(client, receipt.client)) return `the request is not signed by the receipt's client ${receipt.client}`
   if (!same(request.node, receipt.node)) return `the client addressed node ${request.node}, the receipt is from ${receipt.node}`
   if (!same(request.modelId, receipt.modelId)) return `the client asked for model ${request.modelId}, the receipt names ${receipt.modelId}`
-  if (!same(request.inputHash, receipt.inputHash)) return `the client sent input ${request.inputHash}, the receipt names ${receipt.inputHash}`
+  if (!same(request.inputHash, receipt.inputHash))
+    return `the client sent input ${request.inputHash}, the receipt names ${receipt.inputHash}`
   if (request.mode !== receipt.mode) return `the client asked for mode ${request.mode}, the receipt names ${receipt.mode}`
   if (receipt.fee > request.maxFee) return `the receipt's fee ${receipt.fee} is above the ${request.maxFee} the client allowed`
   return undefined

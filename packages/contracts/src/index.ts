@@ -1,3 +1,4 @@
+export { custodyProblem } from './custody.js'
 export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
 export { disputeGameAbi, disputeGameBytecode } from './generated/disputeGame.js'
 export { modelRegistryAbi, modelRegistryBytecode } from './generated/modelRegistry.js'
@@ -7,7 +8,6 @@ export { settlementAbi, settlementBytecode } from './generated/settlement.js'
 export { tensorHasherAbi, tensorHasherBytecode } from './generated/tensorHasher.js'
 export { verityTokenAbi, verityTokenBytecode } from './generated/verityToken.js'
 export { hashReceipt, hashRequest } from './hashing.js'
-export { custodyProblem } from './custody.js'
 export { decodeMode, encodeMode, InvalidModeError, type VerificationMode } from './mode.js'
 export {
   type GraphHeader,

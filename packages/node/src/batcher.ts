@@ -1,7 +1,7 @@
 import { type AddressBook, type Chain, ContractRevertError, type TxSender } from '@verity/chain'
-import { buildReceiptTree, requestFromWire, settlementAbi } from '@verity/contracts'
+import { buildReceiptTree, nodeRegistryAbi, Role, requestFromWire, settlementAbi } from '@verity/contracts'
 import { type Address, type Hex, parseEventLogs } from 'viem'
-import type { ReceiptStore, StoredBatch, StoredInference } from './receiptStore.js'
+import type { ReceiptStore, StoredBatch } from './receiptStore.js'
 
 export type BatchDecision = { action: 'commit'; size: number } | { action: 'wait' }
 
@@ -30,6 +30,15 @@ export function decideRedemptions(
   return vouchers
     .filter((v) => v.channelTotal > v.paid && (v.channelTotal - v.paid >= policy.minAmount || nowMs - v.executedAtMs >= policy.maxAgeMs))
     .map((v) => v.client)
+}
+
+/**
+ * Pure: how many more receipts a node can commit — the contract refuses a commit that would leave
+ * more receipts in open batches than the stake can slash in full (`slash` each).
+ */
+export function stakeCapacity(stake: bigint, slash: bigint, openReceipts: number): number {
+  const backed = slash === 0n ? Number.MAX_SAFE_INTEGER : Number(stake / slash)
+  return Math.max(0, Math.min(backed - openReceipts, 2 ** 32 - 1))
 }
 
 /** Pure: settle a committed, unchallenged batch once its window has passed (by wall clock, with a margin). */
@@ -99,18 +108,33 @@ export class Batcher {
           maxAgeMs: this.o.maxAgeMs,
         })
         if (decision.action === 'wait') break
-        const inferences = this.o.store.unbatched(decision.size)
+        // What the chain allows: the batch's commit number (fixed before it is first sent, above what
+        // the chain has seen from this node), and how many more receipts its stake can back.
+        const [exposure, operator] = await Promise.all([
+          this.o.chain.publicClient.readContract({
+            address: this.o.book.contracts.settlement,
+            abi: settlementAbi,
+            functionName: 'exposureOf',
+            args: [this.o.sender.address],
+          }),
+          this.o.chain.publicClient.readContract({
+            address: this.o.book.contracts.nodeRegistry,
+            abi: nodeRegistryAbi,
+            functionName: 'getOperator',
+            args: [this.o.sender.address, Role.inference],
+          }),
+        ])
+        const size = Math.min(decision.size, stakeCapacity(operator.staked, this.o.book.params.slashAmount, exposure.openReceipts))
+        if (size === 0) {
+          this.o.log(
+            `batcher: stake ${operator.staked} backs no more receipts (${exposure.openReceipts} in open batches); waiting for finalization`,
+          )
+          break
+        }
+        const inferences = this.o.store.unbatched(size)
         const tree = buildReceiptTree(inferences.map((i) => i.id))
         const feeTotal = inferences.reduce((sum, i) => sum + BigInt(i.fee), 0n)
-        // The batch's commit number is fixed before it is first sent (above what the chain has seen
-        // from this node, in case the store is newer than the chain's history).
-        const onChain = await this.o.chain.publicClient.readContract({
-          address: this.o.book.contracts.settlement,
-          abi: settlementAbi,
-          functionName: 'exposureOf',
-          args: [this.o.sender.address],
-        })
-        const sequence = Math.max(this.o.store.lastSequence(), onChain.commits) + 1
+        const sequence = Math.max(this.o.store.lastSequence(), exposure.commits) + 1
         await this.commitPending(this.o.store.createBatch(tree.root, inferences, feeTotal, nowMs, sequence), false)
       }
       if (this.o.finalize) {
@@ -156,7 +180,8 @@ export class Batcher {
       })
     } catch (error) {
       // An earlier send of this very batch (same sequence number) was mined meanwhile: find it, never commit again.
-      if (error instanceof ContractRevertError && error.errorName === 'WrongCommitSequence' && !mayBeOnChain) return this.commitPending(batch, true)
+      if (error instanceof ContractRevertError && error.errorName === 'WrongCommitSequence' && !mayBeOnChain)
+        return this.commitPending(batch, true)
       throw error
     }
     const [event] = parseEventLogs({ abi: settlementAbi, eventName: 'BatchCommitted', logs: result.receipt.logs })
@@ -174,7 +199,12 @@ export class Batcher {
     const vouchers = store.redeemableVouchers(this.overturned)
     const due = new Set(
       decideRedemptions(
-        vouchers.map((v) => ({ client: v.client, channelTotal: BigInt(v.channelTotal), paid: store.channel(v.client).paid, executedAtMs: v.executedAtMs })),
+        vouchers.map((v) => ({
+          client: v.client,
+          channelTotal: BigInt(v.channelTotal),
+          paid: store.channel(v.client).paid,
+          executedAtMs: v.executedAtMs,
+        })),
         nowMs,
         policy,
       ),

@@ -1,4 +1,4 @@
-export { type BatchDecision, Batcher, decideRedemptions, decideBatch, decideFinalize } from './batcher.js'
+export { type BatchDecision, Batcher, decideBatch, decideFinalize, decideRedemptions, stakeCapacity } from './batcher.js'
 export { ApiError, errorBody, httpStatusOf } from './errors.js'
 export { deepValueTamper, FAULT_KINDS, type Fault } from './fault.js'
 export { createHub } from './hub.js'

@@ -431,7 +431,8 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   // that restarts continues its running total from a value it can check is its own signature).
   app.get('/v1/channels/:client', (c) => {
     const client = c.req.param('client')
-    if (!/^0x[0-9a-fA-F]{40}$/.test(client)) throw badRequest('INVALID_ADDRESS', `a client is 0x followed by 40 hex digits, found "${client.slice(0, 50)}"`)
+    if (!/^0x[0-9a-fA-F]{40}$/.test(client))
+      throw badRequest('INVALID_ADDRESS', `a client is 0x followed by 40 hex digits, found "${client.slice(0, 50)}"`)
     const channel = store.channel(client.toLowerCase() as Hex)
     const voucher = store.highestVoucher(client.toLowerCase() as Hex)
     return c.json({

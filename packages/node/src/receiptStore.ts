@@ -246,7 +246,9 @@ export class ReceiptStore {
 
   /** The client's channel with this node (all zero before its first request). O(1). */
   channel(client: Hex): Channel {
-    const row = this.db.prepare('SELECT authorized, charged, paid FROM channels WHERE client = ?').get(client.toLowerCase()) as Row | undefined
+    const row = this.db.prepare('SELECT authorized, charged, paid FROM channels WHERE client = ?').get(client.toLowerCase()) as
+      | Row
+      | undefined
     if (!row) return { authorized: 0n, charged: 0n, paid: 0n }
     return { authorized: BigInt(row.authorized as string), charged: BigInt(row.charged as string), paid: BigInt(row.paid as string) }
   }

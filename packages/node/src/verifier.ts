@@ -1,19 +1,27 @@
-import { type AddressBook, type Chain, ContractRevertError, type EventFollower, followEvents, TxSender, verityContracts } from '@verity/chain'
+import {
+  type AddressBook,
+  type Chain,
+  ContractRevertError,
+  type EventFollower,
+  followEvents,
+  TxSender,
+  verityContracts,
+} from '@verity/chain'
 import {
   BatchStatus,
   buildReceiptTree,
+  custodyProblem,
   decodeMode,
   GamePhase,
   hashReceipt,
   inputsFromWire,
-  receiptFromWire,
-  settlementAbi,
-  verityTokenAbi,
-  custodyProblem,
   type Receipt,
   type ReceiptTree,
+  receiptFromWire,
   receiptToWire,
   requestFromWire,
+  settlementAbi,
+  verityTokenAbi,
 } from '@verity/contracts'
 import {
   challengerMove,
@@ -128,7 +136,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     const response = await fetch(batch.dataUri)
     if (!response.ok) throw new Error(`batch data at ${batch.dataUri} answered ${response.status}`)
-    const data = (await response.json()) as { receipts: { receipt: unknown; signature: unknown; request: unknown; clientSignature: unknown }[] }
+    const data = (await response.json()) as {
+      receipts: { receipt: unknown; signature: unknown; request: unknown; clientSignature: unknown }[]
+    }
     const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
     // The receipts' ids and their tree, computed once: checked against the root, then used for checks and challenges.
     if (receipts.length !== batch.count)
@@ -267,7 +277,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     })
     if (others.some((e) => e.args.receiptIndex === index)) return
     await approveBonds()
-    store.recordEvidence({ batchId: batch.batchId, index, receiptJson: JSON.stringify(receiptToWire(receipt)), claimed: receipt.outputHash, recomputed: '0x' })
+    store.recordEvidence({
+      batchId: batch.batchId,
+      index,
+      receiptJson: JSON.stringify(receiptToWire(receipt)),
+      claimed: receipt.outputHash,
+      recomputed: '0x',
+    })
     const result = await sender.write({
       address: book.contracts.settlement,
       abi: settlementAbi,
@@ -282,7 +298,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   async function approveBonds(): Promise<void> {
     if (approved) return
-    await sender.write({ address: book.contracts.token, abi: verityTokenAbi, functionName: 'approve', args: [book.contracts.settlement, 2n ** 255n] })
+    await sender.write({
+      address: book.contracts.token,
+      abi: verityTokenAbi,
+      functionName: 'approve',
+      args: [book.contracts.settlement, 2n ** 255n],
+    })
     approved = true
   }
 

@@ -297,7 +297,7 @@ describe('crash safety: kill -9 of node and verifier processes', () => {
           signature: final.signature,
           inclusion: { batchId: final.batch!.batchId, index: final.batch!.index, proof: final.batch!.proof },
         }),
-      ).toEqual({ signedByNode: true, nodeRegistered: true, included: true, problems: [] })
+      ).toEqual({ signedByNode: true, nodeRegistered: true, nodeActive: true, included: true, problems: [] })
       const state = (await (await fetch(`${url}/v1/inferences/${answer.inferenceId}`)).json()) as { batch: { batchId: number } | null }
       expect(state.batch?.batchId).toBe(final.batch!.batchId)
     }

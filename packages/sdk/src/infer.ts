@@ -14,8 +14,8 @@ import {
 } from '@verity/contracts'
 import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
-import type { VerityClient } from './createVerityClient.js'
 import { reserveOnChannel } from './channel.js'
+import type { VerityClient } from './createVerityClient.js'
 import { discoverNodes } from './discoverNodes.js'
 import { InferenceRejectedError, InvalidReceiptError, NoNodeAvailableError } from './errors.js'
 
@@ -67,8 +67,14 @@ async function candidates(client: VerityClient, preferred?: string): Promise<{ u
 async function nodeInfo(url: string): Promise<{ node: Address; price?: bigint }> {
   let info = addresses.get(url)
   if (!info) {
-    const health = (await (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) })).json()) as { node: Address; price?: string }
-    info = { node: health.node, ...(typeof health.price === 'string' && /^\d{1,39}$/.test(health.price) ? { price: BigInt(health.price) } : {}) }
+    const health = (await (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) })).json()) as {
+      node: Address
+      price?: string
+    }
+    info = {
+      node: health.node,
+      ...(typeof health.price === 'string' && /^\d{1,39}$/.test(health.price) ? { price: BigInt(health.price) } : {}),
+    }
     addresses.set(url, info)
   }
   return info

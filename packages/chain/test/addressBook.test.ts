@@ -22,6 +22,7 @@ const book: AddressBook = {
     modelRegistry: '0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512',
     nodeRegistry: '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0',
     settlement: '0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9',
+    tensorHasher: '0x9A676e781A523b5d0C0e43731313A708CB607508',
     oneStepVerifier: '0xdc64a140aa3e981100a9beca4e685f962f0cf6c9',
     disputeGame: '0x5fc8d32690cc91d4c39d9d3abcbd7a2f9f3bb9e1',
   },
@@ -29,14 +30,16 @@ const book: AddressBook = {
     challengeWindow: 60,
     maxDisputeDuration: 120,
     unbondingDelay: 600,
-    escrowWithdrawalDelay: 60,
+    escrowWithdrawalDelay: 200,
     minInferenceStake: 10n ** 21n,
     minVerifierStake: 10n ** 20n,
     verifierShareBps: 1000,
     challengeBond: 10n ** 19n,
     disputeClock: 20,
     minMoveTime: 0,
-    slashAmount: 10n ** 20n,
+    slashAmount: 10n ** 18n,
+    dataResponseTime: 30,
+    attesterSlash: 10n ** 19n,
     bountyBps: 5000,
   },
 }
@@ -61,6 +64,9 @@ describe('address book', () => {
     expect(bad((r) => (r.contracts.settlement = '0x12'))).toThrow('contracts.settlement must be an address, found "0x12"')
     expect(bad((r) => (r.params.challengeWindow = -1))).toThrow('params.challengeWindow must be a non-negative integer, found -1')
     expect(bad((r) => (r.params.challengeBond = 5))).toThrow('params.challengeBond must be a decimal string, found 5')
+    expect(bad((r) => delete r.contracts.tensorHasher)).toThrow('contracts.tensorHasher must be an address')
+    expect(bad((r) => delete r.params.dataResponseTime)).toThrow('params.dataResponseTime must be a non-negative integer')
+    expect(bad((r) => (r.params.attesterSlash = 10))).toThrow('params.attesterSlash must be a decimal string, found 10')
     expect(bad((r) => delete r.chainId)).toThrowError(AddressBookError)
     expect(() => readAddressBook('/nonexistent/addresses.json')).toThrow('cannot be read (ENOENT)')
   })

@@ -3,7 +3,7 @@ import { connect, startEmbeddedChain } from '../src/index.js'
 import { type Anvil, startAnvil } from './anvil.js'
 import { runSettlementFlow } from './settlementFlow.js'
 
-describe('register → stake → commit → attest → finalize → withdraw', () => {
+describe('register → stake → commit → attest → finalize → redeem → claim → withdraw', () => {
   let anvil: Anvil | undefined
   afterAll(async () => anvil?.stop())
 

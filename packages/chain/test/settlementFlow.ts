@@ -18,12 +18,13 @@ const TOKEN = 10n ** 18n
 
 /**
  * The whole settlement life cycle on any chain: deploy → register model → stake → deposit →
- * sign requests and receipts → commit → prove inclusion → attest → finalize → claim → unbond →
+ * sign requests (payment vouchers on the client's channel) and receipts → commit → prove inclusion
+ * → attest → finalize → redeem the latest voucher → attesters paid from the pot → claim → unbond →
  * withdraw. Shared by the embedded-chain and anvil integration tests.
  */
 export async function runSettlementFlow(chain: Chain): Promise<void> {
   const [deployerKey, nodeKey, verifierKey, clientKey] = devAccounts(4).map((a) => a.privateKey)
-  const params = { challengeWindow: 60, maxDisputeDuration: 120, unbondingDelay: 600, escrowWithdrawalDelay: 60 }
+  const params = { challengeWindow: 60, maxDisputeDuration: 120, unbondingDelay: 600, escrowWithdrawalDelay: 200, dataResponseTime: 30 }
   const book = await deployVerity({ chain, deployer: deployerKey!, params })
   const { settlement, token, nodeRegistry, modelRegistry } = verityContracts(chain, book)
   const deployer = new TxSender({ chain, account: deployerKey! })
@@ -56,11 +57,11 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   await client.write({ ...t, functionName: 'approve', args: [s.address, 100n * TOKEN] })
   await client.write({ ...s, functionName: 'deposit', args: [100n * TOKEN] })
 
-  // Three requests signed by the client, three receipts signed by the node.
+  // Requests signed by the client (each carries the channel's running total), receipts by the node.
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
+  const clientAccount = privateKeyToAccount(clientKey!)
   const fee = 2n * TOKEN
-  const receipts: Receipt[] = []
-  for (let i = 0; i < 3; i++) {
+  const sign = async (i: number) => {
     const request: InferenceRequest = {
       modelId,
       inputHash: keccak256(toHex(`input ${i}`)),
@@ -69,8 +70,8 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
       maxFee: fee,
       nonce: BigInt(i),
       deadline: 2n ** 40n,
+      channelTotal: fee * BigInt(i + 1),
     }
-    const clientAccount = privateKeyToAccount(clientKey!)
     const signature = await clientAccount.signTypedData({
       domain: verityDomain(domain),
       types: eip712Types,
@@ -79,7 +80,7 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
     })
     expect(signature).toMatch(/^0x[0-9a-f]{130}$/)
     expect(await settlement.read.requestDigest([request])).toBe(hashRequest(request, domain))
-    receipts.push({
+    const receipt: Receipt = {
       requestHash: hashRequest(request, domain),
       modelId,
       inputHash: request.inputHash,
@@ -89,18 +90,20 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
       fee,
       issuedAt: BigInt(Math.floor(Date.now() / 1000)),
       mode: request.mode,
-    })
+    }
+    return { request, signature, receipt }
   }
+  const signed = [await sign(0), await sign(1), await sign(2)]
+  const receipts = signed.map((x) => x.receipt)
   const digests = receipts.map((receipt) => hashReceipt(receipt, domain))
   const tree = buildReceiptTree(digests)
-  const commit = await node.write({
-    ...s,
-    functionName: 'commitBatch',
-    args: [tree.root, 3, 3n * fee, 'http://node-a/v1/batches/1', [{ client: client.address, amount: 3n * fee }]],
-  })
+  // Committing moves no money.
+  const commit = await node.write({ ...s, functionName: 'commitBatch', args: [tree.root, 3, 3n * fee, 1, 'http://node-a/v1/batches/1'] })
   expect(commit.gasUsed).toBeGreaterThan(0n)
   const batchId = await settlement.read.batchCount()
   expect(batchId).toBe(1n)
+  expect((await settlement.read.escrowOf([client.address])).balance).toBe(100n * TOKEN)
+  expect(await settlement.read.exposureOf([node.address])).toEqual({ commits: 1, openReceipts: 3 })
   for (const [index, receipt] of receipts.entries()) {
     expect(await settlement.read.receiptDigest([receipt])).toBe(digests[index])
     expect(await settlement.read.verifyReceipt([batchId, receipt, index, tree.proof(index)])).toBe(true)
@@ -114,16 +117,39 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
 
   await chain.increaseTime(61)
   await client.write({ ...s, functionName: 'finalize', args: [batchId, [verifier.address]] })
-  const verifierShare = (3n * fee * 1000n) / 10_000n
-  expect(await settlement.read.claimable([verifier.address])).toBe(verifierShare)
-  expect(await settlement.read.claimable([node.address])).toBe(3n * fee - verifierShare)
+  expect(await settlement.read.exposureOf([node.address])).toEqual({ commits: 1, openReceipts: 0 })
   const again = await client.write({ ...s, functionName: 'finalize', args: [batchId, [verifier.address]] }).catch((e: unknown) => e)
   expect((again as ContractRevertError).errorName).toBe('BatchAlreadyFinalized')
+
+  // The node redeems the latest voucher once: the client pays the channel's total, 10 % of it to the verifiers' pot.
+  const redemption = (x: (typeof signed)[number], id: bigint, index: number, proof: `0x${string}`[]) =>
+    [x.request, x.signature, { outputHash: x.receipt.outputHash, fee, issuedAt: x.receipt.issuedAt, batchId: id, index, proof }] as const
+  await node.write({ ...s, functionName: 'redeem', args: redemption(signed[2]!, batchId, 2, tree.proof(2)) })
+  const share = (3n * fee * 1000n) / 10_000n
+  expect((await settlement.read.escrowOf([client.address])).balance).toBe(100n * TOKEN - 3n * fee)
+  expect(await settlement.read.claimable([node.address])).toBe(3n * fee - share)
+  expect(await settlement.read.verificationPot([1])).toBe(share)
+  const replay = await node
+    .write({ ...s, functionName: 'redeem', args: redemption(signed[1]!, batchId, 1, tree.proof(1)) })
+    .catch((e: unknown) => e)
+  expect((replay as ContractRevertError).errorName).toBe('ChannelNotAhead')
+
+  // A second batch: its attester is paid from the pot at finalize.
+  const next = await sign(3)
+  const nextTree = buildReceiptTree([hashReceipt(next.receipt, domain)])
+  await node.write({ ...s, functionName: 'commitBatch', args: [nextTree.root, 1, fee, 2, 'http://node-a/v1/batches/2'] })
+  await verifier.write({ ...s, functionName: 'attest', args: [2n, [1n]] })
+  await chain.increaseTime(61)
+  await client.write({ ...s, functionName: 'finalize', args: [2n, [verifier.address]] })
+  const verifierShare = (fee * 1000n) / 10_000n
+  expect(await settlement.read.claimable([verifier.address])).toBe(verifierShare)
+  await node.write({ ...s, functionName: 'redeem', args: redemption(next, 2n, 0, nextTree.proof(0)) })
+  const nodeShare = 3n * fee - share + fee - verifierShare
 
   const nodeBefore = await token.read.balanceOf([node.address])
   await node.write({ ...s, functionName: 'claim', args: [] })
   await verifier.write({ ...s, functionName: 'claim', args: [] })
-  expect(await token.read.balanceOf([node.address])).toBe(nodeBefore + 3n * fee - verifierShare)
+  expect(await token.read.balanceOf([node.address])).toBe(nodeBefore + nodeShare)
 
   await node.write({ ...r, functionName: 'requestUnbond', args: [Role.inference, 2000n * TOKEN] })
   expect(await nodeRegistry.read.isActive([node.address, Role.inference])).toBe(false)
@@ -133,5 +159,9 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   const beforeWithdraw = await token.read.balanceOf([node.address])
   await node.write({ ...r, functionName: 'withdraw', args: [Role.inference] })
   expect(await token.read.balanceOf([node.address])).toBe(beforeWithdraw + 2000n * TOKEN)
-  expect(await token.read.balanceOf([s.address])).toBe(100n * TOKEN - 3n * fee)
+  // Left in the settlement: the client's escrow and the verifiers' pot.
+  // The first redemption's share, less the second batch's attester pay, plus the second redemption's share.
+  const pot = share - verifierShare + (fee * 1000n) / 10_000n
+  expect(await settlement.read.verificationPot([1])).toBe(pot)
+  expect(await token.read.balanceOf([s.address])).toBe(100n * TOKEN - 4n * fee + pot)
 }

@@ -15,6 +15,7 @@ import { modelImport } from './commands/modelImport.js'
 import { modelPublish, nodeCommand } from './commands/nodeCommands.js'
 import { runCommand } from './commands/run.js'
 import { stake, unstake } from './commands/stake.js'
+import { MONEY_ATTACKS, type MoneyAttack } from './devnet/moneyAttacks.js'
 import { UsageError } from './samples.js'
 
 function positiveInt(v: string): number {
@@ -49,13 +50,25 @@ function fault(v: string): Fault {
 /**
  * `--adversary <strategy>:<rate>`: wrong-output (node 0 answers a wrong final output), deep-value
  * (node 0 computes one intermediate value wrong), silent (node 0 answers wrong and never defends),
- * false-challenger (verifier 0 challenges correct receipts).
+ * false-challenger (verifier 0 challenges correct receipts); or one of the money attacks run after the
+ * workload by a party of its own (escrow-thief, replayer, model-swapper, stake-exhauster). Repeatable.
  */
-function adversary(v: string): { fault?: Fault; falseChallengeRate?: number } {
+function adversary(
+  v: string,
+  previous: { fault?: Fault; falseChallengeRate?: number; moneyAttacks?: MoneyAttack[] } = {},
+): { fault?: Fault; falseChallengeRate?: number; moneyAttacks?: MoneyAttack[] } {
+  if ((MONEY_ATTACKS as readonly string[]).includes(v))
+    return { ...previous, moneyAttacks: [...(previous.moneyAttacks ?? []), v as MoneyAttack] }
+  return { ...previous, ...faultyParty(v) }
+}
+
+function faultyParty(v: string): { fault?: Fault; falseChallengeRate?: number } {
   const match = /^(wrong-output|deep-value|silent|false-challenger):([0-9.]+)$/.exec(v)
   const r = match ? Number(match[2]) : Number.NaN
   if (!(r > 0 && r <= 1))
-    throw new InvalidArgumentError(`expected wrong-output|deep-value|silent|false-challenger:<rate in (0, 1]>, got "${v}"`)
+    throw new InvalidArgumentError(
+      `expected wrong-output|deep-value|silent|false-challenger:<rate in (0, 1]> or one of ${MONEY_ATTACKS.join(', ')}, got "${v}"`,
+    )
   const kind = match![1]!
   if (kind === 'false-challenger') return { falseChallengeRate: r }
   return { fault: { kind: kind === 'wrong-output' ? 'flip-output' : (kind as Fault['kind']), rate: r } }
@@ -190,7 +203,7 @@ export function program(): Command {
     .option('--fault <spec>', 'make node 0 deliberately faulty, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option(
       '--adversary <strategy>',
-      'a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate> (node 0) or false-challenger:<rate> (verifier 0)',
+      `a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate> (node 0), false-challenger:<rate> (verifier 0), or a money attack run after the workload (${MONEY_ATTACKS.join(', ')}); repeatable`,
       adversary,
     )
     .option('--exit', 'stop once the workload has settled', false)

@@ -70,7 +70,7 @@ describe('devnet end to end: 200 real MNIST digits through two nodes and three v
         signature: final.signature,
         inclusion: { batchId: final.batch!.batchId, index: final.batch!.index, proof: final.batch!.proof },
       })
-      expect(check).toEqual({ signedByNode: true, nodeRegistered: true, included: true, problems: [] })
+      expect(check).toEqual({ signedByNode: true, nodeRegistered: true, nodeActive: true, included: true, problems: [] })
     }
     expect(Object.fromEntries(levels)).toEqual({ FINAL: 200 })
     const attested = await Promise.all(

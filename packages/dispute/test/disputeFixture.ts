@@ -8,19 +8,34 @@ import {
   type VerityContracts,
   verityContracts,
 } from '@verity/chain'
-import { buildReceiptTree, hashReceipt, modelGraph, type Receipt, Role } from '@verity/contracts'
+import {
+  buildReceiptTree,
+  eip712Types,
+  hashReceipt,
+  hashRequest,
+  type InferenceRequest,
+  modelGraph,
+  type Receipt,
+  Role,
+  verityDomain,
+} from '@verity/contracts'
 import { type LoadedModel, runQuantized, type Trace, tensorsHash } from '@verity/runtime'
 import { type Hex, keccak256, toHex } from 'viem'
 
 export const TOKEN = 10n ** 18n
 export const FEE = 2n * TOKEN
 
-/** Short windows; clocks of 30 s a side with at least 3 s a turn (2·30 + 191·3 ≤ 700). */
+/**
+ * Short windows; clocks of 30 s a side with at least 3 s a turn (2·30 + 191·3 ≤ 700); escrow
+ * withdrawals wait past the window and the longest dispute. Each receipt in an open batch reserves
+ * 500 tokens of the node's stake (the 2,000 staked cover the two receipts `commitAndChallenge` commits).
+ */
 export const DISPUTE_PARAMS: Partial<DeploymentParams> = {
   challengeWindow: 100,
   maxDisputeDuration: 700,
   unbondingDelay: 1000,
-  escrowWithdrawalDelay: 50,
+  escrowWithdrawalDelay: 900,
+  dataResponseTime: 50,
   minInferenceStake: 1000n * TOKEN,
   minVerifierStake: 100n * TOKEN,
   verifierShareBps: 1000,
@@ -28,6 +43,7 @@ export const DISPUTE_PARAMS: Partial<DeploymentParams> = {
   disputeClock: 30,
   minMoveTime: 3,
   slashAmount: 500n * TOKEN,
+  attesterSlash: 20n * TOKEN,
   bountyBps: 5000,
 }
 
@@ -75,43 +91,70 @@ export async function registerModel(f: DisputeFixture, model: LoadedModel): Prom
   })
 }
 
-export type Disputed = { gameId: bigint; batchId: bigint; receipts: Receipt[]; index: number; challengeGas: bigint }
+export type Disputed = {
+  gameId: bigint
+  batchId: bigint
+  receipts: Receipt[]
+  /** The client's signed requests the receipts answer (what `redeem` and `publishData` take). */
+  requests: { request: InferenceRequest; signature: Hex }[]
+  index: number
+  challengeGas: bigint
+}
 
 /**
- * Commits a batch of two receipts of `model` on `inputs` — receipt 0 claims `claimed`'s output, receipt 1
- * the honest output of other inputs — and challenges receipt 0 from the challenger's account.
+ * Commits a batch of two receipts of `model` on `inputs`, each answering a request the client signed
+ * (running channel totals FEE and 2·FEE) — receipt 0 claims `claimed`'s output, receipt 1 the honest
+ * output of other inputs — with the node's next commit sequence, and challenges receipt 0's execution
+ * from the challenger's account.
  */
 export async function commitAndChallenge(f: DisputeFixture, model: LoadedModel, inputs: Int16Array[], claimed: Trace): Promise<Disputed> {
   const outputOf = (trace: Trace) => tensorsHash(model.model.outputs.map((id) => trace.tensors.get(id)!))
   const other = inputs.map((t) => t.map((v) => -v))
-  const receipt = (i: number, inputHash: Hex, outputHash: Hex): Receipt => ({
-    requestHash: keccak256(toHex(`request ${i}`)),
-    modelId: model.modelId,
-    inputHash,
-    outputHash,
-    node: f.node.address,
-    client: f.client.address,
-    fee: FEE,
-    issuedAt: 1n,
-    mode: 1,
-  })
-  const receipts = [
-    receipt(0, tensorsHash(inputs), outputOf(claimed)),
-    receipt(1, tensorsHash(other), outputOf(runQuantized(model, other, { trace: true }).trace!)),
-  ]
   const domain = { chainId: f.chain.chainId, settlement: f.book.contracts.settlement }
-  const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, domain)))
   const settlement = { address: f.book.contracts.settlement, abi: f.contracts.settlement.abi } as const
-  await f.node.write({
-    ...settlement,
-    functionName: 'commitBatch',
-    args: [tree.root, 2, 2n * FEE, 'http://node/batch', [{ client: f.client.address, amount: 2n * FEE }]],
-  })
+  const { commits } = await f.contracts.settlement.read.exposureOf([f.node.address])
+  const requests: Disputed['requests'] = []
+  const receipt = async (i: number, inputHash: Hex, outputHash: Hex): Promise<Receipt> => {
+    const request: InferenceRequest = {
+      modelId: model.modelId,
+      inputHash,
+      node: f.node.address,
+      mode: 1,
+      maxFee: FEE,
+      nonce: BigInt(2 * commits + i),
+      deadline: 2n ** 40n,
+      channelTotal: FEE * BigInt(2 * commits + i + 1),
+    }
+    const signature = await f.client.account.signTypedData!({
+      domain: verityDomain(domain),
+      types: eip712Types,
+      primaryType: 'InferenceRequest',
+      message: request,
+    })
+    requests.push({ request, signature })
+    return {
+      requestHash: hashRequest(request, domain),
+      modelId: model.modelId,
+      inputHash,
+      outputHash,
+      node: f.node.address,
+      client: f.client.address,
+      fee: FEE,
+      issuedAt: 1n,
+      mode: 1,
+    }
+  }
+  const receipts = [
+    await receipt(0, tensorsHash(inputs), outputOf(claimed)),
+    await receipt(1, tensorsHash(other), outputOf(runQuantized(model, other, { trace: true }).trace!)),
+  ]
+  const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, domain)))
+  await f.node.write({ ...settlement, functionName: 'commitBatch', args: [tree.root, 2, 2n * FEE, commits + 1, 'http://node/batch'] })
   const batchId = await f.contracts.settlement.read.batchCount()
   const { gasUsed } = await f.challenger.write({
     ...settlement,
     functionName: 'challenge',
     args: [batchId, receipts[0]!, 0, tree.proof(0)],
   })
-  return { gameId: await f.contracts.settlement.read.challengeCount(), batchId, receipts, index: 0, challengeGas: gasUsed }
+  return { gameId: await f.contracts.settlement.read.challengeCount(), batchId, receipts, requests, index: 0, challengeGas: gasUsed }
 }

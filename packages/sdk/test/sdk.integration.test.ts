@@ -51,7 +51,7 @@ describe('SDK against a running network', () => {
     const check = await verifyReceipt(client, { receipt: final.receipt, signature: final.signature, inclusion: final.batch! })
     expect(Object.values(answer.outputs)[0]!.values).toHaveLength(10)
     expect(final.timeline.at(-1)!.level).toBe('FINAL')
-    expect(check).toEqual({ signedByNode: true, nodeRegistered: true, included: true, problems: [] })
+    expect(check).toEqual({ signedByNode: true, nodeRegistered: true, nodeActive: true, included: true, problems: [] })
   })
 
   it('discovers the active nodes through the on-chain registry', async () => {

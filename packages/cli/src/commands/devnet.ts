@@ -4,6 +4,7 @@ import type { Fault } from '@verity/node'
 import { mnistImage } from '@verity/runtime'
 import { infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
+import { type AttackReport, type MoneyAttack, runMoneyAttack } from '../devnet/moneyAttacks.js'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
 import { createTrustTracker } from '../devnet/trustTracker.js'
 
@@ -24,6 +25,8 @@ export type DevnetCommandOptions = {
   fault?: Fault
   /** Verifier 0 challenges this share of correct receipts (an adversary; tests and demos only). */
   falseChallengeRate?: number
+  /** Attacks on the money rules, run after the workload by a hostile party with its own key. */
+  moneyAttacks?: MoneyAttack[]
   /** Stop once the workload has settled instead of serving until Ctrl-C. */
   exit: boolean
   json: boolean
@@ -170,7 +173,19 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     await new Promise((r) => setTimeout(r, 250))
   }
   await tracker.stop()
-  const summary = await summarize(net, tracked, workloadStart)
+  const attacks: AttackReport[] = []
+  for (const [k, strategy] of (options.moneyAttacks ?? []).entries()) {
+    // Accounts after the client's are used by no role: each attack gets its own.
+    const key = net.chain.accounts[options.nodes + options.verifiers + 2 + k]!.privateKey
+    out(`\nAttack: ${strategy}`)
+    const report = await runMoneyAttack(net, strategy, key)
+    for (const step of report.steps) out(`  ${step.tried}: ${step.outcome}`)
+    out(
+      `  → stolen ${formatUnits(report.stolen, 18)} VRT, honest parties slashed ${formatUnits(report.honestSlashed, 18)} VRT, settled twice ${report.settledTwice}, attacker slashed ${formatUnits(report.attackerSlashed, 18)} VRT`,
+    )
+    attacks.push(report)
+  }
+  const summary = { ...(await summarize(net, tracked, workloadStart)), attacks: attacks.map(attackToJson) }
   printSummary(summary, out)
   if (options.json) console.log(JSON.stringify(summary))
   if (options.exit) {
@@ -222,9 +237,23 @@ export type DevnetSummary = {
   feesPaid: string
   gasSpent: number
   verifiers: { checked: number; matched: number; challenges: number }[]
+  /** The money attacks run (`--adversary escrow-thief` …): amounts in VRT. */
+  attacks: ReturnType<typeof attackToJson>[]
 }
 
-async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint): Promise<DevnetSummary> {
+function attackToJson(r: AttackReport) {
+  return {
+    strategy: r.strategy,
+    attacker: r.attacker,
+    steps: r.steps,
+    stolen: formatUnits(r.stolen, 18),
+    honestSlashed: formatUnits(r.honestSlashed, 18),
+    attackerSlashed: formatUnits(r.attackerSlashed, 18),
+    settledTwice: r.settledTwice,
+  }
+}
+
+async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint): Promise<Omit<DevnetSummary, 'attacks'>> {
   const pct = (values: number[], p: number) => {
     if (values.length === 0) return null
     const sorted = [...values].sort((a, b) => a - b)

@@ -72,7 +72,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const verifierCount = options.verifiers ?? 3
   rmSync(options.dir, { recursive: true, force: true })
   mkdirSync(join(options.dir, 'keys'), { recursive: true })
-  const chain = await startEmbeddedChain({ ...(options.port === undefined ? {} : { port: options.port }), accounts: 10 })
+  const chain = await startEmbeddedChain({ ...(options.port === undefined ? {} : { port: options.port }), accounts: 14 })
   const closers: (() => Promise<void>)[] = [() => chain.close()]
   try {
     const [deployer, ...others] = chain.accounts

@@ -1,0 +1,102 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { mnistImage } from '@verity/runtime'
+import { infer, waitForTrust } from '@verity/sdk'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runMoneyAttack } from '../src/devnet/moneyAttacks.js'
+import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
+import { settledEvents } from './devnetState.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const shared = join(root, '..', 'shared')
+
+/**
+ * The money attacks of docs/protocol.md's threat table, each run by a hostile party with its own key
+ * (plain viem against the devnet's JSON-RPC URL, raw HTTP) against one honest devnet: nothing is
+ * stolen, no honest party is slashed, no channel is debited beyond what its client signed.
+ */
+describe('money attacks on a devnet', () => {
+  let net: Devnet
+  const key = (k: number) => net.chain.accounts[2 + 2 + 2 + k]!.privateKey
+  const outcomes = (r: { steps: { outcome: string }[] }) => r.steps.map((s) => s.outcome)
+
+  beforeAll(async () => {
+    net = await startDevnet({
+      dir: join(mkdtempSync(join(tmpdir(), 'verity-money-')), 'net'),
+      shared,
+      nodes: 2,
+      verifiers: 2,
+      window: 10,
+      sampleRate: 1,
+      batchSize: 4,
+    })
+    // Honest traffic first: settled batches to replay, and vouchers on the nodes' public channel endpoints.
+    const answers = []
+    for (let i = 0; i < 4; i++)
+      answers.push(
+        await infer(net.client, { modelId: net.modelId, inputs: { Input3: mnistImage(net.mnist, i) }, node: net.nodes[i % 2]!.url }),
+      )
+    for (const a of answers)
+      await waitForTrust(net.client, {
+        inferenceId: a.inferenceId,
+        node: a.node.url,
+        level: 'FINAL',
+        timeoutMs: 90_000,
+        pollIntervalMs: 500,
+      })
+  })
+  afterAll(async () => net?.stop())
+
+  it('escrow-thief: a random root moves no money; no voucher but the client’s own pays, and only its named node', async () => {
+    const report = await runMoneyAttack(net, 'escrow-thief', key(0))
+    expect(report).toMatchObject({ stolen: 0n, honestSlashed: 0n, settledTwice: 0 })
+    expect(outcomes(report)).toEqual([
+      'committed: it moves no money',
+      'committed',
+      expect.stringMatching(/^finalized/),
+      'refused: InvalidInclusionProof',
+      'refused: WrongNode',
+    ])
+  })
+
+  it('replayer: another node’s settled batch re-committed earns nothing and is overturned at the replayer’s cost', async () => {
+    const report = await runMoneyAttack(net, 'replayer', key(1))
+    expect(report).toMatchObject({ stolen: 0n, honestSlashed: 0n, settledTwice: 0 })
+    expect(report.steps[1]!.outcome).toMatch(/^[1-9]\d* data challenge/)
+    expect(report.steps[2]!.outcome).toBe('refused: WrongNode')
+    const [overturned, count] = report.steps[3]!.outcome.match(/^(\d+) of (\d+) receipts overturned/)!
+      .slice(1)
+      .map(Number)
+    expect(overturned).toBe(count)
+    expect(report.attackerSlashed).toBe(net.book.params.slashAmount * BigInt(overturned!))
+  })
+
+  it('model-swapper: a receipt naming another model is refused by the SDK, challenged by verifiers, overturned and never paid', async () => {
+    const before = await settledEvents(net)
+    const report = await runMoneyAttack(net, 'model-swapper', key(2))
+    expect(report).toMatchObject({ stolen: 0n, honestSlashed: 0n, settledTwice: 0 })
+    expect(outcomes(report)).toEqual([
+      'the SDK refused it: InvalidReceiptError',
+      expect.stringMatching(/^committed as batch/),
+      expect.stringMatching(/^data challenge \d+ opened/),
+      'refused: ReceiptMismatch',
+      'receipt overturned: client refunded, attacker slashed',
+      'finalized',
+      'refused: ReceiptOverturnedAlready',
+    ])
+    const after = await settledEvents(net)
+    const refund = after.overturned
+      .slice(before.overturned.length)
+      .find((e) => e.args.client.toLowerCase() === net.client.account.address.toLowerCase())
+    expect(refund?.args.refund).toBe(10n ** 15n)
+    expect(report.attackerSlashed).toBe(net.book.params.slashAmount)
+  })
+
+  it('stake-exhauster: commits beyond what its stake can slash in full are refused', async () => {
+    const report = await runMoneyAttack(net, 'stake-exhauster', key(3))
+    expect(report).toMatchObject({ stolen: 0n, honestSlashed: 0n, settledTwice: 0 })
+    expect(outcomes(report)).toEqual(['refused: ExposureAboveStake', 'first committed; second refused: ExposureAboveStake'])
+  })
+})

@@ -41,3 +41,13 @@ export async function escrowOf(net: Devnet, client: Address): Promise<bigint> {
   })
   return escrow.balance
 }
+
+/** How far a client's vouchers to `node` were redeemed on-chain. */
+export async function channelPaid(net: Devnet, client: Address, node: Address): Promise<bigint> {
+  return net.chain.publicClient.readContract({
+    address: net.book.contracts.settlement,
+    abi: settlementAbi,
+    functionName: 'channelPaid',
+    args: [client, node],
+  })
+}

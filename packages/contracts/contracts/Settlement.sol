@@ -83,6 +83,13 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         uint16 attesters;
     }
 
+    /// @notice A payment channel (one slot): `paid` is the last redeemed `channelTotal` (the vouchers'
+    ///         watermark); `refundable` what the client was debited and not refunded.
+    struct Channel {
+        uint128 paid;
+        uint128 refundable;
+    }
+
     /// @notice A node's commit sequence and receipts in batches not yet finalized (one slot).
     struct Exposure {
         uint32 commits;
@@ -168,8 +175,11 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     mapping(uint256 challengeId => Challenge) private _challenges;
     mapping(address account => uint256) public claimable;
     mapping(uint256 batchId => mapping(uint32 receiptIndex => bool)) private _overturned;
-    /// @notice What each client's channel with each node has paid so far (the last redeemed `channelTotal`).
-    mapping(address client => mapping(address node => uint128)) public channelPaid;
+    /// @dev Each client's channel with each node: how far its vouchers were redeemed, and what it paid
+    ///      and was not refunded (the most an overturned receipt can give back).
+    mapping(address client => mapping(address node => Channel)) private _channels;
+    /// @notice Fees of overturned receipts the client had not paid yet: deducted from its next redemptions.
+    mapping(address client => mapping(address node => uint256)) public channelCredit;
     mapping(uint32 nodeId => Exposure) private _exposure;
     /// @notice Per node: the verifiers' share of its redeemed fees, paid out to the attesters of its batches.
     mapping(uint32 nodeId => uint256) public verificationPot;
@@ -464,14 +474,23 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         returns (uint256 debited)
     {
         (address client, uint32 nodeId) = _checkRedemption(request, clientSignature, at);
-        uint128 paidBefore = channelPaid[client][msg.sender];
+        Channel storage channel = _channels[client][msg.sender];
+        uint128 paidBefore = channel.paid;
         // INVARIANT: the same authorisation is never spent twice: the channel only moves forward.
         if (request.channelTotal <= paidBefore) revert ChannelNotAhead(request.channelTotal, paidBefore);
-        channelPaid[client][msg.sender] = request.channelTotal;
+        channel.paid = request.channelTotal;
         uint256 owed = request.channelTotal - paidBefore;
+        // INVARIANT: fees of overturned receipts are never collected: they come off the amount owed.
+        uint256 credit = channelCredit[client][msg.sender];
+        if (credit > 0) {
+            uint256 used = credit < owed ? credit : owed;
+            channelCredit[client][msg.sender] = credit - used;
+            owed -= used;
+        }
         Escrow storage escrow = _escrows[client];
         debited = owed <= escrow.balance ? owed : escrow.balance;
         escrow.balance -= uint128(debited);
+        channel.refundable += uint128(debited);
         uint256 toVerifiers = (debited * verifierShareBps) / BPS;
         verificationPot[nodeId] += toVerifiers;
         claimable[msg.sender] += debited - toVerifiers;
@@ -717,14 +736,32 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         }
         _overturned[batchId][entry.receiptIndex] = true;
         address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
+        // The penalty: `receiptSlash` of stake (reserved at commit), the bounty to the challenger, the rest burned.
         uint256 slashed = nodes.slash(node, NodeRegistry.Role.Inference, receiptSlash, address(this));
-        // INVARIANT: the refund is the receipt's fee and comes out of the node's slash, never from other clients.
-        uint256 refund = entry.fee < slashed ? entry.fee : slashed;
-        if (refund > 0) _escrows[entry.client].balance += uint128(refund);
-        uint256 bounty = ((slashed - refund) * bountyBps) / BPS;
+        uint256 bounty = (slashed * bountyBps) / BPS;
         claimable[entry.challenger] += bond + bounty;
-        if (slashed > refund + bounty) token.safeTransfer(BURN, slashed - refund - bounty);
+        if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
+        uint256 refund = _restitute(entry.client, node, entry.fee);
         emit ReceiptOverturned(challengeId, batchId, entry.receiptIndex, entry.client, refund, slashed, bounty);
+    }
+
+    /// @dev Gives the client back the fee of an overturned receipt, on top of the penalty: what it paid
+    ///      on its channel with the node and was not refunded yet, taken from the node's earnings, then
+    ///      from its stake; the part it has not paid yet is deducted from the channel's next redemptions.
+    // INVARIANT: a refund never exceeds what the client paid the node, so naming a client that paid
+    //            nothing (or the node's own account) cannot turn the penalty into a payment.
+    function _restitute(address client, address node, uint256 fee) private returns (uint256 refund) {
+        Channel storage channel = _channels[client][node];
+        uint256 paid = channel.refundable;
+        uint256 due = fee < paid ? fee : paid;
+        if (fee > due) channelCredit[client][node] += fee - due;
+        if (due == 0) return 0;
+        uint256 earned = claimable[node];
+        refund = due < earned ? due : earned;
+        claimable[node] = earned - refund;
+        if (due > refund) refund += nodes.slash(node, NodeRegistry.Role.Inference, due - refund, address(this));
+        channel.refundable = uint128(paid - refund);
+        _escrows[client].balance += uint128(refund);
     }
 
     function _closeChallenge(BatchRecord storage batch) private {
@@ -778,6 +815,11 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         });
     }
 
+    /// @notice How far the client's vouchers to `node` were redeemed (the last `channelTotal` paid).
+    function channelPaid(address client, address node) external view returns (uint128) {
+        return _channels[client][node].paid;
+    }
+
     /// @notice Whether `verifier` attested the batch.
     function hasAttested(uint256 batchId, address verifier) external view returns (bool) {
         return _attestations[batchId][verifier] != 0;
@@ -785,12 +827,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
 
     /// @notice A node's number of commits so far and its receipts in batches not yet finalized.
     function exposureOf(address node) external view returns (Exposure memory) {
-        (uint32 id,) = nodes.activeStake(node, NodeRegistry.Role.Inference);
-        if (id == 0) {
-            NodeRegistry.Operator memory op = nodes.getOperator(node, NodeRegistry.Role.Inference);
-            id = op.id;
-        }
-        return _exposure[id];
+        return _exposure[nodes.getOperator(node, NodeRegistry.Role.Inference).id];
     }
 
     /// @notice The client's escrow record.

@@ -70,8 +70,8 @@ function solFiles(dir: string): string[] {
   )
 }
 
-/** Compiles every contract (with the generated types source in place of the file on disk). */
-export function compile(typesSource = verityTypesSol(), runs = OPTIMIZER_RUNS): SolcOutput {
+/** Compiles every contract (or only the named ones' code: solc still reads every source). */
+export function compile(typesSource = verityTypesSol(), runs = OPTIMIZER_RUNS, only?: readonly string[]): SolcOutput {
   const solc = require('solc') as { version(): string; compile(input: string, options: object): string }
   if (!solc.version().startsWith(`${SOLC_VERSION}+`)) throw new Error(`solc ${SOLC_VERSION} expected, found ${solc.version()}`)
   const sources: Record<string, { content: string }> = {}
@@ -85,7 +85,9 @@ export function compile(typesSource = verityTypesSol(), runs = OPTIMIZER_RUNS): 
     settings: {
       optimizer: { enabled: true, runs },
       evmVersion: 'cancun',
-      outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
+      outputSelection: {
+        '*': Object.fromEntries((only ?? ['*']).map((name) => [name, ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object']])),
+      },
     },
   }
   const findImports = (path: string) => {
@@ -126,7 +128,8 @@ export function generateContractFiles(): Map<string, string> {
   const files = new Map<string, string>([['contracts/generated/VerityTypes.sol', typesSource]])
   const find = (name: string) => {
     const runs = SIZE_TUNED[name] ?? OPTIMIZER_RUNS
-    if (!outputs.has(runs)) outputs.set(runs, compile(typesSource, runs))
+    const tuned = Object.keys(SIZE_TUNED).filter((n) => SIZE_TUNED[n] === runs)
+    if (!outputs.has(runs)) outputs.set(runs, compile(typesSource, runs, runs === OPTIMIZER_RUNS ? undefined : tuned))
     for (const contracts of Object.values(outputs.get(runs)!.contracts)) if (contracts[name]) return contracts[name]
     throw new Error(`contract ${name} missing from the solc output`)
   }

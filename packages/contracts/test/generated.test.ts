@@ -14,6 +14,7 @@ describe('generated contract modules', () => {
         "src/generated/nodeRegistry.ts",
         "src/generated/oneStepVerifier.ts",
         "src/generated/settlement.ts",
+        "src/generated/tensorHasher.ts",
         "src/generated/verityToken.ts",
         "test/generated/oneStepHarness.ts",
         "test/generated/receiptMerkleHarness.ts",

@@ -711,20 +711,22 @@ describe('Settlement: data challenges', () => {
     const burned = await balance(BURN)
     const stake = await stakeOf(sender(NODE).address, Role.inference)
     const result = await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
-    const bounty = ((SLASH - fee) * 5000n) / 10_000n
+    const bounty = (SLASH * 5000n) / 10_000n
+    // The client has not paid for this receipt yet: nothing to refund; the fee comes off its next redemption.
     expect(events(result, 'ReceiptOverturned')[0]).toEqual({
       challengeId: 1n,
       batchId: batch.batchId,
       receiptIndex: 1,
       client: sender(CLIENT).address,
-      refund: fee,
+      refund: 0n,
       slashed: SLASH,
       bounty,
     })
     expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
-    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN + fee)
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN)
+    expect(await read().channelCredit([sender(CLIENT).address, sender(NODE).address])).toBe(fee)
     expect(await read().claimable([sender(OTHER).address])).toBe(BOND + bounty)
-    expect(await balance(BURN)).toBe(burned + SLASH - fee - bounty)
+    expect(await balance(BURN)).toBe(burned + SLASH - bounty)
     expect(await read().isOverturned([batch.batchId, 1])).toBe(true)
     expect((await read().getChallenge([1n])).status).toBe(ChallengeStatus.upheld)
     // The second challenge was right too: it gets its bond back, the node is not slashed twice.
@@ -734,6 +736,47 @@ describe('Settlement: data challenges', () => {
     expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
     await expectRevert(challengeData(batch, 1), 'AlreadyOverturned', [batch.batchId, 1])
     expect((await read().getBatch([batch.batchId])).status).toBe(BatchStatus.committed)
+  })
+})
+
+describe('Settlement: refunds', () => {
+  it('test_overturn_refundsWhatTheClientPaid_fromTheNodesEarnings_and_creditsTheRest_succeeds', async () => {
+    await setup()
+    const vs = await vouchers(4)
+    const paid = await settled(vs.slice(0, 2))
+    await redeem(vs[1]!, paid, 1)
+    const escrow = (await read().escrowOf([sender(CLIENT).address])).balance
+    const earned = await read().claimable([sender(NODE).address])
+    const stake = await stakeOf(sender(NODE).address, Role.inference)
+    // Receipt 2 is overturned while the client has paid 2 fees on the channel: its fee comes back at
+    // once, out of the node's earnings (on top of the slash).
+    const batch = await commit(vs.slice(2).map((v) => v.receipt))
+    await challengeData(batch, 0)
+    await f.chain.increaseTime(RESPONSE)
+    const result = await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
+    expect(events(result, 'ReceiptOverturned')[0]).toMatchObject({ refund: fee, slashed: SLASH })
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(escrow + fee)
+    expect(await read().claimable([sender(NODE).address])).toBe(earned - fee)
+    expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
+    // Voucher 3 covers receipts 2 and 3: redeeming it charges both, the refund made receipt 2 free.
+    await finalizeAfterWindow(batch.batchId)
+    await redeem(vs[3]!, batch, 1)
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(escrow + fee - 2n * fee)
+  })
+
+  it('test_overturn_ofAReceiptNamingAClientThatPaidNothing_refundsNothing_succeeds', async () => {
+    await setup()
+    // A node names its own second account as the client, at a fee as large as the slash: overturning
+    // it must still cost the node the whole slash.
+    const puppet = await signVoucher(f, { signer: sender(HOSTILE), node: sender(NODE).address, seed: 9, channelTotal: SLASH, fee: SLASH })
+    const stake = await stakeOf(sender(NODE).address, Role.inference)
+    const batch = await commit([puppet.receipt])
+    await challengeData(batch, 0)
+    await f.chain.increaseTime(RESPONSE)
+    const result = await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
+    expect(events(result, 'ReceiptOverturned')[0]).toMatchObject({ refund: 0n, slashed: SLASH })
+    expect((await read().escrowOf([sender(HOSTILE).address])).balance).toBe(0n)
+    expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
   })
 })
 
@@ -914,8 +957,9 @@ describe('Settlement: attacks by a hostile node', () => {
     await expectRevert(redeem(vs[1]!, replayed, 1, sender(HOSTILE)), 'WrongNode', [sender(NODE).address, sender(HOSTILE).address])
     await expectRevert(redeem(vs[1]!, again, 1), 'ChannelNotAhead', [2n * fee, 2n * fee])
     expect(await read().claimable([sender(HOSTILE).address])).toBe(0n)
-    // The client lost nothing to the replays and was refunded the overturned receipt's fee out of the slash.
-    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(escrow + fee)
+    // The client lost nothing to the replays; it never paid the replayer, so nothing is refunded to it
+    // (the replayer's penalty is its whole slash).
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(escrow)
   })
 
   it('test_attack_wrongModelReceipt_cannotBeRedeemed_overturned_succeeds', async () => {
@@ -948,7 +992,9 @@ describe('Settlement: attacks by a hostile node', () => {
     await expectRevert(redeem(swapped, batch, 0), 'ReceiptOverturnedAlready')
     // Never overturned, it still cannot be redeemed: the leaf `redeem` proves follows from the signed request (model A).
     await expectRevert(redeem(swapped, unchallenged, 0), 'InvalidInclusionProof')
-    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN + fee)
+    // The client paid nothing for it: its fee is owed back against the channel's next redemptions.
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN)
+    expect(await read().channelCredit([sender(CLIENT).address, sender(NODE).address])).toBe(fee)
     expect(await read().claimable([sender(NODE).address])).toBe(0n)
   })
 
@@ -967,9 +1013,11 @@ describe('Settlement: attacks by a hostile node', () => {
     const result = await sender(OTHER).write({ ...s(), functionName: 'multicall', args: [expire] })
     const overturned = events(result, 'ReceiptOverturned')
     expect(overturned).toHaveLength(100)
-    expect(overturned.every((e) => e.slashed === SLASH && e.refund === fee)).toBe(true)
+    expect(overturned.every((e) => e.slashed === SLASH && e.refund === 0n)).toBe(true)
     expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(0n)
-    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN + 100n * fee)
+    // Nothing was paid for the forged receipts, so nothing is refunded: the fees are owed back on the channel.
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN)
+    expect(await read().channelCredit([sender(CLIENT).address, sender(NODE).address])).toBe(100n * fee)
     // Slashed below the minimum, it commits nothing more.
     await expectRevert(commit(cheats.slice(0, 1)), 'NotActiveNode', [sender(NODE).address])
   })

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ContractRevertError } from '@verity/chain'
-import { BatchStatus, ChallengeStatus, GamePhase, GameReason, Role } from '@verity/contracts'
+import { BatchStatus, buildReceiptTree, ChallengeStatus, GamePhase, GameReason, hashReceipt, Role } from '@verity/contracts'
 import { importOnnx, type LoadedModel, loadMnist, mnistImage, quantizeInputs, runQuantized, type Trace } from '@verity/runtime'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
@@ -76,15 +76,18 @@ describe('DisputeGame over mnist-8', () => {
     const claimed = corruptTrace(model, inputs, corruption)
     const nodeStake = await stake(f.node.address, Role.inference)
     const escrow = (await f.contracts.settlement.read.escrowOf([f.client.address])).balance
-    const { record, gameId, batchId } = await play(claimed)
+    const { record, gameId, batchId, receipts, requests } = await play(claimed)
     expect(record.game).toMatchObject({ phase: GamePhase.resolved, nodeLost: true, reason: GameReason.oneStep, opLeaf: op + 1 })
     expect((await f.contracts.settlement.read.getChallenge([gameId])).status).toBe(ChallengeStatus.upheld)
     expect(await f.contracts.settlement.read.isOverturned([batchId, 0])).toBe(true)
     expect(await stake(f.node.address, Role.inference)).toBe(nodeStake - 500n * TOKEN)
-    // Both receipts were debited at commit; the overturned one's fee comes back.
-    expect((await f.contracts.settlement.read.escrowOf([f.client.address])).balance).toBe(escrow - FEE)
+    // Nothing was debited yet (money moves only when a voucher is redeemed): the overturned receipt's
+    // fee is owed back on the channel instead, and the challenger gets its bond and half the slash.
+    expect((await f.contracts.settlement.read.escrowOf([f.client.address])).balance).toBe(escrow)
+    expect(await f.contracts.settlement.read.channelCredit([f.client.address, f.node.address])).toBe(FEE)
     expect(await f.contracts.settlement.read.claimable([f.challenger.address])).toBe(10n * TOKEN + 250n * TOKEN)
-    // The batch's other receipt still settles: the node is paid its fee, not the overturned one.
+    // The batch's other receipt still settles: redeeming its voucher (which also covers the overturned
+    // request) pays the node one fee, not two.
     await f.chain.increaseTime(101)
     await f.node.write({
       address: f.book.contracts.settlement,
@@ -93,7 +96,28 @@ describe('DisputeGame over mnist-8', () => {
       args: [batchId, []],
     })
     expect((await f.contracts.settlement.read.getBatch([batchId])).status).toBe(BatchStatus.finalized)
-    expect(await f.contracts.settlement.read.claimable([f.node.address])).toBe(FEE)
+    const tree = buildReceiptTree(
+      receipts.map((r) => hashReceipt(r, { chainId: f.chain.chainId, settlement: f.book.contracts.settlement })),
+    )
+    await f.node.write({
+      address: f.book.contracts.settlement,
+      abi: f.contracts.settlement.abi,
+      functionName: 'redeem',
+      args: [
+        requests[1]!.request,
+        requests[1]!.signature,
+        {
+          outputHash: receipts[1]!.outputHash,
+          fee: receipts[1]!.fee,
+          issuedAt: receipts[1]!.issuedAt,
+          batchId,
+          index: 1,
+          proof: tree.proof(1),
+        },
+      ],
+    })
+    expect((await f.contracts.settlement.read.escrowOf([f.client.address])).balance).toBe(escrow - FEE)
+    expect(await f.contracts.settlement.read.claimable([f.node.address])).toBe(FEE - (FEE * 1000n) / 10_000n)
     logGame(corruption.kind, record)
   })
 

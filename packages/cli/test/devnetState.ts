@@ -51,3 +51,13 @@ export async function channelPaid(net: Devnet, client: Address, node: Address): 
     args: [client, node],
   })
 }
+
+/** Fees of overturned receipts owed back to a client on its channel with `node`. */
+export async function channelCredit(net: Devnet, client: Address, node: Address): Promise<bigint> {
+  return net.chain.publicClient.readContract({
+    address: net.book.contracts.settlement,
+    abi: settlementAbi,
+    functionName: 'channelCredit',
+    args: [client, node],
+  })
+}

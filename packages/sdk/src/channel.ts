@@ -4,8 +4,8 @@ import type { VerityClient } from './createVerityClient.js'
 
 type ChannelState = { total: bigint }
 
-/** Running totals of this process's channels, by client and node. */
-const channels = new Map<string, Promise<ChannelState>>()
+/** Running totals of each client object's channels, by node: state lives as long as the client. */
+const channels = new WeakMap<VerityClient, Map<string, Promise<ChannelState>>>()
 
 const FETCH_TIMEOUT_MS = 5_000
 const MAX_CHANNEL_BYTES = 64 * 1024
@@ -13,20 +13,30 @@ const MAX_CHANNEL_BYTES = 64 * 1024
 /**
  * Where the client's channel with `node` stands: the highest `channelTotal` it signed, as the node
  * shows it — accepted only as a voucher carrying this client's own signature, so a node cannot make
- * the client authorise more than it already did. Zero for a new channel (or a node that shows none).
+ * the client authorise more than it already did — and never below what the channel already paid
+ * on-chain (a node that lost its records cannot charge the client twice for the same total).
  */
-async function loadChannel(client: VerityClient, url: string): Promise<ChannelState> {
+async function loadChannel(client: VerityClient, node: { address: Address; url: string }): Promise<ChannelState> {
+  const [shown, paid] = await Promise.all([
+    shownVoucher(client, node.url),
+    client.contracts.settlement.read.channelPaid([client.account.address, node.address]).catch(() => 0n),
+  ])
+  return { total: shown > paid ? shown : paid }
+}
+
+/** The highest `channelTotal` the node shows as signed by this client (0 when none can be checked). */
+async function shownVoucher(client: VerityClient, url: string): Promise<bigint> {
   try {
     const response = await fetch(`${url}/v1/channels/${client.account.address}`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })
     const text = await response.text()
-    if (!response.ok || text.length > MAX_CHANNEL_BYTES) return { total: 0n }
+    if (!response.ok || text.length > MAX_CHANNEL_BYTES) return 0n
     const body = JSON.parse(text) as { voucher?: { request?: unknown; signature?: unknown } | null }
-    if (!body.voucher) return { total: 0n }
+    if (!body.voucher) return 0n
     const request = requestFromWire(body.voucher.request, 'voucher.request')
     const signer = recoverSigner(hashRequest(request, client.domain), body.voucher.signature as `0x${string}`)
-    return { total: signer?.toLowerCase() === client.account.address.toLowerCase() ? request.channelTotal : 0n }
+    return signer?.toLowerCase() === client.account.address.toLowerCase() ? request.channelTotal : 0n
   } catch {
-    return { total: 0n }
+    return 0n
   }
 }
 
@@ -40,11 +50,16 @@ export async function reserveOnChannel(
   node: { address: Address; url: string },
   fee: bigint,
 ): Promise<{ channelTotal: bigint; release(): void }> {
-  const key = `${client.account.address.toLowerCase()}|${node.address.toLowerCase()}`
-  let loading = channels.get(key)
+  let mine = channels.get(client)
+  if (!mine) {
+    mine = new Map()
+    channels.set(client, mine)
+  }
+  const key = node.address.toLowerCase()
+  let loading = mine.get(key)
   if (!loading) {
-    loading = loadChannel(client, node.url)
-    channels.set(key, loading)
+    loading = loadChannel(client, node)
+    mine.set(key, loading)
   }
   const state = await loading
   state.total += fee

@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { deployVerity, startEmbeddedChain, TxSender, verityContracts, type WriteResult } from '@verity/chain'
-import { buildReceiptTree, hashReceipt, type Receipt, Role } from '@verity/contracts'
+import { buildReceiptTree, hashReceipt, modelIdOf, type Receipt, Role } from '@verity/contracts'
 import { type Address, encodeFunctionData, type Hex, keccak256, toHex } from 'viem'
 
 const TOKEN = 10n ** 18n
@@ -46,7 +46,13 @@ for (const sender of senders.slice(1)) {
 }
 
 // Registries.
-const modelId = keccak256(toHex('model'))
+const roots = {
+  artifactHash: keccak256(toHex('model')),
+  weightsRoot: keccak256(toHex('w')),
+  graphRoot: keccak256(toHex('g')),
+  specHash: keccak256(toHex('s')),
+}
+const modelId = modelIdOf(roots)
 record(
   'ModelRegistry',
   'register',
@@ -54,7 +60,7 @@ record(
   await node!.write({
     ...m,
     functionName: 'register',
-    args: [modelId, 'http://127.0.0.1:7070/v1/models/0x1234abcd', keccak256(toHex('w')), keccak256(toHex('g')), keccak256(toHex('s'))],
+    args: ['http://127.0.0.1:7070/v1/models/0x1234abcd', roots.artifactHash, roots.weightsRoot, roots.graphRoot, roots.specHash],
   }),
 )
 record(

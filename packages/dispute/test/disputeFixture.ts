@@ -8,7 +8,7 @@ import {
   type VerityContracts,
   verityContracts,
 } from '@verity/chain'
-import { buildReceiptTree, hashReceipt, modelGraph, type Receipt, Role } from '@verity/contracts'
+import { buildReceiptTree, hashReceipt, identifyModel, type Receipt, Role } from '@verity/contracts'
 import { type LoadedModel, runQuantized, type Trace, tensorsHash } from '@verity/runtime'
 import { type Hex, keccak256, toHex } from 'viem'
 
@@ -65,14 +65,16 @@ export async function disputeFixture(params: Partial<DeploymentParams> = {}, nod
   return { chain, book, contracts, node: node!, challenger: challenger!, client: client!, close: () => chain.close() }
 }
 
-/** Registers `model` (id, weightsRoot, graphRoot) from the node's account. */
-export async function registerModel(f: DisputeFixture, model: LoadedModel): Promise<void> {
+/** Registers `model` (its roots, which name its id) from the node's account; returns the id. */
+export async function registerModel(f: DisputeFixture, model: LoadedModel): Promise<Hex> {
+  const id = identifyModel(model)
   await f.node.write({
     address: f.book.contracts.modelRegistry,
     abi: f.contracts.modelRegistry.abi,
     functionName: 'register',
-    args: [model.modelId, `http://hub/${model.modelId}`, model.weightsRoot(), modelGraph(model).graphRoot, keccak256(toHex('spec'))],
+    args: [`http://hub/${id.modelId}`, id.artifactHash, id.weightsRoot, id.graphRoot, id.specHash],
   })
+  return id.modelId
 }
 
 export type Disputed = { gameId: bigint; batchId: bigint; receipts: Receipt[]; index: number; challengeGas: bigint }
@@ -86,7 +88,7 @@ export async function commitAndChallenge(f: DisputeFixture, model: LoadedModel, 
   const other = inputs.map((t) => t.map((v) => -v))
   const receipt = (i: number, inputHash: Hex, outputHash: Hex): Receipt => ({
     requestHash: keccak256(toHex(`request ${i}`)),
-    modelId: model.modelId,
+    modelId: identifyModel(model).modelId,
     inputHash,
     outputHash,
     node: f.node.address,

@@ -1,7 +1,7 @@
+import { identifyModel } from '@verity/contracts'
 import { type LoadedModel, loadModel } from '@verity/runtime'
 import type { Hex } from 'viem'
 import { ApiError } from './errors.js'
-import { sha256Hex } from './sha256.js'
 
 /**
  * Models by id, fetched from a hub and checked against their id (sha256 of the artifact) before
@@ -18,7 +18,7 @@ export class ModelCache {
   /** Adds a model already at hand (its id is recomputed from the bytes). */
   add(artifact: Uint8Array): LoadedModel {
     const model = loadModel(artifact)
-    this.loaded.set(model.modelId, Promise.resolve(model))
+    this.loaded.set(identifyModel(model).modelId, Promise.resolve(model))
     return model
   }
 
@@ -47,9 +47,13 @@ export class ModelCache {
     if (response.status === 404) throw new ApiError(404, 'MODEL_NOT_FOUND', `model ${modelId} is not on the hub`, { modelId })
     if (!response.ok) throw new ApiError(503, 'HUB_UNAVAILABLE', `the model hub answered ${response.status} for ${modelId}`)
     const bytes = new Uint8Array(await response.arrayBuffer())
-    const found = sha256Hex(bytes)
+    const model = loadModel(bytes)
+    const found = identifyModel(model).modelId
     if (found !== modelId)
-      throw new ApiError(502, 'MODEL_HASH_MISMATCH', `the hub served bytes hashing to ${found} for model ${modelId}`, { modelId, found })
-    return loadModel(bytes)
+      throw new ApiError(502, 'MODEL_HASH_MISMATCH', `the hub served an artifact of model ${found} for model ${modelId}`, {
+        modelId,
+        found,
+      })
+    return model
   }
 }

@@ -15,6 +15,7 @@ import {
   trustOf,
 } from '@verity/contracts'
 import { type LoadedModel, runQuantized, seededRandom, type TensorInfo, tensorsHash } from '@verity/runtime'
+import { createModelLoader } from '@verity/sdk'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { type Hex, isHex } from 'viem'
@@ -26,7 +27,6 @@ import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from '.
 import { deepValueTamper, type Fault } from './fault.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
-import { ModelCache } from './modelCache.js'
 import { type BatchEvent, ReceiptStore } from './receiptStore.js'
 import { chainStateOf, receiptLevels } from './storedTrust.js'
 
@@ -72,7 +72,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
   const price = options.price ?? 10n ** 15n
   const store = new ReceiptStore(options.dbPath)
-  const models = new ModelCache(options.hubUrl)
+  const models = createModelLoader({ chain, book, hubs: [options.hubUrl] })
   const contracts = verityContracts(chain, book)
   const sender = new TxSender({
     chain,
@@ -163,7 +163,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       }
       registered.add(modelId)
     }
-    return models.get(modelId)
+    return models.load(modelId)
   }
 
   const app = new Hono()

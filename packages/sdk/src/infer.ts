@@ -14,6 +14,7 @@ import {
 } from '@verity/contracts'
 import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
+import type { ModelLoaderErrorType } from './createModelLoader.js'
 import type { VerityClient } from './createVerityClient.js'
 import { discoverNodes } from './discoverNodes.js'
 import { InferenceRejectedError, InvalidReceiptError, NoNodeAvailableError } from './errors.js'
@@ -44,7 +45,7 @@ export type InferReturnType = {
   latencyMs: number
 }
 
-export type InferErrorType = NoNodeAvailableError | InferenceRejectedError | InvalidReceiptError
+export type InferErrorType = NoNodeAvailableError | InferenceRejectedError | InvalidReceiptError | ModelLoaderErrorType
 
 const addresses = new Map<string, Address>()
 

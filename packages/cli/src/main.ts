@@ -49,9 +49,11 @@ function fault(v: string): Fault {
 /**
  * `--adversary <strategy>:<rate>`: wrong-output (node 0 answers a wrong final output), deep-value
  * (node 0 computes one intermediate value wrong), silent (node 0 answers wrong and never defends),
- * false-challenger (verifier 0 challenges correct receipts).
+ * false-challenger (verifier 0 challenges correct receipts); or `model-squatter` (registers the
+ * demo model with wrong roots before its publisher).
  */
-function adversary(v: string): { fault?: Fault; falseChallengeRate?: number } {
+function adversary(v: string): { fault?: Fault; falseChallengeRate?: number; adversary?: 'model-squatter' } {
+  if (v === 'model-squatter') return { adversary: v }
   const match = /^(wrong-output|deep-value|silent|false-challenger):([0-9.]+)$/.exec(v)
   const r = match ? Number(match[2]) : Number.NaN
   if (!(r > 0 && r <= 1))
@@ -174,7 +176,7 @@ export function program(): Command {
     .option('--fault <spec>', 'make node 0 deliberately faulty, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option(
       '--adversary <strategy>',
-      'a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate> (node 0) or false-challenger:<rate> (verifier 0)',
+      'a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate> (node 0), false-challenger:<rate> (verifier 0) or model-squatter',
       adversary,
     )
     .option('--exit', 'stop once the workload has settled', false)

@@ -160,7 +160,7 @@ describe('adversarial devnet: a model-id squatter', () => {
     ])
     expect(attempts.every((a: { namedId: string }) => a.namedId !== honestModelId)).toBe(true)
     expect(clientRefusals).toEqual(['MODEL_ROOTS_MISMATCH', 'MODEL_ROOTS_MISMATCH'])
-    expect(nodeRefusals).toEqual(['MODEL_ROOTS_MISMATCH', 'MODEL_ROOTS_MISMATCH'])
+    expect(nodeRefusals).toEqual(['MODEL_NOT_FOUND', 'MODEL_NOT_FOUND'])
     expect(honestNodesSlashed).toBe('0')
   }, 300_000)
 })

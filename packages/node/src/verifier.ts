@@ -72,7 +72,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const log = options.log ?? (() => {})
   const account = privateKeyToAccount(options.key)
   const store = new VerifierStore(options.dbPath)
-  const models = createModelLoader({ chain, book, hubs: [options.hubUrl] })
+  const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const sender = new TxSender({ chain, account: options.key })
   const contracts = verityContracts(chain, book)
   const rate = options.sampleRate ?? 0.1

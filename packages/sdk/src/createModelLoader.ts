@@ -17,6 +17,12 @@ export type CreateModelLoaderParameters = {
   book: AddressBook
   /** Hubs tried (`<hub>/v1/models/<id>`) before the URI registered on-chain, e.g. a role's own hub. */
   hubs?: string[]
+  /**
+   * Also fetch from the URI registered on-chain (default true). Whoever registered the id chose it:
+   * a server that must not fetch URLs an outsider picks (an inference node, a verifier) sets false
+   * and loads from its own hubs only.
+   */
+  registeredUri?: boolean
   /** Time allowed for one source to deliver the whole artifact. Default 60 s. */
   timeoutMs?: number
   /** Largest artifact accepted. Default 256 MiB (a hub's limit). */
@@ -87,7 +93,7 @@ export function createModelLoader(parameters: CreateModelLoaderParameters): Mode
       const response = await fetch(url, { signal })
       if (!response.ok) {
         await response.body?.cancel()
-        throw new ModelFetchFailedError(modelId, url, `answered ${response.status}`)
+        throw new ModelFetchFailedError(modelId, url, `answered ${response.status}`, { status: response.status })
       }
       const declared = Number(response.headers.get('content-length') ?? Number.NaN)
       if (declared > maxBytes) {
@@ -121,9 +127,9 @@ export function createModelLoader(parameters: CreateModelLoaderParameters): Mode
   async function fetchModel(modelId: Hex): Promise<LoadedModel> {
     const registered = await record(modelId)
     const expected = Object.fromEntries(ROOTS.map((k) => [k, registered[k].toLowerCase()])) as ModelRoots
-    const sources = [
-      ...new Set([...(parameters.hubs ?? []).map((hub) => `${hub.replace(/\/$/, '')}/v1/models/${modelId}`), registered.artifactURI]),
-    ]
+    const hubs = (parameters.hubs ?? []).map((hub) => `${hub.replace(/\/$/, '')}/v1/models/${modelId}`)
+    const sources = [...new Set([...hubs, ...(parameters.registeredUri === false ? [] : [registered.artifactURI])])]
+    if (sources.length === 0) throw new ModelFetchFailedError(modelId, 'its registered URI', 'is not used and no hub is configured')
     const failures: SdkError[] = []
     for (const url of sources) {
       let bytes: Uint8Array
@@ -151,12 +157,9 @@ export function createModelLoader(parameters: CreateModelLoaderParameters): Mode
     const first = failures[0]!
     if (failures.length === 1) throw first
     const attempts = failures.map((f) => ({ url: String((f.details as { url?: string }).url), code: f.code, error: f.shortMessage }))
-    throw new ModelFetchFailedError(
-      modelId,
-      sources.join(', '),
-      `served no valid artifact (${failures.map((f) => f.code).join(', ')})`,
+    throw new ModelFetchFailedError(modelId, sources.join(', '), `served no valid artifact (${failures.map((f) => f.code).join(', ')})`, {
       attempts,
-    )
+    })
   }
 
   function evict() {

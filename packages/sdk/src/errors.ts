@@ -62,8 +62,15 @@ export class ModelNotRegisteredError extends SdkError {
 /** No source served the artifact: unreachable, an error status, or a scheme that cannot be fetched; `details.attempts` lists each. */
 export class ModelFetchFailedError extends SdkError {
   override name = 'ModelFetchFailedError'
-  constructor(modelId: string, url: string, problem: string, attempts: { url: string; code: string; error: string }[] = []) {
-    super('MODEL_FETCH_FAILED', `model ${modelId}: ${url} ${problem}`, { details: { modelId, url, attempts } })
+  constructor(
+    modelId: string,
+    url: string,
+    problem: string,
+    options: { status?: number; attempts?: { url: string; code: string; error: string }[] } = {},
+  ) {
+    super('MODEL_FETCH_FAILED', `model ${modelId}: ${url} ${problem}`, {
+      details: { modelId, url, status: options.status ?? null, attempts: options.attempts ?? [] },
+    })
   }
 }
 

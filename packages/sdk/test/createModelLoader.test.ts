@@ -142,6 +142,11 @@ describe('createModelLoader', () => {
     expect(loader.cachedBytes()).toBe(artifacts.get('a')!.length)
     await loader.load(id)
     expect(fetchesOfC()).toBe(before + 2)
+    // A server's loader that never fetches a registered URI: only its hubs.
+    expect(await failure(createModelLoader({ chain, book, hubs: [`${base}/missing`], registeredUri: false }).load(id))).toMatchObject({
+      code: 'MODEL_FETCH_FAILED',
+      details: { url: `${base}/missing/v1/models/${id}`, status: 404 },
+    })
     // Every source failing: one typed error listing each attempt.
     const none = await register(`${base}/nothing`, { ...c, specHash: keccak256(toHex('5')) })
     expect(await failure(loader.load(none))).toMatchObject({

@@ -13,7 +13,7 @@ export type ModelSquatterReport = {
   strategy: 'model-squatter'
   honestModelId: Hex
   attempts: SquatAttempt[]
-  /** What a client (the SDK's loader) and an honest node answered for each squatted id. */
+  /** What a client (the SDK's loader: registered URI, roots checked) and an honest node (its own hub only) answered for each squatted id. */
   clientRefusals: string[]
   nodeRefusals: string[]
   /** Stake the honest inference nodes lost during the run, in wei of VRT (must be 0). */

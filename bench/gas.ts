@@ -15,6 +15,7 @@ import {
   hashReceipt,
   hashRequest,
   type InferenceRequest,
+  modelIdOf,
   type Receipt,
   Role,
   verityDomain,
@@ -58,7 +59,13 @@ for (const sender of senders.slice(1)) {
 }
 
 // Registries.
-const modelId = keccak256(toHex('model'))
+const roots = {
+  artifactHash: keccak256(toHex('model')),
+  weightsRoot: keccak256(toHex('w')),
+  graphRoot: keccak256(toHex('g')),
+  specHash: keccak256(toHex('s')),
+}
+const modelId = modelIdOf(roots)
 record(
   'ModelRegistry',
   'register',
@@ -66,7 +73,7 @@ record(
   await node!.write({
     ...m,
     functionName: 'register',
-    args: [modelId, 'http://127.0.0.1:7070/v1/models/0x1234abcd', keccak256(toHex('w')), keccak256(toHex('g')), keccak256(toHex('s'))],
+    args: ['http://127.0.0.1:7070/v1/models/0x1234abcd', roots.artifactHash, roots.weightsRoot, roots.graphRoot, roots.specHash],
   }),
 )
 record(

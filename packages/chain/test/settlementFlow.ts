@@ -5,6 +5,7 @@ import {
   hashReceipt,
   hashRequest,
   type InferenceRequest,
+  modelIdOf,
   type Receipt,
   Role,
   verityDomain,
@@ -38,12 +39,18 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   for (const to of [node.address, verifier.address, client.address]) {
     await deployer.write({ ...t, functionName: 'transfer', args: [to, 10_000n * TOKEN] })
   }
-  const modelId = keccak256(toHex('mnist-8 artifact'))
+  const roots = {
+    artifactHash: keccak256(toHex('mnist-8 artifact')),
+    weightsRoot: keccak256(toHex('weights')),
+    graphRoot: keccak256(toHex('graph')),
+    specHash: keccak256(toHex('spec')),
+  }
+  const modelId = modelIdOf(roots)
   await node.write({
     address: book.contracts.modelRegistry,
     abi: modelRegistry.abi,
     functionName: 'register',
-    args: [modelId, 'http://hub/models/x', keccak256(toHex('weights')), keccak256(toHex('graph')), keccak256(toHex('spec'))],
+    args: ['http://hub/models/x', roots.artifactHash, roots.weightsRoot, roots.graphRoot, roots.specHash],
   })
   expect(await modelRegistry.read.isActive([modelId])).toBe(true)
 

@@ -50,13 +50,13 @@ function fault(v: string): Fault {
 /**
  * `--adversary <strategy>:<rate>`: wrong-output (node 0 answers a wrong final output), deep-value
  * (node 0 computes one intermediate value wrong), silent (node 0 answers wrong and never defends),
- * false-challenger (verifier 0 challenges correct receipts); or one of the money attacks run after the
- * workload by a party of its own (escrow-thief, replayer, model-swapper, stake-exhauster). Repeatable.
+ * false-challenger (verifier 0 challenges correct receipts); `model-squatter` (registers the demo model
+ * with wrong roots before its publisher); or one of the money attacks run after the workload by a party
+ * of its own (escrow-thief, replayer, model-swapper, stake-exhauster). Repeatable.
  */
-function adversary(
-  v: string,
-  previous: { fault?: Fault; falseChallengeRate?: number; moneyAttacks?: MoneyAttack[] } = {},
-): { fault?: Fault; falseChallengeRate?: number; moneyAttacks?: MoneyAttack[] } {
+type Adversaries = { fault?: Fault; falseChallengeRate?: number; adversary?: 'model-squatter'; moneyAttacks?: MoneyAttack[] }
+function adversary(v: string, previous: Adversaries = {}): Adversaries {
+  if (v === 'model-squatter') return { ...previous, adversary: v }
   if ((MONEY_ATTACKS as readonly string[]).includes(v))
     return { ...previous, moneyAttacks: [...(previous.moneyAttacks ?? []), v as MoneyAttack] }
   return { ...previous, ...faultyParty(v) }
@@ -203,7 +203,7 @@ export function program(): Command {
     .option('--fault <spec>', 'make node 0 deliberately faulty, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option(
       '--adversary <strategy>',
-      `a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate> (node 0), false-challenger:<rate> (verifier 0), or a money attack run after the workload (${MONEY_ATTACKS.join(', ')}); repeatable`,
+      `a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate> (node 0), false-challenger:<rate> (verifier 0), model-squatter, or a money attack run after the workload (${MONEY_ATTACKS.join(', ')}); repeatable`,
       adversary,
     )
     .option('--exit', 'stop once the workload has settled', false)

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { Role } from '@verity/contracts'
 import type { Fault } from '@verity/node'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
@@ -13,6 +15,7 @@ import { channelPaid, escrowOf, settledEvents, stakeOf } from './devnetState.js'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const shared = join(root, '..', 'shared')
 const TOKEN = 10n ** 18n
+const run = promisify(execFile)
 
 type Case = { name: string; fault?: Fault; falseChallengeRate?: number }
 const cases: Case[] = [
@@ -119,4 +122,52 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
       expect(resolved.every((e) => e.args.nodeLost)).toBe(true)
     }
   })
+})
+
+/**
+ * `verity devnet --adversary model-squatter --exit --json`: before mnist-8's publisher, an attacker
+ * (its own key, plain viem) registers the artifact with a wrong graphRoot and a wrong weightsRoot.
+ * Each registration names another id; clients and nodes refuse those ids; every honest receipt
+ * settles and no honest node is slashed.
+ */
+describe('adversarial devnet: a model-id squatter', () => {
+  it('cannot take or poison the honest id: another id per wrong root, refused everywhere, honest nodes slashed 0', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'packages', 'cli', 'src', 'cliEntry.ts'),
+        'devnet',
+        '--adversary',
+        'model-squatter',
+        '--exit',
+        '--json',
+        ...[
+          '--shared',
+          shared,
+          '--dir',
+          join(mkdtempSync(join(tmpdir(), 'verity-squatter-')), 'net'),
+          '--port',
+          '0',
+          '--dashboard-port',
+          '0',
+        ],
+        ...['--requests', '4', '--window', '5', '--verifiers', '1'],
+      ],
+      { cwd: root },
+    )
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!)
+    expect(summary.levels).toMatchObject({ FINAL: 4, OVERTURNED: 0 })
+    expect(summary.games.nodeLost).toBe(0)
+    const { attempts, clientRefusals, nodeRefusals, honestNodesSlashed, honestModelId } = summary.adversary
+    expect(attempts.map((a: { wrongRoot: string; isHonestId: boolean }) => [a.wrongRoot, a.isHonestId])).toEqual([
+      ['graphRoot', false],
+      ['weightsRoot', false],
+    ])
+    expect(attempts.every((a: { namedId: string }) => a.namedId !== honestModelId)).toBe(true)
+    expect(clientRefusals).toEqual(['MODEL_ROOTS_MISMATCH', 'MODEL_ROOTS_MISMATCH'])
+    expect(nodeRefusals).toEqual(['MODEL_NOT_FOUND', 'MODEL_NOT_FOUND'])
+    expect(honestNodesSlashed).toBe('0')
+  }, 300_000)
 })

@@ -2,16 +2,21 @@
 pragma solidity 0.8.37;
 
 /// @title ModelRegistry
-/// @notice Content-addressed models: `modelId` is sha256 of the canonical artifact. The publisher
-///         records where the artifact can be fetched, its `weightsRoot` (the Merkle root that a
-///         dispute opens single weights against), its `graphRoot` (the commitment to its ops that
-///         a dispute checks one op against, contracts/dispute/ModelGraph.sol) and the hash of its
-///         input/output spec.
+/// @notice Content-addressed models whose id binds their roots (docs/protocol.md, "Model id"):
+///         `modelId = sha256(weightsRoot ‖ graphRoot ‖ specHash ‖ artifactHash)`, where
+///         `artifactHash` is sha256 of the canonical artifact, `weightsRoot` the Merkle root that a
+///         dispute opens single weights against, `graphRoot` the commitment to its ops that a dispute
+///         checks one op against (contracts/dispute/ModelGraph.sol) and `specHash` the hash of its
+///         input/output spec — all four derivable from the artifact. `register` computes the id from
+///         the roots it is given, so a registration with wrong roots names another id and can neither
+///         take nor change the record of the honest one; whoever loads a model derives the roots from
+///         its artifact and refuses a record that differs.
 contract ModelRegistry {
     struct Model {
         address publisher;
         uint64 registeredAt;
         bool deprecated;
+        bytes32 artifactHash;
         bytes32 weightsRoot;
         bytes32 graphRoot;
         bytes32 specHash;
@@ -24,6 +29,7 @@ contract ModelRegistry {
     event ModelRegistered(
         bytes32 indexed modelId,
         address indexed publisher,
+        bytes32 artifactHash,
         bytes32 weightsRoot,
         bytes32 graphRoot,
         bytes32 specHash,
@@ -32,39 +38,50 @@ contract ModelRegistry {
     event ModelURIUpdated(bytes32 indexed modelId, string artifactURI);
     event ModelDeprecated(bytes32 indexed modelId);
 
-    error ZeroModelId();
+    error ZeroArtifactHash();
     error ZeroGraphRoot();
     error ModelAlreadyRegistered(bytes32 modelId);
     error UnknownModel(bytes32 modelId);
     error NotPublisher(bytes32 modelId, address expected, address found);
     error ModelIsDeprecated(bytes32 modelId);
 
-    /// @notice Registers a model. The caller becomes its publisher.
-    /// @param modelId sha256 of the canonical artifact bytes.
-    /// @param artifactURI where the artifact can be fetched (a hub URL, ipfs://…).
+    /// @notice The id of the model with these roots: sha256 of the 128-byte header
+    ///         `weightsRoot ‖ graphRoot ‖ specHash ‖ artifactHash`.
+    function modelIdOf(bytes32 artifactHash, bytes32 weightsRoot, bytes32 graphRoot, bytes32 specHash) public pure returns (bytes32) {
+        return sha256(abi.encodePacked(weightsRoot, graphRoot, specHash, artifactHash));
+    }
+
+    /// @notice Registers a model under the id its roots name (`modelIdOf`). The caller becomes its publisher.
+    /// @param artifactURI where the artifact can be fetched (a hub URL, ipfs://…); a hint, the bytes are checked against the id.
+    /// @param artifactHash sha256 of the canonical artifact bytes.
     /// @param weightsRoot Merkle root over the artifact's constant tensors (the zero hash for a model without any).
     /// @param graphRoot keccak256 of the artifact's graph header (ModelGraph.Header).
-    /// @param specHash hash of the input/output spec (names, shapes, scales).
-    function register(bytes32 modelId, string calldata artifactURI, bytes32 weightsRoot, bytes32 graphRoot, bytes32 specHash)
+    /// @param specHash hash of the input/output spec (names, shapes, dtypes, scales).
+    /// @return modelId the id, computed here from the roots.
+    function register(string calldata artifactURI, bytes32 artifactHash, bytes32 weightsRoot, bytes32 graphRoot, bytes32 specHash)
         external
+        returns (bytes32 modelId)
     {
-        // INVARIANT: ids are content hashes and never zero.
-        if (modelId == bytes32(0)) revert ZeroModelId();
+        // INVARIANT: every id commits to the bytes of an artifact.
+        if (artifactHash == bytes32(0)) revert ZeroArtifactHash();
         // INVARIANT: a dispute needs the graph to check one op against.
         if (graphRoot == bytes32(0)) revert ZeroGraphRoot();
+        // INVARIANT: the id is computed from the roots, never chosen by the caller: wrong roots name another id.
+        modelId = modelIdOf(artifactHash, weightsRoot, graphRoot, specHash);
         // INVARIANT: a registration is permanent; nobody can replace another's record.
         if (_models[modelId].publisher != address(0)) revert ModelAlreadyRegistered(modelId);
         _models[modelId] = Model({
             publisher: msg.sender,
             registeredAt: uint64(block.timestamp),
             deprecated: false,
+            artifactHash: artifactHash,
             weightsRoot: weightsRoot,
             graphRoot: graphRoot,
             specHash: specHash,
             artifactURI: artifactURI
         });
         _modelIds.push(modelId);
-        emit ModelRegistered(modelId, msg.sender, weightsRoot, graphRoot, specHash, artifactURI);
+        emit ModelRegistered(modelId, msg.sender, artifactHash, weightsRoot, graphRoot, specHash, artifactURI);
     }
 
     /// @notice Points the model at a new artifact location. The content (and so the id) is unchanged.
@@ -108,7 +125,7 @@ contract ModelRegistry {
 
     /// @notice Semantic version of this contract's interface.
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "2.0.0";
     }
 
     function _onlyPublisher(bytes32 modelId) private view {

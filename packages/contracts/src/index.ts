@@ -20,6 +20,7 @@ export {
   type ModelGraph,
   modelGraph,
 } from './modelGraph.js'
+export { identifyModel, type ModelIdentity, type ModelRoots, modelIdOf, modelRootsOf, specHashOf } from './modelId.js'
 export {
   isSumOp,
   ONE_STEP_OPS,

@@ -1,7 +1,7 @@
 import { TxSender } from '@verity/chain'
 import { type Hex, keccak256, parseEventLogs, toHex } from 'viem'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { Role } from '../src/index.js'
+import { type ModelRoots, modelIdOf, Role } from '../src/index.js'
 import { deployFixture, expectRevert, type Fixture, TOKEN } from './fixture.js'
 
 let f: Fixture
@@ -20,73 +20,92 @@ afterEach(async () => {
 /** Fresh senders each test: a reverted snapshot invalidates cached nonces. */
 const sender = (i: number) => new TxSender({ chain: f.chain, account: f.chain.accounts[i]!.privateKey })
 const id = (s: string) => keccak256(toHex(s))
+const zero: Hex = `0x${'00'.repeat(32)}`
+const random = (): Hex => toHex(crypto.getRandomValues(new Uint8Array(32)))
 
 describe('ModelRegistry', () => {
   const m = () => ({ address: f.book.contracts.modelRegistry, abi: f.contracts.modelRegistry.abi }) as const
+  const roots = (tag: string): ModelRoots => ({
+    artifactHash: id(`${tag}/artifact`),
+    weightsRoot: id(`${tag}/w`),
+    graphRoot: id(`${tag}/g`),
+    specHash: id(`${tag}/s`),
+  })
+  const args = (uri: string, r: ModelRoots) => [uri, r.artifactHash, r.weightsRoot, r.graphRoot, r.specHash] as const
+  const a = roots('a')
+  const idA = modelIdOf(a)
 
   it('test_register_newModel_succeeds', async () => {
     const publisher = sender(1)
-    const result = await publisher.write({ ...m(), functionName: 'register', args: [id('a'), 'http://hub/a', id('w'), id('g'), id('s')] })
+    const result = await publisher.write({ ...m(), functionName: 'register', args: args('http://hub/a', a) })
     const [event] = parseEventLogs({ abi: f.contracts.modelRegistry.abi, logs: result.receipt.logs, eventName: 'ModelRegistered' })
-    expect(event!.args).toEqual({
-      modelId: id('a'),
-      publisher: publisher.address,
-      weightsRoot: id('w'),
-      graphRoot: id('g'),
-      specHash: id('s'),
-      artifactURI: 'http://hub/a',
-    })
-    expect(await f.contracts.modelRegistry.read.getModel([id('a')])).toMatchObject({
+    expect(event!.args).toEqual({ modelId: idA, publisher: publisher.address, ...a, artifactURI: 'http://hub/a' })
+    expect(await f.contracts.modelRegistry.read.getModel([idA])).toMatchObject({
       publisher: publisher.address,
       deprecated: false,
-      weightsRoot: id('w'),
+      ...a,
       artifactURI: 'http://hub/a',
     })
-    expect(await f.contracts.modelRegistry.read.isActive([id('a')])).toBe(true)
+    expect(await f.contracts.modelRegistry.read.isActive([idA])).toBe(true)
     expect(await f.contracts.modelRegistry.read.modelCount()).toBe(1n)
-    expect(await f.contracts.modelRegistry.read.modelIdAt([0n])).toBe(id('a'))
+    expect(await f.contracts.modelRegistry.read.modelIdAt([0n])).toBe(idA)
   })
 
-  it('test_register_zeroIdOrRoot_reverts', async () => {
+  it('test_modelIdOf_sameAsTypeScript_succeeds', async () => {
+    for (let i = 0; i < 8; i++) {
+      const r: ModelRoots = { artifactHash: random(), weightsRoot: random(), graphRoot: random(), specHash: random() }
+      expect(await f.contracts.modelRegistry.read.modelIdOf([r.artifactHash, r.weightsRoot, r.graphRoot, r.specHash])).toBe(modelIdOf(r))
+    }
+  })
+
+  it('test_register_wrongGraphRoot_namesAnotherId_succeeds', async () => {
+    await sender(1).write({ ...m(), functionName: 'register', args: args('http://hub/a', a) })
+    // The same artifact with a wrong graph root: a registration of another id, the honest record untouched.
+    const wrong = { ...a, graphRoot: id('wrong') }
+    const result = await sender(2).write({ ...m(), functionName: 'register', args: args('http://evil/a', wrong) })
+    const [event] = parseEventLogs({ abi: f.contracts.modelRegistry.abi, logs: result.receipt.logs, eventName: 'ModelRegistered' })
+    expect(event!.args.modelId).toBe(modelIdOf(wrong))
+    expect(event!.args.modelId).not.toBe(idA)
+    expect(await f.contracts.modelRegistry.read.getModel([idA])).toMatchObject({
+      publisher: sender(1).address,
+      ...a,
+      artifactURI: 'http://hub/a',
+    })
+  })
+
+  it('test_register_zeroArtifactHashOrGraphRoot_reverts', async () => {
     await expectRevert(
-      sender(1).write({ ...m(), functionName: 'register', args: [`0x${'00'.repeat(32)}`, 'u', id('w'), id('g'), id('s')] }),
-      'ZeroModelId',
+      sender(1).write({ ...m(), functionName: 'register', args: args('u', { ...a, artifactHash: zero }) }),
+      'ZeroArtifactHash',
     )
-    await expectRevert(
-      sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), `0x${'00'.repeat(32)}`, id('s')] }),
-      'ZeroGraphRoot',
-    )
+    await expectRevert(sender(1).write({ ...m(), functionName: 'register', args: args('u', { ...a, graphRoot: zero }) }), 'ZeroGraphRoot')
   })
 
   it('test_register_duplicate_reverts', async () => {
-    await sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), id('g'), id('s')] })
-    await expectRevert(
-      sender(2).write({ ...m(), functionName: 'register', args: [id('a'), 'v', id('w'), id('g'), id('s')] }),
-      'ModelAlreadyRegistered',
-      [id('a')],
-    )
+    await sender(1).write({ ...m(), functionName: 'register', args: args('u', a) })
+    await expectRevert(sender(2).write({ ...m(), functionName: 'register', args: args('v', a) }), 'ModelAlreadyRegistered', [idA])
   })
 
   it('test_setArtifactURI_publisher_succeeds_and_other_reverts', async () => {
-    await sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), id('g'), id('s')] })
-    await sender(1).write({ ...m(), functionName: 'setArtifactURI', args: [id('a'), 'ipfs://moved'] })
-    expect((await f.contracts.modelRegistry.read.getModel([id('a')])).artifactURI).toBe('ipfs://moved')
-    await expectRevert(sender(2).write({ ...m(), functionName: 'setArtifactURI', args: [id('a'), 'x'] }), 'NotPublisher', [
-      id('a'),
+    await sender(1).write({ ...m(), functionName: 'register', args: args('u', a) })
+    await sender(1).write({ ...m(), functionName: 'setArtifactURI', args: [idA, 'ipfs://moved'] })
+    expect((await f.contracts.modelRegistry.read.getModel([idA])).artifactURI).toBe('ipfs://moved')
+    await expectRevert(sender(2).write({ ...m(), functionName: 'setArtifactURI', args: [idA, 'x'] }), 'NotPublisher', [
+      idA,
       sender(1).address,
       sender(2).address,
     ])
   })
 
   it('test_deprecate_publisher_succeeds_once', async () => {
-    await sender(1).write({ ...m(), functionName: 'register', args: [id('a'), 'u', id('w'), id('g'), id('s')] })
-    await expectRevert(sender(2).write({ ...m(), functionName: 'deprecate', args: [id('a')] }), 'NotPublisher')
-    const result = await sender(1).write({ ...m(), functionName: 'deprecate', args: [id('a')] })
+    await sender(1).write({ ...m(), functionName: 'register', args: args('u', a) })
+    await expectRevert(sender(2).write({ ...m(), functionName: 'deprecate', args: [idA] }), 'NotPublisher')
+    const result = await sender(1).write({ ...m(), functionName: 'deprecate', args: [idA] })
     expect(
       parseEventLogs({ abi: f.contracts.modelRegistry.abi, logs: result.receipt.logs, eventName: 'ModelDeprecated' })[0]!.args.modelId,
-    ).toBe(id('a'))
-    expect(await f.contracts.modelRegistry.read.isActive([id('a')])).toBe(false)
-    await expectRevert(sender(1).write({ ...m(), functionName: 'deprecate', args: [id('a')] }), 'ModelIsDeprecated')
+    ).toBe(idA)
+    expect(await f.contracts.modelRegistry.read.isActive([idA])).toBe(false)
+    await expectRevert(sender(1).write({ ...m(), functionName: 'deprecate', args: [idA] }), 'ModelIsDeprecated')
   })
 
   it('test_deprecate_unknownModel_reverts', async () => {
@@ -199,8 +218,8 @@ describe('NodeRegistry', () => {
     expect(await f.contracts.nodeRegistry.read.minStake([Role.inference])).toBe(1000n * TOKEN)
     expect(await f.contracts.nodeRegistry.read.minStake([Role.verifier])).toBe(100n * TOKEN)
     expect(await f.contracts.nodeRegistry.read.unbondingDelay()).toBe(1000n)
-    for (const c of [f.contracts.nodeRegistry, f.contracts.modelRegistry, f.contracts.settlement, f.contracts.token])
-      expect(await c.read.version()).toBe('1.0.0')
+    for (const c of [f.contracts.nodeRegistry, f.contracts.settlement, f.contracts.token]) expect(await c.read.version()).toBe('1.0.0')
+    expect(await f.contracts.modelRegistry.read.version()).toBe('2.0.0')
     expect(await f.contracts.token.read.symbol()).toBe('VRT')
     expect(await f.contracts.token.read.totalSupply()).toBe(10n ** 9n * TOKEN)
   })

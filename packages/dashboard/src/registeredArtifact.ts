@@ -1,16 +1,13 @@
-import { type AddressBook, type Chain, verityContracts } from '@verity/chain'
+import type { AddressBook, Chain } from '@verity/chain'
+import { type CreateModelLoaderParameters, createModelLoader } from '@verity/sdk'
 import type { Hex } from 'viem'
 
 /**
- * Fetches a model's artifact from the URI registered for it on-chain. The bytes are passed on
- * unchecked: whoever runs them (the page) checks that they hash to the model id.
+ * A model's artifact, loaded by id through the SDK's model loader (bounded fetch from the registered
+ * URI, bytes checked against the registered hash, roots against the registered roots). The page
+ * checks the bytes against the model id again before running them.
  */
-export function registeredArtifact(chain: Chain, book: AddressBook) {
-  const contracts = verityContracts(chain, book)
-  return async (modelId: Hex): Promise<Uint8Array> => {
-    const { artifactURI } = await contracts.modelRegistry.read.getModel([modelId])
-    const response = await fetch(artifactURI, { signal: AbortSignal.timeout(30_000) })
-    if (!response.ok) throw new Error(`${artifactURI} answered ${response.status}`)
-    return new Uint8Array(await response.arrayBuffer())
-  }
+export function registeredArtifact(chain: Chain, book: AddressBook, options: Omit<CreateModelLoaderParameters, 'chain' | 'book'> = {}) {
+  const models = createModelLoader({ chain, book, ...options })
+  return async (modelId: Hex): Promise<Uint8Array> => (await models.load(modelId)).artifact
 }

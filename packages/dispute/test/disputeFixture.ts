@@ -14,7 +14,7 @@ import {
   hashReceipt,
   hashRequest,
   type InferenceRequest,
-  modelGraph,
+  identifyModel,
   type Receipt,
   Role,
   verityDomain,
@@ -81,14 +81,16 @@ export async function disputeFixture(params: Partial<DeploymentParams> = {}, nod
   return { chain, book, contracts, node: node!, challenger: challenger!, client: client!, close: () => chain.close() }
 }
 
-/** Registers `model` (id, weightsRoot, graphRoot) from the node's account. */
-export async function registerModel(f: DisputeFixture, model: LoadedModel): Promise<void> {
+/** Registers `model` (its roots, which name its id) from the node's account; returns the id. */
+export async function registerModel(f: DisputeFixture, model: LoadedModel): Promise<Hex> {
+  const id = identifyModel(model)
   await f.node.write({
     address: f.book.contracts.modelRegistry,
     abi: f.contracts.modelRegistry.abi,
     functionName: 'register',
-    args: [model.modelId, `http://hub/${model.modelId}`, model.weightsRoot(), modelGraph(model).graphRoot, keccak256(toHex('spec'))],
+    args: [`http://hub/${id.modelId}`, id.artifactHash, id.weightsRoot, id.graphRoot, id.specHash],
   })
+  return id.modelId
 }
 
 export type Disputed = {
@@ -115,8 +117,9 @@ export async function commitAndChallenge(f: DisputeFixture, model: LoadedModel, 
   const { commits } = await f.contracts.settlement.read.exposureOf([f.node.address])
   const requests: Disputed['requests'] = []
   const receipt = async (i: number, inputHash: Hex, outputHash: Hex): Promise<Receipt> => {
+    const modelId = identifyModel(model).modelId
     const request: InferenceRequest = {
-      modelId: model.modelId,
+      modelId,
       inputHash,
       node: f.node.address,
       mode: 1,
@@ -134,7 +137,7 @@ export async function commitAndChallenge(f: DisputeFixture, model: LoadedModel, 
     requests.push({ request, signature })
     return {
       requestHash: hashRequest(request, domain),
-      modelId: model.modelId,
+      modelId,
       inputHash,
       outputHash,
       node: f.node.address,

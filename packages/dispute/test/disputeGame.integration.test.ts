@@ -1,8 +1,20 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ContractRevertError } from '@verity/chain'
-import { BatchStatus, buildReceiptTree, ChallengeStatus, GamePhase, GameReason, hashReceipt, Role } from '@verity/contracts'
+import {
+  BatchStatus,
+  buildReceiptTree,
+  ChallengeStatus,
+  GamePhase,
+  GameReason,
+  hashReceipt,
+  identifyModel,
+  modelRegistryAbi,
+  Role,
+} from '@verity/contracts'
 import { importOnnx, type LoadedModel, loadMnist, mnistImage, quantizeInputs, runQuantized, type Trace } from '@verity/runtime'
+import { createPublicClient, createWalletClient, type Hex, http, keccak256, parseEventLogs, toHex } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   type Corruption,
@@ -136,6 +148,49 @@ describe('DisputeGame over mnist-8', () => {
     expect(record.game.nodeLost).toBe(false)
     expect((await f.contracts.settlement.read.getChallenge([gameId])).status).toBe(ChallengeStatus.rejected)
     expect(await f.contracts.settlement.read.claimable([f.node.address])).toBe(10n * TOKEN)
+    expect(await stake(f.node.address, Role.inference)).toBe(nodeStake)
+  })
+
+  it('a squatter registering the honest artifact with a wrong graphRoot (plain viem, its own key) names another id; the honest node wins its dispute', async () => {
+    // The attacker: a fresh key funded with gas, and nothing of Verity's but the ABI.
+    const key = generatePrivateKey()
+    const attacker = createWalletClient({ account: privateKeyToAccount(key), chain: f.chain.viemChain, transport: http(f.chain.rpcUrl) })
+    const reader = createPublicClient({ chain: f.chain.viemChain, transport: http(f.chain.rpcUrl) })
+    await f.chain
+      .walletClient(f.chain.accounts[9]!.privateKey)
+      .sendTransaction({ to: attacker.account.address, value: 10n ** 18n })
+      .then((hash) => reader.waitForTransactionReceipt({ hash }))
+    const honestId = identifyModel(model)
+    const registry = { address: f.book.contracts.modelRegistry, abi: modelRegistryAbi } as const
+    const squat = async (graphRoot: Hex) => {
+      const hash = await attacker.writeContract({
+        ...registry,
+        functionName: 'register',
+        args: ['http://evil/model', honestId.artifactHash, honestId.weightsRoot, graphRoot, honestId.specHash],
+      })
+      const receipt = await reader.waitForTransactionReceipt({ hash })
+      return parseEventLogs({ abi: modelRegistryAbi, logs: receipt.logs, eventName: 'ModelRegistered' })[0]!.args.modelId
+    }
+    const squatted = await squat(keccak256(toHex('a graph no artifact has')))
+    expect(squatted).not.toBe(honestId.modelId)
+    // The honest roots name the honest id, which is taken: the squatter cannot replace its record.
+    await expect(squat(honestId.graphRoot)).rejects.toThrow('ModelAlreadyRegistered')
+    expect(await reader.readContract({ ...registry, functionName: 'getModel', args: [honestId.modelId] })).toMatchObject({
+      publisher: f.node.address,
+      graphRoot: honestId.graphRoot,
+    })
+    // A dispute on the honest model: the node's trace is accepted against the registered graph, the node keeps its stake.
+    const falseChallenger: Player = {
+      sender: f.challenger,
+      decide: (game, history) =>
+        game.phase === GamePhase.choose
+          ? { functionName: 'choose', args: [true] }
+          : challengerMove(game, traceView(model, honest), history),
+    }
+    const nodeStake = await stake(f.node.address, Role.inference)
+    const { record } = await play(honest, nodePlayer(honest), falseChallenger)
+    expect(record.game.nodeLost).toBe(false)
+    expect(record.moves.some((m) => m.functionName === 'postTrace')).toBe(true)
     expect(await stake(f.node.address, Role.inference)).toBe(nodeStake)
   })
 

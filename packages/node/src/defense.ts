@@ -2,8 +2,8 @@ import type { AddressBook, Chain, TxSender } from '@verity/chain'
 import { inputsFromWire } from '@verity/contracts'
 import { createGameResponder, type GameResponder, type GameState, traceView } from '@verity/dispute'
 import { commitTrace, runQuantized, type Trace, tensorsHash } from '@verity/runtime'
+import type { ModelLoader } from '@verity/sdk'
 import { deepValueTamper, type Fault } from './fault.js'
-import type { ModelCache } from './modelCache.js'
 import type { ReceiptStore } from './receiptStore.js'
 
 /**
@@ -17,7 +17,7 @@ export function createDefense(options: {
   book: AddressBook
   sender: TxSender
   store: ReceiptStore
-  models: ModelCache
+  models: ModelLoader
   fault?: Fault
   log?(line: string): void
   onResolved?(gameId: bigint, game: GameState): void
@@ -34,7 +34,7 @@ export function createDefense(options: {
       if (fault?.kind === 'silent') return undefined
       const body = store.getInput(game.inputHash)
       if (body === undefined) return undefined
-      const model = await models.get(game.modelId)
+      const model = await models.load(game.modelId)
       const inputs = inputsFromWire(model, JSON.parse(body))
       const outputHash = (trace: Trace) => tensorsHash(model.model.outputs.map((id) => trace.tensors.get(id)!))
       const honest = runQuantized(model, inputs, { trace: true }).trace!

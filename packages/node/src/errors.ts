@@ -20,6 +20,11 @@ export function httpStatusOf(error: unknown): number {
     // Malformed messages, bad modes and bad inputs are the caller's: the protocol's typed errors.
     if (error.code.startsWith('INPUT_') || error.code === 'INVALID_MESSAGE' || error.code === 'INVALID_MODE') return 400
     if (error.code === 'ARTIFACT_INVALID') return 422
+    // A model that cannot be loaded (createModelLoader in @verity/sdk): unknown, unreachable, or refused.
+    if (error.code === 'MODEL_NOT_REGISTERED') return 404
+    if (error.code === 'MODEL_ROOTS_MISMATCH') return 422
+    if (error.code === 'MODEL_FETCH_FAILED' || error.code === 'MODEL_FETCH_TIMEOUT') return 503
+    if (error.code === 'MODEL_HASH_MISMATCH' || error.code === 'MODEL_TOO_LARGE') return 502
     return 500
   }
   return 500

@@ -1,19 +1,21 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { identifyModel } from '@verity/contracts'
 import { loadModel } from '@verity/runtime'
 import { Hono } from 'hono'
 import { ApiError, errorBody, httpStatusOf } from './errors.js'
 import { Metrics } from './metrics.js'
-import { sha256Hex } from './sha256.js'
 
 const ID = /^0x[0-9a-f]{64}$/
 const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024
 
 /**
- * The model hub: a content-addressed artifact store on disk, served over HTTP. An artifact's id is
- * sha256 of its bytes; an upload is accepted only if it loads as a valid model.
+ * The model hub: a content-addressed artifact store on disk, served over HTTP. An artifact is stored
+ * under its model id (the hash of its roots, derived from its bytes: docs/protocol.md); an upload is
+ * accepted only if it loads as a valid model.
  *
- * Routes: `PUT /v1/models` (body: artifact bytes) → `{ modelId, bytes }`; `GET /v1/models/:id` →
+ * Routes: `PUT /v1/models` (body: artifact bytes) → `{ modelId, bytes, name, artifactHash,
+ * weightsRoot, graphRoot, specHash }`; `GET /v1/models/:id` →
  * the bytes; `GET /v1/models` → ids; `GET /healthz`.
  */
 export function createHub(parameters: { dir: string }) {
@@ -51,13 +53,14 @@ export function createHub(parameters: { dir: string }) {
       throw new ApiError(413, 'ARTIFACT_SIZE', `an artifact is 1 to ${MAX_ARTIFACT_BYTES} bytes, found ${bytes.length}`)
     }
     const model = loadModel(bytes)
-    const modelId = sha256Hex(bytes)
+    const identity = identifyModel(model)
+    const { modelId } = identity
     if (!existsSync(pathOf(modelId))) {
       writeFileSync(`${pathOf(modelId)}.tmp`, bytes)
       renameSync(`${pathOf(modelId)}.tmp`, pathOf(modelId))
     }
     metrics.inc('uploads_total')
-    return c.json({ modelId, bytes: bytes.length, name: model.model.name ?? null, weightsRoot: model.weightsRoot })
+    return c.json({ ...identity, bytes: bytes.length, name: model.model.name ?? null })
   })
   return { app, dir: parameters.dir }
 }

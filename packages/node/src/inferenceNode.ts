@@ -15,6 +15,7 @@ import {
   trustOf,
 } from '@verity/contracts'
 import { type LoadedModel, runQuantized, seededRandom, type TensorInfo, tensorsHash } from '@verity/runtime'
+import { createModelLoader, ModelFetchFailedError } from '@verity/sdk'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { type Hex, isHex } from 'viem'
@@ -26,7 +27,6 @@ import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from '.
 import { deepValueTamper, type Fault } from './fault.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
-import { ModelCache } from './modelCache.js'
 import { type BatchEvent, chargeChannel, ReceiptStore } from './receiptStore.js'
 import { chainStateOf, receiptLevels } from './storedTrust.js'
 
@@ -74,7 +74,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
   const price = options.price ?? 10n ** 15n
   const store = new ReceiptStore(options.dbPath)
-  const models = new ModelCache(options.hubUrl)
+  const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const contracts = verityContracts(chain, book)
   const sender = new TxSender({
     chain,
@@ -168,7 +168,12 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       }
       registered.add(modelId)
     }
-    return models.get(modelId)
+    return models.load(modelId).catch((error: unknown) => {
+      // The node loads from its own hub only: a registered model its hub does not hold is not found here.
+      if (error instanceof ModelFetchFailedError && error.details.status === 404)
+        throw new ApiError(404, 'MODEL_NOT_FOUND', `model ${modelId} is registered but not on this node's hub`, { modelId })
+      throw error
+    })
   }
 
   const app = new Hono()

@@ -1,21 +1,13 @@
 import { type AddressBook, type Chain, TxSender } from '@verity/chain'
-import { modelGraph, modelRegistryAbi } from '@verity/contracts'
-import { canonicalJson, loadModel, type TensorInfo } from '@verity/runtime'
-import { type Hex, keccak256, toHex } from 'viem'
+import { identifyModel, type ModelIdentity, modelRegistryAbi } from '@verity/contracts'
+import { loadModel } from '@verity/runtime'
+import { type Hex, parseEventLogs } from 'viem'
 import { ApiError } from './errors.js'
 
-/** keccak256 of the canonical JSON of the model's input and output specs (names, shapes, scales). */
-export function specHashOf(artifact: Uint8Array): Hex {
-  const { model } = loadModel(artifact)
-  const spec = (ids: number[]) =>
-    ids.map((id) => ((t: TensorInfo) => ({ name: t.name, shape: t.shape, dtype: t.dtype, scale: t.scale }))(model.tensors[id]!))
-  return keccak256(toHex(canonicalJson({ inputs: spec(model.inputs), outputs: spec(model.outputs) })))
-}
-
 /**
- * Publishes a model: uploads the artifact to a hub (which checks it loads and names it by its
- * sha256) and registers it on-chain with its artifact URI, weightsRoot and spec hash. Publishing
- * a model that is already registered only uploads it.
+ * Publishes a model: uploads the artifact to a hub (which checks it loads and names it by its model
+ * id) and registers its roots on-chain with its artifact URI; the registry computes the id from the
+ * roots. Publishing a model that is already registered only uploads it.
  */
 export async function publishModel(parameters: {
   chain: Chain
@@ -23,42 +15,40 @@ export async function publishModel(parameters: {
   key: Hex
   hubUrl: string
   artifact: Uint8Array
-}): Promise<{
-  modelId: Hex
-  artifactURI: string
-  weightsRoot: Hex
-  graphRoot: Hex
-  specHash: Hex
-  registered: boolean
-}> {
-  const response = await fetch(`${parameters.hubUrl}/v1/models`, { method: 'PUT', body: parameters.artifact })
+}): Promise<ModelIdentity & { artifactURI: string; registered: boolean }> {
+  const identity = identifyModel(loadModel(parameters.artifact))
+  const { modelId } = identity
+  const response = await fetch(`${parameters.hubUrl}/v1/models`, {
+    method: 'PUT',
+    body: parameters.artifact,
+    signal: AbortSignal.timeout(120_000),
+  })
   const body = (await response.json()) as { modelId?: Hex; error?: { code: string; message: string } }
   if (!response.ok || !body.modelId)
     throw new ApiError(response.status, body.error?.code ?? 'HUB_REJECTED', body.error?.message ?? `hub answered ${response.status}`)
-  const model = loadModel(parameters.artifact)
-  const artifactURI = `${parameters.hubUrl}/v1/models/${body.modelId}`
-  const weightsRoot = model.weightsRoot()
-  const { graphRoot } = modelGraph(model)
-  const specHash = specHashOf(parameters.artifact)
-  const sender = new TxSender({ chain: parameters.chain, account: parameters.key })
-  let registered = false
-  const exists = await parameters.chain.publicClient
-    .readContract({
-      address: parameters.book.contracts.modelRegistry,
-      abi: modelRegistryAbi,
-      functionName: 'getModel',
-      args: [body.modelId],
+  if (body.modelId !== modelId)
+    throw new ApiError(502, 'HUB_REJECTED', `the hub named the artifact ${body.modelId}, its roots name ${modelId}`, {
+      modelId,
+      found: body.modelId,
     })
+  const artifactURI = `${parameters.hubUrl}/v1/models/${modelId}`
+  const registry = { address: parameters.book.contracts.modelRegistry, abi: modelRegistryAbi } as const
+  const exists = await parameters.chain.publicClient
+    .readContract({ ...registry, functionName: 'getModel', args: [modelId] })
     .then(() => true)
     .catch(() => false)
+  let registered = false
   if (!exists) {
-    await sender.write({
-      address: parameters.book.contracts.modelRegistry,
-      abi: modelRegistryAbi,
+    const sender = new TxSender({ chain: parameters.chain, account: parameters.key })
+    const result = await sender.write({
+      ...registry,
       functionName: 'register',
-      args: [body.modelId, artifactURI, weightsRoot, graphRoot, specHash],
+      args: [artifactURI, identity.artifactHash, identity.weightsRoot, identity.graphRoot, identity.specHash],
     })
+    const [event] = parseEventLogs({ abi: modelRegistryAbi, logs: result.receipt.logs, eventName: 'ModelRegistered' })
+    if (event?.args.modelId !== modelId)
+      throw new ApiError(500, 'MODEL_ID_MISMATCH', `the registry named the model ${event?.args.modelId}, expected ${modelId}`)
     registered = true
   }
-  return { modelId: body.modelId, artifactURI, weightsRoot, graphRoot, specHash, registered }
+  return { ...identity, artifactURI, registered }
 }

@@ -34,13 +34,13 @@ import {
   traceView,
 } from '@verity/dispute'
 import { runQuantized, seededRandom, tensorsHash } from '@verity/runtime'
+import { createModelLoader } from '@verity/sdk'
 import { Hono } from 'hono'
 import { type Address, type Hex, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { errorBody, httpStatusOf } from './errors.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, Metrics } from './metrics.js'
-import { ModelCache } from './modelCache.js'
 import { bitmapOf, selectionSeed, selectReceipts } from './selection.js'
 import { type VerifierBatch, VerifierStore } from './verifierStore.js'
 
@@ -85,7 +85,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const log = options.log ?? (() => {})
   const account = privateKeyToAccount(options.key)
   const store = new VerifierStore(options.dbPath)
-  const models = new ModelCache(options.hubUrl)
+  const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const sender = new TxSender({ chain, account: options.key })
   const contracts = verityContracts(chain, book)
   const rate = options.sampleRate ?? 0.1
@@ -113,7 +113,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     async viewFor(game) {
       const body = store.gameInput(game.inputHash)
       if (body === undefined) return undefined
-      const model = await models.get(game.modelId)
+      const model = await models.load(game.modelId)
       return traceView(model, runQuantized(model, inputsFromWire(model, JSON.parse(body)), { trace: true }).trace!)
     },
     ...(options.falseChallengeRate ? { decide: falseChallengerMove } : {}),
@@ -177,7 +177,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     for (const index of picked) {
       if (broken.has(index)) continue
       const receipt = receipts[index]!
-      const model = await models.get(receipt.modelId)
+      const model = await models.load(receipt.modelId)
       const answer = await fetch(`${origin}/v1/data/${receipt.inputHash}`)
       if (!answer.ok) throw new Error(`input ${receipt.inputHash} unavailable at ${origin} (${answer.status})`)
       const wireInputs = ((await answer.json()) as { inputs: unknown }).inputs

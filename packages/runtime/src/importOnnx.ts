@@ -40,7 +40,8 @@ export type LayerReport = {
 }
 
 export type QuantizationReport = {
-  modelId: Hex
+  /** sha256 of the artifact (the model id, which also commits to the graph and spec, is `identifyModel` in @verity/contracts). */
+  artifactHash: Hex
   weightsRoot: Hex
   source: { file: string; sha256: string; opset: number }
   onnxOps: Record<string, number>
@@ -62,7 +63,7 @@ export type ImportResult = { artifact: Uint8Array; model: LoadedModel; report: Q
  *
  * @example
  * const { artifact, report } = importOnnx(readFileSync('mnist-8.onnx'), { calibration: samples })
- * console.log(report.modelId)
+ * console.log(report.artifactHash)
  */
 export function importOnnx(onnx: Uint8Array, options: ImportOptions): ImportResult {
   const decoded = decodeOnnx(onnx)
@@ -114,7 +115,7 @@ export function importOnnx(onnx: Uint8Array, options: ImportOptions): ImportResu
       scale: (model.tensors[id] as TensorInfo).scale,
     }))
   const report: QuantizationReport = {
-    modelId: loaded.modelId,
+    artifactHash: loaded.artifactHash,
     weightsRoot: loaded.weightsRoot(),
     source,
     onnxOps: count(decoded.nodes.map((n) => n.opType)),

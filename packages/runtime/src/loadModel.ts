@@ -7,12 +7,15 @@ import { tensorBytes } from './tensorBytes.js'
 
 export type Hex = `0x${string}`
 
-/** A decoded artifact, ready to run: ids, integer nodes with shapes, lazily computed weightsRoot. */
+/** A decoded artifact, ready to run: its hash, integer nodes with shapes, lazily computed weightsRoot. */
 export type LoadedModel = {
   model: Model
   artifact: Uint8Array
-  /** sha256 of the artifact bytes. */
-  modelId: Hex
+  /**
+   * sha256 of the artifact bytes. The model id (docs/protocol.md) commits to it together with the
+   * weights, graph and spec roots: `identifyModel` in @verity/contracts derives it.
+   */
+  artifactHash: Hex
   nodes: IntNode[]
   /** Const tensor ids in tensor-id order: leaf i of the weights tree is constIds[i]. */
   constIds: number[]
@@ -27,7 +30,7 @@ export type LoadedModel = {
  *
  * @example
  * const model = loadModel(readFileSync('mnist.vrty'))
- * console.log(model.modelId, model.weightsRoot())
+ * console.log(model.artifactHash, model.weightsRoot())
  */
 export function loadModel(artifact: Uint8Array): LoadedModel {
   const model = decodeArtifact(artifact)
@@ -51,7 +54,7 @@ export function loadModel(artifact: Uint8Array): LoadedModel {
   return {
     model,
     artifact,
-    modelId: toHex(sha256(artifact)),
+    artifactHash: toHex(sha256(artifact)),
     nodes,
     constIds,
     constRoots,

@@ -30,7 +30,8 @@ export type TensorOpening = {
 
 /** Everything needed to recompute one output value of one op, alone. */
 export type Witness = {
-  modelId: Hex
+  /** sha256 of the model's artifact. */
+  artifactHash: Hex
   traceRoot: Hex
   weightsRoot: Hex
   /** Index of the op in the model's node list. */
@@ -91,7 +92,7 @@ export function openValue(m: LoadedModel, trace: Trace, op: number, index: numbe
     }
   }
   return {
-    modelId: m.modelId,
+    artifactHash: m.artifactHash,
     traceRoot: trace.root,
     weightsRoot: m.weightsRoot(),
     op,
@@ -178,7 +179,7 @@ export function verifyWitness(witness: Witness, expected: { model: LoadedModel; 
   try {
     if (witness.traceRoot !== expected.traceRoot) return malformed('trace root differs')
     if (witness.weightsRoot !== model.weightsRoot()) return malformed('weights root differs')
-    if (witness.modelId !== model.modelId) return malformed('model id differs')
+    if (witness.artifactHash !== model.artifactHash) return malformed('artifact hash differs')
     const n = Number.isSafeInteger(witness.op) ? model.nodes[witness.op] : undefined
     if (!n) return malformed('no such op')
     if (

@@ -4,13 +4,17 @@ import { readFileSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { loadMnist, loadModel, mnistImage, run, tensorBytes } from '../src/index.js'
 
-export function runOnce(artifactPath: string, mnistDir: string, index: number): { output: string; traceRoot: string; modelId: string } {
+export function runOnce(
+  artifactPath: string,
+  mnistDir: string,
+  index: number,
+): { output: string; traceRoot: string; artifactHash: string } {
   const model = loadModel(readFileSync(artifactPath))
   const result = run(model, { Input3: mnistImage(loadMnist(mnistDir), index) }, { trace: true })
   return {
     output: Buffer.from(tensorBytes(result.outputs[0]?.raw as Int16Array)).toString('hex'),
     traceRoot: result.trace?.root as string,
-    modelId: model.modelId,
+    artifactHash: model.artifactHash,
   }
 }
 

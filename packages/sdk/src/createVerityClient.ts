@@ -2,8 +2,7 @@ import { type AddressBook, type Chain, type VerityContracts, verityContracts } f
 import type { LoadedModel } from '@verity/runtime'
 import type { Hex, LocalAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { ModelUnavailableError } from './errors.js'
-import { modelFromArtifact } from './reexecute.js'
+import { type CreateModelLoaderParameters, createModelLoader } from './createModelLoader.js'
 
 export type CreateVerityClientParameters = {
   chain: Chain
@@ -12,6 +11,8 @@ export type CreateVerityClientParameters = {
   account: Hex | LocalAccount
   /** Node URLs to use instead of discovering them in the on-chain registry. */
   nodes?: string[]
+  /** Bounds and extra sources of the model loader behind `model` (createModelLoader). */
+  models?: Omit<CreateModelLoaderParameters, 'chain' | 'book'>
 }
 
 export type VerityClient = {
@@ -21,7 +22,7 @@ export type VerityClient = {
   contracts: VerityContracts
   domain: { chainId: number; settlement: Hex }
   nodes: string[] | undefined
-  /** Models by id, fetched from their registered artifact URI and checked against the id. */
+  /** Models by id, fetched from their registered artifact URI and checked against the id and the registered roots (createModelLoader). */
   model(modelId: Hex): Promise<LoadedModel>
 }
 
@@ -36,20 +37,7 @@ export type VerityClient = {
 export function createVerityClient(parameters: CreateVerityClientParameters): VerityClient {
   const account = typeof parameters.account === 'string' ? privateKeyToAccount(parameters.account) : parameters.account
   const contracts = verityContracts(parameters.chain, parameters.book)
-  const models = new Map<string, Promise<LoadedModel>>()
-  const fetchModel = async (modelId: Hex): Promise<LoadedModel> => {
-    let uri: string
-    try {
-      uri = (await contracts.modelRegistry.read.getModel([modelId])).artifactURI
-    } catch {
-      throw new ModelUnavailableError(modelId, 'not registered on-chain')
-    }
-    const response = await fetch(uri).catch((e: Error) => {
-      throw new ModelUnavailableError(modelId, `cannot fetch ${uri}: ${e.message}`)
-    })
-    if (!response.ok) throw new ModelUnavailableError(modelId, `${uri} answered ${response.status}`)
-    return modelFromArtifact(modelId, new Uint8Array(await response.arrayBuffer()), uri)
-  }
+  const models = createModelLoader({ chain: parameters.chain, book: parameters.book, ...parameters.models })
   return {
     chain: parameters.chain,
     book: parameters.book,
@@ -57,15 +45,6 @@ export function createVerityClient(parameters: CreateVerityClientParameters): Ve
     contracts,
     domain: { chainId: parameters.chain.chainId, settlement: parameters.book.contracts.settlement },
     nodes: parameters.nodes,
-    model(modelId) {
-      const id = modelId.toLowerCase()
-      let entry = models.get(id)
-      if (!entry) {
-        entry = fetchModel(id as Hex)
-        entry.catch(() => models.delete(id))
-        models.set(id, entry)
-      }
-      return entry
-    },
+    model: (modelId) => models.load(modelId),
   }
 }

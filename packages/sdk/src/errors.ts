@@ -50,3 +50,70 @@ export class ModelUnavailableError extends SdkError {
     super('MODEL_UNAVAILABLE', `model ${modelId}: ${problem}`, { details: { modelId } })
   }
 }
+
+/** The model id has no record in the ModelRegistry. */
+export class ModelNotRegisteredError extends SdkError {
+  override name = 'ModelNotRegisteredError'
+  constructor(modelId: string) {
+    super('MODEL_NOT_REGISTERED', `model ${modelId} is not registered on-chain`, { details: { modelId } })
+  }
+}
+
+/** No source served the artifact: unreachable, an error status, or a scheme that cannot be fetched; `details.attempts` lists each. */
+export class ModelFetchFailedError extends SdkError {
+  override name = 'ModelFetchFailedError'
+  constructor(
+    modelId: string,
+    url: string,
+    problem: string,
+    options: { status?: number; attempts?: { url: string; code: string; error: string }[] } = {},
+  ) {
+    super('MODEL_FETCH_FAILED', `model ${modelId}: ${url} ${problem}`, {
+      details: { modelId, url, status: options.status ?? null, attempts: options.attempts ?? [] },
+    })
+  }
+}
+
+/** A source did not deliver the whole artifact within the time bound. */
+export class ModelFetchTimeoutError extends SdkError {
+  override name = 'ModelFetchTimeoutError'
+  constructor(modelId: string, url: string, timeoutMs: number) {
+    super('MODEL_FETCH_TIMEOUT', `model ${modelId}: ${url} did not deliver the artifact within ${timeoutMs} ms`, {
+      details: { modelId, url, timeoutMs },
+    })
+  }
+}
+
+/** A source served more bytes than the loader accepts. */
+export class ModelTooLargeError extends SdkError {
+  override name = 'ModelTooLargeError'
+  constructor(modelId: string, url: string, maxBytes: number, found: number) {
+    super('MODEL_TOO_LARGE', `model ${modelId}: ${url} served over ${maxBytes} bytes (at least ${found})`, {
+      details: { modelId, url, expected: maxBytes, found },
+    })
+  }
+}
+
+/** A source served bytes whose sha256 is not the registered artifact hash (or whose roots name another id). */
+export class ModelHashMismatchError extends SdkError {
+  override name = 'ModelHashMismatchError'
+  constructor(modelId: string, url: string, expected: string, found: string) {
+    super('MODEL_HASH_MISMATCH', `model ${modelId}: ${url} served bytes hashing to ${found}, expected ${expected}`, {
+      details: { modelId, url, expected, found },
+    })
+  }
+}
+
+/**
+ * The registry's roots for the model differ from the roots derived from its artifact: the record
+ * could not back a dispute, so the model is refused.
+ */
+export class ModelRootsMismatchError extends SdkError {
+  override name = 'ModelRootsMismatchError'
+  constructor(modelId: string, expected: Record<string, string>, found: Record<string, string>) {
+    const differ = Object.keys(expected).filter((k) => expected[k] !== found[k])
+    super('MODEL_ROOTS_MISMATCH', `model ${modelId}: the registered ${differ.join(', ')} differ from the artifact's`, {
+      details: { modelId, differ, expected, found },
+    })
+  }
+}

@@ -1,10 +1,22 @@
 export { type AuditParameters, type AuditReturnType, audit } from './audit.js'
+export {
+  type CreateModelLoaderParameters,
+  createModelLoader,
+  type ModelLoader,
+  type ModelLoaderErrorType,
+} from './createModelLoader.js'
 export { type CreateVerityClientParameters, createVerityClient, type VerityClient } from './createVerityClient.js'
 export { depositEscrow } from './depositEscrow.js'
 export { type DiscoveredNode, discoverNodes } from './discoverNodes.js'
 export {
   InferenceRejectedError,
   InvalidReceiptError,
+  ModelFetchFailedError,
+  ModelFetchTimeoutError,
+  ModelHashMismatchError,
+  ModelNotRegisteredError,
+  ModelRootsMismatchError,
+  ModelTooLargeError,
   ModelUnavailableError,
   NoNodeAvailableError,
   SdkError,

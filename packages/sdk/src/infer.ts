@@ -15,6 +15,7 @@ import {
 import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
 import { reserveOnChannel } from './channel.js'
+import type { ModelLoaderErrorType } from './createModelLoader.js'
 import type { VerityClient } from './createVerityClient.js'
 import { discoverNodes } from './discoverNodes.js'
 import { InferenceRejectedError, InvalidReceiptError, NoNodeAvailableError } from './errors.js'
@@ -49,7 +50,7 @@ export type InferReturnType = {
   latencyMs: number
 }
 
-export type InferErrorType = NoNodeAvailableError | InferenceRejectedError | InvalidReceiptError
+export type InferErrorType = NoNodeAvailableError | InferenceRejectedError | InvalidReceiptError | ModelLoaderErrorType
 
 const addresses = new Map<string, { node: Address; price?: bigint }>()
 

@@ -1,13 +1,22 @@
-import { inputsFromWire, type Receipt } from '@verity/contracts/browser'
-import { type LoadedModel, loadModel, runQuantized, sha256, tensorsHash, toHex } from '@verity/runtime/core'
+import { identifyModel, inputsFromWire, type Receipt } from '@verity/contracts/browser'
+import { type LoadedModel, loadModel, runQuantized, tensorsHash } from '@verity/runtime/core'
 import type { Hex } from 'viem'
 import { ModelUnavailableError, SdkError } from './errors.js'
 
-/** The model an artifact holds, once its bytes hash to the model id (a model id is the sha256 of its artifact). */
+/**
+ * The model an artifact holds, once the artifact names `modelId` (a model id is the hash of the
+ * roots derived from the artifact: docs/protocol.md).
+ */
 export function modelFromArtifact(modelId: Hex, bytes: Uint8Array, source = 'the artifact'): LoadedModel {
-  const found = toHex(sha256(bytes))
-  if (found !== modelId.toLowerCase()) throw new ModelUnavailableError(modelId, `${source} served bytes hashing to ${found}`)
-  return loadModel(bytes)
+  let model: LoadedModel
+  try {
+    model = loadModel(bytes)
+  } catch (cause) {
+    throw new ModelUnavailableError(modelId, `${source} is not a valid artifact: ${(cause as Error).message}`)
+  }
+  const found = identifyModel(model).modelId
+  if (found !== modelId.toLowerCase()) throw new ModelUnavailableError(modelId, `${source} served the artifact of model ${found}`)
+  return model
 }
 
 export type ReexecuteReturnType = { match: boolean; recomputedOutputHash: Hex; ms: number }

@@ -12,7 +12,7 @@ import {
   discoverNodes,
   InferenceRejectedError,
   infer,
-  ModelUnavailableError,
+  ModelNotRegisteredError,
   NoNodeAvailableError,
   verifyReceipt,
   waitForTrust,
@@ -81,10 +81,10 @@ describe('SDK against a running network', () => {
     expect((error as InferenceRejectedError).status).toBe(402)
   })
 
-  it('fails with MODEL_UNAVAILABLE for a model that is not registered', async () => {
+  it('fails with MODEL_NOT_REGISTERED for a model that is not registered', async () => {
     const error = await infer(net.client, { modelId: `0x${'ab'.repeat(32)}`, inputs: digit(0) }).catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(ModelUnavailableError)
-    expect((error as ModelUnavailableError).code).toBe('MODEL_UNAVAILABLE')
+    expect(error).toBeInstanceOf(ModelNotRegisteredError)
+    expect((error as ModelNotRegisteredError).code).toBe('MODEL_NOT_REGISTERED')
   })
 
   it('fails over to another node when the one asked first is down, and reports when all are', async () => {

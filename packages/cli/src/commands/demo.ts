@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { identifyModel } from '@verity/contracts'
 import { importOnnx, loadMnist, mnistImage, openValue, run, seededRandom, verifyWitness } from '@verity/runtime'
 import { readBytes } from '../samples.js'
 
@@ -21,7 +22,7 @@ export function demo(options: DemoOptions): void {
   const artifactPath = join(options.out, 'mnist-8.vrty')
   writeFileSync(artifactPath, artifact)
   console.log(`imported mnist-8 in ${(performance.now() - t).toFixed(0)} ms → ${artifactPath}`)
-  console.log(`  model id      ${report.modelId}`)
+  console.log(`  model id      ${identifyModel(model).modelId}`)
   console.log(`  weights root  ${report.weightsRoot}`)
   console.log(
     `  ops           ${Object.entries(report.ops)

@@ -4,6 +4,7 @@ import type { Fault } from '@verity/node'
 import { mnistImage } from '@verity/runtime'
 import { infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
+import { createModelSquatter, type ModelSquatterReport } from '../devnet/modelSquatter.js'
 import { type AttackReport, type MoneyAttack, runMoneyAttack } from '../devnet/moneyAttacks.js'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
 import { createTrustTracker } from '../devnet/trustTracker.js'
@@ -27,6 +28,8 @@ export type DevnetCommandOptions = {
   falseChallengeRate?: number
   /** Attacks on the money rules, run after the workload by a hostile party with its own key. */
   moneyAttacks?: MoneyAttack[]
+  /** An adversary outside the roles: `model-squatter` registers the demo model's artifact with wrong roots before its publisher does. */
+  adversary?: 'model-squatter'
   /** Stop once the workload has settled instead of serving until Ctrl-C. */
   exit: boolean
   json: boolean
@@ -55,7 +58,9 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     if (!options.json) console.log(line)
   }
   const t0 = Date.now()
+  const squatter = options.adversary === 'model-squatter' ? createModelSquatter() : undefined
   const net = await startDevnet({
+    ...(squatter ? { beforePublish: squatter.squat } : {}),
     dir: options.dir,
     shared: options.shared,
     port: options.port,
@@ -72,6 +77,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
       if (options.verbose) out(`  · ${line}`)
     },
   })
+  await squatter?.started(net)
   out('Verity devnet')
   out(`  chain       ${net.chain.rpcUrl} (chain id ${net.chain.chainId}), address book ${join(net.dir, 'addresses.json')}`)
   out(`  hub         ${net.hubUrl}   mnist-8 = ${net.modelId}`)
@@ -86,6 +92,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     out(
       `              verifier 0 is a FALSE CHALLENGER: it challenges ${options.falseChallengeRate} of correct receipts (tests and demos only)`,
     )
+  if (squatter) out('              a MODEL SQUATTER registered mnist-8 with a wrong graphRoot and a wrong weightsRoot before its publisher')
   out(`  window      ${options.window} s, batches of up to ${options.batchSize} receipts or 1 s`)
   out(`\nWorkload: ${options.requests} MNIST test digits, mode ${options.mode}`)
 
@@ -185,7 +192,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     )
     attacks.push(report)
   }
-  const summary = { ...(await summarize(net, tracked, workloadStart)), attacks: attacks.map(attackToJson) }
+  const summary: DevnetSummary = { ...(await summarize(net, tracked, workloadStart)), attacks: attacks.map(attackToJson) }
+  if (squatter) summary.adversary = await squatter.report(net)
   printSummary(summary, out)
   if (options.json) console.log(JSON.stringify(summary))
   if (options.exit) {
@@ -239,6 +247,8 @@ export type DevnetSummary = {
   verifiers: { checked: number; matched: number; challenges: number }[]
   /** The money attacks run (`--adversary escrow-thief` …): amounts in VRT. */
   attacks: ReturnType<typeof attackToJson>[]
+  /** What an adversary outside the roles attempted and what came of it (`--adversary model-squatter`). */
+  adversary?: ModelSquatterReport
 }
 
 function attackToJson(r: AttackReport) {
@@ -314,6 +324,15 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
     `  fees paid     ${s.feesPaid} VRT to nodes and verifiers; gas spent ${s.gasSpent.toLocaleString('en-US')} (${(s.gasSpent / Math.max(1, s.requests)).toFixed(0)} per request)`,
   )
   out(`  verifiers     ${s.verifiers.map((v) => `${v.checked} re-executed, ${v.matched} matched, ${v.challenges} challenged`).join(' | ')}`)
+  if (s.adversary) {
+    const a = s.adversary
+    out(
+      `  squatter      ${a.attempts.map((t) => `wrong ${t.wrongRoot} → ${t.isHonestId ? 'THE HONEST ID' : `another id ${t.namedId.slice(0, 10)}…`}`).join(', ')}`,
+    )
+    out(
+      `                clients refused: ${a.clientRefusals.join(', ')}; nodes refused: ${a.nodeRefusals.join(', ')}; honest nodes slashed ${formatUnits(BigInt(a.honestNodesSlashed), 18)} VRT`,
+    )
+  }
 }
 
 /** The dispute games of the run: outcomes, and the stake, refunds, bounties and bonds they moved. */

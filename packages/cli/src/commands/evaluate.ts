@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { identifyModel } from '@verity/contracts'
 import type { LoadedModel } from '@verity/runtime'
 import { loadMnist, loadModel, mnistImage, run } from '@verity/runtime'
 import { SingleBar } from 'cli-progress'
@@ -79,7 +80,7 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   bar?.stop()
   await session.release()
   const result: EvalResult = {
-    modelId: model.modelId,
+    modelId: identifyModel(model).modelId,
     dataset: 'mnist',
     images: n,
     accuracy: correct / n,

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
+import { identifyModel } from '@verity/contracts'
 import type { QuantizationReport } from '@verity/runtime'
 import { importOnnx } from '@verity/runtime'
 import { counts, sig, table } from '../format.js'
@@ -8,11 +9,13 @@ import { calibrationSamples, readBytes } from '../samples.js'
 export type ModelImportOptions = { calibrate: string; out: string; count: number; json: boolean; name?: string }
 
 /** `verity model import`: quantize an ONNX model and write its artifact. */
-export function modelImport(file: string, options: ModelImportOptions): QuantizationReport {
+export function modelImport(file: string, options: ModelImportOptions): QuantizationReport & { modelId: `0x${string}` } {
   const onnx = readBytes(file, 'ONNX model')
   const calibration = calibrationSamples(options.calibrate, onnx, options.count)
-  const { artifact, report } = importOnnx(onnx, { calibration, fileName: basename(file), ...(options.name ? { name: options.name } : {}) })
-  writeFileSync(options.out, artifact)
+  const imported = importOnnx(onnx, { calibration, fileName: basename(file), ...(options.name ? { name: options.name } : {}) })
+  writeFileSync(options.out, imported.artifact)
+  const identity = identifyModel(imported.model)
+  const report = { modelId: identity.modelId, ...imported.report, graphRoot: identity.graphRoot, specHash: identity.specHash }
   if (options.json) {
     console.log(JSON.stringify({ ...report, artifact: options.out }, null, 2))
     return report

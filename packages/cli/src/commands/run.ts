@@ -1,3 +1,4 @@
+import { identifyModel } from '@verity/contracts'
 import type { RunResult } from '@verity/runtime'
 import { loadModel, run } from '@verity/runtime'
 import { sig } from '../format.js'
@@ -9,11 +10,12 @@ export type RunCommandOptions = { model: string; input: string; trace: boolean; 
 export function runCommand(options: RunCommandOptions): RunResult {
   const model = loadModel(readBytes(options.model, 'model artifact'))
   const result = run(model, runInputs(options.input, model), { trace: options.trace })
+  const { modelId } = identifyModel(model)
   if (options.json) {
     console.log(
       JSON.stringify(
         {
-          modelId: model.modelId,
+          modelId,
           inputHash: result.inputHash,
           outputHash: result.outputHash,
           ...(result.trace ? { traceRoot: result.trace.root, traceLeaves: result.trace.leaves.length } : {}),
@@ -31,7 +33,7 @@ export function runCommand(options: RunCommandOptions): RunResult {
     )
     return result
   }
-  console.log(`model id     ${model.modelId}`)
+  console.log(`model id     ${modelId}`)
   console.log(`input hash   ${result.inputHash}`)
   console.log(`output hash  ${result.outputHash}`)
   if (result.trace) console.log(`trace root   ${result.trace.root} (${result.trace.leaves.length} tensors)`)

@@ -39,6 +39,8 @@ export type DevnetOptions = {
   falseChallengeRate?: number
   /** Port of the dashboard (0 = any free port). */
   dashboardPort?: number
+  /** Runs with the contracts deployed and the hub up, before mnist-8 is published (an adversary's front-run). */
+  beforePublish?(ctx: { chain: EmbeddedChain; book: AddressBook; hubUrl: string; artifact: Uint8Array }): Promise<void>
   log?(line: string): void
 }
 
@@ -113,6 +115,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     closers.push(() => hubServer.close())
     const mnist = loadMnist(join(options.shared, 'datasets', 'mnist'))
     const artifact = importMnist(options.shared, mnist, join(options.dir, '..', 'mnist-8.vrty'))
+    await options.beforePublish?.({ chain, book, hubUrl: hubServer.url, artifact })
     const published = await publishModel({ chain, book, key: deployer!.privateKey, hubUrl: hubServer.url, artifact })
     log(`hub ${hubServer.url}: mnist-8 published as ${published.modelId}`)
 

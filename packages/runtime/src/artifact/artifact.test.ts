@@ -37,7 +37,7 @@ describe('model artifacts', () => {
 
   it('round-trip: decoding and re-encoding gives the same bytes', () => {
     expect(Buffer.from(encodeArtifact(decodeArtifact(artifact))).equals(Buffer.from(artifact))).toBe(true)
-    expect(loadModel(artifact).modelId).toBe(model.modelId)
+    expect(loadModel(artifact).artifactHash).toBe(model.artifactHash)
   })
 
   it('a header that is not in canonical form is rejected (one model id, one reading)', () => {

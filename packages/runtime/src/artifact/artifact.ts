@@ -16,7 +16,7 @@ export const SEMANTICS = 'verity-int16-v1'
  * Encodes a model as canonical bytes:
  * "VRTY" ‖ u32le version ‖ u32le headerLength ‖ header (canonical JSON, UTF-8) ‖ constants,
  * where the constants are every const tensor's canonical bytes in tensor-id order.
- * `modelId = sha256(artifact)`.
+ * `artifactHash = sha256(artifact)`; the model id commits to it and to the artifact's roots (docs/protocol.md).
  */
 export function encodeArtifact(model: Model): Uint8Array {
   for (const n of model.nodes) {

@@ -20,7 +20,7 @@ import {
   verityDomain,
 } from '@verity/contracts'
 import { type LoadedModel, runQuantized, type Trace, tensorsHash } from '@verity/runtime'
-import { type Hex, keccak256, toHex } from 'viem'
+import type { Hex } from 'viem'
 
 export const TOKEN = 10n ** 18n
 export const FEE = 2n * TOKEN

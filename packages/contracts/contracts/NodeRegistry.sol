@@ -217,7 +217,7 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
 
     /// @notice Semantic version of this contract's interface.
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "1.1.0";
     }
 
     function _addStake(Operator storage op, Role role, uint256 amount) private {

@@ -218,7 +218,10 @@ describe('NodeRegistry', () => {
     expect(await f.contracts.nodeRegistry.read.minStake([Role.inference])).toBe(1000n * TOKEN)
     expect(await f.contracts.nodeRegistry.read.minStake([Role.verifier])).toBe(100n * TOKEN)
     expect(await f.contracts.nodeRegistry.read.unbondingDelay()).toBe(1000n)
-    for (const c of [f.contracts.nodeRegistry, f.contracts.settlement, f.contracts.token]) expect(await c.read.version()).toBe('1.0.0')
+    expect(await f.contracts.token.read.version()).toBe('1.0.0')
+    // activeStake added to the registry; channels, data challenges and staked attestations in Settlement.
+    expect(await f.contracts.nodeRegistry.read.version()).toBe('1.1.0')
+    expect(await f.contracts.settlement.read.version()).toBe('2.0.0')
     expect(await f.contracts.modelRegistry.read.version()).toBe('2.0.0')
     expect(await f.contracts.token.read.symbol()).toBe('VRT')
     expect(await f.contracts.token.read.totalSupply()).toBe(10n ** 9n * TOKEN)

@@ -93,7 +93,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         maxDisputeDuration: 2 * window,
         unbondingDelay: 4 * window,
         escrowWithdrawalDelay: 4 * window,
-        dataResponseTime: Math.max(5, Math.floor(window / 2)),
+        dataResponseTime: Math.max(1, Math.floor(window / 2)),
         slashAmount: 10n * TOKEN,
         attesterSlash: 10n * TOKEN,
       },

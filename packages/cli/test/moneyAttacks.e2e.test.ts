@@ -2,8 +2,11 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { TxSender } from '@verity/chain'
+import { buildReceiptTree, hashReceipt, receiptFromWire, settlementAbi, verityTokenAbi } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
 import { infer, waitForTrust } from '@verity/sdk'
+import { parseEventLogs } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runMoneyAttack } from '../src/devnet/moneyAttacks.js'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
@@ -100,5 +103,63 @@ describe('money attacks on a devnet', () => {
     const report = await runMoneyAttack(net, 'stake-exhauster', key(3))
     expect(report).toMatchObject({ stolen: 0n, honestSlashed: 0n, settledTwice: 0 })
     expect(outcomes(report)).toEqual(['refused: ExposureAboveStake', 'first committed; second refused: ExposureAboveStake'])
+  })
+
+  it('a data challenge of an honest receipt is answered on-chain by its node: nothing overturned, the bond pays the node', async () => {
+    const answer = await infer(net.client, { modelId: net.modelId, inputs: { Input3: mnistImage(net.mnist, 9) }, node: net.nodes[1]!.url })
+    const committed = await waitForTrust(net.client, {
+      inferenceId: answer.inferenceId,
+      node: answer.node.url,
+      level: 'COMMITTED',
+      timeoutMs: 30_000,
+      pollIntervalMs: 100,
+    })
+    const { batchId, index } = committed.batch!
+    const data = (await (await fetch(`${net.nodes[1]!.url}/v1/batches/${committed.batch!.root}`)).json()) as {
+      receipts: { receipt: unknown }[]
+    }
+    const receipts = data.receipts.map((r) => receiptFromWire(r.receipt))
+    const domain = { chainId: net.chain.chainId, settlement: net.book.contracts.settlement }
+    const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, domain)))
+    const griefer = new TxSender({ chain: net.chain, account: key(4) })
+    const settlement = { address: net.book.contracts.settlement, abi: settlementAbi } as const
+    await griefer.write({
+      address: net.book.contracts.token,
+      abi: verityTokenAbi,
+      functionName: 'approve',
+      args: [settlement.address, 2n ** 255n],
+    })
+    const node = net.nodes[1]!.node.address
+    const claimableBefore = await net.chain.publicClient.readContract({ ...settlement, functionName: 'claimable', args: [node] })
+    const opened = await griefer.write({
+      ...settlement,
+      functionName: 'challengeData',
+      args: [BigInt(batchId), receipts[index]!, index, tree.proof(index)],
+    })
+    const [event] = parseEventLogs({ abi: settlementAbi, eventName: 'DataChallenged', logs: opened.receipt.logs })
+    let published: unknown[] = []
+    for (let i = 0; i < 100 && published.length === 0; i++) {
+      published = await net.chain.publicClient.getContractEvents({
+        ...settlement,
+        eventName: 'DataPublished',
+        args: { challengeId: event!.args.challengeId },
+        fromBlock: opened.receipt.blockNumber,
+      })
+      if (published.length === 0) await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(published).toHaveLength(1)
+    expect(await net.chain.publicClient.readContract({ ...settlement, functionName: 'isOverturned', args: [BigInt(batchId), index] })).toBe(
+      false,
+    )
+    expect(await net.chain.publicClient.readContract({ ...settlement, functionName: 'claimable', args: [node] })).toBe(
+      claimableBefore + net.book.params.challengeBond,
+    )
+    await waitForTrust(net.client, {
+      inferenceId: answer.inferenceId,
+      node: answer.node.url,
+      level: 'FINAL',
+      timeoutMs: 60_000,
+      pollIntervalMs: 250,
+    })
   })
 })

@@ -22,6 +22,7 @@ import { type Hex, isHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { Batcher } from './batcher.js'
 import { watchOwnBatches } from './chainWatcher.js'
+import { respondToDataChallenges } from './dataResponder.js'
 import { createDefense } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
 import { deepValueTamper, type Fault } from './fault.js'
@@ -130,6 +131,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     },
   })
   let watcher: ReturnType<typeof watchOwnBatches> | undefined
+  let dataResponder: ReturnType<typeof respondToDataChallenges> | undefined
   const defense = createDefense({
     chain,
     book,
@@ -475,6 +477,15 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       const listening = typeof address === 'object' && address ? address.port : port
       if (!options.publicUrl) publicUrl = `http://127.0.0.1:${listening}`
       watcher = watchOwnBatches({ chain, book, store, node: account.address, log, onRecorded: observeTrust })
+      dataResponder = respondToDataChallenges({
+        chain,
+        book,
+        store,
+        sender,
+        model: (modelId) => models.load(modelId),
+        log,
+        onPublished: (gas) => metrics.inc('gas_used_total', { function: 'publishData' }, Number(gas)),
+      })
       batcher.start()
       defense.start()
       return publicUrl
@@ -482,6 +493,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     async stop() {
       await batcher.stop()
       await defense.stop()
+      await dataResponder?.stop()
       await watcher?.stop()
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()))
       store.close()

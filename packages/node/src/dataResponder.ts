@@ -1,0 +1,84 @@
+import { type AddressBook, type Chain, ContractRevertError, type EventFollower, followEvents, type TxSender } from '@verity/chain'
+import { type InferenceRequest, inputsFromWire, type Receipt, receiptFromWire, requestFromWire, settlementAbi } from '@verity/contracts'
+import { type LoadedModel, tensorBytes } from '@verity/runtime'
+import { type Hex, toHex } from 'viem'
+import type { ReceiptStore, StoredInference } from './receiptStore.js'
+
+/** What `Settlement.publishData` takes besides the challenge id. */
+export type DataResponse = { receipt: Receipt; request: InferenceRequest; clientSignature: Hex; inputs: Hex[] }
+
+/**
+ * Pure: the node's answer to a data challenge on one of its receipts — the receipt, the request its
+ * client signed, that signature, and the input tensors' canonical bytes in the model's input order.
+ */
+export function dataResponseOf(inference: StoredInference, inputBody: string, model: LoadedModel): DataResponse {
+  return {
+    receipt: receiptFromWire(JSON.parse(inference.receiptJson)),
+    request: requestFromWire(JSON.parse(inference.requestJson)),
+    clientSignature: inference.clientSignature,
+    inputs: inputsFromWire(model, JSON.parse(inputBody)).map((tensor) => toHex(tensorBytes(tensor))),
+  }
+}
+
+/**
+ * Answers every data challenge against this node's receipts (docs/protocol.md, "Life of a batch"):
+ * follows `DataChallenged` events with a resumable cursor in the node's database and publishes the
+ * receipt's request, client signature and input on-chain before `dataResponseTime` runs out, so an
+ * honest node never loses a receipt, nor stake, to a challenge of its data.
+ */
+export function respondToDataChallenges(parameters: {
+  chain: Chain
+  book: AddressBook
+  store: ReceiptStore
+  sender: TxSender
+  model(modelId: Hex): Promise<LoadedModel>
+  log(line: string): void
+  onPublished?(gasUsed: bigint): void
+}): EventFollower {
+  const { chain, book, store, sender, log } = parameters
+  return followEvents({
+    chain,
+    abi: settlementAbi,
+    address: book.contracts.settlement,
+    fromBlock: book.deployedAtBlock,
+    pollIntervalMs: chain.kind === 'embedded' ? 100 : 1000,
+    cursor: {
+      load: () => ((v) => (v === undefined ? undefined : BigInt(v)))(store.getMeta('data_challenge_cursor')),
+      save: (block) => store.setMeta('data_challenge_cursor', block.toString()),
+    },
+    onError: (error) => log(`data responder: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
+    async onLogs(logs) {
+      for (const event of logs) {
+        if (event.eventName !== 'DataChallenged') continue
+        const batch = store.batchById(Number(event.args.batchId))
+        if (!batch) continue
+        const inference = store.batchInferences(batch.localId)[event.args.receiptIndex]
+        const body = inference && store.getInput(inference.inputHash)
+        if (!inference || body === undefined) {
+          log(
+            `data challenge ${event.args.challengeId}: receipt ${event.args.receiptIndex} of batch ${batch.batchId} is not in this node's store`,
+          )
+          continue
+        }
+        const response = dataResponseOf(inference, body, await parameters.model(inference.modelId))
+        try {
+          const result = await sender.write({
+            address: book.contracts.settlement,
+            abi: settlementAbi,
+            functionName: 'publishData',
+            args: [event.args.challengeId, response.receipt, response.request, response.clientSignature, response.inputs],
+          })
+          parameters.onPublished?.(result.gasUsed)
+          log(
+            `data challenge ${event.args.challengeId}: published receipt ${event.args.receiptIndex}'s request and input, ${result.gasUsed} gas`,
+          )
+        } catch (error) {
+          // Already answered (a restart) or closed: nothing left to do. Anything else is retried.
+          if (error instanceof ContractRevertError && ['ChallengeNotOpen', 'ResponseDeadlinePassed'].includes(error.errorName)) {
+            log(`data challenge ${event.args.challengeId}: ${error.errorName}`)
+          } else throw error
+        }
+      }
+    },
+  })
+}

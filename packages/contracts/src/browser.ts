@@ -3,6 +3,7 @@
  * recovering its signer, checking its inclusion proof, and decoding receipts and inputs from their
  * wire form — what a browser needs to check a receipt against a committed batch root by itself.
  */
+export { boundedFetch, FetchError, fetchJson, MODEL_FETCH_LIMITS } from './boundedFetch.js'
 export type { Receipt } from './eip712.js'
 export { hashReceipt } from './hashing.js'
 export { receiptRootFromProof } from './receiptTree.js'

@@ -1,3 +1,18 @@
+export {
+  BATCH_FETCH_LIMITS,
+  type BoundedFetchOptions,
+  type BoundedResponse,
+  boundedFetch,
+  DEFAULT_FETCH_MAX_BYTES,
+  DEFAULT_FETCH_TIMEOUT_MS,
+  FetchError,
+  FetchFailedError,
+  FetchTimeoutError,
+  fetchJson,
+  MODEL_FETCH_LIMITS,
+  ResponseInvalidError,
+  ResponseTooLargeError,
+} from './boundedFetch.js'
 export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
 export { disputeGameAbi, disputeGameBytecode } from './generated/disputeGame.js'
 export { modelRegistryAbi, modelRegistryBytecode } from './generated/modelRegistry.js'

@@ -1,4 +1,4 @@
-import { Role } from '@verity/contracts'
+import { fetchJson, Role } from '@verity/contracts'
 import { ApiError, errorBody, httpStatusOf } from '@verity/node'
 import type { AuditReturnType } from '@verity/sdk'
 import { Hono } from 'hono'
@@ -95,9 +95,7 @@ export function dashboardApi(store: IndexStore, options: DashboardOptions = {}):
     const { endpoint, receipt_json } = signed(c.req.param('id').toLowerCase())
     const inputHash = String((JSON.parse(receipt_json) as { inputHash: unknown }).inputHash)
     const body = await upstream('DATA_UNAVAILABLE', async () => {
-      const response = await fetch(`${endpoint}/v1/data/${inputHash}`, { signal: AbortSignal.timeout(10_000) })
-      if (!response.ok) throw new Error(`${endpoint} answered ${response.status} for input ${inputHash}`)
-      return (await response.json()) as object
+      return (await fetchJson(`${endpoint}/v1/data/${inputHash}`, { timeoutMs: 10_000 })) as object
     })
     return c.json(body)
   })

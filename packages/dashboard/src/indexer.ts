@@ -1,5 +1,14 @@
 import { type AddressBook, type Chain, type EventFollower, followEvents } from '@verity/chain'
-import { bitmapHas, disputeGameAbi, hashReceipt, nodeRegistryAbi, receiptFromWire, settlementAbi } from '@verity/contracts'
+import {
+  BATCH_FETCH_LIMITS,
+  bitmapHas,
+  disputeGameAbi,
+  fetchJson,
+  hashReceipt,
+  nodeRegistryAbi,
+  receiptFromWire,
+  settlementAbi,
+} from '@verity/contracts'
 import type { Hex, Log } from 'viem'
 import { IndexStore } from './indexStore.js'
 import { computeMsOf, operatorFeeds } from './operatorFeeds.js'
@@ -275,9 +284,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
     }>('SELECT * FROM batches WHERE fetched = 0 ORDER BY batch_id LIMIT 20')
     for (const b of pending) {
       try {
-        const response = await fetch(b.data_uri)
-        if (!response.ok) throw new Error(`${b.data_uri} answered ${response.status}`)
-        const data = (await response.json()) as { receipts: { receipt: unknown; signature?: unknown; computeMs?: unknown }[] }
+        const data = (await fetchJson(b.data_uri, BATCH_FETCH_LIMITS)) as {
+          receipts: { receipt: unknown; signature?: unknown; computeMs?: unknown }[]
+        }
         const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
         const ids = receipts.map((r) => hashReceipt(r, domain))
         if (receipts.length !== b.count) throw new Error(`batch ${b.batch_id}: ${receipts.length} receipts served for ${b.count} committed`)

@@ -1,4 +1,4 @@
-import { hashReceipt, Role, receiptFromWire, recoverSigner } from '@verity/contracts'
+import { fetchJson, hashReceipt, Role, receiptFromWire, recoverSigner } from '@verity/contracts'
 import type { Address, Hex } from 'viem'
 import type { IndexStore } from './indexStore.js'
 
@@ -29,9 +29,7 @@ export function operatorFeeds(parameters: {
   const { store, domain, log } = parameters
 
   async function page<T>(url: string): Promise<T> {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5000) })
-    if (!response.ok) throw new Error(`${url} answered ${response.status}`)
-    return (await response.json()) as T
+    return (await fetchJson(url, { timeoutMs: 5000 })) as T
   }
 
   /** Reads one page of a node's receipts; returns how many it read. */

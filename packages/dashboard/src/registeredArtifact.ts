@@ -1,4 +1,5 @@
 import { type AddressBook, type Chain, verityContracts } from '@verity/chain'
+import { boundedFetch, MODEL_FETCH_LIMITS } from '@verity/contracts'
 import type { Hex } from 'viem'
 
 /**
@@ -9,8 +10,8 @@ export function registeredArtifact(chain: Chain, book: AddressBook) {
   const contracts = verityContracts(chain, book)
   return async (modelId: Hex): Promise<Uint8Array> => {
     const { artifactURI } = await contracts.modelRegistry.read.getModel([modelId])
-    const response = await fetch(artifactURI, { signal: AbortSignal.timeout(30_000) })
+    const response = await boundedFetch(artifactURI, MODEL_FETCH_LIMITS)
     if (!response.ok) throw new Error(`${artifactURI} answered ${response.status}`)
-    return new Uint8Array(await response.arrayBuffer())
+    return response.bytes
   }
 }

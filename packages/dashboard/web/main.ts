@@ -1,4 +1,13 @@
-import { hashReceipt, type Receipt, receiptFromWire, receiptRootFromProof, recoverSigner } from '@verity/contracts/browser'
+import {
+  boundedFetch,
+  fetchJson,
+  hashReceipt,
+  MODEL_FETCH_LIMITS,
+  type Receipt,
+  receiptFromWire,
+  receiptRootFromProof,
+  recoverSigner,
+} from '@verity/contracts/browser'
 import { modelFromArtifact, reexecute } from '@verity/sdk/browser'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
@@ -72,9 +81,7 @@ type Dispute = {
 }
 
 const api = async <T>(path: string): Promise<T> => {
-  const response = await fetch(`.${path}`)
-  if (!response.ok) throw new Error(`${path}: ${response.status}`)
-  return (await response.json()) as T
+  return (await fetchJson(new URL(`.${path}`, location.href).href)) as T
 }
 const $ = (id: string) => document.getElementById(id)!
 const vrt = (wei: string | null) =>
@@ -353,13 +360,13 @@ async function reexecuteHere(d: Detail) {
   try {
     const receipt = receiptFromWire(d.receipt)
     const [artifact, input] = await Promise.all([
-      fetch(`./api/models/${receipt.modelId}/artifact`),
-      fetch(`./api/inferences/${d.id}/input`),
+      boundedFetch(new URL(`./api/models/${receipt.modelId}/artifact`, location.href).href, MODEL_FETCH_LIMITS),
+      boundedFetch(new URL(`./api/inferences/${d.id}/input`, location.href).href),
     ])
     if (!artifact.ok) throw new Error(`model artifact: ${artifact.status}`)
     if (!input.ok) throw new Error(`input: ${input.status}`)
-    const model = modelFromArtifact(receipt.modelId, new Uint8Array(await artifact.arrayBuffer()))
-    const result = reexecute(model, receipt, ((await input.json()) as { inputs: unknown }).inputs)
+    const model = modelFromArtifact(receipt.modelId, artifact.bytes)
+    const result = reexecute(model, receipt, (input.json() as { inputs: unknown }).inputs)
     out.className = `check ${result.match ? 'ok' : 'bad'}`
     out.textContent = `${result.match ? 'MATCH' : 'MISMATCH'}: this browser computed ${short(result.recomputedOutputHash)} in ${result.ms.toFixed(1)} ms, the receipt says ${short(receipt.outputHash)}`
   } catch (error) {
@@ -372,8 +379,8 @@ async function reexecuteHere(d: Detail) {
 async function runAudit(id: string) {
   const out = $('audit-result')
   out.textContent = 're-executing…'
-  const response = await fetch(`./api/inferences/${id}/audit`, { method: 'POST' })
-  const body = (await response.json()) as { match?: boolean; ms?: number; recomputedOutputHash?: string; error?: { message: string } }
+  const response = await boundedFetch(new URL(`./api/inferences/${id}/audit`, location.href).href, { method: 'POST', timeoutMs: 120_000 })
+  const body = response.json() as { match?: boolean; ms?: number; recomputedOutputHash?: string; error?: { message: string } }
   out.textContent = body.error
     ? `audit failed: ${body.error.message}`
     : `${body.match ? 'MATCH' : 'MISMATCH'}: recomputed ${short(body.recomputedOutputHash!)} in ${body.ms!.toFixed(1)} ms`

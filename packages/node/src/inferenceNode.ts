@@ -56,7 +56,10 @@ export type InferenceNode = {
   /** Starts HTTP, the batcher and the chain watcher; resolves with the URL. */
   start(port?: number): Promise<string>
   stop(): Promise<void>
+  /** Its public URL (registered on-chain; where its batches are served). */
   url(): string
+  /** Where it listens on this machine (differs from `url()` when something stands in front of it). */
+  localUrl(): string
 }
 
 /**
@@ -82,6 +85,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   const registered = new Set<string>()
   const faultRandom = options.fault ? seededRandom(options.fault.seed ?? 1) : undefined
   let publicUrl = options.publicUrl ?? ''
+  let localUrl = ''
   let server: ServerType | undefined
 
   const metrics = new Metrics('verity_node')
@@ -427,6 +431,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     address: account.address,
     store,
     url: () => publicUrl,
+    localUrl: () => localUrl,
     async start(port = 0) {
       if (options.fault)
         log(`WARNING: this node is deliberately faulty (${options.fault.kind} ${options.fault.rate}); for tests and demos only`)
@@ -435,7 +440,8 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       })
       const address = server.address()
       const listening = typeof address === 'object' && address ? address.port : port
-      if (!options.publicUrl) publicUrl = `http://127.0.0.1:${listening}`
+      localUrl = `http://127.0.0.1:${listening}`
+      if (!options.publicUrl) publicUrl = localUrl
       watcher = watchOwnBatches({ chain, book, store, node: account.address, log, onRecorded: observeTrust })
       batcher.start()
       defense.start()

@@ -1,3 +1,4 @@
+import { type BoundedResponse, boundedFetch, MODEL_FETCH_LIMITS } from '@verity/contracts'
 import { type LoadedModel, loadModel } from '@verity/runtime'
 import type { Hex } from 'viem'
 import { ApiError } from './errors.js'
@@ -38,15 +39,15 @@ export class ModelCache {
   }
 
   private async fetch(modelId: Hex): Promise<LoadedModel> {
-    let response: Response
+    let response: BoundedResponse
     try {
-      response = await fetch(`${this.hubUrl}/v1/models/${modelId}`)
+      response = await boundedFetch(`${this.hubUrl}/v1/models/${modelId}`, MODEL_FETCH_LIMITS)
     } catch (error) {
       throw new ApiError(503, 'HUB_UNAVAILABLE', `the model hub at ${this.hubUrl} cannot be reached: ${(error as Error).message}`)
     }
     if (response.status === 404) throw new ApiError(404, 'MODEL_NOT_FOUND', `model ${modelId} is not on the hub`, { modelId })
     if (!response.ok) throw new ApiError(503, 'HUB_UNAVAILABLE', `the model hub answered ${response.status} for ${modelId}`)
-    const bytes = new Uint8Array(await response.arrayBuffer())
+    const bytes = response.bytes
     const found = sha256Hex(bytes)
     if (found !== modelId)
       throw new ApiError(502, 'MODEL_HASH_MISMATCH', `the hub served bytes hashing to ${found} for model ${modelId}`, { modelId, found })

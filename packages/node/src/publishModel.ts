@@ -1,5 +1,5 @@
 import { type AddressBook, type Chain, TxSender } from '@verity/chain'
-import { modelGraph, modelRegistryAbi } from '@verity/contracts'
+import { boundedFetch, modelGraph, modelRegistryAbi } from '@verity/contracts'
 import { canonicalJson, loadModel, type TensorInfo } from '@verity/runtime'
 import { type Hex, keccak256, toHex } from 'viem'
 import { ApiError } from './errors.js'
@@ -31,8 +31,11 @@ export async function publishModel(parameters: {
   specHash: Hex
   registered: boolean
 }> {
-  const response = await fetch(`${parameters.hubUrl}/v1/models`, { method: 'PUT', body: parameters.artifact })
-  const body = (await response.json()) as { modelId?: Hex; error?: { code: string; message: string } }
+  const response = await boundedFetch(`${parameters.hubUrl}/v1/models`, { method: 'PUT', body: parameters.artifact, timeoutMs: 120_000 })
+  let body: { modelId?: Hex; error?: { code: string; message: string } } = {}
+  try {
+    body = response.json() as typeof body
+  } catch {}
   if (!response.ok || !body.modelId)
     throw new ApiError(response.status, body.error?.code ?? 'HUB_REJECTED', body.error?.message ?? `hub answered ${response.status}`)
   const model = loadModel(parameters.artifact)

@@ -1,4 +1,5 @@
 import { type AddressBook, type Chain, type VerityContracts, verityContracts } from '@verity/chain'
+import { boundedFetch, MODEL_FETCH_LIMITS } from '@verity/contracts'
 import type { LoadedModel } from '@verity/runtime'
 import type { Hex, LocalAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
@@ -44,11 +45,11 @@ export function createVerityClient(parameters: CreateVerityClientParameters): Ve
     } catch {
       throw new ModelUnavailableError(modelId, 'not registered on-chain')
     }
-    const response = await fetch(uri).catch((e: Error) => {
+    const response = await boundedFetch(uri, MODEL_FETCH_LIMITS).catch((e: Error) => {
       throw new ModelUnavailableError(modelId, `cannot fetch ${uri}: ${e.message}`)
     })
     if (!response.ok) throw new ModelUnavailableError(modelId, `${uri} answered ${response.status}`)
-    return modelFromArtifact(modelId, new Uint8Array(await response.arrayBuffer()), uri)
+    return modelFromArtifact(modelId, response.bytes, uri)
   }
   return {
     chain: parameters.chain,

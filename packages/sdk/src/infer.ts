@@ -1,6 +1,9 @@
 import {
+  type BoundedResponse,
+  boundedFetch,
   eip712Types,
   encodeMode,
+  fetchJson,
   hashReceipt,
   hashRequest,
   type InferenceRequest,
@@ -46,6 +49,9 @@ export type InferReturnType = {
 
 export type InferErrorType = NoNodeAvailableError | InferenceRejectedError | InvalidReceiptError
 
+/** A node's answer to a request is small (a receipt, the outputs): bounded like any served object. */
+const NODE_ANSWER_LIMITS = { timeoutMs: 120_000, maxBytes: 8 * 1024 * 1024 }
+
 const addresses = new Map<string, Address>()
 
 async function candidates(client: VerityClient, preferred?: string): Promise<{ url: string; address?: Address }[]> {
@@ -61,7 +67,7 @@ async function candidates(client: VerityClient, preferred?: string): Promise<{ u
 async function nodeAddress(url: string): Promise<Address> {
   let address = addresses.get(url)
   if (!address) {
-    const health = (await (await fetch(`${url}/healthz`)).json()) as { node: Address }
+    const health = (await fetchJson(`${url}/healthz`, NODE_ANSWER_LIMITS)) as { node: Address }
     address = health.node
     addresses.set(url, address)
   }
@@ -85,7 +91,7 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
   const attempts: { node: string; error: string }[] = []
   for (const candidate of await candidates(client, parameters.node)) {
     const started = performance.now()
-    let response: Response
+    let response: BoundedResponse
     let request: InferenceRequest
     try {
       const node = candidate.address ?? (await nodeAddress(candidate.url))
@@ -104,7 +110,8 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
         primaryType: 'InferenceRequest',
         message: request,
       })
-      response = await fetch(`${candidate.url}/v1/infer`, {
+      response = await boundedFetch(`${candidate.url}/v1/infer`, {
+        ...NODE_ANSWER_LIMITS,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ request: requestToWire(request), signature, inputs: body }),
@@ -113,7 +120,10 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
       attempts.push({ node: candidate.url, error: (error as Error).message })
       continue
     }
-    const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>
+    let answer: Record<string, unknown> = {}
+    try {
+      answer = response.json() as Record<string, unknown>
+    } catch {}
     if (response.status >= 500) {
       attempts.push({ node: candidate.url, error: `${response.status} ${JSON.stringify(answer.error ?? {})}` })
       continue

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { disputeGameAbi, settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
+import { disputeGameAbi, fetchJson, settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
 import type { Fault } from '@verity/node'
 import { mnistImage } from '@verity/runtime'
 import { infer } from '@verity/sdk'
@@ -134,8 +134,10 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
       tracked
         .filter((t) => t.position === undefined)
         .map(async (t) => {
-          const r = (await (await fetch(`${t.node}/v1/inferences/${t.inferenceId}`)).json()) as {
-            batch: { batchId: number | null; index: number } | null
+          const r = (await fetchJson(`${t.node}/v1/inferences/${t.inferenceId}`, { timeoutMs: 5000, maxBytes: 1 << 20 }).catch(
+            () => ({}),
+          )) as {
+            batch?: { batchId: number | null; index: number } | null
           }
           if (r.batch?.batchId != null) t.position = { batchId: r.batch.batchId, index: r.batch.index }
         }),

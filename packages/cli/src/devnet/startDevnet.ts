@@ -12,6 +12,7 @@ import {
   publishModel,
   serveApp,
   type Verifier,
+  type VerifierOptions,
 } from '@verity/node'
 import { importOnnx, loadMnist, loadModel, type MnistSet, mnistImage } from '@verity/runtime'
 import { createVerityClient, depositEscrow, type VerityClient } from '@verity/sdk'
@@ -37,6 +38,14 @@ export type DevnetOptions = {
   fault?: Fault
   /** Verifier 0 challenges this share of correct receipts (tests and demos only). */
   falseChallengeRate?: number
+  /**
+   * Something in front of node `index` (a proxy; an adversary wrapping the honest node): its `url`
+   * is the node's public URL (registered, and where its batches are served); `attach` is called
+   * with the node's own URL once it listens.
+   */
+  nodeFront?: (index: number) => Promise<{ url: string; attach(nodeUrl: string): void; close(): Promise<void> }>
+  /** Verifier settings beyond the defaults (pool size, retry backoff, fetch bounds). */
+  verifier?: Pick<VerifierOptions, 'concurrency' | 'retry' | 'fetchLimits'>
   /** Port of the dashboard (0 = any free port). */
   dashboardPort?: number
   log?(line: string): void
@@ -117,7 +126,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     for (let i = 0; i < nodeCount; i++) {
       const key = others[i]!.privateKey
       const faulty = i === 0 && options.fault !== undefined
+      const front = await options.nodeFront?.(i)
+      if (front) closers.push(() => front.close())
       const node = createInferenceNode({
+        ...(front ? { publicUrl: front.url } : {}),
         chain,
         book,
         key,
@@ -129,6 +141,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       })
       const url = await node.start(0)
       closers.push(() => node.stop())
+      front?.attach(node.localUrl())
       await register(chain, book, key, Role.inference, url, 2000n * TOKEN)
       nodes.push({ node, url, faulty })
     }
@@ -143,6 +156,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         dbPath: join(options.dir, `verifier-${i}.sqlite`),
         hubUrl: hubServer.url,
         sampleRate: options.sampleRate ?? 0.3,
+        ...options.verifier,
         ...(i === 0 && options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
         log: (line) => log(`verifier ${i}: ${line}`),
       })

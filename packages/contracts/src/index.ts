@@ -52,6 +52,14 @@ export {
 } from './oneStep.js'
 export { buildReceiptTree, type ReceiptTree, receiptRootFromProof, receiptTreeDepth, verifyReceiptProof } from './receiptTree.js'
 export { BatchStatus, ChallengeStatus, GamePhase, GameReason, Role, type RoleName } from './roles.js'
+export {
+  type CheckServedReceiptParameters,
+  checkServedReceipt,
+  ReceiptIdMismatchError,
+  ReceiptNotInBatchError,
+  ReceiptSignatureError,
+  ServedReceiptError,
+} from './servedReceipt.js'
 export { recoverSigner } from './signatures.js'
 export { bitmapHas, type ReceiptChainState, reached, TRUST_ORDER, type TrustEvent, type TrustLevel, trustOf } from './trust.js'
 export {

@@ -1,13 +1,4 @@
-import {
-  boundedFetch,
-  fetchJson,
-  hashReceipt,
-  MODEL_FETCH_LIMITS,
-  type Receipt,
-  receiptFromWire,
-  receiptRootFromProof,
-  recoverSigner,
-} from '@verity/contracts/browser'
+import { boundedFetch, checkServedReceipt, fetchJson, MODEL_FETCH_LIMITS, receiptFromWire } from '@verity/contracts/browser'
 import { modelFromArtifact, reexecute } from '@verity/sdk/browser'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
@@ -322,30 +313,34 @@ async function renderDetail() {
 }
 
 /**
- * Checks the receipt here, with no trust in the dashboard's verdicts: its EIP-712 digest is the
- * inference id, the signature recovers to the receipt's node, and the inclusion proof leads to the
- * batch root the index read from the chain.
+ * Checks the receipt here, with no trust in the dashboard's verdicts — `checkServedReceipt`, as
+ * every client does: its EIP-712 digest is the inference id, the signature recovers to the
+ * receipt's node, and the inclusion proof leads to the batch root the index read from the chain.
  */
 async function verifyHere(id: string, d: Detail) {
   const out = $('verify-result')
-  const r = d.receipt
-  const steps: [string, boolean][] = []
-  if (!d.domain.settlement) {
+  const settlement = d.domain.settlement
+  if (!settlement) {
     out.textContent = 'the dashboard has no settlement address to hash the receipt with'
     return
   }
-  const receipt: Receipt = receiptFromWire(r)
-  const digest = hashReceipt(receipt, { chainId: d.domain.chainId, settlement: d.domain.settlement })
-  steps.push(['digest = id', digest.toLowerCase() === id.toLowerCase()])
-  const signer = d.signature ? recoverSigner(digest, d.signature) : undefined
-  steps.push([`signed by node ${short(receipt.node)}`, signer?.toLowerCase() === receipt.node.toLowerCase()])
-  if (d.batch && d.proof && d.index !== null) {
-    const root = receiptRootFromProof(digest, d.index, d.batch.count, d.proof)
-    steps.push([`in batch ${d.batch.batchId} (root ${short(d.batch.root)})`, root?.toLowerCase() === d.batch.root.toLowerCase()])
+  const inBatch = d.batch && d.proof && d.index !== null
+  try {
+    const receipt = checkServedReceipt({
+      inferenceId: id as `0x${string}`,
+      receipt: d.receipt,
+      signature: d.signature,
+      domain: { chainId: d.domain.chainId, settlement },
+      ...(inBatch ? { inclusion: { root: d.batch!.root, count: d.batch!.count, index: d.index, proof: d.proof } } : {}),
+    })
+    const steps = ['digest = id', `signed by node ${short(receipt.node)}`]
+    if (inBatch) steps.push(`in batch ${d.batch!.batchId} (root ${short(d.batch!.root)})`)
+    out.className = 'check ok'
+    out.textContent = `VALID: ${steps.map((s) => `✓ ${s}`).join(' · ')}`
+  } catch (error) {
+    out.className = 'check bad'
+    out.textContent = `INVALID: ${(error as { shortMessage?: string }).shortMessage ?? (error as Error).message}`
   }
-  const ok = steps.every(([, pass]) => pass)
-  out.className = `check ${ok ? 'ok' : 'bad'}`
-  out.textContent = `${ok ? 'VALID' : 'INVALID'}: ${steps.map(([what, pass]) => `${pass ? '✓' : '✗'} ${what}`).join(' · ')}`
 }
 
 /**

@@ -1,3 +1,9 @@
+export {
+  ReceiptIdMismatchError,
+  ReceiptNotInBatchError,
+  ReceiptSignatureError,
+  ServedReceiptError,
+} from '@verity/contracts'
 export { type AuditParameters, type AuditReturnType, audit } from './audit.js'
 export { type CreateVerityClientParameters, createVerityClient, type VerityClient } from './createVerityClient.js'
 export { depositEscrow } from './depositEscrow.js'

@@ -61,7 +61,19 @@ export {
   ServedReceiptError,
 } from './servedReceipt.js'
 export { recoverSigner } from './signatures.js'
-export { bitmapHas, type ReceiptChainState, reached, TRUST_ORDER, type TrustEvent, type TrustLevel, trustOf } from './trust.js'
+export {
+  type BatchTrustEvent,
+  batchTrustEventOf,
+  bitmapHas,
+  type ReceiptChainState,
+  reached,
+  receiptChainState,
+  TRUST_EVENT_NAMES,
+  TRUST_ORDER,
+  type TrustEvent,
+  type TrustLevel,
+  trustOf,
+} from './trust.js'
 export {
   inputsFromWire,
   inputsToWire,

@@ -1,9 +1,11 @@
 import {
   BatchStatus,
+  batchTrustEventOf,
   boundedFetch,
   checkServedReceipt,
   type Receipt,
   Role,
+  receiptChainState,
   type TrustEvent,
   type TrustLevel,
   trustOf,
@@ -59,10 +61,9 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
   let receipt = checkServedReceipt(served)
   const signature = stored!.signature as Hex
   const stakeAtRisk = (await contracts.nodeRegistry.read.getOperator([receipt.node, Role.inference])).staked
-  const executedAt = Number(receipt.issuedAt) * 1000
   const proofAnswer = await boundedFetch(`${base}/v1/inferences/${parameters.inferenceId}/proof`, SERVED_LIMITS)
   if (proofAnswer.status === 409) {
-    const t = trustOf({ executedAt, attestations: [], challenges: [] })
+    const t = trustOf(receiptChainState({ issuedAt: receipt.issuedAt, events: [] }))
     return {
       inferenceId: parameters.inferenceId,
       receipt,
@@ -94,26 +95,23 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
     }
     return t
   }
-  const { attested, opened, expired, finalized, overturned, rejected, redundant } = await batchEvents(chain, book, batchId)
-  const closed = new Set([...expired, ...overturned, ...rejected, ...redundant].map((e) => e.args.challengeId))
-  const upheld = new Map(overturned.map((e) => [e.args.challengeId, e.blockNumber]))
-  const t = trustOf({
-    executedAt,
-    commit: { batchId: Number(batchId), index, at: Number(batch.committedAt) * 1000 },
-    attestations: await Promise.all(
-      attested.map(async (e) => ({ verifier: e.args.verifier, at: await timeOf(e.blockNumber), bitmap: e.args.bitmap })),
-    ),
-    challenges: await Promise.all(
-      opened.map(async (e) => ({
-        index: e.args.receiptIndex,
-        at: await timeOf(e.blockNumber),
-        open: !closed.has(e.args.challengeId),
-        challenger: e.args.challenger,
-        ...(upheld.has(e.args.challengeId) ? { upheldAt: await timeOf(upheld.get(e.args.challengeId)!) } : {}),
-      })),
-    ),
-    ...(batch.status === BatchStatus.finalized && finalized[0] ? { finalizedAt: await timeOf(finalized[0].blockNumber) } : {}),
-  })
+  const events = await batchEvents(chain, book, batchId)
+  const logs = [
+    ...events.attested,
+    ...events.opened,
+    ...events.expired,
+    ...events.overturned,
+    ...events.rejected,
+    ...events.redundant,
+    ...(batch.status === BatchStatus.finalized ? events.finalized : []),
+  ].sort((x, y) => Number(x.blockNumber - y.blockNumber) || x.logIndex - y.logIndex)
+  const t = trustOf(
+    receiptChainState({
+      issuedAt: receipt.issuedAt,
+      commit: { batchId: Number(batchId), index, at: Number(batch.committedAt) * 1000 },
+      events: await Promise.all(logs.map(async (log) => batchTrustEventOf(log, await timeOf(log.blockNumber))!)),
+    }),
+  )
   return {
     inferenceId: parameters.inferenceId,
     receipt,

@@ -144,19 +144,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     )
     for (const t of tracked) {
       if (!t.position) continue
-      Object.assign(t.reached, tracker.times(t.position.batchId, t.position.index), { EXECUTED: t.reached.EXECUTED })
-      const level: TrustLevel =
-        t.reached.OVERTURNED !== undefined
-          ? 'OVERTURNED'
-          : t.reached.FINAL !== undefined
-            ? 'FINAL'
-            : t.reached.DISPUTED !== undefined
-              ? 'DISPUTED'
-              : t.reached.ATTESTED !== undefined
-                ? 'ATTESTED'
-                : t.reached.COMMITTED !== undefined
-                  ? 'COMMITTED'
-                  : 'EXECUTED'
+      const { level, reached } = tracker.trust(t.position.batchId, t.position.index)
+      Object.assign(t.reached, reached, { EXECUTED: t.reached.EXECUTED })
       if (level !== t.level && (level === 'FINAL' || level === 'OVERTURNED') && (options.verbose || shownTimelines++ < 12))
         out(timelineLine(t, level))
       t.level = level

@@ -88,6 +88,11 @@ export async function startFlood(): Promise<HostileServer> {
 export type NodeFront = HostileServer & {
   attach(target: string): void
   mode: 'pass' | 'tarpit'
+  /**
+   * Decides per request where it goes: a URL to answer from instead of the node (another
+   * node's batch, say), or undefined for the node itself; may wait first (hold a request).
+   */
+  route?: ((path: string) => Promise<string | undefined>) | undefined
   down(): Promise<void>
   up(): Promise<void>
   /** Paths requested, in order. */
@@ -107,7 +112,8 @@ export async function startNodeFront(mode: NodeFront['mode'] = 'pass'): Promise<
     req.on('end', async () => {
       try {
         if (!target) throw new Error('not attached')
-        const answer = await fetch(`${target}${path}`, {
+        const instead = await self?.route?.(path)
+        const answer = await fetch(instead ?? `${target}${path}`, {
           method: req.method ?? 'GET',
           headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
           ...(req.method === 'GET' || req.method === 'HEAD' ? {} : { body: Buffer.concat(chunks) }),

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import { AGGREGATE_TABLES, AGGREGATES_SQL } from './aggregates.js'
 
 /** Bumped whenever the tables change: an index of another version is dropped and rebuilt from the chain and the nodes. */
-const SCHEMA_VERSION = '3'
+const SCHEMA_VERSION = '4'
 
 const TABLES = ['meta', 'batches', 'inferences', 'attestations', 'checks', 'challenges', 'games', 'operators', ...AGGREGATE_TABLES]
 
@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS batches (
   data_uri TEXT NOT NULL,
   committed_at_ms INTEGER NOT NULL,
   finalized_at_ms INTEGER,
+  -- Paid out at finalization (node + verifiers), wei.
+  paid TEXT,
   gas INTEGER NOT NULL DEFAULT 0,
   fetched INTEGER NOT NULL DEFAULT 0,
   fetch_error TEXT

@@ -15,6 +15,7 @@ import { modelImport } from './commands/modelImport.js'
 import { modelPublish, nodeCommand } from './commands/nodeCommands.js'
 import { runCommand } from './commands/run.js'
 import { stake, unstake } from './commands/stake.js'
+import { NODE_ADVERSARIES, type NodeAdversary } from './devnet/adversaries.js'
 import { UsageError } from './samples.js'
 
 function positiveInt(v: string): number {
@@ -49,13 +50,18 @@ function fault(v: string): Fault {
 /**
  * `--adversary <strategy>:<rate>`: wrong-output (node 0 answers a wrong final output), deep-value
  * (node 0 computes one intermediate value wrong), silent (node 0 answers wrong and never defends),
- * false-challenger (verifier 0 challenges correct receipts).
+ * false-challenger (verifier 0 challenges correct receipts); without a rate, tarpit (node 0 holds the
+ * verifiers' connections open) and receipt-forger (node 0 serves another receipt for an id), both
+ * wrappers around the honest node (`devnet/adversaries.ts`).
  */
-function adversary(v: string): { fault?: Fault; falseChallengeRate?: number } {
+function adversary(v: string): { fault?: Fault; falseChallengeRate?: number; nodeAdversary?: NodeAdversary } {
+  if ((NODE_ADVERSARIES as readonly string[]).includes(v)) return { nodeAdversary: v as NodeAdversary }
   const match = /^(wrong-output|deep-value|silent|false-challenger):([0-9.]+)$/.exec(v)
   const r = match ? Number(match[2]) : Number.NaN
   if (!(r > 0 && r <= 1))
-    throw new InvalidArgumentError(`expected wrong-output|deep-value|silent|false-challenger:<rate in (0, 1]>, got "${v}"`)
+    throw new InvalidArgumentError(
+      `expected wrong-output|deep-value|silent|false-challenger:<rate in (0, 1]>, tarpit or receipt-forger, got "${v}"`,
+    )
   const kind = match![1]!
   if (kind === 'false-challenger') return { falseChallengeRate: r }
   return { fault: { kind: kind === 'wrong-output' ? 'flip-output' : (kind as Fault['kind']), rate: r } }
@@ -174,7 +180,7 @@ export function program(): Command {
     .option('--fault <spec>', 'make node 0 deliberately faulty, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option(
       '--adversary <strategy>',
-      'a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate> (node 0) or false-challenger:<rate> (verifier 0)',
+      'a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate>, tarpit, receipt-forger (node 0) or false-challenger:<rate> (verifier 0)',
       adversary,
     )
     .option('--exit', 'stop once the workload has settled', false)

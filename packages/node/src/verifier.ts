@@ -138,7 +138,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       store.done(batch.batchId, { checked: attested, matched: attested, attestTx: null })
       return
     }
-    const data = (await fetchJson(batch.dataUri, batchLimits)) as { receipts: { receipt: unknown }[] }
+    const data = (await fetchJson(batch.dataUri, { ...batchLimits, signal: stopping.signal })) as { receipts: { receipt: unknown }[] }
     if (!Array.isArray(data?.receipts)) throw new Error(`batch data at ${batch.dataUri} has no receipts array`)
     const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
     // The receipts' ids and their tree, computed once: checked against the root, then used for checks and challenges.
@@ -157,7 +157,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     for (const index of picked) {
       const receipt = receipts[index]!
       const model = await models.get(receipt.modelId)
-      const wireInputs = ((await fetchJson(`${origin}/v1/data/${receipt.inputHash}`, inputLimits)) as { inputs?: unknown } | null)?.inputs
+      const wireInputs = (
+        (await fetchJson(`${origin}/v1/data/${receipt.inputHash}`, { ...inputLimits, signal: stopping.signal })) as {
+          inputs?: unknown
+        } | null
+      )?.inputs
       const inputs = inputsFromWire(model, wireInputs)
       if (tensorsHash(inputs) !== receipt.inputHash)
         throw new Error(`input served for ${receipt.inputHash} hashes to ${tensorsHash(inputs)}`)
@@ -273,6 +277,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return Number((await chain.publicClient.getBlock({ blockTag: 'latest' })).timestamp) * 1000
   }
 
+  /** Aborts the fetches in flight when the verifier stops (a tarpit must not hold up shutdown). */
+  const stopping = new AbortController()
   /** Batches being verified, by batch id, with the node each belongs to. */
   const inFlight = new Map<number, { node: string; run: Promise<void> }>()
   /** Starts due batches while the pool has room, at most one per node; does not wait for them. */
@@ -357,6 +363,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       timer = undefined
       await games.stop()
       await follower?.stop()
+      stopping.abort()
       await Promise.all([...inFlight.values()].map((f) => f.run))
       store.close()
     },

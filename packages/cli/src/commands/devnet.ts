@@ -2,8 +2,9 @@ import { join } from 'node:path'
 import { disputeGameAbi, fetchJson, settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
 import type { Fault } from '@verity/node'
 import { mnistImage } from '@verity/runtime'
-import { infer } from '@verity/sdk'
+import { getInference, infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
+import type { NodeAdversary } from '../devnet/adversaries.js'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
 import { createTrustTracker } from '../devnet/trustTracker.js'
 
@@ -24,6 +25,8 @@ export type DevnetCommandOptions = {
   fault?: Fault
   /** Verifier 0 challenges this share of correct receipts (an adversary; tests and demos only). */
   falseChallengeRate?: number
+  /** Node 0 wrapped by a hostile front: `tarpit` or `receipt-forger` (tests and demos only). */
+  nodeAdversary?: NodeAdversary
   /** Stop once the workload has settled instead of serving until Ctrl-C. */
   exit: boolean
   json: boolean
@@ -65,6 +68,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     batchAgeMs: 1000,
     ...(options.fault ? { fault: options.fault } : {}),
     ...(options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
+    ...(options.nodeAdversary ? { nodeAdversary: options.nodeAdversary } : {}),
     log: (line) => {
       if (options.verbose) out(`  · ${line}`)
     },
@@ -134,7 +138,9 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
       tracked
         .filter((t) => t.position === undefined)
         .map(async (t) => {
-          const r = (await fetchJson(`${t.node}/v1/inferences/${t.inferenceId}`, { timeoutMs: 5000, maxBytes: 1 << 20 }).catch(
+          // The harness asks the node itself, not a hostile front wrapping it: it measures, it does not audit.
+          const own = net.nodes.find((n) => n.url === t.node)?.node.localUrl() ?? t.node
+          const r = (await fetchJson(`${own}/v1/inferences/${t.inferenceId}`, { timeoutMs: 5000, maxBytes: 1 << 20 }).catch(
             () => ({}),
           )) as {
             batch?: { batchId: number | null; index: number } | null
@@ -161,7 +167,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     await new Promise((r) => setTimeout(r, 250))
   }
   await tracker.stop()
-  const summary = await summarize(net, tracked, workloadStart)
+  const summary = await summarize(net, tracked, workloadStart, options)
   printSummary(summary, out)
   if (options.json) console.log(JSON.stringify(summary))
   if (options.exit) {
@@ -212,10 +218,90 @@ export type DevnetSummary = {
   }
   feesPaid: string
   gasSpent: number
+  /** What the hostile front of node 0 did and what it achieved (with `nodeAdversary`). */
+  adversary?: AdversaryOutcome
   verifiers: { checked: number; matched: number; challenges: number }[]
 }
 
-async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint): Promise<DevnetSummary> {
+export type AdversaryOutcome =
+  | {
+      strategy: 'tarpit'
+      /** Connections of verifiers and indexer the tarpit held open. */
+      connectionsHeld: number
+      honestBatches: number
+      /** Honest batches with at least one attestation mined within their challenge window. */
+      honestBatchesAttestedInWindow: number
+      tarpitBatches: number
+      tarpitBatchesAttested: number
+    }
+  | {
+      strategy: 'receipt-forger'
+      /** Answers the forger replaced with another receipt (and its valid signature and proof). */
+      forgedAnswers: number
+      /** The forger's receipts asked about through the SDK's getInference, by outcome. */
+      sdkChecks: number
+      sdkAccepted: number
+      sdkRejected: Record<string, number>
+    }
+
+async function adversaryOutcome(net: Devnet, tracked: Tracked[], fromBlock: bigint, window: number): Promise<AdversaryOutcome | undefined> {
+  const front = net.adversary
+  if (!front) return undefined
+  const hostile = net.nodes[0]!
+  if (front.strategy === 'receipt-forger') {
+    const asked = tracked.filter((t) => t.node === hostile.url).slice(0, 16)
+    const rejected: Record<string, number> = {}
+    let accepted = 0
+    for (const t of asked) {
+      try {
+        await getInference(net.client, { inferenceId: t.inferenceId, node: hostile.url })
+        accepted++
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'UNTYPED'
+        rejected[code] = (rejected[code] ?? 0) + 1
+      }
+    }
+    return {
+      strategy: 'receipt-forger',
+      forgedAnswers: front.counts().forged,
+      sdkChecks: asked.length,
+      sdkAccepted: accepted,
+      sdkRejected: rejected,
+    }
+  }
+  const events = { address: net.book.contracts.settlement, abi: settlementAbi, fromBlock: fromBlock + 1n, strict: true } as const
+  const [committed, attested] = await Promise.all([
+    net.chain.publicClient.getContractEvents({ ...events, eventName: 'BatchCommitted' }),
+    net.chain.publicClient.getContractEvents({ ...events, eventName: 'Attested' }),
+  ])
+  const timeOf = async (blockNumber: bigint) => Number((await net.chain.publicClient.getBlock({ blockNumber })).timestamp)
+  let honestBatches = 0
+  let honestInWindow = 0
+  let tarpitBatches = 0
+  let tarpitAttested = 0
+  for (const c of committed) {
+    const start = await timeOf(c.blockNumber)
+    const mine = attested.filter((a) => a.args.batchId === c.args.batchId)
+    const inWindow = (await Promise.all(mine.map((a) => timeOf(a.blockNumber)))).some((t) => t < start + window)
+    if (c.args.node.toLowerCase() === hostile.node.address.toLowerCase()) {
+      tarpitBatches++
+      if (mine.length > 0) tarpitAttested++
+    } else {
+      honestBatches++
+      if (inWindow) honestInWindow++
+    }
+  }
+  return {
+    strategy: 'tarpit',
+    connectionsHeld: front.counts().held,
+    honestBatches,
+    honestBatchesAttestedInWindow: honestInWindow,
+    tarpitBatches,
+    tarpitBatchesAttested: tarpitAttested,
+  }
+}
+
+async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint, options: DevnetCommandOptions): Promise<DevnetSummary> {
   const pct = (values: number[], p: number) => {
     if (values.length === 0) return null
     const sorted = [...values].sort((a, b) => a - b)
@@ -256,6 +342,7 @@ async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint): Pr
     feesPaid: formatUnits(fees, 18),
     gasSpent: Number(gas),
     verifiers: net.verifiers.map((v) => ((s) => ({ checked: s.checked, matched: s.matched, challenges: s.challenges }))(v.store.stats())),
+    ...(await adversaryOutcome(net, tracked, fromBlock, options.window).then((adversary) => (adversary ? { adversary } : {}))),
   }
 }
 

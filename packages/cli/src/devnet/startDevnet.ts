@@ -17,6 +17,7 @@ import {
 import { importOnnx, loadMnist, loadModel, type MnistSet, mnistImage } from '@verity/runtime'
 import { createVerityClient, depositEscrow, type VerityClient } from '@verity/sdk'
 import type { Hex } from 'viem'
+import { type AdversaryFront, type NodeAdversary, startAdversaryFront } from './adversaries.js'
 
 const TOKEN = 10n ** 18n
 
@@ -43,7 +44,9 @@ export type DevnetOptions = {
    * is the node's public URL (registered, and where its batches are served); `attach` is called
    * with the node's own URL once it listens.
    */
-  nodeFront?: (index: number) => Promise<{ url: string; attach(nodeUrl: string): void; close(): Promise<void> }>
+  nodeFront?: (index: number) => Promise<{ url: string; attach(nodeUrl: string): void; close(): Promise<void> } | undefined>
+  /** Node 0 is wrapped by this hostile front (tests and demos only; see `adversaries.ts`). */
+  nodeAdversary?: NodeAdversary
   /** Verifier settings beyond the defaults (pool size, retry backoff, fetch bounds). */
   verifier?: Pick<VerifierOptions, 'concurrency' | 'retry' | 'fetchLimits'>
   /** Port of the dashboard (0 = any free port). */
@@ -61,6 +64,8 @@ export type Devnet = {
   modelId: Hex
   nodes: { node: InferenceNode; url: string; faulty: boolean }[]
   verifiers: Verifier[]
+  /** The hostile front wrapping node 0, when `nodeAdversary` is set. */
+  adversary: AdversaryFront | undefined
   /** Each verifier's API (`/healthz`, `/metrics`, `/v1/checks`), as registered on-chain. */
   verifierUrls: string[]
   client: VerityClient
@@ -123,10 +128,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     log(`hub ${hubServer.url}: mnist-8 published as ${published.modelId}`)
 
     const nodes: Devnet['nodes'] = []
+    let adversary: AdversaryFront | undefined
     for (let i = 0; i < nodeCount; i++) {
       const key = others[i]!.privateKey
       const faulty = i === 0 && options.fault !== undefined
-      const front = await options.nodeFront?.(i)
+      if (i === 0 && options.nodeAdversary) adversary = await startAdversaryFront(options.nodeAdversary)
+      const front = i === 0 && adversary ? adversary : await options.nodeFront?.(i)
       if (front) closers.push(() => front.close())
       const node = createInferenceNode({
         ...(front ? { publicUrl: front.url } : {}),
@@ -190,6 +197,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       modelId: published.modelId,
       nodes,
       verifiers,
+      adversary,
       verifierUrls,
       client,
       clientKeyFile: join(options.dir, 'keys', `${clientIndex}.key`),

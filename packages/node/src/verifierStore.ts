@@ -140,11 +140,6 @@ export class VerifierStore {
       .get(nowMs, JSON.stringify(busyNodes)) as Row | undefined
     return row ? batchOf(row) : undefined
   }
-  /** When the next waiting batch is due (ms since the epoch), if any batch is waiting. */
-  nextDueAtMs(): number | undefined {
-    const row = this.db.prepare("SELECT MIN(next_at_ms) AS at FROM batches WHERE state = 'new'").get() as Row
-    return (row.at as number | null) ?? undefined
-  }
   get(batchId: number): VerifierBatch | undefined {
     const row = this.db.prepare('SELECT * FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined
     return row ? batchOf(row) : undefined

@@ -67,7 +67,7 @@ async function candidates(client: VerityClient, preferred?: string): Promise<{ u
 async function nodeAddress(url: string): Promise<Address> {
   let address = addresses.get(url)
   if (!address) {
-    const health = (await fetchJson(`${url}/healthz`, NODE_ANSWER_LIMITS)) as { node: Address }
+    const health = (await fetchJson(`${url}/healthz`, { timeoutMs: 10_000, maxBytes: 1 << 20 })) as { node: Address }
     address = health.node
     addresses.set(url, address)
   }

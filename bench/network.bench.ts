@@ -100,14 +100,14 @@ while (Date.now() < deadline) {
     }
     if (r.batch?.batchId != null) t.position = { batchId: r.batch.batchId, index: r.batch.index }
   }
-  if (tracked.every((t) => t.position && tracker.times(t.position.batchId, t.position.index).FINAL !== undefined)) break
+  if (tracked.every((t) => t.position && tracker.trust(t.position.batchId, t.position.index).reached.FINAL !== undefined)) break
   await new Promise((resolve) => setTimeout(resolve, 250))
 }
 await tracker.stop()
 console.log(`trust gap (window ${window} s, sample rate 0.3, 3 verifiers, batches of 32 or 1 s; seconds after the receipt)`)
 for (const level of ['COMMITTED', 'ATTESTED', 'FINAL'] as const) {
   const gaps = tracked.flatMap((t) => {
-    const at = t.position ? tracker.times(t.position.batchId, t.position.index)[level] : undefined
+    const at = t.position ? tracker.trust(t.position.batchId, t.position.index).reached[level] : undefined
     return at === undefined ? [] : [Math.max(0, at - t.at) / 1000]
   })
   if (gaps.length === 0) console.log(`  ${level.padEnd(10)} none`)

@@ -15,6 +15,7 @@ import { modelImport } from './commands/modelImport.js'
 import { modelPublish, nodeCommand } from './commands/nodeCommands.js'
 import { runCommand } from './commands/run.js'
 import { stake, unstake } from './commands/stake.js'
+import { NODE_ADVERSARIES, type NodeAdversary } from './devnet/adversaries.js'
 import { MONEY_ATTACKS, type MoneyAttack } from './devnet/moneyAttacks.js'
 import { UsageError } from './samples.js'
 
@@ -50,13 +51,22 @@ function fault(v: string): Fault {
 /**
  * `--adversary <strategy>:<rate>`: wrong-output (node 0 answers a wrong final output), deep-value
  * (node 0 computes one intermediate value wrong), silent (node 0 answers wrong and never defends),
- * false-challenger (verifier 0 challenges correct receipts); `model-squatter` (registers the demo model
- * with wrong roots before its publisher); or one of the money attacks run after the workload by a party
- * of its own (escrow-thief, replayer, model-swapper, stake-exhauster). Repeatable.
+ * false-challenger (verifier 0 challenges correct receipts); without a rate: tarpit (node 0 holds the
+ * verifiers' connections open) and receipt-forger (node 0 serves another receipt for an id), wrappers
+ * around the honest node (`devnet/adversaries.ts`); `model-squatter` (registers the demo model with
+ * wrong roots before its publisher); or one of the money attacks run after the workload by a party of
+ * its own (escrow-thief, replayer, model-swapper, stake-exhauster). Repeatable.
  */
-type Adversaries = { fault?: Fault; falseChallengeRate?: number; adversary?: 'model-squatter'; moneyAttacks?: MoneyAttack[] }
+type Adversaries = {
+  fault?: Fault
+  falseChallengeRate?: number
+  nodeAdversary?: NodeAdversary
+  adversary?: 'model-squatter'
+  moneyAttacks?: MoneyAttack[]
+}
 function adversary(v: string, previous: Adversaries = {}): Adversaries {
   if (v === 'model-squatter') return { ...previous, adversary: v }
+  if ((NODE_ADVERSARIES as readonly string[]).includes(v)) return { ...previous, nodeAdversary: v as NodeAdversary }
   if ((MONEY_ATTACKS as readonly string[]).includes(v))
     return { ...previous, moneyAttacks: [...(previous.moneyAttacks ?? []), v as MoneyAttack] }
   return { ...previous, ...faultyParty(v) }
@@ -67,7 +77,7 @@ function faultyParty(v: string): { fault?: Fault; falseChallengeRate?: number } 
   const r = match ? Number(match[2]) : Number.NaN
   if (!(r > 0 && r <= 1))
     throw new InvalidArgumentError(
-      `expected wrong-output|deep-value|silent|false-challenger:<rate in (0, 1]> or one of ${MONEY_ATTACKS.join(', ')}, got "${v}"`,
+      `expected wrong-output|deep-value|silent|false-challenger:<rate in (0, 1]>, tarpit, receipt-forger, model-squatter or one of ${MONEY_ATTACKS.join(', ')}, got "${v}"`,
     )
   const kind = match![1]!
   if (kind === 'false-challenger') return { falseChallengeRate: r }
@@ -203,7 +213,7 @@ export function program(): Command {
     .option('--fault <spec>', 'make node 0 deliberately faulty, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option(
       '--adversary <strategy>',
-      `a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate> (node 0), false-challenger:<rate> (verifier 0), model-squatter, or a money attack run after the workload (${MONEY_ATTACKS.join(', ')}); repeatable`,
+      `a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate>, tarpit, receipt-forger (node 0), false-challenger:<rate> (verifier 0), model-squatter, or a money attack run after the workload (${MONEY_ATTACKS.join(', ')}); repeatable`,
       adversary,
     )
     .option('--exit', 'stop once the workload has settled', false)

@@ -1,4 +1,20 @@
+export {
+  BATCH_FETCH_LIMITS,
+  type BoundedFetchOptions,
+  type BoundedResponse,
+  boundedFetch,
+  DEFAULT_FETCH_MAX_BYTES,
+  DEFAULT_FETCH_TIMEOUT_MS,
+  FetchError,
+  FetchFailedError,
+  FetchTimeoutError,
+  fetchJson,
+  MODEL_FETCH_LIMITS,
+  ResponseInvalidError,
+  ResponseTooLargeError,
+} from './boundedFetch.js'
 export { custodyProblem } from './custody.js'
+export { boundedDetails, describeValue } from './describeValue.js'
 export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
 export { disputeGameAbi, disputeGameBytecode } from './generated/disputeGame.js'
 export { modelRegistryAbi, modelRegistryBytecode } from './generated/modelRegistry.js'
@@ -40,8 +56,28 @@ export {
 } from './oneStep.js'
 export { buildReceiptTree, type ReceiptTree, receiptRootFromProof, receiptTreeDepth, verifyReceiptProof } from './receiptTree.js'
 export { BatchStatus, ChallengeStatus, GamePhase, GameReason, Role, type RoleName } from './roles.js'
+export {
+  type CheckServedReceiptParameters,
+  checkServedReceipt,
+  ReceiptIdMismatchError,
+  ReceiptNotInBatchError,
+  ReceiptSignatureError,
+  ServedReceiptError,
+} from './servedReceipt.js'
 export { recoverSigner } from './signatures.js'
-export { bitmapHas, type ReceiptChainState, reached, TRUST_ORDER, type TrustEvent, type TrustLevel, trustOf } from './trust.js'
+export {
+  type BatchTrustEvent,
+  batchTrustEventOf,
+  bitmapHas,
+  type ReceiptChainState,
+  reached,
+  receiptChainState,
+  TRUST_EVENT_NAMES,
+  TRUST_ORDER,
+  type TrustEvent,
+  type TrustLevel,
+  trustOf,
+} from './trust.js'
 export {
   inputsFromWire,
   inputsToWire,

@@ -1,4 +1,5 @@
 import { BaseError } from '@verity/runtime/core'
+import { describeValue } from './describeValue.js'
 
 /**
  * Verification mode of a request, as the `mode` byte of the signed request and receipt
@@ -9,8 +10,8 @@ export type VerificationMode = 'none' | 'optimistic' | 'zk' | `quorum:${number}`
 export class InvalidModeError extends BaseError {
   override name = 'InvalidModeError'
   constructor(found: unknown) {
-    super('INVALID_MODE', `mode must be none, optimistic, zk or quorum:k with 1 ≤ k ≤ 127; found ${JSON.stringify(found)}`, {
-      details: { found },
+    super('INVALID_MODE', `mode must be none, optimistic, zk or quorum:k with 1 ≤ k ≤ 127; found ${describeValue(found)}`, {
+      details: { found: describeValue(found) },
     })
   }
 }

@@ -1,5 +1,6 @@
 import { BaseError, InputMissingError, InputShapeError, InputTypeError, type LoadedModel, type TensorInfo } from '@verity/runtime/core'
 import { type Address, type Hex, isAddress, isHex } from 'viem'
+import { describeValue } from './describeValue.js'
 import type { InferenceRequest, Receipt } from './eip712.js'
 
 /**
@@ -50,7 +51,7 @@ export const receiptToWire = (r: Receipt): WireReceipt => ({ ...r, fee: r.fee.to
 
 function field(o: Record<string, unknown>, where: string, name: string, kind: 'bytes32' | 'address' | 'uint' | 'uint8'): unknown {
   const v = o[name]
-  const bad = (expected: string) => new WireFormatError(`${where}.${name} must be ${expected}, found ${JSON.stringify(v) ?? 'nothing'}`)
+  const bad = (expected: string) => new WireFormatError(`${where}.${name} must be ${expected}, found ${describeValue(v)}`)
   if (kind === 'bytes32') {
     if (typeof v !== 'string' || !isHex(v) || v.length !== 66) throw bad('0x followed by 64 hex digits')
     return v.toLowerCase()
@@ -69,7 +70,7 @@ function field(o: Record<string, unknown>, where: string, name: string, kind: 'b
 
 function object(v: unknown, where: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new WireFormatError(`${where} must be an object, found ${JSON.stringify(v) ?? 'nothing'}`)
+    throw new WireFormatError(`${where} must be an object, found ${describeValue(v)}`)
   return v as Record<string, unknown>
 }
 
@@ -134,7 +135,11 @@ export function inputsFromWire(model: LoadedModel, wire: unknown): Int16Array[] 
     const tensor = (wire as Record<string, unknown>)[spec.name] as { shape?: unknown; data?: unknown } | null
     const shape = tensor?.shape
     if (!Array.isArray(shape) || shape.length !== spec.shape.length || shape.some((d, i) => d !== spec.shape[i])) {
-      throw new InputShapeError(spec.name, spec.shape, Array.isArray(shape) ? (shape as number[]) : [])
+      throw new InputShapeError(
+        spec.name,
+        spec.shape,
+        Array.isArray(shape) && shape.length <= 8 && shape.every((d) => typeof d === 'number') ? (shape as number[]) : [],
+      )
     }
     const data = tensor?.data
     const size = spec.shape.reduce((a, b) => a * b, 1)
@@ -144,7 +149,7 @@ export function inputsFromWire(model: LoadedModel, wire: unknown): Int16Array[] 
     for (let i = 0; i < size; i++) {
       const value = data[i]
       if (typeof value !== 'number' || !Number.isInteger(value) || value < -32768 || value > 32767) {
-        throw new InputTypeError(spec.name, 'int16 integers', `${JSON.stringify(value) ?? String(value)} at flat index ${i}`)
+        throw new InputTypeError(spec.name, 'int16 integers', `${describeValue(value)} at flat index ${i}`)
       }
       out[i] = value
     }

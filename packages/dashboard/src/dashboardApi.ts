@@ -1,4 +1,4 @@
-import { Role } from '@verity/contracts'
+import { describeValue, fetchJson, Role } from '@verity/contracts'
 import { ApiError, errorBody, httpStatusOf } from '@verity/node'
 import type { AuditReturnType } from '@verity/sdk'
 import { Hono } from 'hono'
@@ -95,16 +95,14 @@ export function dashboardApi(store: IndexStore, options: DashboardOptions = {}):
     const { endpoint, receipt_json } = signed(c.req.param('id').toLowerCase())
     const inputHash = String((JSON.parse(receipt_json) as { inputHash: unknown }).inputHash)
     const body = await upstream('DATA_UNAVAILABLE', async () => {
-      const response = await fetch(`${endpoint}/v1/data/${inputHash}`, { signal: AbortSignal.timeout(10_000) })
-      if (!response.ok) throw new Error(`${endpoint} answered ${response.status} for input ${inputHash}`)
-      return (await response.json()) as object
+      return (await fetchJson(`${endpoint}/v1/data/${inputHash}`, { timeoutMs: 10_000 })) as object
     })
     return c.json(body)
   })
   app.get('/api/models/:id/artifact', async (c) => {
     const id = c.req.param('id').toLowerCase()
     if (!/^0x[0-9a-f]{64}$/.test(id))
-      throw new ApiError(400, 'INVALID_MODEL_ID', `a model id is 0x followed by 64 hex digits, found "${id}"`)
+      throw new ApiError(400, 'INVALID_MODEL_ID', `a model id is 0x followed by 64 hex digits, found ${describeValue(id)}`)
     const artifact = options.artifact
     if (!artifact) throw new ApiError(501, 'ARTIFACT_UNAVAILABLE', 'this dashboard was started without a chain to read artifacts from')
     const bytes = await upstream('ARTIFACT_UNAVAILABLE', () => artifact(id as Hex))

@@ -79,11 +79,13 @@ export function summaryOf(store: IndexStore) {
       ratio: compute.inferenceMs === 0 ? 0 : compute.verificationMs / compute.inferenceMs,
     },
     trustGap: { attested: gapPercentiles(store, 'attested'), final: gapPercentiles(store, 'final') },
-    // Fees collected at commit, less the refunds of overturned receipts.
+    // What moved on-chain: fees redeemed from clients' escrow less the refunds of overturned
+    // receipts, and what finalized batches paid out to their verifiers.
     fees: (
-      sum(store.all<{ fee: string }>('SELECT fee FROM batches').map((r) => r.fee)) -
+      sum(store.all<{ debited: string }>('SELECT debited FROM redemptions').map((r) => r.debited)) -
       sum(store.all<{ refund: string }>("SELECT refund FROM challenges WHERE status = 'upheld'").map((r) => r.refund))
     ).toString(),
+    feesPaid: sum(store.all<{ paid: string }>('SELECT paid FROM batches WHERE paid IS NOT NULL').map((r) => r.paid)).toString(),
     gas,
     gasPerInference: committed === 0 ? 0 : gas / committed,
     batches: store.get<{ n: number }>('SELECT COUNT(*) AS n FROM batches')!.n,

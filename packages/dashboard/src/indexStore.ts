@@ -2,12 +2,21 @@ import Database from 'better-sqlite3'
 import { AGGREGATE_TABLES, AGGREGATES_SQL } from './aggregates.js'
 
 /** Bumped whenever the tables change: an index of another version is dropped and rebuilt from the chain and the nodes. */
-const SCHEMA_VERSION = '3'
+const SCHEMA_VERSION = '4'
 
 const TABLES = ['meta', 'batches', 'inferences', 'attestations', 'checks', 'challenges', 'games', 'operators', ...AGGREGATE_TABLES]
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS redemptions (
+  block INTEGER NOT NULL,
+  log_index INTEGER NOT NULL,
+  client TEXT NOT NULL,
+  node TEXT NOT NULL,
+  debited TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  PRIMARY KEY (block, log_index)
+);
 CREATE TABLE IF NOT EXISTS batches (
   batch_id INTEGER PRIMARY KEY,
   node TEXT NOT NULL,
@@ -17,6 +26,8 @@ CREATE TABLE IF NOT EXISTS batches (
   data_uri TEXT NOT NULL,
   committed_at_ms INTEGER NOT NULL,
   finalized_at_ms INTEGER,
+  -- Paid out at finalization (node + verifiers), wei.
+  paid TEXT,
   gas INTEGER NOT NULL DEFAULT 0,
   fetched INTEGER NOT NULL DEFAULT 0,
   fetch_error TEXT

@@ -1,5 +1,15 @@
 import { type AddressBook, type Chain, type EventFollower, followEvents } from '@verity/chain'
-import { bitmapHas, disputeGameAbi, hashReceipt, nodeRegistryAbi, receiptFromWire, settlementAbi } from '@verity/contracts'
+import {
+  BATCH_FETCH_LIMITS,
+  bitmapHas,
+  buildReceiptTree,
+  disputeGameAbi,
+  fetchJson,
+  hashReceipt,
+  nodeRegistryAbi,
+  receiptFromWire,
+  settlementAbi,
+} from '@verity/contracts'
 import type { Hex, Log } from 'viem'
 import { IndexStore } from './indexStore.js'
 import { computeMsOf, operatorFeeds } from './operatorFeeds.js'
@@ -99,10 +109,23 @@ export function createIndexer(options: IndexerOptions): Indexer {
         applyAttestations(batchId)
         break
       }
+      case 'Redeemed':
+        // Money moves here: a node redeems its client's voucher (docs/protocol.md, "Money").
+        store.run(
+          'INSERT OR IGNORE INTO redemptions (block, log_index, client, node, debited, at_ms) VALUES (?, ?, ?, ?, ?, ?)',
+          Number(event.blockNumber),
+          event.logIndex!,
+          String(a.client).toLowerCase(),
+          String(a.node).toLowerCase(),
+          String(a.debited),
+          at,
+        )
+        break
       case 'BatchFinalized':
         store.run(
-          'UPDATE batches SET finalized_at_ms = ?, gas = gas + ? WHERE batch_id = ? AND finalized_at_ms IS NULL',
+          'UPDATE batches SET finalized_at_ms = ?, paid = ?, gas = gas + ? WHERE batch_id = ? AND finalized_at_ms IS NULL',
           at,
+          String((a.nodeAmount as bigint) + (a.verifierAmount as bigint)),
           await gas(event.transactionHash!),
           Number(a.batchId),
         )
@@ -262,7 +285,10 @@ export function createIndexer(options: IndexerOptions): Indexer {
     })
   }
 
-  /** Fetches the receipts of committed batches not yet fetched from their nodes. */
+  /**
+   * Fetches the receipts of committed batches not yet fetched from their nodes, all at once (each
+   * fetch bounded): a node that holds its batch open delays no other node's batch.
+   */
   async function fetchBatches() {
     const pending = store.all<{
       batch_id: number
@@ -273,54 +299,62 @@ export function createIndexer(options: IndexerOptions): Indexer {
       node: string
       finalized_at_ms: number | null
     }>('SELECT * FROM batches WHERE fetched = 0 ORDER BY batch_id LIMIT 20')
-    for (const b of pending) {
-      try {
-        const response = await fetch(b.data_uri)
-        if (!response.ok) throw new Error(`${b.data_uri} answered ${response.status}`)
-        const data = (await response.json()) as { receipts: { receipt: unknown; signature?: unknown; computeMs?: unknown }[] }
-        const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
-        const ids = receipts.map((r) => hashReceipt(r, domain))
-        if (receipts.length !== b.count) throw new Error(`batch ${b.batch_id}: ${receipts.length} receipts served for ${b.count} committed`)
-        store.transaction(() => {
-          for (const [i, r] of receipts.entries()) {
-            // The receipt may be indexed already from its node's API (EXECUTED): now it has its place in a committed batch.
-            store.run(
-              `INSERT INTO inferences (id, batch_id, idx, node, client, model_id, fee, mode, receipt_json, signature, executed_at_ms, compute_ms, committed_at_ms, final_at_ms)
+    await Promise.all(pending.map((b) => fetchBatch(b)))
+  }
+
+  async function fetchBatch(b: { batch_id: number; root: Hex; count: number; data_uri: string; node: string }) {
+    try {
+      const data = (await fetchJson(b.data_uri, BATCH_FETCH_LIMITS)) as {
+        receipts: { receipt: unknown; signature?: unknown; computeMs?: unknown }[]
+      }
+      const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
+      const ids = receipts.map((r) => hashReceipt(r, domain))
+      if (receipts.length !== b.count) throw new Error(`batch ${b.batch_id}: ${receipts.length} receipts served for ${b.count} committed`)
+      // Only the receipts the batch committed to: they must rebuild its on-chain root (a node
+      // serving other receipts, e.g. another node's, would otherwise take them over).
+      const root = buildReceiptTree(ids).root
+      if (root.toLowerCase() !== b.root.toLowerCase())
+        throw new Error(`batch ${b.batch_id}: the served receipts hash to root ${root}, not the committed ${b.root}`)
+      store.transaction(() => {
+        // Read now, inside the transaction: the batch may have been finalized while its receipts were fetched.
+        const now = store.get<{ committed_at_ms: number; finalized_at_ms: number | null }>(
+          'SELECT committed_at_ms, finalized_at_ms FROM batches WHERE batch_id = ?',
+          b.batch_id,
+        )!
+        for (const [i, r] of receipts.entries()) {
+          // The receipt may be indexed already from its node's API (EXECUTED): now it has its place in a committed batch.
+          store.run(
+            `INSERT INTO inferences (id, batch_id, idx, node, client, model_id, fee, mode, receipt_json, signature, executed_at_ms, compute_ms, committed_at_ms, final_at_ms)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                ON CONFLICT (id) DO UPDATE SET batch_id = excluded.batch_id, idx = excluded.idx, committed_at_ms = excluded.committed_at_ms,
                  signature = COALESCE(inferences.signature, excluded.signature),
                  final_at_ms = COALESCE(inferences.final_at_ms, excluded.final_at_ms), compute_ms = COALESCE(inferences.compute_ms, excluded.compute_ms)`,
-              ids[i]!.toLowerCase(),
-              b.batch_id,
-              i,
-              b.node,
-              r.client.toLowerCase(),
-              r.modelId,
-              String(r.fee),
-              r.mode,
-              JSON.stringify(data.receipts[i]!.receipt),
-              typeof data.receipts[i]!.signature === 'string' ? data.receipts[i]!.signature : null,
-              Number(r.issuedAt) * 1000,
-              computeMsOf(data.receipts[i]!.computeMs),
-              b.committed_at_ms,
-              b.finalized_at_ms,
-            )
-          }
-          store.run('UPDATE batches SET fetched = 1, fetch_error = NULL WHERE batch_id = ?', b.batch_id)
-        })
-        // Events about these receipts may have arrived before the receipts themselves.
-        applyAttestations(b.batch_id)
-        for (const c of store.all<{ idx: number }>('SELECT DISTINCT idx FROM challenges WHERE batch_id = ?', b.batch_id)) {
-          refreshDisputes(b.batch_id, c.idx)
+            ids[i]!.toLowerCase(),
+            b.batch_id,
+            i,
+            b.node,
+            r.client.toLowerCase(),
+            r.modelId,
+            String(r.fee),
+            r.mode,
+            JSON.stringify(data.receipts[i]!.receipt),
+            typeof data.receipts[i]!.signature === 'string' ? data.receipts[i]!.signature : null,
+            Number(r.issuedAt) * 1000,
+            computeMsOf(data.receipts[i]!.computeMs),
+            now.committed_at_ms,
+            now.finalized_at_ms,
+          )
         }
-      } catch (error) {
-        store.run(
-          'UPDATE batches SET fetch_error = ? WHERE batch_id = ?',
-          error instanceof Error ? error.message : String(error),
-          b.batch_id,
-        )
-        log(`indexer: batch ${b.batch_id}: ${error instanceof Error ? error.message : String(error)}`)
+        store.run('UPDATE batches SET fetched = 1, fetch_error = NULL WHERE batch_id = ?', b.batch_id)
+      })
+      // Events about these receipts may have arrived before the receipts themselves.
+      applyAttestations(b.batch_id)
+      for (const c of store.all<{ idx: number }>('SELECT DISTINCT idx FROM challenges WHERE batch_id = ?', b.batch_id)) {
+        refreshDisputes(b.batch_id, c.idx)
       }
+    } catch (error) {
+      store.run('UPDATE batches SET fetch_error = ? WHERE batch_id = ?', error instanceof Error ? error.message : String(error), b.batch_id)
+      log(`indexer: batch ${b.batch_id}: ${error instanceof Error ? error.message : String(error)}`)
     }
   }
 

@@ -1,4 +1,4 @@
-import { hashReceipt, Role, receiptFromWire, recoverSigner } from '@verity/contracts'
+import { checkServedReceipt, fetchJson, type Receipt, Role, ServedReceiptError } from '@verity/contracts'
 import type { Address, Hex } from 'viem'
 import type { IndexStore } from './indexStore.js'
 
@@ -29,9 +29,7 @@ export function operatorFeeds(parameters: {
   const { store, domain, log } = parameters
 
   async function page<T>(url: string): Promise<T> {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5000) })
-    if (!response.ok) throw new Error(`${url} answered ${response.status}`)
-    return (await response.json()) as T
+    return (await fetchJson(url, { timeoutMs: 5000 })) as T
   }
 
   /** Reads one page of a node's receipts; returns how many it read. */
@@ -46,11 +44,17 @@ export function operatorFeeds(parameters: {
     for (const served of body.receipts) {
       if (!Number.isSafeInteger(served.seq) || served.seq <= next) throw new Error(`receipts out of order at seq ${served.seq}`)
       next = served.seq
-      const receipt = receiptFromWire(served.receipt, `receipts[seq ${served.seq}]`)
-      const id = hashReceipt(receipt, domain).toLowerCase()
-      // Not this node's, not the id served, or not signed by the node: not indexed (it will not be committed as such either).
-      if (receipt.node.toLowerCase() !== op.address || id !== String(served.inferenceId).toLowerCase()) continue
-      if (recoverSigner(id as Hex, served.signature)?.toLowerCase() !== op.address) continue
+      // Not the id served, not signed by its node, or not this node's: not indexed (it will not be committed as such either).
+      const id = String(served.inferenceId).toLowerCase()
+      if (!/^0x[0-9a-f]{64}$/.test(id)) continue
+      let receipt: Receipt
+      try {
+        receipt = checkServedReceipt({ inferenceId: id as Hex, receipt: served.receipt, signature: served.signature, domain })
+      } catch (error) {
+        if (error instanceof ServedReceiptError) continue
+        throw error
+      }
+      if (receipt.node.toLowerCase() !== op.address) continue
       rows.push([
         id,
         op.address,

@@ -1,4 +1,4 @@
-import { hashReceipt, type Receipt, receiptFromWire, receiptRootFromProof, recoverSigner } from '@verity/contracts/browser'
+import { boundedFetch, checkServedReceipt, fetchJson, MODEL_FETCH_LIMITS, receiptFromWire } from '@verity/contracts/browser'
 import { modelFromArtifact, reexecute } from '@verity/sdk/browser'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
@@ -72,9 +72,7 @@ type Dispute = {
 }
 
 const api = async <T>(path: string): Promise<T> => {
-  const response = await fetch(`.${path}`)
-  if (!response.ok) throw new Error(`${path}: ${response.status}`)
-  return (await response.json()) as T
+  return (await fetchJson(new URL(`.${path}`, location.href).href)) as T
 }
 const $ = (id: string) => document.getElementById(id)!
 const vrt = (wei: string | null) =>
@@ -315,30 +313,34 @@ async function renderDetail() {
 }
 
 /**
- * Checks the receipt here, with no trust in the dashboard's verdicts: its EIP-712 digest is the
- * inference id, the signature recovers to the receipt's node, and the inclusion proof leads to the
- * batch root the index read from the chain.
+ * Checks the receipt here, with no trust in the dashboard's verdicts — `checkServedReceipt`, as
+ * every client does: its EIP-712 digest is the inference id, the signature recovers to the
+ * receipt's node, and the inclusion proof leads to the batch root the index read from the chain.
  */
 async function verifyHere(id: string, d: Detail) {
   const out = $('verify-result')
-  const r = d.receipt
-  const steps: [string, boolean][] = []
-  if (!d.domain.settlement) {
+  const settlement = d.domain.settlement
+  if (!settlement) {
     out.textContent = 'the dashboard has no settlement address to hash the receipt with'
     return
   }
-  const receipt: Receipt = receiptFromWire(r)
-  const digest = hashReceipt(receipt, { chainId: d.domain.chainId, settlement: d.domain.settlement })
-  steps.push(['digest = id', digest.toLowerCase() === id.toLowerCase()])
-  const signer = d.signature ? recoverSigner(digest, d.signature) : undefined
-  steps.push([`signed by node ${short(receipt.node)}`, signer?.toLowerCase() === receipt.node.toLowerCase()])
-  if (d.batch && d.proof && d.index !== null) {
-    const root = receiptRootFromProof(digest, d.index, d.batch.count, d.proof)
-    steps.push([`in batch ${d.batch.batchId} (root ${short(d.batch.root)})`, root?.toLowerCase() === d.batch.root.toLowerCase()])
+  const inBatch = d.batch && d.proof && d.index !== null
+  try {
+    const receipt = checkServedReceipt({
+      inferenceId: id as `0x${string}`,
+      receipt: d.receipt,
+      signature: d.signature,
+      domain: { chainId: d.domain.chainId, settlement },
+      ...(inBatch ? { inclusion: { root: d.batch!.root, count: d.batch!.count, index: d.index, proof: d.proof } } : {}),
+    })
+    const steps = ['digest = id', `signed by node ${short(receipt.node)}`]
+    if (inBatch) steps.push(`in batch ${d.batch!.batchId} (root ${short(d.batch!.root)})`)
+    out.className = 'check ok'
+    out.textContent = `VALID: ${steps.map((s) => `✓ ${s}`).join(' · ')}`
+  } catch (error) {
+    out.className = 'check bad'
+    out.textContent = `INVALID: ${(error as { shortMessage?: string }).shortMessage ?? (error as Error).message}`
   }
-  const ok = steps.every(([, pass]) => pass)
-  out.className = `check ${ok ? 'ok' : 'bad'}`
-  out.textContent = `${ok ? 'VALID' : 'INVALID'}: ${steps.map(([what, pass]) => `${pass ? '✓' : '✗'} ${what}`).join(' · ')}`
 }
 
 /**
@@ -353,13 +355,13 @@ async function reexecuteHere(d: Detail) {
   try {
     const receipt = receiptFromWire(d.receipt)
     const [artifact, input] = await Promise.all([
-      fetch(`./api/models/${receipt.modelId}/artifact`),
-      fetch(`./api/inferences/${d.id}/input`),
+      boundedFetch(new URL(`./api/models/${receipt.modelId}/artifact`, location.href).href, MODEL_FETCH_LIMITS),
+      boundedFetch(new URL(`./api/inferences/${d.id}/input`, location.href).href),
     ])
     if (!artifact.ok) throw new Error(`model artifact: ${artifact.status}`)
     if (!input.ok) throw new Error(`input: ${input.status}`)
-    const model = modelFromArtifact(receipt.modelId, new Uint8Array(await artifact.arrayBuffer()))
-    const result = reexecute(model, receipt, ((await input.json()) as { inputs: unknown }).inputs)
+    const model = modelFromArtifact(receipt.modelId, artifact.bytes)
+    const result = reexecute(model, receipt, (input.json() as { inputs: unknown }).inputs)
     out.className = `check ${result.match ? 'ok' : 'bad'}`
     out.textContent = `${result.match ? 'MATCH' : 'MISMATCH'}: this browser computed ${short(result.recomputedOutputHash)} in ${result.ms.toFixed(1)} ms, the receipt says ${short(receipt.outputHash)}`
   } catch (error) {
@@ -372,8 +374,8 @@ async function reexecuteHere(d: Detail) {
 async function runAudit(id: string) {
   const out = $('audit-result')
   out.textContent = 're-executing…'
-  const response = await fetch(`./api/inferences/${id}/audit`, { method: 'POST' })
-  const body = (await response.json()) as { match?: boolean; ms?: number; recomputedOutputHash?: string; error?: { message: string } }
+  const response = await boundedFetch(new URL(`./api/inferences/${id}/audit`, location.href).href, { method: 'POST', timeoutMs: 120_000 })
+  const body = response.json() as { match?: boolean; ms?: number; recomputedOutputHash?: string; error?: { message: string } }
   out.textContent = body.error
     ? `audit failed: ${body.error.message}`
     : `${body.match ? 'MATCH' : 'MISMATCH'}: recomputed ${short(body.recomputedOutputHash!)} in ${body.ms!.toFixed(1)} ms`

@@ -9,7 +9,7 @@ import type { BatchEvent, ReceiptStore } from './receiptStore.js'
  * twice is a no-op, so a restart resumes without losing or doubling anything.
  */
 /** Batch events that close a challenge. */
-const CLOSING: readonly string[] = ['expired', 'overturned', 'rejected']
+const CLOSING: readonly string[] = ['expired', 'overturned', 'rejected', 'redundant']
 
 export function watchOwnBatches(parameters: {
   chain: Chain
@@ -90,7 +90,13 @@ export function watchOwnBatches(parameters: {
             const batchId = Number(log.args.batchId)
             if (!store.batchById(batchId)) break
             const kind =
-              log.eventName === 'ChallengeExpired' ? 'expired' : log.eventName === 'ReceiptOverturned' ? 'overturned' : 'rejected'
+              log.eventName === 'ChallengeExpired'
+                ? 'expired'
+                : log.eventName === 'ReceiptOverturned'
+                  ? 'overturned'
+                  : log.eventName === 'ChallengeRedundant'
+                    ? 'redundant'
+                    : 'rejected'
             record({ batchId, kind, actor: '', data: { challengeId: String(log.args.challengeId) }, at, ...where })
             const events = store.batchEvents(batchId)
             const closed = new Set(

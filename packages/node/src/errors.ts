@@ -1,3 +1,4 @@
+import { boundedDetails } from '@verity/contracts'
 import { BaseError } from '@verity/runtime'
 
 /** An error a client of a node's HTTP API can cause; `status` is its HTTP status. */
@@ -33,9 +34,12 @@ export function httpStatusOf(error: unknown): number {
 /** The JSON body of an error: `{ error: { code, message, details } }`. */
 export function errorBody(error: unknown): { error: { code: string; message: string; details: Record<string, unknown> } } {
   if (error instanceof BaseError) {
-    return { error: { code: error.code, message: error.shortMessage, details: JSON.parse(JSON.stringify(error.details, bigintReplacer)) } }
+    // Details and message may carry what the caller sent: bounded, whatever its size or depth.
+    const message = error.shortMessage.length > 500 ? `${error.shortMessage.slice(0, 500)}…` : error.shortMessage
+    return { error: { code: error.code, message, details: boundedDetails(error.details) } }
   }
-  return { error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error), details: {} } }
+  const message = error instanceof Error ? error.message : String(error)
+  return { error: { code: 'INTERNAL', message: message.length > 500 ? `${message.slice(0, 500)}…` : message, details: {} } }
 }
 
 export function bigintReplacer(_: string, value: unknown): unknown {

@@ -1,3 +1,4 @@
+import { describeValue } from '@verity/contracts'
 import { badRequest } from './errors.js'
 
 /**
@@ -8,8 +9,8 @@ export function feedQuery(query: (name: string) => string | undefined, what: str
   const after = Number(query('after') ?? 0)
   const limit = Number(query('limit') ?? 500)
   if (!Number.isSafeInteger(after) || after < 0)
-    throw badRequest('INVALID_CURSOR', `after is a ${what} sequence number ≥ 0, found "${query('after')}"`)
+    throw badRequest('INVALID_CURSOR', `after is a ${what} sequence number ≥ 0, found ${describeValue(query('after'))}`)
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 1000)
-    throw badRequest('INVALID_LIMIT', `limit is an integer from 1 to 1000, found "${query('limit')}"`)
+    throw badRequest('INVALID_LIMIT', `limit is an integer from 1 to 1000, found ${describeValue(query('limit'))}`)
   return { after, limit }
 }

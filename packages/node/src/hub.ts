@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { identifyModel } from '@verity/contracts'
+import { describeValue, identifyModel } from '@verity/contracts'
 import { loadModel } from '@verity/runtime'
 import { Hono } from 'hono'
 import { ApiError, errorBody, httpStatusOf } from './errors.js'
@@ -40,7 +40,7 @@ export function createHub(parameters: { dir: string }) {
   app.get('/v1/models', (c) => c.json({ models: list() }))
   app.get('/v1/models/:id', (c) => {
     const id = c.req.param('id').toLowerCase()
-    if (!ID.test(id)) throw new ApiError(400, 'INVALID_MODEL_ID', `a model id is 0x followed by 64 hex digits, found "${id}"`)
+    if (!ID.test(id)) throw new ApiError(400, 'INVALID_MODEL_ID', `a model id is 0x followed by 64 hex digits, found ${describeValue(id)}`)
     if (!existsSync(pathOf(id))) throw new ApiError(404, 'MODEL_NOT_FOUND', `no artifact ${id} on this hub`, { modelId: id })
     const bytes = readFileSync(pathOf(id))
     metrics.inc('downloads_total', { model: id.slice(0, 10) })

@@ -3,6 +3,7 @@ import { type AddressBook, type Chain, TxSender, verityContracts } from '@verity
 import {
   buildReceiptTree,
   decodeMode,
+  describeValue,
   hashReceipt,
   hashRequest,
   inputsFromWire,
@@ -59,7 +60,10 @@ export type InferenceNode = {
   /** Starts HTTP, the batcher and the chain watcher; resolves with the URL. */
   start(port?: number): Promise<string>
   stop(): Promise<void>
+  /** Its public URL (registered on-chain; where its batches are served). */
   url(): string
+  /** Where it listens on this machine (differs from `url()` when something stands in front of it). */
+  localUrl(): string
 }
 
 /**
@@ -85,6 +89,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   const registered = new Set<string>()
   const faultRandom = options.fault ? seededRandom(options.fault.seed ?? 1) : undefined
   let publicUrl = options.publicUrl ?? ''
+  let localUrl = ''
   let server: ServerType | undefined
 
   const metrics = new Metrics('verity_node')
@@ -242,7 +247,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     const request = requestFromWire(body.request)
     const signature = body.signature
     if (typeof signature !== 'string' || !isHex(signature) || signature.length !== 132) {
-      throw badRequest('INVALID_SIGNATURE', `signature must be 65 bytes of 0x-hex, found ${JSON.stringify(signature) ?? 'nothing'}`)
+      throw badRequest('INVALID_SIGNATURE', `signature must be 65 bytes of 0x-hex, found ${describeValue(signature)}`)
     }
     if (request.node.toLowerCase() !== me)
       throw badRequest('WRONG_NODE', `the request is addressed to ${request.node}, this node is ${account.address}`)
@@ -356,7 +361,8 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   })
 
   const inferenceOr404 = (id: string) => {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(id)) throw badRequest('INVALID_ID', `an inference id is 0x followed by 64 hex digits, found "${id}"`)
+    if (!/^0x[0-9a-fA-F]{64}$/.test(id))
+      throw badRequest('INVALID_ID', `an inference id is 0x followed by 64 hex digits, found ${describeValue(id)}`)
     const inference = store.getInference(id as Hex)
     if (!inference) throw new ApiError(404, 'INFERENCE_NOT_FOUND', `no inference ${id} on this node`)
     return inference
@@ -404,7 +410,8 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
 
   app.get('/v1/batches/:root', (c) => {
     const root = c.req.param('root')
-    if (!/^0x[0-9a-fA-F]{64}$/.test(root)) throw badRequest('INVALID_ROOT', `a batch root is 0x followed by 64 hex digits, found "${root}"`)
+    if (!/^0x[0-9a-fA-F]{64}$/.test(root))
+      throw badRequest('INVALID_ROOT', `a batch root is 0x followed by 64 hex digits, found ${describeValue(root)}`)
     const batch = store.batchByRoot(root as Hex)
     if (!batch) throw new ApiError(404, 'BATCH_NOT_FOUND', `no batch with root ${root} on this node`)
     // Beside each committed receipt: when the node ran it and how long the run took (the node's own figures, not committed).
@@ -456,7 +463,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   app.get('/v1/data/:hash', (c) => {
     const hash = c.req.param('hash')
     if (!/^0x[0-9a-fA-F]{64}$/.test(hash))
-      throw badRequest('INVALID_HASH', `an input hash is 0x followed by 64 hex digits, found "${hash}"`)
+      throw badRequest('INVALID_HASH', `an input hash is 0x followed by 64 hex digits, found ${describeValue(hash)}`)
     const body = store.getInput(hash as Hex)
     if (body === undefined) throw new ApiError(404, 'DATA_NOT_FOUND', `no input with hash ${hash} on this node`)
     return c.body(`{"inputHash":"${hash.toLowerCase()}","inputs":${body}}`, 200, { 'content-type': 'application/json' })
@@ -467,6 +474,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     address: account.address,
     store,
     url: () => publicUrl,
+    localUrl: () => localUrl,
     async start(port = 0) {
       if (options.fault)
         log(`WARNING: this node is deliberately faulty (${options.fault.kind} ${options.fault.rate}); for tests and demos only`)
@@ -475,7 +483,8 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       })
       const address = server.address()
       const listening = typeof address === 'object' && address ? address.port : port
-      if (!options.publicUrl) publicUrl = `http://127.0.0.1:${listening}`
+      localUrl = `http://127.0.0.1:${listening}`
+      if (!options.publicUrl) publicUrl = localUrl
       watcher = watchOwnBatches({ chain, book, store, node: account.address, log, onRecorded: observeTrust })
       dataResponder = respondToDataChallenges({
         chain,

@@ -1,5 +1,5 @@
 import { type AddressBook, type Chain, TxSender } from '@verity/chain'
-import { identifyModel, type ModelIdentity, modelRegistryAbi } from '@verity/contracts'
+import { boundedFetch, identifyModel, type ModelIdentity, modelRegistryAbi } from '@verity/contracts'
 import { loadModel } from '@verity/runtime'
 import { type Hex, parseEventLogs } from 'viem'
 import { ApiError } from './errors.js'
@@ -18,12 +18,11 @@ export async function publishModel(parameters: {
 }): Promise<ModelIdentity & { artifactURI: string; registered: boolean }> {
   const identity = identifyModel(loadModel(parameters.artifact))
   const { modelId } = identity
-  const response = await fetch(`${parameters.hubUrl}/v1/models`, {
-    method: 'PUT',
-    body: parameters.artifact,
-    signal: AbortSignal.timeout(120_000),
-  })
-  const body = (await response.json()) as { modelId?: Hex; error?: { code: string; message: string } }
+  const response = await boundedFetch(`${parameters.hubUrl}/v1/models`, { method: 'PUT', body: parameters.artifact, timeoutMs: 120_000 })
+  let body: { modelId?: Hex; error?: { code: string; message: string } } = {}
+  try {
+    body = response.json() as typeof body
+  } catch {}
   if (!response.ok || !body.modelId)
     throw new ApiError(response.status, body.error?.code ?? 'HUB_REJECTED', body.error?.message ?? `hub answered ${response.status}`)
   if (body.modelId !== modelId)

@@ -59,7 +59,7 @@ export type Channel = {
 
 export type BatchEvent = {
   batchId: number
-  kind: 'attested' | 'challenged' | 'expired' | 'overturned' | 'rejected' | 'finalized'
+  kind: 'attested' | 'challenged' | 'expired' | 'overturned' | 'rejected' | 'redundant' | 'finalized'
   actor: string
   data: unknown
   at: number

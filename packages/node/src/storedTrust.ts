@@ -1,40 +1,40 @@
-import { type ReceiptChainState, type TrustLevel, trustOf } from '@verity/contracts'
+import { type BatchTrustEvent, type ReceiptChainState, receiptChainState, type TrustLevel, trustOf } from '@verity/contracts'
 import type { ReceiptStore, StoredInference } from './receiptStore.js'
 
-/** The chain's view of a stored receipt, from the events the node recorded (input to `trustOf`). */
+/**
+ * The chain's view of a stored receipt, from the events the node recorded (input to `trustOf`),
+ * folded by the same `receiptChainState` every role uses; executed at = the receipt's `issuedAt`.
+ */
 export function chainStateOf(store: ReceiptStore, inference: StoredInference): ReceiptChainState {
-  const state: ReceiptChainState = { executedAt: inference.executedAtMs, attestations: [], challenges: [] }
-  if (inference.batchLocal === null) return state
-  const batch = store.batchByLocal(inference.batchLocal)
-  if (!batch || batch.batchId === null || batch.committedAt === null) return state
-  const events = store.batchEvents(batch.batchId)
-  const closedBy = (kinds: string[]) =>
-    new Map(events.filter((e) => kinds.includes(e.kind)).map((e) => [(e.data as { challengeId: string }).challengeId, e.at]))
-  const closed = closedBy(['expired', 'overturned', 'rejected'])
-  const overturned = closedBy(['overturned'])
-  return {
-    executedAt: inference.executedAtMs,
+  const batch = inference.batchLocal === null ? undefined : store.batchByLocal(inference.batchLocal)
+  if (!batch || batch.batchId === null || batch.committedAt === null) return receiptChainState({ issuedAt: inference.issuedAt, events: [] })
+  const events = store.batchEvents(batch.batchId).flatMap((e): BatchTrustEvent[] => {
+    const at = e.at * 1000
+    const data = e.data as { challengeId?: string; index?: number; bitmap?: string[] }
+    switch (e.kind) {
+      case 'attested':
+        return [{ kind: 'attested', at, verifier: e.actor, bitmap: (data.bitmap ?? []).map(BigInt) }]
+      case 'challenged':
+        return [{ kind: 'challenged', at, challengeId: data.challengeId!, index: data.index!, challenger: e.actor }]
+      case 'overturned':
+      case 'rejected':
+      case 'redundant':
+      case 'expired':
+        return [{ kind: e.kind, at, challengeId: data.challengeId! }]
+      case 'finalized':
+        return [{ kind: 'finalized', at }]
+      default:
+        return []
+    }
+  })
+  // A batch marked finalized before its event was recorded (an older database) still settles.
+  if (batch.status === 'finalized' && !events.some((e) => e.kind === 'finalized'))
+    events.push({ kind: 'finalized', at: (batch.finalizedAt ?? 0) * 1000 })
+  return receiptChainState({
+    issuedAt: inference.issuedAt,
     commit: { batchId: batch.batchId, index: inference.batchIndex!, at: batch.committedAt * 1000 },
-    attestations: events
-      .filter((e) => e.kind === 'attested')
-      .map((e) => ({ verifier: e.actor, at: e.at * 1000, bitmap: (e.data as { bitmap: string[] }).bitmap.map(BigInt) })),
-    challenges: events
-      .filter((e) => e.kind === 'challenged')
-      .map((e) => {
-        const data = e.data as { challengeId: string; index: number }
-        const upheldAt = overturned.get(data.challengeId)
-        return {
-          index: data.index,
-          at: e.at * 1000,
-          open: !closed.has(data.challengeId),
-          challenger: e.actor,
-          ...(upheldAt === undefined ? {} : { upheldAt: upheldAt * 1000 }),
-        }
-      }),
-    ...(batch.status === 'finalized'
-      ? { finalizedAt: (batch.finalizedAt ?? events.find((e) => e.kind === 'finalized')?.at ?? 0) * 1000 }
-      : {}),
-  }
+    events,
+  })
 }
 
 /**

@@ -8,10 +8,12 @@ import {
   verityContracts,
 } from '@verity/chain'
 import {
+  BATCH_FETCH_LIMITS,
   BatchStatus,
   buildReceiptTree,
   custodyProblem,
   decodeMode,
+  fetchJson,
   GamePhase,
   hashReceipt,
   inputsFromWire,
@@ -52,8 +54,19 @@ export type VerifierOptions = {
   hubUrl: string
   /** Share of optimistic receipts re-executed (default 0.1); quorum receipts are always checked. */
   sampleRate?: number
-  /** Give up on a batch whose data stays unavailable after this many attempts (default 20). */
-  maxAttempts?: number
+  /**
+   * Batches verified at once (default 4), at most one per node: a node that holds connections open
+   * occupies one worker until its fetch times out, the others keep verifying.
+   */
+  concurrency?: number
+  /**
+   * Backoff between attempts at a batch that failed (its data unavailable, a fetch timed out): the
+   * first delay, doubled after each failure up to `maxDelayMs`. A batch is retried until its
+   * challenge window ends, then skipped. Defaults: 200 ms, 5 s.
+   */
+  retry?: { firstDelayMs?: number; maxDelayMs?: number }
+  /** Bounds on each fetch of a batch's receipts and of an input (defaults: BATCH_FETCH_LIMITS; 10 s, 16 MiB). */
+  fetchLimits?: { batch?: { timeoutMs: number; maxBytes: number }; input?: { timeoutMs: number; maxBytes: number } }
   /**
    * A deliberately false challenger (tests and demos only): challenges this share of the receipts it
    * found correct, then plays its games at random. It loses them and its bonds.
@@ -89,6 +102,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const sender = new TxSender({ chain, account: options.key })
   const contracts = verityContracts(chain, book)
   const rate = options.sampleRate ?? 0.1
+  const concurrency = Math.max(1, options.concurrency ?? 4)
+  const retryFirstMs = options.retry?.firstDelayMs ?? 200
+  const retryMaxMs = options.retry?.maxDelayMs ?? 5000
+  const batchLimits = options.fetchLimits?.batch ?? BATCH_FETCH_LIMITS
+  const inputLimits = options.fetchLimits?.input ?? { timeoutMs: 10_000, maxBytes: 16 * 1024 * 1024 }
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
   const metrics = new Metrics('verity_verifier')
   metrics.define('receipts_checked_total', 'counter', 'Receipts re-executed, by verification mode')
@@ -100,7 +118,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
   metrics.define('disputes_total', 'counter', 'Dispute games played, by outcome')
   let follower: EventFollower | undefined
   let timer: NodeJS.Timeout | undefined
-  let working: Promise<void> | undefined
   let approved = false
   const falseRandom = seededRandom(7)
   const games = createGameResponder({
@@ -134,11 +151,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
       store.done(batch.batchId, { checked: 0, matched: 0, attestTx: null })
       return
     }
-    const response = await fetch(batch.dataUri)
-    if (!response.ok) throw new Error(`batch data at ${batch.dataUri} answered ${response.status}`)
-    const data = (await response.json()) as {
+    const data = (await fetchJson(batch.dataUri, { ...batchLimits, signal: stopping.signal })) as {
       receipts: { receipt: unknown; signature: unknown; request: unknown; clientSignature: unknown }[]
     }
+    if (!Array.isArray(data?.receipts)) throw new Error(`batch data at ${batch.dataUri} has no receipts array`)
     const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
     // The receipts' ids and their tree, computed once: checked against the root, then used for checks and challenges.
     if (receipts.length !== batch.count)
@@ -178,9 +194,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (broken.has(index)) continue
       const receipt = receipts[index]!
       const model = await models.load(receipt.modelId)
-      const answer = await fetch(`${origin}/v1/data/${receipt.inputHash}`)
-      if (!answer.ok) throw new Error(`input ${receipt.inputHash} unavailable at ${origin} (${answer.status})`)
-      const wireInputs = ((await answer.json()) as { inputs: unknown }).inputs
+      let wireInputs: unknown
+      try {
+        wireInputs = (
+          (await fetchJson(`${origin}/v1/data/${receipt.inputHash}`, { ...inputLimits, signal: stopping.signal })) as {
+            inputs?: unknown
+          } | null
+        )?.inputs
+      } catch (error) {
+        // Withheld data cannot keep a receipt from being checked: past half its window, the data is
+        // challenged on-chain (the node must publish it or lose the receipt); before, it is retried.
+        const halfway = batch.committedAt * 1000 + (book.params.challengeWindow * 1000) / 2
+        if ((await chainTimeMs()) < halfway) throw error
+        await challengeData(batch, receipt, index, tree, `input ${receipt.inputHash} unavailable: ${(error as Error).message}`)
+        continue
+      }
       const inputs = inputsFromWire(model, wireInputs)
       if (tensorsHash(inputs) !== receipt.inputHash)
         throw new Error(`input served for ${receipt.inputHash} hashes to ${tensorsHash(inputs)}`)
@@ -307,26 +335,57 @@ export function createVerifier(options: VerifierOptions): Verifier {
     approved = true
   }
 
-  async function work(): Promise<void> {
-    for (let batch = store.nextToProcess(); batch; batch = store.nextToProcess()) {
-      try {
-        await processBatch(batch)
-      } catch (error) {
-        const message = error instanceof Error ? error.message.split('\n')[0]! : String(error)
-        const giveUp = batch.attempts + 1 >= (options.maxAttempts ?? 20)
-        store.failed(batch.batchId, message, giveUp)
-        log(`batch ${batch.batchId}: ${message}${giveUp ? ' (giving up)' : ' (will retry)'}`)
-        return
-      }
+  /** One attempt at a batch; a failure schedules the next one with backoff, until the batch's challenge window ends. */
+  async function attempt(batch: VerifierBatch): Promise<void> {
+    try {
+      await processBatch(batch)
+    } catch (error) {
+      const message = error instanceof Error ? error.message.split('\n')[0]! : String(error)
+      const delay = Math.min(retryMaxMs, retryFirstMs * 2 ** Math.min(batch.attempts, 30))
+      // Nothing can be attested or challenged after the window: retrying past it is pointless. (The
+      // window is on the chain's clock; when the chain cannot be read, retry.)
+      const over = await windowEndMs(batch)
+        .then(async (endsAtMs) => (await chainTimeMs()) + delay >= endsAtMs)
+        .catch(() => false)
+      const retryAt = over ? undefined : Date.now() + delay
+      store.failed(batch.batchId, message, retryAt)
+      log(
+        `batch ${batch.batchId}: ${message}${retryAt === undefined ? ' (its challenge window is over: giving up)' : ` (retrying in ${delay} ms)`}`,
+      )
     }
   }
 
+  let challengeWindowS: number | undefined
+  async function windowEndMs(batch: VerifierBatch): Promise<number> {
+    challengeWindowS ??= Number(await contracts.settlement.read.challengeWindow())
+    return (batch.committedAt + challengeWindowS) * 1000
+  }
+  async function chainTimeMs(): Promise<number> {
+    return Number((await chain.publicClient.getBlock({ blockTag: 'latest' })).timestamp) * 1000
+  }
+
+  /** Aborts the fetches in flight when the verifier stops (a tarpit must not hold up shutdown). */
+  const stopping = new AbortController()
+  /** Batches being verified, by batch id, with the node each belongs to. */
+  const inFlight = new Map<number, { node: string; run: Promise<void> }>()
+  /** Starts due batches while the pool has room, at most one per node; does not wait for them. */
+  function pump(): void {
+    while (inFlight.size < concurrency) {
+      const busy = [...inFlight.values()].map((f) => f.node)
+      const batch = store.nextToProcess(Date.now(), busy)
+      if (!batch) return
+      const run = attempt(batch).finally(() => inFlight.delete(batch.batchId))
+      inFlight.set(batch.batchId, { node: batch.node, run })
+    }
+  }
+
+  /** Verifies every batch due now (and those that become due as others finish); batches waiting on a backoff are not awaited. */
   const drain = async () => {
-    while (working) await working
-    working = work().finally(() => {
-      working = undefined
-    })
-    await working
+    for (;;) {
+      pump()
+      if (inFlight.size === 0) return
+      await Promise.race([...inFlight.values()].map((f) => f.run))
+    }
   }
 
   const app = new Hono()
@@ -377,7 +436,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
         },
       })
       const loop = async () => {
-        if (!working) await drain().catch((error) => log(`verifier: ${(error as Error).message}`))
+        try {
+          pump()
+        } catch (error) {
+          log(`verifier: ${(error as Error).message}`)
+        }
         if (timer !== undefined) timer = setTimeout(loop, 200)
       }
       timer = setTimeout(loop, 200)
@@ -387,7 +450,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       timer = undefined
       await games.stop()
       await follower?.stop()
-      while (working) await working
+      stopping.abort()
+      await Promise.all([...inFlight.values()].map((f) => f.run))
       store.close()
     },
   }

@@ -12,6 +12,8 @@ export type VerifierBatch = {
   committedAt: number
   state: 'new' | 'done' | 'skipped'
   attempts: number
+  /** Not retried before this time (ms since the epoch): the backoff after a failed attempt. */
+  nextAtMs: number
   checked: number
   matched: number
   attestTx: Hex | null
@@ -40,6 +42,7 @@ CREATE TABLE IF NOT EXISTS batches (
   committed_at INTEGER NOT NULL,
   state TEXT NOT NULL DEFAULT 'new',
   attempts INTEGER NOT NULL DEFAULT 0,
+  next_at_ms INTEGER NOT NULL DEFAULT 0,
   checked INTEGER NOT NULL DEFAULT 0,
   matched INTEGER NOT NULL DEFAULT 0,
   attest_tx TEXT,
@@ -94,6 +97,7 @@ const batchOf = (r: Row): VerifierBatch => ({
   committedAt: r.committed_at as number,
   state: r.state as VerifierBatch['state'],
   attempts: r.attempts as number,
+  nextAtMs: (r.next_at_ms as number) ?? 0,
   checked: r.checked as number,
   matched: r.matched as number,
   attestTx: (r.attest_tx as Hex | null) ?? null,
@@ -108,11 +112,14 @@ export class VerifierStore {
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
     this.db.exec(SCHEMA)
+    // Databases from before retries were scheduled: add the column.
+    const columns = this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]
+    if (!columns.some((c) => c.name === 'next_at_ms')) this.db.exec('ALTER TABLE batches ADD COLUMN next_at_ms INTEGER NOT NULL DEFAULT 0')
   }
   close(): void {
     this.db.close()
   }
-  addBatch(b: Omit<VerifierBatch, 'state' | 'attempts' | 'checked' | 'matched' | 'attestTx' | 'error'>): void {
+  addBatch(b: Omit<VerifierBatch, 'state' | 'attempts' | 'nextAtMs' | 'checked' | 'matched' | 'attestTx' | 'error'>): void {
     this.db
       .prepare(
         `INSERT OR IGNORE INTO batches (batch_id, node, root, count, data_uri, block_hash, block_number, committed_at)
@@ -120,20 +127,31 @@ export class VerifierStore {
       )
       .run(b)
   }
-  nextToProcess(): VerifierBatch | undefined {
-    const row = this.db.prepare("SELECT * FROM batches WHERE state = 'new' ORDER BY attempts, batch_id LIMIT 1").get() as Row | undefined
+  /**
+   * The next batch to work on at `nowMs`: not done, its backoff over, and from none of the `busyNodes`
+   * (one batch per node at a time, so a slow node holds one worker, not all); fewest attempts first.
+   */
+  nextToProcess(nowMs = Date.now(), busyNodes: readonly string[] = []): VerifierBatch | undefined {
+    const row = this.db
+      .prepare(
+        `SELECT * FROM batches WHERE state = 'new' AND next_at_ms <= ? AND lower(node) NOT IN (SELECT lower(value) FROM json_each(?))
+         ORDER BY attempts, batch_id LIMIT 1`,
+      )
+      .get(nowMs, JSON.stringify(busyNodes)) as Row | undefined
     return row ? batchOf(row) : undefined
   }
   get(batchId: number): VerifierBatch | undefined {
     const row = this.db.prepare('SELECT * FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined
     return row ? batchOf(row) : undefined
   }
-  failed(batchId: number, error: string, giveUp: boolean): void {
+  /** Records a failed attempt: retried at `retryAtMs`, or skipped for good when `retryAtMs` is undefined. */
+  failed(batchId: number, error: string, retryAtMs: number | undefined): void {
     this.db
       .prepare(
-        `UPDATE batches SET attempts = attempts + 1, error = ?, state = CASE WHEN ? THEN 'skipped' ELSE state END WHERE batch_id = ?`,
+        `UPDATE batches SET attempts = attempts + 1, error = ?, next_at_ms = COALESCE(?, next_at_ms),
+           state = CASE WHEN ? IS NULL THEN 'skipped' ELSE state END WHERE batch_id = ?`,
       )
-      .run(error, giveUp ? 1 : 0, batchId)
+      .run(error, retryAtMs ?? null, retryAtMs ?? null, batchId)
   }
   done(batchId: number, result: { checked: number; matched: number; attestTx: Hex | null }): void {
     this.db

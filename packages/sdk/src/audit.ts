@@ -1,7 +1,8 @@
-import { receiptFromWire } from '@verity/contracts'
+import { fetchJson } from '@verity/contracts'
 import type { Hex } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
 import { SdkError } from './errors.js'
+import { getInference } from './getInference.js'
 import { reexecute } from './reexecute.js'
 
 export type AuditParameters = { inferenceId: Hex; node: string }
@@ -16,19 +17,22 @@ export type AuditReturnType = {
 }
 
 /**
- * Re-executes an inference locally from public data — the receipt and input from the node (the
- * input checked against the receipt's inputHash), the model from its registered artifact URI
- * (checked against its id) — and compares the output hash with the receipt's.
+ * Re-executes an inference locally from public data — the receipt from the node, checked as
+ * `getInference` checks it (it hashes to the id asked for, is signed by its node, and is proven in
+ * its committed root once committed), the input from the node (checked against the receipt's
+ * inputHash), the model from its registered artifact URI (checked against its id) — and compares
+ * the output hash with the receipt's.
  */
 export async function audit(client: VerityClient, parameters: AuditParameters): Promise<AuditReturnType> {
   const base = parameters.node.replace(/\/$/, '')
-  const stored = await fetch(`${base}/v1/inferences/${parameters.inferenceId}`)
-  if (!stored.ok) throw new SdkError('INFERENCE_NOT_FOUND', `${base} has no inference ${parameters.inferenceId} (${stored.status})`)
-  const receipt = receiptFromWire(((await stored.json()) as { receipt: unknown }).receipt)
-  const data = await fetch(`${base}/v1/data/${receipt.inputHash}`)
-  if (!data.ok) throw new SdkError('DATA_UNAVAILABLE', `${base} does not serve input ${receipt.inputHash} (${data.status})`)
+  const { receipt } = await getInference(client, { inferenceId: parameters.inferenceId, node: base })
+  const data = (await fetchJson(`${base}/v1/data/${receipt.inputHash}`, { timeoutMs: 10_000, maxBytes: 16 * 1024 * 1024 }).catch(
+    (error: Error) => {
+      throw new SdkError('DATA_UNAVAILABLE', `${base} does not serve input ${receipt.inputHash}: ${error.message}`)
+    },
+  )) as { inputs?: unknown } | null
   const model = await client.model(receipt.modelId)
-  const result = reexecute(model, receipt, ((await data.json()) as { inputs: unknown }).inputs)
+  const result = reexecute(model, receipt, data?.inputs)
   return {
     inferenceId: parameters.inferenceId,
     match: result.match,

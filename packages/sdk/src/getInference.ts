@@ -1,4 +1,15 @@
-import { BatchStatus, type Receipt, Role, receiptFromWire, type TrustEvent, type TrustLevel, trustOf } from '@verity/contracts'
+import {
+  BatchStatus,
+  batchTrustEventOf,
+  boundedFetch,
+  checkServedReceipt,
+  type Receipt,
+  Role,
+  receiptChainState,
+  type TrustEvent,
+  type TrustLevel,
+  trustOf,
+} from '@verity/contracts'
 import type { Hex } from 'viem'
 import { batchEvents } from './batchEvents.js'
 import type { VerityClient } from './createVerityClient.js'
@@ -20,32 +31,43 @@ export type GetInferenceReturnType = {
 
 const blockTimes = new Map<bigint, number>()
 
+/** What a node may answer about one inference: a receipt, a proof (bounded like every served object). */
+const SERVED_LIMITS = { timeoutMs: 10_000, maxBytes: 1 << 20 }
+
 /**
  * The trust level and timeline of one inference, checked against the chain: the node provides the
- * receipt and its inclusion proof, and everything else — that the batch holds the receipt, its
- * attestations, challenges and finalization — is read from the contracts, not taken from the node.
+ * receipt and its inclusion proof, and `checkServedReceipt` accepts them only if the receipt hashes
+ * to the id asked for, is signed by its node and is proven in the root committed on-chain;
+ * everything else — its attestations, challenges and finalization — is read from the contracts,
+ * not taken from the node. A node serving anything else gets a `ServedReceiptError`.
  */
 export async function getInference(client: VerityClient, parameters: GetInferenceParameters): Promise<GetInferenceReturnType> {
   const { chain, book, contracts } = client
   const base = parameters.node.replace(/\/$/, '')
-  const answer = await fetch(`${base}/v1/inferences/${parameters.inferenceId}`)
+  const answer = await boundedFetch(`${base}/v1/inferences/${parameters.inferenceId}`, SERVED_LIMITS)
   if (!answer.ok) {
-    const body = (await answer.json().catch(() => ({}))) as { error?: { code: string; message: string } }
-    throw new SdkError(body.error?.code ?? 'INFERENCE_NOT_FOUND', body.error?.message ?? `the node answered ${answer.status}`, {
-      details: { node: base },
-    })
+    let error: { code?: unknown; message?: unknown } | undefined
+    try {
+      error = (answer.json() as { error?: typeof error } | null)?.error
+    } catch {}
+    throw new SdkError(
+      typeof error?.code === 'string' ? error.code.slice(0, 64) : 'INFERENCE_NOT_FOUND',
+      typeof error?.message === 'string' ? error.message.slice(0, 300) : `the node answered ${answer.status}`,
+      { details: { node: base } },
+    )
   }
-  const stored = (await answer.json()) as { receipt: unknown; signature: Hex }
-  const receipt = receiptFromWire(stored.receipt)
+  const stored = answer.json() as { receipt?: unknown; signature?: unknown } | null
+  const served = { inferenceId: parameters.inferenceId, receipt: stored?.receipt, signature: stored?.signature, domain: client.domain }
+  let receipt = checkServedReceipt(served)
+  const signature = stored!.signature as Hex
   const stakeAtRisk = (await contracts.nodeRegistry.read.getOperator([receipt.node, Role.inference])).staked
-  const executedAt = Number(receipt.issuedAt) * 1000
-  const proofAnswer = await fetch(`${base}/v1/inferences/${parameters.inferenceId}/proof`)
+  const proofAnswer = await boundedFetch(`${base}/v1/inferences/${parameters.inferenceId}/proof`, SERVED_LIMITS)
   if (proofAnswer.status === 409) {
-    const t = trustOf({ executedAt, attestations: [], challenges: [] })
+    const t = trustOf(receiptChainState({ issuedAt: receipt.issuedAt, events: [] }))
     return {
       inferenceId: parameters.inferenceId,
       receipt,
-      signature: stored.signature,
+      signature,
       level: t.level,
       attestations: 0,
       timeline: t.timeline,
@@ -53,14 +75,18 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
       stakeAtRisk,
     }
   }
-  const proof = (await proofAnswer.json()) as { batchId: number; index: number; count: number; root: Hex; proof: Hex[] }
-  const batchId = BigInt(proof.batchId)
-  if (!(await contracts.settlement.read.verifyReceipt([batchId, receipt, proof.index, proof.proof]))) {
-    throw new InvalidReceiptError(`the node's proof does not place receipt ${parameters.inferenceId} in batch ${proof.batchId} on-chain`, {
-      proof,
-    })
-  }
+  if (!proofAnswer.ok) throw new InvalidReceiptError(`the node answered ${proofAnswer.status} for the proof of ${parameters.inferenceId}`)
+  const proof = proofAnswer.json() as { batchId?: unknown; index?: unknown; proof?: unknown } | null
+  if (!Number.isSafeInteger(proof?.batchId) || (proof!.batchId as number) < 0)
+    throw new InvalidReceiptError(`the node's proof for ${parameters.inferenceId} names no batch`)
+  const batchId = BigInt(proof!.batchId as number)
+  // The root and count come from the chain, never from the node.
   const batch = await contracts.settlement.read.getBatch([batchId])
+  receipt = checkServedReceipt({
+    ...served,
+    inclusion: { root: batch.root, count: Number(batch.count), index: proof!.index, proof: proof!.proof },
+  })
+  const index = proof!.index as number
   const timeOf = async (blockNumber: bigint) => {
     let t = blockTimes.get(blockNumber)
     if (t === undefined) {
@@ -69,34 +95,31 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
     }
     return t
   }
-  const { attested, opened, expired, finalized, overturned, rejected, redundant } = await batchEvents(chain, book, batchId)
-  const closed = new Set([...expired, ...overturned, ...rejected, ...redundant].map((e) => e.args.challengeId))
-  const upheld = new Map(overturned.map((e) => [e.args.challengeId, e.blockNumber]))
-  const t = trustOf({
-    executedAt,
-    commit: { batchId: proof.batchId, index: proof.index, at: Number(batch.committedAt) * 1000 },
-    attestations: await Promise.all(
-      attested.map(async (e) => ({ verifier: e.args.verifier, at: await timeOf(e.blockNumber), bitmap: e.args.bitmap })),
-    ),
-    challenges: await Promise.all(
-      opened.map(async (e) => ({
-        index: e.args.receiptIndex,
-        at: await timeOf(e.blockNumber),
-        open: !closed.has(e.args.challengeId),
-        challenger: e.args.challenger,
-        ...(upheld.has(e.args.challengeId) ? { upheldAt: await timeOf(upheld.get(e.args.challengeId)!) } : {}),
-      })),
-    ),
-    ...(batch.status === BatchStatus.finalized && finalized[0] ? { finalizedAt: await timeOf(finalized[0].blockNumber) } : {}),
-  })
+  const events = await batchEvents(chain, book, batchId)
+  const logs = [
+    ...events.attested,
+    ...events.opened,
+    ...events.expired,
+    ...events.overturned,
+    ...events.rejected,
+    ...events.redundant,
+    ...(batch.status === BatchStatus.finalized ? events.finalized : []),
+  ].sort((x, y) => Number(x.blockNumber - y.blockNumber) || x.logIndex - y.logIndex)
+  const t = trustOf(
+    receiptChainState({
+      issuedAt: receipt.issuedAt,
+      commit: { batchId: Number(batchId), index, at: Number(batch.committedAt) * 1000 },
+      events: await Promise.all(logs.map(async (log) => batchTrustEventOf(log, await timeOf(log.blockNumber))!)),
+    }),
+  )
   return {
     inferenceId: parameters.inferenceId,
     receipt,
-    signature: stored.signature,
+    signature,
     level: t.level,
     attestations: t.attestations,
     timeline: t.timeline,
-    batch: { batchId: proof.batchId, index: proof.index, count: proof.count, root: proof.root, proof: proof.proof },
+    batch: { batchId: Number(batchId), index, count: Number(batch.count), root: batch.root, proof: proof!.proof as Hex[] },
     stakeAtRisk,
   }
 }

@@ -1,3 +1,9 @@
+export {
+  ReceiptIdMismatchError,
+  ReceiptNotInBatchError,
+  ReceiptSignatureError,
+  ServedReceiptError,
+} from '@verity/contracts'
 export { type AuditParameters, type AuditReturnType, audit } from './audit.js'
 export {
   type CreateModelLoaderParameters,

@@ -1,6 +1,9 @@
 import {
+  type BoundedResponse,
+  boundedFetch,
   eip712Types,
   encodeMode,
+  fetchJson,
   hashReceipt,
   hashRequest,
   type InferenceRequest,
@@ -52,6 +55,9 @@ export type InferReturnType = {
 
 export type InferErrorType = NoNodeAvailableError | InferenceRejectedError | InvalidReceiptError | ModelLoaderErrorType
 
+/** A node's answer to a request is small (a receipt, the outputs): bounded like any served object. */
+const NODE_ANSWER_LIMITS = { timeoutMs: 120_000, maxBytes: 8 * 1024 * 1024 }
+
 const addresses = new Map<string, { node: Address; price?: bigint }>()
 
 async function candidates(client: VerityClient, preferred?: string): Promise<{ url: string; address?: Address }[]> {
@@ -68,10 +74,7 @@ async function candidates(client: VerityClient, preferred?: string): Promise<{ u
 async function nodeInfo(url: string): Promise<{ node: Address; price?: bigint }> {
   let info = addresses.get(url)
   if (!info) {
-    const health = (await (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(5_000) })).json()) as {
-      node: Address
-      price?: string
-    }
+    const health = (await fetchJson(`${url}/healthz`, { timeoutMs: 10_000, maxBytes: 1 << 20 })) as { node: Address; price?: string }
     info = {
       node: health.node,
       ...(typeof health.price === 'string' && /^\d{1,39}$/.test(health.price) ? { price: BigInt(health.price) } : {}),
@@ -98,7 +101,7 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
   const attempts: { node: string; error: string }[] = []
   for (const candidate of await candidates(client, parameters.node)) {
     const started = performance.now()
-    let response: Response
+    let response: BoundedResponse
     let request: InferenceRequest
     let reservation: { release(): void } | undefined
     try {
@@ -124,7 +127,8 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
         primaryType: 'InferenceRequest',
         message: request,
       })
-      response = await fetch(`${candidate.url}/v1/infer`, {
+      response = await boundedFetch(`${candidate.url}/v1/infer`, {
+        ...NODE_ANSWER_LIMITS,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ request: requestToWire(request), signature, inputs: body }),
@@ -133,7 +137,10 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
       attempts.push({ node: candidate.url, error: (error as Error).message })
       continue
     }
-    const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>
+    let answer: Record<string, unknown> = {}
+    try {
+      answer = response.json() as Record<string, unknown>
+    } catch {}
     if (response.status >= 500) {
       attempts.push({ node: candidate.url, error: `${response.status} ${JSON.stringify(answer.error ?? {})}` })
       continue

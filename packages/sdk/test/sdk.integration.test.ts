@@ -1,19 +1,26 @@
 import { mkdtempSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect, readAddressBook, readKeyFile } from '@verity/chain'
 import { loadMnist, mnistImage } from '@verity/runtime'
 import { generatePrivateKey } from 'viem/accounts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
+import { main } from '../../cli/src/main.js'
 import {
+  audit,
   createVerityClient,
   discoverNodes,
+  getInference,
   InferenceRejectedError,
   infer,
   ModelNotRegisteredError,
   NoNodeAvailableError,
+  ReceiptIdMismatchError,
+  ReceiptNotInBatchError,
   verifyReceipt,
   waitForTrust,
   watchTransitions,
@@ -85,6 +92,74 @@ describe('SDK against a running network', () => {
     const error = await infer(net.client, { modelId: `0x${'ab'.repeat(32)}`, inputs: digit(0) }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ModelNotRegisteredError)
     expect((error as ModelNotRegisteredError).code).toBe('MODEL_NOT_REGISTERED')
+  })
+
+  it('refuses another receipt served for the id asked, with its valid signature and proof: SDK and CLI', async () => {
+    const honest = net.nodes[1]!.url
+    const [q, y] = [
+      await infer(net.client, { modelId: net.modelId, inputs: digit(5), node: honest }),
+      await infer(net.client, { modelId: net.modelId, inputs: digit(6), node: honest }),
+    ]
+    for (const a of [q, y])
+      await waitForTrust(net.client, { inferenceId: a.inferenceId, node: honest, level: 'COMMITTED', pollIntervalMs: 100 })
+    const served = async (path: string) => (await fetch(`${honest}${path}`)).text()
+    // A hostile node: for Q it answers Y's receipt and signature and Y's valid proof; then Q's receipt with Y's proof.
+    let swapProofOnly = false
+    const forger = createServer(async (req, res) => {
+      const answer =
+        req.url === `/v1/inferences/${q.inferenceId}`
+          ? await served(`/v1/inferences/${swapProofOnly ? q.inferenceId : y.inferenceId}`)
+          : req.url === `/v1/inferences/${q.inferenceId}/proof`
+            ? await served(`/v1/inferences/${y.inferenceId}/proof`)
+            : req.url?.startsWith('/v1/data/')
+              ? await served(req.url)
+              : undefined
+      if (answer === undefined) return void res.writeHead(404).end()
+      res.writeHead(200, { 'content-type': 'application/json' }).end(answer)
+    })
+    await new Promise<void>((r) => forger.listen(0, '127.0.0.1', r))
+    const forgerUrl = `http://127.0.0.1:${(forger.address() as AddressInfo).port}`
+    try {
+      const ask = { inferenceId: q.inferenceId, node: forgerUrl }
+      for (const action of [getInference(net.client, ask), audit(net.client, ask), waitForTrust(net.client, { ...ask, level: 'FINAL' })]) {
+        const error = await action.catch((e: unknown) => e)
+        expect(error).toBeInstanceOf(ReceiptIdMismatchError)
+        expect(error).toMatchObject({ code: 'RECEIPT_ID_MISMATCH', details: { asked: q.inferenceId.toLowerCase(), served: y.inferenceId } })
+      }
+      const errors: string[] = []
+      const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line))
+      const cli = (command: string) =>
+        main([
+          'node',
+          'verity',
+          command,
+          q.inferenceId,
+          '--node',
+          forgerUrl,
+          '--rpc',
+          net.chain.rpcUrl,
+          '--addresses',
+          join(net.dir, 'addresses.json'),
+        ])
+      try {
+        expect(await cli('status')).toBe(1)
+        expect(await cli('audit')).toBe(1)
+      } finally {
+        spy.mockRestore()
+      }
+      expect(errors.filter((l) => l.startsWith('error '))).toEqual([
+        `error RECEIPT_ID_MISMATCH: asked for inference ${q.inferenceId.toLowerCase()}, the receipt served hashes to ${y.inferenceId}`,
+        `error RECEIPT_ID_MISMATCH: asked for inference ${q.inferenceId.toLowerCase()}, the receipt served hashes to ${y.inferenceId}`,
+      ])
+      // Q's own receipt with Y's proof: not in the root committed on-chain.
+      swapProofOnly = true
+      expect(await getInference(net.client, ask).catch((e: unknown) => e)).toBeInstanceOf(ReceiptNotInBatchError)
+      // The honest node's answer passes the same checks.
+      expect((await getInference(net.client, { inferenceId: q.inferenceId, node: honest })).receipt).toEqual(q.receipt)
+    } finally {
+      forger.closeAllConnections()
+      await new Promise<void>((r) => forger.close(() => r()))
+    }
   })
 
   it('fails over to another node when the one asked first is down, and reports when all are', async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { connect, readAddressBook, readKeyFile } from '@verity/chain'
-import type { VerificationMode } from '@verity/contracts'
+import { boundedFetch, type VerificationMode } from '@verity/contracts'
 import { loadMnist, mnistImage, type TensorInput } from '@verity/runtime'
 import { audit, createVerityClient, discoverNodes, getInference, infer, type VerityClient, watchTransitions } from '@verity/sdk'
 import type { Hex } from 'viem'
@@ -20,7 +20,9 @@ async function clientFor(options: NetworkOptions): Promise<VerityClient> {
 async function nodeOf(client: VerityClient, inferenceId: string, node?: string): Promise<string> {
   if (node) return node
   for (const candidate of await discoverNodes(client)) {
-    const answer = await fetch(`${candidate.url}/v1/inferences/${inferenceId}`).catch(() => undefined)
+    const answer = await boundedFetch(`${candidate.url}/v1/inferences/${inferenceId}`, { timeoutMs: 5000, maxBytes: 1 << 20 }).catch(
+      () => undefined,
+    )
     if (answer?.ok) return candidate.url
   }
   throw new UsageError(`no registered node knows inference ${inferenceId}; give --node`)

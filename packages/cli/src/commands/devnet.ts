@@ -1,9 +1,10 @@
 import { join } from 'node:path'
-import { disputeGameAbi, settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
+import { disputeGameAbi, fetchJson, settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
 import type { Fault } from '@verity/node'
 import { mnistImage } from '@verity/runtime'
-import { infer } from '@verity/sdk'
+import { getInference, infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
+import type { NodeAdversary } from '../devnet/adversaries.js'
 import { createModelSquatter, type ModelSquatterReport } from '../devnet/modelSquatter.js'
 import { type AttackReport, type MoneyAttack, runMoneyAttack } from '../devnet/moneyAttacks.js'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
@@ -30,6 +31,8 @@ export type DevnetCommandOptions = {
   moneyAttacks?: MoneyAttack[]
   /** An adversary outside the roles: `model-squatter` registers the demo model's artifact with wrong roots before its publisher does. */
   adversary?: 'model-squatter'
+  /** Node 0 wrapped by a hostile front: `tarpit` or `receipt-forger` (tests and demos only). */
+  nodeAdversary?: NodeAdversary
   /** Stop once the workload has settled instead of serving until Ctrl-C. */
   exit: boolean
   json: boolean
@@ -73,6 +76,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     batchAgeMs: 1000,
     ...(options.fault ? { fault: options.fault } : {}),
     ...(options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
+    ...(options.nodeAdversary ? { nodeAdversary: options.nodeAdversary } : {}),
     log: (line) => {
       if (options.verbose) out(`  · ${line}`)
     },
@@ -144,27 +148,20 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
       tracked
         .filter((t) => t.position === undefined)
         .map(async (t) => {
-          const r = (await (await fetch(`${t.node}/v1/inferences/${t.inferenceId}`)).json()) as {
-            batch: { batchId: number | null; index: number } | null
+          // The harness asks the node itself, not a hostile front wrapping it: it measures, it does not audit.
+          const own = net.nodes.find((n) => n.url === t.node)?.node.localUrl() ?? t.node
+          const r = (await fetchJson(`${own}/v1/inferences/${t.inferenceId}`, { timeoutMs: 5000, maxBytes: 1 << 20 }).catch(
+            () => ({}),
+          )) as {
+            batch?: { batchId: number | null; index: number } | null
           }
           if (r.batch?.batchId != null) t.position = { batchId: r.batch.batchId, index: r.batch.index }
         }),
     )
     for (const t of tracked) {
       if (!t.position) continue
-      Object.assign(t.reached, tracker.times(t.position.batchId, t.position.index), { EXECUTED: t.reached.EXECUTED })
-      const level: TrustLevel =
-        t.reached.OVERTURNED !== undefined
-          ? 'OVERTURNED'
-          : t.reached.FINAL !== undefined
-            ? 'FINAL'
-            : t.reached.DISPUTED !== undefined
-              ? 'DISPUTED'
-              : t.reached.ATTESTED !== undefined
-                ? 'ATTESTED'
-                : t.reached.COMMITTED !== undefined
-                  ? 'COMMITTED'
-                  : 'EXECUTED'
+      const { level, reached } = tracker.trust(t.position.batchId, t.position.index)
+      Object.assign(t.reached, reached, { EXECUTED: t.reached.EXECUTED })
       if (level !== t.level && (level === 'FINAL' || level === 'OVERTURNED') && (options.verbose || shownTimelines++ < 12))
         out(timelineLine(t, level))
       t.level = level
@@ -192,7 +189,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     )
     attacks.push(report)
   }
-  const summary: DevnetSummary = { ...(await summarize(net, tracked, workloadStart)), attacks: attacks.map(attackToJson) }
+  const summary: DevnetSummary = { ...(await summarize(net, tracked, workloadStart, options)), attacks: attacks.map(attackToJson) }
   if (squatter) summary.adversary = await squatter.report(net)
   printSummary(summary, out)
   if (options.json) console.log(JSON.stringify(summary))
@@ -244,11 +241,14 @@ export type DevnetSummary = {
   }
   feesPaid: string
   gasSpent: number
+  /**
+   * What an adversary attempted and what came of it: the hostile front of node 0 (`tarpit`,
+   * `receipt-forger`) or the model squatter outside the roles (`model-squatter`).
+   */
+  adversary?: AdversaryOutcome | ModelSquatterReport
   verifiers: { checked: number; matched: number; challenges: number }[]
   /** The money attacks run (`--adversary escrow-thief` …): amounts in VRT. */
   attacks: ReturnType<typeof attackToJson>[]
-  /** What an adversary outside the roles attempted and what came of it (`--adversary model-squatter`). */
-  adversary?: ModelSquatterReport
 }
 
 function attackToJson(r: AttackReport) {
@@ -263,7 +263,90 @@ function attackToJson(r: AttackReport) {
   }
 }
 
-async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint): Promise<Omit<DevnetSummary, 'attacks'>> {
+export type AdversaryOutcome =
+  | {
+      strategy: 'tarpit'
+      /** Connections of verifiers and indexer the tarpit held open. */
+      connectionsHeld: number
+      honestBatches: number
+      /** Honest batches with at least one attestation mined within their challenge window. */
+      honestBatchesAttestedInWindow: number
+      tarpitBatches: number
+      tarpitBatchesAttested: number
+    }
+  | {
+      strategy: 'receipt-forger'
+      /** Answers the forger replaced with another receipt (and its valid signature and proof). */
+      forgedAnswers: number
+      /** The forger's receipts asked about through the SDK's getInference, by outcome. */
+      sdkChecks: number
+      sdkAccepted: number
+      sdkRejected: Record<string, number>
+    }
+
+async function adversaryOutcome(net: Devnet, tracked: Tracked[], fromBlock: bigint, window: number): Promise<AdversaryOutcome | undefined> {
+  const front = net.adversary
+  if (!front) return undefined
+  const hostile = net.nodes[0]!
+  if (front.strategy === 'receipt-forger') {
+    const asked = tracked.filter((t) => t.node === hostile.url).slice(0, 16)
+    const rejected: Record<string, number> = {}
+    let accepted = 0
+    for (const t of asked) {
+      try {
+        await getInference(net.client, { inferenceId: t.inferenceId, node: hostile.url })
+        accepted++
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? 'UNTYPED'
+        rejected[code] = (rejected[code] ?? 0) + 1
+      }
+    }
+    return {
+      strategy: 'receipt-forger',
+      forgedAnswers: front.counts().forged,
+      sdkChecks: asked.length,
+      sdkAccepted: accepted,
+      sdkRejected: rejected,
+    }
+  }
+  const events = { address: net.book.contracts.settlement, abi: settlementAbi, fromBlock: fromBlock + 1n, strict: true } as const
+  const [committed, attested] = await Promise.all([
+    net.chain.publicClient.getContractEvents({ ...events, eventName: 'BatchCommitted' }),
+    net.chain.publicClient.getContractEvents({ ...events, eventName: 'Attested' }),
+  ])
+  const timeOf = async (blockNumber: bigint) => Number((await net.chain.publicClient.getBlock({ blockNumber })).timestamp)
+  let honestBatches = 0
+  let honestInWindow = 0
+  let tarpitBatches = 0
+  let tarpitAttested = 0
+  for (const c of committed) {
+    const start = await timeOf(c.blockNumber)
+    const mine = attested.filter((a) => a.args.batchId === c.args.batchId)
+    const inWindow = (await Promise.all(mine.map((a) => timeOf(a.blockNumber)))).some((t) => t < start + window)
+    if (c.args.node.toLowerCase() === hostile.node.address.toLowerCase()) {
+      tarpitBatches++
+      if (mine.length > 0) tarpitAttested++
+    } else {
+      honestBatches++
+      if (inWindow) honestInWindow++
+    }
+  }
+  return {
+    strategy: 'tarpit',
+    connectionsHeld: front.counts().held,
+    honestBatches,
+    honestBatchesAttestedInWindow: honestInWindow,
+    tarpitBatches,
+    tarpitBatchesAttested: tarpitAttested,
+  }
+}
+
+async function summarize(
+  net: Devnet,
+  tracked: Tracked[],
+  fromBlock: bigint,
+  options: DevnetCommandOptions,
+): Promise<Omit<DevnetSummary, 'attacks'>> {
   const pct = (values: number[], p: number) => {
     if (values.length === 0) return null
     const sorted = [...values].sort((a, b) => a - b)
@@ -305,6 +388,7 @@ async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint): Pr
     feesPaid: formatUnits(fees, 18),
     gasSpent: Number(gas),
     verifiers: net.verifiers.map((v) => ((s) => ({ checked: s.checked, matched: s.matched, challenges: s.challenges }))(v.store.stats())),
+    ...(await adversaryOutcome(net, tracked, fromBlock, options.window).then((adversary) => (adversary ? { adversary } : {}))),
   }
 }
 
@@ -324,7 +408,7 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
     `  fees paid     ${s.feesPaid} VRT to nodes and verifiers; gas spent ${s.gasSpent.toLocaleString('en-US')} (${(s.gasSpent / Math.max(1, s.requests)).toFixed(0)} per request)`,
   )
   out(`  verifiers     ${s.verifiers.map((v) => `${v.checked} re-executed, ${v.matched} matched, ${v.challenges} challenged`).join(' | ')}`)
-  if (s.adversary) {
+  if (s.adversary?.strategy === 'model-squatter') {
     const a = s.adversary
     out(
       `  squatter      ${a.attempts.map((t) => `wrong ${t.wrongRoot} → ${t.isHonestId ? 'THE HONEST ID' : `another id ${t.namedId.slice(0, 10)}…`}`).join(', ')}`,

@@ -12,10 +12,12 @@ import {
   publishModel,
   serveApp,
   type Verifier,
+  type VerifierOptions,
 } from '@verity/node'
 import { importOnnx, loadMnist, loadModel, type MnistSet, mnistImage } from '@verity/runtime'
 import { createVerityClient, depositEscrow, type VerityClient } from '@verity/sdk'
 import type { Hex } from 'viem'
+import { type AdversaryFront, type NodeAdversary, startAdversaryFront } from './adversaries.js'
 
 const TOKEN = 10n ** 18n
 
@@ -37,6 +39,16 @@ export type DevnetOptions = {
   fault?: Fault
   /** Verifier 0 challenges this share of correct receipts (tests and demos only). */
   falseChallengeRate?: number
+  /**
+   * Something in front of node `index` (a proxy; an adversary wrapping the honest node): its `url`
+   * is the node's public URL (registered, and where its batches are served); `attach` is called
+   * with the node's own URL once it listens.
+   */
+  nodeFront?: (index: number) => Promise<{ url: string; attach(nodeUrl: string): void; close(): Promise<void> } | undefined>
+  /** Node 0 is wrapped by this hostile front (tests and demos only; see `adversaries.ts`). */
+  nodeAdversary?: NodeAdversary
+  /** Verifier settings beyond the defaults (pool size, retry backoff, fetch bounds). */
+  verifier?: Pick<VerifierOptions, 'concurrency' | 'retry' | 'fetchLimits'>
   /** Port of the dashboard (0 = any free port). */
   dashboardPort?: number
   /** Runs with the contracts deployed and the hub up, before mnist-8 is published (an adversary's front-run). */
@@ -54,6 +66,8 @@ export type Devnet = {
   modelId: Hex
   nodes: { node: InferenceNode; url: string; faulty: boolean }[]
   verifiers: Verifier[]
+  /** The hostile front wrapping node 0, when `nodeAdversary` is set. */
+  adversary: AdversaryFront | undefined
   /** Each verifier's API (`/healthz`, `/metrics`, `/v1/checks`), as registered on-chain. */
   verifierUrls: string[]
   client: VerityClient
@@ -120,10 +134,15 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     log(`hub ${hubServer.url}: mnist-8 published as ${published.modelId}`)
 
     const nodes: Devnet['nodes'] = []
+    let adversary: AdversaryFront | undefined
     for (let i = 0; i < nodeCount; i++) {
       const key = others[i]!.privateKey
       const faulty = i === 0 && options.fault !== undefined
+      if (i === 0 && options.nodeAdversary) adversary = await startAdversaryFront(options.nodeAdversary)
+      const front = i === 0 && adversary ? adversary : await options.nodeFront?.(i)
+      if (front) closers.push(() => front.close())
       const node = createInferenceNode({
+        ...(front ? { publicUrl: front.url } : {}),
         chain,
         book,
         key,
@@ -137,6 +156,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       })
       const url = await node.start(0)
       closers.push(() => node.stop())
+      front?.attach(node.localUrl())
       await register(chain, book, key, Role.inference, url, 20_000n * TOKEN)
       nodes.push({ node, url, faulty })
     }
@@ -151,6 +171,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         dbPath: join(options.dir, `verifier-${i}.sqlite`),
         hubUrl: hubServer.url,
         sampleRate: options.sampleRate ?? 0.3,
+        ...options.verifier,
         ...(i === 0 && options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
         log: (line) => log(`verifier ${i}: ${line}`),
       })
@@ -184,6 +205,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       modelId: published.modelId,
       nodes,
       verifiers,
+      adversary,
       verifierUrls,
       client,
       clientKeyFile: join(options.dir, 'keys', `${clientIndex}.key`),

@@ -1,25 +1,20 @@
 import { type AddressBook, type Chain, followEvents, memoryCursor } from '@verity/chain'
-import { bitmapHas, settlementAbi, type TrustLevel } from '@verity/contracts'
+import { type BatchTrustEvent, batchTrustEventOf, receiptChainState, settlementAbi, type TrustLevel, trustOf } from '@verity/contracts'
 
-type BatchTimes = {
-  committedAt?: number
-  attestations: { at: number; bitmap: readonly bigint[] }[]
-  challenged: { at: number; index: number }[]
-  overturned: { at: number; index: number }[]
-  finalizedAt?: number
-}
+type BatchSeen = { committedAt?: number; events: BatchTrustEvent[] }
 
 /**
  * Follows Settlement events and notes the wall-clock time each one is first seen (polling every
- * 50 ms), so the trust gap of every receipt can be measured without loading the nodes: a receipt's
- * levels follow from its batch and its index in it.
+ * 50 ms), so the trust gap of every receipt can be measured without loading the nodes. A receipt's
+ * level and the times it reached each level follow from its batch's events through the same
+ * `receiptChainState` and `trustOf` every role uses.
  */
 export function createTrustTracker(parameters: { chain: Chain; book: AddressBook; fromBlock: bigint }) {
-  const batches = new Map<number, BatchTimes>()
-  const of = (batchId: bigint) => {
+  const batches = new Map<number, BatchSeen>()
+  const of = (batchId: unknown) => {
     let b = batches.get(Number(batchId))
     if (!b) {
-      b = { attestations: [], challenged: [], overturned: [] }
+      b = { events: [] }
       batches.set(Number(batchId), b)
     }
     return b
@@ -35,36 +30,31 @@ export function createTrustTracker(parameters: { chain: Chain; book: AddressBook
       const now = Date.now()
       for (const log of logs) {
         if (log.eventName === 'BatchCommitted') of(log.args.batchId).committedAt ??= now
-        else if (log.eventName === 'Attested') of(log.args.batchId).attestations.push({ at: now, bitmap: log.args.bitmap })
-        else if (log.eventName === 'ChallengeOpened') of(log.args.batchId).challenged.push({ at: now, index: log.args.receiptIndex })
-        else if (log.eventName === 'BatchFinalized') of(log.args.batchId).finalizedAt ??= now
-        else if (log.eventName === 'ReceiptOverturned') of(log.args.batchId).overturned.push({ at: now, index: log.args.receiptIndex })
+        const event = batchTrustEventOf(log, now)
+        if (event) of((log.args as { batchId: bigint }).batchId).events.push(event)
       }
     },
   })
   return {
-    /** When receipt `index` of `batchId` was first seen at each level (wall clock, ms). */
-    times(batchId: number, index: number): Partial<Record<TrustLevel, number>> {
+    /**
+     * Receipt `index` of `batchId`: its level now and when it was first seen at each level (wall
+     * clock, ms; EXECUTED is the caller's own).
+     */
+    trust(batchId: number, index: number): { level: TrustLevel; reached: Partial<Record<TrustLevel, number>> } {
       const b = batches.get(batchId)
-      if (!b) return {}
-      const attested = b.attestations.filter((a) => bitmapHas(a.bitmap, index)).map((a) => a.at)
-      const challenged = b.challenged.filter((c) => c.index === index).map((c) => c.at)
-      const overturned = b.overturned.filter((c) => c.index === index).map((c) => c.at)
-      return {
-        ...(b.committedAt !== undefined ? { COMMITTED: b.committedAt } : {}),
-        ...(attested.length > 0 ? { ATTESTED: Math.min(...attested) } : {}),
-        ...(challenged.length > 0 ? { DISPUTED: Math.min(...challenged) } : {}),
-        ...(overturned.length > 0 ? { OVERTURNED: Math.min(...overturned) } : {}),
-        ...(b.finalizedAt !== undefined && overturned.length === 0 ? { FINAL: b.finalizedAt } : {}),
-      }
+      if (b?.committedAt === undefined) return { level: 'EXECUTED', reached: {} }
+      const t = trustOf(receiptChainState({ issuedAt: 0, commit: { batchId, index, at: b.committedAt }, events: b.events }))
+      const reached: Partial<Record<TrustLevel, number>> = {}
+      for (const e of t.timeline) if (e.level !== 'EXECUTED') reached[e.level] ??= e.at
+      return { level: t.level, reached }
     },
     /** Every batch seen so far, with whether it is finalized. */
     batches: () =>
       [...batches].map(([batchId, b]) => ({
         batchId,
         committed: b.committedAt !== undefined,
-        finalized: b.finalizedAt !== undefined,
-        challenged: b.challenged.length > 0,
+        finalized: b.events.some((e) => e.kind === 'finalized'),
+        challenged: b.events.some((e) => e.kind === 'challenged'),
       })),
     stop: () => follower.stop(),
   }

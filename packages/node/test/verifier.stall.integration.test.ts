@@ -1,0 +1,127 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { mnistImage } from '@verity/runtime'
+import { type InferReturnType, infer } from '@verity/sdk'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
+import { type NodeFront, startNodeFront } from '../../contracts/test/hostileServers.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const shared = join(root, '..', 'shared')
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(100)
+  }
+}
+
+/**
+ * A verifier against hostile and flaky nodes, over real HTTP: node 0 sits behind a tarpit that holds
+ * the verifier's connections open; node 1 behind a proxy that goes down for a few seconds. The
+ * verifier's fetches are bounded, batches are verified by a pool (one per node at a time) and a
+ * failed batch is retried with backoff until its challenge window ends.
+ */
+describe('a verifier that cannot be stalled', () => {
+  let net: Devnet
+  const fronts: NodeFront[] = []
+  const TARPIT_TIMEOUT_MS = 8000
+  beforeAll(async () => {
+    net = await startDevnet({
+      dir: join(mkdtempSync(join(tmpdir(), 'verity-stall-')), 'net'),
+      shared,
+      nodes: 2,
+      verifiers: 1,
+      window: 40,
+      sampleRate: 1,
+      batchSize: 4,
+      batchAgeMs: 60_000,
+      nodeFront: async (i) => {
+        const front = await startNodeFront(i === 0 ? 'tarpit' : 'pass')
+        fronts[i] = front
+        return front
+      },
+      verifier: {
+        retry: { firstDelayMs: 200, maxDelayMs: 1000 },
+        fetchLimits: { batch: { timeoutMs: TARPIT_TIMEOUT_MS, maxBytes: 1 << 20 }, input: { timeoutMs: 2000, maxBytes: 1 << 20 } },
+      },
+    })
+  })
+  afterAll(async () => net?.stop())
+
+  /** Four inferences at node `i` (straight to it, not through its front): one full batch. */
+  async function fillBatch(i: number, offset: number): Promise<InferReturnType[]> {
+    const results: InferReturnType[] = []
+    for (let k = 0; k < 4; k++)
+      results.push(
+        await infer(net.client, {
+          modelId: net.modelId,
+          inputs: { Input3: mnistImage(net.mnist, offset + k) },
+          node: net.nodes[i]!.node.localUrl(),
+        }),
+      )
+    return results
+  }
+  const verifier = () => net.verifiers[0]!
+  const batchOf = (node: number, nth = 0) =>
+    verifier()
+      .store.db.prepare('SELECT batch_id FROM batches WHERE lower(node) = lower(?) ORDER BY batch_id LIMIT 1 OFFSET ?')
+      .get(net.nodes[node]!.node.address, nth) as { batch_id: number } | undefined
+
+  it('attests an honest node while another holds its connections open, then verifies the tarpit once it answers', async () => {
+    await fillBatch(0, 0)
+    const stalled = (await until('the tarpit batch to be seen', () => batchOf(0))).batch_id
+    // The verifier is now inside the tarpit's held connection.
+    await until('the verifier to reach the tarpit', () =>
+      fronts[0]!.requests.some((p) => p.startsWith('/v1/batches/')) ? true : undefined,
+    )
+    await fillBatch(1, 4)
+    const honest = (await until('the honest batch to be seen', () => batchOf(1))).batch_id
+    const done = await until('the honest batch to be attested', () => {
+      const b = verifier().store.get(honest)
+      return b?.state === 'done' ? b : undefined
+    })
+    expect(done).toMatchObject({ checked: 4, matched: 4, attempts: 0 })
+    expect(done.attestTx).toMatch(/^0x[0-9a-f]{64}$/)
+    // The tarpit's batch is still held: not done, not given up.
+    expect(verifier().store.get(stalled)).toMatchObject({ state: 'new', attempts: 0 })
+
+    // The tarpit's fetch times out (a typed error, recorded) and is retried; once the node answers, it is verified.
+    const failed = await until('the tarpit fetch to time out', () => {
+      const b = verifier().store.get(stalled)!
+      return b.attempts > 0 ? b : undefined
+    })
+    expect(failed.error).toBe(`${fronts[0]!.url}/v1/batches/${failed.root} did not answer within ${TARPIT_TIMEOUT_MS} ms`)
+    fronts[0]!.mode = 'pass'
+    const verified = await until('the tarpit batch to be attested', () => {
+      const b = verifier().store.get(stalled)!
+      return b.state === 'done' ? b : undefined
+    })
+    expect(verified).toMatchObject({ checked: 4, matched: 4, error: null })
+  })
+
+  it('keeps retrying a batch whose node is down for a few seconds, and verifies it when it is back', async () => {
+    await fronts[1]!.down()
+    await fillBatch(1, 8)
+    const batch = (await until('the batch to be seen', () => batchOf(1, 1))).batch_id
+    const failing = await until('a failed attempt', () => {
+      const b = verifier().store.get(batch)!
+      return b.attempts >= 4 ? b : undefined
+    })
+    expect(failing.state).toBe('new')
+    expect(failing.error).toContain('cannot be reached')
+    await fronts[1]!.up()
+    const verified = await until('the batch to be attested', () => {
+      const b = verifier().store.get(batch)!
+      return b.state === 'done' ? b : undefined
+    })
+    expect(verified).toMatchObject({ checked: 4, matched: 4, error: null })
+    expect(verified.attempts).toBeGreaterThanOrEqual(4)
+  })
+})

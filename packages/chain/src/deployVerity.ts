@@ -132,7 +132,19 @@ export async function deployVerity(parameters: DeployVerityParameters): Promise<
   // A dispute limit without clocks gets clocks that fit it.
   const clocks =
     given.maxDisputeDuration !== undefined && given.disputeClock === undefined ? disputeClocksFor(given.maxDisputeDuration) : {}
-  const params: DeploymentParams = { ...DEFAULT_DEPLOYMENT_PARAMS, ...clocks, ...given }
+  // Delays that must fit a given window and dispute limit are fitted to them when not given.
+  const limit =
+    (given.challengeWindow ?? DEFAULT_DEPLOYMENT_PARAMS.challengeWindow) +
+    (given.maxDisputeDuration ?? DEFAULT_DEPLOYMENT_PARAMS.maxDisputeDuration)
+  const fitted = {
+    ...(given.dataResponseTime === undefined && given.maxDisputeDuration !== undefined
+      ? { dataResponseTime: Math.min(DEFAULT_DEPLOYMENT_PARAMS.dataResponseTime, Math.max(1, Math.floor(given.maxDisputeDuration / 4))) }
+      : {}),
+    ...(given.escrowWithdrawalDelay === undefined
+      ? { escrowWithdrawalDelay: Math.max(DEFAULT_DEPLOYMENT_PARAMS.escrowWithdrawalDelay, limit + 3600) }
+      : {}),
+  }
+  const params: DeploymentParams = { ...DEFAULT_DEPLOYMENT_PARAMS, ...clocks, ...fitted, ...given }
   checkDeploymentParams(params)
   const wallet = chain.walletClient(deployer)
   const startBlock = await chain.publicClient.getBlockNumber()

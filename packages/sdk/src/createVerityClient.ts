@@ -1,5 +1,4 @@
 import { type AddressBook, type Chain, type VerityContracts, verityContracts } from '@verity/chain'
-import { boundedFetch, MODEL_FETCH_LIMITS } from '@verity/contracts'
 import type { LoadedModel } from '@verity/runtime'
 import type { Hex, LocalAccount } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'

@@ -118,6 +118,7 @@ describe('every HTTP role answers inputs of any shape with a 4xx', () => {
       maxFee: '10000000000000000',
       nonce: '12345',
       deadline: String(Math.floor(Date.now() / 1000) + 600),
+      channelTotal: '10000000000000000',
     })
     const signature = await net.client.account.signTypedData({
       domain: verityDomain(net.client.domain),

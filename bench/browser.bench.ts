@@ -20,10 +20,8 @@ import { startDevnet } from '../packages/cli/src/devnet/startDevnet.js'
 
 const N = 30
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const shared = join(root, '..', 'shared')
 const net = await startDevnet({
   dir: join(mkdtempSync(join(tmpdir(), 'verity-bench-browser-')), 'net'),
-  shared,
   nodes: 1,
   verifiers: 1,
   sampleRate: 0.1,
@@ -70,7 +68,7 @@ for (const id of ids) {
   inNode.push(reexecute(model, receipt, input.inputs).ms)
 }
 
-const session = await ort.InferenceSession.create(join(shared, 'models', 'mnist-8.onnx'))
+const session = await ort.InferenceSession.create(join(root, 'data', 'models', 'mnist-8.onnx'))
 const float: number[] = []
 for (let i = 0; i < N; i++) {
   const started = performance.now()

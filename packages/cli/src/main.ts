@@ -15,6 +15,7 @@ import { modelImport } from './commands/modelImport.js'
 import { modelPublish, nodeCommand } from './commands/nodeCommands.js'
 import { runCommand } from './commands/run.js'
 import { stake, unstake } from './commands/stake.js'
+import { demoData } from './demoData.js'
 import { UsageError } from './samples.js'
 
 function positiveInt(v: string): number {
@@ -152,14 +153,16 @@ export function program(): Command {
   cli
     .command('demo')
     .description('Import mnist-8, answer real MNIST digits with traced runs, and verify single values')
-    .option('--shared <dir>', 'the shared data directory', '../shared')
+    .option('--onnx <file>', 'the mnist-8 ONNX model', demoData.onnx)
+    .option('--mnist <dir>', 'the MNIST test set (t10k-*-ubyte[.gz])', demoData.mnist)
     .option('--requests <n>', 'number of requests', positiveInt, 20)
     .option('--out <dir>', 'where to write the artifact', '.verity')
-    .action((o) => demo({ shared: o.shared, requests: o.requests, out: o.out }))
+    .action((o) => demo({ onnx: o.onnx, mnist: o.mnist, requests: o.requests, out: o.out }))
   cli
     .command('devnet')
     .description('The whole network in one process (chain, hub, nodes, verifiers) and a workload of real MNIST digits; serves until Ctrl-C')
-    .option('--shared <dir>', 'the shared data directory', '../shared')
+    .option('--onnx <file>', 'the mnist-8 ONNX model', demoData.onnx)
+    .option('--mnist <dir>', 'the MNIST test set (t10k-*-ubyte[.gz]): calibration and workload', demoData.mnist)
     .option('--dir <dir>', 'working directory (wiped at start)', '.verity/devnet')
     .option('--port <n>', 'JSON-RPC port of the chain (0 = any free port)', nonNegativeInt, 8545)
     .option('--dashboard-port <n>', 'port of the trust dashboard (0 = any free port)', nonNegativeInt, 7700)
@@ -182,7 +185,8 @@ export function program(): Command {
     .option('--json', 'print the summary as JSON', false)
     .action(async (o) => {
       await devnet({
-        shared: o.shared,
+        onnx: o.onnx,
+        mnist: o.mnist,
         dir: o.dir,
         port: o.port,
         dashboardPort: o.dashboardPort,

@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { Role } from '@verity/contracts'
 import type { Fault } from '@verity/node'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
@@ -10,8 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { escrowOf, settledEvents, stakeOf } from './devnetState.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 const TOKEN = 10n ** 18n
 
 type Case = { name: string; fault?: Fault; falseChallengeRate?: number }
@@ -33,7 +30,6 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
   beforeAll(async () => {
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-adversary-')), 'net'),
-      shared,
       nodes: 2,
       verifiers: 2,
       window: 15,

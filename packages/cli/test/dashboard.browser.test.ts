@@ -10,7 +10,6 @@ import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { settledEvents } from './devnetState.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 
 /**
  * The dashboard in real headless Chromium (Debian's, driven by playwright-core) against a devnet
@@ -25,7 +24,6 @@ describe('dashboard in a browser', () => {
   beforeAll(async () => {
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-dashboard-')), 'net'),
-      shared,
       nodes: 2,
       verifiers: 2,
       window: 10,

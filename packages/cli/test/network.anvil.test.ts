@@ -12,7 +12,7 @@ import { freePort, startAnvil } from '../../chain/test/anvil.js'
 import { importMnist } from '../src/devnet/startDevnet.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
+const data = join(root, 'data')
 const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
 const cli = (...args: string[]) => [process.execPath, ['--conditions=source', '--import', 'tsx', cliSource, ...args]] as const
 
@@ -94,7 +94,10 @@ describe('the real-network shape: every role its own process, against anvil', ()
     const hub = await role(children, 'node', 'hub', '--port', '0', '--dir', join(dir, 'hub'))
     const artifactFile = join(dir, 'mnist-8.vrty')
     mkdirSync(dirname(artifactFile), { recursive: true })
-    writeFileSync(artifactFile, importMnist(shared, loadMnist(join(shared, 'datasets', 'mnist')), join(dir, 'cache.vrty')))
+    writeFileSync(
+      artifactFile,
+      importMnist(join(data, 'models', 'mnist-8.onnx'), loadMnist(join(data, 'datasets', 'mnist')), join(dir, 'cache.vrty')),
+    )
     const published = verity(
       'model',
       'publish',
@@ -162,7 +165,7 @@ describe('the real-network shape: every role its own process, against anvil', ()
       '--model',
       modelId,
       '--input',
-      `mnist:${join(shared, 'datasets', 'mnist')}#0`,
+      `mnist:${join(data, 'datasets', 'mnist')}#0`,
       '--key',
       clientKey.file,
       '--json',

@@ -6,7 +6,7 @@ import { importOnnx, loadMnist, mnistImage } from '@verity/runtime'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ApiError, createHub, ModelCache, serveApp } from '../src/index.js'
 
-const shared = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared')
+const data = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'data')
 
 describe('hub and model cache', () => {
   const dir = mkdtempSync(join(tmpdir(), 'verity-hub-'))
@@ -14,8 +14,8 @@ describe('hub and model cache', () => {
   const artifacts: Uint8Array[] = []
   beforeAll(async () => {
     server = await serveApp(createHub({ dir }).app)
-    const mnist = loadMnist(join(shared, 'datasets', 'mnist'))
-    const onnx = readFileSync(join(shared, 'models', 'mnist-8.onnx'))
+    const mnist = loadMnist(join(data, 'datasets', 'mnist'))
+    const onnx = readFileSync(join(data, 'models', 'mnist-8.onnx'))
     // Two different models: the same network calibrated on different images has different scales.
     for (const count of [4, 8]) {
       artifacts.push(

@@ -8,7 +8,10 @@ import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
 import { createTrustTracker } from '../devnet/trustTracker.js'
 
 export type DevnetCommandOptions = {
-  shared: string
+  /** The mnist-8 ONNX model. */
+  onnx: string
+  /** The MNIST test set directory (the workload's digits). */
+  mnist: string
   dir: string
   port: number
   /** Port of the trust dashboard (0 = any free port). */
@@ -54,7 +57,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   const t0 = Date.now()
   const net = await startDevnet({
     dir: options.dir,
-    shared: options.shared,
+    onnx: options.onnx,
+    mnist: options.mnist,
     port: options.port,
     ...(options.dashboardPort === undefined ? {} : { dashboardPort: options.dashboardPort }),
     nodes: options.nodes,
@@ -179,7 +183,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   }
   out('\nThe network keeps serving. From another terminal:')
   out(
-    `  verity infer --model ${net.modelId} --input mnist:${join(options.shared, 'datasets', 'mnist')}#42 --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')} --key ${net.clientKeyFile}`,
+    `  verity infer --model ${net.modelId} --input mnist:${options.mnist}#42 --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')} --key ${net.clientKeyFile}`,
   )
   out(`  verity status ${tracked[0]?.inferenceId ?? '<id>'} --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')}`)
   out(`  verity audit ${tracked[0]?.inferenceId ?? '<id>'} --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')}`)

@@ -16,14 +16,17 @@ import {
 import { importOnnx, loadMnist, loadModel, type MnistSet, mnistImage } from '@verity/runtime'
 import { createVerityClient, depositEscrow, type VerityClient } from '@verity/sdk'
 import type { Hex } from 'viem'
+import { demoData } from '../demoData.js'
 
 const TOKEN = 10n ** 18n
 
 export type DevnetOptions = {
   /** Working directory: databases, address book, keys, the model artifact. Wiped at start. */
   dir: string
-  /** The shared data directory (models/mnist-8.onnx, datasets/mnist). */
-  shared: string
+  /** The mnist-8 ONNX model (default: the repository's data/models/mnist-8.onnx). */
+  onnx?: string
+  /** The MNIST test set directory (default: the repository's data/datasets/mnist). */
+  mnist?: string
   /** JSON-RPC port of the chain (0 = any free port). */
   port?: number
   nodes?: number
@@ -108,8 +111,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const hub = createHub({ dir: join(options.dir, 'hub') })
     const hubServer = await serveApp(hub.app)
     closers.push(() => hubServer.close())
-    const mnist = loadMnist(join(options.shared, 'datasets', 'mnist'))
-    const artifact = importMnist(options.shared, mnist, join(options.dir, '..', 'mnist-8.vrty'))
+    const mnist = loadMnist(options.mnist ?? demoData.mnist)
+    const artifact = importMnist(options.onnx ?? demoData.onnx, mnist, join(options.dir, '..', 'mnist-8.vrty'))
     const published = await publishModel({ chain, book, key: deployer!.privateKey, hubUrl: hubServer.url, artifact })
     log(`hub ${hubServer.url}: mnist-8 published as ${published.modelId}`)
 
@@ -208,7 +211,7 @@ async function register(chain: EmbeddedChain, book: AddressBook, key: Hex, role:
 }
 
 /** mnist-8 in the integer semantics, calibrated on the last 500 test images; cached next to the devnet directory. */
-export function importMnist(shared: string, mnist: MnistSet, cachePath: string): Uint8Array {
+export function importMnist(onnxPath: string, mnist: MnistSet, cachePath: string): Uint8Array {
   if (existsSync(cachePath)) {
     const cached = new Uint8Array(readFileSync(cachePath))
     try {
@@ -217,7 +220,7 @@ export function importMnist(shared: string, mnist: MnistSet, cachePath: string):
     } catch {}
   }
   const calibration = Array.from({ length: 500 }, (_, i) => ({ Input3: mnistImage(mnist, mnist.count - 1 - i) }))
-  const { artifact } = importOnnx(readFileSync(join(shared, 'models', 'mnist-8.onnx')), { calibration, fileName: 'mnist-8.onnx' })
+  const { artifact } = importOnnx(readFileSync(onnxPath), { calibration, fileName: 'mnist-8.onnx' })
   writeFileSync(cachePath, artifact)
   return artifact
 }

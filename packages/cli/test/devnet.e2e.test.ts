@@ -6,7 +6,6 @@ import { getInference, type InferReturnType, infer, verifyReceipt, waitForTrust 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 
-
 describe('devnet end to end: 200 real MNIST digits through two nodes and three verifiers', () => {
   let net: Devnet
   const answers: { i: number; result: InferReturnType }[] = []

@@ -15,8 +15,8 @@ import { receiptFromWire } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
 import { infer, reexecute } from '@verity/sdk'
 import * as ort from 'onnxruntime-node'
-import { chromium } from 'playwright-core'
 import { startDevnet } from '../packages/cli/src/devnet/startDevnet.js'
+import { launchChromium } from '../packages/cli/test/launchChromium.js'
 
 const N = 30
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -34,11 +34,8 @@ for (let i = 0; i < N; i++) {
 }
 await net.indexer.caughtUp()
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-})
-const page = await browser.newPage()
+const browser = await launchChromium()
+const page = await browser.newPage({ locale: 'en-US' })
 await page.goto(net.dashboardUrl)
 const inBrowser: number[] = []
 for (const id of ids) {

@@ -38,5 +38,6 @@ export {
   memoryCursor,
 } from './followEvents.js'
 export { readKeyFile } from './keyFile.js'
+export { listenUrl } from './listenUrl.js'
 export { type RpcServer, serveJsonRpc } from './rpcServer.js'
 export { TxSender, type TxSenderParameters, type WriteParameters, type WriteResult } from './txSender.js'

@@ -164,6 +164,11 @@ export function program(): Command {
     .option('--onnx <file>', 'the mnist-8 ONNX model', demoData.onnx)
     .option('--mnist <dir>', 'the MNIST test set (t10k-*-ubyte[.gz]): calibration and workload', demoData.mnist)
     .option('--dir <dir>', 'working directory (wiped at start)', '.verity/devnet')
+    .option(
+      '--host <address>',
+      'address the chain, hub, nodes, verifiers and dashboard listen on (0.0.0.0 serves other machines)',
+      '127.0.0.1',
+    )
     .option('--port <n>', 'JSON-RPC port of the chain (0 = any free port)', nonNegativeInt, 8545)
     .option('--dashboard-port <n>', 'port of the trust dashboard (0 = any free port)', nonNegativeInt, 7700)
     .option('--requests <n>', 'MNIST test digits to send', nonNegativeInt, 200)
@@ -185,6 +190,7 @@ export function program(): Command {
     .option('--json', 'print the summary as JSON', false)
     .action(async (o) => {
       await devnet({
+        host: o.host,
         onnx: o.onnx,
         mnist: o.mnist,
         dir: o.dir,
@@ -240,9 +246,10 @@ export function program(): Command {
     .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
     .option('--addresses <file>', 'address book of the deployment', '.verity/devnet/addresses.json')
     .option('--db <file>', 'the index database', '.verity/dashboard.sqlite')
+    .option('--host <address>', 'address to listen on (0.0.0.0 serves other machines)', '127.0.0.1')
     .option('--port <n>', 'HTTP port', nonNegativeInt, 7700)
     .action(async (o) => {
-      await dashboardCommand({ rpc: o.rpc, addresses: o.addresses, db: o.db, port: o.port })
+      await dashboardCommand({ rpc: o.rpc, addresses: o.addresses, db: o.db, host: o.host, port: o.port })
     })
   networkOptions(
     cli.command('status <inference>').description('Trust level and timeline of an inference, checked against the chain'),
@@ -260,6 +267,7 @@ export function program(): Command {
     .option('--rpc <url>', 'JSON-RPC endpoint (inference, verifier)')
     .option('--key <file>', "the operator's key file (inference, verifier)")
     .option('--addresses <file>', 'address book of the deployment', '.verity/addresses.json')
+    .option('--host <address>', "address the role's API listens on (0.0.0.0 serves other machines)", '127.0.0.1')
     .option('--port <n>', "HTTP port of the role's API (inference, verifier, hub)", nonNegativeInt, 0)
     .option('--db <file>', 'SQLite database (inference, verifier)', '.verity/node.sqlite')
     .option('--hub <url>', 'model hub URL (inference, verifier)')
@@ -275,6 +283,7 @@ export function program(): Command {
         rpc: o.rpc,
         key: o.key,
         addresses: o.addresses,
+        host: o.host,
         port: o.port,
         db: o.db,
         dir: o.dir,
@@ -312,7 +321,8 @@ export function program(): Command {
     chain
       .command('start')
       .description('Start an in-process EVM with the Verity contracts deployed, serve it as JSON-RPC, and wait for Ctrl-C')
-      .option('--port <n>', 'JSON-RPC port on 127.0.0.1 (0 = any free port)', nonNegativeInt, 8545)
+      .option('--host <address>', 'address the JSON-RPC server listens on (0.0.0.0 serves other machines)', '127.0.0.1')
+      .option('--port <n>', 'JSON-RPC port (0 = any free port)', nonNegativeInt, 8545)
       .option('--addresses <file>', 'address book to write', '.verity/addresses.json')
       .option('--keys <dir>', 'where to write the development accounts key files', '.verity/keys')
       .option('--fund <tokens>', 'tokens given to each development account', '100000')
@@ -321,6 +331,7 @@ export function program(): Command {
     { challengeWindow: 60, maxDisputeDuration: 120, unbondingDelay: 600, escrowWithdrawalDelay: 60 },
   ).action(async (o) => {
     await chainStart({
+      host: o.host,
       port: o.port,
       addresses: o.addresses,
       keysDir: o.keys,

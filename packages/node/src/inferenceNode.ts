@@ -1,5 +1,5 @@
 import { type ServerType, serve } from '@hono/node-server'
-import { type AddressBook, type Chain, TxSender, verityContracts } from '@verity/chain'
+import { type AddressBook, type Chain, listenUrl, TxSender, verityContracts } from '@verity/chain'
 import {
   buildReceiptTree,
   decodeMode,
@@ -53,8 +53,8 @@ export type InferenceNode = {
   app: Hono
   address: Hex
   store: ReceiptStore
-  /** Starts HTTP, the batcher and the chain watcher; resolves with the URL. */
-  start(port?: number): Promise<string>
+  /** Starts HTTP on `host` (default 127.0.0.1; 0.0.0.0 serves other machines), the batcher and the chain watcher; resolves with the URL. */
+  start(port?: number, host?: string): Promise<string>
   stop(): Promise<void>
   url(): string
 }
@@ -427,15 +427,15 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     address: account.address,
     store,
     url: () => publicUrl,
-    async start(port = 0) {
+    async start(port = 0, host = '127.0.0.1') {
       if (options.fault)
         log(`WARNING: this node is deliberately faulty (${options.fault.kind} ${options.fault.rate}); for tests and demos only`)
       server = await new Promise<ServerType>((resolve) => {
-        const s = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => resolve(s))
+        const s = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(s))
       })
       const address = server.address()
       const listening = typeof address === 'object' && address ? address.port : port
-      if (!options.publicUrl) publicUrl = `http://127.0.0.1:${listening}`
+      if (!options.publicUrl) publicUrl = listenUrl(host, listening)
       watcher = watchOwnBatches({ chain, book, store, node: account.address, log, onRecorded: observeTrust })
       batcher.start()
       defense.start()

@@ -4,7 +4,7 @@ import { connect, readAddressBook } from '@verity/chain'
 import { createIndexer, dashboardApi, readOnlyAudit, registeredArtifact } from '@verity/dashboard'
 import { serveApp } from '@verity/node'
 
-export type DashboardCommandOptions = { rpc: string; addresses: string; db: string; port: number }
+export type DashboardCommandOptions = { rpc: string; addresses: string; db: string; host: string; port: number }
 
 /** `verity dashboard --rpc <url>`: indexes any Verity deployment into SQLite and serves the dashboard API over it. */
 export async function dashboardCommand(options: DashboardCommandOptions): Promise<void> {
@@ -16,6 +16,7 @@ export async function dashboardCommand(options: DashboardCommandOptions): Promis
   const server = await serveApp(
     dashboardApi(indexer.store, { audit: readOnlyAudit(chain, book), artifact: registeredArtifact(chain, book) }),
     options.port,
+    options.host,
   )
   // One JSON line when ready, as every role prints.
   console.log(JSON.stringify({ role: 'dashboard', url: server.url, rpc: options.rpc, db: options.db }))

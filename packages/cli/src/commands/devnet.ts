@@ -8,6 +8,8 @@ import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
 import { createTrustTracker } from '../devnet/trustTracker.js'
 
 export type DevnetCommandOptions = {
+  /** Address every server listens on (127.0.0.1; 0.0.0.0 serves other machines). */
+  host?: string
   /** The mnist-8 ONNX model. */
   onnx: string
   /** The MNIST test set directory (the workload's digits). */
@@ -57,6 +59,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   const t0 = Date.now()
   const net = await startDevnet({
     dir: options.dir,
+    ...(options.host === undefined ? {} : { host: options.host }),
     onnx: options.onnx,
     mnist: options.mnist,
     port: options.port,

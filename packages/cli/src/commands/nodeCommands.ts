@@ -9,6 +9,8 @@ export type RoleOptions = {
   rpc: string
   key: string
   addresses: string
+  /** Address the role's HTTP API listens on (127.0.0.1; 0.0.0.0 serves other machines). */
+  host: string
   port: number
   db: string
   hub?: string
@@ -31,7 +33,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
   const log = (line: string) => console.log(`${new Date().toISOString()} ${role}: ${line}`)
   if (role === 'hub') {
     const hub = createHub({ dir: options.dir })
-    const server = await serveApp(hub.app, options.port)
+    const server = await serveApp(hub.app, options.port, options.host)
     console.log(JSON.stringify({ role: 'hub', url: server.url, dir: options.dir }))
     await waitForSignal()
     await server.close()
@@ -55,7 +57,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
       ...(options.fault ? { fault: options.fault } : {}),
       log,
     })
-    const url = await node.start(options.port)
+    const url = await node.start(options.port, options.host)
     console.log(JSON.stringify({ role, url, address: node.address, db: options.db, ...node.store.counts() }))
     await waitForSignal()
     await node.stop()
@@ -63,7 +65,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
   }
   const verifier = createVerifier({ chain, book, key, dbPath: options.db, hubUrl: options.hub, sampleRate: options.sampleRate, log })
   verifier.start()
-  const server = await serveApp(verifier.app, options.port)
+  const server = await serveApp(verifier.app, options.port, options.host)
   console.log(JSON.stringify({ role, url: server.url, address: verifier.address, db: options.db }))
   await waitForSignal()
   await server.close()

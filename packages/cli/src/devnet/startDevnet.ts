@@ -29,6 +29,8 @@ export type DevnetOptions = {
   mnist?: string
   /** JSON-RPC port of the chain (0 = any free port). */
   port?: number
+  /** Address the chain, hub, nodes, verifiers and dashboard listen on (default 127.0.0.1; 0.0.0.0 serves other machines). */
+  host?: string
   nodes?: number
   verifiers?: number
   sampleRate?: number
@@ -73,9 +75,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const log = options.log ?? (() => {})
   const nodeCount = options.nodes ?? 2
   const verifierCount = options.verifiers ?? 3
+  const host = options.host ?? '127.0.0.1'
   rmSync(options.dir, { recursive: true, force: true })
   mkdirSync(join(options.dir, 'keys'), { recursive: true })
-  const chain = await startEmbeddedChain({ ...(options.port === undefined ? {} : { port: options.port }), accounts: 10 })
+  const chain = await startEmbeddedChain({ ...(options.port === undefined ? {} : { port: options.port }), host, accounts: 10 })
   const closers: (() => Promise<void>)[] = [() => chain.close()]
   try {
     const [deployer, ...others] = chain.accounts
@@ -109,7 +112,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
     // The hub, with mnist-8 imported into the integer semantics and published.
     const hub = createHub({ dir: join(options.dir, 'hub') })
-    const hubServer = await serveApp(hub.app)
+    const hubServer = await serveApp(hub.app, 0, host)
     closers.push(() => hubServer.close())
     const mnist = loadMnist(options.mnist ?? demoData.mnist)
     const artifact = importMnist(options.onnx ?? demoData.onnx, mnist, join(options.dir, '..', 'mnist-8.vrty'))
@@ -130,7 +133,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         ...(faulty ? { fault: options.fault! } : {}),
         log: (line) => log(`node ${i}: ${line}`),
       })
-      const url = await node.start(0)
+      const url = await node.start(0, host)
       closers.push(() => node.stop())
       await register(chain, book, key, Role.inference, url, 2000n * TOKEN)
       nodes.push({ node, url, faulty })
@@ -150,7 +153,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         log: (line) => log(`verifier ${i}: ${line}`),
       })
       // Its API first: the registry records the URL the indexer follows; it checks only once registered.
-      const server = await serveApp(verifier.app)
+      const server = await serveApp(verifier.app, 0, host)
       closers.push(() => server.close())
       await register(chain, book, key, Role.verifier, server.url, 500n * TOKEN)
       verifier.start()
@@ -165,6 +168,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const dashboard = await serveApp(
       dashboardApi(indexer.store, { audit: readOnlyAudit(chain, book), artifact: registeredArtifact(chain, book) }),
       options.dashboardPort ?? 0,
+      host,
     )
     closers.push(() => dashboard.close())
     const clientIndex = nodeCount + verifierCount + 1

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
 import { getInference, type InferReturnType, infer, verifyReceipt, waitForTrust } from '@verity/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { lintMetrics } from '../../node/test/promLint.js'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 
 describe('devnet end to end: 200 real MNIST digits through two nodes and three verifiers', () => {
@@ -87,5 +88,14 @@ describe('devnet end to end: 200 real MNIST digits through two nodes and three v
     })
     expect(forged.signedByNode).toBe(false)
     expect(forged.included).toBe(false)
+  })
+
+  it('every role serves /metrics that pass promtool check metrics: nodes, verifiers, hub, dashboard', async () => {
+    const roles = [...net.nodes.map((n) => n.url), ...net.verifierUrls, net.hubUrl, net.dashboardUrl]
+    for (const url of roles) {
+      const text = await (await fetch(`${url}/metrics`)).text()
+      expect(text).toMatch(/^# TYPE verity_/m)
+      expect({ url, problems: lintMetrics(text) }).toEqual({ url, problems: [] })
+    }
   })
 })

@@ -87,7 +87,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   const metrics = new Metrics('verity_node')
   metrics.define('inferences_total', 'counter', 'Requests answered with a receipt')
   metrics.define('rejected_total', 'counter', 'Requests refused, by error code')
-  metrics.define('inference_seconds_sum', 'counter', 'Total time spent answering /v1/infer')
+  metrics.define('inference_seconds_total', 'counter', 'Total time spent answering /v1/infer')
   metrics.define('batches_committed_total', 'counter', 'Batches committed on-chain')
   metrics.define('batches_finalized_total', 'counter', 'Batches finalized on-chain')
   metrics.define('gas_used_total', 'counter', 'Gas spent by this node, by function')
@@ -324,7 +324,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     )
     mark('store')
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
-    metrics.inc('inference_seconds_sum', {}, (performance.now() - started) / 1000)
+    metrics.inc('inference_seconds_total', {}, (performance.now() - started) / 1000)
     metrics.observe('compute_seconds', computeMs / 1000)
     return c.body(
       `{"inferenceId":"${id}","receipt":${JSON.stringify(receiptToWire(receipt))},"signature":"${receiptSignature}","outputs":${outputsJson}}`,

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { custom, hexToBytes } from 'viem'
 import { type Chain, chainFromTransport } from './chain.js'
 import { type DevAccount, devAccounts } from './devAccounts.js'
+import { compatibleRpc } from './rpcCompat.js'
 import { serveJsonRpc } from './rpcServer.js'
 
 const require = createRequire(import.meta.url)
@@ -106,11 +107,13 @@ export async function startEmbeddedChain(parameters: StartEmbeddedChainParameter
   )
 
   let nextId = 0
-  const handle = async (method: string, params: unknown): Promise<Record<string, unknown>> => {
+  const edrHandle = async (method: string, params: unknown): Promise<Record<string, unknown>> => {
     const response = await provider.handleRequest(JSON.stringify({ jsonrpc: '2.0', id: ++nextId, method, params: params ?? [] }))
     const data = (typeof response.data === 'string' ? JSON.parse(response.data) : response.data) as Record<string, unknown>
     return 'error' in data ? { error: normalizeError(data.error as RpcErrorObject) } : { result: data.result }
   }
+  // What geth and anvil answer where EDR differs (cast's input+data, the pending block's number, new filters).
+  const handle = compatibleRpc(edrHandle)
   const server = await serveJsonRpc(({ method, params }) => handle(method, params), {
     ...(parameters.port === undefined ? {} : { port: parameters.port }),
     ...(parameters.host === undefined ? {} : { host: parameters.host }),

@@ -125,7 +125,10 @@ export function program(): Command {
     .command('run')
     .description('Run a model artifact on one input')
     .requiredOption('--model <artifact>', 'model artifact')
-    .requiredOption('--input <file>', 'input JSON ({<input>: {shape, data}}) or mnist:<dir>#<index>')
+    .requiredOption(
+      '--input <file>',
+      'a PNG or JPEG image, a tensor JSON file ({<input>: {shape, data}}, real input units) or mnist:<dir>#<index>',
+    )
     .option('--trace', 'also compute the execution trace and print its root', false)
     .option('--json', 'print JSON', false)
     .action((o) => {
@@ -216,12 +219,16 @@ export function program(): Command {
       .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
       .option('--addresses <file>', 'address book of the deployment', '.verity/devnet/addresses.json')
       .option('--node <url>', 'inference node URL (default: found through the on-chain registry)')
+      .option('--log-range <blocks>', 'widest block range per eth_getLogs (what the endpoint accepts; default 2000)', positiveInt)
       .option('--json', 'print JSON', false)
   networkOptions(
     cli.command('infer').description('Ask the network for an inference: prints the answer at once, then its trust transitions'),
   )
     .requiredOption('--model <id>', 'model id')
-    .requiredOption('--input <spec>', 'mnist:<dir>#<index> or a JSON file {<input>: {shape, data}}')
+    .requiredOption(
+      '--input <spec>',
+      'a PNG or JPEG image, a tensor JSON file ({<input>: {shape, data}}, real input units) or mnist:<dir>#<index>',
+    )
     .requiredOption('--key <file>', "the client's key file (signs the request; pays from its escrow)")
     .option('--mode <mode>', 'none, optimistic or quorum:k', mode, 'optimistic')
     .option('--no-wait', 'return after the answer instead of following it to FINAL')
@@ -235,6 +242,7 @@ export function program(): Command {
         input: o.input,
         mode: o.mode,
         wait: o.wait,
+        ...(o.logRange ? { logRange: o.logRange } : {}),
         ...(o.node ? { node: o.node } : {}),
       })
     })
@@ -246,20 +254,40 @@ export function program(): Command {
     .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
     .option('--addresses <file>', 'address book of the deployment', '.verity/devnet/addresses.json')
     .option('--db <file>', 'the index database', '.verity/dashboard.sqlite')
+    .option('--log-range <blocks>', 'widest block range per eth_getLogs (what the endpoint accepts; default 2000)', positiveInt)
     .option('--host <address>', 'address to listen on (0.0.0.0 serves other machines)', '127.0.0.1')
     .option('--port <n>', 'HTTP port', nonNegativeInt, 7700)
     .action(async (o) => {
-      await dashboardCommand({ rpc: o.rpc, addresses: o.addresses, db: o.db, host: o.host, port: o.port })
+      await dashboardCommand({
+        rpc: o.rpc,
+        addresses: o.addresses,
+        db: o.db,
+        host: o.host,
+        port: o.port,
+        ...(o.logRange ? { logRange: o.logRange } : {}),
+      })
     })
   networkOptions(
     cli.command('status <inference>').description('Trust level and timeline of an inference, checked against the chain'),
   ).action(async (id: string, o) => {
-    await statusCommand(id, { rpc: o.rpc, addresses: o.addresses, json: o.json, ...(o.node ? { node: o.node } : {}) })
+    await statusCommand(id, {
+      rpc: o.rpc,
+      addresses: o.addresses,
+      json: o.json,
+      ...(o.node ? { node: o.node } : {}),
+      ...(o.logRange ? { logRange: o.logRange } : {}),
+    })
   })
   networkOptions(
     cli.command('audit <inference>').description('Re-execute an inference locally from public data and compare with its receipt'),
   ).action(async (id: string, o) => {
-    await auditCommand(id, { rpc: o.rpc, addresses: o.addresses, json: o.json, ...(o.node ? { node: o.node } : {}) })
+    await auditCommand(id, {
+      rpc: o.rpc,
+      addresses: o.addresses,
+      json: o.json,
+      ...(o.node ? { node: o.node } : {}),
+      ...(o.logRange ? { logRange: o.logRange } : {}),
+    })
   })
   cli
     .command('node <role>')
@@ -277,6 +305,7 @@ export function program(): Command {
     .option('--fault <spec>', 'deliberately faulty node, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option('--batch-size <n>', 'commit a batch when this many receipts wait (inference)', positiveInt, 64)
     .option('--batch-age-ms <ms>', 'or when the oldest receipt waited this long (inference)', positiveInt, 2000)
+    .option('--log-range <blocks>', 'widest block range per eth_getLogs (what the endpoint accepts; default 2000)', positiveInt)
     .action(async (role: string, o) => {
       if (role !== 'hub' && (!o.rpc || !o.key)) throw new UsageError(`verity node ${role} needs --rpc and --key`)
       await nodeCommand(role, {
@@ -290,6 +319,7 @@ export function program(): Command {
         sampleRate: o.sampleRate,
         batchSize: o.batchSize,
         batchAgeMs: o.batchAgeMs,
+        ...(o.logRange ? { logRange: o.logRange } : {}),
         ...(o.hub ? { hub: o.hub } : {}),
         ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
         ...(o.fault ? { fault: o.fault } : {}),

@@ -1,4 +1,4 @@
-import { type AddressBook, type Chain, type EventFollower, followEvents, TxSender, verityContracts } from '@verity/chain'
+import { type AddressBook, type Chain, type EventFollower, followEvents, scanLogs, TxSender, verityContracts } from '@verity/chain'
 import {
   BatchStatus,
   buildReceiptTree,
@@ -180,12 +180,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
       })
       if (store.evidence(batch.batchId, index)?.challengeId) continue
       // One game per receipt is enough: another verifier's open or decided challenge covers it.
-      const others = await chain.publicClient.getContractEvents({
-        address: book.contracts.settlement,
-        abi: settlementAbi,
-        eventName: 'ChallengeOpened',
-        args: { batchId: BigInt(batch.batchId) },
-        fromBlock: book.deployedAtBlock,
+      // (A challenge of this batch cannot precede its commit: scanned from the commit's block, in bounded ranges.)
+      const others = await scanLogs(chain, {
+        fromBlock: BigInt(batch.blockNumber),
+        fetch: (range) =>
+          chain.publicClient.getContractEvents({
+            address: book.contracts.settlement,
+            abi: settlementAbi,
+            eventName: 'ChallengeOpened',
+            args: { batchId: BigInt(batch.batchId) },
+            ...range,
+          }),
+        done: (found) => found.some((e) => e.args.receiptIndex === index),
       })
       if (others.some((e) => e.args.receiptIndex === index)) {
         log(`receipt ${index} of batch ${batch.batchId} is already challenged; not challenging it again`)

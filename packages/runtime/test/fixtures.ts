@@ -21,7 +21,7 @@ export function haveBackendTests(skipped: string): boolean {
   const dir = join(sharedDir, 'onnx-backend-tests')
   if (existsSync(join(dir, 'node'))) return true
   console.log(
-    `skipped ${skipped}: the ONNX backend tests are not at ${dir} (copy onnx/backend/test/data from github.com/onnx/onnx there, or clone beside ../shared)`,
+    `skipped ${skipped}: the ONNX backend tests are not at ${dir} (CI has them; to run these, copy onnx/backend/test/data of github.com/onnx/onnx there)`,
   )
   return false
 }

@@ -1,3 +1,4 @@
+import { firstBlockAtOrAfter } from '@verity/chain'
 import { BatchStatus, type Receipt, Role, receiptFromWire, type TrustEvent, type TrustLevel, trustOf } from '@verity/contracts'
 import type { Hex } from 'viem'
 import { batchEvents } from './batchEvents.js'
@@ -19,6 +20,8 @@ export type GetInferenceReturnType = {
 }
 
 const blockTimes = new Map<bigint, number>()
+/** Per batch, a block at or before its commit (bounded: cleared past 10,000 entries). */
+const commitBlocks = new Map<string, bigint>()
 
 /**
  * The trust level and timeline of one inference, checked against the chain: the node provides the
@@ -69,7 +72,16 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
     }
     return t
   }
-  const { attested, opened, expired, finalized, overturned, rejected, redundant } = await batchEvents(chain, book, batchId)
+  // Nothing about the batch precedes its commit: scan from the first block of the commit's second
+  // (found once per batch by a binary search over block timestamps).
+  const batchKey = `${chain.chainId}:${book.contracts.settlement}:${batchId}`
+  let fromBlock = commitBlocks.get(batchKey)
+  if (fromBlock === undefined) {
+    fromBlock = await firstBlockAtOrAfter(chain, BigInt(batch.committedAt), book.deployedAtBlock)
+    if (commitBlocks.size >= 10_000) commitBlocks.clear()
+    commitBlocks.set(batchKey, fromBlock)
+  }
+  const { attested, opened, expired, finalized, overturned, rejected, redundant } = await batchEvents(chain, book, batchId, { fromBlock })
   const closed = new Set([...expired, ...overturned, ...rejected, ...redundant].map((e) => e.args.challengeId))
   const upheld = new Map(overturned.map((e) => [e.args.challengeId, e.blockNumber]))
   const t = trustOf({

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { scanLogs } from '@verity/chain'
 import { disputeGameAbi, settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
 import type { Fault } from '@verity/node'
 import { mnistImage } from '@verity/runtime'
@@ -246,12 +247,17 @@ async function summarize(net: Devnet, tracked: Tracked[], fromBlock: bigint): Pr
   const head = await net.chain.publicClient.getBlockNumber()
   let gas = 0n
   for (let b = fromBlock + 1n; b <= head; b++) gas += (await net.chain.publicClient.getBlock({ blockNumber: b })).gasUsed
-  const finalized = await net.chain.publicClient.getContractEvents({
-    abi: settlementAbi,
-    address: net.book.contracts.settlement,
-    eventName: 'BatchFinalized',
+  const finalized = await scanLogs(net.chain, {
     fromBlock: fromBlock + 1n,
-    strict: true,
+    toBlock: head,
+    fetch: (range) =>
+      net.chain.publicClient.getContractEvents({
+        abi: settlementAbi,
+        address: net.book.contracts.settlement,
+        eventName: 'BatchFinalized',
+        ...range,
+        strict: true,
+      }),
   })
   const fees = finalized.reduce((sum, e) => sum + e.args.nodeAmount + e.args.verifierAmount, 0n)
   const latencies = tracked.map((t) => t.latencyMs)
@@ -295,17 +301,21 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
 
 /** The dispute games of the run: outcomes, and the stake, refunds, bounties and bonds they moved. */
 async function gamesOf(net: Devnet, fromBlock: bigint): Promise<DevnetSummary['games']> {
-  const events = { address: net.book.contracts.settlement, abi: settlementAbi, fromBlock: fromBlock + 1n, strict: true } as const
+  const events = { address: net.book.contracts.settlement, abi: settlementAbi, strict: true } as const
+  const scan = <log>(fetch: (range: { fromBlock: bigint; toBlock: bigint }) => Promise<log[]>) =>
+    scanLogs(net.chain, { fromBlock: fromBlock + 1n, fetch })
   const [overturned, rejected, resolved] = await Promise.all([
-    net.chain.publicClient.getContractEvents({ ...events, eventName: 'ReceiptOverturned' }),
-    net.chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeRejected' }),
-    net.chain.publicClient.getContractEvents({
-      address: net.book.contracts.disputeGame,
-      abi: disputeGameAbi,
-      eventName: 'GameResolved',
-      fromBlock: fromBlock + 1n,
-      strict: true,
-    }),
+    scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'ReceiptOverturned' })),
+    scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'ChallengeRejected' })),
+    scan((range) =>
+      net.chain.publicClient.getContractEvents({
+        address: net.book.contracts.disputeGame,
+        abi: disputeGameAbi,
+        eventName: 'GameResolved',
+        ...range,
+        strict: true,
+      }),
+    ),
   ])
   const sum = (values: bigint[]) =>
     formatUnits(

@@ -20,6 +20,8 @@ export type RoleOptions = {
   dir: string
   batchSize: number
   batchAgeMs: number
+  /** The widest block range one eth_getLogs asks the endpoint for. */
+  logRange?: number
 }
 
 const waitForSignal = () =>
@@ -42,7 +44,11 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
   if (role !== 'inference' && role !== 'verifier') throw new UsageError('the role must be inference, verifier or hub', { found: role })
   if (!options.hub) throw new UsageError('--hub <url> is required: models are fetched from the hub by id')
   const book = readAddressBook(options.addresses)
-  const chain = await connect(options.rpc, { expectedChainId: book.chainId, pollingInterval: 250 })
+  const chain = await connect(options.rpc, {
+    expectedChainId: book.chainId,
+    pollingInterval: 250,
+    ...(options.logRange === undefined ? {} : { maxBlockRange: BigInt(options.logRange) }),
+  })
   const key = readKeyFile(options.key)
   mkdirSync(dirname(options.db), { recursive: true })
   if (role === 'inference') {

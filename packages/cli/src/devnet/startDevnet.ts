@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, writeAddressBook } from '@verity/chain'
@@ -214,17 +215,20 @@ async function register(chain: EmbeddedChain, book: AddressBook, key: Hex, role:
   })
 }
 
-/** mnist-8 in the integer semantics, calibrated on the last 500 test images; cached next to the devnet directory. */
+/**
+ * mnist-8 in the integer semantics, calibrated on the last 500 test images; cached next to the
+ * devnet directory, and the cache used only when it was imported from these very ONNX bytes.
+ */
 export function importMnist(onnxPath: string, mnist: MnistSet, cachePath: string): Uint8Array {
+  const onnx = readFileSync(onnxPath)
   if (existsSync(cachePath)) {
     const cached = new Uint8Array(readFileSync(cachePath))
     try {
-      loadModel(cached)
-      return cached
+      if (loadModel(cached).model.source.sha256 === createHash('sha256').update(onnx).digest('hex')) return cached
     } catch {}
   }
   const calibration = Array.from({ length: 500 }, (_, i) => ({ Input3: mnistImage(mnist, mnist.count - 1 - i) }))
-  const { artifact } = importOnnx(readFileSync(onnxPath), { calibration, fileName: 'mnist-8.onnx' })
+  const { artifact } = importOnnx(onnx, { calibration, fileName: 'mnist-8.onnx' })
   writeFileSync(cachePath, artifact)
   return artifact
 }

@@ -15,15 +15,13 @@ import { receiptFromWire } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
 import { infer, reexecute } from '@verity/sdk'
 import * as ort from 'onnxruntime-node'
-import { chromium } from 'playwright-core'
 import { startDevnet } from '../packages/cli/src/devnet/startDevnet.js'
+import { launchChromium } from '../packages/cli/test/launchChromium.js'
 
 const N = 30
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
-const shared = join(root, '..', 'shared')
 const net = await startDevnet({
   dir: join(mkdtempSync(join(tmpdir(), 'verity-bench-browser-')), 'net'),
-  shared,
   nodes: 1,
   verifiers: 1,
   sampleRate: 0.1,
@@ -36,11 +34,8 @@ for (let i = 0; i < N; i++) {
 }
 await net.indexer.caughtUp()
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-})
-const page = await browser.newPage()
+const browser = await launchChromium()
+const page = await browser.newPage({ locale: 'en-US' })
 await page.goto(net.dashboardUrl)
 const inBrowser: number[] = []
 for (const id of ids) {
@@ -70,7 +65,7 @@ for (const id of ids) {
   inNode.push(reexecute(model, receipt, input.inputs).ms)
 }
 
-const session = await ort.InferenceSession.create(join(shared, 'models', 'mnist-8.onnx'))
+const session = await ort.InferenceSession.create(join(root, 'data', 'models', 'mnist-8.onnx'))
 const float: number[] = []
 for (let i = 0; i < N; i++) {
   const started = performance.now()

@@ -15,6 +15,7 @@ import {
   repoRoot,
   runNodeTest,
 } from '../packages/runtime/test/backendTests.js'
+import { fingerprintLine } from '../scripts/docFingerprint.js'
 
 const withLight = process.argv.includes('--light')
 
@@ -47,6 +48,8 @@ const total = {
 
 const lines: string[] = []
 lines.push('# ONNX backend conformance')
+lines.push('')
+lines.push(fingerprintLine('docs/conformance.md'))
 lines.push('')
 lines.push(
   'Regenerate with `npx tsx bench/conformance.ts --light` (about 5 minutes; without `--light` the node-test sections are ' +

@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { dashboardApi, IndexStore, renderMetrics, summaryOf, trustGapOf, verificationOf } from '@verity/dashboard'
 import { serveApp } from '@verity/node'
 import { seededRandom } from '@verity/runtime'
-import { chromium } from 'playwright-core'
+import { launchChromium } from '../packages/cli/test/launchChromium.js'
 
 const N = Number(process.env.VERITY_BENCH_INFERENCES ?? 100_000)
 const store = new IndexStore(join(mkdtempSync(join(tmpdir(), 'verity-dash-')), 'index.sqlite'))
@@ -142,11 +142,8 @@ for (const path of paths) {
   console.log(`  served:   ${path.padEnd(28)} p50 ${times[7]!.toFixed(1).padStart(7)} ms   max ${times[14]!.toFixed(1).padStart(7)} ms`)
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-})
-const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
+const browser = await launchChromium()
+const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: 'en-US' })
 await page.addInitScript(() => {
   // Runs in the page (DOM types are not in this Node project).
   const w = globalThis as unknown as { longTasks: number[] }

@@ -16,7 +16,7 @@ import { importOnnx, intOps, type LoadedModel, loadMnist, mnistImage, quantizeIn
 import { commitAndChallenge, disputeFixture, registerModel, TOKEN } from '../packages/dispute/test/disputeFixture.ts'
 import { importLightModel, lightInput, listNodeTests, prepareNodeTest } from '../packages/runtime/test/backendTests.ts'
 
-const shared = join(import.meta.dirname, '..', '..', 'shared')
+const data = join(import.meta.dirname, '..', 'data')
 const only = process.argv.slice(2)
 
 type Subject = { name: string; model: LoadedModel; inputs: Int16Array[] }
@@ -32,9 +32,9 @@ function subjects(): Subject[] {
 }
 
 function mnistSubject(): Subject {
-  const mnist = loadMnist(join(shared, 'datasets', 'mnist'))
+  const mnist = loadMnist(join(data, 'datasets', 'mnist'))
   const calibration = Array.from({ length: 8 }, (_, i) => ({ Input3: mnistImage(mnist, 9999 - i) }))
-  const model = importOnnx(readBytes(join(shared, 'models', 'mnist-8.onnx')), { calibration }).model
+  const model = importOnnx(readBytes(join(data, 'models', 'mnist-8.onnx')), { calibration }).model
   return { name: 'mnist-8', model, inputs: quantizeInputs(model, { Input3: mnistImage(mnist, 0) }) }
 }
 

@@ -26,7 +26,6 @@ const ms = (v: number) => `${v.toFixed(2)} ms`
 
 const net = await startDevnet({
   dir: join(mkdtempSync(join(tmpdir(), 'verity-bench-')), 'net'),
-  shared: join(import.meta.dirname, '..', '..', 'shared'),
   window,
 })
 const model = await net.client.model(net.modelId)

@@ -60,8 +60,8 @@ async function bench(name: string, onnxPath: string, model: LoadedModel, inputNa
 
 const rows: string[] = []
 {
-  const set = loadMnist(join(shared, 'datasets', 'mnist'))
-  const onnxPath = join(shared, 'models', 'mnist-8.onnx')
+  const set = loadMnist(join(import.meta.dirname, '..', 'data', 'datasets', 'mnist'))
+  const onnxPath = join(import.meta.dirname, '..', 'data', 'models', 'mnist-8.onnx')
   const calibration = Array.from({ length: 500 }, (_, i) => ({
     Input3: mnistImage(set, set.count - 1 - i),
   }))

@@ -10,6 +10,7 @@ import {
   type WalletClient,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { DEFAULT_MAX_BLOCK_RANGE } from './scanLogs.js'
 
 /**
  * One EVM chain, whatever the backend: the embedded EDR chain or any JSON-RPC endpoint. Everything
@@ -20,6 +21,8 @@ export type Chain = {
   /** The HTTP JSON-RPC URL another process can use to reach this chain. */
   rpcUrl: string
   chainId: number
+  /** The widest block range one `eth_getLogs` asks for (`scanLogs`, `followEvents`). */
+  maxBlockRange: bigint
   viemChain: ViemChain
   transport: Transport
   publicClient: PublicClient<Transport, ViemChain>
@@ -46,6 +49,7 @@ export function chainFromTransport(parameters: {
   chainId: number
   transport: Transport
   pollingInterval: number
+  maxBlockRange?: bigint
   close(): Promise<void>
 }): Chain {
   const { transport, pollingInterval } = parameters
@@ -61,6 +65,7 @@ export function chainFromTransport(parameters: {
     kind: parameters.kind,
     rpcUrl: parameters.rpcUrl,
     chainId: parameters.chainId,
+    maxBlockRange: parameters.maxBlockRange ?? DEFAULT_MAX_BLOCK_RANGE,
     viemChain,
     transport,
     publicClient,

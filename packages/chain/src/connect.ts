@@ -9,6 +9,8 @@ export type ConnectParameters = {
   pollingInterval?: number
   /** Per-request timeout in ms (default 30000). */
   timeout?: number
+  /** The widest block range one `eth_getLogs` asks for (default 2,000): set it to what the provider accepts. */
+  maxBlockRange?: bigint
 }
 
 /**
@@ -35,6 +37,7 @@ export async function connect(rpcUrl: string, parameters: ConnectParameters = {}
     chainId,
     transport,
     pollingInterval: parameters.pollingInterval ?? 1000,
+    ...(parameters.maxBlockRange === undefined ? {} : { maxBlockRange: parameters.maxBlockRange }),
     close: async () => {},
   })
 }

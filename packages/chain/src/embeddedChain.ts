@@ -2,6 +2,7 @@ import { createRequire } from 'node:module'
 import { custom, hexToBytes } from 'viem'
 import { type Chain, chainFromTransport } from './chain.js'
 import { type DevAccount, devAccounts } from './devAccounts.js'
+import { compatibleRpc } from './rpcCompat.js'
 import { serveJsonRpc } from './rpcServer.js'
 
 const require = createRequire(import.meta.url)
@@ -9,8 +10,10 @@ type Edr = typeof import('@nomicfoundation/edr')
 type EdrProvider = Awaited<ReturnType<InstanceType<Edr['EdrContext']>['createProvider']>>
 
 export type StartEmbeddedChainParameters = {
-  /** Port of the JSON-RPC server on 127.0.0.1 (default 0: a free port). */
+  /** Port of the JSON-RPC server (default 0: a free port). */
   port?: number
+  /** Address the JSON-RPC server listens on (default 127.0.0.1; 0.0.0.0 serves other machines). */
+  host?: string
   chainId?: number
   /** Number of prefunded development accounts (default 10, the anvil/Hardhat mnemonic). */
   accounts?: number
@@ -53,7 +56,7 @@ function edrContext() {
 
 /**
  * Starts an in-process EVM (Nomic Foundation's EDR, the engine of Hardhat) with prefunded
- * development accounts, and serves it as JSON-RPC over HTTP on 127.0.0.1 so tools in other
+ * development accounts, and serves it as JSON-RPC over HTTP (on 127.0.0.1 unless `host` says) so tools in other
  * processes (viem, cast, a wallet, `verity node …`) can connect. In-process callers use a direct
  * transport with no HTTP in between.
  *
@@ -104,15 +107,17 @@ export async function startEmbeddedChain(parameters: StartEmbeddedChainParameter
   )
 
   let nextId = 0
-  const handle = async (method: string, params: unknown): Promise<Record<string, unknown>> => {
+  const edrHandle = async (method: string, params: unknown): Promise<Record<string, unknown>> => {
     const response = await provider.handleRequest(JSON.stringify({ jsonrpc: '2.0', id: ++nextId, method, params: params ?? [] }))
     const data = (typeof response.data === 'string' ? JSON.parse(response.data) : response.data) as Record<string, unknown>
     return 'error' in data ? { error: normalizeError(data.error as RpcErrorObject) } : { result: data.result }
   }
-  const server = await serveJsonRpc(
-    ({ method, params }) => handle(method, params),
-    parameters.port === undefined ? {} : { port: parameters.port },
-  )
+  // What geth and anvil answer where EDR differs (cast's input+data, the pending block's number, new filters).
+  const handle = compatibleRpc(edrHandle)
+  const server = await serveJsonRpc(({ method, params }) => handle(method, params), {
+    ...(parameters.port === undefined ? {} : { port: parameters.port }),
+    ...(parameters.host === undefined ? {} : { host: parameters.host }),
+  })
   const transport = custom(
     {
       async request({ method, params }: { method: string; params?: unknown }) {

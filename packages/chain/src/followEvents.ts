@@ -42,7 +42,7 @@ export type FollowEventsParameters<abi extends Abi> = {
   confirmations?: number
   /** Poll interval in ms (default 1000). */
   pollIntervalMs?: number
-  /** Largest block range per eth_getLogs call (default 2000). */
+  /** Largest block range per eth_getLogs call (default: the chain's `maxBlockRange`). */
   maxBlockRange?: bigint
   /**
    * Called with the decoded logs of each block range, in order, before the cursor moves past it.
@@ -72,7 +72,7 @@ export type EventFollower = {
  */
 export function followEvents<const abi extends Abi>(parameters: FollowEventsParameters<abi>): EventFollower {
   const confirmations = BigInt(parameters.confirmations ?? 0)
-  const maxRange = parameters.maxBlockRange ?? 2000n
+  const maxRange = parameters.maxBlockRange ?? parameters.chain.maxBlockRange
   let stopped = false
   let timer: NodeJS.Timeout | undefined
   let running: Promise<void> = Promise.resolve()

@@ -38,5 +38,13 @@ export {
   memoryCursor,
 } from './followEvents.js'
 export { readKeyFile } from './keyFile.js'
+export { listenUrl } from './listenUrl.js'
 export { type RpcServer, serveJsonRpc } from './rpcServer.js'
+export {
+  blockRanges,
+  DEFAULT_MAX_BLOCK_RANGE,
+  firstBlockAtOrAfter,
+  type ScanLogsParameters,
+  scanLogs,
+} from './scanLogs.js'
 export { TxSender, type TxSenderParameters, type WriteParameters, type WriteResult } from './txSender.js'

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { listenUrl } from './listenUrl.js'
 
 /** Handles one JSON-RPC request object and returns the response object (with `result` or `error`). */
 export type JsonRpcHandler = (request: { id: unknown; method: string; params?: unknown }) => Promise<Record<string, unknown>>
@@ -9,8 +10,9 @@ const MAX_BODY_BYTES = 16 * 1024 * 1024
 export type RpcServer = { url: string; port: number; close(): Promise<void> }
 
 /**
- * Serves a JSON-RPC handler over HTTP on loopback (single and batch requests, CORS open so browser
- * wallets and dashboards can connect). Port 0 picks a free port.
+ * Serves a JSON-RPC handler over HTTP on `host` (default 127.0.0.1, loopback only; `0.0.0.0` serves
+ * other machines), single and batch requests, CORS open so browser wallets and dashboards can
+ * connect. Port 0 picks a free port.
  */
 export async function serveJsonRpc(handler: JsonRpcHandler, options: { port?: number; host?: string } = {}): Promise<RpcServer> {
   const host = options.host ?? '127.0.0.1'
@@ -37,7 +39,7 @@ export async function serveJsonRpc(handler: JsonRpcHandler, options: { port?: nu
   })
   const port = (server.address() as AddressInfo).port
   return {
-    url: `http://${host}:${port}`,
+    url: listenUrl(host, port),
     port,
     close: () =>
       new Promise<void>((resolve) => {

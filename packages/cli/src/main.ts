@@ -15,6 +15,7 @@ import { modelImport } from './commands/modelImport.js'
 import { modelPublish, nodeCommand } from './commands/nodeCommands.js'
 import { runCommand } from './commands/run.js'
 import { stake, unstake } from './commands/stake.js'
+import { demoData } from './demoData.js'
 import { NODE_ADVERSARIES, type NodeAdversary } from './devnet/adversaries.js'
 import { MONEY_ATTACKS, type MoneyAttack } from './devnet/moneyAttacks.js'
 import { UsageError } from './samples.js'
@@ -163,7 +164,10 @@ export function program(): Command {
     .command('run')
     .description('Run a model artifact on one input')
     .requiredOption('--model <artifact>', 'model artifact')
-    .requiredOption('--input <file>', 'input JSON ({<input>: {shape, data}}) or mnist:<dir>#<index>')
+    .requiredOption(
+      '--input <file>',
+      'a PNG or JPEG image, a tensor JSON file ({<input>: {shape, data}}, real input units) or mnist:<dir>#<index>',
+    )
     .option('--trace', 'also compute the execution trace and print its root', false)
     .option('--json', 'print JSON', false)
     .action((o) => {
@@ -191,15 +195,22 @@ export function program(): Command {
   cli
     .command('demo')
     .description('Import mnist-8, answer real MNIST digits with traced runs, and verify single values')
-    .option('--shared <dir>', 'the shared data directory', '../shared')
+    .option('--onnx <file>', 'the mnist-8 ONNX model', demoData.onnx)
+    .option('--mnist <dir>', 'the MNIST test set (t10k-*-ubyte[.gz])', demoData.mnist)
     .option('--requests <n>', 'number of requests', positiveInt, 20)
     .option('--out <dir>', 'where to write the artifact', '.verity')
-    .action((o) => demo({ shared: o.shared, requests: o.requests, out: o.out }))
+    .action((o) => demo({ onnx: o.onnx, mnist: o.mnist, requests: o.requests, out: o.out }))
   cli
     .command('devnet')
     .description('The whole network in one process (chain, hub, nodes, verifiers) and a workload of real MNIST digits; serves until Ctrl-C')
-    .option('--shared <dir>', 'the shared data directory', '../shared')
+    .option('--onnx <file>', 'the mnist-8 ONNX model', demoData.onnx)
+    .option('--mnist <dir>', 'the MNIST test set (t10k-*-ubyte[.gz]): calibration and workload', demoData.mnist)
     .option('--dir <dir>', 'working directory (wiped at start)', '.verity/devnet')
+    .option(
+      '--host <address>',
+      'address the chain, hub, nodes, verifiers and dashboard listen on (0.0.0.0 serves other machines)',
+      '127.0.0.1',
+    )
     .option('--port <n>', 'JSON-RPC port of the chain (0 = any free port)', nonNegativeInt, 8545)
     .option('--dashboard-port <n>', 'port of the trust dashboard (0 = any free port)', nonNegativeInt, 7700)
     .option('--requests <n>', 'MNIST test digits to send', nonNegativeInt, 200)
@@ -221,7 +232,9 @@ export function program(): Command {
     .option('--json', 'print the summary as JSON', false)
     .action(async (o) => {
       await devnet({
-        shared: o.shared,
+        host: o.host,
+        onnx: o.onnx,
+        mnist: o.mnist,
         dir: o.dir,
         port: o.port,
         dashboardPort: o.dashboardPort,
@@ -245,12 +258,16 @@ export function program(): Command {
       .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
       .option('--addresses <file>', 'address book of the deployment', '.verity/devnet/addresses.json')
       .option('--node <url>', 'inference node URL (default: found through the on-chain registry)')
+      .option('--log-range <blocks>', 'widest block range per eth_getLogs (what the endpoint accepts; default 2000)', positiveInt)
       .option('--json', 'print JSON', false)
   networkOptions(
     cli.command('infer').description('Ask the network for an inference: prints the answer at once, then its trust transitions'),
   )
     .requiredOption('--model <id>', 'model id')
-    .requiredOption('--input <spec>', 'mnist:<dir>#<index> or a JSON file {<input>: {shape, data}}')
+    .requiredOption(
+      '--input <spec>',
+      'a PNG or JPEG image, a tensor JSON file ({<input>: {shape, data}}, real input units) or mnist:<dir>#<index>',
+    )
     .requiredOption('--key <file>', "the client's key file (signs the request; pays from its escrow)")
     .option('--mode <mode>', 'none, optimistic or quorum:k', mode, 'optimistic')
     .option('--no-wait', 'return after the answer instead of following it to FINAL')
@@ -264,6 +281,7 @@ export function program(): Command {
         input: o.input,
         mode: o.mode,
         wait: o.wait,
+        ...(o.logRange ? { logRange: o.logRange } : {}),
         ...(o.node ? { node: o.node } : {}),
       })
     })
@@ -275,19 +293,40 @@ export function program(): Command {
     .requiredOption('--rpc <url>', 'JSON-RPC endpoint')
     .option('--addresses <file>', 'address book of the deployment', '.verity/devnet/addresses.json')
     .option('--db <file>', 'the index database', '.verity/dashboard.sqlite')
+    .option('--log-range <blocks>', 'widest block range per eth_getLogs (what the endpoint accepts; default 2000)', positiveInt)
+    .option('--host <address>', 'address to listen on (0.0.0.0 serves other machines)', '127.0.0.1')
     .option('--port <n>', 'HTTP port', nonNegativeInt, 7700)
     .action(async (o) => {
-      await dashboardCommand({ rpc: o.rpc, addresses: o.addresses, db: o.db, port: o.port })
+      await dashboardCommand({
+        rpc: o.rpc,
+        addresses: o.addresses,
+        db: o.db,
+        host: o.host,
+        port: o.port,
+        ...(o.logRange ? { logRange: o.logRange } : {}),
+      })
     })
   networkOptions(
     cli.command('status <inference>').description('Trust level and timeline of an inference, checked against the chain'),
   ).action(async (id: string, o) => {
-    await statusCommand(id, { rpc: o.rpc, addresses: o.addresses, json: o.json, ...(o.node ? { node: o.node } : {}) })
+    await statusCommand(id, {
+      rpc: o.rpc,
+      addresses: o.addresses,
+      json: o.json,
+      ...(o.node ? { node: o.node } : {}),
+      ...(o.logRange ? { logRange: o.logRange } : {}),
+    })
   })
   networkOptions(
     cli.command('audit <inference>').description('Re-execute an inference locally from public data and compare with its receipt'),
   ).action(async (id: string, o) => {
-    await auditCommand(id, { rpc: o.rpc, addresses: o.addresses, json: o.json, ...(o.node ? { node: o.node } : {}) })
+    await auditCommand(id, {
+      rpc: o.rpc,
+      addresses: o.addresses,
+      json: o.json,
+      ...(o.node ? { node: o.node } : {}),
+      ...(o.logRange ? { logRange: o.logRange } : {}),
+    })
   })
   cli
     .command('node <role>')
@@ -295,6 +334,7 @@ export function program(): Command {
     .option('--rpc <url>', 'JSON-RPC endpoint (inference, verifier)')
     .option('--key <file>', "the operator's key file (inference, verifier)")
     .option('--addresses <file>', 'address book of the deployment', '.verity/addresses.json')
+    .option('--host <address>', "address the role's API listens on (0.0.0.0 serves other machines)", '127.0.0.1')
     .option('--port <n>', "HTTP port of the role's API (inference, verifier, hub)", nonNegativeInt, 0)
     .option('--db <file>', 'SQLite database (inference, verifier)', '.verity/node.sqlite')
     .option('--hub <url>', 'model hub URL (inference, verifier)')
@@ -304,18 +344,21 @@ export function program(): Command {
     .option('--fault <spec>', 'deliberately faulty node, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option('--batch-size <n>', 'commit a batch when this many receipts wait (inference)', positiveInt, 64)
     .option('--batch-age-ms <ms>', 'or when the oldest receipt waited this long (inference)', positiveInt, 2000)
+    .option('--log-range <blocks>', 'widest block range per eth_getLogs (what the endpoint accepts; default 2000)', positiveInt)
     .action(async (role: string, o) => {
       if (role !== 'hub' && (!o.rpc || !o.key)) throw new UsageError(`verity node ${role} needs --rpc and --key`)
       await nodeCommand(role, {
         rpc: o.rpc,
         key: o.key,
         addresses: o.addresses,
+        host: o.host,
         port: o.port,
         db: o.db,
         dir: o.dir,
         sampleRate: o.sampleRate,
         batchSize: o.batchSize,
         batchAgeMs: o.batchAgeMs,
+        ...(o.logRange ? { logRange: o.logRange } : {}),
         ...(o.hub ? { hub: o.hub } : {}),
         ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
         ...(o.fault ? { fault: o.fault } : {}),
@@ -347,7 +390,8 @@ export function program(): Command {
     chain
       .command('start')
       .description('Start an in-process EVM with the Verity contracts deployed, serve it as JSON-RPC, and wait for Ctrl-C')
-      .option('--port <n>', 'JSON-RPC port on 127.0.0.1 (0 = any free port)', nonNegativeInt, 8545)
+      .option('--host <address>', 'address the JSON-RPC server listens on (0.0.0.0 serves other machines)', '127.0.0.1')
+      .option('--port <n>', 'JSON-RPC port (0 = any free port)', nonNegativeInt, 8545)
       .option('--addresses <file>', 'address book to write', '.verity/addresses.json')
       .option('--keys <dir>', 'where to write the development accounts key files', '.verity/keys')
       .option('--fund <tokens>', 'tokens given to each development account', '100000')
@@ -356,6 +400,7 @@ export function program(): Command {
     { challengeWindow: 60, maxDisputeDuration: 120, unbondingDelay: 600, escrowWithdrawalDelay: 240, dataResponseTime: 30 },
   ).action(async (o) => {
     await chainStart({
+      host: o.host,
       port: o.port,
       addresses: o.addresses,
       keysDir: o.keys,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { FloatTensor, LoadedModel, TensorInput } from '@verity/runtime'
 import { BaseError, decodeOnnx, loadMnist, mnistImage, seededRandom } from '@verity/runtime'
+import { imageFormat, imageInput } from './imageInput.js'
 
 /** A malformed command-line argument: what was expected and what was given. */
 export class UsageError extends BaseError {
@@ -73,17 +74,26 @@ export function readJson(path: string): unknown {
 }
 
 /**
- * Inputs for one run from `--input`: a JSON file (`{ <input>: {shape, data} }`, or `{shape, data}`
- * for a single-input model), or `mnist:<dir>#<index>` for one MNIST test image.
+ * Inputs for one run from `--input`, named and shaped by the model's input spec:
+ * - `mnist:<dir>#<index>` — one MNIST test image (pixels 0..255) as the model's first input;
+ * - a PNG or JPEG file — decoded and resized to the first input's shape (`imageInput`: pixels 0..255);
+ * - a JSON file — `{ <input>: {shape, data} }`, or `{shape, data}` for a single-input model, with
+ *   `data` in the model's real input units (what the float ONNX model takes; the runtime quantizes
+ *   it with the artifact's input scale): 0..255 pixel values for mnist-8.
  */
 export function runInputs(spec: string, model: LoadedModel): Record<string, TensorInput> {
-  const names = model.model.inputs.map((id) => model.model.tensors[id]?.name as string)
+  const specs = model.model.inputs.map((id) => model.model.tensors[id]!)
+  const names = specs.map((t) => t.name)
   const mnist = /^mnist:(.+)#(\d+)$/.exec(spec)
   if (mnist) {
     const set = loadMnist(mnist[1] as string)
     const i = Number(mnist[2])
     if (i >= set.count) throw new UsageError('MNIST index out of range', { expected: `0..${set.count - 1}`, found: i })
     return { [names[0] as string]: mnistImage(set, i) }
+  }
+  if (!spec.endsWith('.json')) {
+    const bytes = readBytes(spec, 'input')
+    if (imageFormat(bytes)) return { [names[0] as string]: imageInput(bytes, specs[0]!.shape, spec) }
   }
   const parsed = readJson(spec) as Record<string, unknown>
   if (parsed && typeof parsed === 'object' && 'shape' in parsed && 'data' in parsed && names.length === 1) {

@@ -13,7 +13,6 @@ import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { channelPaid, escrowOf, settledEvents, stakeOf } from './devnetState.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 const TOKEN = 10n ** 18n
 const run = promisify(execFile)
 
@@ -36,7 +35,6 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
   beforeAll(async () => {
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-adversary-')), 'net'),
-      shared,
       nodes: 2,
       verifiers: 2,
       window: 15,
@@ -143,16 +141,7 @@ describe('adversarial devnet: a model-id squatter', () => {
         'model-squatter',
         '--exit',
         '--json',
-        ...[
-          '--shared',
-          shared,
-          '--dir',
-          join(mkdtempSync(join(tmpdir(), 'verity-squatter-')), 'net'),
-          '--port',
-          '0',
-          '--dashboard-port',
-          '0',
-        ],
+        ...['--dir', join(mkdtempSync(join(tmpdir(), 'verity-squatter-')), 'net'), '--port', '0', '--dashboard-port', '0'],
         ...['--requests', '4', '--window', '5', '--verifiers', '1'],
       ],
       { cwd: root },

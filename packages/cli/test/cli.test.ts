@@ -7,8 +7,8 @@ import { loadMnist, mnistImage } from '@verity/runtime'
 import { describe, expect, it } from 'vitest'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
-const mnist = join(shared, 'datasets', 'mnist')
+const data = join(root, 'data')
+const mnist = join(data, 'datasets', 'mnist')
 const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
 
 /** Runs the verity CLI from source in a child process. */
@@ -25,7 +25,7 @@ describe('verity CLI', () => {
     const importArgs = [
       'model',
       'import',
-      join(shared, 'models', 'mnist-8.onnx'),
+      join(data, 'models', 'mnist-8.onnx'),
       '--calibrate',
       `mnist:${mnist}`,
       '--count',

@@ -4,16 +4,17 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { mnistImage } from '@verity/runtime'
 import { infer, waitForTrust } from '@verity/sdk'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { settledEvents } from './devnetState.js'
+import { launchChromium } from './launchChromium.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 
 /**
- * The dashboard in real headless Chromium (Debian's, driven by playwright-core) against a devnet
+ * The dashboard in real headless Chromium (from the npm package @sparticuz/chromium, driven by
+ * playwright-core, with the browser locale `en-US@posix` that Intl refuses) against a devnet
  * with a deliberately faulty node: the page loads, its counts equal the chain's, a request made
  * during the test appears and reaches FINAL on screen, and the faulty node's dispute appears with
  * its outcome. VERITY_SCREENSHOT=1 also writes docs/dashboard.png.
@@ -25,7 +26,6 @@ describe('dashboard in a browser', () => {
   beforeAll(async () => {
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-dashboard-')), 'net'),
-      shared,
       nodes: 2,
       verifiers: 2,
       window: 10,
@@ -33,11 +33,9 @@ describe('dashboard in a browser', () => {
       batchSize: 4,
       fault: { kind: 'flip-output', rate: 0.5, seed: 2 },
     })
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    })
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
+    browser = await launchChromium()
+    // The locale headless Chromium reports under LANG=C.UTF-8, which Intl refuses: the page must still render.
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, locale: 'en-US@posix' })
   })
   afterAll(async () => {
     await browser?.close()
@@ -84,7 +82,8 @@ describe('dashboard in a browser', () => {
     expect(await page.locator('#operators tbody td.error').count()).toBe(0)
     // The faulty node's dispute is listed with its outcome.
     expect(await page.locator('#disputes tbody tr').count()).toBe(resolved.length)
-    expect(await page.locator('#disputes tbody tr .outcome').first().textContent()).toBe('node lost')
+    // (polled: the table may still show the game as it was at the previous refresh)
+    await expect.poll(() => page.locator('#disputes tbody tr .outcome').first().textContent(), { timeout: 10_000 }).toBe('node lost')
     // One inference's page: its receipt and batch.
     await page.goto(`${net.dashboardUrl}/#${honest.inferenceId}`)
     await expect.poll(() => page.locator('#detail').textContent(), { timeout: 10_000 }).toContain('FINAL')

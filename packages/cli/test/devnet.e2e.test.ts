@@ -1,14 +1,11 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
 import { getInference, type InferReturnType, infer, verifyReceipt, waitForTrust } from '@verity/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { lintMetrics } from '../../node/test/promLint.js'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 
 describe('devnet end to end: 200 real MNIST digits through two nodes and three verifiers', () => {
   let net: Devnet
@@ -16,7 +13,6 @@ describe('devnet end to end: 200 real MNIST digits through two nodes and three v
   beforeAll(async () => {
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-e2e-')), 'net'),
-      shared,
       nodes: 2,
       verifiers: 3,
       window: 3,
@@ -92,5 +88,14 @@ describe('devnet end to end: 200 real MNIST digits through two nodes and three v
     })
     expect(forged.signedByNode).toBe(false)
     expect(forged.included).toBe(false)
+  })
+
+  it('every role serves /metrics that pass promtool check metrics: nodes, verifiers, hub, dashboard', async () => {
+    const roles = [...net.nodes.map((n) => n.url), ...net.verifierUrls, net.hubUrl, net.dashboardUrl]
+    for (const url of roles) {
+      const text = await (await fetch(`${url}/metrics`)).text()
+      expect(text).toMatch(/^# TYPE verity_/m)
+      expect({ url, problems: lintMetrics(text) }).toEqual({ url, problems: [] })
+    }
   })
 })

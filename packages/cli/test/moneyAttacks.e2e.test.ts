@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { TxSender } from '@verity/chain'
 import { buildReceiptTree, hashReceipt, receiptFromWire, settlementAbi, verityTokenAbi } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
@@ -11,9 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runMoneyAttack } from '../src/devnet/moneyAttacks.js'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { channelCredit, settledEvents } from './devnetState.js'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 
 /**
  * The money attacks of docs/protocol.md's threat table, each run by a hostile party with its own key
@@ -28,7 +24,6 @@ describe('money attacks on a devnet', () => {
   beforeAll(async () => {
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-money-')), 'net'),
-      shared,
       nodes: 2,
       verifiers: 2,
       window: 10,

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -9,17 +9,29 @@ import { loadMnist } from '@verity/runtime'
 import { createVerityClient, depositEscrow } from '@verity/sdk'
 import { afterAll, describe, expect, it } from 'vitest'
 import { freePort, startAnvil } from '../../chain/test/anvil.js'
+import { type RangeLimitProxy, startRangeLimitProxy } from '../../chain/test/rangeLimitProxy.js'
 import { importMnist } from '../src/devnet/startDevnet.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
+const data = join(root, 'data')
 const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
 const cli = (...args: string[]) => [process.execPath, ['--conditions=source', '--import', 'tsx', cliSource, ...args]] as const
 
-function verity(...args: string[]) {
+/** Runs one command to its end, without blocking this process (the range-limiting proxy answers from it). */
+function verity(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const [cmd, argv] = cli(...args)
-  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8' })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+  return new Promise((resolve) => {
+    const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString()
+    })
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString()
+    })
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
 }
 
 /** Spawns a long-running role and resolves with its first JSON line. */
@@ -45,12 +57,14 @@ function role(children: ChildProcess[], ...args: string[]): Promise<Record<strin
 describe('the real-network shape: every role its own process, against anvil', () => {
   const children: ChildProcess[] = []
   let stopAnvil: (() => Promise<void>) | undefined
+  let proxy: RangeLimitProxy | undefined
   afterAll(async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+    await proxy?.close()
     await stopAnvil?.()
   })
 
-  it('deploy, publish, stake, serve, verify and settle an inference with the CLI alone', async () => {
+  it('deploy, publish, stake, serve, verify and settle an inference with the CLI alone', { timeout: 240_000 }, async () => {
     const anvil = await startAnvil()
     stopAnvil = anvil.stop
     const dir = mkdtempSync(join(tmpdir(), 'verity-anvil-'))
@@ -61,7 +75,7 @@ describe('the real-network shape: every role its own process, against anvil', ()
     })
     const [deployer, nodeKey, verifierKey, clientKey] = keys as [(typeof keys)[0], (typeof keys)[0], (typeof keys)[0], (typeof keys)[0]]
     const book = join(dir, 'addresses.json')
-    const deployed = verity(
+    const deployed = await verity(
       'deploy',
       '--rpc',
       anvil.rpcUrl,
@@ -78,8 +92,19 @@ describe('the real-network shape: every role its own process, against anvil', ()
     )
     expect(deployed.code, deployed.stderr).toBe(0)
 
+    // A long-lived chain behind a provider that refuses eth_getLogs over 5,000 blocks: 5,100 blocks
+    // since the deployment, and every role, command and client below talks to the chain through it.
+    const mined = await fetch(anvil.rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: ['0x13ec'] }),
+    })
+    expect(((await mined.json()) as { error?: unknown }).error).toBeUndefined()
+    proxy = await startRangeLimitProxy(anvil.rpcUrl, 5000)
+    const rpc = proxy.url
+
     // Token balances for the operators and the client (the deployer holds the supply).
-    const chain = await connect(anvil.rpcUrl, { pollingInterval: 100 })
+    const chain = await connect(rpc, { pollingInterval: 100 })
     const addresses = readAddressBook(book)
     const funder = new TxSender({ chain, account: deployer.privateKey })
     for (const k of [nodeKey, verifierKey, clientKey]) {
@@ -94,15 +119,18 @@ describe('the real-network shape: every role its own process, against anvil', ()
     const hub = await role(children, 'node', 'hub', '--port', '0', '--dir', join(dir, 'hub'))
     const artifactFile = join(dir, 'mnist-8.vrty')
     mkdirSync(dirname(artifactFile), { recursive: true })
-    writeFileSync(artifactFile, importMnist(shared, loadMnist(join(shared, 'datasets', 'mnist')), join(dir, 'cache.vrty')))
-    const published = verity(
+    writeFileSync(
+      artifactFile,
+      importMnist(join(data, 'models', 'mnist-8.onnx'), loadMnist(join(data, 'datasets', 'mnist')), join(dir, 'cache.vrty')),
+    )
+    const published = await verity(
       'model',
       'publish',
       artifactFile,
       '--hub',
       hub.url!,
       '--rpc',
-      anvil.rpcUrl,
+      rpc,
       '--key',
       deployer.file,
       '--addresses',
@@ -116,10 +144,13 @@ describe('the real-network shape: every role its own process, against anvil', ()
     const nodeUrl = `http://127.0.0.1:${port}`
     const verifierPort = await freePort()
     const verifierUrl = `http://127.0.0.1:${verifierPort}`
-    const common = ['--rpc', anvil.rpcUrl, '--addresses', book]
-    expect(verity('stake', '--role', 'inference', '--amount', '1000', '--endpoint', nodeUrl, '--key', nodeKey.file, ...common).code).toBe(0)
+    const common = ['--rpc', rpc, '--addresses', book]
     expect(
-      verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', verifierUrl, '--key', verifierKey.file, ...common).code,
+      (await verity('stake', '--role', 'inference', '--amount', '1000', '--endpoint', nodeUrl, '--key', nodeKey.file, ...common)).code,
+    ).toBe(0)
+    expect(
+      (await verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', verifierUrl, '--key', verifierKey.file, ...common))
+        .code,
     ).toBe(0)
     await role(
       children,
@@ -157,12 +188,12 @@ describe('the real-network shape: every role its own process, against anvil', ()
 
     const client = createVerityClient({ chain, book: addresses, account: clientKey.privateKey })
     await depositEscrow(client, { amount: 10n ** 18n })
-    const answer = verity(
+    const answer = await verity(
       'infer',
       '--model',
       modelId,
       '--input',
-      `mnist:${join(shared, 'datasets', 'mnist')}#0`,
+      `mnist:${join(data, 'datasets', 'mnist')}#0`,
       '--key',
       clientKey.file,
       '--json',
@@ -176,10 +207,10 @@ describe('the real-network shape: every role its own process, against anvil', ()
     expect(lines[0].argmax).toBe(7)
     expect(lines.slice(1).map((l: { level: string }) => l.level)).toEqual(['EXECUTED', 'COMMITTED', 'ATTESTED', 'FINAL'])
 
-    const status = verity('status', lines[0].inferenceId, '--json', ...common)
+    const status = await verity('status', lines[0].inferenceId, '--json', ...common)
     expect(status.code, status.stderr).toBe(0)
     expect(JSON.parse(status.stdout)).toMatchObject({ level: 'FINAL', attestations: 1 })
-    const audited = verity('audit', lines[0].inferenceId, ...common)
+    const audited = await verity('audit', lines[0].inferenceId, ...common)
     expect(audited.stdout, audited.stderr).toContain('MATCH')
 
     // The dashboard, its own process against the same chain, indexed it from the chain and the operators' APIs.
@@ -192,5 +223,14 @@ describe('the real-network shape: every role its own process, against anvil', ()
     const network = await (await fetch(`${dashboard.url}/metrics`)).text()
     expect(network).toMatch(/^verity_network_receipts\{level="FINAL"\} 1$/m)
     expect(await (await fetch(`${verifierUrl}/metrics`)).text()).toMatch(/^verity_verifier_compute_seconds_count 1$/m)
+
+    // Every scan stayed within the provider's limit, and the limit is real: a scan from the deployment refused.
+    expect(proxy.refused).toBe(0)
+    expect(proxy.widest).toBeGreaterThan(1000)
+    expect(proxy.widest).toBeLessThanOrEqual(5000)
+    const wide = await chain.publicClient
+      .getLogs({ address: addresses.contracts.settlement, fromBlock: addresses.deployedAtBlock, toBlock: 'latest' })
+      .catch((error: Error) => error)
+    expect(String(wide)).toContain('max block range 5000')
   })
 })

@@ -20,7 +20,7 @@ import { listNodeTests, prepareNodeTest } from '../../runtime/test/backendTests.
 import { ONE_STEP_OPS, type OneStepCase, type OneStepProofCase, oneStepCase, oneStepProofCase } from '../src/index.js'
 import { oneStepHarnessAbi, oneStepHarnessBytecode } from './generated/oneStepHarness.js'
 
-const shared = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared')
+const data = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'data')
 
 /**
  * The shared conformance suite of the one-step semantics: values recomputed by the runtime's
@@ -36,9 +36,9 @@ describe('OneStep.sol replays the runtime’s single-value semantics', () => {
     const wallet = chain.walletClient(chain.accounts[0]!.privateKey)
     const hash = await wallet.deployContract({ abi: oneStepHarnessAbi, bytecode: oneStepHarnessBytecode })
     harness = (await chain.publicClient.waitForTransactionReceipt({ hash })).contractAddress!
-    const mnist = loadMnist(join(shared, 'datasets', 'mnist'))
+    const mnist = loadMnist(join(data, 'datasets', 'mnist'))
     const calibration = Array.from({ length: 8 }, (_, i) => ({ Input3: mnistImage(mnist, 9999 - i) }))
-    model = importOnnx(readFileSync(join(shared, 'models', 'mnist-8.onnx')), { calibration }).model
+    model = importOnnx(readFileSync(join(data, 'models', 'mnist-8.onnx')), { calibration }).model
     for (const i of [0, 1, 7]) traces.push(run(model, { Input3: mnistImage(mnist, i) }, { trace: true }).trace!)
   })
   afterAll(() => chain.close())
@@ -165,9 +165,9 @@ describe('OneStepProof opens every value the op reads against the committed tens
     const wallet = chain.walletClient(chain.accounts[0]!.privateKey)
     const hash = await wallet.deployContract({ abi: oneStepHarnessAbi, bytecode: oneStepHarnessBytecode })
     harness = (await chain.publicClient.waitForTransactionReceipt({ hash })).contractAddress!
-    const mnist = loadMnist(join(shared, 'datasets', 'mnist'))
+    const mnist = loadMnist(join(data, 'datasets', 'mnist'))
     const calibration = Array.from({ length: 8 }, (_, i) => ({ Input3: mnistImage(mnist, 9999 - i) }))
-    model = importOnnx(readFileSync(join(shared, 'models', 'mnist-8.onnx')), { calibration }).model
+    model = importOnnx(readFileSync(join(data, 'models', 'mnist-8.onnx')), { calibration }).model
     trace = run(model, { Input3: mnistImage(mnist, 3) }, { trace: true }).trace!
   })
   afterAll(() => chain.close())

@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { BatchStatus, bitmapHas, settlementAbi } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
 import { infer } from '@verity/sdk'
@@ -11,8 +10,6 @@ import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
 import { type NodeFront, startNodeFront } from '../../contracts/test/hostileServers.js'
 import { LEVEL_SQL, summaryOf } from '../src/figures.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
@@ -40,7 +37,6 @@ describe('the dashboard equals the chain', () => {
   beforeAll(async () => {
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-indexer-')), 'net'),
-      shared,
       nodes: 2,
       verifiers: 1,
       window: 4,

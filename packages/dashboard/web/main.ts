@@ -1,6 +1,8 @@
+import './locale.js'
 import { boundedFetch, checkServedReceipt, fetchJson, MODEL_FETCH_LIMITS, receiptFromWire } from '@verity/contracts/browser'
 import { modelFromArtifact, reexecute } from '@verity/sdk/browser'
 import uPlot from 'uplot'
+import { formatNumber, formatTime } from './locale.js'
 import 'uplot/dist/uPlot.min.css'
 import './style.css'
 
@@ -76,7 +78,7 @@ const api = async <T>(path: string): Promise<T> => {
 }
 const $ = (id: string) => document.getElementById(id)!
 const vrt = (wei: string | null) =>
-  wei === null ? '–' : (Number(BigInt(wei) / 10n ** 12n) / 1e6).toLocaleString('en-US', { maximumFractionDigits: 4 })
+  wei === null ? '–' : formatNumber(Number(BigInt(wei) / 10n ** 12n) / 1e6, { maximumFractionDigits: 4 })
 const secs = (v: number | null) => (v === null ? '–' : `${v.toFixed(1)} s`)
 const ms = (v: number | null) => (v === null ? '–' : `${v.toFixed(1)} ms`)
 /** A total compute time: ms under ten seconds, s above. */
@@ -116,7 +118,7 @@ function renderCards(s: Summary) {
       `p90 ${secs(s.trustGap.attested.p90)} · p99 ${secs(s.trustGap.attested.p99)}`,
     ),
     card('to FINAL', secs(s.trustGap.final.p50), 'gap-final', `p90 ${secs(s.trustGap.final.p90)} · p99 ${secs(s.trustGap.final.p99)}`),
-    card('fees', `${vrt(s.fees)} VRT`, 'fees', `${Math.round(s.gasPerInference).toLocaleString('en-US')} gas / inference`),
+    card('fees', `${vrt(s.fees)} VRT`, 'fees', `${formatNumber(Math.round(s.gasPerInference))} gas / inference`),
     card('disputes', String(s.games.played), 'games', `node lost ${s.games.nodeLost} · challenger lost ${s.games.challengerLost}`),
     card('slashed', `${vrt(s.slashed)} VRT`, 'slashed'),
   ].join('')
@@ -255,7 +257,7 @@ function renderDisputes(rows: Dispute[]) {
   $('disputes').querySelector('tbody')!.innerHTML = rows
     .map(
       (d) =>
-        `<tr data-game="${d.gameId}"><td>${d.gameId}</td><td>batch ${d.batchId} #${d.idx}</td><td>${d.moves}</td><td>${d.gas.toLocaleString('en-US')}</td>` +
+        `<tr data-game="${d.gameId}"><td>${d.gameId}</td><td>batch ${d.batchId} #${d.idx}</td><td>${d.moves}</td><td>${formatNumber(d.gas)}</td>` +
         `<td class="outcome">${outcome(d)}</td><td>${vrt(d.slashed)}</td><td>${vrt(d.refund)}</td></tr>`,
     )
     .join('')
@@ -299,8 +301,8 @@ async function renderDetail() {
     (d.proof
       ? `<p>Inclusion proof (${d.proof.length} siblings, leaf up): <code class="proof">${d.proof.map(short).join(' · ') || 'none: a batch of one'}</code></p>`
       : '') +
-    `<p>Fee ${vrt(d.cost.fee)} VRT; gas for it: ${gas.batch.toLocaleString('en-US')} (its share of commit and finalize) + ` +
-    `${gas.attestations.toLocaleString('en-US')} (attestations) + ${gas.disputes.toLocaleString('en-US')} (dispute games).</p>` +
+    `<p>Fee ${vrt(d.cost.fee)} VRT; gas for it: ${formatNumber(gas.batch)} (its share of commit and finalize) + ` +
+    `${formatNumber(gas.attestations)} (attestations) + ${formatNumber(gas.disputes)} (dispute games).</p>` +
     `<p>Attested by ${d.attestations.map((a) => short(a.verifier)).join(', ') || 'nobody yet'}; ` +
     `re-executed by ${d.checks.map((c) => `${short(c.verifier)} in ${ms(c.computeMs)} (${c.matched ? 'match' : 'MISMATCH'})`).join(', ') || 'nobody yet'}; ` +
     `challenges: ${d.challenges.map((c) => `#${c.challengeId} ${c.status}`).join(', ') || 'none'}.</p>` +
@@ -402,7 +404,7 @@ async function refresh() {
       renderOperators(operators)
       renderDisputes(disputes)
     }
-    $('status').textContent = `live · updated ${new Date().toLocaleTimeString()}`
+    $('status').textContent = `live · updated ${formatTime(new Date())}`
   } catch (error) {
     $('status').textContent = `offline: ${(error as Error).message}`
   }

@@ -45,7 +45,8 @@ export function createGameResponder(options: GameResponderOptions): GameResponde
   const { chain, book, sender } = options
   const log = options.log ?? (() => {})
   const me = sender.address.toLowerCase()
-  const games = new Map<bigint, { view?: TraceView | null }>()
+  /** Games this party plays, with the block that opened each (its history starts there). */
+  const games = new Map<bigint, { view?: TraceView | null; openedAt: bigint }>()
   let follower: EventFollower | undefined
   let timer: NodeJS.Timeout | undefined
   let running: Promise<void> | undefined
@@ -54,7 +55,7 @@ export function createGameResponder(options: GameResponderOptions): GameResponde
     ((game: GameState, history: GameHistory, view: TraceView) =>
       options.side === 'node' ? defenderMove(game, view) : challengerMove(game, view, history))
 
-  async function play(gameId: bigint, entry: { view?: TraceView | null }): Promise<void> {
+  async function play(gameId: bigint, entry: { view?: TraceView | null; openedAt: bigint }): Promise<void> {
     const game = await readGame(chain, book, gameId)
     if (game.phase === GamePhase.resolved) {
       games.delete(gameId)
@@ -83,7 +84,7 @@ export function createGameResponder(options: GameResponderOptions): GameResponde
     }
     if (entry.view === undefined) entry.view = (await options.viewFor(game, gameId)) ?? null
     if (entry.view === null) return
-    const move = decide(game, await readGameHistory(chain, book, gameId), entry.view)
+    const move = decide(game, await readGameHistory(chain, book, gameId, entry.openedAt), entry.view)
     if (!move) return
     const result = await sendMove(sender, book, gameId, move)
     log(`game ${gameId}: ${move.functionName} (${result.gasUsed} gas)`)
@@ -115,7 +116,8 @@ export function createGameResponder(options: GameResponderOptions): GameResponde
           for (const event of logs) {
             if (event.eventName !== 'GameOpened') continue
             const party = options.side === 'node' ? event.args.node : event.args.challenger
-            if (party?.toLowerCase() === me && !games.has(event.args.gameId!)) games.set(event.args.gameId!, {})
+            if (party?.toLowerCase() === me && !games.has(event.args.gameId!))
+              games.set(event.args.gameId!, { openedAt: event.blockNumber })
           }
         },
       })

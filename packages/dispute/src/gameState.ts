@@ -1,4 +1,4 @@
-import type { AddressBook, Chain } from '@verity/chain'
+import { type AddressBook, type Chain, scanLogs } from '@verity/chain'
 import { disputeGameAbi, GamePhase } from '@verity/contracts'
 import type { Address, Hex } from 'viem'
 
@@ -84,11 +84,10 @@ export async function readGame(chain: Chain, book: AddressBook, gameId: bigint):
 
 /** The node's reveals of a game, from its events. */
 export async function readGameHistory(chain: Chain, book: AddressBook, gameId: bigint, fromBlock?: bigint): Promise<GameHistory> {
-  const events = await chain.publicClient.getContractEvents({
-    address: book.contracts.disputeGame,
-    abi: disputeGameAbi,
-    args: { gameId },
+  const events = await scanLogs(chain, {
     fromBlock: fromBlock ?? book.deployedAtBlock,
+    fetch: (range) =>
+      chain.publicClient.getContractEvents({ address: book.contracts.disputeGame, abi: disputeGameAbi, args: { gameId }, ...range }),
   })
   const history: GameHistory = { traceNodes: new Map() }
   for (const event of events) {

@@ -40,7 +40,7 @@ async function expectRevert(action: Promise<unknown>, errorName: string): Promis
   expect((error as ContractRevertError).errorName).toBe(errorName)
 }
 
-const shared = join(import.meta.dirname, '..', '..', '..', '..', 'shared')
+const data = join(import.meta.dirname, '..', '..', '..', 'data')
 
 /**
  * Whole games on the embedded EVM over mnist-8: the node defends the trace it committed to, the
@@ -54,9 +54,9 @@ describe('DisputeGame over mnist-8', () => {
   let honest: Trace
 
   beforeAll(async () => {
-    const mnist = loadMnist(join(shared, 'datasets', 'mnist'))
+    const mnist = loadMnist(join(data, 'datasets', 'mnist'))
     const calibration = Array.from({ length: 8 }, (_, i) => ({ Input3: mnistImage(mnist, 9999 - i) }))
-    model = importOnnx(readFileSync(join(shared, 'models', 'mnist-8.onnx')), { calibration }).model
+    model = importOnnx(readFileSync(join(data, 'models', 'mnist-8.onnx')), { calibration }).model
     inputs = quantizeInputs(model, { Input3: mnistImage(mnist, 0) })
     honest = runQuantized(model, inputs, { trace: true }).trace!
   })

@@ -27,7 +27,7 @@ import { listNodeTests, prepareNodeTest } from '../../runtime/test/backendTests.
 import { type Corruption, challengerMove, corruptTrace, defenderMove, type Player, runGame, traceView } from '../src/index.js'
 import { commitAndChallenge, disputeFixture, registerModel, TOKEN } from './disputeFixture.js'
 
-const shared = join(import.meta.dirname, '..', '..', '..', '..', 'shared')
+const data = join(import.meta.dirname, '..', '..', '..', 'data')
 const SEED = Number(process.env.VERITY_FUZZ_SEED ?? 20_261_122)
 const TRIALS = 32
 
@@ -35,9 +35,9 @@ type Subject = { name: string; model: LoadedModel; input(rand: () => number): In
 
 /** mnist-8, and ONNX backend node tests of many op kinds, each a small real model whose every op the game supports. */
 function subjects(rand: () => number): Subject[] {
-  const mnist = loadMnist(join(shared, 'datasets', 'mnist'))
+  const mnist = loadMnist(join(data, 'datasets', 'mnist'))
   const calibration = Array.from({ length: 8 }, (_, i) => ({ Input3: mnistImage(mnist, 9999 - i) }))
-  const mnistModel = importOnnx(readFileSync(join(shared, 'models', 'mnist-8.onnx')), { calibration }).model
+  const mnistModel = importOnnx(readFileSync(join(data, 'models', 'mnist-8.onnx')), { calibration }).model
   const out: Subject[] = [
     { name: 'mnist-8', model: mnistModel, input: (r) => quantizeInputs(mnistModel, { Input3: mnistImage(mnist, Math.floor(r() * 1000)) }) },
   ]

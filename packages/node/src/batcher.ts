@@ -1,4 +1,4 @@
-import { type AddressBook, type Chain, ContractRevertError, type TxSender } from '@verity/chain'
+import { type AddressBook, type Chain, ContractRevertError, scanLogs, type TxSender } from '@verity/chain'
 import { buildReceiptTree, nodeRegistryAbi, Role, requestFromWire, settlementAbi } from '@verity/contracts'
 import { type Address, type Hex, parseEventLogs } from 'viem'
 import type { ReceiptStore, StoredBatch } from './receiptStore.js'
@@ -155,15 +155,21 @@ export class Batcher {
   private async commitPending(batch: StoredBatch, mayBeOnChain: boolean): Promise<void> {
     const { store, book, chain, sender } = this.o
     if (mayBeOnChain) {
-      const existing = await chain.publicClient.getContractEvents({
-        abi: settlementAbi,
-        address: book.contracts.settlement,
-        eventName: 'BatchCommitted',
-        args: { node: sender.address },
+      const isThisBatch = (log: { args: { root: Hex } }) => log.args.root.toLowerCase() === batch.root.toLowerCase()
+      const existing = await scanLogs(chain, {
         fromBlock: book.deployedAtBlock,
-        strict: true,
+        fetch: (range) =>
+          chain.publicClient.getContractEvents({
+            abi: settlementAbi,
+            address: book.contracts.settlement,
+            eventName: 'BatchCommitted',
+            args: { node: sender.address },
+            ...range,
+            strict: true,
+          }),
+        done: (found) => found.some(isThisBatch),
       })
-      const found = existing.find((log) => log.args.root.toLowerCase() === batch.root.toLowerCase())
+      const found = existing.find(isThisBatch)
       if (found) {
         const block = await chain.publicClient.getBlock({ blockNumber: found.blockNumber })
         store.markCommitted(batch.localId, Number(found.args.batchId), Number(block.timestamp), Number(found.blockNumber))

@@ -1,5 +1,5 @@
 import { type ServerType, serve } from '@hono/node-server'
-import { type AddressBook, type Chain, TxSender, verityContracts } from '@verity/chain'
+import { type AddressBook, type Chain, listenUrl, TxSender, verityContracts } from '@verity/chain'
 import {
   buildReceiptTree,
   decodeMode,
@@ -57,8 +57,8 @@ export type InferenceNode = {
   app: Hono
   address: Hex
   store: ReceiptStore
-  /** Starts HTTP, the batcher and the chain watcher; resolves with the URL. */
-  start(port?: number): Promise<string>
+  /** Starts HTTP on `host` (default 127.0.0.1; 0.0.0.0 serves other machines), the batcher and the chain watcher; resolves with the URL. */
+  start(port?: number, host?: string): Promise<string>
   stop(): Promise<void>
   /** Its public URL (registered on-chain; where its batches are served). */
   url(): string
@@ -95,7 +95,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   const metrics = new Metrics('verity_node')
   metrics.define('inferences_total', 'counter', 'Requests answered with a receipt')
   metrics.define('rejected_total', 'counter', 'Requests refused, by error code')
-  metrics.define('inference_seconds_sum', 'counter', 'Total time spent answering /v1/infer')
+  metrics.define('inference_seconds_total', 'counter', 'Total time spent answering /v1/infer')
   metrics.define('batches_committed_total', 'counter', 'Batches committed on-chain')
   metrics.define('batches_finalized_total', 'counter', 'Batches finalized on-chain')
   metrics.define('gas_used_total', 'counter', 'Gas spent by this node, by function')
@@ -348,7 +348,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     )
     mark('store')
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
-    metrics.inc('inference_seconds_sum', {}, (performance.now() - started) / 1000)
+    metrics.inc('inference_seconds_total', {}, (performance.now() - started) / 1000)
     metrics.observe('compute_seconds', computeMs / 1000)
     return c.body(
       `{"inferenceId":"${id}","receipt":${JSON.stringify(receiptToWire(receipt))},"signature":"${receiptSignature}","outputs":${outputsJson}}`,
@@ -475,16 +475,16 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     store,
     url: () => publicUrl,
     localUrl: () => localUrl,
-    async start(port = 0) {
+    async start(port = 0, host = '127.0.0.1') {
       if (options.fault)
         log(`WARNING: this node is deliberately faulty (${options.fault.kind} ${options.fault.rate}); for tests and demos only`)
       server = await new Promise<ServerType>((resolve) => {
-        const s = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => resolve(s))
+        const s = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(s))
       })
       const address = server.address()
       const listening = typeof address === 'object' && address ? address.port : port
       localUrl = `http://127.0.0.1:${listening}`
-      if (!options.publicUrl) publicUrl = localUrl
+      if (!options.publicUrl) publicUrl = listenUrl(host, listening)
       watcher = watchOwnBatches({ chain, book, store, node: account.address, log, onRecorded: observeTrust })
       dataResponder = respondToDataChallenges({
         chain,

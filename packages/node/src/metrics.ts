@@ -24,6 +24,13 @@ export class Metrics {
   define(name: string, type: 'histogram', help: string, buckets: readonly number[]): void
   define(name: string, type: 'counter' | 'gauge' | 'histogram', help: string, buckets?: readonly number[]): void {
     if (this.values.has(name)) return
+    // Prometheus naming rules (`promtool check metrics`): a counter ends in _total and nothing else
+    // does; _sum, _count and _bucket belong to histogram series.
+    if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`metric name ${name} is not snake_case`)
+    if ((type === 'counter') !== name.endsWith('_total'))
+      throw new Error(`metric ${name}: ${type === 'counter' ? 'a counter must end in _total' : `a ${type} must not end in _total`}`)
+    if (/_(sum|count|bucket)$/.test(name))
+      throw new Error(`metric ${name}: the suffixes _sum, _count and _bucket are reserved to histogram series`)
     if (type === 'histogram') this.values.set(name, { help, type, buckets: [...buckets!].sort((a, b) => a - b), series: new Map() })
     else this.values.set(name, { help, type, series: new Map() })
   }

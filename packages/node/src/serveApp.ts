@@ -1,7 +1,8 @@
 import { type ServerType, serve } from '@hono/node-server'
+import { listenUrl } from '@verity/chain'
 import type { Hono } from 'hono'
 
-/** Serves a Hono app on 127.0.0.1 (port 0 = any free port). */
+/** Serves a Hono app on `hostname` (default 127.0.0.1; 0.0.0.0 serves other machines; port 0 = any free port). */
 export async function serveApp(
   app: Hono,
   port = 0,
@@ -13,7 +14,7 @@ export async function serveApp(
   const address = server.address()
   const listening = typeof address === 'object' && address ? address.port : port
   return {
-    url: `http://${hostname}:${listening}`,
+    url: listenUrl(hostname, listening),
     port: listening,
     close: () =>
       new Promise<void>((resolve) => {

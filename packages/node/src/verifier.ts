@@ -4,6 +4,7 @@ import {
   ContractRevertError,
   type EventFollower,
   followEvents,
+  scanLogs,
   TxSender,
   verityContracts,
 } from '@verity/chain'
@@ -245,12 +246,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
       })
       if (store.evidence(batch.batchId, index)?.challengeId) continue
       // One game per receipt is enough: another verifier's open or decided challenge covers it.
-      const others = await chain.publicClient.getContractEvents({
-        address: book.contracts.settlement,
-        abi: settlementAbi,
-        eventName: 'ChallengeOpened',
-        args: { batchId: BigInt(batch.batchId) },
-        fromBlock: book.deployedAtBlock,
+      // (A challenge of this batch cannot precede its commit: scanned from the commit's block, in bounded ranges.)
+      const others = await scanLogs(chain, {
+        fromBlock: BigInt(batch.blockNumber),
+        fetch: (range) =>
+          chain.publicClient.getContractEvents({
+            address: book.contracts.settlement,
+            abi: settlementAbi,
+            eventName: 'ChallengeOpened',
+            args: { batchId: BigInt(batch.batchId) },
+            ...range,
+          }),
+        done: (found) => found.some((e) => e.args.receiptIndex === index),
       })
       if (others.some((e) => e.args.receiptIndex === index)) {
         log(`receipt ${index} of batch ${batch.batchId} is already challenged; not challenging it again`)
@@ -296,12 +303,17 @@ export function createVerifier(options: VerifierOptions): Verifier {
   /** Challenges the data behind a receipt (once per receipt, by anyone), with a bond. */
   async function challengeData(batch: VerifierBatch, receipt: Receipt, index: number, tree: ReceiptTree, why: string): Promise<void> {
     if (store.evidence(batch.batchId, index)?.challengeId) return
-    const others = await chain.publicClient.getContractEvents({
-      address: book.contracts.settlement,
-      abi: settlementAbi,
-      eventName: 'ChallengeOpened',
-      args: { batchId: BigInt(batch.batchId) },
-      fromBlock: book.deployedAtBlock,
+    const others = await scanLogs(chain, {
+      fromBlock: BigInt(batch.blockNumber),
+      fetch: (range) =>
+        chain.publicClient.getContractEvents({
+          address: book.contracts.settlement,
+          abi: settlementAbi,
+          eventName: 'ChallengeOpened',
+          args: { batchId: BigInt(batch.batchId) },
+          ...range,
+        }),
+      done: (found) => found.some((e) => e.args.receiptIndex === index),
     })
     if (others.some((e) => e.args.receiptIndex === index)) return
     await approveBonds()

@@ -1,14 +1,10 @@
 import { mkdtempSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { eip712Types, requestFromWire, requestToWire, verityDomain } from '@verity/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 
 /** One raw HTTP exchange: the bytes go as given (no client-side encoding or validation). */
 function raw(base: string, method: string, path: string, body?: string | Buffer): Promise<{ status: number; text: string }> {
@@ -73,7 +69,7 @@ const sig = `"0x${'11'.repeat(65)}"`
 describe('every HTTP role answers inputs of any shape with a 4xx', () => {
   let net: Devnet
   beforeAll(async () => {
-    net = await startDevnet({ dir: join(mkdtempSync(join(tmpdir(), 'verity-shapes-')), 'net'), shared, nodes: 1, verifiers: 1, window: 30 })
+    net = await startDevnet({ dir: join(mkdtempSync(join(tmpdir(), 'verity-shapes-')), 'net'), nodes: 1, verifiers: 1, window: 30 })
   })
   afterAll(async () => net?.stop())
 

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { importMnist } from '../../cli/src/devnet/startDevnet.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
+const data = join(root, 'data')
 const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
 const TOKEN = 10n ** 18n
 /** Challenge window (s): long enough for a verifier killed and restarted to attest before its batches settle. */
@@ -208,8 +208,8 @@ describe('crash safety: kill -9 of node and verifier processes', () => {
     const hubServer = await serveApp(hub.app)
     closeHub = hubServer.close
     hubUrl = hubServer.url
-    mnist = loadMnist(join(shared, 'datasets', 'mnist'))
-    const artifact = importMnist(shared, mnist, join(dir, 'mnist-8.vrty'))
+    mnist = loadMnist(join(data, 'datasets', 'mnist'))
+    const artifact = importMnist(join(data, 'models', 'mnist-8.onnx'), mnist, join(dir, 'mnist-8.vrty'))
     modelId = (await publishModel({ chain, book, key: deployer!.privateKey, hubUrl, artifact })).modelId
 
     // Accounts: 1 and 2 inference nodes, 3 a verifier, 4 the client.

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Agent, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import {
   eip712Types,
   encodeMode,
@@ -22,8 +21,6 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 const PRICE = 10n ** 15n
 const MiB = 1024 * 1024
 
@@ -172,7 +169,7 @@ describe('inference node HTTP API: refusals', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'verity-node-http-'))
-    net = await startDevnet({ dir: join(dir, 'net'), shared, nodes: 1, verifiers: 0, window: 30 })
+    net = await startDevnet({ dir: join(dir, 'net'), nodes: 1, verifiers: 0, window: 30 })
     url = net.nodes[0]!.url
     model = await net.client.model(net.modelId)
     clientAccount = net.client.account

@@ -1,15 +1,12 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { mnistImage } from '@verity/runtime'
 import { type InferReturnType, infer } from '@verity/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
 import { type NodeFront, startNodeFront } from '../../contracts/test/hostileServers.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -35,7 +32,6 @@ describe('a verifier that cannot be stalled', () => {
   beforeAll(async () => {
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-stall-')), 'net'),
-      shared,
       nodes: 2,
       verifiers: 1,
       window: 40,

@@ -1,14 +1,30 @@
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FloatTensor, ImportResult } from '../src/index.js'
 import { importOnnx, loadMnist, mnistImage, seededRandom } from '../src/index.js'
 
-/** ../shared, relative to the repository root. */
-export const sharedDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', 'shared')
-export const mnistModelPath = join(sharedDir, 'models', 'mnist-8.onnx')
-export const mnistDir = join(sharedDir, 'datasets', 'mnist')
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+/** ../shared, relative to the repository root: the large corpora, not shipped (the ONNX backend tests). */
+export const sharedDir = join(repoRoot, '..', 'shared')
+/** mnist-8 and the MNIST test set, shipped in the repository's data/ (data/README.md). */
+export const mnistModelPath = join(repoRoot, 'data', 'models', 'mnist-8.onnx')
+export const mnistDir = join(repoRoot, 'data', 'datasets', 'mnist')
 export const lightDir = join(sharedDir, 'onnx-backend-tests', 'light')
+
+/**
+ * Whether the ONNX backend tests (`onnx/backend/test/data` of the onnx repository) are at
+ * ../shared/onnx-backend-tests. When they are not, prints one line saying what `skipped` names and
+ * how to get them, and returns false (the caller skips).
+ */
+export function haveBackendTests(skipped: string): boolean {
+  const dir = join(sharedDir, 'onnx-backend-tests')
+  if (existsSync(join(dir, 'node'))) return true
+  console.log(
+    `skipped ${skipped}: the ONNX backend tests are not at ${dir} (CI has them; to run these, copy onnx/backend/test/data of github.com/onnx/onnx there)`,
+  )
+  return false
+}
 
 /** Deterministic PRNG (mulberry32). */
 export const prng = seededRandom

@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { importOnnx, loadMnist, mnistImage, openValue, run, verifyWitness } from '../src/index.js'
-import { mnistDir, sharedDir } from './fixtures.js'
+import { mnistDir, mnistModelPath } from './fixtures.js'
 
 it('the README example works as written', () => {
   const mnist = loadMnist(mnistDir)
   const calibration = [0, 1, 2, 3].map((i) => ({ Input3: mnistImage(mnist, 9999 - i) }))
-  const { model } = importOnnx(readFileSync(join(sharedDir, 'models', 'mnist-8.onnx')), { calibration })
+  const { model } = importOnnx(readFileSync(mnistModelPath), { calibration })
   const { outputs, outputHash, trace } = run(model, { Input3: mnistImage(mnist, 0) }, { trace: true })
   const witness = openValue(model, trace!, 3, 42)
   expect(outputs[0]?.values.length).toBe(10)

@@ -1,3 +1,4 @@
+import { firstBlockAtOrAfter } from '@verity/chain'
 import {
   BatchStatus,
   batchTrustEventOf,
@@ -30,6 +31,8 @@ export type GetInferenceReturnType = {
 }
 
 const blockTimes = new Map<bigint, number>()
+/** Per batch, a block at or before its commit (bounded: cleared past 10,000 entries). */
+const commitBlocks = new Map<string, bigint>()
 
 /** What a node may answer about one inference: a receipt, a proof (bounded like every served object). */
 const SERVED_LIMITS = { timeoutMs: 10_000, maxBytes: 1 << 20 }
@@ -95,7 +98,16 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
     }
     return t
   }
-  const events = await batchEvents(chain, book, batchId)
+  // Nothing about the batch precedes its commit: scan from the first block of the commit's second
+  // (found once per batch by a binary search over block timestamps).
+  const batchKey = `${chain.chainId}:${book.contracts.settlement}:${batchId}`
+  let fromBlock = commitBlocks.get(batchKey)
+  if (fromBlock === undefined) {
+    fromBlock = await firstBlockAtOrAfter(chain, BigInt(batch.committedAt), book.deployedAtBlock)
+    if (commitBlocks.size >= 10_000) commitBlocks.clear()
+    commitBlocks.set(batchKey, fromBlock)
+  }
+  const events = await batchEvents(chain, book, batchId, { fromBlock })
   const logs = [
     ...events.attested,
     ...events.opened,

@@ -27,14 +27,13 @@ import {
 } from '../src/index.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
+const mnistDir = join(root, 'data', 'datasets', 'mnist')
 
 describe('SDK against a running network', () => {
   let net: Devnet
   beforeAll(async () => {
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-sdk-')), 'net'),
-      shared,
       nodes: 2,
       verifiers: 1,
       window: 2,
@@ -48,7 +47,7 @@ describe('SDK against a running network', () => {
     const book = readAddressBook(join(net.dir, 'addresses.json'))
     const client = createVerityClient({ chain: await connect(net.chain.rpcUrl), book, account: readKeyFile(net.clientKeyFile) })
     const modelId = await client.contracts.modelRegistry.read.modelIdAt([0n])
-    const answer = await infer(client, { modelId, inputs: { Input3: mnistImage(loadMnist(join(shared, 'datasets', 'mnist')), 0) } })
+    const answer = await infer(client, { modelId, inputs: { Input3: mnistImage(loadMnist(mnistDir), 0) } })
     const final = await waitForTrust(client, {
       inferenceId: answer.inferenceId,
       node: answer.node.url,

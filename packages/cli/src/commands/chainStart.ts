@@ -13,6 +13,8 @@ import { verityTokenAbi } from '@verity/contracts'
 import { formatUnits, parseUnits } from 'viem'
 
 export type ChainStartOptions = {
+  /** Address the JSON-RPC server listens on (127.0.0.1; 0.0.0.0 serves other machines). */
+  host: string
   port: number
   addresses: string
   keysDir: string
@@ -28,7 +30,11 @@ export type StartedDevChain = { chain: EmbeddedChain; book: AddressBook }
 
 /** Starts the embedded chain, deploys Verity, funds the development accounts and writes their key files. */
 export async function startDevChain(options: ChainStartOptions): Promise<StartedDevChain> {
-  const chain = await startEmbeddedChain({ port: options.port, ...(options.blockTimeMs ? { blockTimeMs: options.blockTimeMs } : {}) })
+  const chain = await startEmbeddedChain({
+    host: options.host,
+    port: options.port,
+    ...(options.blockTimeMs ? { blockTimeMs: options.blockTimeMs } : {}),
+  })
   const [deployer, ...others] = chain.accounts
   const book = await deployVerity({ chain, deployer: deployer!.privateKey, params: options.params })
   const sender = new TxSender({ chain, account: deployer!.privateKey })

@@ -1,17 +1,27 @@
-import { readFileSync } from 'node:fs'
 import { connect, readAddressBook, readKeyFile } from '@verity/chain'
 import { boundedFetch, type VerificationMode } from '@verity/contracts'
-import { loadMnist, mnistImage, type TensorInput } from '@verity/runtime'
 import { audit, createVerityClient, discoverNodes, getInference, infer, type VerityClient, watchTransitions } from '@verity/sdk'
 import type { Hex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
-import { UsageError } from '../samples.js'
+import { runInputs, UsageError } from '../samples.js'
 
-export type NetworkOptions = { rpc: string; addresses: string; key?: string; node?: string; json: boolean }
+export type NetworkOptions = {
+  rpc: string
+  addresses: string
+  key?: string
+  node?: string
+  json: boolean
+  /** The widest block range one eth_getLogs asks the endpoint for. */
+  logRange?: number
+}
 
 async function clientFor(options: NetworkOptions): Promise<VerityClient> {
   const book = readAddressBook(options.addresses)
-  const chain = await connect(options.rpc, { expectedChainId: book.chainId, pollingInterval: 250 })
+  const chain = await connect(options.rpc, {
+    expectedChainId: book.chainId,
+    pollingInterval: 250,
+    ...(options.logRange === undefined ? {} : { maxBlockRange: BigInt(options.logRange) }),
+  })
   // Reading needs no funds: without --key a throwaway key is used.
   return createVerityClient({ chain, book, account: options.key ? readKeyFile(options.key) : generatePrivateKey() })
 }
@@ -28,29 +38,17 @@ async function nodeOf(client: VerityClient, inferenceId: string, node?: string):
   throw new UsageError(`no registered node knows inference ${inferenceId}; give --node`)
 }
 
-function inputsOf(spec: string): Record<string, TensorInput> {
-  const mnist = /^mnist:(.+)#(\d+)$/.exec(spec)
-  if (mnist) return { Input3: mnistImage(loadMnist(mnist[1]!), Number(mnist[2])) }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(readFileSync(spec, 'utf8'))
-  } catch (error) {
-    throw new UsageError(`--input must be mnist:<dir>#<index> or a JSON file {<input>: {shape, data}}: ${(error as Error).message}`, {
-      found: spec,
-    })
-  }
-  return parsed as Record<string, TensorInput>
-}
-
 /** `verity infer`: the answer at once, then its trust transitions as they happen. */
 export async function inferCommand(
   options: NetworkOptions & { model: string; input: string; mode: VerificationMode; wait: boolean },
 ): Promise<void> {
   if (!options.key) throw new UsageError('--key is required: the client key signs the request and pays the fee from its escrow')
   const client = await clientFor(options)
+  // The registered model (fetched and checked against the registry) names and shapes the input.
+  const model = await client.model(options.model as Hex)
   const result = await infer(client, {
     modelId: options.model as Hex,
-    inputs: inputsOf(options.input),
+    inputs: runInputs(options.input, model),
     mode: options.mode,
     ...(options.node ? { node: options.node } : {}),
   })

@@ -4,15 +4,22 @@ import { identifyModel } from '@verity/contracts'
 import { importOnnx, loadMnist, mnistImage, openValue, run, seededRandom, verifyWitness } from '@verity/runtime'
 import { readBytes } from '../samples.js'
 
-export type DemoOptions = { shared: string; requests: number; out: string }
+export type DemoOptions = {
+  /** The mnist-8 ONNX model. */
+  onnx: string
+  /** The MNIST test set directory. */
+  mnist: string
+  requests: number
+  out: string
+}
 
 /**
  * `verity demo` (what `npm start` runs today): import mnist-8 into the integer semantics, answer a
  * workload of real MNIST test digits with traced runs, and check single values of the traces.
  */
 export function demo(options: DemoOptions): void {
-  const onnxPath = join(options.shared, 'models', 'mnist-8.onnx')
-  const set = loadMnist(join(options.shared, 'datasets', 'mnist'))
+  const onnxPath = options.onnx
+  const set = loadMnist(options.mnist)
   const calibration = Array.from({ length: 500 }, (_, i) => ({
     Input3: mnistImage(set, set.count - 1 - i),
   }))

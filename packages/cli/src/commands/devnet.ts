@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { scanLogs } from '@verity/chain'
 import { disputeGameAbi, fetchJson, settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
 import type { Fault } from '@verity/node'
 import { mnistImage } from '@verity/runtime'
@@ -11,7 +12,12 @@ import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
 import { createTrustTracker } from '../devnet/trustTracker.js'
 
 export type DevnetCommandOptions = {
-  shared: string
+  /** Address every server listens on (127.0.0.1; 0.0.0.0 serves other machines). */
+  host?: string
+  /** The mnist-8 ONNX model. */
+  onnx: string
+  /** The MNIST test set directory (the workload's digits). */
+  mnist: string
   dir: string
   port: number
   /** Port of the trust dashboard (0 = any free port). */
@@ -65,7 +71,9 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   const net = await startDevnet({
     ...(squatter ? { beforePublish: squatter.squat } : {}),
     dir: options.dir,
-    shared: options.shared,
+    ...(options.host === undefined ? {} : { host: options.host }),
+    onnx: options.onnx,
+    mnist: options.mnist,
     port: options.port,
     ...(options.dashboardPort === undefined ? {} : { dashboardPort: options.dashboardPort }),
     nodes: options.nodes,
@@ -199,7 +207,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   }
   out('\nThe network keeps serving. From another terminal:')
   out(
-    `  verity infer --model ${net.modelId} --input mnist:${join(options.shared, 'datasets', 'mnist')}#42 --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')} --key ${net.clientKeyFile}`,
+    `  verity infer --model ${net.modelId} --input mnist:${options.mnist}#42 --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')} --key ${net.clientKeyFile}`,
   )
   out(`  verity status ${tracked[0]?.inferenceId ?? '<id>'} --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')}`)
   out(`  verity audit ${tracked[0]?.inferenceId ?? '<id>'} --rpc ${net.chain.rpcUrl} --addresses ${join(net.dir, 'addresses.json')}`)
@@ -362,12 +370,17 @@ async function summarize(
   let gas = 0n
   for (let b = fromBlock + 1n; b <= head; b++) gas += (await net.chain.publicClient.getBlock({ blockNumber: b })).gasUsed
   // Fees are what moved: client escrow redeemed by the nodes on their channels.
-  const redeemed = await net.chain.publicClient.getContractEvents({
-    abi: settlementAbi,
-    address: net.book.contracts.settlement,
-    eventName: 'Redeemed',
+  const redeemed = await scanLogs(net.chain, {
     fromBlock: fromBlock + 1n,
-    strict: true,
+    toBlock: head,
+    fetch: (range) =>
+      net.chain.publicClient.getContractEvents({
+        abi: settlementAbi,
+        address: net.book.contracts.settlement,
+        eventName: 'Redeemed',
+        ...range,
+        strict: true,
+      }),
   })
   const fees = redeemed.reduce((sum, e) => sum + e.args.debited, 0n)
   const latencies = tracked.map((t) => t.latencyMs)
@@ -421,17 +434,21 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
 
 /** The dispute games of the run: outcomes, and the stake, refunds, bounties and bonds they moved. */
 async function gamesOf(net: Devnet, fromBlock: bigint): Promise<DevnetSummary['games']> {
-  const events = { address: net.book.contracts.settlement, abi: settlementAbi, fromBlock: fromBlock + 1n, strict: true } as const
+  const events = { address: net.book.contracts.settlement, abi: settlementAbi, strict: true } as const
+  const scan = <log>(fetch: (range: { fromBlock: bigint; toBlock: bigint }) => Promise<log[]>) =>
+    scanLogs(net.chain, { fromBlock: fromBlock + 1n, fetch })
   const [overturned, rejected, resolved] = await Promise.all([
-    net.chain.publicClient.getContractEvents({ ...events, eventName: 'ReceiptOverturned' }),
-    net.chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeRejected' }),
-    net.chain.publicClient.getContractEvents({
-      address: net.book.contracts.disputeGame,
-      abi: disputeGameAbi,
-      eventName: 'GameResolved',
-      fromBlock: fromBlock + 1n,
-      strict: true,
-    }),
+    scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'ReceiptOverturned' })),
+    scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'ChallengeRejected' })),
+    scan((range) =>
+      net.chain.publicClient.getContractEvents({
+        address: net.book.contracts.disputeGame,
+        abi: disputeGameAbi,
+        eventName: 'GameResolved',
+        ...range,
+        strict: true,
+      }),
+    ),
   ])
   const sum = (values: bigint[]) =>
     formatUnits(

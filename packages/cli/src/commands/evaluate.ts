@@ -5,6 +5,7 @@ import { identifyModel } from '@verity/contracts'
 import type { LoadedModel } from '@verity/runtime'
 import { loadMnist, loadModel, mnistImage, run } from '@verity/runtime'
 import { SingleBar } from 'cli-progress'
+import { demoData } from '../demoData.js'
 import { sig } from '../format.js'
 import { readBytes, UsageError } from '../samples.js'
 
@@ -23,12 +24,12 @@ export type EvalResult = {
 
 /**
  * The float ONNX model the artifact was imported from: `--onnx`, or the recorded source file name
- * next to the artifact, in the working directory, or in ../shared/models — always checked against
+ * next to the artifact, in the working directory, or in the repository's data/models — always checked against
  * the SHA-256 recorded in the artifact.
  */
 export function findFloatModel(model: LoadedModel, artifactPath: string, explicit?: string): string {
   const { file, sha256 } = model.model.source
-  const candidates = explicit ? [explicit] : [join(dirname(artifactPath), file), file, join('..', 'shared', 'models', file)]
+  const candidates = explicit ? [explicit] : [join(dirname(artifactPath), file), file, join(dirname(demoData.onnx), file)]
   for (const c of candidates) {
     if (!existsSync(c)) continue
     const digest = createHash('sha256').update(readFileSync(c)).digest('hex')

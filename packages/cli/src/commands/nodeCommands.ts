@@ -9,6 +9,8 @@ export type RoleOptions = {
   rpc: string
   key: string
   addresses: string
+  /** Address the role's HTTP API listens on (127.0.0.1; 0.0.0.0 serves other machines). */
+  host: string
   port: number
   db: string
   hub?: string
@@ -18,6 +20,8 @@ export type RoleOptions = {
   dir: string
   batchSize: number
   batchAgeMs: number
+  /** The widest block range one eth_getLogs asks the endpoint for. */
+  logRange?: number
 }
 
 const waitForSignal = () =>
@@ -31,7 +35,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
   const log = (line: string) => console.log(`${new Date().toISOString()} ${role}: ${line}`)
   if (role === 'hub') {
     const hub = createHub({ dir: options.dir })
-    const server = await serveApp(hub.app, options.port)
+    const server = await serveApp(hub.app, options.port, options.host)
     console.log(JSON.stringify({ role: 'hub', url: server.url, dir: options.dir }))
     await waitForSignal()
     await server.close()
@@ -40,7 +44,11 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
   if (role !== 'inference' && role !== 'verifier') throw new UsageError('the role must be inference, verifier or hub', { found: role })
   if (!options.hub) throw new UsageError('--hub <url> is required: models are fetched from the hub by id')
   const book = readAddressBook(options.addresses)
-  const chain = await connect(options.rpc, { expectedChainId: book.chainId, pollingInterval: 250 })
+  const chain = await connect(options.rpc, {
+    expectedChainId: book.chainId,
+    pollingInterval: 250,
+    ...(options.logRange === undefined ? {} : { maxBlockRange: BigInt(options.logRange) }),
+  })
   const key = readKeyFile(options.key)
   mkdirSync(dirname(options.db), { recursive: true })
   if (role === 'inference') {
@@ -55,7 +63,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
       ...(options.fault ? { fault: options.fault } : {}),
       log,
     })
-    const url = await node.start(options.port)
+    const url = await node.start(options.port, options.host)
     console.log(JSON.stringify({ role, url, address: node.address, db: options.db, ...node.store.counts() }))
     await waitForSignal()
     await node.stop()
@@ -63,7 +71,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
   }
   const verifier = createVerifier({ chain, book, key, dbPath: options.db, hubUrl: options.hub, sampleRate: options.sampleRate, log })
   verifier.start()
-  const server = await serveApp(verifier.app, options.port)
+  const server = await serveApp(verifier.app, options.port, options.host)
   console.log(JSON.stringify({ role, url: server.url, address: verifier.address, db: options.db }))
   await waitForSignal()
   await server.close()

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, writeAddressBook } from '@verity/chain'
@@ -17,6 +18,7 @@ import {
 import { importOnnx, loadMnist, loadModel, type MnistSet, mnistImage } from '@verity/runtime'
 import { createVerityClient, depositEscrow, type VerityClient } from '@verity/sdk'
 import type { Hex } from 'viem'
+import { demoData } from '../demoData.js'
 import { type AdversaryFront, type NodeAdversary, startAdversaryFront } from './adversaries.js'
 
 const TOKEN = 10n ** 18n
@@ -24,10 +26,14 @@ const TOKEN = 10n ** 18n
 export type DevnetOptions = {
   /** Working directory: databases, address book, keys, the model artifact. Wiped at start. */
   dir: string
-  /** The shared data directory (models/mnist-8.onnx, datasets/mnist). */
-  shared: string
+  /** The mnist-8 ONNX model (default: the repository's data/models/mnist-8.onnx). */
+  onnx?: string
+  /** The MNIST test set directory (default: the repository's data/datasets/mnist). */
+  mnist?: string
   /** JSON-RPC port of the chain (0 = any free port). */
   port?: number
+  /** Address the chain, hub, nodes, verifiers and dashboard listen on (default 127.0.0.1; 0.0.0.0 serves other machines). */
+  host?: string
   nodes?: number
   verifiers?: number
   sampleRate?: number
@@ -86,9 +92,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
   const log = options.log ?? (() => {})
   const nodeCount = options.nodes ?? 2
   const verifierCount = options.verifiers ?? 3
+  const host = options.host ?? '127.0.0.1'
   rmSync(options.dir, { recursive: true, force: true })
   mkdirSync(join(options.dir, 'keys'), { recursive: true })
-  const chain = await startEmbeddedChain({ ...(options.port === undefined ? {} : { port: options.port }), accounts: 14 })
+  const chain = await startEmbeddedChain({ ...(options.port === undefined ? {} : { port: options.port }), host, accounts: 14 })
   const closers: (() => Promise<void>)[] = [() => chain.close()]
   try {
     const [deployer, ...others] = chain.accounts
@@ -125,10 +132,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 
     // The hub, with mnist-8 imported into the integer semantics and published.
     const hub = createHub({ dir: join(options.dir, 'hub') })
-    const hubServer = await serveApp(hub.app)
+    const hubServer = await serveApp(hub.app, 0, host)
     closers.push(() => hubServer.close())
-    const mnist = loadMnist(join(options.shared, 'datasets', 'mnist'))
-    const artifact = importMnist(options.shared, mnist, join(options.dir, '..', 'mnist-8.vrty'))
+    const mnist = loadMnist(options.mnist ?? demoData.mnist)
+    const artifact = importMnist(options.onnx ?? demoData.onnx, mnist, join(options.dir, '..', 'mnist-8.vrty'))
     await options.beforePublish?.({ chain, book, hubUrl: hubServer.url, artifact })
     const published = await publishModel({ chain, book, key: deployer!.privateKey, hubUrl: hubServer.url, artifact })
     log(`hub ${hubServer.url}: mnist-8 published as ${published.modelId}`)
@@ -154,7 +161,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         ...(faulty ? { fault: options.fault! } : {}),
         log: (line) => log(`node ${i}: ${line}`),
       })
-      const url = await node.start(0)
+      const url = await node.start(0, host)
       closers.push(() => node.stop())
       front?.attach(node.localUrl())
       await register(chain, book, key, Role.inference, url, 20_000n * TOKEN)
@@ -176,7 +183,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         log: (line) => log(`verifier ${i}: ${line}`),
       })
       // Its API first: the registry records the URL the indexer follows; it checks only once registered.
-      const server = await serveApp(verifier.app)
+      const server = await serveApp(verifier.app, 0, host)
       closers.push(() => server.close())
       await register(chain, book, key, Role.verifier, server.url, 500n * TOKEN)
       verifier.start()
@@ -191,6 +198,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const dashboard = await serveApp(
       dashboardApi(indexer.store, { audit: readOnlyAudit(chain, book), artifact: registeredArtifact(chain, book) }),
       options.dashboardPort ?? 0,
+      host,
     )
     closers.push(() => dashboard.close())
     const clientIndex = nodeCount + verifierCount + 1
@@ -237,17 +245,20 @@ async function register(chain: EmbeddedChain, book: AddressBook, key: Hex, role:
   })
 }
 
-/** mnist-8 in the integer semantics, calibrated on the last 500 test images; cached next to the devnet directory. */
-export function importMnist(shared: string, mnist: MnistSet, cachePath: string): Uint8Array {
+/**
+ * mnist-8 in the integer semantics, calibrated on the last 500 test images; cached next to the
+ * devnet directory, and the cache used only when it was imported from these very ONNX bytes.
+ */
+export function importMnist(onnxPath: string, mnist: MnistSet, cachePath: string): Uint8Array {
+  const onnx = readFileSync(onnxPath)
   if (existsSync(cachePath)) {
     const cached = new Uint8Array(readFileSync(cachePath))
     try {
-      loadModel(cached)
-      return cached
+      if (loadModel(cached).model.source.sha256 === createHash('sha256').update(onnx).digest('hex')) return cached
     } catch {}
   }
   const calibration = Array.from({ length: 500 }, (_, i) => ({ Input3: mnistImage(mnist, mnist.count - 1 - i) }))
-  const { artifact } = importOnnx(readFileSync(join(shared, 'models', 'mnist-8.onnx')), { calibration, fileName: 'mnist-8.onnx' })
+  const { artifact } = importOnnx(onnx, { calibration, fileName: 'mnist-8.onnx' })
   writeFileSync(cachePath, artifact)
   return artifact
 }

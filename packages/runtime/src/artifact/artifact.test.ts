@@ -9,7 +9,7 @@ import { loadModel } from '../loadModel.js'
 import type { Model } from '../model.js'
 import { decodeArtifact, encodeArtifact } from './artifact.js'
 
-const shared = join(import.meta.dirname, '..', '..', '..', '..', '..', 'shared')
+const data = join(import.meta.dirname, '..', '..', '..', '..', 'data')
 
 function codeOf(f: () => unknown): string {
   try {
@@ -22,8 +22,8 @@ function codeOf(f: () => unknown): string {
 }
 
 describe('model artifacts', () => {
-  const set = loadMnist(join(shared, 'datasets', 'mnist'))
-  const { artifact, model } = importOnnx(readFileSync(join(shared, 'models', 'mnist-8.onnx')), {
+  const set = loadMnist(join(data, 'datasets', 'mnist'))
+  const { artifact, model } = importOnnx(readFileSync(join(data, 'models', 'mnist-8.onnx')), {
     calibration: [0, 1, 2, 3].map((i) => ({ Input3: mnistImage(set, i) })),
     reportSamples: 0,
   })

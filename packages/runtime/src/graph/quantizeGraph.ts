@@ -34,7 +34,14 @@ export function quantizeGraph(graph: FloatGraph, stats: Map<string, number>, met
   for (const input of graph.inputs) {
     ids.set(
       input.name,
-      push({ name: input.name, kind: 'input', dtype: 'int16', shape: input.shape, scale: activationScale(stats.get(input.name)) }),
+      push({
+        name: input.name,
+        kind: 'input',
+        dtype: 'int16',
+        shape: input.shape,
+        // Integer inputs (token ids) are taken as they are: scale 1.
+        scale: input.dtype === 'int64' || input.dtype === 'int32' ? 1 : activationScale(stats.get(input.name)),
+      }),
     )
   }
 

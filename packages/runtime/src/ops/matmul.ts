@@ -134,14 +134,21 @@ export const matmulOnnx: OnnxOp = {
     const k = at.shape[at.shape.length - 1] as number
     const out = floatTensor(p.shape)
     const batches = sizeOf(p.out.slice(0, -2))
+    const alpha = (node.attrs.alpha as number | undefined) ?? 1
+    const ad = at.data
+    const bd = bt.data
+    const acc = new Float64Array(n)
     for (let bi = 0; bi < batches; bi++) {
       const [oa, ob] = batchOffsets(p.out, p.a, p.b, bi)
       for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let acc = 0
-          for (let t = 0; t < k; t++) acc += (at.data[oa + i * k + t] as number) * (bt.data[ob + t * n + j] as number)
-          out.data[(bi * m + i) * n + j] = acc + (bias ? (bias.data[j] as number) : 0)
+        acc.fill(0)
+        for (let t = 0; t < k; t++) {
+          const av = ad[oa + i * k + t] as number
+          const row = ob + t * n
+          for (let j = 0; j < n; j++) acc[j] = (acc[j] as number) + av * (bd[row + j] as number)
         }
+        const o = (bi * m + i) * n
+        for (let j = 0; j < n; j++) out.data[o + j] = alpha * (acc[j] as number) + (bias ? (bias.data[j] as number) : 0)
       }
     }
     return out
@@ -157,7 +164,10 @@ export const matmulOnnx: OnnxOp = {
     const qb = q.operand(node, b)
     const sy = q.calibratedScale(node.output)
     const k = q.shape(a).at(-1) as number
-    const mult = quantizeMultiplier((qa.scale * qb.scale) / sy, k * (INT16_MAX + 1) ** 2)
+    // A scalar factor after the product (attention's 1/√d) is folded into the multiplier.
+    const alpha = (node.attrs.alpha as number | undefined) ?? 1
+    if (alpha < 0) throw new UnsupportedOpError('MatMul', node.name, 'a negative scalar factor')
+    const mult = quantizeMultiplier((alpha * qa.scale * qb.scale) / sy, k * (INT16_MAX + 1) ** 2)
     return {
       op: 'MatMulAct',
       inputs: [
@@ -256,9 +266,32 @@ export const denseInt: IntOp = {
  */
 export const matmulActInt: IntOp = {
   run(node, [a, b, mul, sh]) {
+    const as = a as Int16Array
+    const bs = b as Int16Array
+    const p = promoted(node.inShapes[0] as number[], node.inShapes[1] as number[], node.name)
+    const n = p.out[p.out.length - 1] as number
+    const m = p.out[p.out.length - 2] as number
+    const k = p.a[p.a.length - 1] as number
+    const mm = mul?.[0] as number
+    const s = sh?.[0] as number
     const out = new Int16Array(sizeOf(node.outShape))
-    for (let i = 0; i < out.length; i++)
-      out[i] = matmulActInt.evalOne(node, i, (p, idx) => (p === 0 ? a : p === 1 ? b : p === 2 ? mul : sh)?.[idx] as number)
+    const batches = sizeOf(p.out.slice(0, -2))
+    const acc = new Float64Array(n)
+    for (let bi = 0; bi < batches; bi++) {
+      const [oa, ob] = batchOffsets(p.out, p.a, p.b, bi)
+      for (let i = 0; i < m; i++) {
+        acc.fill(0)
+        // Row i of A times B, accumulated row of B by row of B (contiguous reads).
+        for (let t = 0; t < k; t++) {
+          const av = as[oa + i * k + t] as number
+          if (av === 0) continue
+          const row = ob + t * n
+          for (let j = 0; j < n; j++) acc[j] = (acc[j] as number) + av * (bs[row + j] as number)
+        }
+        const o = (bi * m + i) * n
+        for (let j = 0; j < n; j++) out[o + j] = requant(acc[j] as number, mm, s)
+      }
+    }
     return out
   },
   evalOne(node, outIndex, read) {

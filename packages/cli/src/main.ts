@@ -62,6 +62,11 @@ function adversary(v: string): { fault?: Fault; falseChallengeRate?: number } {
   return { fault: { kind: kind === 'wrong-output' ? 'flip-output' : (kind as Fault['kind']), rate: r } }
 }
 
+function weightBits(v: string): 8 | 16 {
+  if (v !== '8' && v !== '16') throw new InvalidArgumentError(`expected 8 or 16, got "${v}"`)
+  return Number(v) as 8 | 16
+}
+
 function nonNegative(v: string): number {
   const n = Number(v)
   if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number ≥ 0, got "${v}"`)
@@ -149,6 +154,7 @@ export function program(): Command {
     .option('--vocab <characters>', 'character vocabulary instead of a tokenizer file (token i = i-th character)')
     .option('--calibrate <text file>', 'text to calibrate an ONNX model on (default: the prompt)')
     .option('--context <n>', 'context length for an ONNX model (default: prompt + max tokens)', positiveInt)
+    .option('--weight-bits <8|16>', 'Dense weight width for an ONNX model', weightBits)
     .option('--json', 'print JSON', false)
     .action((o) => {
       generateCommand({
@@ -161,6 +167,7 @@ export function program(): Command {
         vocab: o.vocab,
         calibrate: o.calibrate,
         context: o.context,
+        weightBits: o.weightBits,
         json: o.json,
       })
     })

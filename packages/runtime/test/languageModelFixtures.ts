@@ -36,13 +36,13 @@ export function storiesTokenizer(): Tokenizer {
 const cache = new Map<string, ImportLanguageModelResult>()
 
 /** stories260K imported at the given context (cached per test file). */
-export function importStories(context = 128): ImportLanguageModelResult {
-  const key = `stories:${context}`
+export function importStories(context = 128, weightBits: 8 | 16 = 16): ImportLanguageModelResult {
+  const key = `stories:${context}:${weightBits}`
   const hit = cache.get(key)
   if (hit) return hit
   const tok = storiesTokenizer()
   const calibration = [...storyPrompts.map((p) => tok.encode(p)), expected().stories260K.greedy_ids].map((s) => s.slice(0, context))
-  const result = importLanguageModel(readFileSync(storiesPath), { context, calibration, fileName: 'stories260K.onnx' })
+  const result = importLanguageModel(readFileSync(storiesPath), { context, calibration, fileName: 'stories260K.onnx', weightBits })
   cache.set(key, result)
   return result
 }

@@ -3,9 +3,14 @@
  * grouped-query attention, SwiGLU) and shakespeare-char (GPT-2, LayerNorm, GELU). Lean subsets of
  * bench/lm.bench.ts, which reports the full figures.
  */
+import { execFile } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
-import { createDecoder, generate, languageModelFromArtifact, runQuantized } from '../src/index.js'
+import { createDecoder, generate, runQuantized } from '../src/index.js'
 import {
   argmaxRow,
   charPath,
@@ -34,13 +39,13 @@ describe.skipIf(!languageModelsPresent)('stories260K in exact integer arithmetic
     expect(tok.decode([1, ...emoji])).toBe('🙂')
   })
 
-  it('greedy generation from BOS matches the float model for at least the first 60 tokens', () => {
+  it('greedy generation from BOS matches the float model (int16 weights: all 100 tokens; the bench also reports int8)', () => {
     const { lm } = importStories()
     const ids = expected().stories260K.greedy_ids
     const { tokens } = generate(lm, { prompt: [1], maxTokens: 100 })
     let same = 0
     while (same < tokens.length && tokens[same] === ids[same + 1]) same++
-    expect(same).toBeGreaterThanOrEqual(60)
+    expect(same).toBeGreaterThanOrEqual(95)
     expect(storiesTokenizer().decode([1, ...tokens.slice(0, 60)])).toBe(storiesTokenizer().decode(ids.slice(0, 61)))
   })
 
@@ -62,19 +67,36 @@ describe.skipIf(!languageModelsPresent)('stories260K in exact integer arithmetic
     expect(() => decoder.append([lm.vocab])).toThrow(expect.objectContaining({ code: 'INVALID_MODEL' }))
   })
 
-  it('a generation commits every step: the same root from the cache and from re-running the artifact; the seed decides samples', () => {
+  it('a generation commits every step; the same tokens and root re-running the artifact in a worker thread and in another process', async () => {
     const { lm, artifact } = importStories()
     const prompt = storiesTokenizer().encode('Once upon a time')
-    const options = { prompt, maxTokens: 12, temperature: 0.9, seed: 42 }
+    const options = { prompt, maxTokens: 8, temperature: 0.9, seed: 42 }
     const cached = generate(lm, options)
-    const rerun = generate(languageModelFromArtifact(artifact), options)
-    expect(rerun).toEqual(cached)
-    expect(cached.steps.map((s) => s.position)).toEqual(Array.from({ length: 12 }, (_, i) => prompt.length - 1 + i))
+    expect(cached.steps.map((s) => s.position)).toEqual(Array.from({ length: 8 }, (_, i) => prompt.length - 1 + i))
+    const dir = mkdtempSync(join(tmpdir(), 'verity-lm-'))
+    const path = join(dir, 'stories260K.vrty')
+    writeFileSync(path, artifact)
+    const inWorker = new Promise((resolve, reject) => {
+      const worker = new Worker(new URL('./generateOnceWorker.mjs', import.meta.url), { workerData: { artifact: path, options } })
+      worker.once('message', (m) => {
+        resolve(m)
+        void worker.terminate()
+      })
+      worker.once('error', reject)
+    })
+    const inProcess = new Promise((resolve, reject) => {
+      const runner = new URL('./generateOnce.ts', import.meta.url).pathname
+      execFile(process.execPath, ['--import', 'tsx', runner, path, JSON.stringify(options)], (error, stdout) =>
+        error ? reject(error) : resolve(JSON.parse(stdout)),
+      )
+    })
+    const expected = { ...cached, modelId: lm.model.modelId }
+    expect(await inWorker).toEqual(expected)
+    expect(await inProcess).toEqual(expected)
     const other = generate(lm, { ...options, seed: 43 })
     expect(other.root).not.toBe(cached.root)
     expect(other.tokens).not.toEqual(cached.tokens)
-    const greedy = generate(lm, { prompt, maxTokens: 12 })
-    expect(greedy.root).not.toBe(cached.root)
+    expect(generate(lm, { prompt, maxTokens: 8 }).root).not.toBe(cached.root)
   })
 })
 

@@ -18,6 +18,8 @@ export type GenerateCommandOptions = {
   calibrate?: string | undefined
   /** Context length of the integer graph for an ONNX model (default: prompt + max tokens). */
   context?: number | undefined
+  /** Dense weight width for an ONNX model: 8 (default) or 16. */
+  weightBits?: 8 | 16 | undefined
   json: boolean
 }
 
@@ -50,7 +52,12 @@ export function generateCommand(options: GenerateCommandOptions): Generation {
     const ids = tokenizer.encode(text)
     const calibration: number[][] = []
     for (let at = 0; at < ids.length && calibration.length < 8; at += context) calibration.push(ids.slice(at, at + context))
-    lm = importLanguageModel(bytes, { context, calibration, fileName: options.model }).lm
+    lm = importLanguageModel(bytes, {
+      context,
+      calibration,
+      fileName: options.model,
+      ...(options.weightBits ? { weightBits: options.weightBits } : {}),
+    }).lm
   } else {
     lm = languageModelFromArtifact(bytes)
   }

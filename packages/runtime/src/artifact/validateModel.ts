@@ -114,7 +114,7 @@ function checkNode(model: Model, n: ModelNode): string | undefined {
       if (!arity(5) || !act(0)) return 'expects X, W, B, MUL, SHIFT'
       const x = io[0] as View
       const m = n.op === 'Conv' ? a.m : a.n
-      const w = param(1, 'int8', io[1]?.data?.length ?? -1)
+      const w = param(1, n.op === 'Dense' && io[1]?.dtype === 'int16' ? 'int16' : 'int8', io[1]?.data?.length ?? -1)
       const [b, mul, sh] = [param(2, 'int32', m), param(3, 'int32', m), param(4, 'int32', m)]
       if (!isInt(m) || m < 1 || !w || !b || !mul || !sh || w.length % m !== 0 || !shift(sh)) return 'bad parameters'
       const k = w.length / m

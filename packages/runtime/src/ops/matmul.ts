@@ -62,14 +62,14 @@ function quantizeDense(
 ) {
   const sx = q.scaleOf(input)
   const sy = q.calibratedScale(output)
-  const { q: wq, scales } = quantizeRows(w, n)
+  const { q: wq, scales } = quantizeRows(w, n, q.weightBits === 16 ? 32767 : 127)
   const b = quantizeBias(bias, n, (r) => sx * (scales[r] as number))
   const mult = rowMultipliers(wq, b, n, (r) => (sx * (scales[r] as number)) / sy)
   return {
     op: 'Dense',
     inputs: [
       q.activation(input),
-      q.addConst(`${name}.weight`, 'int8', [n, w.length / n], wq),
+      q.addConst(`${name}.weight`, q.weightBits === 16 ? 'int16' : 'int8', [n, w.length / n], wq),
       q.addConst(`${name}.bias`, 'int32', [n], b),
       q.addConst(`${name}.multiplier`, 'int32', [n], mult.m),
       q.addConst(`${name}.shift`, 'int32', [n], mult.s),
@@ -227,6 +227,7 @@ export const denseInt: IntOp = {
   run(node, [x, w, b, mul, sh]) {
     const n = num(node.attrs, 'n')
     const k = num(node.attrs, 'k')
+    if (w instanceof Int16Array) return dense16(x as Int16Array, w, b as Int32Array, mul as Int32Array, sh as Int32Array, n, k)
     const kp = roundUp(k, 8)
     const xs = x as Int16Array
     const rows = xs.length / k
@@ -281,10 +282,26 @@ export const matmulActInt: IntOp = {
       const [oa, ob] = batchOffsets(p.out, p.a, p.b, bi)
       for (let i = 0; i < m; i++) {
         acc.fill(0)
-        // Row i of A times B, accumulated row of B by row of B (contiguous reads).
-        for (let t = 0; t < k; t++) {
+        // Row i of A times B, accumulated four rows of B at a time (contiguous reads; every partial
+        // sum is an integer below 2^53, so the order does not change the result).
+        let t = 0
+        for (; t + 4 <= k; t += 4) {
+          const a0 = as[oa + i * k + t] as number
+          const a1 = as[oa + i * k + t + 1] as number
+          const a2 = as[oa + i * k + t + 2] as number
+          const a3 = as[oa + i * k + t + 3] as number
+          const r0 = ob + t * n
+          const r1 = r0 + n
+          const r2 = r1 + n
+          const r3 = r2 + n
+          for (let j = 0; j < n; j++) {
+            acc[j] =
+              (acc[j] as number) +
+              (a0 * (bs[r0 + j] as number) + a1 * (bs[r1 + j] as number) + a2 * (bs[r2 + j] as number) + a3 * (bs[r3 + j] as number))
+          }
+        }
+        for (; t < k; t++) {
           const av = as[oa + i * k + t] as number
-          if (av === 0) continue
           const row = ob + t * n
           for (let j = 0; j < n; j++) acc[j] = (acc[j] as number) + av * (bs[row + j] as number)
         }
@@ -307,4 +324,20 @@ export const matmulActInt: IntOp = {
     for (let t = 0; t < k; t++) acc += read(0, oa + i * k + t) * read(1, ob + t * n + j)
     return requant(acc, read(2, 0), read(3, 0))
   },
+}
+
+/** Dense with int16 weights (the same definition; a JavaScript kernel, exact in doubles). */
+function dense16(xs: Int16Array, w: Int16Array, b: Int32Array, mul: Int32Array, sh: Int32Array, n: number, k: number): Int16Array {
+  const rows = xs.length / k
+  const out = new Int16Array(rows * n)
+  for (let r = 0; r < rows; r++) {
+    const xo = r * k
+    for (let j = 0; j < n; j++) {
+      const wo = j * k
+      let acc = b[j] as number
+      for (let t = 0; t < k; t++) acc += (xs[xo + t] as number) * (w[wo + t] as number)
+      out[r * n + j] = requant(acc, mul[j] as number, sh[j] as number)
+    }
+  }
+  return out
 }

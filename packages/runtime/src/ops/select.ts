@@ -350,8 +350,10 @@ export const maskFillInt: IntOp = {
     // Fast path: x has the output shape and the mask broadcasts only over leading axes.
     const sameX = xShape.length === node.outShape.length && xShape.every((d, i) => d === node.outShape[i])
     const msize = sizeOf(mShape)
+    const first = mShape.findIndex((d) => d !== 1)
+    const trailing = first < 0 ? [] : mShape.slice(first)
     const leading =
-      sameX && out.length % msize === 0 && mShape.every((d, i) => d === node.outShape[node.outShape.length - mShape.length + i])
+      sameX && out.length % msize === 0 && trailing.every((d, i) => d === node.outShape[node.outShape.length - trailing.length + i])
     if (leading) {
       for (let i = 0; i < out.length; i++) out[i] = ms[i % msize] !== 0 ? fill : (xs[i] as number)
       return out

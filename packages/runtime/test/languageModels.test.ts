@@ -4,13 +4,14 @@
  * bench/lm.bench.ts, which reports the full figures.
  */
 import { execFile } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
-import { createDecoder, generate, runQuantized } from '../src/index.js'
+import { createDecoder, decodeOnnx, decodeTensorProto, generate, importOnnx, runQuantized } from '../src/index.js'
+import { nodeTestsDir } from './backendTests.js'
 import {
   argmaxRow,
   charPath,
@@ -121,5 +122,31 @@ describe.skipIf(!languageModelsPresent)('shakespeare-char in exact integer arith
     }
     expect(Math.abs(intLoss - floatLoss)).toBeLessThan(0.02)
     expect(agree / (256 * windows.length)).toBeGreaterThanOrEqual(0.99)
+  })
+})
+
+describe.skipIf(!existsSync(nodeTestsDir))('transformer ops outside their patterns', () => {
+  const importTest = (name: string) => () => {
+    const dir = join(nodeTestsDir, name)
+    const input = decodeTensorProto(readFileSync(join(dir, 'test_data_set_0', 'input_0.pb')))
+    const model = decodeOnnx(readFileSync(join(dir, 'model.onnx')))
+    const calibration = Object.fromEntries(
+      model.inputs.map((i, k) => [
+        i.name,
+        k === 0 ? input : decodeTensorProto(readFileSync(join(dir, 'test_data_set_0', `input_${k}.pb`))),
+      ]),
+    )
+    return importOnnx(readFileSync(join(dir, 'model.onnx')), { calibration: [calibration] })
+  }
+  it('are rejected with UNSUPPORTED_OP naming the node: Sqrt, Pow by an activation, Div by an activation', () => {
+    for (const [test, op] of [
+      ['test_sqrt', 'Sqrt'],
+      ['test_pow', 'Pow'],
+      ['test_div', 'Div'],
+    ] as const) {
+      expect(importTest(test)).toThrow(
+        expect.objectContaining({ code: 'UNSUPPORTED_OP', details: expect.objectContaining({ opType: op, node: expect.any(String) }) }),
+      )
+    }
   })
 })

@@ -10,8 +10,9 @@ import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import * as ort from 'onnxruntime-node'
 import { describe, expect, it } from 'vitest'
+import type { Trace } from '../src/index.js'
 import { createDecoder, decodeOnnx, decodeTensorProto, generate, importOnnx, runQuantized } from '../src/index.js'
-import { nodeTestsDir } from './backendTests.js'
+import { checkWitnesses, nodeTestsDir } from './backendTests.js'
 import {
   argmaxRow,
   charPath,
@@ -66,6 +67,16 @@ describe.skipIf(!languageModelsPresent)('stories260K in exact integer arithmetic
     }
     expect(Buffer.from(incremental.buffer).equals(Buffer.from(full.buffer, 0, incremental.byteLength))).toBe(true)
     expect(() => decoder.append([lm.vocab])).toThrow(expect.objectContaining({ code: 'INVALID_MODEL' }))
+  })
+
+  it('every node of the graph opens single values whose witnesses verify and recompute the committed value', () => {
+    const { lm } = importStories()
+    const x = new Int16Array(lm.context)
+    x.set(expected().stories260K.greedy_ids)
+    const { trace } = runQuantized(lm.model, [x], { trace: true })
+    const { checked, failures } = checkWitnesses(lm.model, trace as Trace, 1, 7)
+    expect(failures).toEqual([])
+    expect(checked).toBe(lm.model.nodes.length)
   })
 
   it('a generation commits every step; the same tokens and root re-running the artifact in a worker thread and in another process', async () => {

@@ -55,7 +55,8 @@ lines.push(
   'Regenerate with `npx tsx bench/conformance.ts --light` (about 5 minutes; without `--light` the node-test sections are ' +
     'only printed, in seconds). For every node test in `../shared/onnx-backend-tests/node` (relative to the repository root) whose single node is an ' +
     'operator the importer accepts, the model is imported with its non-float inputs (shapes, axes) and the parameters the runtime ' +
-    'needs constant (Conv and Gemm weights and biases, BatchNormalization statistics, Clip bounds, a Div divisor) bound as constants, ' +
+    'needs constant (Conv and Gemm weights and biases, BatchNormalization statistics, Clip bounds, a Div divisor, Gather indices, ' +
+    'Slice bounds, Tile repeats, an Expand shape, a Where condition, LayerNormalization and RMSNormalization scale and bias) bound as constants, ' +
     'calibrated on the test’s own inputs, run under the integer semantics (`verity-int16-v1`), and the dequantized output is compared ' +
     'element by element with the expected output. The tolerance is derived from the scales of that very model: for data movement and ' +
     'max-pooling half an input step; for Clip and average pooling one input step; for elementwise ops one output step plus the ' +

@@ -11,6 +11,7 @@ import { demo } from './commands/demo.js'
 import { deploy } from './commands/deploy.js'
 import { devnet } from './commands/devnet.js'
 import { evaluate } from './commands/evaluate.js'
+import { generateCommand } from './commands/generate.js'
 import { modelImport } from './commands/modelImport.js'
 import { modelPublish, nodeCommand } from './commands/nodeCommands.js'
 import { runCommand } from './commands/run.js'
@@ -83,6 +84,17 @@ function faultyParty(v: string): { fault?: Fault; falseChallengeRate?: number } 
   const kind = match![1]!
   if (kind === 'false-challenger') return { falseChallengeRate: r }
   return { fault: { kind: kind === 'wrong-output' ? 'flip-output' : (kind as Fault['kind']), rate: r } }
+}
+
+function weightBits(v: string): 8 | 16 {
+  if (v !== '8' && v !== '16') throw new InvalidArgumentError(`expected 8 or 16, got "${v}"`)
+  return Number(v) as 8 | 16
+}
+
+function nonNegative(v: string): number {
+  const n = Number(v)
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number ≥ 0, got "${v}"`)
+  return n
 }
 
 function nonNegativeInt(v: string): number {
@@ -172,6 +184,35 @@ export function program(): Command {
     .option('--json', 'print JSON', false)
     .action((o) => {
       runCommand({ model: o.model, input: o.input, trace: o.trace, json: o.json })
+    })
+  cli
+    .command('generate')
+    .description('Generate text with a language model (ONNX or artifact) in the exact integer runtime')
+    .requiredOption('--model <file>', 'ONNX language model (token ids in, logits out) or model artifact')
+    .requiredOption('--prompt <text>', 'prompt text')
+    .option('--max-tokens <n>', 'tokens to generate', positiveInt, 64)
+    .option('--temperature <t>', 'sampling temperature (0: greedy)', nonNegative, 0)
+    .option('--seed <s>', 'seed of the sampling draws', nonNegativeInt, 0)
+    .option('--tokenizer <file>', 'llama2.c tokenizer (.bin); default: a tok*.bin beside the model')
+    .option('--vocab <characters>', 'character vocabulary instead of a tokenizer file (token i = i-th character)')
+    .option('--calibrate <text file>', 'text to calibrate an ONNX model on (default: the prompt)')
+    .option('--context <n>', 'context length for an ONNX model (default: prompt + max tokens)', positiveInt)
+    .option('--weight-bits <8|16>', 'Dense weight width for an ONNX model', weightBits)
+    .option('--json', 'print JSON', false)
+    .action((o) => {
+      generateCommand({
+        model: o.model,
+        prompt: o.prompt,
+        maxTokens: o.maxTokens,
+        temperature: o.temperature,
+        seed: o.seed,
+        tokenizer: o.tokenizer,
+        vocab: o.vocab,
+        calibrate: o.calibrate,
+        context: o.context,
+        weightBits: o.weightBits,
+        json: o.json,
+      })
     })
   cli
     .command('eval')

@@ -15,6 +15,7 @@ export {
   InvalidModelError,
   OnnxDecodeError,
   QuantizationError,
+  TokenizeError,
   UnsupportedOpError,
   WitnessError,
 } from './errors.js'
@@ -23,6 +24,16 @@ export { commitTrace, run, runQuantized, tensorsHash } from './execute.js'
 export { floorDiv, quantizeMultiplier, requant, roundDiv, rshift, sat16 } from './fixedPoint.js'
 export type { TensorInput } from './input.js'
 export { quantizeInputs } from './input.js'
+export type { Decoder } from './lm/decoder.js'
+export { createDecoder } from './lm/decoder.js'
+export type { GenerateOptions, Generation, GenerationStep } from './lm/generate.js'
+export { generate, stepLeaf } from './lm/generate.js'
+export type { LanguageModel } from './lm/languageModel.js'
+export { languageModelFromArtifact, languageModelOf } from './lm/languageModel.js'
+export type { SampleOptions } from './lm/sampleToken.js'
+export { POW2_FRACTION, sampleToken } from './lm/sampleToken.js'
+export type { Tokenizer } from './lm/tokenizer.js'
+export { charTokenizer, llama2cTokenizer } from './lm/tokenizer.js'
 export type { Hex, LoadedModel } from './loadModel.js'
 export { loadModel } from './loadModel.js'
 export {

@@ -133,3 +133,11 @@ export class QuantizationError extends BaseError {
     super('QUANTIZATION_FAILED', shortMessage, { details })
   }
 }
+
+/** Text that a tokenizer cannot encode (a character outside a character vocabulary). */
+export class TokenizeError extends BaseError {
+  override name = 'TokenizeError'
+  constructor(shortMessage: string, details: ErrorDetails = {}) {
+    super('TEXT_NOT_ENCODABLE', shortMessage, { details })
+  }
+}

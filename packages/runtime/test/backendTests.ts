@@ -104,6 +104,13 @@ const constantInputs: Record<string, number[]> = {
   Reshape: [1],
   Squeeze: [1],
   Unsqueeze: [1],
+  Gather: [1],
+  Slice: [1, 2, 3, 4],
+  Tile: [1],
+  Expand: [1],
+  Where: [0],
+  LayerNormalization: [1, 2],
+  RMSNormalization: [1],
 }
 
 /**

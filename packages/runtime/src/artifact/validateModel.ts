@@ -1,6 +1,7 @@
 import { ArtifactDecodeError } from '../errors.js'
 import type { Model, ModelNode, TensorInfo } from '../model.js'
 import { lrnBucket } from '../ops/lrn.js'
+import { isqrt } from '../ops/norm.js'
 import { intOps } from '../ops/registry.js'
 import { EXP_INTERVALS, EXP_ONE } from '../ops/softmax.js'
 import { LUT_INTERVALS } from '../ops/unary.js'
@@ -113,7 +114,7 @@ function checkNode(model: Model, n: ModelNode): string | undefined {
       if (!arity(5) || !act(0)) return 'expects X, W, B, MUL, SHIFT'
       const x = io[0] as View
       const m = n.op === 'Conv' ? a.m : a.n
-      const w = param(1, 'int8', io[1]?.data?.length ?? -1)
+      const w = param(1, n.op === 'Dense' && io[1]?.dtype === 'int16' ? 'int16' : 'int8', io[1]?.data?.length ?? -1)
       const [b, mul, sh] = [param(2, 'int32', m), param(3, 'int32', m), param(4, 'int32', m)]
       if (!isInt(m) || m < 1 || !w || !b || !mul || !sh || w.length % m !== 0 || !shift(sh)) return 'bad parameters'
       const k = w.length / m
@@ -266,6 +267,54 @@ function checkNode(model: Model, n: ModelNode): string | undefined {
       if (!table || io[1]?.dtype !== 'int32' || table.length <= lrnBucket(size * X * X) || !shift(sh)) return 'table too short or bad shift'
       for (const v of table) if (X * Math.abs(v) >= LIMIT) return 'exceeds the 2^52 bound'
       return sameShape(out, (io[0] as View).shape) && sizeOf(out) % (c * plane) === 0 ? undefined : 'shape'
+    }
+    case 'Gather': {
+      const axis = a.axis
+      const x = io[0] as View
+      const idx = io[1] as View
+      if (!arity(2) || !operand(0) || !(idx.dtype === 'int16' ? !idx.data : idx.dtype === 'int32' && idx.data))
+        return 'expects X int16, IDX'
+      if (!isInt(axis) || axis < 0 || axis >= x.shape.length) return 'bad axis'
+      return sameShape(out, [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)]) ? undefined : 'output shape'
+    }
+    case 'Slice': {
+      const x = io[0] as View
+      const { starts, steps } = a
+      const rank = x.shape.length
+      if (!arity(1) || !operand(0) || !Array.isArray(starts) || !Array.isArray(steps) || starts.length !== rank || steps.length !== rank)
+        return 'expects X and per-axis STARTS, STEPS'
+      if (out.length !== rank) return 'output rank'
+      for (let d = 0; d < rank; d++) {
+        const [s, st, len, dim] = [starts[d], steps[d], out[d], x.shape[d]] as number[]
+        if (!isInt(s) || !isInt(st) || st === 0) return 'bad starts or steps'
+        if (len > 0 && (s < 0 || s >= dim || s + (len - 1) * st < 0 || s + (len - 1) * st >= dim)) return 'slice outside the input'
+      }
+      return undefined
+    }
+    case 'Tile': {
+      const x = io[0] as View
+      return arity(1) && operand(0) && out.length === x.shape.length && x.shape.every((d, i) => d > 0 && (out[i] as number) % d === 0)
+        ? undefined
+        : 'output is not a tiling of the input'
+    }
+    case 'Expand':
+      return arity(1) && operand(0) && sameShape(broadcastShapes((io[0] as View).shape, out) ?? [], out) ? undefined : 'shape'
+    case 'MaskFill': {
+      const m = io[1] as View
+      if (!arity(2) || !operand(0) || m.dtype !== 'int8' || !m.data || !isInt(a.fill) || a.fill < -32768 || a.fill > 32767)
+        return 'expects X, M int8, FILL'
+      return io.every((v) => sameShape(broadcastShapes(out, v.shape) ?? [], out)) ? undefined : 'inputs do not broadcast to the output'
+    }
+    case 'Norm': {
+      const d = out.at(-1) ?? 0
+      const { center, e, f } = a
+      const [g, b] = [param(1, 'int32', d), param(2, 'int32', d)]
+      if (!arity(3) || !act(0) || !g || !b || !sameShape(out, (io[0] as View).shape) || d < 1) return 'expects X, G int32 [D], B int32 [D]'
+      if ((center !== 0 && center !== 1) || !isInt(e) || e < 1 || !isInt(f) || f < 0 || f > 52) return 'bad attributes'
+      const tMax = d * d * X * X + e
+      if (tMax >= LIMIT || (isqrt(tMax) + 1) * 2 ** f >= 2 ** 51) return 'exceeds the 2^52 bound'
+      for (const v of g) if (Math.abs(v) * 2 * d * X >= 2 ** 51) return 'exceeds the 2^52 bound'
+      return undefined
     }
     default:
       return 'unknown op'

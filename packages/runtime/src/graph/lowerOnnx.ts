@@ -3,8 +3,9 @@ import type { AttrValue, OnnxModel, OnnxNode } from '../onnx/decodeOnnx.js'
 import { onnxOps } from '../ops/registry.js'
 import type { FloatNode, ResolveContext } from '../ops/types.js'
 import type { DType, FloatTensor } from '../tensor.js'
-import { broadcastIndex, floatTensor, normalizeAxis, sizeOf } from '../tensor.js'
+import { broadcastIndex, broadcastShapes, floatTensor, normalizeAxis, sizeOf } from '../tensor.js'
 import { fuseGraph } from './fuseGraph.js'
+import { fuseTransformer } from './fuseTransformer.js'
 
 /** A float graph with static shapes, constants folded, and no Identity/Dropout. */
 export type FloatGraph = {
@@ -25,7 +26,7 @@ export type LowerOptions = {
 
 const passThrough = new Set(['Identity', 'Dropout'])
 /** Ops evaluated only at import, on constant inputs (shape computations). */
-const foldOnly = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Gather', 'Cast'])
+const foldOnly = new Set(['Constant', 'ConstantOfShape', 'Shape', 'Cast', 'Equal', 'Range'])
 
 /**
  * Lowers a decoded ONNX model: resolves every node's attributes and shapes, folds every node whose
@@ -51,10 +52,11 @@ export function lowerOnnx(model: OnnxModel, options: LowerOptions = {}): FloatGr
         shape: input.shape,
       })
     }
-    if (input.dtype !== 'float32' && input.dtype !== 'float64' && input.dtype !== 'float16') {
-      throw new UnsupportedOpError('Input', input.name, `element type ${input.dtype} (float inputs only)`)
+    // Integer inputs are token ids (embedding indices), quantized with scale 1.
+    if (!['float32', 'float64', 'float16', 'int64', 'int32'].includes(input.dtype)) {
+      throw new UnsupportedOpError('Input', input.name, `element type ${input.dtype} (float, int64 and int32 inputs only)`)
     }
-    inputs.push({ name: input.name, dtype: input.dtype, shape })
+    inputs.push({ name: input.name, dtype: input.dtype as DType, shape })
     shapes.set(input.name, shape)
   }
 
@@ -77,7 +79,7 @@ export function lowerOnnx(model: OnnxModel, options: LowerOptions = {}): FloatGr
     if (node.domain !== '' && node.domain !== 'ai.onnx') {
       throw new UnsupportedOpError(`${node.domain}.${node.opType}`, node.name, 'custom operator domain')
     }
-    const expanded = expandGemm(node, ctx) ?? expandLegacyBroadcast(node, ctx)
+    const expanded = expandGemm(node, ctx) ?? expandLegacyBroadcast(node, ctx) ?? expandSplit(node, ctx)
     if (expanded) {
       pending.splice(at + 1, 0, ...expanded)
       continue
@@ -122,7 +124,7 @@ export function lowerOnnx(model: OnnxModel, options: LowerOptions = {}): FloatGr
       throw new UnsupportedOpError('Output', o, constants.has(o) ? 'the output is a constant' : 'the output is never produced')
     }
   }
-  return fuseGraph({ opset: model.opset, inputs, outputs, constants, nodes, shapes })
+  return fuseGraph(fuseTransformer({ opset: model.opset, inputs, outputs, constants, nodes, shapes }))
 }
 
 /** A node the importer adds while rewriting `from`, named after it. */
@@ -228,22 +230,25 @@ function foldSpecial(node: OnnxNode, ctx: ResolveContext): FloatTensor | undefin
       const dims = shape.slice(Math.max(0, start), Math.min(shape.length, end))
       return floatTensor([dims.length], Float64Array.from(dims), 'int64')
     }
-    case 'Gather': {
-      const data = constIn(0)
-      const idx = constIn(1)
-      const axis = normalizeAxis((node.attrs.get('axis') as number | undefined) ?? 0, data.shape.length)
-      const outer = sizeOf(data.shape.slice(0, axis))
-      const inner = sizeOf(data.shape.slice(axis + 1))
-      const dim = data.shape[axis] as number
-      const out = floatTensor([...data.shape.slice(0, axis), ...idx.shape, ...data.shape.slice(axis + 1)], undefined, data.dtype)
-      let k = 0
-      for (let o = 0; o < outer; o++) {
-        for (const raw of idx.data) {
-          const j = raw < 0 ? raw + dim : raw
-          for (let t = 0; t < inner; t++) out.data[k++] = data.data[(o * dim + j) * inner + t] as number
-        }
-      }
-      return out
+    case 'Equal': {
+      const [x, y] = [constIn(0), constIn(1)]
+      const shape = broadcastShapes(x.shape, y.shape)
+      if (!shape) throw new InvalidModelError(`Equal "${node.name}" shapes do not broadcast`, { node: node.name })
+      const data = new Float64Array(sizeOf(shape))
+      for (let i = 0; i < data.length; i++)
+        data[i] = x.data[broadcastIndex(shape, x.shape, i)] === y.data[broadcastIndex(shape, y.shape, i)] ? 1 : 0
+      return floatTensor(shape, data, 'bool')
+    }
+    case 'Range': {
+      const [start, limit, delta] = [0, 1, 2].map((i) => constIn(i).data[0] as number) as [number, number, number]
+      const n = Math.max(0, Math.ceil((limit - start) / delta))
+      if (!Number.isFinite(n) || n > 2 ** 24)
+        throw new InvalidModelError(`Range "${node.name}" is empty-stepped or too long`, { node: node.name })
+      return floatTensor(
+        [n],
+        Float64Array.from({ length: n }, (_, i) => start + i * delta),
+        constIn(0).dtype,
+      )
     }
     case 'Cast': {
       const c = ctx.constant(node.inputs[0] as string)
@@ -259,4 +264,42 @@ function foldSpecial(node: OnnxNode, ctx: ResolveContext): FloatTensor | undefin
     default:
       return undefined
   }
+}
+
+/** Split becomes one Slice per output along the axis (sizes from the `split` input, attribute, or num_outputs). */
+function expandSplit(node: OnnxNode, ctx: ResolveContext): OnnxNode[] | undefined {
+  if (node.opType !== 'Split') return undefined
+  const x = node.inputs[0] as string
+  const shape = ctx.shape(x)
+  const axis = normalizeAxis((node.attrs.get('axis') as number | undefined) ?? 0, shape.length)
+  const dim = shape[axis] as number
+  const splitName = node.inputs[1]
+  let sizes: number[]
+  if (splitName) {
+    const c = ctx.constant(splitName)
+    if (!c) throw new UnsupportedOpError('Split', node.name, 'split sizes must be constant')
+    sizes = Array.from(c.data)
+  } else {
+    const attr = node.attrs.get('split')
+    const parts = (node.attrs.get('num_outputs') as number | undefined) ?? node.outputs.length
+    sizes = Array.isArray(attr)
+      ? (attr as number[])
+      : Array.from({ length: parts }, (_, i) => Math.min(Math.ceil(dim / parts), Math.max(0, dim - i * Math.ceil(dim / parts))))
+  }
+  if (sizes.length !== node.outputs.length || sizes.reduce((a, b) => a + b, 0) !== dim) {
+    throw new InvalidModelError(`Split "${node.name}" sizes do not add up to the axis`, { node: node.name, sizes, dim })
+  }
+  const out: OnnxNode[] = []
+  let start = 0
+  sizes.forEach((size, k) => {
+    const o = node.outputs[k] as string
+    const int64 = (v: number) => floatTensor([1], Float64Array.of(v), 'int64')
+    const names = ['starts', 'ends', 'axes'].map((p) => `${o}::${p}`) as [string, string, string]
+    out.push(helperNode(node, 'Constant', [], names[0], [['value', int64(start)]]))
+    out.push(helperNode(node, 'Constant', [], names[1], [['value', int64(start + size)]]))
+    out.push(helperNode(node, 'Constant', [], names[2], [['value', int64(axis)]]))
+    out.push({ ...helperNode(node, 'Slice', [x, ...names], o, []), name: `${node.name}/Slice_${k}` })
+    start += size
+  })
+  return out
 }

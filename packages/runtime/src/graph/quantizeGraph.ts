@@ -25,7 +25,11 @@ export function activationScale(maxAbs: number | undefined): number {
  * Turns a calibrated float graph into an integer model: each float node's `quantize` emits one
  * integer node and its constant parameter tensors.
  */
-export function quantizeGraph(graph: FloatGraph, stats: Map<string, number>, meta: { name: string; source: ModelSource }): Model {
+export function quantizeGraph(
+  graph: FloatGraph,
+  stats: Map<string, number>,
+  meta: { name: string; source: ModelSource; weightBits?: 8 | 16 | undefined },
+): Model {
   const tensors: TensorInfo[] = []
   const constants = new Map<number, IntArray>()
   const ids = new Map<string, number>()
@@ -34,7 +38,14 @@ export function quantizeGraph(graph: FloatGraph, stats: Map<string, number>, met
   for (const input of graph.inputs) {
     ids.set(
       input.name,
-      push({ name: input.name, kind: 'input', dtype: 'int16', shape: input.shape, scale: activationScale(stats.get(input.name)) }),
+      push({
+        name: input.name,
+        kind: 'input',
+        dtype: 'int16',
+        shape: input.shape,
+        // Integer inputs (token ids) are taken as they are: scale 1.
+        scale: input.dtype === 'int64' || input.dtype === 'int32' ? 1 : activationScale(stats.get(input.name)),
+      }),
     )
   }
 
@@ -55,6 +66,7 @@ export function quantizeGraph(graph: FloatGraph, stats: Map<string, number>, met
   }
 
   const ctx: QuantizeContext = {
+    weightBits: meta.weightBits ?? 8,
     calibratedScale: (name) => activationScale(stats.get(name)),
     scaleOf(name) {
       const id = ids.get(name)

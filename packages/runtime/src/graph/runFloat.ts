@@ -34,7 +34,8 @@ export function calibrate(graph: FloatGraph, samples: Record<string, FloatTensor
       let m = stats.get(name) ?? 0
       for (let i = 0; i < t.data.length; i++) {
         const a = Math.abs(t.data[i] as number)
-        if (a > m) m = a
+        // ±∞ (a −∞ attention mask) has no scale: it saturates to the int16 limit.
+        if (a > m && a !== Number.POSITIVE_INFINITY) m = a
       }
       stats.set(name, m)
     })

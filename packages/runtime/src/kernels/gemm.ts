@@ -114,7 +114,30 @@ export function convRequant(
   )
 }
 
-/** Lays out [w][src][x][bias][mul][shift][out] in the kernel's memory and runs the GEMM. */
+/**
+ * Weights stay resident in the kernel's memory: each padded weight matrix is copied in once, into an
+ * arena at the start of the memory, and reused by every later call (a decode step runs every Dense
+ * once per token). Past ARENA_LIMIT the arena starts over.
+ */
+let resident = new WeakMap<Int16Array, number>()
+let arenaEnd = 0
+const ARENA_LIMIT = 512 * 2 ** 20
+
+function residentOffset(w: Int16Array): number {
+  const known = resident.get(w)
+  if (known !== undefined) return known
+  if (arenaEnd + w.byteLength > ARENA_LIMIT) {
+    resident = new WeakMap()
+    arenaEnd = 0
+  }
+  const off = arenaEnd
+  arenaEnd = roundUp(off + w.byteLength, 16)
+  new Int16Array(reserve(arenaEnd), off, w.length).set(w)
+  resident.set(w, off)
+  return off
+}
+
+/** Runs the GEMM with resident weights and a scratch area [src][x][bias][mul][shift][out] after the arena. */
 function runGemm(
   w: Int16Array,
   m: number,
@@ -126,20 +149,20 @@ function runGemm(
   mul: Int32Array,
   shift: Int32Array,
 ): Int16Array {
+  const wOff = residentOffset(w)
   const p4 = roundUp(p, 4)
-  const srcOff = roundUp(w.byteLength, 16)
+  const srcOff = arenaEnd
   const xOff = roundUp(srcOff + srcBytes, 16)
   const bOff = roundUp(xOff + p4 * kp * 2, 16)
   const mOff = bOff + roundUp(m * 4, 16)
   const sOff = mOff + roundUp(m * 4, 16)
   const oOff = sOff + roundUp(m * 4, 16)
   const buffer = reserve(oOff + m * p4 * 2)
-  new Int16Array(buffer, 0, w.length).set(w)
   new Int16Array(buffer, xOff, p4 * kp).fill(0)
   fill(buffer, srcOff, xOff)
   new Int32Array(buffer, bOff, m).set(bias)
   new Int32Array(buffer, mOff, m).set(mul)
   new Int32Array(buffer, sOff, m).set(shift)
-  wasm.gemm(0, xOff, bOff, mOff, sOff, oOff, m, p4, kp)
+  wasm.gemm(wOff, xOff, bOff, mOff, sOff, oOff, m, p4, kp)
   return new Int16Array(buffer.slice(oOff, oOff + m * p4 * 2))
 }

@@ -20,12 +20,14 @@ function mapFloat(inputs: FloatTensor[], name: string, f: (vals: number[]) => nu
     inputs.map((t) => t.shape),
     name,
   )
-  const out = floatTensor(shape)
+  // Shape arithmetic on integer constants stays integer (and Div truncates, as ONNX does).
+  const integral = inputs.every((t) => t.dtype === 'int64' || t.dtype === 'int32')
+  const out = floatTensor(shape, undefined, integral ? (inputs[0] as FloatTensor).dtype : 'float32')
   const maps = inputs.map((t) => broadcastIndexMap(shape, t.shape))
   const vals = new Array<number>(inputs.length)
   for (let i = 0; i < out.data.length; i++) {
     for (let k = 0; k < inputs.length; k++) vals[k] = (inputs[k] as FloatTensor).data[(maps[k] as Int32Array)[i] as number] as number
-    out.data[i] = f(vals)
+    out.data[i] = integral ? Math.trunc(f(vals)) : f(vals)
   }
   return out
 }
@@ -95,7 +97,6 @@ function product(reciprocal: boolean): OnnxOp {
   return {
     resolve(node, ctx) {
       const [a, b] = node.inputs as [string, string]
-      if (reciprocal && !ctx.constant(b)) throw new UnsupportedOpError('Div', node.name, 'the divisor must be constant')
       return { attrs: {}, shape: broadcastAll([ctx.shape(a), ctx.shape(b)], node.name) }
     },
     evalFloat(node, inputs) {
@@ -106,7 +107,8 @@ function product(reciprocal: boolean): OnnxOp {
       const qa = q.operand(node, a)
       let qb: { id: number; scale: number }
       if (reciprocal) {
-        const c = q.constant(b) as FloatTensor
+        const c = q.constant(b)
+        if (!c) throw new UnsupportedOpError('Div', node.name, 'the divisor must be constant (outside a fused normalization)')
         qb = q.constActivation(`${node.name}.${b}`, { ...c, data: c.data.map((v) => 1 / v) })
       } else {
         qb = q.operand(node, b)

@@ -125,7 +125,31 @@ export const transposeInt: IntOp = {
     const out = new Int16Array(xs.length)
     const perm = nums(node.attrs, 'perm')
     const inShape = node.inShapes[0] as number[]
-    for (let i = 0; i < out.length; i++) out[i] = xs[transposeSource(inShape, perm, i)] as number
+    const rank = perm.length
+    if (rank === 0 || out.length === 0) {
+      out.set(xs)
+      return out
+    }
+    // Walk the output in order with an odometer over its coordinates; the source index moves by
+    // the permuted input strides.
+    const inStrides = stridesOf(inShape)
+    const dims = perm.map((p) => inShape[p] as number)
+    const strides = perm.map((p) => inStrides[p] as number)
+    const last = rank - 1
+    const n = dims[last] as number
+    const step = strides[last] as number
+    const coord = new Array<number>(rank).fill(0)
+    let src = 0
+    for (let o = 0; o < out.length; o += n) {
+      for (let j = 0; j < n; j++) out[o + j] = xs[src + j * step] as number
+      for (let d = last - 1; d >= 0; d--) {
+        coord[d] = (coord[d] as number) + 1
+        src += strides[d] as number
+        if ((coord[d] as number) < (dims[d] as number)) break
+        src -= (coord[d] as number) * (strides[d] as number)
+        coord[d] = 0
+      }
+    }
     return out
   },
   evalOne: (node, i, read) => read(0, transposeSource(node.inShapes[0] as number[], nums(node.attrs, 'perm'), i)),

@@ -62,14 +62,14 @@ function quantizeDense(
 ) {
   const sx = q.scaleOf(input)
   const sy = q.calibratedScale(output)
-  const { q: wq, scales } = quantizeRows(w, n)
+  const { q: wq, scales } = quantizeRows(w, n, q.weightBits === 16 ? 32767 : 127)
   const b = quantizeBias(bias, n, (r) => sx * (scales[r] as number))
   const mult = rowMultipliers(wq, b, n, (r) => (sx * (scales[r] as number)) / sy)
   return {
     op: 'Dense',
     inputs: [
       q.activation(input),
-      q.addConst(`${name}.weight`, 'int8', [n, w.length / n], wq),
+      q.addConst(`${name}.weight`, q.weightBits === 16 ? 'int16' : 'int8', [n, w.length / n], wq),
       q.addConst(`${name}.bias`, 'int32', [n], b),
       q.addConst(`${name}.multiplier`, 'int32', [n], mult.m),
       q.addConst(`${name}.shift`, 'int32', [n], mult.s),
@@ -134,14 +134,21 @@ export const matmulOnnx: OnnxOp = {
     const k = at.shape[at.shape.length - 1] as number
     const out = floatTensor(p.shape)
     const batches = sizeOf(p.out.slice(0, -2))
+    const alpha = (node.attrs.alpha as number | undefined) ?? 1
+    const ad = at.data
+    const bd = bt.data
+    const acc = new Float64Array(n)
     for (let bi = 0; bi < batches; bi++) {
       const [oa, ob] = batchOffsets(p.out, p.a, p.b, bi)
       for (let i = 0; i < m; i++) {
-        for (let j = 0; j < n; j++) {
-          let acc = 0
-          for (let t = 0; t < k; t++) acc += (at.data[oa + i * k + t] as number) * (bt.data[ob + t * n + j] as number)
-          out.data[(bi * m + i) * n + j] = acc + (bias ? (bias.data[j] as number) : 0)
+        acc.fill(0)
+        for (let t = 0; t < k; t++) {
+          const av = ad[oa + i * k + t] as number
+          const row = ob + t * n
+          for (let j = 0; j < n; j++) acc[j] = (acc[j] as number) + av * (bd[row + j] as number)
         }
+        const o = (bi * m + i) * n
+        for (let j = 0; j < n; j++) out.data[o + j] = alpha * (acc[j] as number) + (bias ? (bias.data[j] as number) : 0)
       }
     }
     return out
@@ -157,7 +164,10 @@ export const matmulOnnx: OnnxOp = {
     const qb = q.operand(node, b)
     const sy = q.calibratedScale(node.output)
     const k = q.shape(a).at(-1) as number
-    const mult = quantizeMultiplier((qa.scale * qb.scale) / sy, k * (INT16_MAX + 1) ** 2)
+    // A scalar factor after the product (attention's 1/√d) is folded into the multiplier.
+    const alpha = (node.attrs.alpha as number | undefined) ?? 1
+    if (alpha < 0) throw new UnsupportedOpError('MatMul', node.name, 'a negative scalar factor')
+    const mult = quantizeMultiplier((alpha * qa.scale * qb.scale) / sy, k * (INT16_MAX + 1) ** 2)
     return {
       op: 'MatMulAct',
       inputs: [
@@ -217,6 +227,7 @@ export const denseInt: IntOp = {
   run(node, [x, w, b, mul, sh]) {
     const n = num(node.attrs, 'n')
     const k = num(node.attrs, 'k')
+    if (w instanceof Int16Array) return dense16(x as Int16Array, w, b as Int32Array, mul as Int32Array, sh as Int32Array, n, k)
     const kp = roundUp(k, 8)
     const xs = x as Int16Array
     const rows = xs.length / k
@@ -256,9 +267,48 @@ export const denseInt: IntOp = {
  */
 export const matmulActInt: IntOp = {
   run(node, [a, b, mul, sh]) {
+    const as = a as Int16Array
+    const bs = b as Int16Array
+    const p = promoted(node.inShapes[0] as number[], node.inShapes[1] as number[], node.name)
+    const n = p.out[p.out.length - 1] as number
+    const m = p.out[p.out.length - 2] as number
+    const k = p.a[p.a.length - 1] as number
+    const mm = mul?.[0] as number
+    const s = sh?.[0] as number
     const out = new Int16Array(sizeOf(node.outShape))
-    for (let i = 0; i < out.length; i++)
-      out[i] = matmulActInt.evalOne(node, i, (p, idx) => (p === 0 ? a : p === 1 ? b : p === 2 ? mul : sh)?.[idx] as number)
+    const batches = sizeOf(p.out.slice(0, -2))
+    const acc = new Float64Array(n)
+    for (let bi = 0; bi < batches; bi++) {
+      const [oa, ob] = batchOffsets(p.out, p.a, p.b, bi)
+      for (let i = 0; i < m; i++) {
+        acc.fill(0)
+        // Row i of A times B, accumulated four rows of B at a time (contiguous reads; every partial
+        // sum is an integer below 2^53, so the order does not change the result).
+        let t = 0
+        for (; t + 4 <= k; t += 4) {
+          const a0 = as[oa + i * k + t] as number
+          const a1 = as[oa + i * k + t + 1] as number
+          const a2 = as[oa + i * k + t + 2] as number
+          const a3 = as[oa + i * k + t + 3] as number
+          const r0 = ob + t * n
+          const r1 = r0 + n
+          const r2 = r1 + n
+          const r3 = r2 + n
+          for (let j = 0; j < n; j++) {
+            acc[j] =
+              (acc[j] as number) +
+              (a0 * (bs[r0 + j] as number) + a1 * (bs[r1 + j] as number) + a2 * (bs[r2 + j] as number) + a3 * (bs[r3 + j] as number))
+          }
+        }
+        for (; t < k; t++) {
+          const av = as[oa + i * k + t] as number
+          const row = ob + t * n
+          for (let j = 0; j < n; j++) acc[j] = (acc[j] as number) + av * (bs[row + j] as number)
+        }
+        const o = (bi * m + i) * n
+        for (let j = 0; j < n; j++) out[o + j] = requant(acc[j] as number, mm, s)
+      }
+    }
     return out
   },
   evalOne(node, outIndex, read) {
@@ -274,4 +324,20 @@ export const matmulActInt: IntOp = {
     for (let t = 0; t < k; t++) acc += read(0, oa + i * k + t) * read(1, ob + t * n + j)
     return requant(acc, read(2, 0), read(3, 0))
   },
+}
+
+/** Dense with int16 weights (the same definition; a JavaScript kernel, exact in doubles). */
+function dense16(xs: Int16Array, w: Int16Array, b: Int32Array, mul: Int32Array, sh: Int32Array, n: number, k: number): Int16Array {
+  const rows = xs.length / k
+  const out = new Int16Array(rows * n)
+  for (let r = 0; r < rows; r++) {
+    const xo = r * k
+    for (let j = 0; j < n; j++) {
+      const wo = j * k
+      let acc = b[j] as number
+      for (let t = 0; t < k; t++) acc += (xs[xo + t] as number) * (w[wo + t] as number)
+      out[r * n + j] = requant(acc, mul[j] as number, sh[j] as number)
+    }
+  }
+  return out
 }

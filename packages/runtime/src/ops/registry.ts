@@ -13,7 +13,9 @@ import {
 } from './layout.js'
 import { lrnInt, lrnOnnx } from './lrn.js'
 import { denseInt, gemmOnnx, matmulActInt, matmulOnnx } from './matmul.js'
+import { layerNormOnnx, normInt, powOnnx, reduceMeanOnnx, rmsNormOnnx, sqrtOnnx } from './norm.js'
 import { averagePoolInt, averagePoolOnnx, globalAveragePoolOnnx, globalMaxPoolOnnx, maxPoolInt, maxPoolOnnx } from './pool.js'
+import { expandInt, expandOnnx, gatherInt, gatherOnnx, maskFillInt, sliceInt, sliceOnnx, tileInt, tileOnnx, whereOnnx } from './select.js'
 import { softmaxInt, softmaxOnnx } from './softmax.js'
 import type { IntOp, OnnxOp } from './types.js'
 import { clipInt, clipOnnx, leakyReluInt, leakyReluOnnx, lutFunctions, lutInt, lutOnnx, reluInt, reluOnnx } from './unary.js'
@@ -44,6 +46,16 @@ export const onnxOps: Record<string, OnnxOp> = {
   Transpose: transposeOnnx,
   Concat: concatOnnx,
   LRN: lrnOnnx,
+  Gather: gatherOnnx,
+  Slice: sliceOnnx,
+  Tile: tileOnnx,
+  Expand: expandOnnx,
+  Where: whereOnnx,
+  LayerNormalization: layerNormOnnx,
+  RMSNormalization: rmsNormOnnx,
+  Pow: powOnnx,
+  Sqrt: sqrtOnnx,
+  ReduceMean: reduceMeanOnnx,
   ...Object.fromEntries(Object.keys(lutFunctions).map((name) => [name, lutOnnx(name)])),
 }
 
@@ -66,4 +78,10 @@ export const intOps: Record<string, IntOp> = {
   Transpose: transposeInt,
   Concat: concatInt,
   LRN: lrnInt,
+  Gather: gatherInt,
+  Slice: sliceInt,
+  Tile: tileInt,
+  Expand: expandInt,
+  MaskFill: maskFillInt,
+  Norm: normInt,
 }

@@ -56,7 +56,7 @@ export const softmaxOnnx: OnnxOp = {
     return {
       op: 'Softmax',
       inputs: [q.activation(x), q.addConst(`${node.name}.exp`, 'int32', [EXP_INTERVALS + 1], table)],
-      attrs: { ...node.attrs, r },
+      attrs: { d: num(node.attrs, 'd'), inner: num(node.attrs, 'inner'), r, ...(node.attrs.masked === 1 ? { masked: 1 } : {}) },
       outScale: 1 / INT16_MAX,
     }
   },
@@ -74,6 +74,8 @@ function expAt(dist: number, r: number, read: (k: number) => number): number {
 /**
  * Integer Softmax over groups of `d` values: m = max x_j, e_j = E(m − x_j),
  * y_i = floorDiv(2 · 32767 · e_i + S, 2S) with S = Σ e_j (round half up). Output scale 1/32767.
+ * With MASKED = 1 (a −∞ mask before it), inputs equal to −32768 are masked out: they are left out
+ * of the max, their e_j is 0, and a group with every value masked outputs 0.
  */
 export const softmaxInt: IntOp = {
   run(node, [x, e]) {
@@ -83,31 +85,54 @@ export const softmaxInt: IntOp = {
     const d = num(node.attrs, 'd')
     const inner = num(node.attrs, 'inner')
     const r = num(node.attrs, 'r')
+    const masked = node.attrs.masked === 1
     const exps = new Float64Array(d)
     const read = (k: number) => table[k] as number
-    for (let i = 0; i < xs.length; i++) {
-      if (Math.floor(i / inner) % d !== 0) continue
-      const { at } = layout(node.attrs, i)
+    const groups = xs.length / d
+    for (let g = 0; g < groups; g++) {
+      const base = Math.floor(g / inner) * d * inner + (g % inner)
       let max = -32768
-      for (let j = 0; j < d; j++) max = Math.max(max, xs[at(j)] as number)
+      let any = false
+      for (let j = 0; j < d; j++) {
+        const v = xs[base + j * inner] as number
+        if (masked && v === -32768) continue
+        any = true
+        if (v > max) max = v
+      }
+      if (!any) continue
       let sum = 0
       for (let j = 0; j < d; j++) {
-        exps[j] = expAt(max - (xs[at(j)] as number), r, read)
-        sum += exps[j] as number
+        const v = xs[base + j * inner] as number
+        const ej = masked && v === -32768 ? 0 : expAt(max - v, r, read)
+        exps[j] = ej
+        sum += ej
       }
-      for (let j = 0; j < d; j++) out[at(j)] = floorDiv(2 * INT16_MAX * (exps[j] as number) + sum, 2 * sum)
+      for (let j = 0; j < d; j++) out[base + j * inner] = floorDiv(2 * INT16_MAX * (exps[j] as number) + sum, 2 * sum)
     }
     return out
   },
   evalOne(node, i, read) {
     const d = num(node.attrs, 'd')
     const r = num(node.attrs, 'r')
+    const masked = node.attrs.masked === 1
     const { at } = layout(node.attrs, i)
+    const live = (v: number) => !(masked && v === -32768)
     let max = -32768
-    for (let j = 0; j < d; j++) max = Math.max(max, read(0, at(j)))
+    let any = false
+    for (let j = 0; j < d; j++) {
+      const v = read(0, at(j))
+      if (!live(v)) continue
+      any = true
+      max = Math.max(max, v)
+    }
+    if (!any) return 0
     let sum = 0
-    for (let j = 0; j < d; j++) sum += expAt(max - read(0, at(j)), r, (k) => read(1, k))
-    const own = expAt(max - read(0, i), r, (k) => read(1, k))
-    return floorDiv(2 * INT16_MAX * own + sum, 2 * sum)
+    for (let j = 0; j < d; j++) {
+      const v = read(0, at(j))
+      if (live(v)) sum += expAt(max - v, r, (k) => read(1, k))
+    }
+    const own = read(0, i)
+    const e = live(own) ? expAt(max - own, r, (k) => read(1, k)) : 0
+    return floorDiv(2 * INT16_MAX * e + sum, 2 * sum)
   },
 }

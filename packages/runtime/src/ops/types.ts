@@ -23,6 +23,8 @@ export type ResolveContext = {
 export type Resolved = { attrs: Attrs; shape: number[]; inputs?: string[] }
 
 export type QuantizeContext = {
+  /** Width of Dense weights: 8 (default) or 16 bits. */
+  weightBits: 8 | 16
   /** The activation scale calibrated for a float tensor (max |x| / 32767). */
   calibratedScale(name: string): number
   /** The scale already assigned to a quantized activation. */

@@ -3,7 +3,7 @@ import { INT16_MAX, INT16_MIN, quantizeMultiplier, rshift, sat16 } from '../fixe
 import type { FloatTensor } from '../tensor.js'
 import { floatTensor } from '../tensor.js'
 import type { IntOp, OnnxOp } from './types.js'
-import { attrFloat, num } from './types.js'
+import { attrFloat, attrString, num } from './types.js'
 
 function mapUnary(x: FloatTensor, f: (v: number) => number): FloatTensor {
   const out = floatTensor([...x.shape])
@@ -149,6 +149,15 @@ export const lutFunctions: Record<string, UnaryFn> = {
     attrs: { alpha: 0.2, beta: 0.5 },
   },
   HardSwish: { f: (v) => v * Math.max(0, Math.min(1, v / 6 + 0.5)) },
+  /** x · Φ(x) with the exact (erf) form; fused by the importer from x · (erf(x/√2) + 1) · 0.5. */
+  Gelu: {
+    f: (v, n) =>
+      n.attrs.tanh === 1
+        ? 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)))
+        : 0.5 * v * (1 + erf(v / Math.SQRT2)),
+  },
+  /** x · sigmoid(x); fused by the importer from x · Sigmoid(x). */
+  Silu: { f: (v) => v / (1 + Math.exp(-v)) },
 }
 
 /** Table size: 4096 intervals of 16 int16 steps each, plus the closing entry. */
@@ -161,6 +170,7 @@ export function lutOnnx(opType: string): OnnxOp {
     resolve(node, ctx) {
       const attrs: Record<string, number> = {}
       for (const [k, v] of Object.entries(def.attrs ?? {})) attrs[k] = attrFloat(node, k, v)
+      if (opType === 'Gelu') attrs.tanh = attrString(node, 'approximate', 'none') === 'tanh' ? 1 : 0
       return { attrs, shape: sameShape(node, ctx) }
     },
     evalFloat: (node, [x]) => mapUnary(x as FloatTensor, (v) => def.f(v, node)),

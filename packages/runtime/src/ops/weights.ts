@@ -5,19 +5,21 @@ export const INT8_MAX = 127
 export const INT32_MAX = 2 ** 31 - 1
 
 /**
- * Symmetric per-row int8 quantization of a weight matrix laid out as `rows` contiguous rows:
+ * Symmetric per-row quantization (int8 by default, int16 with limit 32767) of a weight matrix laid out as `rows` contiguous rows:
  * scale_r = max|w_r| / 127, q = round(w / scale_r).
  */
-export function quantizeRows(w: Float64Array, rows: number): { q: Int8Array; scales: Float64Array } {
+export function quantizeRows(w: Float64Array, rows: number): { q: Int8Array; scales: Float64Array }
+export function quantizeRows(w: Float64Array, rows: number, limit: number): { q: Int8Array | Int16Array; scales: Float64Array }
+export function quantizeRows(w: Float64Array, rows: number, limit = INT8_MAX): { q: Int8Array | Int16Array; scales: Float64Array } {
   const cols = w.length / rows
-  const q = new Int8Array(w.length)
+  const q = limit > INT8_MAX ? new Int16Array(w.length) : new Int8Array(w.length)
   const scales = new Float64Array(rows)
   for (let r = 0; r < rows; r++) {
     let max = 0
     for (let i = r * cols; i < (r + 1) * cols; i++) max = Math.max(max, Math.abs(w[i] as number))
-    const s = max > 0 ? max / INT8_MAX : 1
+    const s = max > 0 ? max / limit : 1
     scales[r] = s
-    for (let i = r * cols; i < (r + 1) * cols; i++) q[i] = Math.max(-INT8_MAX, Math.min(INT8_MAX, Math.round((w[i] as number) / s)))
+    for (let i = r * cols; i < (r + 1) * cols; i++) q[i] = Math.max(-limit, Math.min(limit, Math.round((w[i] as number) / s)))
   }
   return { q, scales }
 }
@@ -41,7 +43,7 @@ export function quantizeBias(b: Float64Array | undefined, rows: number, accScale
  * 32768 · Σ|w_r| + |b_r|, and m_r · 2^-s_r ≈ s_x · s_w[r] / s_y.
  */
 export function rowMultipliers(
-  q: Int8Array,
+  q: Int8Array | Int16Array,
   bias: Int32Array,
   rows: number,
   ratio: (r: number) => number,

@@ -247,19 +247,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (store.evidence(batch.batchId, index)?.challengeId) continue
       // One game per receipt is enough: another verifier's open or decided challenge covers it.
       // (A challenge of this batch cannot precede its commit: scanned from the commit's block, in bounded ranges.)
-      const others = await scanLogs(chain, {
-        fromBlock: BigInt(batch.blockNumber),
-        fetch: (range) =>
-          chain.publicClient.getContractEvents({
-            address: book.contracts.settlement,
-            abi: settlementAbi,
-            eventName: 'ChallengeOpened',
-            args: { batchId: BigInt(batch.batchId) },
-            ...range,
-          }),
-        done: (found) => found.some((e) => e.args.receiptIndex === index),
-      })
-      if (others.some((e) => e.args.receiptIndex === index)) {
+      if (await alreadyChallenged(batch, index)) {
         log(`receipt ${index} of batch ${batch.batchId} is already challenged; not challenging it again`)
         continue
       }
@@ -300,10 +288,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     log(`batch ${batch.batchId}: re-executed ${picked.length} of ${batch.count}, ${matched.length} matched${attestTx ? ', attested' : ''}`)
   }
 
-  /** Challenges the data behind a receipt (once per receipt, by anyone), with a bond. */
-  async function challengeData(batch: VerifierBatch, receipt: Receipt, index: number, tree: ReceiptTree, why: string): Promise<void> {
-    if (store.evidence(batch.batchId, index)?.challengeId) return
-    const others = await scanLogs(chain, {
+  /**
+   * Whether anyone has challenged receipt `index` of the batch (its execution or its data): one
+   * challenge per receipt is enough. Scanned from the commit's block (nothing about the batch
+   * precedes it), in bounded ranges.
+   */
+  async function alreadyChallenged(batch: VerifierBatch, index: number): Promise<boolean> {
+    const found = await scanLogs(chain, {
       fromBlock: BigInt(batch.blockNumber),
       fetch: (range) =>
         chain.publicClient.getContractEvents({
@@ -313,9 +304,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
           args: { batchId: BigInt(batch.batchId) },
           ...range,
         }),
-      done: (found) => found.some((e) => e.args.receiptIndex === index),
+      done: (events) => events.some((e) => e.args.receiptIndex === index),
     })
-    if (others.some((e) => e.args.receiptIndex === index)) return
+    return found.some((e) => e.args.receiptIndex === index)
+  }
+
+  /** Challenges the data behind a receipt (once per receipt, by anyone), with a bond. */
+  async function challengeData(batch: VerifierBatch, receipt: Receipt, index: number, tree: ReceiptTree, why: string): Promise<void> {
+    if (store.evidence(batch.batchId, index)?.challengeId) return
+    if (await alreadyChallenged(batch, index)) return
     await approveBonds()
     store.recordEvidence({
       batchId: batch.batchId,

@@ -318,20 +318,7 @@ async function replayer(net: Devnet, attacker: Attacker, steps: AttackReport['st
   const tree = buildReceiptTree(data.receipts.map((r) => hashReceipt(receiptFromServed(r.receipt), attacker.domain)))
   const started = await net.chain.publicClient.getBlockNumber()
   // Until every receipt of the batch has a data challenge (each verifier checks every receipt's custody).
-  let challenged: bigint[] = []
-  for (let i = 0; i < 120; i++) {
-    const opened = await net.chain.publicClient.getContractEvents({
-      address: net.book.contracts.settlement,
-      abi: settlementAbi,
-      eventName: 'DataChallenged',
-      args: { batchId },
-      fromBlock: started - 5n,
-      strict: true,
-    })
-    challenged = opened.map((e) => e.args.challengeId)
-    if (new Set(opened.map((e) => e.args.receiptIndex)).size === honest.args.count) break
-    await new Promise((r) => setTimeout(r, 250))
-  }
+  const challenged = (await dataChallengesOf(net, batchId, started, honest.args.count)).map((e) => e.args.challengeId)
   steps.push({
     tried: 'wait for verifiers to check the replayed batch',
     outcome: `${challenged.length} data challenge(s) opened against it`,
@@ -379,6 +366,22 @@ async function replayer(net: Devnet, attacker: Attacker, steps: AttackReport['st
   })
 }
 
+/** The data challenges against a batch since block `since`, once `receipts` of its receipts have one (or after 30 s). */
+async function dataChallengesOf(net: Devnet, batchId: bigint, since: bigint, receipts: number) {
+  for (let i = 0; ; i++) {
+    const opened = await net.chain.publicClient.getContractEvents({
+      address: net.book.contracts.settlement,
+      abi: settlementAbi,
+      eventName: 'DataChallenged',
+      args: { batchId },
+      fromBlock: since - 5n,
+      strict: true,
+    })
+    if (new Set(opened.map((e) => e.args.receiptIndex)).size >= receipts || i >= 120) return opened
+    await new Promise((r) => setTimeout(r, 250))
+  }
+}
+
 function receiptFromServed(value: unknown): Receipt {
   const r = value as Record<string, unknown>
   return { ...(r as unknown as Receipt), fee: BigInt(r.fee as string), issuedAt: BigInt(r.issuedAt as string) }
@@ -420,19 +423,7 @@ async function modelSwapper(
   const batchId = await lastBatchId(net)
   steps.push({ tried: 'commit the swapped receipt', outcome: commit.ok ? `committed as batch ${batchId}` : `refused: ${commit.error}` })
   const started = await net.chain.publicClient.getBlockNumber()
-  let challengeId: bigint | undefined
-  for (let i = 0; i < 120 && challengeId === undefined; i++) {
-    const opened = await net.chain.publicClient.getContractEvents({
-      address: net.book.contracts.settlement,
-      abi: settlementAbi,
-      eventName: 'DataChallenged',
-      args: { batchId },
-      fromBlock: started - 5n,
-      strict: true,
-    })
-    challengeId = opened[0]?.args.challengeId
-    if (challengeId === undefined) await new Promise((r) => setTimeout(r, 250))
-  }
+  const challengeId = (await dataChallengesOf(net, batchId, started, 1))[0]?.args.challengeId
   steps.push({
     tried: 'wait for verifiers',
     outcome: challengeId === undefined ? 'NOT challenged' : `data challenge ${challengeId} opened (the request names model A)`,
@@ -451,14 +442,7 @@ async function modelSwapper(
       outcome: published.ok ? 'ACCEPTED' : `refused: ${published.error}`,
     })
     // Every verifier may have challenged it: each challenge runs out; the first overturns the receipt.
-    const all = await net.chain.publicClient.getContractEvents({
-      address: net.book.contracts.settlement,
-      abi: settlementAbi,
-      eventName: 'DataChallenged',
-      args: { batchId },
-      fromBlock: started - 5n,
-      strict: true,
-    })
+    const all = await dataChallengesOf(net, batchId, started, 1)
     const outcomes: string[] = []
     for (const e of all) {
       const challenge = await net.chain.publicClient.readContract({

@@ -1,13 +1,10 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { DevnetSummary } from '../src/commands/devnet.js'
 import { main } from '../src/main.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const shared = join(root, '..', 'shared')
 
 /** `verity devnet --adversary <strategy> --exit --json`, in process: the summary it prints. */
 async function devnetWith(strategy: string): Promise<DevnetSummary> {
@@ -16,7 +13,7 @@ async function devnetWith(strategy: string): Promise<DevnetSummary> {
   try {
     const dir = join(mkdtempSync(join(tmpdir(), `verity-${strategy}-`)), 'net')
     const code = await main(
-      ['node', 'verity', 'devnet', '--adversary', strategy, '--exit', '--json', '--shared', shared, '--dir', dir]
+      ['node', 'verity', 'devnet', '--adversary', strategy, '--exit', '--json', '--dir', dir]
         .concat(['--port', '0', '--dashboard-port', '0', '--requests', '8', '--window', '6', '--sample-rate', '1'])
         .concat(['--nodes', '2', '--verifiers', '2', '--batch-size', '4']),
     )

@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { identifyModel } from '@verity/contracts'
 import type { Generation, LanguageModel, Tokenizer } from '@verity/runtime'
 import { charTokenizer, generate, importLanguageModel, languageModelFromArtifact, llama2cTokenizer } from '@verity/runtime'
 import { readBytes, UsageError } from '../samples.js'
@@ -39,7 +38,7 @@ function tokenizerFor(options: GenerateCommandOptions): Tokenizer {
 /**
  * `verity generate`: text generation in the exact integer runtime from an ONNX language model
  * (imported on the spot, calibrated on --calibrate text or the prompt) or a model artifact.
- * Prints the text, then the model id and the root of the generation trace.
+ * Prints the text, then the artifact hash and the root of the generation trace.
  */
 export function generateCommand(options: GenerateCommandOptions): Generation {
   const tokenizer = tokenizerFor(options)
@@ -82,12 +81,14 @@ export function generateCommand(options: GenerateCommandOptions): Generation {
       process.stdout.write(after.startsWith(before) ? after.slice(before.length) : '')
     },
   })
-  const { modelId } = identifyModel(lm.model)
+  // The artifact's content hash: a registry id also binds the graph root, which the one-step check
+  // cannot derive yet for language-model ops (docs/semantics.md §9).
+  const { artifactHash } = lm.model
   if (options.json) {
     console.log(
       JSON.stringify(
         {
-          modelId,
+          artifactHash,
           prompt,
           tokens: result.tokens,
           text: tokenizer.decode([...prompt, ...result.tokens]),
@@ -98,7 +99,7 @@ export function generateCommand(options: GenerateCommandOptions): Generation {
       ),
     )
   } else {
-    console.log(`\n\nmodel id  ${modelId}`)
+    console.log(`\n\nartifact  ${artifactHash}`)
     console.log(
       `tokens    ${prompt.length} prompt + ${result.tokens.length} generated (${options.temperature ? `temperature ${options.temperature}, seed ${options.seed ?? 0}` : 'greedy'})`,
     )

@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { DevnetSummary } from '../src/commands/devnet.js'
 import { main } from '../src/main.js'
 
-
 /** `verity devnet --adversary <strategy> --exit --json`, in process: the summary it prints. */
 async function devnetWith(strategy: string): Promise<DevnetSummary> {
   const lines: string[] = []

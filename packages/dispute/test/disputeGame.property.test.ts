@@ -86,7 +86,7 @@ describe('property: the honest side wins every dispute game', () => {
   it(`${TRIALS} random games (seed ${SEED}; VERITY_FUZZ_SEED replays another)`, async () => {
     const rand = seededRandom(SEED)
     const pool = subjects(rand)
-    expect(pool.length).toBeGreaterThanOrEqual(8)
+    expect(pool.length).toBeGreaterThanOrEqual(withBackendTests ? 8 : 1)
     const outcomes: string[] = []
     for (let trial = 0; trial < TRIALS; trial++) {
       const subject = pool[Math.floor(rand() * pool.length)]!

@@ -215,7 +215,7 @@ async function settleBatch(count: number, clientCount: number, verifiers: TxSend
   const commit = await node!.write({
     ...s,
     functionName: 'commitBatch',
-    args: [batch.tree.root, count, feeTotal, ++sequence, 'http://127.0.0.1:7102/v1/batches'],
+    args: [batch.tree.root, count, feeTotal, ++sequence, `0x${'de'.repeat(32)}`, 'http://127.0.0.1:7102/v1/batches'],
   })
   const batchId = await settlement.read.batchCount()
   let attest = 0n
@@ -267,7 +267,7 @@ for (const [count, clientCount] of [
   [1024, 16],
 ] as const) {
   const older = answered(count, clientCount, `older ${count} ${clientCount}`)
-  await node!.write({ ...s, functionName: 'commitBatch', args: [older.tree.root, count, BigInt(count) * fee, ++sequence, ''] })
+  await node!.write({ ...s, functionName: 'commitBatch', args: [older.tree.root, count, BigInt(count) * fee, ++sequence, `0x${'de'.repeat(32)}`, ''] })
   const olderId = await settlement.read.batchCount()
   const attest = await verifierA!.write({ ...s, functionName: 'attest', args: [olderId, fullBitmap(count)] })
   await chain.increaseTime(101)
@@ -276,7 +276,7 @@ for (const [count, clientCount] of [
     encodeFunctionData({
       abi: settlement.abi,
       functionName: 'commitBatch',
-      args: [next.tree.root, count, BigInt(count) * fee, ++sequence, ''],
+      args: [next.tree.root, count, BigInt(count) * fee, ++sequence, `0x${'de'.repeat(32)}`, ''],
     }),
     encodeFunctionData({ abi: settlement.abi, functionName: 'finalize', args: [olderId, [verifierA!.address]] }),
   ]
@@ -329,7 +329,7 @@ for (const [count, clientCount] of [
   const published: Receipt = { ...batch.leaves[7]!, requestHash: hashRequest(request, domain), inputHash: request.inputHash }
   batch.leaves[7] = published
   const tree = buildReceiptTree(batch.leaves.map((leaf) => hashReceipt(leaf, domain)))
-  await node!.write({ ...s, functionName: 'commitBatch', args: [tree.root, 1024, 1024n * fee, ++sequence, ''] })
+  await node!.write({ ...s, functionName: 'commitBatch', args: [tree.root, 1024, 1024n * fee, ++sequence, `0x${'de'.repeat(32)}`, ''] })
   const batchId = await settlement.read.batchCount()
   record(
     'Settlement',

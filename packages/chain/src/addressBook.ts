@@ -24,6 +24,10 @@ export type DeploymentParams = {
   attesterSlash: bigint
   /** Share of the slash paid to the winning challenger, in basis points (the rest is burned). */
   bountyBps: number
+  /** Forced errors: decoys per batch, in basis points of its leaves (rounded up; docs/economics.md). */
+  decoyRateBps: number
+  /** Stake a node pays the verifier that challenged one of its decoys. */
+  decoyReward: bigint
 }
 
 /** Where a deployment lives: written by `deployVerity`, read by every role. */
@@ -99,6 +103,8 @@ export function parseAddressBook(text: string, source = 'address book'): Address
       dataResponseTime: int('dataResponseTime'),
       attesterSlash: big(params.attesterSlash, 'params.attesterSlash'),
       bountyBps: int('bountyBps'),
+      decoyRateBps: int('decoyRateBps'),
+      decoyReward: big(params.decoyReward, 'params.decoyReward'),
     },
   }
 }

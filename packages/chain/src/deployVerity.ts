@@ -45,6 +45,8 @@ export const DEFAULT_DEPLOYMENT_PARAMS: DeploymentParams = {
   bountyBps: 5000,
   dataResponseTime: 600,
   attesterSlash: 10n * TOKEN,
+  decoyRateBps: 200,
+  decoyReward: TOKEN / 10n,
 }
 
 /**
@@ -181,6 +183,8 @@ export async function deployVerity(parameters: DeployVerityParameters): Promise<
       challengeBond: params.challengeBond,
       receiptSlash: params.slashAmount,
       attesterSlash: params.attesterSlash,
+      decoyRateBps: params.decoyRateBps,
+      decoyReward: params.decoyReward,
     },
   ])
   const oneStepVerifier = await deploy(oneStepVerifierAbi, oneStepVerifierBytecode, [])

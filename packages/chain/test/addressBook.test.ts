@@ -41,6 +41,8 @@ const book: AddressBook = {
     dataResponseTime: 30,
     attesterSlash: 10n ** 19n,
     bountyBps: 5000,
+    decoyRateBps: 200,
+    decoyReward: 10n ** 17n,
   },
 }
 

@@ -105,7 +105,11 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   const digests = receipts.map((receipt) => hashReceipt(receipt, domain))
   const tree = buildReceiptTree(digests)
   // Committing moves no money.
-  const commit = await node.write({ ...s, functionName: 'commitBatch', args: [tree.root, 3, 3n * fee, 1, 'http://node-a/v1/batches/1'] })
+  const commit = await node.write({
+    ...s,
+    functionName: 'commitBatch',
+    args: [tree.root, 3, 3n * fee, 1, `0x${'de'.repeat(32)}`, 'http://node-a/v1/batches/1'],
+  })
   expect(commit.gasUsed).toBeGreaterThan(0n)
   const batchId = await settlement.read.batchCount()
   expect(batchId).toBe(1n)
@@ -144,7 +148,11 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   // A second batch: its attester is paid from the pot at finalize.
   const next = await sign(3)
   const nextTree = buildReceiptTree([hashReceipt(next.receipt, domain)])
-  await node.write({ ...s, functionName: 'commitBatch', args: [nextTree.root, 1, fee, 2, 'http://node-a/v1/batches/2'] })
+  await node.write({
+    ...s,
+    functionName: 'commitBatch',
+    args: [nextTree.root, 1, fee, 2, `0x${'de'.repeat(32)}`, 'http://node-a/v1/batches/2'],
+  })
   await verifier.write({ ...s, functionName: 'attest', args: [2n, [1n]] })
   await chain.increaseTime(61)
   await client.write({ ...s, functionName: 'finalize', args: [2n, [verifier.address]] })

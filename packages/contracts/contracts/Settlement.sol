@@ -81,6 +81,9 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         BatchStatus status;
         uint16 openChallenges;
         uint16 attesters;
+        bool decoysRevealed;
+        /// @dev keccak256(abi.encode(salt)) from the commit; the salt itself once revealed.
+        bytes32 decoys;
     }
 
     /// @notice A payment channel (one slot): `paid` is the last redeemed `channelTotal` (the vouchers'
@@ -117,6 +120,8 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         uint96 challengeBond;
         uint96 receiptSlash;
         uint96 attesterSlash;
+        uint16 decoyRateBps;
+        uint96 decoyReward;
     }
 
     struct Escrow {
@@ -159,6 +164,10 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     uint96 public immutable receiptSlash;
     /// @notice Stake taken from a verifier that attested a receipt later overturned (once per batch).
     uint96 public immutable attesterSlash;
+    /// @notice Forced errors: decoys per batch = ceil(count × decoyRateBps / BPS), one per segment.
+    uint16 public immutable decoyRateBps;
+    /// @notice Stake a node pays the verifier that challenged one of its decoys (and found it wrong).
+    uint96 public immutable decoyReward;
 
     address private immutable _deployer;
     /// @notice Computes the runtime's `tensorsHash` of published inputs (its own contract, to keep this one small).
@@ -183,6 +192,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     mapping(uint32 nodeId => Exposure) private _exposure;
     /// @notice Per node: the verifiers' share of its redeemed fees, paid out to the attesters of its batches.
     mapping(uint32 nodeId => uint256) public verificationPot;
+    mapping(uint256 batchId => mapping(uint256 decoy => bool)) private _decoyProven;
 
     bytes32 private constant ATTESTER_SLASHED = bytes32(uint256(2));
 
@@ -224,6 +234,8 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     event ChallengeRedundant(uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, uint256 bond);
     event DisputeGameBound(address game);
     event Claimed(address indexed account, uint256 amount);
+    event DecoysRevealed(uint256 indexed batchId, bytes32 salt);
+    event DecoyProven(uint256 indexed batchId, uint32 receiptIndex, bool present, uint256 slashed, address by);
 
     error ZeroAmount();
     error AmountTooLarge(uint256 amount);
@@ -268,6 +280,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     error DisputeGameAlreadyBound(address game);
     error NotDisputeGame(address caller);
     error AlreadyOverturned(uint256 batchId, uint32 receiptIndex);
+    error DecoysNotRevealed(uint256 batchId);
 
     /// @param token_ the ERC-20 of fees and bonds (the registry's staking token).
     /// @param nodes_ the registry whose active inference nodes commit and whose verifiers attest.
@@ -296,6 +309,9 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         challengeBond = params.challengeBond;
         receiptSlash = params.receiptSlash;
         attesterSlash = params.attesterSlash;
+        if (params.decoyRateBps > BPS) revert InvalidShare(params.decoyRateBps);
+        decoyRateBps = params.decoyRateBps;
+        decoyReward = params.decoyReward;
         _deployer = msg.sender;
     }
 
@@ -357,7 +373,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     ///         their fees (what the verifiers' pay is reckoned on). No money moves. `sequence` must be
     ///         the node's next commit number (1, 2, …), so a transaction re-sent after a crash can
     ///         never commit the same batch twice. `dataURI` is where verifiers fetch the receipts.
-    function commitBatch(bytes32 root, uint32 count, uint96 feeTotal, uint32 sequence, string calldata dataURI)
+    function commitBatch(bytes32 root, uint32 count, uint96 feeTotal, uint32 sequence, bytes32 decoyCommit, string calldata dataURI)
         external
         returns (uint256 batchId)
     {
@@ -366,7 +382,8 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         if (nodeId == 0) revert NotActiveNode(msg.sender);
         // INVARIANT: a batch commits at least one receipt.
         if (count == 0) revert EmptyBatch();
-        if (root == bytes32(0)) revert ZeroRoot();
+        // INVARIANT: every batch hides decoys, committed before anyone knows which receipts are sampled.
+        if (root == bytes32(0) || decoyCommit == bytes32(0)) revert ZeroRoot();
         Exposure memory exposure = _exposure[nodeId];
         // INVARIANT: each commit of a node is numbered; a replayed or duplicated commit reverts.
         if (sequence != exposure.commits + 1) revert WrongCommitSequence(exposure.commits + 1, sequence);
@@ -383,7 +400,9 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
             committedAt: uint40(block.timestamp),
             status: BatchStatus.Committed,
             openChallenges: 0,
-            attesters: 0
+            attesters: 0,
+            decoysRevealed: false,
+            decoys: decoyCommit
         });
         emit BatchCommitted(batchId, msg.sender, root, count, feeTotal, sequence, uint64(block.timestamp) + challengeWindow, dataURI);
     }
@@ -426,6 +445,8 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         uint64 endsAt = uint64(batch.committedAt) + challengeWindow;
         // INVARIANT: nothing settles while receipts can still be challenged.
         if (block.timestamp < endsAt) revert ChallengeWindowOpen(batchId, endsAt);
+        // INVARIANT: a batch settles only once its decoys can be checked, so lazy attesters are exposed.
+        if (!batch.decoysRevealed && decoyRateBps > 0) revert DecoysNotRevealed(batchId);
         batch.status = BatchStatus.Finalized;
         uint32 nodeId = batch.nodeId;
         _exposure[nodeId].openReceipts -= batch.count;
@@ -612,15 +633,16 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
 
     /// @notice Applies the dispute game's ruling on an open execution challenge: node lost → the
     ///         receipt is overturned (`_overturn`); challenger lost → its bond goes to the node.
-    function resolveChallenge(uint256 challengeId, bool nodeLost) external nonReentrant {
+    ///         A node that concedes a decoy (ruling 2) pays the challenger `decoyReward` instead.
+    function resolveChallenge(uint256 challengeId, uint8 ruling) external nonReentrant {
         IDisputeGame game = disputeGame;
         // INVARIANT: only the bound game rules.
         if (msg.sender != address(game) || address(game) == address(0)) revert NotDisputeGame(msg.sender);
         Challenge storage entry = _challenges[challengeId];
         if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
         BatchRecord storage batch = _batches[entry.batchId];
-        if (nodeLost) {
-            _overturn(challengeId, entry, batch);
+        if (ruling != 0) {
+            _overturn(challengeId, entry, batch, ruling == 2);
         } else {
             entry.status = ChallengeStatus.Rejected;
             address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
@@ -642,7 +664,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
             uint64 deadline = uint64(entry.openedAt) + dataResponseTime;
             // INVARIANT: the node has its full response time.
             if (block.timestamp < deadline) revert DisputeStillRunning(challengeId, deadline);
-            _overturn(challengeId, entry, batch);
+            _overturn(challengeId, entry, batch, false);
         } else {
             uint64 expiresAt = uint64(entry.openedAt) + maxDisputeDuration;
             // INVARIANT: funds never lock forever, but a running dispute gets its full duration.
@@ -675,6 +697,61 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         if (bounty > 0) claimable[msg.sender] += bounty;
         if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
         emit AttesterSlashed(batchId, verifier, receiptIndex, slashed, msg.sender);
+    }
+
+    /// @notice The node reveals its batch's decoy salt once the window has ended (finalize needs it).
+    function revealDecoys(uint256 batchId, bytes32 salt) external {
+        BatchRecord storage batch = _batches[batchId];
+        if (batch.status == BatchStatus.None) revert UnknownBatch(batchId);
+        uint64 endsAt = uint64(batch.committedAt) + challengeWindow;
+        // INVARIANT: decoys stay hidden while verifiers can still attest.
+        if (block.timestamp < endsAt) revert ChallengeWindowOpen(batchId, endsAt);
+        bytes32 commit = keccak256(abi.encode(salt));
+        if (batch.decoysRevealed || commit != batch.decoys) revert DataMismatch(batch.decoys, commit);
+        batch.decoys = salt;
+        batch.decoysRevealed = true;
+        emit DecoysRevealed(batchId, salt);
+    }
+
+    /// @notice Checks decoy `decoy` of a revealed batch against leaf `receipt` at its position
+    ///         (`decoyPosition`). Present (output hash = keccak(abi.encode(secret))): the receipt
+    ///         counts as overturned, so its attesters can be slashed. Missing: the node is slashed
+    ///         `receiptSlash`, `bountyBps` of it to the caller, the rest burned.
+    function proveDecoy(uint256 batchId, uint32 decoy, Receipt calldata receipt, bytes32[] calldata proof)
+        external
+        nonReentrant
+        returns (uint256 slashed)
+    {
+        BatchRecord storage batch = _batches[batchId];
+        if (!batch.decoysRevealed) revert DecoysNotRevealed(batchId);
+        (uint32 position, bytes32 secret) = decoyPosition(batch.decoys, decoy, batch.count);
+        if (ReceiptMerkle.rootFrom(receiptDigest(receipt), position, batch.count, proof) != batch.root) {
+            revert InvalidInclusionProof(batchId, position);
+        }
+        if (_decoyProven[batchId][decoy]) revert AlreadyOverturned(batchId, position);
+        _decoyProven[batchId][decoy] = true;
+        bool present = receipt.outputHash == keccak256(abi.encode(secret));
+        if (present) {
+            _overturned[batchId][position] = true;
+        } else {
+            address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
+            slashed = nodes.slash(node, NodeRegistry.Role.Inference, receiptSlash, address(this));
+            uint256 bounty = (slashed * bountyBps) / BPS;
+            if (bounty > 0) claimable[msg.sender] += bounty;
+            if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
+        }
+        emit DecoyProven(batchId, position, present, slashed, msg.sender);
+    }
+
+    /// @notice Where decoy `decoy` of a batch of `count` leaves sits, and its secret: the batch has
+    ///         ceil(count × decoyRateBps / BPS) decoys, decoy j at a secret offset of segment j.
+    ///         Reverts for a decoy number the batch does not have.
+    function decoyPosition(bytes32 salt, uint32 decoy, uint32 count) public view returns (uint32 position, bytes32 secret) {
+        uint256 decoys = (uint256(count) * decoyRateBps + BPS - 1) / BPS;
+        if (decoy >= decoys) revert InvalidInclusionProof(decoys, decoy);
+        uint256 stride = count / decoys;
+        secret = keccak256(abi.encode(salt, uint256(decoy)));
+        position = uint32(decoy * stride + (uint256(secret) % stride));
     }
 
     /// @notice Whether the receipt at `receiptIndex` of the batch was overturned.
@@ -724,7 +801,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     ///      at commit, so it is there), the client refunded the receipt's fee out of the slash, the
     ///      challenger paid its bond and `bountyBps` of the rest, the remainder burned. A receipt
     ///      already overturned by another challenge only returns this challenger's bond.
-    function _overturn(uint256 challengeId, Challenge storage entry, BatchRecord storage batch) private {
+    function _overturn(uint256 challengeId, Challenge storage entry, BatchRecord storage batch, bool decoy) private {
         uint256 batchId = entry.batchId;
         uint256 bond = entry.bond;
         entry.status = ChallengeStatus.Upheld;
@@ -737,8 +814,9 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         _overturned[batchId][entry.receiptIndex] = true;
         address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
         // The penalty: `receiptSlash` of stake (reserved at commit), the bounty to the challenger, the rest burned.
-        uint256 slashed = nodes.slash(node, NodeRegistry.Role.Inference, receiptSlash, address(this));
-        uint256 bounty = (slashed * bountyBps) / BPS;
+        // A conceded decoy: the node pays the challenger `decoyReward` for having checked.
+        uint256 slashed = nodes.slash(node, NodeRegistry.Role.Inference, decoy ? decoyReward : receiptSlash, address(this));
+        uint256 bounty = decoy ? slashed : (slashed * bountyBps) / BPS;
         claimable[entry.challenger] += bond + bounty;
         if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
         uint256 refund = _restitute(entry.client, node, entry.fee);
@@ -869,6 +947,6 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
 
     /// @notice Semantic version of this contract's interface.
     function version() external pure returns (string memory) {
-        return "2.0.0";
+        return "3.0.0";
     }
 }

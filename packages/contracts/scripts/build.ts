@@ -20,8 +20,9 @@ const DEPLOYABLE = ['VerityToken', 'ModelRegistry', 'NodeRegistry', 'TensorHashe
 /** Optimizer runs: tuned for cheap calls. */
 const OPTIMIZER_RUNS = 10_000
 /**
- * Contracts compiled for size instead (runs 200), to stay under the EIP-170 limit of 24,576 bytes of
- * runtime code that every EVM chain enforces.
+ * Contracts compiled for size instead (runs 200, through the IR pipeline, which packs Settlement
+ * ~2.6 KB smaller than the legacy one), to stay under the EIP-170 limit of 24,576 bytes of runtime
+ * code that every EVM chain enforces.
  */
 const SIZE_TUNED: Record<string, number> = { Settlement: 200 }
 const EIP170_LIMIT = 24_576
@@ -84,6 +85,7 @@ export function compile(typesSource = verityTypesSol(), runs = OPTIMIZER_RUNS, o
     sources,
     settings: {
       optimizer: { enabled: true, runs },
+      viaIR: runs !== OPTIMIZER_RUNS,
       evmVersion: 'cancun',
       outputSelection: {
         '*': Object.fromEntries((only ?? ['*']).map((name) => [name, ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object']])),
@@ -112,7 +114,7 @@ function contractModule(name: string, abi: unknown[], bytecode: string, deployed
   if (deployedSize > EIP170_LIMIT) throw new Error(`${name}: runtime code ${deployedSize} bytes, over the EIP-170 limit of ${EIP170_LIMIT}`)
   return [
     HEADER,
-    `// ${name}: compiled by solc ${SOLC_VERSION} (optimizer ${SIZE_TUNED[name] ?? OPTIMIZER_RUNS} runs, evm cancun); runtime code ${deployedSize} bytes.`,
+    `// ${name}: compiled by solc ${SOLC_VERSION} (optimizer ${SIZE_TUNED[name] ?? OPTIMIZER_RUNS} runs${SIZE_TUNED[name] ? ', via IR' : ''}, evm cancun); runtime code ${deployedSize} bytes.`,
     '',
     `export const ${camel(name)}Abi = ${JSON.stringify(abi, null, 2)} as const`,
     '',

@@ -14,7 +14,7 @@ export {
   ResponseTooLargeError,
 } from './boundedFetch.js'
 export { custodyProblem } from './custody.js'
-export { decoyCommitOf, decoyOutputHashOf, decoyPositions, decoySecretOf, isDecoyIndex, isDecoySecret } from './decoys.js'
+export { batchLeavesFor, decoyCommitOf, decoyCount, decoyOutputHashOf, decoyPosition, decoyPositions, decoySecretOf } from './decoys.js'
 export { boundedDetails, describeValue } from './describeValue.js'
 export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
 export { disputeGameAbi, disputeGameBytecode } from './generated/disputeGame.js'

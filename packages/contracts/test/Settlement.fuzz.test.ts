@@ -183,7 +183,11 @@ async function settleVouchers(f: Fixture, node: TxSender, vouchers: readonly Vou
     vouchers.map((v) => v.receipt),
   )
   const sequence = (await f.contracts.settlement.read.exposureOf([node.address])).commits + 1
-  await node.write({ ...s, functionName: 'commitBatch', args: [tree.root, vouchers.length, feeTotal, sequence, ''] })
+  await node.write({
+    ...s,
+    functionName: 'commitBatch',
+    args: [tree.root, vouchers.length, feeTotal, sequence, `0x${'de'.repeat(32)}`, ''],
+  })
   const batchId = await f.contracts.settlement.read.batchCount()
   await f.chain.increaseTime(WINDOW)
   await node.write({ ...s, functionName: 'finalize', args: [batchId, []] })
@@ -754,7 +758,7 @@ describe('exposure stays within stake; finalize pays attesters from the pot', ()
             const feeTotal = r.logUniform(UINT96_MAX)
             log.push(`commit ${count} seq ${sequence}`)
             const outcome = await clock.send(() =>
-              node.write({ ...s, functionName: 'commitBatch', args: [r.hex32(), count, feeTotal, sequence, ''] }),
+              node.write({ ...s, functionName: 'commitBatch', args: [r.hex32(), count, feeTotal, sequence, `0x${'de'.repeat(32)}`, ''] }),
             )
             const total = BigInt(openReceipts + count)
             if (staked < MIN_STAKE[Role.inference]) expectOutcome(outcome, { error: 'NotActiveNode', args: [node.address] }, where())

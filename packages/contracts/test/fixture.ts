@@ -44,6 +44,9 @@ export const TEST_PARAMS: Partial<DeploymentParams> = {
   minMoveTime: 0,
   slashAmount: 10n * TOKEN,
   attesterSlash: 20n * TOKEN,
+  // Decoys off unless a test turns them on: finalize then needs no reveal.
+  decoyRateBps: 0,
+  decoyReward: 0n,
   bountyBps: 5000,
 }
 

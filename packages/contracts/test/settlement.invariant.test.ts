@@ -116,7 +116,13 @@ describe('Settlement invariants under random action sequences', () => {
         const { tree, feeTotal } = treeOf(f, receipts)
         const sequence = (await f.contracts.settlement.read.exposureOf([node.address])).commits + 1
         const args = { root: root ?? tree.root, count: receipts.length, feeTotal, sequence }
-        record(await node.write({ ...s, functionName: 'commitBatch', args: [args.root, args.count, args.feeTotal, args.sequence, ''] }))
+        record(
+          await node.write({
+            ...s,
+            functionName: 'commitBatch',
+            args: [args.root, args.count, args.feeTotal, args.sequence, `0x${'de'.repeat(32)}`, ''],
+          }),
+        )
         lastCommit.set(node.address, args)
         batches.push({ id: await f.contracts.settlement.read.batchCount(), node, receipts, tree, vouchers })
       }
@@ -169,7 +175,11 @@ describe('Settlement invariants under random action sequences', () => {
           const node = pick(nodes)
           const last = lastCommit.get(node.address)
           if (!last) return SKIP
-          await node.write({ ...s, functionName: 'commitBatch', args: [last.root, last.count, last.feeTotal, last.sequence, ''] })
+          await node.write({
+            ...s,
+            functionName: 'commitBatch',
+            args: [last.root, last.count, last.feeTotal, last.sequence, `0x${'de'.repeat(32)}`, ''],
+          })
           throw new Error('a re-sent commit was accepted')
         },
         attest: async () => {

@@ -77,7 +77,7 @@ async function commit(receipts: readonly Receipt[], committer = sender(NODE)) {
   const result = await committer.write({
     ...s(),
     functionName: 'commitBatch',
-    args: [tree.root, receipts.length, feeTotal, sequence, 'http://node/b'],
+    args: [tree.root, receipts.length, feeTotal, sequence, `0x${'de'.repeat(32)}`, 'http://node/b'],
   })
   return { tree, feeTotal, receipts, result, batchId: await read().batchCount() }
 }
@@ -181,7 +181,7 @@ describe('Settlement: commitBatch', () => {
   it('test_commitBatch_unstakedCommitter_reverts', async () => {
     await setup()
     await expectRevert(
-      sender(OTHER).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 2, 0n, 1, ''] }),
+      sender(OTHER).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 2, 0n, 1, `0x${'de'.repeat(32)}`, ''] }),
       'NotActiveNode',
       [sender(OTHER).address],
     )
@@ -189,9 +189,12 @@ describe('Settlement: commitBatch', () => {
 
   it('test_commitBatch_zeroCountOrRoot_reverts', async () => {
     await setup()
-    await expectRevert(sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 0, 0n, 1, ''] }), 'EmptyBatch')
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [`0x${'00'.repeat(32)}`, 1, 0n, 1, ''] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 0, 0n, 1, `0x${'de'.repeat(32)}`, ''] }),
+      'EmptyBatch',
+    )
+    await expectRevert(
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [`0x${'00'.repeat(32)}`, 1, 0n, 1, `0x${'de'.repeat(32)}`, ''] }),
       'ZeroRoot',
     )
   })
@@ -200,22 +203,22 @@ describe('Settlement: commitBatch', () => {
     await setup()
     const root = keccak256('0x02')
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 0, ''] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 0, `0x${'de'.repeat(32)}`, ''] }),
       'WrongCommitSequence',
       [1, 0],
     )
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 2, ''] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 2, `0x${'de'.repeat(32)}`, ''] }),
       'WrongCommitSequence',
       [1, 2],
     )
-    await sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 1, ''] })
+    await sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 1, `0x${'de'.repeat(32)}`, ''] })
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 1, ''] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 1, `0x${'de'.repeat(32)}`, ''] }),
       'WrongCommitSequence',
       [2, 1],
     )
-    await sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 2, ''] })
+    await sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 2, `0x${'de'.repeat(32)}`, ''] })
     expect((await read().exposureOf([sender(NODE).address])).commits).toBe(2)
   })
 
@@ -250,7 +253,11 @@ describe('Settlement: commitBatch', () => {
       (await vouchers(3, sender(NODE).address, 2)).map((v) => v.receipt),
     )
     const calls = [
-      encodeFunctionData({ abi: s().abi, functionName: 'commitBatch', args: [next.tree.root, 3, next.feeTotal, 2, ''] }),
+      encodeFunctionData({
+        abi: s().abi,
+        functionName: 'commitBatch',
+        args: [next.tree.root, 3, next.feeTotal, 2, `0x${'de'.repeat(32)}`, ''],
+      }),
       encodeFunctionData({ abi: s().abi, functionName: 'finalize', args: [first.batchId, []] }),
     ]
     await sender(NODE).write({ ...s(), functionName: 'multicall', args: [calls] })
@@ -599,7 +606,7 @@ describe('Settlement: execution challenges', () => {
 
   it('test_resolveChallenge_notTheGame_and_bindDisputeGame_again_reverts', async () => {
     await setup()
-    await expectRevert(sender(OTHER).write({ ...s(), functionName: 'resolveChallenge', args: [1n, true] }), 'NotDisputeGame', [
+    await expectRevert(sender(OTHER).write({ ...s(), functionName: 'resolveChallenge', args: [1n, 1] }), 'NotDisputeGame', [
       sender(OTHER).address,
     ])
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'bindDisputeGame', args: [sender(OTHER).address] }), 'NotDeployer', [
@@ -860,7 +867,7 @@ describe('Settlement: attacks by a hostile node', () => {
     const random = await sender(HOSTILE).write({
       ...s(),
       functionName: 'commitBatch',
-      args: [keccak256(toHex('random')), 1, 50n * TOKEN, 1, 'http://nowhere'],
+      args: [keccak256(toHex('random')), 1, 50n * TOKEN, 1, `0x${'de'.repeat(32)}`, 'http://nowhere'],
     })
     const randomId = events(random, 'BatchCommitted')[0]!.batchId as bigint
     // A receipt naming the victim as client, of a request the hostile node signed itself.
@@ -933,7 +940,7 @@ describe('Settlement: attacks by a hostile node', () => {
     // The hostile node re-commits the honest node's receipts with ten times their fees.
     const replay = vs.map((v) => v.receipt)
     const { tree } = treeOf(f, replay)
-    await sender(HOSTILE).write({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, 20n * fee, 1, ''] })
+    await sender(HOSTILE).write({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, 20n * fee, 1, `0x${'de'.repeat(32)}`, ''] })
     const replayed = { batchId: await read().batchCount(), tree, receipts: replay }
     // The honest node re-committing its own receipts earns nothing either: the channel paid already.
     const again = await commit(replay)
@@ -1035,7 +1042,13 @@ describe('Settlement: attacks by a hostile node', () => {
     // commit (same sequence number) with the next nonce. Both are mined in one block.
     await f.chain.publicClient.request({ method: 'evm_setAutomine', params: [false] } as never)
     const send = (n: number) =>
-      wallet.writeContract({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, feeTotal, 1, ''], nonce: n, gas: 300_000n })
+      wallet.writeContract({
+        ...s(),
+        functionName: 'commitBatch',
+        args: [tree.root, 2, feeTotal, 1, `0x${'de'.repeat(32)}`, ''],
+        nonce: n,
+        gas: 300_000n,
+      })
     const hashes: Hex[] = []
     try {
       hashes.push(await send(nonce), await send(nonce + 1))
@@ -1048,7 +1061,7 @@ describe('Settlement: attacks by a hostile node', () => {
     expect(await read().batchCount()).toBe(1n)
     // Re-sent after the first was mined: refused by the contract with the sequence it expected.
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, feeTotal, 1, ''] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, feeTotal, 1, `0x${'de'.repeat(32)}`, ''] }),
       'WrongCommitSequence',
       [2, 1],
     )

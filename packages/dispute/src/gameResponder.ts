@@ -1,5 +1,6 @@
 import { type AddressBook, type Chain, type EventFollower, followEvents, memoryCursor, type TxSender } from '@verity/chain'
 import { disputeGameAbi, GamePhase } from '@verity/contracts'
+import type { Hex } from 'viem'
 import { challengerMove } from './challengerMove.js'
 import { defenderMove } from './defenderMove.js'
 import { type GameHistory, type GameMove, type GameState, nodeMoves, readGame, readGameHistory } from './gameState.js'
@@ -14,6 +15,11 @@ export type GameResponderOptions = {
   side: 'node' | 'challenger'
   /** The trace to play game `gameId` from; undefined declines to play it (it will be lost on time). */
   viewFor(game: GameState, gameId: bigint): Promise<TraceView | undefined>
+  /**
+   * The node's side only: the secret of a decoy (forced error) the game is about, to concede it at
+   * once (docs/economics.md, "Decoys"); undefined plays the game.
+   */
+  decoySecretFor?(game: GameState): Hex | undefined
   /** Decides a move; defaults to `defenderMove` or the honest `challengerMove`. */
   decide?(game: GameState, history: GameHistory, view: TraceView): GameMove | undefined
   pollIntervalMs?: number
@@ -80,6 +86,12 @@ export function createGameResponder(options: GameResponderOptions): GameResponde
         await sendMove(sender, book, gameId, { functionName: 'timeout', args: [] })
         log(`game ${gameId}: claimed the other side's timeout`)
       }
+      return
+    }
+    const secret = options.side === 'node' ? options.decoySecretFor?.(game) : undefined
+    if (secret) {
+      const result = await sendMove(sender, book, gameId, { functionName: 'concede', args: [secret] } as never)
+      log(`game ${gameId}: conceded a decoy (${result.gasUsed} gas)`)
       return
     }
     if (entry.view === undefined) entry.view = (await options.viewFor(game, gameId)) ?? null

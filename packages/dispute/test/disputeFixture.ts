@@ -44,6 +44,9 @@ export const DISPUTE_PARAMS: Partial<DeploymentParams> = {
   minMoveTime: 3,
   slashAmount: 500n * TOKEN,
   attesterSlash: 20n * TOKEN,
+  // Decoys off unless a test turns them on: finalize then needs no reveal.
+  decoyRateBps: 0,
+  decoyReward: 0n,
   bountyBps: 5000,
 }
 
@@ -152,7 +155,11 @@ export async function commitAndChallenge(f: DisputeFixture, model: LoadedModel, 
     await receipt(1, tensorsHash(other), outputOf(runQuantized(model, other, { trace: true }).trace!)),
   ]
   const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, domain)))
-  await f.node.write({ ...settlement, functionName: 'commitBatch', args: [tree.root, 2, 2n * FEE, commits + 1, 'http://node/batch'] })
+  await f.node.write({
+    ...settlement,
+    functionName: 'commitBatch',
+    args: [tree.root, 2, 2n * FEE, commits + 1, `0x${'de'.repeat(32)}`, 'http://node/batch'],
+  })
   const batchId = await f.contracts.settlement.read.batchCount()
   const { gasUsed } = await f.challenger.write({
     ...settlement,

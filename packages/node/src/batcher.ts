@@ -1,7 +1,19 @@
 import { type AddressBook, type Chain, ContractRevertError, scanLogs, type TxSender } from '@verity/chain'
-import { buildReceiptTree, nodeRegistryAbi, Role, requestFromWire, settlementAbi } from '@verity/contracts'
-import { type Address, type Hex, parseEventLogs } from 'viem'
-import type { ReceiptStore, StoredBatch } from './receiptStore.js'
+import {
+  batchLeavesFor,
+  buildReceiptTree,
+  decoyCommitOf,
+  decoyPositions,
+  nodeRegistryAbi,
+  Role,
+  receiptFromWire,
+  requestFromWire,
+  settlementAbi,
+} from '@verity/contracts'
+import { type Address, encodeFunctionData, type Hex, hexToBigInt, parseEventLogs, toHex } from 'viem'
+import type { DecoyLeaf, ReceiptStore, StoredBatch, StoredInference } from './receiptStore.js'
+
+const ZERO_SALT = `0x${'00'.repeat(32)}` as Hex
 
 export type BatchDecision = { action: 'commit'; size: number } | { action: 'wait' }
 
@@ -41,6 +53,51 @@ export function stakeCapacity(stake: bigint, slash: bigint, openReceipts: number
   return Math.max(0, Math.min(backed - openReceipts, 2 ** 32 - 1))
 }
 
+/** Pure: how many real receipts fit a batch of at most `maxLeaves` leaves, decoys included. */
+export function realReceiptsFor(maxLeaves: number, decoyRateBps: number): number {
+  let real = maxLeaves
+  while (real > 0 && batchLeavesFor(real, decoyRateBps) > maxLeaves) real--
+  return real
+}
+
+/**
+ * Pure: the leaves of a batch in order — the real receipts, with decoy j at its position
+ * (`decoyPositions` of the salt) — and which real receipt each decoy copies its model and input from.
+ */
+export function layoutBatch<T>(
+  real: readonly T[],
+  salt: Hex,
+  decoyRateBps: number,
+): ({ real: T } | { decoy: number; secret: Hex; template: T })[] {
+  const total = batchLeavesFor(real.length, decoyRateBps)
+  const decoys = new Map(decoyPositions(salt, total, decoyRateBps).map((d) => [d.position, d]))
+  const out: ({ real: T } | { decoy: number; secret: Hex; template: T })[] = []
+  let next = 0
+  for (let i = 0; i < total; i++) {
+    const d = decoys.get(i)
+    if (d) out.push({ decoy: d.decoy, secret: d.secret, template: real[Number(hexToBigInt(d.secret) % BigInt(real.length))]! })
+    else out.push({ real: real[next++]! })
+  }
+  return out
+}
+
+/**
+ * Pure: what to send with a batch's finalization once its window is over: each decoy that some
+ * verifier attested (proved present, then every such attester slashed), from the attestations'
+ * bitmaps. The honest verifiers re-executed their sample and challenged the decoys in it instead.
+ */
+export function lazyAttesters(
+  decoys: readonly { decoy: number; position: number }[],
+  attestations: readonly { verifier: Address; bitmap: readonly bigint[] }[],
+): { decoy: number; position: number; attesters: { verifier: Address; bitmap: readonly bigint[] }[] }[] {
+  return decoys
+    .map((d) => ({
+      ...d,
+      attesters: attestations.filter((a) => ((a.bitmap[d.position >> 8] ?? 0n) >> BigInt(d.position & 255)) & 1n),
+    }))
+    .filter((d) => d.attesters.length > 0)
+}
+
 /** Pure: settle a committed, unchallenged batch once its window has passed (by wall clock, with a margin). */
 export function decideFinalize(batch: Pick<StoredBatch, 'status' | 'committedAt'>, nowMs: number, challengeWindow: number): boolean {
   return batch.status === 'committed' && batch.committedAt !== null && nowMs >= (batch.committedAt + challengeWindow + 1) * 1000
@@ -62,6 +119,10 @@ export type BatcherOptions = {
   onCommitted?(batch: StoredBatch, gasUsed: bigint): void
   onFinalized?(batchId: number, gasUsed: bigint): void
   onRedeemed?(amount: bigint, gasUsed: bigint): void
+  /** Makes decoy receipts (required when the deployment's `decoyRateBps` is above 0). */
+  makeDecoy?(secret: Hex, template: StoredInference): Promise<DecoyLeaf>
+  /** Fresh randomness for decoy salts (default: crypto.getRandomValues). */
+  randomSalt?(): Hex
 }
 
 /**
@@ -74,6 +135,8 @@ export class Batcher {
   private timer: NodeJS.Timeout | undefined
   /** Receipts found overturned when redeeming: their vouchers are skipped. */
   private readonly overturned = new Set<string>()
+  /** Batches whose decoys are already revealed on-chain (their reveal reverted): finalized alone. */
+  private readonly revealed = new Set<number>()
 
   constructor(private readonly o: BatcherOptions) {}
 
@@ -131,11 +194,22 @@ export class Batcher {
           )
           break
         }
-        const inferences = this.o.store.unbatched(size)
-        const tree = buildReceiptTree(inferences.map((i) => i.id))
+        const rate = this.o.book.params.decoyRateBps
+        const real = realReceiptsFor(size, rate)
+        if (real === 0) break
+        const inferences = this.o.store.unbatched(real)
+        // Forced errors: decoys at positions fixed by a fresh salt, committed now and revealed after the window.
+        const salt = this.o.randomSalt?.() ?? toHex(crypto.getRandomValues(new Uint8Array(32)))
+        const leaves: (StoredInference | DecoyLeaf)[] = []
+        for (const slot of layoutBatch(inferences, salt, rate)) {
+          if ('real' in slot) leaves.push(slot.real)
+          else if (!this.o.makeDecoy) throw new Error(`the deployment hides ${rate} bps decoys per batch and this batcher cannot make them`)
+          else leaves.push(await this.o.makeDecoy(slot.secret, slot.template))
+        }
+        const tree = buildReceiptTree(leaves.map((l) => ('secret' in l ? l.inference.id : l.id)))
         const feeTotal = inferences.reduce((sum, i) => sum + BigInt(i.fee), 0n)
         const sequence = Math.max(this.o.store.lastSequence(), exposure.commits) + 1
-        await this.commitPending(this.o.store.createBatch(tree.root, inferences, feeTotal, nowMs, sequence), false)
+        await this.commitPending(this.o.store.createBatch(tree.root, leaves, feeTotal, nowMs, sequence, salt), false)
       }
       if (this.o.finalize) {
         const due = this.o.store.batchesWithStatus('committed')
@@ -182,7 +256,14 @@ export class Batcher {
         address: book.contracts.settlement,
         abi: settlementAbi,
         functionName: 'commitBatch',
-        args: [batch.root, batch.count, BigInt(batch.feeTotal), batch.sequence!, this.o.dataUrlOf(batch.root)],
+        args: [
+          batch.root,
+          batch.count,
+          BigInt(batch.feeTotal),
+          batch.sequence!,
+          decoyCommitOf(batch.decoySalt ?? ZERO_SALT),
+          this.o.dataUrlOf(batch.root),
+        ],
       })
     } catch (error) {
       // An earlier send of this very batch (same sequence number) was mined meanwhile: find it, never commit again.
@@ -267,13 +348,43 @@ export class Batcher {
           .map((e) => e.actor.toLowerCase()),
       ),
     ].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)) as Address[]
+    const abi = settlementAbi
+    const finalize = encodeFunctionData({ abi, functionName: 'finalize', args: [BigInt(batchId), attesters] })
+    const calls: Hex[] = []
+    const rate = book.params.decoyRateBps
+    if (rate > 0 && batch.decoySalt && !this.revealed.has(batchId)) {
+      // One transaction: reveal the decoys, slash every verifier that attested one (the node earns the
+      // bounty), then finalize, which pays only the attesters not slashed.
+      calls.push(encodeFunctionData({ abi, functionName: 'revealDecoys', args: [BigInt(batchId), batch.decoySalt] }))
+      const leaves = store.batchInferences(batch.localId)
+      const tree = buildReceiptTree(leaves.map((i) => i.id))
+      const attestations = store
+        .batchEvents(batchId)
+        .filter((e) => e.kind === 'attested')
+        .map((e) => ({ verifier: e.actor as Address, bitmap: (e.data as { bitmap: string[] }).bitmap.map(BigInt) }))
+      const slashed = new Set<string>()
+      for (const d of lazyAttesters(decoyPositions(batch.decoySalt, batch.count, rate), attestations)) {
+        const receipt = receiptFromWire(JSON.parse(leaves[d.position]!.receiptJson))
+        calls.push(
+          encodeFunctionData({ abi, functionName: 'proveDecoy', args: [BigInt(batchId), d.decoy, receipt, tree.proof(d.position)] }),
+        )
+        for (const a of d.attesters) {
+          if (slashed.has(a.verifier.toLowerCase())) continue
+          slashed.add(a.verifier.toLowerCase())
+          calls.push(
+            encodeFunctionData({ abi, functionName: 'slashAttester', args: [BigInt(batchId), d.position, a.verifier, [...a.bitmap]] }),
+          )
+        }
+      }
+    }
     try {
-      const result = await sender.write({
-        address: book.contracts.settlement,
-        abi: settlementAbi,
-        functionName: 'finalize',
-        args: [BigInt(batchId), attesters],
-      })
+      const result = await sender.write(
+        calls.length === 0
+          ? { address: book.contracts.settlement, abi, functionName: 'finalize', args: [BigInt(batchId), attesters] }
+          : { address: book.contracts.settlement, abi, functionName: 'multicall', args: [[...calls, finalize]] },
+      )
+      if (calls.length > 1)
+        this.o.log(`batch ${batchId}: ${calls.length - 1} decoy proof(s) and attester slash(es) sent with its finalization`)
       store.setStatus(
         batchId,
         'finalized',
@@ -283,9 +394,12 @@ export class Batcher {
       this.o.onFinalized?.(batchId, result.gasUsed)
     } catch (error) {
       if (error instanceof ContractRevertError && error.errorName === 'BatchAlreadyFinalized') store.setStatus(batchId, 'finalized')
-      else if (
+      else if (error instanceof ContractRevertError && error.errorName === 'DataMismatch') {
+        // Revealed already (multicalls are atomic, so by an earlier finalization not yet recorded): finalize alone next.
+        this.revealed.add(batchId)
+      } else if (
         error instanceof ContractRevertError &&
-        ['ChallengeWindowOpen', 'BatchFrozen', 'AttestersMismatch'].includes(error.errorName)
+        ['ChallengeWindowOpen', 'BatchFrozen', 'AttestersMismatch', 'AlreadyOverturned', 'NotAttested'].includes(error.errorName)
       ) {
         // Not yet: the window is still open on-chain, a challenge froze the batch, or an attestation is not recorded yet.
       } else throw error

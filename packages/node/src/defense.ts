@@ -30,6 +30,7 @@ export function createDefense(options: {
     side: 'node',
     ...(options.log ? { log: options.log } : {}),
     ...(options.onResolved ? { onResolved: options.onResolved } : {}),
+    decoySecretFor: (game) => store.decoySecretOf(game.outputHash),
     async viewFor(game) {
       if (fault?.kind === 'silent') return undefined
       const body = store.getInput(game.inputHash)

@@ -24,6 +24,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { Batcher } from './batcher.js'
 import { watchOwnBatches } from './chainWatcher.js'
 import { respondToDataChallenges } from './dataResponder.js'
+import { createDecoyFactory } from './decoyFactory.js'
 import { createDefense } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
 import { deepValueTamper, type Fault } from './fault.js'
@@ -122,6 +123,12 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     finalize: options.finalize ?? true,
     redeem: options.redeem ?? { minAmount: 100n * price, maxAgeMs: 10 * 60_000 },
     log,
+    makeDecoy: createDecoyFactory({
+      nodeKey: options.key,
+      domain,
+      modelFor: (modelId) => models.load(modelId),
+      inputOf: (hash) => store.getInput(hash),
+    }),
     onRedeemed: (amount, gas) => {
       metrics.inc('fees_earned_vrt_total', {}, Number(amount / 10n ** 12n) / 1e6)
       metrics.inc('gas_used_total', { function: 'redeem' }, Number(gas))

@@ -27,6 +27,8 @@ export type StoredInference = {
   channelTotal: string
   batchLocal: number | null
   batchIndex: number | null
+  /** Set for a decoy (forced error): the secret whose keccak is its output hash (docs/economics.md). */
+  decoySecret: Hex | null
 }
 
 export type BatchStatusName = 'pending' | 'committed' | 'challenged' | 'finalized'
@@ -45,6 +47,15 @@ export type StoredBatch = {
   finalizedAt: number | null
   /** The node's commit sequence number of this batch (Settlement.commitBatch), fixed before it is first sent. */
   sequence: number | null
+  /** The salt of the batch's decoys (its keccak is committed; revealed after the window). */
+  decoySalt: Hex | null
+}
+
+/** A decoy receipt (forced error) the batcher adds to a batch: `secret` proves its output wrong. */
+export type DecoyLeaf = {
+  inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>
+  inputBody: string
+  secret: Hex
 }
 
 /** One client's payment channel with this node (docs/protocol.md, "Money"). */
@@ -147,6 +158,7 @@ const inferenceOf = (r: Row): StoredInference => ({
   channelTotal: BigInt(r.channel_total as string).toString(),
   batchLocal: (r.batch_local as number | null) ?? null,
   batchIndex: (r.batch_index as number | null) ?? null,
+  decoySecret: (r.decoy_secret as Hex | null) ?? null,
 })
 
 const batchOf = (r: Row): StoredBatch => ({
@@ -162,6 +174,7 @@ const batchOf = (r: Row): StoredBatch => ({
   status: r.status as BatchStatusName,
   finalizedAt: (r.finalized_at as number | null) ?? null,
   sequence: (r.sequence as number | null) ?? null,
+  decoySalt: (r.decoy_salt as Hex | null) ?? null,
 })
 
 /**
@@ -203,6 +216,9 @@ export class ReceiptStore {
     // Stores written before compute times were kept gain the column (NULL for their receipts).
     const columns = this.db.prepare('PRAGMA table_info(inferences)').all() as { name: string }[]
     if (!columns.some((c) => c.name === 'compute_ms')) this.db.exec('ALTER TABLE inferences ADD COLUMN compute_ms REAL')
+    if (!columns.some((c) => c.name === 'decoy_secret')) this.db.exec('ALTER TABLE inferences ADD COLUMN decoy_secret TEXT')
+    const batchColumns = this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]
+    if (!batchColumns.some((c) => c.name === 'decoy_salt')) this.db.exec('ALTER TABLE batches ADD COLUMN decoy_salt TEXT')
   }
 
   close(): void {
@@ -214,7 +230,7 @@ export class ReceiptStore {
    * (same hash, or same client and nonce), and a fee the client's vouchers do not cover (the highest
    * `channelTotal` it signed must reach everything charged, this fee included).
    */
-  insertInference(inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex'>, inputBody: string): void {
+  insertInference(inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>, inputBody: string): void {
     const insert = this.db.transaction(() => {
       const channel = chargeChannel(this.channel(inference.client), BigInt(inference.channelTotal), BigInt(inference.fee))
       const replay = this.db
@@ -328,15 +344,37 @@ export class ReceiptStore {
    * Groups receipts into a pending batch (before its commit transaction is sent), numbered `sequence`
    * for good: re-sending it after a crash can then never commit it twice.
    */
-  createBatch(root: Hex, inferences: readonly StoredInference[], feeTotal: bigint, nowMs: number, sequence: number): StoredBatch {
+  createBatch(
+    root: Hex,
+    leaves: readonly (StoredInference | DecoyLeaf)[],
+    feeTotal: bigint,
+    nowMs: number,
+    sequence: number,
+    decoySalt: Hex | null = null,
+  ): StoredBatch {
     const create = this.db.transaction(() => {
       const info = this.db
-        .prepare("INSERT INTO batches (root, count, fee_total, created_at_ms, status, sequence) VALUES (?, ?, ?, ?, 'pending', ?)")
-        .run(root, inferences.length, feeTotal.toString(), nowMs, sequence)
+        .prepare(
+          "INSERT INTO batches (root, count, fee_total, created_at_ms, status, sequence, decoy_salt) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+        )
+        .run(root, leaves.length, feeTotal.toString(), nowMs, sequence, decoySalt)
       const update = this.db.prepare('UPDATE inferences SET batch_local = ?, batch_index = ? WHERE seq = ? AND batch_local IS NULL')
-      inferences.forEach((inference, index) => {
-        const changed = update.run(info.lastInsertRowid, index, inference.seq).changes
-        if (changed !== 1) throw new Error(`receipt ${inference.id} is already in a batch`)
+      // Decoys enter the store with their batch, in the same transaction: never left unbatched.
+      const insertDecoy = this.db.prepare(
+        `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
+           receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total, batch_local, batch_index, decoy_secret)
+         VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
+           @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal, @batchLocal, @batchIndex, @secret)`,
+      )
+      const insertInput = this.db.prepare('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)')
+      leaves.forEach((leaf, index) => {
+        if ('secret' in leaf) {
+          insertInput.run(leaf.inference.inputHash, leaf.inputBody)
+          insertDecoy.run({ ...leaf.inference, batchLocal: info.lastInsertRowid, batchIndex: index, secret: leaf.secret })
+          return
+        }
+        const changed = update.run(info.lastInsertRowid, index, leaf.seq).changes
+        if (changed !== 1) throw new Error(`receipt ${leaf.id} is already in a batch`)
       })
       return Number(info.lastInsertRowid)
     })
@@ -395,6 +433,14 @@ export class ReceiptStore {
       .prepare('SELECT outputs_json FROM inferences WHERE input_hash = ? AND output_hash = ? LIMIT 1')
       .get(inputHash.toLowerCase(), outputHash.toLowerCase()) as Row | undefined
     return row?.outputs_json as string | undefined
+  }
+
+  /** The secret of this node's decoy with that output hash, if it is one (docs/economics.md, "Decoys"). */
+  decoySecretOf(outputHash: Hex): Hex | undefined {
+    const row = this.db
+      .prepare('SELECT decoy_secret FROM inferences WHERE output_hash = ? AND decoy_secret IS NOT NULL')
+      .get(outputHash.toLowerCase()) as Row | undefined
+    return (row?.decoy_secret as Hex | undefined) ?? undefined
   }
 
   getInput(hash: Hex): string | undefined {

@@ -55,7 +55,8 @@ export function receiptLevels(store: ReceiptStore): Record<TrustLevel, number> {
   counts.FINAL = settled.receipts - settled.overturned
   for (const status of ['committed', 'challenged'] as const) {
     for (const batch of store.batchesWithStatus(status)) {
-      for (const inference of store.batchInferences(batch.localId)) counts[trustOf(chainStateOf(store, inference)).level]++
+      for (const inference of store.batchInferences(batch.localId))
+        if (inference.decoySecret === null) counts[trustOf(chainStateOf(store, inference)).level]++
     }
   }
   return counts

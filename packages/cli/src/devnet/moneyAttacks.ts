@@ -219,6 +219,7 @@ async function escrowThief(net: Devnet, attacker: Attacker, steps: AttackReport[
     1,
     50n * TOKEN,
     attacker.nextSequence(),
+    `0x${'de'.repeat(32)}`,
     'http://127.0.0.1:9/unreachable',
   ])
   steps.push({
@@ -244,6 +245,7 @@ async function escrowThief(net: Devnet, attacker: Attacker, steps: AttackReport[
     1,
     50n * TOKEN,
     attacker.nextSequence(),
+    `0x${'de'.repeat(32)}`,
     'http://127.0.0.1:9/unreachable',
   ])
   const batchId = await lastBatchId(net)
@@ -307,6 +309,7 @@ async function replayer(net: Devnet, attacker: Attacker, steps: AttackReport['st
     honest.args.count,
     honest.args.feeTotal * 10n,
     attacker.nextSequence(),
+    `0x${'de'.repeat(32)}`,
     honest.args.dataURI,
   ])
   const batchId = await lastBatchId(net)
@@ -418,6 +421,7 @@ async function modelSwapper(
     1,
     answered.receipt.fee,
     attacker.nextSequence(),
+    `0x${'de'.repeat(32)}`,
     `${server.url}/v1/batches/${root}`,
   ])
   const batchId = await lastBatchId(net)
@@ -494,6 +498,7 @@ async function stakeExhauster(net: Devnet, attacker: Attacker, steps: AttackRepo
     capacity + 1,
     0n,
     attacker.nextSequence(),
+    `0x${'de'.repeat(32)}`,
     'http://127.0.0.1:9/x',
   ])
   steps.push({
@@ -502,8 +507,22 @@ async function stakeExhauster(net: Devnet, attacker: Attacker, steps: AttackRepo
   })
   // Its sequence number was not used: commit up to the limit, then one more.
   const sequence = over.ok ? attacker.nextSequence() : attacker.nextSequence() - 1
-  const full = await attacker.settlement('commitBatch', [keccak256(toHex('full')), capacity, 0n, sequence, 'http://127.0.0.1:9/x'])
-  const more = await attacker.settlement('commitBatch', [keccak256(toHex('more')), 1, 0n, sequence + 1, 'http://127.0.0.1:9/x'])
+  const full = await attacker.settlement('commitBatch', [
+    keccak256(toHex('full')),
+    capacity,
+    0n,
+    sequence,
+    `0x${'de'.repeat(32)}`,
+    'http://127.0.0.1:9/x',
+  ])
+  const more = await attacker.settlement('commitBatch', [
+    keccak256(toHex('more')),
+    1,
+    0n,
+    sequence + 1,
+    `0x${'de'.repeat(32)}`,
+    'http://127.0.0.1:9/x',
+  ])
   steps.push({
     tried: `commit ${capacity} receipts, then 1 more`,
     outcome: `${full.ok ? 'first committed' : `first refused: ${full.error}`}; ${more.ok ? 'second COMMITTED' : `second refused: ${more.error}`}`,

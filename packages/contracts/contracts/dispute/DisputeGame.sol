@@ -39,7 +39,8 @@ contract DisputeGame is IDisputeGame {
         Timeout,
         OneStep,
         Padding,
-        AgreedInput
+        AgreedInput,
+        Conceded
     }
 
     /// @notice A game: parties and clocks, the claim, the trace and the node currently disputed.
@@ -393,6 +394,19 @@ contract DisputeGame is IDisputeGame {
 
     // ─── views ─────────────────────────────────────────────────────────────────────────────────
 
+    /// @notice The node concedes a receipt that was one of its decoys (forced errors): `secret` is
+    ///         the preimage of the claimed output hash, which no real output hashes to. Settlement
+    ///         pays the challenger `decoyReward` from the node's stake instead of the full slash.
+    function concede(uint256 gameId, bytes32 secret) external {
+        Game storage g = _games[gameId];
+        if (g.node == address(0)) revert UnknownGame(gameId);
+        if (g.phase == Phase.Resolved) revert GameOver(gameId);
+        if (msg.sender != g.node) revert NotYourTurn(gameId, g.node, msg.sender);
+        bytes32 claimed = keccak256(abi.encode(secret));
+        if (claimed != g.outputHash) revert ClaimMismatch(g.outputHash, claimed);
+        _resolve(gameId, g, true, Reason.Conceded);
+    }
+
     function getGame(uint256 gameId) external view returns (Game memory) {
         return _games[gameId];
     }
@@ -497,7 +511,7 @@ contract DisputeGame is IDisputeGame {
         g.nodeLost = nodeLost;
         g.reason = reason;
         emit GameResolved(gameId, nodeLost, reason);
-        settlement.resolveChallenge(gameId, nodeLost);
+        settlement.resolveChallenge(gameId, reason == Reason.Conceded ? 2 : nodeLost ? 1 : 0);
     }
 
     function _nodeMoves(Phase phase) private pure returns (bool) {

@@ -1,0 +1,115 @@
+import {
+  decoyOutputHashOf,
+  hashReceipt,
+  hashRequest,
+  type InferenceRequest,
+  inputsFromWire,
+  inputsToWire,
+  type Receipt,
+  receiptToWire,
+  requestToWire,
+} from '@verity/contracts'
+import { type LoadedModel, tensorsHash } from '@verity/runtime'
+import { concat, type Hex, hexToBigInt, keccak256, toHex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import type { DecoyLeaf, StoredInference } from './receiptStore.js'
+
+/** How many client keys a node's decoys are spread over (each a key only the node holds). */
+export const DECOY_CLIENTS = 8
+
+export type DecoyFactoryOptions = {
+  /** The node's own key: its receipts' signer, and the seed of its decoy clients' keys. */
+  nodeKey: Hex
+  domain: { chainId: number; settlement: Hex }
+  modelFor(modelId: Hex): Promise<LoadedModel>
+  /** The stored input body of a real receipt (the decoy's input is a one-value variation of it). */
+  inputOf(inputHash: Hex): string | undefined
+}
+
+/**
+ * Pure but for signing: the input a decoy carries — the template's input with one value moved by one
+ * quantum, chosen by the secret — so it looks like any other request to the same model.
+ */
+export function perturbInput(tensors: readonly Int16Array[], secret: Hex): Int16Array[] {
+  const out = tensors.map((t) => Int16Array.from(t))
+  const draw = hexToBigInt(secret)
+  const target = out[Number(draw % BigInt(out.length))]!
+  if (target.length === 0) return out
+  const at = Number((draw >> 64n) % BigInt(target.length))
+  const v = target[at]!
+  target[at] = v === 32767 ? v - 1 : v === -32768 ? v + 1 : (draw >> 128n) & 1n ? v + 1 : v - 1
+  return out
+}
+
+/**
+ * Makes the decoys (forced errors) a node hides in its batches (docs/economics.md, "Decoys"): a
+ * request signed by one of the node's own client keys for a variation of a real input, and a receipt
+ * the node signs whose output hash is keccak(secret) — wrong for any input, so a verifier that
+ * re-executes it finds the mismatch, and one that attests it without running it is slashed.
+ */
+export function createDecoyFactory(o: DecoyFactoryOptions): (secret: Hex, template: StoredInference) => Promise<DecoyLeaf> {
+  const node = privateKeyToAccount(o.nodeKey)
+  const clients = Array.from({ length: DECOY_CLIENTS }, (_, i) =>
+    privateKeyToAccount(keccak256(concat([o.nodeKey, toHex('verity/decoy-client'), toHex(i, { size: 32 })]))),
+  )
+  return async (secret, template) => {
+    const draw = hexToBigInt(secret)
+    const client = clients[Number(draw % BigInt(DECOY_CLIENTS))]!
+    const model = await o.modelFor(template.modelId)
+    const body = o.inputOf(template.inputHash)
+    if (body === undefined) throw new Error(`decoy template ${template.id} has no stored input`)
+    const inputs = perturbInput(inputsFromWire(model, JSON.parse(body)), secret)
+    const inputHash = tensorsHash(inputs)
+    const templateRequest = JSON.parse(template.requestJson) as { deadline: string }
+    const fee = BigInt(template.fee)
+    const request: InferenceRequest = {
+      modelId: template.modelId,
+      inputHash,
+      node: node.address,
+      mode: template.mode,
+      maxFee: fee,
+      nonce: (draw >> 96n) & ((1n << 64n) - 1n),
+      deadline: BigInt(templateRequest.deadline),
+      channelTotal: fee * (1n + ((draw >> 160n) % 1000n)),
+    }
+    const requestHash = hashRequest(request, o.domain)
+    const clientSignature = await client.sign({ hash: requestHash })
+    const receipt: Receipt = {
+      requestHash,
+      modelId: template.modelId,
+      inputHash,
+      outputHash: decoyOutputHashOf(secret),
+      node: node.address,
+      client: client.address.toLowerCase() as Hex,
+      fee,
+      issuedAt: BigInt(template.issuedAt),
+      mode: template.mode,
+    }
+    const id = hashReceipt(receipt, o.domain)
+    return {
+      secret,
+      inputBody: JSON.stringify(inputsToWire(model, inputs)),
+      inference: {
+        id,
+        requestHash,
+        client: receipt.client,
+        nonce: request.nonce.toString(),
+        modelId: template.modelId,
+        inputHash,
+        outputHash: receipt.outputHash,
+        fee: template.fee,
+        channelTotal: request.channelTotal.toString(),
+        mode: template.mode,
+        issuedAt: template.issuedAt,
+        executedAtMs: template.executedAtMs,
+        receiptJson: JSON.stringify(receiptToWire(receipt)),
+        signature: await node.sign({ hash: id }),
+        requestJson: JSON.stringify(requestToWire(request)),
+        clientSignature,
+        // What a client asking for it would be shown: the template's outputs (docs/protocol.md, threat table).
+        outputsJson: template.outputsJson,
+        computeMs: template.computeMs,
+      },
+    }
+  }
+}

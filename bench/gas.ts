@@ -10,7 +10,9 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { deployVerity, startEmbeddedChain, TxSender, verityContracts, type WriteResult } from '@verity/chain'
 import {
-  buildReceiptTree,
+  type BatchTree,
+  buildBatchTree,
+  decoyCommitOf,
   eip712Types,
   hashReceipt,
   hashRequest,
@@ -28,6 +30,7 @@ const TOKEN = 10n ** 18n
 const chain = await startEmbeddedChain({ accounts: 40, blockGasLimit: 100_000_000n })
 // The default slash per receipt (1 token): a node staking 5,000 tokens may have 5,000 receipts in open batches.
 const params = { challengeWindow: 100, maxDisputeDuration: 200, unbondingDelay: 1000, escrowWithdrawalDelay: 400, dataResponseTime: 50 }
+const SALT = keccak256(toHex('gas bench decoy salt'))
 const book = await deployVerity({ chain, deployer: chain.accounts[0]!.privateKey, params })
 const { token, settlement, nodeRegistry, modelRegistry } = verityContracts(chain, book)
 const senders = chain.accounts.map((a) => new TxSender({ chain, account: a.privateKey }))
@@ -146,7 +149,7 @@ function answered(
   count: number,
   clientCount: number,
   tag: string,
-): { leaves: Receipt[]; latest: Map<Address, { item: Answered; index: number }>; tree: ReturnType<typeof buildReceiptTree> } {
+): { leaves: Receipt[]; latest: Map<Address, { item: Answered; index: number }>; tree: BatchTree } {
   const latest = new Map<Address, { item: Answered; index: number }>()
   const leaves = Array.from({ length: count }, (_, i) => {
     const client = clients[i % clientCount]!.address
@@ -176,7 +179,14 @@ function answered(
     latest.set(client, { item: { request, receipt }, index: i })
     return receipt
   })
-  return { leaves, latest, tree: buildReceiptTree(leaves.map((leaf) => hashReceipt(leaf, domain))) }
+  return {
+    leaves,
+    latest,
+    tree: buildBatchTree(
+      leaves.map((leaf) => hashReceipt(leaf, domain)),
+      decoyCommitOf(SALT),
+    ),
+  }
 }
 const fullBitmap = (count: number) =>
   Array.from({ length: Math.ceil(count / 256) }, (_, w) => {
@@ -187,7 +197,7 @@ const byAddress = (a: Address, b: Address) => (BigInt(a) < BigInt(b) ? -1 : 1)
 const senderOf = new Map(clients.map((c) => [c.address, c]))
 
 /** The client's signature over its request, and `redeem`'s arguments for receipt `index` of a batch. */
-async function redemption(item: Answered, batchId: bigint, index: number, tree: ReturnType<typeof buildReceiptTree>) {
+async function redemption(item: Answered, batchId: bigint, index: number, tree: BatchTree) {
   const signature = await senderOf.get(item.receipt.client)!.account.signTypedData!({
     domain: verityDomain(domain),
     types: eip712Types,
@@ -215,14 +225,24 @@ async function settleBatch(count: number, clientCount: number, verifiers: TxSend
   const commit = await node!.write({
     ...s,
     functionName: 'commitBatch',
-    args: [batch.tree.root, count, feeTotal, ++sequence, `0x${'de'.repeat(32)}`, 'http://127.0.0.1:7102/v1/batches'],
+    args: [batch.tree.root, count, feeTotal, ++sequence, 'http://127.0.0.1:7102/v1/batches'],
   })
   const batchId = await settlement.read.batchCount()
   let attest = 0n
   for (const v of verifiers) attest += (await v.write({ ...s, functionName: 'attest', args: [batchId, fullBitmap(count)] })).gasUsed
   await chain.increaseTime(101)
   const attesters = verifiers.map((v) => v.address).sort(byAddress)
-  const finalize = await challenger!.write({ ...s, functionName: 'finalize', args: [batchId, attesters] })
+  // The node reveals its decoys' salt and finalizes in one transaction (decoys: docs/economics.md).
+  const finalize = await node!.write({
+    ...s,
+    functionName: 'multicall',
+    args: [
+      [
+        encodeFunctionData({ abi: settlement.abi, functionName: 'revealDecoys', args: [batchId, SALT, batch.tree.receiptsRoot] }),
+        encodeFunctionData({ abi: settlement.abi, functionName: 'finalize', args: [batchId, attesters] }),
+      ],
+    ],
+  })
   // Each client's latest voucher in the batch is redeemed by the node.
   let redeem = 0n
   let n = 0
@@ -232,13 +252,13 @@ async function settleBatch(count: number, clientCount: number, verifiers: TxSend
     n++
     // The first redemption after a finalize that emptied the verification pot re-creates its slot.
     if (recordRows && count === 1024 && clientCount === 1)
-      record('Settlement', 'redeem', 'latest voucher, receipt of 1,024 (10-sibling proof), pot emptied by finalize', result)
+      record('Settlement', 'redeem', 'latest voucher, receipt of 1,024 (11-element proof), pot emptied by finalize', result)
     if (recordRows && count === 1024 && n === 2)
       record('Settlement', 'redeem', 'latest voucher, receipt of 1,024, pot already funded', result)
   }
   if (recordRows && clientCount === 1) {
     record('Settlement', 'commitBatch', `${count.toLocaleString('en-US')} receipts (no money moves)`, commit)
-    record('Settlement', 'finalize', `${verifiers.length} attester(s), paid from the pot`, finalize)
+    record('Settlement', 'multicall', `revealDecoys + finalize, ${verifiers.length} attester(s) paid from the pot`, finalize)
   }
   return {
     receipts: count,
@@ -267,7 +287,11 @@ for (const [count, clientCount] of [
   [1024, 16],
 ] as const) {
   const older = answered(count, clientCount, `older ${count} ${clientCount}`)
-  await node!.write({ ...s, functionName: 'commitBatch', args: [older.tree.root, count, BigInt(count) * fee, ++sequence, `0x${'de'.repeat(32)}`, ''] })
+  await node!.write({
+    ...s,
+    functionName: 'commitBatch',
+    args: [older.tree.root, count, BigInt(count) * fee, ++sequence, ''],
+  })
   const olderId = await settlement.read.batchCount()
   const attest = await verifierA!.write({ ...s, functionName: 'attest', args: [olderId, fullBitmap(count)] })
   await chain.increaseTime(101)
@@ -276,8 +300,9 @@ for (const [count, clientCount] of [
     encodeFunctionData({
       abi: settlement.abi,
       functionName: 'commitBatch',
-      args: [next.tree.root, count, BigInt(count) * fee, ++sequence, `0x${'de'.repeat(32)}`, ''],
+      args: [next.tree.root, count, BigInt(count) * fee, ++sequence, ''],
     }),
+    encodeFunctionData({ abi: settlement.abi, functionName: 'revealDecoys', args: [olderId, SALT, older.tree.receiptsRoot] }),
     encodeFunctionData({ abi: settlement.abi, functionName: 'finalize', args: [olderId, [verifierA!.address]] }),
   ]
   const combined = await node!.write({ ...s, functionName: 'multicall', args: [calls] })
@@ -299,6 +324,7 @@ for (const [count, clientCount] of [
     record('Settlement', 'multicall', 'commitBatch (1,024 receipts) + finalize of an older batch', combined)
   if (count === 1024 && clientCount === 16) record('Settlement', 'multicall', "redeem of 16 clients' latest vouchers", redeemAll)
   await chain.increaseTime(101)
+  await node!.write({ ...s, functionName: 'revealDecoys', args: [olderId + 1n, SALT, next.tree.receiptsRoot] })
   await challenger!.write({ ...s, functionName: 'finalize', args: [olderId + 1n, []] })
 }
 
@@ -328,8 +354,11 @@ for (const [count, clientCount] of [
   const batch = answered(1024, 1, 'challenged')
   const published: Receipt = { ...batch.leaves[7]!, requestHash: hashRequest(request, domain), inputHash: request.inputHash }
   batch.leaves[7] = published
-  const tree = buildReceiptTree(batch.leaves.map((leaf) => hashReceipt(leaf, domain)))
-  await node!.write({ ...s, functionName: 'commitBatch', args: [tree.root, 1024, 1024n * fee, ++sequence, `0x${'de'.repeat(32)}`, ''] })
+  const tree = buildBatchTree(
+    batch.leaves.map((leaf) => hashReceipt(leaf, domain)),
+    decoyCommitOf(SALT),
+  )
+  await node!.write({ ...s, functionName: 'commitBatch', args: [tree.root, 1024, 1024n * fee, ++sequence, ''] })
   const batchId = await settlement.read.batchCount()
   record(
     'Settlement',
@@ -346,14 +375,14 @@ for (const [count, clientCount] of [
   record(
     'Settlement',
     'challenge',
-    'receipt 5 of 1,024 (10-sibling proof), opens the dispute game',
+    'receipt 5 of 1,024 (11-element proof), opens the dispute game',
     await challenger!.write({ ...s, functionName: 'challenge', args: [batchId, batch.leaves[5]!, 5, tree.proof(5)] }),
   )
   const executionId = await settlement.read.challengeCount()
   record(
     'Settlement',
     'challengeData',
-    'receipt 7 of 1,024 (10-sibling proof)',
+    'receipt 7 of 1,024 (11-element proof)',
     await challenger!.write({ ...s, functionName: 'challengeData', args: [batchId, published, 7, tree.proof(7)] }),
   )
   const dataId = await settlement.read.challengeCount()
@@ -410,24 +439,24 @@ const lines = [
   '',
   '## Amortized settlement gas per inference',
   '',
-  'Per batch: commitBatch + attest (every verifier, whole-batch bitmap) + finalize. Money moves only by',
+  'Per batch: commitBatch + attest (every verifier, whole-batch bitmap) + revealDecoys and finalize (one multicall). Money moves only by',
   "`redeem`: each client's latest voucher (the running total it signed) is redeemed once per redemption",
   'period, so a client costs one `redeem` per period however many of its receipts it covers. Gas per',
-  'inference = (commitBatch + attest + finalize) / receipts + clients × redeem / (receipts × batches per',
+  'inference = (commitBatch + attest + reveal/finalize) / receipts + clients × redeem / (receipts × batches per',
   'redemption).',
   '',
-  '| receipts | clients | verifiers | commitBatch | attest (all) | finalize | redeem (per client) | **gas / inference**, redeem every batch | **gas / inference**, redeem every 16 batches |',
+  '| receipts | clients | verifiers | commitBatch | attest (all) | revealDecoys + finalize | redeem (per client) | **gas / inference**, redeem every batch | **gas / inference**, redeem every 16 batches |',
   '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...amortized.map(
     (a) =>
       `| ${fmt(a.receipts)} | ${a.clients} | ${a.verifiers} | ${fmt(a.commit)} | ${fmt(a.attest)} | ${fmt(a.finalize)} | ${fmt(a.redeem)} | **${fmt(perInference(a, 1))}** | **${fmt(perInference(a, 16))}** |`,
   ),
   '',
-  'A node running continuously uses `multicall` twice per batch: commitBatch of batch N with finalize of an',
+  'A node running continuously uses `multicall` twice per batch: commitBatch of batch N with the decoy reveal and finalize of an',
   "older batch (one transaction base cost less per batch), and the redemption of all the batch's clients'",
   'latest vouchers in one transaction (one base cost per batch instead of one per client):',
   '',
-  '| receipts | clients | commitBatch + finalize (one multicall) | attest (1 verifier) | redeem of every client (one multicall) | **gas / inference**, redeem every batch | **gas / inference**, redeem every 16 batches |',
+  '| receipts | clients | commitBatch + revealDecoys + finalize (one multicall) | attest (1 verifier) | redeem of every client (one multicall) | **gas / inference**, redeem every batch | **gas / inference**, redeem every 16 batches |',
   '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...continuous.map((row) => {
     const base = Number(row.combined + row.attest) / row.receipts

@@ -1,11 +1,13 @@
 import {
-  buildReceiptTree,
+  buildBatchTree,
   eip712Types,
   encodeMode,
   hashReceipt,
   hashRequest,
   type InferenceRequest,
   modelIdOf,
+  NO_DECOYS_COMMIT,
+  NO_DECOYS_SALT,
   type Receipt,
   Role,
   verityDomain,
@@ -103,12 +105,12 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   const signed = [await sign(0), await sign(1), await sign(2)]
   const receipts = signed.map((x) => x.receipt)
   const digests = receipts.map((receipt) => hashReceipt(receipt, domain))
-  const tree = buildReceiptTree(digests)
+  const tree = buildBatchTree(digests, NO_DECOYS_COMMIT)
   // Committing moves no money.
   const commit = await node.write({
     ...s,
     functionName: 'commitBatch',
-    args: [tree.root, 3, 3n * fee, 1, `0x${'de'.repeat(32)}`, 'http://node-a/v1/batches/1'],
+    args: [tree.root, 3, 3n * fee, 1, 'http://node-a/v1/batches/1'],
   })
   expect(commit.gasUsed).toBeGreaterThan(0n)
   const batchId = await settlement.read.batchCount()
@@ -127,6 +129,8 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   expect((early as ContractRevertError).errorName).toBe('ChallengeWindowOpen')
 
   await chain.increaseTime(61)
+  // Decoys (forced errors) are revealed by the node once the window is over; finalize needs that.
+  await node.write({ ...s, functionName: 'revealDecoys', args: [batchId, NO_DECOYS_SALT, tree.receiptsRoot] })
   await client.write({ ...s, functionName: 'finalize', args: [batchId, [verifier.address]] })
   expect(await settlement.read.exposureOf([node.address])).toEqual({ commits: 1, openReceipts: 0 })
   const again = await client.write({ ...s, functionName: 'finalize', args: [batchId, [verifier.address]] }).catch((e: unknown) => e)
@@ -147,14 +151,15 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
 
   // A second batch: its attester is paid from the pot at finalize.
   const next = await sign(3)
-  const nextTree = buildReceiptTree([hashReceipt(next.receipt, domain)])
+  const nextTree = buildBatchTree([hashReceipt(next.receipt, domain)], NO_DECOYS_COMMIT)
   await node.write({
     ...s,
     functionName: 'commitBatch',
-    args: [nextTree.root, 1, fee, 2, `0x${'de'.repeat(32)}`, 'http://node-a/v1/batches/2'],
+    args: [nextTree.root, 1, fee, 2, 'http://node-a/v1/batches/2'],
   })
   await verifier.write({ ...s, functionName: 'attest', args: [2n, [1n]] })
   await chain.increaseTime(61)
+  await node.write({ ...s, functionName: 'revealDecoys', args: [2n, NO_DECOYS_SALT, nextTree.receiptsRoot] })
   await client.write({ ...s, functionName: 'finalize', args: [2n, [verifier.address]] })
   const verifierShare = (fee * 1000n) / 10_000n
   expect(await settlement.read.claimable([verifier.address])).toBe(verifierShare)

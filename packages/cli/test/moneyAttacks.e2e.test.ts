@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { TxSender } from '@verity/chain'
-import { buildReceiptTree, hashReceipt, receiptFromWire, settlementAbi, verityTokenAbi } from '@verity/contracts'
+import { buildBatchTree, hashReceipt, NO_DECOYS_COMMIT, receiptFromWire, settlementAbi, verityTokenAbi } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
 import { infer, waitForTrust } from '@verity/sdk'
 import { parseEventLogs } from 'viem'
@@ -115,7 +115,10 @@ describe('money attacks on a devnet', () => {
     }
     const receipts = data.receipts.map((r) => receiptFromWire(r.receipt))
     const domain = { chainId: net.chain.chainId, settlement: net.book.contracts.settlement }
-    const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, domain)))
+    const tree = buildBatchTree(
+      receipts.map((r) => hashReceipt(r, domain)),
+      NO_DECOYS_COMMIT,
+    )
     const griefer = new TxSender({ chain: net.chain, account: key(4) })
     const settlement = { address: net.book.contracts.settlement, abi: settlementAbi } as const
     await griefer.write({

@@ -82,8 +82,6 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         uint16 openChallenges;
         uint16 attesters;
         bool decoysRevealed;
-        /// @dev keccak256(abi.encode(salt)) from the commit; the salt itself once revealed.
-        bytes32 decoys;
     }
 
     /// @notice A payment channel (one slot): `paid` is the last redeemed `channelTotal` (the vouchers'
@@ -373,7 +371,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     ///         their fees (what the verifiers' pay is reckoned on). No money moves. `sequence` must be
     ///         the node's next commit number (1, 2, …), so a transaction re-sent after a crash can
     ///         never commit the same batch twice. `dataURI` is where verifiers fetch the receipts.
-    function commitBatch(bytes32 root, uint32 count, uint96 feeTotal, uint32 sequence, bytes32 decoyCommit, string calldata dataURI)
+    function commitBatch(bytes32 root, uint32 count, uint96 feeTotal, uint32 sequence, string calldata dataURI)
         external
         returns (uint256 batchId)
     {
@@ -382,8 +380,8 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         if (nodeId == 0) revert NotActiveNode(msg.sender);
         // INVARIANT: a batch commits at least one receipt.
         if (count == 0) revert EmptyBatch();
-        // INVARIANT: every batch hides decoys, committed before anyone knows which receipts are sampled.
-        if (root == bytes32(0) || decoyCommit == bytes32(0)) revert ZeroRoot();
+        // The root commits the receipts and the batch's decoys: keccak256(receiptsRoot ‖ keccak256(abi.encode(salt))).
+        if (root == bytes32(0)) revert ZeroRoot();
         Exposure memory exposure = _exposure[nodeId];
         // INVARIANT: each commit of a node is numbered; a replayed or duplicated commit reverts.
         if (sequence != exposure.commits + 1) revert WrongCommitSequence(exposure.commits + 1, sequence);
@@ -401,8 +399,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
             status: BatchStatus.Committed,
             openChallenges: 0,
             attesters: 0,
-            decoysRevealed: false,
-            decoys: decoyCommit
+            decoysRevealed: false
         });
         emit BatchCommitted(batchId, msg.sender, root, count, feeTotal, sequence, uint64(block.timestamp) + challengeWindow, dataURI);
     }
@@ -538,7 +535,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         if (committer != msg.sender) revert WrongNode(committer, msg.sender);
         if (_overturned[at.batchId][at.index]) revert ReceiptOverturnedAlready(at.batchId, at.index);
         bytes32 leaf = _receiptLeaf(requestHash, request, client, at);
-        if (ReceiptMerkle.rootFrom(leaf, at.index, batch.count, at.proof) != batch.root) revert InvalidInclusionProof(at.batchId, at.index);
+        if (ReceiptMerkle.batchRootFrom(leaf, at.index, batch.count, at.proof) != batch.root) revert InvalidInclusionProof(at.batchId, at.index);
     }
 
     /// @notice Pays out everything credited to the caller.
@@ -699,16 +696,16 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         emit AttesterSlashed(batchId, verifier, receiptIndex, slashed, msg.sender);
     }
 
-    /// @notice The node reveals its batch's decoy salt once the window has ended (finalize needs it).
-    function revealDecoys(uint256 batchId, bytes32 salt) external {
+    /// @notice The node reveals its batch's decoy salt once the window has ended (finalize needs it):
+    ///         the batch root is keccak256(receiptsRoot ‖ keccak256(abi.encode(salt))).
+    function revealDecoys(uint256 batchId, bytes32 salt, bytes32 receiptsRoot) external {
         BatchRecord storage batch = _batches[batchId];
         if (batch.status == BatchStatus.None) revert UnknownBatch(batchId);
         uint64 endsAt = uint64(batch.committedAt) + challengeWindow;
         // INVARIANT: decoys stay hidden while verifiers can still attest.
         if (block.timestamp < endsAt) revert ChallengeWindowOpen(batchId, endsAt);
-        bytes32 commit = keccak256(abi.encode(salt));
-        if (batch.decoysRevealed || commit != batch.decoys) revert DataMismatch(batch.decoys, commit);
-        batch.decoys = salt;
+        bytes32 root = keccak256(abi.encodePacked(receiptsRoot, keccak256(abi.encode(salt))));
+        if (batch.decoysRevealed || root != batch.root) revert DataMismatch(batch.root, root);
         batch.decoysRevealed = true;
         emit DecoysRevealed(batchId, salt);
     }
@@ -716,16 +713,20 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     /// @notice Checks decoy `decoy` of a revealed batch against leaf `receipt` at its position
     ///         (`decoyPosition`). Present (output hash = keccak(abi.encode(secret))): the receipt
     ///         counts as overturned, so its attesters can be slashed. Missing: the node is slashed
-    ///         `receiptSlash`, `bountyBps` of it to the caller, the rest burned.
-    function proveDecoy(uint256 batchId, uint32 decoy, Receipt calldata receipt, bytes32[] calldata proof)
+    ///         `receiptSlash`, `bountyBps` of it to the caller, the rest burned. `salt` is the one
+    ///         `revealDecoys` showed.
+    function proveDecoy(uint256 batchId, uint32 decoy, bytes32 salt, Receipt calldata receipt, bytes32[] calldata proof)
         external
         nonReentrant
         returns (uint256 slashed)
     {
         BatchRecord storage batch = _batches[batchId];
-        if (!batch.decoysRevealed) revert DecoysNotRevealed(batchId);
-        (uint32 position, bytes32 secret) = decoyPosition(batch.decoys, decoy, batch.count);
-        if (ReceiptMerkle.rootFrom(receiptDigest(receipt), position, batch.count, proof) != batch.root) {
+        // The salt is the revealed one: its commitment is the proof's last element, checked through the root.
+        if (!batch.decoysRevealed || proof.length == 0 || proof[proof.length - 1] != keccak256(abi.encode(salt))) {
+            revert DecoysNotRevealed(batchId);
+        }
+        (uint32 position, bytes32 secret) = decoyPosition(salt, decoy, batch.count);
+        if (ReceiptMerkle.batchRootFrom(receiptDigest(receipt), position, batch.count, proof) != batch.root) {
             revert InvalidInclusionProof(batchId, position);
         }
         if (_decoyProven[batchId][decoy]) revert AlreadyOverturned(batchId, position);
@@ -773,7 +774,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         if (block.timestamp >= endsAt) revert ChallengeWindowClosed(batchId, endsAt);
         bytes32 digest = receiptDigest(receipt);
         // INVARIANT: only a receipt the node committed can be challenged.
-        if (ReceiptMerkle.rootFrom(digest, receiptIndex, batch.count, proof) != batch.root) {
+        if (ReceiptMerkle.batchRootFrom(digest, receiptIndex, batch.count, proof) != batch.root) {
             revert InvalidInclusionProof(batchId, receiptIndex);
         }
         // INVARIANT: a receipt is overturned (and refunded) at most once.
@@ -932,7 +933,7 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     {
         BatchRecord storage batch = _batches[batchId];
         if (batch.status == BatchStatus.None) return false;
-        return ReceiptMerkle.rootFrom(receiptDigest(receipt), receiptIndex, batch.count, proof) == batch.root;
+        return ReceiptMerkle.batchRootFrom(receiptDigest(receipt), receiptIndex, batch.count, proof) == batch.root;
     }
 
     /// @notice EIP-712 digest of a receipt: the message the node signs and the leaf of the batch tree.

@@ -8,7 +8,7 @@ export { boundedFetch, FetchError, fetchJson, MODEL_FETCH_LIMITS } from './bound
 export type { Receipt } from './eip712.js'
 export { hashReceipt } from './hashing.js'
 export { identifyModel, type ModelIdentity, type ModelRoots, modelIdOf } from './modelId.js'
-export { receiptRootFromProof } from './receiptTree.js'
+export { batchRootFromProof, receiptRootFromProof } from './receiptTree.js'
 export { checkServedReceipt, ServedReceiptError } from './servedReceipt.js'
 export { recoverSigner } from './signatures.js'
 export { inputsFromWire, receiptFromWire, type WireInputs } from './wire.js'

@@ -13,8 +13,12 @@ import { encodeAbiParameters, type Hex, hexToBigInt, keccak256 } from 'viem'
 
 const BPS = 10_000n
 
-/** keccak256(abi.encode(salt)): what the node commits with its batch. */
+/** keccak256(abi.encode(salt)): what the node commits with its batch (inside its root). */
 export const decoyCommitOf = (salt: Hex): Hex => keccak256(encodeAbiParameters([{ type: 'bytes32' }], [salt]))
+
+/** The salt of a batch made without decoys (a deployment with `decoyRateBps` 0, tests and tools). */
+export const NO_DECOYS_SALT = `0x${'00'.repeat(32)}` as Hex
+export const NO_DECOYS_COMMIT = decoyCommitOf(NO_DECOYS_SALT)
 
 /** keccak256(abi.encode(salt, j)): decoy j's secret; revealing it exposes only that decoy. */
 export const decoySecretOf = (salt: Hex, decoy: number): Hex =>

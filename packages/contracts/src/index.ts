@@ -14,7 +14,17 @@ export {
   ResponseTooLargeError,
 } from './boundedFetch.js'
 export { custodyProblem } from './custody.js'
-export { batchLeavesFor, decoyCommitOf, decoyCount, decoyOutputHashOf, decoyPosition, decoyPositions, decoySecretOf } from './decoys.js'
+export {
+  batchLeavesFor,
+  decoyCommitOf,
+  decoyCount,
+  decoyOutputHashOf,
+  decoyPosition,
+  decoyPositions,
+  decoySecretOf,
+  NO_DECOYS_COMMIT,
+  NO_DECOYS_SALT,
+} from './decoys.js'
 export { boundedDetails, describeValue } from './describeValue.js'
 export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
 export { disputeGameAbi, disputeGameBytecode } from './generated/disputeGame.js'
@@ -55,7 +65,18 @@ export {
   sumReads,
   sumValue,
 } from './oneStep.js'
-export { buildReceiptTree, type ReceiptTree, receiptRootFromProof, receiptTreeDepth, verifyReceiptProof } from './receiptTree.js'
+export {
+  type BatchTree,
+  batchProofLength,
+  batchRootFromProof,
+  buildBatchTree,
+  buildReceiptTree,
+  type ReceiptTree,
+  receiptRootFromProof,
+  receiptTreeDepth,
+  verifyBatchProof,
+  verifyReceiptProof,
+} from './receiptTree.js'
 export { BatchStatus, ChallengeStatus, GamePhase, GameReason, Role, type RoleName } from './roles.js'
 export {
   type CheckServedReceiptParameters,

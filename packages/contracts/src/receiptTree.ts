@@ -72,3 +72,39 @@ export function verifyReceiptProof(parameters: { root: Hex; leaf: Hex; index: nu
   const root = receiptRootFromProof(parameters.leaf, parameters.index, parameters.count, parameters.proof)
   return root !== undefined && root.toLowerCase() === parameters.root.toLowerCase()
 }
+
+/**
+ * A batch's tree (docs/protocol.md, "Batches"): the receipt tree, its root hashed with the batch's
+ * decoy commitment — root = keccak256(receiptsRoot ‖ decoyCommit) — so one committed root binds
+ * both. A proof is the receipt tree's siblings followed by the decoy commitment.
+ */
+export type BatchTree = ReceiptTree & { receiptsRoot: Hex; decoyCommit: Hex }
+
+/** The batch tree over receipt digests; `decoyCommit` is keccak256(abi.encode(salt)) of its decoys' salt. */
+export function buildBatchTree(leaves: readonly Hex[], decoyCommit: Hex): BatchTree {
+  const inner = buildReceiptTree(leaves)
+  return {
+    root: keccak256(concat([inner.root, decoyCommit])),
+    count: inner.count,
+    depth: inner.depth + 1,
+    receiptsRoot: inner.root,
+    decoyCommit,
+    proof: (index) => [...inner.proof(index), decoyCommit],
+  }
+}
+
+/** Number of elements in a batch proof for `count` receipts: the receipt tree's depth plus the decoy commitment. */
+export const batchProofLength = (count: number): number => receiptTreeDepth(count) + 1
+
+/** The batch root implied by a receipt digest and its batch proof, or undefined when the index or length is invalid. */
+export function batchRootFromProof(leaf: Hex, index: number, count: number, proof: readonly Hex[]): Hex | undefined {
+  if (proof.length !== batchProofLength(count)) return undefined
+  const inner = receiptRootFromProof(leaf, index, count, proof.slice(0, -1))
+  return inner === undefined ? undefined : keccak256(concat([inner, proof.at(-1)!]))
+}
+
+/** Whether `leaf` is receipt `index` of the batch with `root` and `count` receipts. */
+export function verifyBatchProof(parameters: { root: Hex; leaf: Hex; index: number; count: number; proof: readonly Hex[] }): boolean {
+  const root = batchRootFromProof(parameters.leaf, parameters.index, parameters.count, parameters.proof)
+  return root !== undefined && root.toLowerCase() === parameters.root.toLowerCase()
+}

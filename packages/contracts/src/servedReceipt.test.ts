@@ -1,9 +1,10 @@
 import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
+import { NO_DECOYS_COMMIT } from './decoys.js'
 import { eip712Types, verityDomain } from './eip712.js'
 import { hashReceipt } from './hashing.js'
-import { buildReceiptTree } from './receiptTree.js'
+import { buildBatchTree } from './receiptTree.js'
 import { checkServedReceipt, ReceiptIdMismatchError, ReceiptNotInBatchError, ReceiptSignatureError } from './servedReceipt.js'
 import { receiptFromWire, WireFormatError } from './wire.js'
 
@@ -28,7 +29,7 @@ const sign = (w: unknown, by = node) =>
 describe('checkServedReceipt: what a client accepts from a node', () => {
   const receipts = Array.from({ length: 5 }, (_, n) => wire(n))
   const ids = receipts.map((r) => hashReceipt(receiptFromWire(r), domain))
-  const tree = buildReceiptTree(ids)
+  const tree = buildBatchTree(ids, NO_DECOYS_COMMIT)
   const batch = { root: tree.root, count: ids.length }
 
   it('accepts the receipt asked for, signed by its node, proven in the committed root', async () => {
@@ -75,7 +76,7 @@ describe('checkServedReceipt: what a client accepts from a node', () => {
     expect(check({ ...batch, index: '1', proof: tree.proof(1) })).toThrow(ReceiptNotInBatchError)
     expect(check({ ...batch, index: 1, proof: [{ deep: [] }] })).toThrow(ReceiptNotInBatchError)
     // The server's own root would prove anything it likes: only the chain's counts.
-    const forged = buildReceiptTree([ids[1]!, h(9)])
+    const forged = buildBatchTree([ids[1]!, h(9)], NO_DECOYS_COMMIT)
     expect(check({ root: batch.root, count: 2, index: 0, proof: forged.proof(0) })).toThrow(ReceiptNotInBatchError)
     expect(check({ ...batch, index: 1, proof: tree.proof(1) })()).toEqual(receiptFromWire(receipts[1]))
   })

@@ -2,7 +2,7 @@ import { BaseError } from '@verity/runtime/core'
 import { type Address, type Hex, isHex } from 'viem'
 import type { Receipt } from './eip712.js'
 import { hashReceipt } from './hashing.js'
-import { receiptRootFromProof } from './receiptTree.js'
+import { batchRootFromProof } from './receiptTree.js'
 import { recoverSigner } from './signatures.js'
 import { receiptFromWire } from './wire.js'
 
@@ -84,7 +84,7 @@ export function checkServedReceipt(parameters: CheckServedReceiptParameters): Re
       Array.isArray(proof) &&
       proof.length <= 64 &&
       proof.every((p) => typeof p === 'string' && isHex(p) && p.length === 66)
-    const proven = wellFormed ? receiptRootFromProof(served, index, inclusion.count, proof as Hex[]) : undefined
+    const proven = wellFormed ? batchRootFromProof(served, index, inclusion.count, proof as Hex[]) : undefined
     if (proven === undefined || proven.toLowerCase() !== inclusion.root.toLowerCase())
       throw new ReceiptNotInBatchError(asked, inclusion.root, proven)
   }

@@ -186,7 +186,7 @@ async function settleVouchers(f: Fixture, node: TxSender, vouchers: readonly Vou
   await node.write({
     ...s,
     functionName: 'commitBatch',
-    args: [tree.root, vouchers.length, feeTotal, sequence, `0x${'de'.repeat(32)}`, ''],
+    args: [tree.root, vouchers.length, feeTotal, sequence, ''],
   })
   const batchId = await f.contracts.settlement.read.batchCount()
   await f.chain.increaseTime(WINDOW)
@@ -758,7 +758,7 @@ describe('exposure stays within stake; finalize pays attesters from the pot', ()
             const feeTotal = r.logUniform(UINT96_MAX)
             log.push(`commit ${count} seq ${sequence}`)
             const outcome = await clock.send(() =>
-              node.write({ ...s, functionName: 'commitBatch', args: [r.hex32(), count, feeTotal, sequence, `0x${'de'.repeat(32)}`, ''] }),
+              node.write({ ...s, functionName: 'commitBatch', args: [r.hex32(), count, feeTotal, sequence, ''] }),
             )
             const total = BigInt(openReceipts + count)
             if (staked < MIN_STAKE[Role.inference]) expectOutcome(outcome, { error: 'NotActiveNode', args: [node.address] }, where())

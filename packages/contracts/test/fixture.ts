@@ -13,11 +13,12 @@ import { tensorBytes, tensorsHash } from '@verity/runtime'
 import { type Address, type Hex, keccak256, toHex } from 'viem'
 import { expect } from 'vitest'
 import {
-  buildReceiptTree,
+  buildBatchTree,
   eip712Types,
   hashReceipt,
   hashRequest,
   type InferenceRequest,
+  NO_DECOYS_COMMIT,
   type Receipt,
   Role,
   verityDomain,
@@ -191,9 +192,12 @@ export function forgedReceipts(count: number, parameters: { node: Address; clien
   }))
 }
 
-/** The receipt tree of a batch, with the batch's fee total. */
-export function treeOf(f: Fixture, receipts: readonly Receipt[]) {
-  const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, domainOf(f))))
+/** The tree of a batch (with the decoy commitment of its salt; none by default), with the batch's fee total. */
+export function treeOf(f: Fixture, receipts: readonly Receipt[], decoyCommit: Hex = NO_DECOYS_COMMIT) {
+  const tree = buildBatchTree(
+    receipts.map((r) => hashReceipt(r, domainOf(f))),
+    decoyCommit,
+  )
   return { tree, feeTotal: receipts.reduce((sum, r) => sum + r.fee, 0n) }
 }
 

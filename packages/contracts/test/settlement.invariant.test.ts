@@ -120,7 +120,7 @@ describe('Settlement invariants under random action sequences', () => {
           await node.write({
             ...s,
             functionName: 'commitBatch',
-            args: [args.root, args.count, args.feeTotal, args.sequence, `0x${'de'.repeat(32)}`, ''],
+            args: [args.root, args.count, args.feeTotal, args.sequence, ''],
           }),
         )
         lastCommit.set(node.address, args)
@@ -178,7 +178,7 @@ describe('Settlement invariants under random action sequences', () => {
           await node.write({
             ...s,
             functionName: 'commitBatch',
-            args: [last.root, last.count, last.feeTotal, last.sequence, `0x${'de'.repeat(32)}`, ''],
+            args: [last.root, last.count, last.feeTotal, last.sequence, ''],
           })
           throw new Error('a re-sent commit was accepted')
         },

@@ -77,7 +77,7 @@ async function commit(receipts: readonly Receipt[], committer = sender(NODE)) {
   const result = await committer.write({
     ...s(),
     functionName: 'commitBatch',
-    args: [tree.root, receipts.length, feeTotal, sequence, `0x${'de'.repeat(32)}`, 'http://node/b'],
+    args: [tree.root, receipts.length, feeTotal, sequence, 'http://node/b'],
   })
   return { tree, feeTotal, receipts, result, batchId: await read().batchCount() }
 }
@@ -181,7 +181,7 @@ describe('Settlement: commitBatch', () => {
   it('test_commitBatch_unstakedCommitter_reverts', async () => {
     await setup()
     await expectRevert(
-      sender(OTHER).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 2, 0n, 1, `0x${'de'.repeat(32)}`, ''] }),
+      sender(OTHER).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 2, 0n, 1, ''] }),
       'NotActiveNode',
       [sender(OTHER).address],
     )
@@ -189,12 +189,9 @@ describe('Settlement: commitBatch', () => {
 
   it('test_commitBatch_zeroCountOrRoot_reverts', async () => {
     await setup()
+    await expectRevert(sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 0, 0n, 1, ''] }), 'EmptyBatch')
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [keccak256('0x01'), 0, 0n, 1, `0x${'de'.repeat(32)}`, ''] }),
-      'EmptyBatch',
-    )
-    await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [`0x${'00'.repeat(32)}`, 1, 0n, 1, `0x${'de'.repeat(32)}`, ''] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [`0x${'00'.repeat(32)}`, 1, 0n, 1, ''] }),
       'ZeroRoot',
     )
   })
@@ -203,22 +200,22 @@ describe('Settlement: commitBatch', () => {
     await setup()
     const root = keccak256('0x02')
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 0, `0x${'de'.repeat(32)}`, ''] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 0, ''] }),
       'WrongCommitSequence',
       [1, 0],
     )
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 2, `0x${'de'.repeat(32)}`, ''] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 2, ''] }),
       'WrongCommitSequence',
       [1, 2],
     )
-    await sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 1, `0x${'de'.repeat(32)}`, ''] })
+    await sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 1, ''] })
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 1, `0x${'de'.repeat(32)}`, ''] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 1, ''] }),
       'WrongCommitSequence',
       [2, 1],
     )
-    await sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 2, `0x${'de'.repeat(32)}`, ''] })
+    await sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [root, 1, 0n, 2, ''] })
     expect((await read().exposureOf([sender(NODE).address])).commits).toBe(2)
   })
 
@@ -256,7 +253,7 @@ describe('Settlement: commitBatch', () => {
       encodeFunctionData({
         abi: s().abi,
         functionName: 'commitBatch',
-        args: [next.tree.root, 3, next.feeTotal, 2, `0x${'de'.repeat(32)}`, ''],
+        args: [next.tree.root, 3, next.feeTotal, 2, ''],
       }),
       encodeFunctionData({ abi: s().abi, functionName: 'finalize', args: [first.batchId, []] }),
     ]
@@ -848,7 +845,7 @@ describe('Settlement: views', () => {
     expect(await read().receiptDigest([receipts[0]!])).toBe(hashReceipt(receipts[0]!, domainOf(f)))
     expect(await read().requestDigest([vs[0]!.request])).toBe(hashRequest(vs[0]!.request, domainOf(f)))
     expect(receipts[0]!.requestHash).toBe(hashRequest(vs[0]!.request, domainOf(f)))
-    expect(await read().version()).toBe('2.0.0')
+    expect(await read().version()).toBe('3.0.0')
     expect(await f.contracts.nodeRegistry.read.isActive([sender(NODE).address, Role.inference])).toBe(true)
   })
 })
@@ -867,7 +864,7 @@ describe('Settlement: attacks by a hostile node', () => {
     const random = await sender(HOSTILE).write({
       ...s(),
       functionName: 'commitBatch',
-      args: [keccak256(toHex('random')), 1, 50n * TOKEN, 1, `0x${'de'.repeat(32)}`, 'http://nowhere'],
+      args: [keccak256(toHex('random')), 1, 50n * TOKEN, 1, 'http://nowhere'],
     })
     const randomId = events(random, 'BatchCommitted')[0]!.batchId as bigint
     // A receipt naming the victim as client, of a request the hostile node signed itself.
@@ -940,7 +937,7 @@ describe('Settlement: attacks by a hostile node', () => {
     // The hostile node re-commits the honest node's receipts with ten times their fees.
     const replay = vs.map((v) => v.receipt)
     const { tree } = treeOf(f, replay)
-    await sender(HOSTILE).write({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, 20n * fee, 1, `0x${'de'.repeat(32)}`, ''] })
+    await sender(HOSTILE).write({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, 20n * fee, 1, ''] })
     const replayed = { batchId: await read().batchCount(), tree, receipts: replay }
     // The honest node re-committing its own receipts earns nothing either: the channel paid already.
     const again = await commit(replay)
@@ -1045,7 +1042,7 @@ describe('Settlement: attacks by a hostile node', () => {
       wallet.writeContract({
         ...s(),
         functionName: 'commitBatch',
-        args: [tree.root, 2, feeTotal, 1, `0x${'de'.repeat(32)}`, ''],
+        args: [tree.root, 2, feeTotal, 1, ''],
         nonce: n,
         gas: 300_000n,
       })
@@ -1061,7 +1058,7 @@ describe('Settlement: attacks by a hostile node', () => {
     expect(await read().batchCount()).toBe(1n)
     // Re-sent after the first was mined: refused by the contract with the sequence it expected.
     await expectRevert(
-      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, feeTotal, 1, `0x${'de'.repeat(32)}`, ''] }),
+      sender(NODE).write({ ...s(), functionName: 'commitBatch', args: [tree.root, 2, feeTotal, 1, ''] }),
       'WrongCommitSequence',
       [2, 1],
     )

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import { AGGREGATE_TABLES, AGGREGATES_SQL } from './aggregates.js'
 
 /** Bumped whenever the tables change: an index of another version is dropped and rebuilt from the chain and the nodes. */
-const SCHEMA_VERSION = '4'
+const SCHEMA_VERSION = '5'
 
 const TABLES = ['meta', 'batches', 'inferences', 'attestations', 'checks', 'challenges', 'games', 'operators', ...AGGREGATE_TABLES]
 
@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS batches (
   paid TEXT,
   gas INTEGER NOT NULL DEFAULT 0,
   fetched INTEGER NOT NULL DEFAULT 0,
-  fetch_error TEXT
+  fetch_error TEXT,
+  -- The batch's decoy commitment (its root = keccak(receipts root ‖ this)), as the node served it.
+  decoy_commit TEXT
 );
 CREATE TABLE IF NOT EXISTS inferences (
   id TEXT PRIMARY KEY,

@@ -2,7 +2,7 @@ import { type AddressBook, type Chain, type EventFollower, followEvents } from '
 import {
   BATCH_FETCH_LIMITS,
   bitmapHas,
-  buildReceiptTree,
+  buildBatchTree,
   disputeGameAbi,
   fetchJson,
   hashReceipt,
@@ -306,13 +306,17 @@ export function createIndexer(options: IndexerOptions): Indexer {
     try {
       const data = (await fetchJson(b.data_uri, BATCH_FETCH_LIMITS)) as {
         receipts: { receipt: unknown; signature?: unknown; computeMs?: unknown }[]
+        decoyCommit?: unknown
       }
+      const decoyCommit = data.decoyCommit
+      if (typeof decoyCommit !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(decoyCommit))
+        throw new Error(`batch ${b.batch_id}: no decoy commitment (bytes32) served beside the receipts`)
       const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
       const ids = receipts.map((r) => hashReceipt(r, domain))
       if (receipts.length !== b.count) throw new Error(`batch ${b.batch_id}: ${receipts.length} receipts served for ${b.count} committed`)
       // Only the receipts the batch committed to: they must rebuild its on-chain root (a node
       // serving other receipts, e.g. another node's, would otherwise take them over).
-      const root = buildReceiptTree(ids).root
+      const root = buildBatchTree(ids, decoyCommit as Hex).root
       if (root.toLowerCase() !== b.root.toLowerCase())
         throw new Error(`batch ${b.batch_id}: the served receipts hash to root ${root}, not the committed ${b.root}`)
       store.transaction(() => {
@@ -345,7 +349,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
             now.finalized_at_ms,
           )
         }
-        store.run('UPDATE batches SET fetched = 1, fetch_error = NULL WHERE batch_id = ?', b.batch_id)
+        store.run('UPDATE batches SET fetched = 1, fetch_error = NULL, decoy_commit = ? WHERE batch_id = ?', decoyCommit, b.batch_id)
       })
       // Events about these receipts may have arrived before the receipts themselves.
       applyAttestations(b.batch_id)

@@ -1,4 +1,4 @@
-import { buildReceiptTree } from '@verity/contracts'
+import { buildBatchTree } from '@verity/contracts'
 import type { Hex } from 'viem'
 import { LEVEL_SQL, modeName } from './figures.js'
 import type { IndexStore } from './indexStore.js'
@@ -44,14 +44,15 @@ export function inferenceDetail(store: IndexStore, id: string) {
           committedAt: number
           finalizedAt: number | null
           gas: number
+          decoyCommit: Hex | null
         }>(
-          'SELECT batch_id AS batchId, root, count, node, data_uri AS dataUri, committed_at_ms AS committedAt, finalized_at_ms AS finalizedAt, gas FROM batches WHERE batch_id = ?',
+          'SELECT batch_id AS batchId, root, count, node, data_uri AS dataUri, committed_at_ms AS committedAt, finalized_at_ms AS finalizedAt, gas, decoy_commit AS decoyCommit FROM batches WHERE batch_id = ?',
           row.batch_id,
         )
   let proof: Hex[] | null = null
   if (batch && row.idx !== null) {
     const ids = store.all<{ id: Hex }>('SELECT id FROM inferences WHERE batch_id = ? ORDER BY idx', batch.batchId).map((r) => r.id)
-    if (ids.length === batch.count) proof = buildReceiptTree(ids).proof(row.idx)
+    if (ids.length === batch.count && batch.decoyCommit) proof = buildBatchTree(ids, batch.decoyCommit).proof(row.idx)
   }
   const attestations =
     row.batch_id === null

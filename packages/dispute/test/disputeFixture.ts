@@ -9,12 +9,13 @@ import {
   verityContracts,
 } from '@verity/chain'
 import {
-  buildReceiptTree,
+  buildBatchTree,
   eip712Types,
   hashReceipt,
   hashRequest,
   type InferenceRequest,
   identifyModel,
+  NO_DECOYS_COMMIT,
   type Receipt,
   Role,
   verityDomain,
@@ -154,11 +155,14 @@ export async function commitAndChallenge(f: DisputeFixture, model: LoadedModel, 
     await receipt(0, tensorsHash(inputs), outputOf(claimed)),
     await receipt(1, tensorsHash(other), outputOf(runQuantized(model, other, { trace: true }).trace!)),
   ]
-  const tree = buildReceiptTree(receipts.map((r) => hashReceipt(r, domain)))
+  const tree = buildBatchTree(
+    receipts.map((r) => hashReceipt(r, domain)),
+    NO_DECOYS_COMMIT,
+  )
   await f.node.write({
     ...settlement,
     functionName: 'commitBatch',
-    args: [tree.root, 2, 2n * FEE, commits + 1, `0x${'de'.repeat(32)}`, 'http://node/batch'],
+    args: [tree.root, 2, 2n * FEE, commits + 1, 'http://node/batch'],
   })
   const batchId = await f.contracts.settlement.read.batchCount()
   const { gasUsed } = await f.challenger.write({

@@ -3,13 +3,14 @@ import { join } from 'node:path'
 import { ContractRevertError } from '@verity/chain'
 import {
   BatchStatus,
-  buildReceiptTree,
+  buildBatchTree,
   ChallengeStatus,
   GamePhase,
   GameReason,
   hashReceipt,
   identifyModel,
   modelRegistryAbi,
+  NO_DECOYS_COMMIT,
   Role,
 } from '@verity/contracts'
 import { importOnnx, type LoadedModel, loadMnist, mnistImage, quantizeInputs, runQuantized, type Trace } from '@verity/runtime'
@@ -108,8 +109,9 @@ describe('DisputeGame over mnist-8', () => {
       args: [batchId, []],
     })
     expect((await f.contracts.settlement.read.getBatch([batchId])).status).toBe(BatchStatus.finalized)
-    const tree = buildReceiptTree(
+    const tree = buildBatchTree(
       receipts.map((r) => hashReceipt(r, { chainId: f.chain.chainId, settlement: f.book.contracts.settlement })),
+      NO_DECOYS_COMMIT,
     )
     await f.node.write({
       address: f.book.contracts.settlement,

@@ -1,9 +1,11 @@
 import { type AddressBook, type Chain, ContractRevertError, scanLogs, type TxSender } from '@verity/chain'
 import {
+  type BatchTree,
   batchLeavesFor,
-  buildReceiptTree,
+  buildBatchTree,
   decoyCommitOf,
   decoyPositions,
+  NO_DECOYS_SALT,
   nodeRegistryAbi,
   Role,
   receiptFromWire,
@@ -13,7 +15,13 @@ import {
 import { type Address, encodeFunctionData, type Hex, hexToBigInt, parseEventLogs, toHex } from 'viem'
 import type { DecoyLeaf, ReceiptStore, StoredBatch, StoredInference } from './receiptStore.js'
 
-const ZERO_SALT = `0x${'00'.repeat(32)}` as Hex
+/** A stored batch's tree: its leaves in order and its decoy commitment (its root is the committed one). */
+export function batchTreeOf(store: ReceiptStore, batch: StoredBatch): BatchTree {
+  return buildBatchTree(
+    store.batchInferences(batch.localId).map((i) => i.id),
+    decoyCommitOf(batch.decoySalt ?? NO_DECOYS_SALT),
+  )
+}
 
 export type BatchDecision = { action: 'commit'; size: number } | { action: 'wait' }
 
@@ -206,7 +214,10 @@ export class Batcher {
           else if (!this.o.makeDecoy) throw new Error(`the deployment hides ${rate} bps decoys per batch and this batcher cannot make them`)
           else leaves.push(await this.o.makeDecoy(slot.secret, slot.template))
         }
-        const tree = buildReceiptTree(leaves.map((l) => ('secret' in l ? l.inference.id : l.id)))
+        const tree = buildBatchTree(
+          leaves.map((l) => ('secret' in l ? l.inference.id : l.id)),
+          decoyCommitOf(salt),
+        )
         const feeTotal = inferences.reduce((sum, i) => sum + BigInt(i.fee), 0n)
         const sequence = Math.max(this.o.store.lastSequence(), exposure.commits) + 1
         await this.commitPending(this.o.store.createBatch(tree.root, leaves, feeTotal, nowMs, sequence, salt), false)
@@ -256,14 +267,7 @@ export class Batcher {
         address: book.contracts.settlement,
         abi: settlementAbi,
         functionName: 'commitBatch',
-        args: [
-          batch.root,
-          batch.count,
-          BigInt(batch.feeTotal),
-          batch.sequence!,
-          decoyCommitOf(batch.decoySalt ?? ZERO_SALT),
-          this.o.dataUrlOf(batch.root),
-        ],
+        args: [batch.root, batch.count, BigInt(batch.feeTotal), batch.sequence!, this.o.dataUrlOf(batch.root)],
       })
     } catch (error) {
       // An earlier send of this very batch (same sequence number) was mined meanwhile: find it, never commit again.
@@ -298,7 +302,7 @@ export class Batcher {
     )
     for (const voucher of vouchers.filter((v) => due.has(v.client))) {
       const batch = store.batchByLocal(voucher.batchLocal!)!
-      const tree = buildReceiptTree(store.batchInferences(batch.localId).map((i) => i.id))
+      const tree = batchTreeOf(store, batch)
       const request = requestFromWire(JSON.parse(voucher.requestJson))
       try {
         const result = await sender.write({
@@ -352,12 +356,12 @@ export class Batcher {
     const finalize = encodeFunctionData({ abi, functionName: 'finalize', args: [BigInt(batchId), attesters] })
     const calls: Hex[] = []
     const rate = book.params.decoyRateBps
+    const tree = batchTreeOf(store, batch)
     if (rate > 0 && batch.decoySalt && !this.revealed.has(batchId)) {
       // One transaction: reveal the decoys, slash every verifier that attested one (the node earns the
       // bounty), then finalize, which pays only the attesters not slashed.
-      calls.push(encodeFunctionData({ abi, functionName: 'revealDecoys', args: [BigInt(batchId), batch.decoySalt] }))
+      calls.push(encodeFunctionData({ abi, functionName: 'revealDecoys', args: [BigInt(batchId), batch.decoySalt, tree.receiptsRoot] }))
       const leaves = store.batchInferences(batch.localId)
-      const tree = buildReceiptTree(leaves.map((i) => i.id))
       const attestations = store
         .batchEvents(batchId)
         .filter((e) => e.kind === 'attested')
@@ -366,7 +370,11 @@ export class Batcher {
       for (const d of lazyAttesters(decoyPositions(batch.decoySalt, batch.count, rate), attestations)) {
         const receipt = receiptFromWire(JSON.parse(leaves[d.position]!.receiptJson))
         calls.push(
-          encodeFunctionData({ abi, functionName: 'proveDecoy', args: [BigInt(batchId), d.decoy, receipt, tree.proof(d.position)] }),
+          encodeFunctionData({
+            abi,
+            functionName: 'proveDecoy',
+            args: [BigInt(batchId), d.decoy, batch.decoySalt, receipt, tree.proof(d.position)],
+          }),
         )
         for (const a of d.attesters) {
           if (slashed.has(a.verifier.toLowerCase())) continue

@@ -1,13 +1,14 @@
 import { type ServerType, serve } from '@hono/node-server'
 import { type AddressBook, type Chain, listenUrl, TxSender, verityContracts } from '@verity/chain'
 import {
-  buildReceiptTree,
   decodeMode,
+  decoyCommitOf,
   describeValue,
   hashReceipt,
   hashRequest,
   inputsFromWire,
   inputsToWire,
+  NO_DECOYS_SALT,
   type Receipt,
   receiptToWire,
   recoverSigner,
@@ -21,7 +22,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { type Hex, isHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { Batcher } from './batcher.js'
+import { Batcher, batchTreeOf } from './batcher.js'
 import { watchOwnBatches } from './chainWatcher.js'
 import { respondToDataChallenges } from './dataResponder.js'
 import { createDecoyFactory } from './decoyFactory.js'
@@ -404,7 +405,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     const batch = inference.batchLocal === null ? undefined : store.batchByLocal(inference.batchLocal)
     if (!batch || batch.batchId === null)
       throw new ApiError(409, 'NOT_COMMITTED', `inference ${inference.id} is not in a committed batch yet`)
-    const tree = buildReceiptTree(store.batchInferences(batch.localId).map((i) => i.id))
+    const tree = batchTreeOf(store, batch)
     return c.json({
       inferenceId: inference.id,
       batchId: batch.batchId,
@@ -430,7 +431,9 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       executedAtMs: i.executedAtMs,
       computeMs: i.computeMs,
     }))
-    return c.json({ root: batch.root, batchId: batch.batchId, count: batch.count, receipts })
+    // The decoy commitment completes the root: root = keccak(receipts root ‖ decoyCommit).
+    const decoyCommit = decoyCommitOf(batch.decoySalt ?? NO_DECOYS_SALT)
+    return c.json({ root: batch.root, batchId: batch.batchId, count: batch.count, decoyCommit, receipts })
   })
 
   // Every receipt this node signed, in order, committed or not: what an indexer follows (`after` = the last `seq` seen).

@@ -11,9 +11,11 @@ import {
 import {
   BATCH_FETCH_LIMITS,
   BatchStatus,
-  buildReceiptTree,
+  buildBatchTree,
   custodyProblem,
   decodeMode,
+  decoyOutputHashOf,
+  decoyPositions,
   fetchJson,
   GamePhase,
   hashReceipt,
@@ -154,14 +156,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     const data = (await fetchJson(batch.dataUri, { ...batchLimits, signal: stopping.signal })) as {
       receipts: { receipt: unknown; signature: unknown; request: unknown; clientSignature: unknown }[]
+      decoyCommit?: unknown
     }
     if (!Array.isArray(data?.receipts)) throw new Error(`batch data at ${batch.dataUri} has no receipts array`)
+    const decoyCommit = decoyCommitFrom(data, batch)
     const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
     // The receipts' ids and their tree, computed once: checked against the root, then used for checks and challenges.
     if (receipts.length !== batch.count)
       throw new Error(`batch ${batch.batchId}: ${receipts.length} receipts served for ${batch.count} committed`)
     const ids = receipts.map((r) => hashReceipt(r, domain))
-    const tree = buildReceiptTree(ids)
+    const tree = buildBatchTree(ids, decoyCommit)
     if (tree.root !== batch.root) throw new Error(`batch ${batch.batchId}: the served receipts do not hash to the committed root`)
     // The chain of custody of every receipt (cheap: signatures and fields, no re-execution): a receipt
     // that fails it is not attested; its data is challenged, which the node cannot answer.
@@ -286,6 +290,51 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     store.done(batch.batchId, { checked: picked.length, matched: matched.length, attestTx })
     log(`batch ${batch.batchId}: re-executed ${picked.length} of ${batch.count}, ${matched.length} matched${attestTx ? ', attested' : ''}`)
+  }
+
+  /**
+   * Once a node reveals a batch's decoy salt: every decoy position must hold a decoy. A missing one
+   * (the node skipped its forced errors, which would shield lazy verifiers) is proved on-chain: the
+   * node is slashed and this verifier takes the bounty. Bounded fetch of the batch data, as always.
+   */
+  /** The decoy commitment a node serves beside a batch's receipts (bytes32; the root must rebuild with it). */
+  function decoyCommitFrom(data: { decoyCommit?: unknown }, batch: VerifierBatch): Hex {
+    const commit = data.decoyCommit
+    if (typeof commit !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(commit))
+      throw new Error(`batch ${batch.batchId}: no decoy commitment (bytes32) served beside the receipts`)
+    return commit.toLowerCase() as Hex
+  }
+
+  async function checkDecoys(batchId: number, salt: Hex): Promise<void> {
+    const batch = store.get(batchId)
+    if (!batch || book.params.decoyRateBps === 0) return
+    const data = (await fetchJson(batch.dataUri, { ...batchLimits, signal: stopping.signal })) as {
+      receipts?: { receipt: unknown }[]
+      decoyCommit?: unknown
+    }
+    if (!Array.isArray(data?.receipts) || data.receipts.length !== batch.count) return
+    const receipts = data.receipts.map((r, i) => receiptFromWire(r.receipt, `receipts[${i}]`))
+    const tree = buildBatchTree(
+      receipts.map((r) => hashReceipt(r, domain)),
+      decoyCommitFrom(data, batch),
+    )
+    if (tree.root !== batch.root) return
+    for (const d of decoyPositions(salt, batch.count, book.params.decoyRateBps)) {
+      if (receipts[d.position]!.outputHash === decoyOutputHashOf(d.secret)) continue
+      try {
+        const result = await sender.write({
+          address: book.contracts.settlement,
+          abi: settlementAbi,
+          functionName: 'proveDecoy',
+          args: [BigInt(batchId), d.decoy, salt, receipts[d.position]!, tree.proof(d.position)],
+        })
+        metrics.inc('gas_used_total', { function: 'proveDecoy' }, Number(result.gasUsed))
+        log(`batch ${batchId}: decoy ${d.decoy} missing at leaf ${d.position}; the node was slashed`)
+      } catch (error) {
+        // Another verifier proved it first.
+        if (!(error instanceof ContractRevertError && error.errorName === 'AlreadyOverturned')) throw error
+      }
+    }
   }
 
   /**
@@ -429,6 +478,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
         onError: (error) => log(`verifier watcher: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
         async onLogs(logs) {
           for (const event of logs) {
+            if (event.eventName === 'DecoysRevealed') {
+              const { batchId, salt } = event.args
+              // In the background: a slow node must not hold up the event follower.
+              void checkDecoys(Number(batchId), salt).catch((error: unknown) =>
+                log(`batch ${batchId}: decoy check failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`),
+              )
+              continue
+            }
             if (event.eventName !== 'BatchCommitted') continue
             const block = await chain.publicClient.getBlock({ blockNumber: event.blockNumber })
             store.addBatch({

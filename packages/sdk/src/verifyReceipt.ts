@@ -1,4 +1,4 @@
-import { hashReceipt, type Receipt, Role, recoverSigner, verifyReceiptProof } from '@verity/contracts'
+import { hashReceipt, type Receipt, Role, recoverSigner, verifyBatchProof } from '@verity/contracts'
 import type { Hex } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
 
@@ -32,7 +32,7 @@ export async function verifyReceipt(client: VerityClient, parameters: VerifyRece
   let included: boolean | null = null
   if (parameters.inclusion) {
     const batch = await client.contracts.settlement.read.getBatch([BigInt(parameters.inclusion.batchId)])
-    included = verifyReceiptProof({
+    included = verifyBatchProof({
       root: batch.root,
       leaf: hashReceipt(parameters.receipt, client.domain),
       index: parameters.inclusion.index,

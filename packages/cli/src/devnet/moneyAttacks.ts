@@ -1,10 +1,11 @@
 import { createServer, type Server } from 'node:http'
 import {
-  buildReceiptTree,
+  buildBatchTree,
   eip712Types,
   hashReceipt,
   hashRequest,
   type InferenceRequest,
+  NO_DECOYS_COMMIT,
   nodeRegistryAbi,
   type Receipt,
   Role,
@@ -219,7 +220,6 @@ async function escrowThief(net: Devnet, attacker: Attacker, steps: AttackReport[
     1,
     50n * TOKEN,
     attacker.nextSequence(),
-    `0x${'de'.repeat(32)}`,
     'http://127.0.0.1:9/unreachable',
   ])
   steps.push({
@@ -239,13 +239,12 @@ async function escrowThief(net: Devnet, attacker: Attacker, steps: AttackReport[
     channelTotal: 50n * TOKEN,
   }
   const { receipt } = await forgedReceipt(attacker, own, victim)
-  const tree = buildReceiptTree([hashReceipt(receipt, attacker.domain)])
+  const tree = buildBatchTree([hashReceipt(receipt, attacker.domain)], NO_DECOYS_COMMIT)
   const forged = await attacker.settlement('commitBatch', [
     tree.root,
     1,
     50n * TOKEN,
     attacker.nextSequence(),
-    `0x${'de'.repeat(32)}`,
     'http://127.0.0.1:9/unreachable',
   ])
   const batchId = await lastBatchId(net)
@@ -303,13 +302,13 @@ async function replayer(net: Devnet, attacker: Attacker, steps: AttackReport['st
   }
   const data = (await (await fetch(honest.args.dataURI)).json()) as {
     receipts: { receipt: unknown; request: unknown; clientSignature: Hex }[]
+    decoyCommit: Hex
   }
   const replay = await attacker.settlement('commitBatch', [
     honest.args.root,
     honest.args.count,
     honest.args.feeTotal * 10n,
     attacker.nextSequence(),
-    `0x${'de'.repeat(32)}`,
     honest.args.dataURI,
   ])
   const batchId = await lastBatchId(net)
@@ -318,7 +317,10 @@ async function replayer(net: Devnet, attacker: Attacker, steps: AttackReport['st
     outcome: replay.ok ? `committed as batch ${batchId}` : `refused: ${replay.error}`,
   })
   // Verifiers see receipts naming another node and challenge their data; the attacker cannot answer.
-  const tree = buildReceiptTree(data.receipts.map((r) => hashReceipt(receiptFromServed(r.receipt), attacker.domain)))
+  const tree = buildBatchTree(
+    data.receipts.map((r) => hashReceipt(receiptFromServed(r.receipt), attacker.domain)),
+    data.decoyCommit,
+  )
   const started = await net.chain.publicClient.getBlockNumber()
   // Until every receipt of the batch has a data challenge (each verifier checks every receipt's custody).
   const challenged = (await dataChallengesOf(net, batchId, started, honest.args.count)).map((e) => e.args.challengeId)
@@ -413,7 +415,7 @@ async function modelSwapper(
   }
   const answered = server.state.answered[0]
   if (!answered) return
-  const tree = buildReceiptTree([hashReceipt(answered.receipt, attacker.domain)])
+  const tree = buildBatchTree([hashReceipt(answered.receipt, attacker.domain)], NO_DECOYS_COMMIT)
   const root = tree.root
   server.state.batches.set(root.toLowerCase(), [answered])
   const commit = await attacker.settlement('commitBatch', [
@@ -421,7 +423,6 @@ async function modelSwapper(
     1,
     answered.receipt.fee,
     attacker.nextSequence(),
-    `0x${'de'.repeat(32)}`,
     `${server.url}/v1/batches/${root}`,
   ])
   const batchId = await lastBatchId(net)
@@ -498,7 +499,6 @@ async function stakeExhauster(net: Devnet, attacker: Attacker, steps: AttackRepo
     capacity + 1,
     0n,
     attacker.nextSequence(),
-    `0x${'de'.repeat(32)}`,
     'http://127.0.0.1:9/x',
   ])
   steps.push({
@@ -507,22 +507,8 @@ async function stakeExhauster(net: Devnet, attacker: Attacker, steps: AttackRepo
   })
   // Its sequence number was not used: commit up to the limit, then one more.
   const sequence = over.ok ? attacker.nextSequence() : attacker.nextSequence() - 1
-  const full = await attacker.settlement('commitBatch', [
-    keccak256(toHex('full')),
-    capacity,
-    0n,
-    sequence,
-    `0x${'de'.repeat(32)}`,
-    'http://127.0.0.1:9/x',
-  ])
-  const more = await attacker.settlement('commitBatch', [
-    keccak256(toHex('more')),
-    1,
-    0n,
-    sequence + 1,
-    `0x${'de'.repeat(32)}`,
-    'http://127.0.0.1:9/x',
-  ])
+  const full = await attacker.settlement('commitBatch', [keccak256(toHex('full')), capacity, 0n, sequence, 'http://127.0.0.1:9/x'])
+  const more = await attacker.settlement('commitBatch', [keccak256(toHex('more')), 1, 0n, sequence + 1, 'http://127.0.0.1:9/x'])
   steps.push({
     tried: `commit ${capacity} receipts, then 1 more`,
     outcome: `${full.ok ? 'first committed' : `first refused: ${full.error}`}; ${more.ok ? 'second COMMITTED' : `second refused: ${more.error}`}`,

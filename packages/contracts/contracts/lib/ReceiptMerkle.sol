@@ -26,4 +26,14 @@ library ReceiptMerkle {
         }
         return node;
     }
+
+    /// @notice The root of a *batch* whose leaf `index` is `leaf`: the receipts' tree root hashed with
+    ///         the batch's decoy commitment, keccak256(receiptsRoot ‖ decoyCommit). The proof is the
+    ///         receipt tree's siblings followed by the decoy commitment (ceil(log2(count)) + 1
+    ///         elements). Zero when the index or the proof length is invalid.
+    function batchRootFrom(bytes32 leaf, uint256 index, uint256 count, bytes32[] calldata proof) internal pure returns (bytes32) {
+        if (proof.length == 0) return bytes32(0);
+        bytes32 inner = rootFrom(leaf, index, count, proof[:proof.length - 1]);
+        return inner == bytes32(0) ? inner : Hashes.efficientKeccak256(inner, proof[proof.length - 1]);
+    }
 }

@@ -1,5 +1,7 @@
+import { batchLeavesFor, decoyPositions } from '@verity/contracts'
+import { keccak256, toHex } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { decideBatch, decideFinalize, decideRedemptions, stakeCapacity } from './batcher.js'
+import { decideBatch, decideFinalize, decideRedemptions, layoutBatch, lazyAttesters, realReceiptsFor, stakeCapacity } from './batcher.js'
 import { chargeChannel } from './receiptStore.js'
 
 describe('decideBatch', () => {
@@ -57,5 +59,46 @@ describe('chargeChannel', () => {
       expect.objectContaining({ code: 'CHANNEL_TOTAL_TOO_LOW', status: 402 }),
     )
     expect(() => chargeChannel(empty, 9n, 10n)).toThrow(/authorize 9 in total/)
+  })
+})
+
+describe('decoys in a batch (forced errors)', () => {
+  const salt = keccak256(toHex('salt'))
+  it('realReceiptsFor: the real receipts that fit, decoys included, never more leaves than allowed', () => {
+    for (const rate of [0, 100, 200, 2500])
+      for (const max of [0, 1, 2, 3, 50, 64, 1024]) {
+        const real = realReceiptsFor(max, rate)
+        expect(real === 0 || batchLeavesFor(real, rate) <= max).toBe(true)
+        expect(batchLeavesFor(real + 1, rate) > max).toBe(true)
+      }
+    expect(realReceiptsFor(1, 200)).toBe(0)
+    expect(realReceiptsFor(2, 200)).toBe(1)
+  })
+  it('layoutBatch: every real receipt once, in order, decoys exactly where the salt puts them', () => {
+    const real = Array.from({ length: 50 }, (_, i) => `r${i}`)
+    const layout = layoutBatch(real, salt, 500)
+    expect(layout.filter((l) => 'real' in l).map((l) => ('real' in l ? l.real : ''))).toEqual(real)
+    const positions = decoyPositions(salt, layout.length, 500).map((d) => d.position)
+    expect(layout.flatMap((l, i) => ('decoy' in l ? [i] : []))).toEqual(positions)
+    for (const l of layout) if ('decoy' in l) expect(real).toContain(l.template)
+  })
+  it('lazyAttesters: the decoys some verifier attested, with exactly those verifiers', () => {
+    const a = '0x00000000000000000000000000000000000000aa' as const
+    const b = '0x00000000000000000000000000000000000000bb' as const
+    const decoys = [
+      { decoy: 0, position: 3 },
+      { decoy: 1, position: 300 },
+    ]
+    const found = lazyAttesters(decoys, [
+      { verifier: a, bitmap: [1n << 3n, 0n] },
+      { verifier: b, bitmap: [1n << 4n, 1n << 44n] },
+    ])
+    expect(found).toEqual([
+      { decoy: 0, position: 3, attesters: [{ verifier: a, bitmap: [1n << 3n, 0n] }] },
+      { decoy: 1, position: 300, attesters: [{ verifier: b, bitmap: [1n << 4n, 1n << 44n] }] },
+    ])
+    expect(lazyAttesters(decoys, [{ verifier: b, bitmap: [0n, 1n << 44n] }])).toEqual([
+      { decoy: 1, position: 300, attesters: [{ verifier: b, bitmap: [0n, 1n << 44n] }] },
+    ])
   })
 })

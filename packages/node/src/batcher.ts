@@ -195,16 +195,16 @@ export class Batcher {
             args: [this.o.sender.address, Role.inference],
           }),
         ])
-        const size = Math.min(decision.size, stakeCapacity(operator.staked, this.o.book.params.slashAmount, exposure.openReceipts))
-        if (size === 0) {
+        const rate = this.o.book.params.decoyRateBps
+        // The decision counts real receipts; the stake backs every leaf, decoys included.
+        const capacity = stakeCapacity(operator.staked, this.o.book.params.slashAmount, exposure.openReceipts)
+        const real = Math.min(decision.size, realReceiptsFor(capacity, rate))
+        if (real === 0) {
           this.o.log(
             `batcher: stake ${operator.staked} backs no more receipts (${exposure.openReceipts} in open batches); waiting for finalization`,
           )
           break
         }
-        const rate = this.o.book.params.decoyRateBps
-        const real = realReceiptsFor(size, rate)
-        if (real === 0) break
         const inferences = this.o.store.unbatched(real)
         // Forced errors: decoys at positions fixed by a fresh salt, committed now and revealed after the window.
         const salt = this.o.randomSalt?.() ?? toHex(crypto.getRandomValues(new Uint8Array(32)))

@@ -29,7 +29,7 @@ import {
   toHex,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import type { Devnet } from './startDevnet.js'
+import type { AttackedNetwork } from './attackedNetwork.js'
 
 /**
  * Attacks on the money rules (docs/protocol.md, "Money"), each run as a hostile party would: its own
@@ -60,7 +60,7 @@ const TOKEN = 10n ** 18n
 type Attacker = Awaited<ReturnType<typeof attackerOn>>
 
 /** A hostile party with its own key: registered as an inference node with the minimum stake. */
-async function attackerOn(net: Devnet, key: Hex, endpoint: string) {
+async function attackerOn(net: AttackedNetwork, key: Hex, endpoint: string) {
   const account = privateKeyToAccount(key)
   const transport = http(net.chain.rpcUrl)
   const chain = {
@@ -123,7 +123,7 @@ async function attackerOn(net: Devnet, key: Hex, endpoint: string) {
 }
 
 /** Waits until the chain's clock passes `timestamp` (the devnet mines a block per transaction: nudge it). */
-async function chainPast(net: Devnet, timestamp: bigint): Promise<void> {
+async function chainPast(net: AttackedNetwork, timestamp: bigint): Promise<void> {
   for (;;) {
     const block = await net.chain.publicClient.getBlock({ blockTag: 'latest' })
     if (block.timestamp > timestamp) return
@@ -132,7 +132,7 @@ async function chainPast(net: Devnet, timestamp: bigint): Promise<void> {
   }
 }
 
-async function committedAt(net: Devnet, batchId: bigint): Promise<bigint> {
+async function committedAt(net: AttackedNetwork, batchId: bigint): Promise<bigint> {
   const batch = await net.chain.publicClient.readContract({
     address: net.book.contracts.settlement,
     abi: settlementAbi,
@@ -142,12 +142,12 @@ async function committedAt(net: Devnet, batchId: bigint): Promise<bigint> {
   return BigInt(batch.committedAt)
 }
 
-async function lastBatchId(net: Devnet): Promise<bigint> {
+async function lastBatchId(net: AttackedNetwork): Promise<bigint> {
   return net.chain.publicClient.readContract({ address: net.book.contracts.settlement, abi: settlementAbi, functionName: 'batchCount' })
 }
 
 /** Escrow the attacker redeemed from other clients, and channels debited beyond what their client signed. */
-async function ledger(net: Devnet, attacker: Address, fromBlock: bigint): Promise<{ stolen: bigint; settledTwice: number }> {
+async function ledger(net: AttackedNetwork, attacker: Address, fromBlock: bigint): Promise<{ stolen: bigint; settledTwice: number }> {
   const redeemed = await net.chain.publicClient.getContractEvents({
     address: net.book.contracts.settlement,
     abi: settlementAbi,
@@ -170,7 +170,7 @@ async function ledger(net: Devnet, attacker: Address, fromBlock: bigint): Promis
   return { stolen, settledTwice: [...perChannel.values()].filter((c) => c.debited > c.top).length }
 }
 
-async function honestStakes(net: Devnet, attacker: Attacker): Promise<bigint> {
+async function honestStakes(net: AttackedNetwork, attacker: Attacker): Promise<bigint> {
   let total = 0n
   for (const n of net.nodes) total += await attacker.stake(n.node.address)
   for (const v of net.verifiers) {
@@ -212,7 +212,7 @@ async function forgedReceipt(
  * to be paid: with a voucher it signed itself, and with the client's real voucher taken from an honest
  * node's public channel endpoint.
  */
-async function escrowThief(net: Devnet, attacker: Attacker, steps: AttackReport['steps']): Promise<void> {
+async function escrowThief(net: AttackedNetwork, attacker: Attacker, steps: AttackReport['steps']): Promise<void> {
   const random = keccak256(toHex(`random root ${Date.now()}`))
   const commit = await attacker.settlement('commitBatch', [
     random,
@@ -285,7 +285,7 @@ async function escrowThief(net: Devnet, attacker: Attacker, steps: AttackReport[
 }
 
 /** replayer: re-commits an honest node's settled batch with ten times its fees and tries to be paid for it. */
-async function replayer(net: Devnet, attacker: Attacker, steps: AttackReport['steps']): Promise<void> {
+async function replayer(net: AttackedNetwork, attacker: Attacker, steps: AttackReport['steps']): Promise<void> {
   const commits = await net.chain.publicClient.getContractEvents({
     address: net.book.contracts.settlement,
     abi: settlementAbi,
@@ -367,7 +367,7 @@ async function replayer(net: Devnet, attacker: Attacker, steps: AttackReport['st
 }
 
 /** The data challenges against a batch since block `since`, once `receipts` of its receipts have one (or after 30 s). */
-async function dataChallengesOf(net: Devnet, batchId: bigint, since: bigint, receipts: number) {
+async function dataChallengesOf(net: AttackedNetwork, batchId: bigint, since: bigint, receipts: number) {
   for (let i = 0; ; i++) {
     const opened = await net.chain.publicClient.getContractEvents({
       address: net.book.contracts.settlement,
@@ -392,7 +392,7 @@ function receiptFromServed(value: unknown): Receipt {
  * model, commits them, and serves its batch with the client's signed request.
  */
 async function modelSwapper(
-  net: Devnet,
+  net: AttackedNetwork,
   attacker: Attacker,
   server: { url: string; state: SwapperState },
   steps: AttackReport['steps'],
@@ -486,7 +486,7 @@ async function modelSwapper(
 }
 
 /** stake-exhauster: commits more receipts than its stake can slash in full. */
-async function stakeExhauster(net: Devnet, attacker: Attacker, steps: AttackReport['steps']): Promise<void> {
+async function stakeExhauster(net: AttackedNetwork, attacker: Attacker, steps: AttackReport['steps']): Promise<void> {
   const stake = await attacker.stake(attacker.address)
   const capacity = Number(stake / net.book.params.slashAmount)
   const over = await attacker.settlement('commitBatch', [
@@ -517,7 +517,10 @@ type SwapperState = {
 }
 
 /** The model-swapper's node: raw HTTP, answering `/v1/infer` with a receipt naming another model. */
-async function swapperServer(net: Devnet, attacker: () => Attacker): Promise<{ url: string; state: SwapperState; server: Server }> {
+async function swapperServer(
+  net: AttackedNetwork,
+  attacker: () => Attacker,
+): Promise<{ url: string; state: SwapperState; server: Server }> {
   const state: SwapperState = { answered: [], batches: new Map() }
   const model = await net.client.model(net.modelId)
   const server = createServer((req, res) => {
@@ -570,7 +573,7 @@ async function swapperServer(net: Devnet, attacker: () => Attacker): Promise<{ u
  * Runs one money attack against a running devnet with the key of an account no role uses, and
  * reports what was tried and what it achieved.
  */
-export async function runMoneyAttack(net: Devnet, strategy: MoneyAttack, key: Hex): Promise<AttackReport> {
+export async function runMoneyAttack(net: AttackedNetwork, strategy: MoneyAttack, key: Hex): Promise<AttackReport> {
   const fromBlock = await net.chain.publicClient.getBlockNumber()
   let attacker: Attacker | undefined
   const swapper = strategy === 'model-swapper' ? await swapperServer(net, () => attacker!) : undefined

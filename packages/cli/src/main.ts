@@ -1,6 +1,6 @@
+import { type Fault, MONEY_ATTACKS, type MoneyAttack, NODE_ADVERSARIES, type NodeAdversary } from '@verity/adversary'
 import type { DeploymentParams } from '@verity/chain'
 import { encodeMode, type VerificationMode } from '@verity/contracts'
-import type { Fault } from '@verity/node'
 import { BaseError } from '@verity/runtime'
 import { Command, InvalidArgumentError } from 'commander'
 import { isAddress, parseUnits } from 'viem'
@@ -17,8 +17,6 @@ import { modelPublish, nodeCommand } from './commands/nodeCommands.js'
 import { runCommand } from './commands/run.js'
 import { stake, unstake } from './commands/stake.js'
 import { demoData } from './demoData.js'
-import { NODE_ADVERSARIES, type NodeAdversary } from './devnet/adversaries.js'
-import { MONEY_ATTACKS, type MoneyAttack } from './devnet/moneyAttacks.js'
 import { UsageError } from './samples.js'
 
 function positiveInt(v: string): number {
@@ -55,7 +53,7 @@ function fault(v: string): Fault {
  * (node 0 computes one intermediate value wrong), silent (node 0 answers wrong and never defends),
  * false-challenger (verifier 0 challenges correct receipts); without a rate: tarpit (node 0 holds the
  * verifiers' connections open) and receipt-forger (node 0 serves another receipt for an id), wrappers
- * around the honest node (`devnet/adversaries.ts`); `model-squatter` (registers the demo model with
+ * around the honest node (all in @verity/adversary); `model-squatter` (registers the demo model with
  * wrong roots before its publisher); or one of the money attacks run after the workload by a party of
  * its own (escrow-thief, replayer, model-swapper, stake-exhauster). Repeatable.
  */

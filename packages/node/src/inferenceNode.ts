@@ -1,37 +1,28 @@
 import { type ServerType, serve } from '@hono/node-server'
 import { type AddressBook, type Chain, listenUrl, TxSender, verityContracts } from '@verity/chain'
-import {
-  decodeMode,
-  decoyCommitOf,
-  describeValue,
-  hashReceipt,
-  hashRequest,
-  inputsFromWire,
-  inputsToWire,
-  NO_DECOYS_SALT,
-  type Receipt,
-  receiptToWire,
-  recoverSigner,
-  requestFromWire,
-  requestToWire,
-  trustOf,
-} from '@verity/contracts'
-import { type LoadedModel, runQuantized, seededRandom, type TensorInfo, tensorsHash } from '@verity/runtime'
+import { decoyCommitOf, describeValue, NO_DECOYS_SALT, trustOf } from '@verity/contracts'
+import type { GameResponder } from '@verity/dispute'
+import type { LoadedModel } from '@verity/runtime'
 import { createModelLoader, ModelFetchFailedError } from '@verity/sdk'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { type Hex, isHex } from 'viem'
+import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { Batcher, batchTreeOf } from './batcher.js'
 import { watchOwnBatches } from './chainWatcher.js'
 import { respondToDataChallenges } from './dataResponder.js'
 import { createDecoyFactory } from './decoyFactory.js'
-import { createDefense } from './defense.js'
+import { createDefense, type DefenseContext } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
-import { deepValueTamper, type Fault } from './fault.js'
 import { feedQuery } from './feedQuery.js'
+import { authoriseRequest } from './infer/authoriseRequest.js'
+import { type Executor, executeRequest, honestExecutor } from './infer/executeRequest.js'
+import { parseInferRequest } from './infer/parseInferRequest.js'
+import { priceRequest } from './infer/priceRequest.js'
+import { signReceipt } from './infer/signReceipt.js'
+import { storeInference } from './infer/storeInference.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
-import { type BatchEvent, chargeChannel, ReceiptStore } from './receiptStore.js'
+import { type BatchEvent, ReceiptStore } from './receiptStore.js'
 import { chainStateOf, receiptLevels } from './storedTrust.js'
 
 export type InferenceNodeOptions = {
@@ -51,8 +42,18 @@ export type InferenceNodeOptions = {
   /** Settle own batches after their window (default true). */
   finalize?: boolean
   maxBodyBytes?: number
-  fault?: Fault
   log?(line: string): void
+}
+
+/**
+ * The parts a node is composed of that another role may replace (an adversary wraps the honest
+ * node this way; see @verity/adversary). By default: the integer runtime and the honest defender.
+ */
+export type InferenceNodeParts = {
+  /** Runs a request's inputs through its model (default: the integer runtime). */
+  executor?: Executor
+  /** Plays the node's side of dispute games (default: `createDefense`, which replays the stored input). */
+  defender?(context: DefenseContext): GameResponder
 }
 
 export type InferenceNode = {
@@ -73,11 +74,10 @@ export type InferenceNode = {
  * receipt (stored durably before the answer), commits receipts in batches, follows their trust on
  * chain, serves inclusion proofs and the inputs verifiers need, and settles its batches.
  */
-export function createInferenceNode(options: InferenceNodeOptions): InferenceNode {
+export function createInferenceNode(options: InferenceNodeOptions, parts: InferenceNodeParts = {}): InferenceNode {
   const { chain, book } = options
   const log = options.log ?? (() => {})
   const account = privateKeyToAccount(options.key)
-  const me = account.address.toLowerCase()
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
   const price = options.price ?? 10n ** 15n
   const store = new ReceiptStore(options.dbPath)
@@ -89,7 +89,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     onRetry: (e, n) => log(`retry ${n}: ${(e as Error).message?.split('\n')[0]}`),
   })
   const registered = new Set<string>()
-  const faultRandom = options.fault ? seededRandom(options.fault.seed ?? 1) : undefined
+  const executor = parts.executor ?? honestExecutor
   let publicUrl = options.publicUrl ?? ''
   let localUrl = ''
   let server: ServerType | undefined
@@ -111,7 +111,6 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   )
   metrics.define('fees_earned_vrt_total', 'counter', 'Fees redeemed from clients’ channels (before the verifiers’ share), in VRT')
   metrics.define('disputes_total', 'counter', 'Dispute games against this node, by outcome')
-  if (options.fault) metrics.define('faulty', 'gauge', 'This node runs a deliberate fault (tests and demos only)')
 
   const batcher = new Batcher({
     chain,
@@ -145,13 +144,12 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   })
   let watcher: ReturnType<typeof watchOwnBatches> | undefined
   let dataResponder: ReturnType<typeof respondToDataChallenges> | undefined
-  const defense = createDefense({
+  const defense = (parts.defender ?? createDefense)({
     chain,
     book,
     sender,
     store,
     models,
-    ...(options.fault ? { fault: options.fault } : {}),
     log,
     onResolved: (_, game) => metrics.inc('disputes_total', { outcome: game.nodeLost ? 'lost' : 'won' }),
   })
@@ -224,14 +222,12 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       node: account.address,
       chainId: chain.chainId,
       price: price.toString(),
-      ...(options.fault ? { fault: options.fault } : {}),
       ...store.counts(),
     }),
   )
 
   app.get('/metrics', (c) => {
     for (const [level, n] of Object.entries(receiptLevels(store))) metrics.set('receipts', n, { level })
-    if (options.fault) metrics.set('faulty', 1, { kind: options.fault.kind })
     return c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' })
   })
 
@@ -244,128 +240,52 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       timings.push(`${name};dur=${(now - last).toFixed(2)}`)
       last = now
     }
-    let body: { request?: unknown; signature?: unknown; inputs?: unknown }
-    try {
-      body = JSON.parse(await c.req.text())
-    } catch (error) {
-      throw badRequest('MALFORMED_JSON', `the body is not JSON: ${(error as Error).message}`)
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw badRequest('INVALID_REQUEST', 'the body must be an object { request, signature, inputs }')
-    const request = requestFromWire(body.request)
-    const signature = body.signature
-    if (typeof signature !== 'string' || !isHex(signature) || signature.length !== 132) {
-      throw badRequest('INVALID_SIGNATURE', `signature must be 65 bytes of 0x-hex, found ${describeValue(signature)}`)
-    }
-    if (request.node.toLowerCase() !== me)
-      throw badRequest('WRONG_NODE', `the request is addressed to ${request.node}, this node is ${account.address}`)
     const nowMs = Date.now()
-    if (request.deadline * 1000n < BigInt(nowMs))
-      throw badRequest('REQUEST_EXPIRED', `the request's deadline ${request.deadline} passed (now ${Math.floor(nowMs / 1000)})`)
-    const mode = decodeMode(request.mode)
-    if (mode === 'zk') throw badRequest('MODE_UNSUPPORTED', 'this node does not produce zk proofs')
+    const { request, signature, inputs: wireInputs } = parseInferRequest(await c.req.text(), { node: account.address, nowMs })
     const model = await modelFor(request.modelId)
     mark('model')
-    const requestHash = hashRequest(request, domain)
-    const signer = recoverSigner(requestHash, signature as Hex)
-    if (!signer) throw new ApiError(401, 'BAD_SIGNATURE', 'the signature does not recover to an address over this request')
-    const client = signer.toLowerCase() as Hex
-    mark('recover')
-    const inputs = inputsFromWire(model, body.inputs)
-    const inputHash = tensorsHash(inputs)
-    mark('inputs')
-    if (inputHash !== request.inputHash)
-      throw badRequest('INPUT_HASH_MISMATCH', `the inputs hash to ${inputHash}, the signed request says ${request.inputHash}`)
-    if (request.maxFee < price)
-      throw new ApiError(402, 'FEE_TOO_LOW', `this node charges ${price} per inference, the request allows ${request.maxFee}`, {
-        price,
-        maxFee: request.maxFee,
-      })
-    // The fee is what the client signed for this request (at least the price): its channel total then
-    // grows by exactly the fees of its receipts, so every redeemed amount is backed by receipts.
-    const fee = request.maxFee
-    if (store.isReplay(requestHash, client, request.nonce.toString())) {
-      throw new ApiError(409, 'REQUEST_REPLAYED', `request ${requestHash} (nonce ${request.nonce}) was already answered`)
-    }
+    const { requestHash, client, inputs, inputHash } = authoriseRequest({ request, signature, inputs: wireInputs, model, domain })
+    mark('authorise')
     const escrow = await contracts.settlement.read.availableEscrow([client])
-    mark('escrow')
-    const spendable = () => escrow - store.outstandingFees(client)
-    if (spendable() < fee) {
-      throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable()} spendable in escrow, the fee is ${fee}`, {
-        escrow,
-        fee,
-      })
-    }
-    // Refuses, before running anything, a fee the client's vouchers do not cover (checked again when stored).
-    chargeChannel(store.channel(client), request.channelTotal, fee)
-
-    const faulty = options.fault !== undefined && faultRandom!() < options.fault.rate
-    const deep = faulty && options.fault!.kind === 'deep-value'
-    const runStarted = performance.now()
-    const { outputs } = runQuantized(model, inputs, deep ? { tamper: deepValueTamper(model, inputHash) } : {})
-    const computeMs = performance.now() - runStarted
+    const { fee } = priceRequest({ request, requestHash, client, price, escrow, store })
+    mark('price')
+    const { outputs, computeMs } = executeRequest({ model, inputs, inputHash, executor })
     mark('run')
-    if (faulty && !deep) outputs[0]![0] = outputs[0]![0]! === 32767 ? 32766 : outputs[0]![0]! + 1
-    const receipt: Receipt = {
+    const {
+      receipt,
+      id,
+      signature: receiptSignature,
+    } = await signReceipt({
+      request,
       requestHash,
-      modelId: request.modelId,
       inputHash,
-      outputHash: tensorsHash(outputs),
-      node: account.address,
+      outputs,
       client,
       fee,
-      issuedAt: BigInt(Math.floor(nowMs / 1000)),
-      mode: request.mode,
-    }
-    const id = hashReceipt(receipt, domain)
-    const receiptSignature = await account.sign({ hash: id })
+      nowMs,
+      account,
+      domain,
+    })
     mark('sign')
-    const outputsJson = JSON.stringify(
-      Object.fromEntries(
-        model.model.outputs.map((tensorId, i) => {
-          const info = model.model.tensors[tensorId] as TensorInfo
-          const raw = Array.from(outputs[i] as Int16Array)
-          return [info.name, { shape: info.shape, scale: info.scale, raw, values: raw.map((v) => v * info.scale) }]
-        }),
-      ),
-    )
-    if (spendable() < fee)
-      throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable()} spendable in escrow, the fee is ${fee}`)
-    store.insertInference(
-      {
-        id,
-        requestHash,
-        client,
-        nonce: request.nonce.toString(),
-        modelId: request.modelId,
-        inputHash,
-        outputHash: receipt.outputHash,
-        fee: fee.toString(),
-        channelTotal: request.channelTotal.toString(),
-        mode: request.mode,
-        issuedAt: Number(receipt.issuedAt),
-        executedAtMs: nowMs,
-        receiptJson: JSON.stringify(receiptToWire(receipt)),
-        signature: receiptSignature,
-        requestJson: JSON.stringify(requestToWire(request)),
-        clientSignature: signature as Hex,
-        outputsJson,
-        computeMs,
-      },
-      JSON.stringify(inputsToWire(model, inputs)),
-    )
+    const body = storeInference({
+      store,
+      model,
+      request,
+      clientSignature: signature,
+      inputs,
+      outputs,
+      receipt,
+      id,
+      signature: receiptSignature,
+      escrow,
+      executedAtMs: nowMs,
+      computeMs,
+    })
     mark('store')
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
     metrics.inc('inference_seconds_total', {}, (performance.now() - started) / 1000)
     metrics.observe('compute_seconds', computeMs / 1000)
-    return c.body(
-      `{"inferenceId":"${id}","receipt":${JSON.stringify(receiptToWire(receipt))},"signature":"${receiptSignature}","outputs":${outputsJson}}`,
-      200,
-      {
-        'content-type': 'application/json',
-        'server-timing': timings.join(', '),
-      },
-    )
+    return c.body(body, 200, { 'content-type': 'application/json', 'server-timing': timings.join(', ') })
   })
 
   const inferenceOr404 = (id: string) => {
@@ -486,8 +406,6 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     url: () => publicUrl,
     localUrl: () => localUrl,
     async start(port = 0, host = '127.0.0.1') {
-      if (options.fault)
-        log(`WARNING: this node is deliberately faulty (${options.fault.kind} ${options.fault.rate}); for tests and demos only`)
       server = await new Promise<ServerType>((resolve) => {
         const s = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(s))
       })

@@ -1,13 +1,18 @@
 import { join } from 'node:path'
+import {
+  type AttackReport,
+  createModelSquatter,
+  type Fault,
+  type ModelSquatterReport,
+  type MoneyAttack,
+  type NodeAdversary,
+  runMoneyAttack,
+} from '@verity/adversary'
 import { scanLogs } from '@verity/chain'
 import { disputeGameAbi, fetchJson, settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
-import type { Fault } from '@verity/node'
 import { mnistImage } from '@verity/runtime'
 import { getInference, infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
-import type { NodeAdversary } from '../devnet/adversaries.js'
-import { createModelSquatter, type ModelSquatterReport } from '../devnet/modelSquatter.js'
-import { type AttackReport, type MoneyAttack, runMoneyAttack } from '../devnet/moneyAttacks.js'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
 import { createTrustTracker } from '../devnet/trustTracker.js'
 

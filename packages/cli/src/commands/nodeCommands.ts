@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { basename, dirname } from 'node:path'
+import { createCheatingNode, type Fault } from '@verity/adversary'
 import { connect, readAddressBook, readKeyFile } from '@verity/chain'
-import { createHub, createInferenceNode, createVerifier, type Fault, publishModel, serveApp } from '@verity/node'
+import { createHub, createInferenceNode, createVerifier, publishModel, serveApp } from '@verity/node'
 import { importOnnx, loadModel } from '@verity/runtime'
 import { calibrationSamples, UsageError } from '../samples.js'
 
@@ -52,7 +53,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
   const key = readKeyFile(options.key)
   mkdirSync(dirname(options.db), { recursive: true })
   if (role === 'inference') {
-    const node = createInferenceNode({
+    const nodeOptions = {
       chain,
       book,
       key,
@@ -60,9 +61,10 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
       hubUrl: options.hub,
       batch: { maxSize: options.batchSize, maxAgeMs: options.batchAgeMs },
       ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
-      ...(options.fault ? { fault: options.fault } : {}),
       log,
-    })
+    }
+    // `--fault`: the honest node's parts composed with a lying executor and defender (tests and demos only).
+    const node = options.fault ? createCheatingNode(nodeOptions, options.fault) : createInferenceNode(nodeOptions)
     const url = await node.start(options.port, options.host)
     console.log(JSON.stringify({ role, url, address: node.address, db: options.db, ...node.store.counts() }))
     await waitForSignal()

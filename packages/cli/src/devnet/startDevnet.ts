@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { type AdversaryFront, createCheatingNode, type Fault, type NodeAdversary, startAdversaryFront } from '@verity/adversary'
 import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, writeAddressBook } from '@verity/chain'
 import { nodeRegistryAbi, Role, verityTokenAbi } from '@verity/contracts'
 import { createIndexer, dashboardApi, type Indexer, readOnlyAudit, registeredArtifact } from '@verity/dashboard'
@@ -8,7 +9,6 @@ import {
   createHub,
   createInferenceNode,
   createVerifier,
-  type Fault,
   type InferenceNode,
   publishModel,
   serveApp,
@@ -19,7 +19,6 @@ import { importOnnx, loadMnist, loadModel, type MnistSet, mnistImage } from '@ve
 import { createVerityClient, depositEscrow, type VerityClient } from '@verity/sdk'
 import type { Hex } from 'viem'
 import { demoData } from '../demoData.js'
-import { type AdversaryFront, type NodeAdversary, startAdversaryFront } from './adversaries.js'
 
 const TOKEN = 10n ** 18n
 
@@ -41,7 +40,7 @@ export type DevnetOptions = {
   window?: number
   batchSize?: number
   batchAgeMs?: number
-  /** A deliberately faulty first node (tests and demos only). */
+  /** Node 0 cheats this way: a cheating node from @verity/adversary (tests and demos only). */
   fault?: Fault
   /** Verifier 0 challenges this share of correct receipts (tests and demos only). */
   falseChallengeRate?: number
@@ -51,7 +50,7 @@ export type DevnetOptions = {
    * with the node's own URL once it listens.
    */
   nodeFront?: (index: number) => Promise<{ url: string; attach(nodeUrl: string): void; close(): Promise<void> } | undefined>
-  /** Node 0 is wrapped by this hostile front (tests and demos only; see `adversaries.ts`). */
+  /** Node 0 is wrapped by this hostile front (tests and demos only; see @verity/adversary). */
   nodeAdversary?: NodeAdversary
   /** Verifier settings beyond the defaults (pool size, retry backoff, fetch bounds). */
   verifier?: Pick<VerifierOptions, 'concurrency' | 'retry' | 'fetchLimits'>
@@ -148,7 +147,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       if (i === 0 && options.nodeAdversary) adversary = await startAdversaryFront(options.nodeAdversary)
       const front = i === 0 && adversary ? adversary : await options.nodeFront?.(i)
       if (front) closers.push(() => front.close())
-      const node = createInferenceNode({
+      const nodeOptions = {
         ...(front ? { publicUrl: front.url } : {}),
         chain,
         book,
@@ -158,9 +157,9 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         batch: { maxSize: options.batchSize ?? 32, maxAgeMs: options.batchAgeMs ?? 1000 },
         // A devnet run is short: channels are redeemed as soon as a voucher's batch is final.
         redeem: { minAmount: 0n, maxAgeMs: 0 },
-        ...(faulty ? { fault: options.fault! } : {}),
-        log: (line) => log(`node ${i}: ${line}`),
-      })
+        log: (line: string) => log(`node ${i}: ${line}`),
+      }
+      const node = faulty ? createCheatingNode(nodeOptions, options.fault!) : createInferenceNode(nodeOptions)
       const url = await node.start(0, host)
       closers.push(() => node.stop())
       front?.attach(node.localUrl())

@@ -4,7 +4,7 @@ import { loadModel, mnistImage } from '@verity/runtime'
 import { InferenceRejectedError, infer, type SdkError } from '@verity/sdk'
 import { createPublicClient, createWalletClient, type Hex, http, keccak256, parseEventLogs, toHex } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import type { Devnet } from './startDevnet.js'
+import type { AttackedNetwork } from './attackedNetwork.js'
 
 /** One registration the squatter sent: which root it falsified and the id the registry gave it. */
 export type SquatAttempt = { wrongRoot: keyof ModelRoots; namedId: Hex; isHonestId: boolean }
@@ -62,12 +62,12 @@ export function createModelSquatter() {
     },
 
     /** Records the honest nodes' stakes once the network is up. */
-    async started(net: Devnet): Promise<void> {
+    async started(net: AttackedNetwork): Promise<void> {
       for (const { node } of net.nodes) stakesBefore.set(node.address, await stakeOf(net, node.address))
     },
 
     /** Once the workload settled: asks for each squatted id as a client and, bypassing the client's check, of an honest node. */
-    async report(net: Devnet): Promise<ModelSquatterReport> {
+    async report(net: AttackedNetwork): Promise<ModelSquatterReport> {
       const honest = await net.client.model(net.modelId)
       const clientRefusals: string[] = []
       const nodeRefusals: string[] = []
@@ -96,7 +96,7 @@ export function createModelSquatter() {
   }
 }
 
-async function stakeOf(net: Devnet, node: Hex): Promise<bigint> {
+async function stakeOf(net: AttackedNetwork, node: Hex): Promise<bigint> {
   const op = await net.chain.publicClient.readContract({
     address: net.book.contracts.nodeRegistry,
     abi: nodeRegistryAbi,

@@ -1,3 +1,4 @@
+import { DERIVED_DEFAULTS } from '@verity/chain'
 import { describe, expect, it } from 'vitest'
 import { DEFAULT_REQUIREMENTS, deriveDefaults, inDerivedRegion } from './deriveDefaults.js'
 import { computeFeesOf, strategyEvPerHour, verifierEconomics } from './expectedValue.js'
@@ -56,6 +57,10 @@ describe('deriveDefaults', () => {
     )
     expect(worst).toBeLessThanOrEqual(-(req.margin - 1) + 1e-9)
     expect(deriveDefaults(profiles, req).best).toEqual(best)
+  })
+
+  it('is what @verity/chain exports as DERIVED_DEFAULTS (the deployment and devnet read that)', () => {
+    expect({ ...DERIVED_DEFAULTS }).toEqual(derived)
   })
 
   it('property: cheating EV < 0 at every r and strategy, and a lazy verifier EV ≤ 0, for random parameters inside the derived region', () => {

@@ -17,6 +17,8 @@ export type SimulationConfig = {
   /** Real receipts served network-wide, spread evenly over the nodes and the hours. */
   inferences: number
   hours: number
+  /** Commits each node has made before the run (0: a new network; ≥ maturityCommits: every node at its floor rate). */
+  initialCommits?: number
 }
 
 export type ActorResult = {
@@ -133,10 +135,13 @@ export function simulate(config: SimulationConfig): SimulationResult {
     const rate = cheatRateOf(strategy)
     // Receipts a node keeps open: a window's worth plus the batch being filled.
     const need = BigInt(Math.ceil((params.challengeWindow / batchSeconds + 1) * n * (1 + d) + 16)) * receiptSlash
-    let stake = strategy.kind === 'pastStake' ? (need * BigInt(Math.round(strategy.stakeCoverage * 1000))) / 1000n : need * 3n
+    // A node past its stake has enough for one batch, and `stakeCoverage` of what it serves in a window.
+    const oneBatch = BigInt(Math.ceil(n * (1 + 3 * d) + 16)) * receiptSlash
+    const partial = strategy.kind === 'pastStake' ? (need * BigInt(Math.round(strategy.stakeCoverage * 1000))) / 1000n : 0n
+    let stake = strategy.kind === 'pastStake' ? (partial > oneBatch ? partial : oneBatch) : need * 3n
     const open: { at: number; count: number }[] = []
     let openReceipts = 0
-    let commits = 0
+    let commits = config.initialCommits ?? 0
     let overturned = 0
     const pending: number[] = []
     let pot = 0n

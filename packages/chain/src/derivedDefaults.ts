@@ -44,6 +44,15 @@ export function derivedDeploymentParams(fee: bigint): {
   >
   decoyRateBps: number
   decoyReward: bigint
+  /** What `samplingRate` (@verity/node) takes as its policy. */
+  sampling: {
+    baseRateBps: number
+    newNodeRateBps: number
+    maturityCommits: number
+    overturnedRateBps: number
+    maxRateBps: number
+    receiptSlash: bigint
+  }
 } {
   const d = DERIVED_DEFAULTS
   return {
@@ -58,5 +67,13 @@ export function derivedDeploymentParams(fee: bigint): {
     },
     decoyRateBps: d.decoyRateBps,
     decoyReward: BigInt(d.decoyRewardFees) * fee,
+    sampling: {
+      baseRateBps: d.baseRateBps,
+      newNodeRateBps: d.newNodeRateBps,
+      maturityCommits: d.maturityCommits,
+      overturnedRateBps: d.overturnedRateBps,
+      maxRateBps: d.maxRateBps,
+      receiptSlash: BigInt(d.receiptSlashFees) * fee,
+    },
   }
 }

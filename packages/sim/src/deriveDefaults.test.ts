@@ -100,3 +100,24 @@ describe('deriveDefaults', () => {
     expect(found).toBeGreaterThan(0)
   })
 })
+
+describe('derivedDeploymentParams', () => {
+  it('turns the fee multiples into deployment amounts and a sampling policy for a given fee', async () => {
+    const { derivedDeploymentParams } = await import('@verity/chain')
+    const { samplingRate } = await import('@verity/node')
+    const fee = 10n ** 16n
+    const d = derivedDeploymentParams(fee)
+    expect(d.params).toEqual({
+      slashAmount: 5_835n * fee,
+      attesterSlash: 9_659n * fee,
+      challengeBond: 2_500n * fee,
+      verifierShareBps: 3_177,
+      bountyBps: 5_000,
+      challengeWindow: 3_600,
+      dataResponseTime: 600,
+    })
+    expect(d.decoyReward).toBe(454n * fee)
+    expect(samplingRate({ stake: 10n ** 30n, openReceipts: 10, commits: 1_000, overturned: 0 }, d.sampling)).toBe(0.004)
+    expect(samplingRate({ stake: 10n ** 30n, openReceipts: 10, commits: 0, overturned: 0 }, d.sampling)).toBe(0.04)
+  })
+})

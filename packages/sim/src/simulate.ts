@@ -256,7 +256,8 @@ export function simulate(config: SimulationConfig): SimulationResult {
         vAcc[v]!.money += split.bounty
         const refund = restitution({ fee: feeUnits, refundable: feeUnits, nodeClaimable: 0n, nodeStake: stake })
         stake -= refund.fromStake
-        acc.money -= split.slashed + feeUnits
+        // The fee is refunded (from stake: the node claims its earnings as they come) — as far as the stake allows.
+        acc.money -= split.slashed + refund.refund + refund.credit
         overturnedTotal++
         pending.push(t + (withholds ? params.dataResponseTime : env.disputeSeconds))
         firstCatch ??= t + (withholds ? params.dataResponseTime : env.disputeSeconds)

@@ -16,6 +16,7 @@ export {
   deployVerity,
   disputeClocksFor,
 } from './deployVerity.js'
+export { DERIVED_DEFAULTS, derivedDeploymentParams } from './derivedDefaults.js'
 export { DEV_MNEMONIC, type DevAccount, devAccounts } from './devAccounts.js'
 export { type EmbeddedChain, type StartEmbeddedChainParameters, startEmbeddedChain } from './embeddedChain.js'
 export {

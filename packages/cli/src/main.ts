@@ -15,6 +15,7 @@ import { generateCommand } from './commands/generate.js'
 import { modelImport } from './commands/modelImport.js'
 import { modelPublish, nodeCommand } from './commands/nodeCommands.js'
 import { runCommand } from './commands/run.js'
+import { simCommand } from './commands/sim.js'
 import { stake, unstake } from './commands/stake.js'
 import { demoData } from './demoData.js'
 import { UsageError } from './samples.js'
@@ -229,6 +230,35 @@ export function program(): Command {
         json: o.json,
         ...(o.limit ? { limit: o.limit } : {}),
         ...(o.onnx ? { onnx: o.onnx } : {}),
+      })
+    })
+  cli
+    .command('sim')
+    .description(
+      'Economics simulation: EV per strategy per hour, detection latency, verifier profit, verification share and gas per inference',
+    )
+    .option('--model <name>', 'one measured model (default: every model in @verity/sim costProfiles.json)')
+    .option('--seed <n>', 'random seed', positiveInt, 1)
+    .option('--nodes <n>', 'inference nodes', positiveInt, 100)
+    .option('--verifiers <n>', 'verifiers', positiveInt, 24)
+    .option('--inferences <n>', 'inferences served over the run', positiveInt, 10_000_000)
+    .option('--hours <n>', 'hours simulated', positiveInt, 24)
+    .option('--params <set>', 'derived (DERIVED_DEFAULTS) or legacy (3 verifiers at 30 %, no decoys)', 'derived')
+    .option('--selected-bits-only', "count only attested bits in the verifier's own selection (proposed rule)", false)
+    .option('--svg <file>', 'write the EV-per-strategy plot of the first model to this SVG file')
+    .option('--json', 'print JSON', false)
+    .action(async (o) => {
+      await simCommand({
+        seed: o.seed,
+        nodes: o.nodes,
+        verifiers: o.verifiers,
+        inferences: o.inferences,
+        hours: o.hours,
+        params: o.params,
+        selectedBitsOnly: o.selectedBitsOnly,
+        json: o.json,
+        ...(o.model ? { model: o.model } : {}),
+        ...(o.svg ? { svg: o.svg } : {}),
       })
     })
   cli

@@ -86,6 +86,7 @@ export {
   ReceiptSignatureError,
   ServedReceiptError,
 } from './servedReceipt.js'
+export { attesterPayEqual, attesterPayProRata, exposureAllows, redeemSplit, restitution, slashSplit } from './settlementRules.js'
 export { recoverSigner } from './signatures.js'
 export {
   type BatchTrustEvent,

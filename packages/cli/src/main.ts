@@ -1,6 +1,6 @@
 import type { DeploymentParams } from '@verity/chain'
-import { encodeMode, type VerificationMode } from '@verity/contracts'
 import type { Fault } from '@verity/node'
+import { encodeMode, type VerificationMode } from '@verity/protocol'
 import { BaseError } from '@verity/runtime'
 import { Command, InvalidArgumentError } from 'commander'
 import { isAddress, parseUnits } from 'viem'

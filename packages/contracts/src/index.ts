@@ -1,21 +1,66 @@
 export {
   BATCH_FETCH_LIMITS,
+  type BatchTrustEvent,
   type BoundedFetchOptions,
   type BoundedResponse,
+  batchTrustEventOf,
+  bitmapHas,
+  boundedDetails,
   boundedFetch,
+  buildReceiptTree,
+  type CheckServedReceiptParameters,
+  checkServedReceipt,
+  custodyProblem,
   DEFAULT_FETCH_MAX_BYTES,
   DEFAULT_FETCH_TIMEOUT_MS,
+  decodeMode,
+  describeValue,
+  EIP712_NAME,
+  EIP712_VERSION,
+  eip712Types,
+  encodeMode,
   FetchError,
   FetchFailedError,
   FetchTimeoutError,
   fetchJson,
+  hashReceipt,
+  hashRequest,
+  type InferenceRequest,
+  InvalidModeError,
+  inputsFromWire,
+  inputsToWire,
   MODEL_FETCH_LIMITS,
+  type Receipt,
+  type ReceiptChainState,
+  ReceiptIdMismatchError,
+  ReceiptNotInBatchError,
+  ReceiptSignatureError,
+  type ReceiptTree,
   ResponseInvalidError,
   ResponseTooLargeError,
-} from './boundedFetch.js'
-export { custodyProblem } from './custody.js'
-export { boundedDetails, describeValue } from './describeValue.js'
-export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
+  reached,
+  receiptChainState,
+  receiptFromWire,
+  receiptRootFromProof,
+  receiptToWire,
+  receiptTreeDepth,
+  recoverSigner,
+  requestFromWire,
+  requestToWire,
+  ServedReceiptError,
+  TRUST_EVENT_NAMES,
+  TRUST_ORDER,
+  type TrustEvent,
+  type TrustLevel,
+  trustOf,
+  type VerificationMode,
+  verifyReceiptProof,
+  verityDomain,
+  WireFormatError,
+  type WireInputs,
+  type WireReceipt,
+  type WireRequest,
+} from '@verity/protocol'
 export { disputeGameAbi, disputeGameBytecode } from './generated/disputeGame.js'
 export { modelRegistryAbi, modelRegistryBytecode } from './generated/modelRegistry.js'
 export { nodeRegistryAbi, nodeRegistryBytecode } from './generated/nodeRegistry.js'
@@ -23,8 +68,6 @@ export { oneStepVerifierAbi, oneStepVerifierBytecode } from './generated/oneStep
 export { settlementAbi, settlementBytecode } from './generated/settlement.js'
 export { tensorHasherAbi, tensorHasherBytecode } from './generated/tensorHasher.js'
 export { verityTokenAbi, verityTokenBytecode } from './generated/verityToken.js'
-export { hashReceipt, hashRequest } from './hashing.js'
-export { decodeMode, encodeMode, InvalidModeError, type VerificationMode } from './mode.js'
 export {
   type GraphHeader,
   type GraphInputRef,
@@ -54,39 +97,4 @@ export {
   sumReads,
   sumValue,
 } from './oneStep.js'
-export { buildReceiptTree, type ReceiptTree, receiptRootFromProof, receiptTreeDepth, verifyReceiptProof } from './receiptTree.js'
 export { BatchStatus, ChallengeStatus, GamePhase, GameReason, Role, type RoleName } from './roles.js'
-export {
-  type CheckServedReceiptParameters,
-  checkServedReceipt,
-  ReceiptIdMismatchError,
-  ReceiptNotInBatchError,
-  ReceiptSignatureError,
-  ServedReceiptError,
-} from './servedReceipt.js'
-export { recoverSigner } from './signatures.js'
-export {
-  type BatchTrustEvent,
-  batchTrustEventOf,
-  bitmapHas,
-  type ReceiptChainState,
-  reached,
-  receiptChainState,
-  TRUST_EVENT_NAMES,
-  TRUST_ORDER,
-  type TrustEvent,
-  type TrustLevel,
-  trustOf,
-} from './trust.js'
-export {
-  inputsFromWire,
-  inputsToWire,
-  receiptFromWire,
-  receiptToWire,
-  requestFromWire,
-  requestToWire,
-  WireFormatError,
-  type WireInputs,
-  type WireReceipt,
-  type WireRequest,
-} from './wire.js'

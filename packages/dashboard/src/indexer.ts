@@ -1,15 +1,6 @@
 import { type AddressBook, type Chain, type EventFollower, followEvents } from '@verity/chain'
-import {
-  BATCH_FETCH_LIMITS,
-  bitmapHas,
-  buildReceiptTree,
-  disputeGameAbi,
-  fetchJson,
-  hashReceipt,
-  nodeRegistryAbi,
-  receiptFromWire,
-  settlementAbi,
-} from '@verity/contracts'
+import { disputeGameAbi, nodeRegistryAbi, settlementAbi } from '@verity/contracts'
+import { BATCH_FETCH_LIMITS, bitmapHas, buildReceiptTree, fetchJson, hashReceipt, receiptFromWire } from '@verity/protocol'
 import type { Hex, Log } from 'viem'
 import { IndexStore } from './indexStore.js'
 import { computeMsOf, operatorFeeds } from './operatorFeeds.js'

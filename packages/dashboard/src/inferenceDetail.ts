@@ -1,4 +1,4 @@
-import { buildReceiptTree } from '@verity/contracts'
+import { buildReceiptTree } from '@verity/protocol'
 import type { Hex } from 'viem'
 import { LEVEL_SQL, modeName } from './figures.js'
 import type { IndexStore } from './indexStore.js'

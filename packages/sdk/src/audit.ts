@@ -1,4 +1,4 @@
-import { fetchJson } from '@verity/contracts'
+import { fetchJson } from '@verity/protocol'
 import type { Hex } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
 import { SdkError } from './errors.js'

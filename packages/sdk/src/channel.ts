@@ -1,4 +1,4 @@
-import { hashRequest, recoverSigner, requestFromWire } from '@verity/contracts'
+import { hashRequest, recoverSigner, requestFromWire } from '@verity/protocol'
 import type { Address } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
 

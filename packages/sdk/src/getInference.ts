@@ -1,16 +1,15 @@
 import { firstBlockAtOrAfter } from '@verity/chain'
+import { BatchStatus, Role } from '@verity/contracts'
 import {
-  BatchStatus,
   batchTrustEventOf,
   boundedFetch,
   checkServedReceipt,
   type Receipt,
-  Role,
   receiptChainState,
   type TrustEvent,
   type TrustLevel,
   trustOf,
-} from '@verity/contracts'
+} from '@verity/protocol'
 import type { Hex } from 'viem'
 import { batchEvents } from './batchEvents.js'
 import type { VerityClient } from './createVerityClient.js'

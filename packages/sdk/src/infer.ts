@@ -14,7 +14,7 @@ import {
   requestToWire,
   type VerificationMode,
   verityDomain,
-} from '@verity/contracts'
+} from '@verity/protocol'
 import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
 import { reserveOnChannel } from './channel.js'

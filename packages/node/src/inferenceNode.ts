@@ -15,11 +15,12 @@ import {
   requestToWire,
   trustOf,
 } from '@verity/contracts'
+import { nodeOpenApi, SignatureHex } from '@verity/protocol'
 import { type LoadedModel, runQuantized, seededRandom, type TensorInfo, tensorsHash } from '@verity/runtime'
 import { createModelLoader, ModelFetchFailedError } from '@verity/sdk'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { type Hex, isHex } from 'viem'
+import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { Batcher } from './batcher.js'
 import { watchOwnBatches } from './chainWatcher.js'
@@ -221,6 +222,10 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     }),
   )
 
+  // The API's OpenAPI 3.1 document, generated from the schema this node validates with (docs/openapi.json).
+  const openApi = JSON.stringify(nodeOpenApi())
+  app.get('/openapi.json', (c) => c.body(openApi, 200, { 'content-type': 'application/json' }))
+
   app.get('/metrics', (c) => {
     for (const [level, n] of Object.entries(receiptLevels(store))) metrics.set('receipts', n, { level })
     if (options.fault) metrics.set('faulty', 1, { kind: options.fault.kind })
@@ -246,7 +251,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       throw badRequest('INVALID_REQUEST', 'the body must be an object { request, signature, inputs }')
     const request = requestFromWire(body.request)
     const signature = body.signature
-    if (typeof signature !== 'string' || !isHex(signature) || signature.length !== 132) {
+    if (!SignatureHex.safeParse(signature).success) {
       throw badRequest('INVALID_SIGNATURE', `signature must be 65 bytes of 0x-hex, found ${describeValue(signature)}`)
     }
     if (request.node.toLowerCase() !== me)

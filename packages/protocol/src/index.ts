@@ -23,7 +23,29 @@ export { custodyProblem } from './custody.js'
 export { boundedDetails, describeValue } from './describeValue.js'
 export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
 export { hashReceipt, hashRequest } from './hashing.js'
+export {
+  BatchResponse,
+  ChannelResponse,
+  ChecksFeed,
+  DataResponse,
+  type Endpoint,
+  ErrorBody,
+  InferBody,
+  InferenceResponse,
+  InferResponse,
+  NodeHealth,
+  nodeEndpoints,
+  OutputTensor,
+  ProofResponse,
+  ReceiptsFeed,
+  TrustEventSchema,
+  TrustLevelSchema,
+  VerifierHealth,
+  verifierEndpoints,
+} from './httpApi.js'
 export { decodeMode, encodeMode, InvalidModeError, type VerificationMode } from './mode.js'
+export { nodeOpenApi, verifierOpenApi } from './openapi.js'
+export { fetchValid, readResponse } from './readResponse.js'
 export { buildReceiptTree, type ReceiptTree, receiptRootFromProof, receiptTreeDepth, verifyReceiptProof } from './receiptTree.js'
 export {
   type CheckServedReceiptParameters,
@@ -50,6 +72,7 @@ export {
 export {
   inputsFromWire,
   inputsToWire,
+  parseWire,
   receiptFromWire,
   receiptToWire,
   requestFromWire,
@@ -59,3 +82,13 @@ export {
   type WireReceipt,
   type WireRequest,
 } from './wire.js'
+export {
+  AddressString,
+  apiRegistry,
+  Bytes32,
+  SignatureHex,
+  uintString,
+  WireInputsSchema,
+  WireReceiptSchema,
+  WireRequestSchema,
+} from './wireSchema.js'

@@ -4,6 +4,9 @@ import {
   apiRegistry,
   Bytes32,
   Count,
+  int16Values,
+  MAX_RANK,
+  numberValues,
   SignatureHex,
   Uint8,
   uintString,
@@ -47,10 +50,10 @@ export const InferBody = named(
 
 export const OutputTensor = named(
   object({
-    shape: z.array(Count),
+    shape: z.array(Count).max(MAX_RANK, { error: `must have at most ${MAX_RANK} dimensions` }),
     scale: z.number(),
-    raw: z.array(z.int().min(-32768).max(32767)).meta({ description: 'the quantized int16 outputs the receipt commits to' }),
-    values: z.array(z.number()).meta({ description: 'raw · scale' }),
+    raw: int16Values('the quantized int16 outputs the receipt commits to'),
+    values: numberValues('raw · scale'),
   }),
   'OutputTensor',
   'One output tensor: its quantized values (what outputHash commits to) and their real values.',
@@ -91,7 +94,7 @@ export const InferenceResponse = named(
     signature: SignatureHex,
     trust: TrustLevelSchema,
     attestations: Count,
-    timeline: z.array(TrustEventSchema),
+    timeline: z.array(TrustEventSchema).max(1024, { error: 'must have at most 1024 events' }),
     batch: object({
       batchId: Count.nullable(),
       index: Count.nullable(),
@@ -106,7 +109,14 @@ export const InferenceResponse = named(
 
 /** GET /v1/inferences/:id/proof answer. */
 export const ProofResponse = named(
-  object({ inferenceId: Bytes32, batchId: Count, index: Count, count: Count, root: Bytes32, proof: z.array(Bytes32) }),
+  object({
+    inferenceId: Bytes32,
+    batchId: Count,
+    index: Count,
+    count: Count,
+    root: Bytes32,
+    proof: z.array(Bytes32).max(64, { error: 'must be at most 64 hashes' }),
+  }),
   'InclusionProof',
   "The receipt's Merkle proof in its committed batch (sorted-pair keccak tree, docs/protocol.md).",
 )
@@ -117,16 +127,18 @@ export const BatchResponse = named(
     root: Bytes32,
     batchId: Count.nullable(),
     count: Count,
-    receipts: z.array(
-      object({
-        receipt: WireReceiptSchema,
-        signature: SignatureHex,
-        request: WireRequestSchema,
-        clientSignature: SignatureHex,
-        executedAtMs: Milliseconds,
-        computeMs: Milliseconds,
-      }),
-    ),
+    receipts: z
+      .array(
+        object({
+          receipt: WireReceiptSchema,
+          signature: SignatureHex,
+          request: WireRequestSchema,
+          clientSignature: SignatureHex,
+          executedAtMs: Milliseconds,
+          computeMs: Milliseconds,
+        }),
+      )
+      .max(65_536, { error: 'must have at most 65536 receipts' }),
   }),
   'Batch',
   "A batch's receipts in commit order, each with the client's signed request (the chain of custody a verifier checks) and the node's own timings (not committed).",
@@ -135,16 +147,18 @@ export const BatchResponse = named(
 /** GET /v1/receipts?after&limit answer. */
 export const ReceiptsFeed = named(
   object({
-    receipts: z.array(
-      object({
-        seq: Count,
-        inferenceId: Bytes32,
-        receipt: WireReceiptSchema,
-        signature: SignatureHex,
-        executedAtMs: Milliseconds,
-        computeMs: Milliseconds,
-      }),
-    ),
+    receipts: z
+      .array(
+        object({
+          seq: Count,
+          inferenceId: Bytes32,
+          receipt: WireReceiptSchema,
+          signature: SignatureHex,
+          executedAtMs: Milliseconds,
+          computeMs: Milliseconds,
+        }),
+      )
+      .max(1000, { error: 'must have at most 1000 items' }),
     next: Count.meta({ description: 'the cursor for the next page (`after`)' }),
   }),
   'ReceiptsFeed',
@@ -181,7 +195,7 @@ export const NodeHealth = named(
     node: AddressString,
     chainId: Count,
     price: uintString(96).meta({ description: 'the fee per inference this node charges, token base units' }),
-    fault: object({ kind: z.string(), rate: z.number() })
+    fault: object({ kind: z.string(), rate: z.number(), seed: z.number().optional() })
       .optional()
       .meta({ description: 'present only on a deliberately faulty node (tests and demos)' }),
     inferences: Count,
@@ -214,18 +228,20 @@ export const VerifierHealth = named(
 /** GET /v1/checks?after&limit answer of a verifier. */
 export const ChecksFeed = named(
   object({
-    checks: z.array(
-      object({
-        seq: Count,
-        batchId: Count,
-        index: Count,
-        inferenceId: Bytes32,
-        mode: Uint8,
-        computeMs: Milliseconds,
-        matched: z.boolean(),
-        atMs: Milliseconds,
-      }),
-    ),
+    checks: z
+      .array(
+        object({
+          seq: Count,
+          batchId: Count,
+          index: Count,
+          inferenceId: Bytes32,
+          mode: Uint8,
+          computeMs: Milliseconds,
+          matched: z.boolean(),
+          atMs: Milliseconds,
+        }),
+      )
+      .max(1000, { error: 'must have at most 1000 items' }),
     next: Count,
   }),
   'ChecksFeed',

@@ -1,14 +1,20 @@
 import * as z from 'zod'
 import { type Endpoint, nodeEndpoints, verifierEndpoints } from './httpApi.js'
-import { apiRegistry } from './wireSchema.js'
+import { apiRegistry, jsonSchemaOverrides } from './wireSchema.js'
 
 type JsonSchema = Record<string, unknown>
 
 const REF = '#/components/schemas/'
 
+/** The JSON Schema of what zod checks with a function (e.g. int16 arrays), given beside the schema. */
+const override = (ctx: { zodSchema: unknown; jsonSchema: JsonSchema }) => {
+  const given = jsonSchemaOverrides.get(ctx.zodSchema as z.ZodType)
+  if (given) Object.assign(ctx.jsonSchema, given)
+}
+
 /** The named schemas as OpenAPI 3.1 components (JSON Schema 2020-12), referring to each other by `$ref`. */
 function components(): Record<string, JsonSchema> {
-  const { schemas } = z.toJSONSchema(apiRegistry, { uri: (id) => `${REF}${id}`, io: 'input', unrepresentable: 'throw' })
+  const { schemas } = z.toJSONSchema(apiRegistry, { uri: (id) => `${REF}${id}`, io: 'input', unrepresentable: 'any', override })
   return Object.fromEntries(
     Object.entries(schemas).map(([id, schema]) => {
       // Components are embedded in the document: no `$schema` / `$id` of their own.
@@ -22,7 +28,7 @@ function components(): Record<string, JsonSchema> {
 function schemaOf(schema: z.ZodType): JsonSchema {
   const id = apiRegistry.get(schema)?.id
   if (id !== undefined) return { $ref: `${REF}${id}` }
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input' }) as JsonSchema
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', override }) as JsonSchema
   return rest
 }
 

@@ -60,10 +60,33 @@ export const Uint8 = z
   .max(255, { error: 'must be an integer 0…255' })
 /** A non-negative JSON integer (counts, sequence numbers, indexes, milliseconds). */
 export const Count = z.int({ error: 'must be an integer ≥ 0' }).min(0, { error: 'must be an integer ≥ 0' })
-const Int16 = z
-  .int({ error: 'must be an int16 integer' })
-  .min(-32768, { error: 'must be an int16 integer' })
-  .max(32767, { error: 'must be an int16 integer' })
+const isInt16 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= -32768 && v <= 32767
+
+/** JSON Schemas of the schemas zod cannot describe itself (checked by a function, for speed). */
+export const jsonSchemaOverrides = new Map<z.ZodType, Record<string, unknown>>()
+
+/**
+ * An array of int16 values, checked in one pass that stops at the first bad value: an array of a
+ * million bad values costs what one does (zod's per-item issues would cost seconds).
+ */
+function checkedArray(isItem: (v: unknown) => boolean, item: Record<string, unknown>, expected: string, description: string) {
+  const schema = z.custom<number[]>((v) => Array.isArray(v) && v.every(isItem), {
+    error: (issue) => {
+      const v = issue.input
+      if (!Array.isArray(v)) return `must be an array of ${expected}`
+      return `must be an array of ${expected} (item ${v.findIndex((x) => !isItem(x))} is not)`
+    },
+  })
+  jsonSchemaOverrides.set(schema, { type: 'array', items: item, description })
+  return schema
+}
+
+export const int16Values = (description: string) =>
+  checkedArray(isInt16, { type: 'integer', minimum: -32768, maximum: 32767 }, 'int16 integers', description)
+export const numberValues = (description: string) => checkedArray((v) => typeof v === 'number', { type: 'number' }, 'numbers', description)
+
+/** Largest tensor rank the API carries. */
+export const MAX_RANK = 16
 
 const object = <T extends z.core.$ZodLooseShape>(shape: T) => z.object(shape, { error: 'must be an object' })
 
@@ -99,8 +122,8 @@ export const WireInputsSchema = z
   .record(
     z.string(),
     object({
-      shape: z.array(Count),
-      data: z.array(Int16).meta({ description: 'row-major int16 values; the real value is q · scale of the input spec' }),
+      shape: z.array(Count).max(MAX_RANK, { error: `must have at most ${MAX_RANK} dimensions` }),
+      data: int16Values('row-major int16 values; the real value is q · scale of the input spec'),
     }),
     { error: 'must be an object' },
   )

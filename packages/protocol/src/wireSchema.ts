@@ -49,8 +49,8 @@ export const uintString = (bits: number) => {
   const limit = 2n ** BigInt(bits)
   return z
     .string({ error: 'must be a decimal string' })
-    .regex(/^(0|[1-9]\d{0,38})$/, { error: 'must be a decimal string' })
-    .regex(belowPattern(limit), { error: (issue) => `is ${String(issue.input)}, above the field's maximum ${limit - 1n}` })
+    .regex(/^(0|[1-9]\d{0,38})$/, { error: 'must be a decimal string', abort: true })
+    .regex(belowPattern(limit), { error: (issue) => `is ${String(issue.input).slice(0, 40)}, above the field's maximum ${limit - 1n}` })
     .meta({ description: `an unsigned integer below 2^${bits} as a decimal string (no sign, no leading zeros)`, format: `uint${bits}` })
 }
 /** A uint8 as a JSON number. */
@@ -66,8 +66,8 @@ const isInt16 = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && 
 export const jsonSchemaOverrides = new Map<z.ZodType, Record<string, unknown>>()
 
 /**
- * An array of int16 values, checked in one pass that stops at the first bad value: an array of a
- * million bad values costs what one does (zod's per-item issues would cost seconds).
+ * An array checked in one pass that stops at the first bad item: an array of a million bad values
+ * costs what one does (zod's per-item issues would cost seconds). Its JSON Schema is given beside it.
  */
 function checkedArray(isItem: (v: unknown) => boolean, item: Record<string, unknown>, expected: string, description: string) {
   const schema = z.custom<number[]>((v) => Array.isArray(v) && v.every(isItem), {

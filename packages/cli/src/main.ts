@@ -1,6 +1,6 @@
 import { type Fault, MONEY_ATTACKS, type MoneyAttack, NODE_ADVERSARIES, type NodeAdversary } from '@verity/adversary'
 import type { DeploymentParams } from '@verity/chain'
-import { encodeMode, type VerificationMode } from '@verity/contracts'
+import { encodeMode, type VerificationMode } from '@verity/protocol'
 import { BaseError } from '@verity/runtime'
 import { Command, InvalidArgumentError } from 'commander'
 import { isAddress, parseUnits } from 'viem'

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { eip712Types } from '../src/eip712.ts'
+import { eip712Types } from '../../protocol/src/eip712.ts'
 
 const require = createRequire(import.meta.url)
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..')

@@ -1,32 +1,80 @@
 export {
   BATCH_FETCH_LIMITS,
+  type BatchTree,
+  type BatchTrustEvent,
   type BoundedFetchOptions,
   type BoundedResponse,
+  batchLeavesFor,
+  batchProofLength,
+  batchRootFromProof,
+  batchTrustEventOf,
+  bitmapHas,
+  boundedDetails,
   boundedFetch,
+  buildBatchTree,
+  buildReceiptTree,
+  type CheckServedReceiptParameters,
+  checkServedReceipt,
+  custodyProblem,
   DEFAULT_FETCH_MAX_BYTES,
   DEFAULT_FETCH_TIMEOUT_MS,
-  FetchError,
-  FetchFailedError,
-  FetchTimeoutError,
-  fetchJson,
-  MODEL_FETCH_LIMITS,
-  ResponseInvalidError,
-  ResponseTooLargeError,
-} from './boundedFetch.js'
-export { custodyProblem } from './custody.js'
-export {
-  batchLeavesFor,
+  decodeMode,
   decoyCommitOf,
   decoyCount,
   decoyOutputHashOf,
   decoyPosition,
   decoyPositions,
   decoySecretOf,
+  describeValue,
+  EIP712_NAME,
+  EIP712_VERSION,
+  eip712Types,
+  encodeMode,
+  FetchError,
+  FetchFailedError,
+  FetchTimeoutError,
+  fetchJson,
+  hashReceipt,
+  hashRequest,
+  type InferenceRequest,
+  InvalidModeError,
+  inputsFromWire,
+  inputsToWire,
+  MODEL_FETCH_LIMITS,
   NO_DECOYS_COMMIT,
   NO_DECOYS_SALT,
-} from './decoys.js'
-export { boundedDetails, describeValue } from './describeValue.js'
-export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
+  type Receipt,
+  type ReceiptChainState,
+  ReceiptIdMismatchError,
+  ReceiptNotInBatchError,
+  ReceiptSignatureError,
+  type ReceiptTree,
+  ResponseInvalidError,
+  ResponseTooLargeError,
+  reached,
+  receiptChainState,
+  receiptFromWire,
+  receiptRootFromProof,
+  receiptToWire,
+  receiptTreeDepth,
+  recoverSigner,
+  requestFromWire,
+  requestToWire,
+  ServedReceiptError,
+  TRUST_EVENT_NAMES,
+  TRUST_ORDER,
+  type TrustEvent,
+  type TrustLevel,
+  trustOf,
+  type VerificationMode,
+  verifyBatchProof,
+  verifyReceiptProof,
+  verityDomain,
+  WireFormatError,
+  type WireInputs,
+  type WireReceipt,
+  type WireRequest,
+} from '@verity/protocol'
 export { disputeGameAbi, disputeGameBytecode } from './generated/disputeGame.js'
 export { modelRegistryAbi, modelRegistryBytecode } from './generated/modelRegistry.js'
 export { nodeRegistryAbi, nodeRegistryBytecode } from './generated/nodeRegistry.js'
@@ -34,8 +82,6 @@ export { oneStepVerifierAbi, oneStepVerifierBytecode } from './generated/oneStep
 export { settlementAbi, settlementBytecode } from './generated/settlement.js'
 export { tensorHasherAbi, tensorHasherBytecode } from './generated/tensorHasher.js'
 export { verityTokenAbi, verityTokenBytecode } from './generated/verityToken.js'
-export { hashReceipt, hashRequest } from './hashing.js'
-export { decodeMode, encodeMode, InvalidModeError, type VerificationMode } from './mode.js'
 export {
   type GraphHeader,
   type GraphInputRef,
@@ -65,51 +111,5 @@ export {
   sumReads,
   sumValue,
 } from './oneStep.js'
-export {
-  type BatchTree,
-  batchProofLength,
-  batchRootFromProof,
-  buildBatchTree,
-  buildReceiptTree,
-  type ReceiptTree,
-  receiptRootFromProof,
-  receiptTreeDepth,
-  verifyBatchProof,
-  verifyReceiptProof,
-} from './receiptTree.js'
 export { BatchStatus, ChallengeStatus, GamePhase, GameReason, Role, type RoleName } from './roles.js'
-export {
-  type CheckServedReceiptParameters,
-  checkServedReceipt,
-  ReceiptIdMismatchError,
-  ReceiptNotInBatchError,
-  ReceiptSignatureError,
-  ServedReceiptError,
-} from './servedReceipt.js'
 export { attesterPayEqual, attesterPayProRata, exposureAllows, redeemSplit, restitution, slashSplit } from './settlementRules.js'
-export { recoverSigner } from './signatures.js'
-export {
-  type BatchTrustEvent,
-  batchTrustEventOf,
-  bitmapHas,
-  type ReceiptChainState,
-  reached,
-  receiptChainState,
-  TRUST_EVENT_NAMES,
-  TRUST_ORDER,
-  type TrustEvent,
-  type TrustLevel,
-  trustOf,
-} from './trust.js'
-export {
-  inputsFromWire,
-  inputsToWire,
-  receiptFromWire,
-  receiptToWire,
-  requestFromWire,
-  requestToWire,
-  WireFormatError,
-  type WireInputs,
-  type WireReceipt,
-  type WireRequest,
-} from './wire.js'

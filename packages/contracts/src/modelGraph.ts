@@ -1,7 +1,7 @@
+import { buildReceiptTree, type ReceiptTree } from '@verity/protocol'
 import type { LoadedModel, TensorInfo } from '@verity/runtime/core'
 import { encodeAbiParameters, type Hex, keccak256 } from 'viem'
 import { oneStepParams } from './oneStep.js'
-import { buildReceiptTree, type ReceiptTree } from './receiptTree.js'
 
 /** Where an op input lives (contracts/dispute/ModelGraph.sol `InputRef`). */
 export type GraphInputRef = { isConst: boolean; leaf: number; elements: number; width: number }

@@ -1,7 +1,7 @@
+import { batchLeavesFor, decoyCommitOf, decoyCount, decoyOutputHashOf, decoyPosition, decoyPositions } from '@verity/protocol'
 import { type Hex, keccak256, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bitmapOf } from '../../node/src/selection.js'
-import { batchLeavesFor, decoyCommitOf, decoyCount, decoyOutputHashOf, decoyPosition, decoyPositions } from '../src/decoys.js'
 import { settlementAbi } from '../src/index.js'
 import { deployFixture, expectRevert, type Fixture, forgedReceipts, registerOperator, TOKEN, treeOf } from './fixture.js'
 

@@ -1,5 +1,6 @@
-import { describeValue, fetchJson, Role } from '@verity/contracts'
+import { Role } from '@verity/contracts'
 import { ApiError, errorBody, httpStatusOf } from '@verity/node'
+import { describeValue, fetchJson } from '@verity/protocol'
 import type { AuditReturnType } from '@verity/sdk'
 import { Hono } from 'hono'
 import type { Hex } from 'viem'

@@ -1,4 +1,4 @@
-import { decodeMode } from '@verity/contracts'
+import { decodeMode } from '@verity/protocol'
 import { levelOf, SLOT_MS } from './aggregates.js'
 import type { IndexStore } from './indexStore.js'
 

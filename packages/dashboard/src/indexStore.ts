@@ -123,6 +123,24 @@ CREATE TABLE IF NOT EXISTS operators (
 
 export type Row = Record<string, unknown>
 
+/** Prepared statements by database and SQL text: preparing a write to `inferences` compiles its aggregate triggers (about a millisecond). */
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>()
+
+function prepared(db: Database.Database, sql: string): Database.Statement {
+  let mine = statements.get(db)
+  if (!mine) {
+    mine = new Map()
+    statements.set(db, mine)
+  }
+  let statement = mine.get(sql)
+  if (!statement) {
+    statement = db.prepare(sql)
+    if (mine.size >= 256) mine.clear()
+    mine.set(sql, statement)
+  }
+  return statement
+}
+
 /**
  * The dashboard's index in SQLite (WAL): batches, every receipt (from its node's API as soon as it is
  * signed, then from its committed batch) with the time it reached each trust level (chain time, ms) and
@@ -157,15 +175,15 @@ export class IndexStore {
   }
 
   run(sql: string, ...params: unknown[]): void {
-    if (this.db.prepare(sql).run(...params).changes > 0) this.version++
+    if (prepared(this.db, sql).run(...params).changes > 0) this.version++
   }
 
   all<T = Row>(sql: string, ...params: unknown[]): T[] {
-    return this.db.prepare(sql).all(...params) as T[]
+    return prepared(this.db, sql).all(...params) as T[]
   }
 
   get<T = Row>(sql: string, ...params: unknown[]): T | undefined {
-    return this.db.prepare(sql).get(...params) as T | undefined
+    return prepared(this.db, sql).get(...params) as T | undefined
   }
 
   transaction(fn: () => void): void {

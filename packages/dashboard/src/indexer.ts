@@ -1,18 +1,10 @@
 import { type AddressBook, type Chain, type EventFollower, followEvents } from '@verity/chain'
-import {
-  BATCH_FETCH_LIMITS,
-  bitmapHas,
-  buildBatchTree,
-  disputeGameAbi,
-  fetchJson,
-  hashReceipt,
-  nodeRegistryAbi,
-  receiptFromWire,
-  settlementAbi,
-} from '@verity/contracts'
+import { disputeGameAbi, nodeRegistryAbi, settlementAbi } from '@verity/contracts'
+import { BATCH_FETCH_LIMITS, bitmapHas, buildBatchTree, fetchJson, hashReceipt, receiptFromWire } from '@verity/protocol'
 import type { Hex, Log } from 'viem'
 import { IndexStore } from './indexStore.js'
 import { computeMsOf, operatorFeeds } from './operatorFeeds.js'
+import { applyAttestations, finalizeReceipts, refreshDisputes } from './receiptFacts.js'
 
 export type IndexerOptions = {
   chain: Chain
@@ -106,7 +98,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           at,
           await gas(event.transactionHash!),
         )
-        applyAttestations(batchId)
+        applyAttestations(store, batchId)
         break
       }
       case 'Redeemed':
@@ -129,11 +121,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           await gas(event.transactionHash!),
           Number(a.batchId),
         )
-        store.run(
-          'UPDATE inferences SET final_at_ms = ? WHERE batch_id = ? AND overturned_at_ms IS NULL AND final_at_ms IS NULL',
-          at,
-          Number(a.batchId),
-        )
+        finalizeReceipts(store, Number(a.batchId), at)
         break
       case 'ChallengeOpened':
         store.run(
@@ -145,7 +133,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           String(a.bond),
           at,
         )
-        refreshDisputes(Number(a.batchId), Number(a.receiptIndex))
+        refreshDisputes(store, Number(a.batchId), Number(a.receiptIndex))
         break
       case 'ReceiptOverturned':
         store.run(
@@ -156,7 +144,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           String(a.bounty),
           Number(a.challengeId),
         )
-        refreshDisputes(Number(a.batchId), Number(a.receiptIndex))
+        refreshDisputes(store, Number(a.batchId), Number(a.receiptIndex))
         break
       case 'ChallengeRejected':
       case 'ChallengeRedundant':
@@ -168,7 +156,7 @@ export function createIndexer(options: IndexerOptions): Indexer {
           'SELECT batch_id, idx FROM challenges WHERE challenge_id = ?',
           Number(a.challengeId),
         )
-        if (challenge) refreshDisputes(challenge.batch_id, challenge.idx)
+        if (challenge) refreshDisputes(store, challenge.batch_id, challenge.idx)
         break
       }
       case 'GameOpened':
@@ -249,43 +237,6 @@ export function createIndexer(options: IndexerOptions): Indexer {
   }
 
   /**
-   * A receipt's dispute fields from its challenges: first opened, how many are open, when one was
-   * upheld (an overturned receipt is never FINAL).
-   */
-  function refreshDisputes(batchId: number, idx: number) {
-    store.run(
-      `UPDATE inferences SET
-         disputed_at_ms = (SELECT MIN(opened_at_ms) FROM challenges c WHERE c.batch_id = @batchId AND c.idx = @idx),
-         open_challenges = (SELECT COUNT(*) FROM challenges c WHERE c.batch_id = @batchId AND c.idx = @idx AND c.status = 'open'),
-         overturned_at_ms = (SELECT MIN(resolved_at_ms) FROM challenges c WHERE c.batch_id = @batchId AND c.idx = @idx AND c.status = 'upheld')
-       WHERE batch_id = @batchId AND idx = @idx`,
-      { batchId, idx },
-    )
-    store.run('UPDATE inferences SET final_at_ms = NULL WHERE batch_id = ? AND idx = ? AND overturned_at_ms IS NOT NULL', batchId, idx)
-  }
-
-  /** Sets `attested_at_ms` and the attestation count of a batch's indexed receipts from its attestations. */
-  function applyAttestations(batchId: number) {
-    const attestations = store
-      .all<{ bitmap: string; at_ms: number }>('SELECT bitmap, at_ms FROM attestations WHERE batch_id = ? ORDER BY at_ms', batchId)
-      .map((x) => ({ at_ms: x.at_ms, bitmap: (JSON.parse(x.bitmap) as string[]).map(BigInt) }))
-    const receipts = store.all<{ idx: number }>('SELECT idx FROM inferences WHERE batch_id = ?', batchId)
-    store.transaction(() => {
-      for (const { idx } of receipts) {
-        const hits = attestations.filter((x) => bitmapHas(x.bitmap, idx))
-        if (hits.length === 0) continue
-        store.run(
-          'UPDATE inferences SET attested_at_ms = ?, attestations = ? WHERE batch_id = ? AND idx = ?',
-          hits[0]!.at_ms,
-          hits.length,
-          batchId,
-          idx,
-        )
-      }
-    })
-  }
-
-  /**
    * Fetches the receipts of committed batches not yet fetched from their nodes, all at once (each
    * fetch bounded): a node that holds its batch open delays no other node's batch.
    */
@@ -352,9 +303,9 @@ export function createIndexer(options: IndexerOptions): Indexer {
         store.run('UPDATE batches SET fetched = 1, fetch_error = NULL, decoy_commit = ? WHERE batch_id = ?', decoyCommit, b.batch_id)
       })
       // Events about these receipts may have arrived before the receipts themselves.
-      applyAttestations(b.batch_id)
+      applyAttestations(store, b.batch_id)
       for (const c of store.all<{ idx: number }>('SELECT DISTINCT idx FROM challenges WHERE batch_id = ?', b.batch_id)) {
-        refreshDisputes(b.batch_id, c.idx)
+        refreshDisputes(store, b.batch_id, c.idx)
       }
     } catch (error) {
       store.run('UPDATE batches SET fetch_error = ? WHERE batch_id = ?', error instanceof Error ? error.message : String(error), b.batch_id)

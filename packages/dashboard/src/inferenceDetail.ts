@@ -1,4 +1,4 @@
-import { buildBatchTree } from '@verity/contracts'
+import { buildBatchTree } from '@verity/protocol'
 import type { Hex } from 'viem'
 import { LEVEL_SQL, modeName } from './figures.js'
 import type { IndexStore } from './indexStore.js'

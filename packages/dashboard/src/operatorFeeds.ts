@@ -1,4 +1,5 @@
-import { checkServedReceipt, fetchJson, type Receipt, Role, ServedReceiptError } from '@verity/contracts'
+import { Role } from '@verity/contracts'
+import { checkServedReceipt, fetchJson, type Receipt, ServedReceiptError } from '@verity/protocol'
 import type { Address, Hex } from 'viem'
 import type { IndexStore } from './indexStore.js'
 

@@ -7,7 +7,7 @@ import { infer } from '@verity/sdk'
 import { createPublicClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
-import { type NodeFront, startNodeFront } from '../../contracts/test/hostileServers.js'
+import { type NodeFront, startNodeFront } from '../../protocol/test/hostileServers.js'
 import { LEVEL_SQL, summaryOf } from '../src/figures.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

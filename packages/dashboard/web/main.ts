@@ -1,5 +1,5 @@
 import './locale.js'
-import { boundedFetch, checkServedReceipt, fetchJson, MODEL_FETCH_LIMITS, receiptFromWire } from '@verity/contracts/browser'
+import { boundedFetch, checkServedReceipt, fetchJson, MODEL_FETCH_LIMITS, receiptFromWire } from '@verity/protocol'
 import { modelFromArtifact, reexecute } from '@verity/sdk/browser'
 import uPlot from 'uplot'
 import { formatNumber, formatTime } from './locale.js'

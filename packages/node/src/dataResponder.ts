@@ -1,5 +1,6 @@
 import { type AddressBook, type Chain, ContractRevertError, type EventFollower, followEvents, type TxSender } from '@verity/chain'
-import { type InferenceRequest, inputsFromWire, type Receipt, receiptFromWire, requestFromWire, settlementAbi } from '@verity/contracts'
+import { settlementAbi } from '@verity/contracts'
+import { type InferenceRequest, inputsFromWire, type Receipt, receiptFromWire, requestFromWire } from '@verity/protocol'
 import { type LoadedModel, tensorBytes } from '@verity/runtime'
 import { type Hex, toHex } from 'viem'
 import type { ReceiptStore, StoredInference } from './receiptStore.js'

@@ -1,4 +1,4 @@
-import { boundedDetails } from '@verity/contracts'
+import { boundedDetails } from '@verity/protocol'
 import { BaseError } from '@verity/runtime'
 
 /** An error a client of a node's HTTP API can cause; `status` is its HTTP status. */

@@ -1,4 +1,4 @@
-import { describeValue } from '@verity/contracts'
+import { describeValue } from '@verity/protocol'
 import { badRequest } from './errors.js'
 
 /**

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { describeValue, identifyModel } from '@verity/contracts'
+import { identifyModel } from '@verity/contracts'
+import { describeValue } from '@verity/protocol'
 import { loadModel } from '@verity/runtime'
 import { Hono } from 'hono'
 import { ApiError, errorBody, httpStatusOf } from './errors.js'

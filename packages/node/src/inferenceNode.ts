@@ -2,6 +2,7 @@ import { type ServerType, serve } from '@hono/node-server'
 import { type AddressBook, type Chain, listenUrl, TxSender, verityContracts } from '@verity/chain'
 import { decoyCommitOf, describeValue, NO_DECOYS_SALT, trustOf } from '@verity/contracts'
 import type { GameResponder } from '@verity/dispute'
+import { nodeOpenApi } from '@verity/protocol'
 import type { LoadedModel } from '@verity/runtime'
 import { createModelLoader, ModelFetchFailedError } from '@verity/sdk'
 import { Hono } from 'hono'
@@ -225,6 +226,10 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       ...store.counts(),
     }),
   )
+
+  // The API's OpenAPI 3.1 document, generated from the schema this node validates with (docs/openapi.json).
+  const openApi = JSON.stringify(nodeOpenApi())
+  app.get('/openapi.json', (c) => c.body(openApi, 200, { 'content-type': 'application/json' }))
 
   app.get('/metrics', (c) => {
     for (const [level, n] of Object.entries(receiptLevels(store))) metrics.set('receipts', n, { level })

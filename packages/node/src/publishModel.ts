@@ -1,5 +1,6 @@
 import { type AddressBook, type Chain, TxSender } from '@verity/chain'
-import { boundedFetch, identifyModel, type ModelIdentity, modelRegistryAbi } from '@verity/contracts'
+import { identifyModel, type ModelIdentity, modelRegistryAbi } from '@verity/contracts'
+import { boundedFetch } from '@verity/protocol'
 import { loadModel } from '@verity/runtime'
 import { type Hex, parseEventLogs } from 'viem'
 import { ApiError } from './errors.js'

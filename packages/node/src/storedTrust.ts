@@ -1,4 +1,4 @@
-import { type BatchTrustEvent, type ReceiptChainState, receiptChainState, type TrustLevel, trustOf } from '@verity/contracts'
+import { type BatchTrustEvent, type ReceiptChainState, receiptChainState, type TrustLevel, trustOf } from '@verity/protocol'
 import type { ReceiptStore, StoredInference } from './receiptStore.js'
 
 /**

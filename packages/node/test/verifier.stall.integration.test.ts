@@ -5,7 +5,7 @@ import { mnistImage } from '@verity/runtime'
 import { type InferReturnType, infer } from '@verity/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
-import { type NodeFront, startNodeFront } from '../../contracts/test/hostileServers.js'
+import { type NodeFront, startNodeFront } from '../../protocol/test/hostileServers.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -1,4 +1,4 @@
-import { fetchJson } from '@verity/contracts'
+import { DataResponse, fetchValid } from '@verity/protocol'
 import type { Hex } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
 import { SdkError } from './errors.js'
@@ -26,13 +26,14 @@ export type AuditReturnType = {
 export async function audit(client: VerityClient, parameters: AuditParameters): Promise<AuditReturnType> {
   const base = parameters.node.replace(/\/$/, '')
   const { receipt } = await getInference(client, { inferenceId: parameters.inferenceId, node: base })
-  const data = (await fetchJson(`${base}/v1/data/${receipt.inputHash}`, { timeoutMs: 10_000, maxBytes: 16 * 1024 * 1024 }).catch(
-    (error: Error) => {
-      throw new SdkError('DATA_UNAVAILABLE', `${base} does not serve input ${receipt.inputHash}: ${error.message}`)
-    },
-  )) as { inputs?: unknown } | null
+  const data = await fetchValid(`${base}/v1/data/${receipt.inputHash}`, DataResponse, {
+    timeoutMs: 10_000,
+    maxBytes: 16 * 1024 * 1024,
+  }).catch((error: Error) => {
+    throw new SdkError('DATA_UNAVAILABLE', `${base} does not serve input ${receipt.inputHash}: ${error.message}`)
+  })
   const model = await client.model(receipt.modelId)
-  const result = reexecute(model, receipt, data?.inputs)
+  const result = reexecute(model, receipt, data.inputs)
   return {
     inferenceId: parameters.inferenceId,
     match: result.match,

@@ -1,4 +1,4 @@
-import { hashRequest, recoverSigner, requestFromWire } from '@verity/contracts'
+import { ChannelResponse, fetchValid, hashRequest, recoverSigner, requestFromWire } from '@verity/protocol'
 import type { Address } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
 
@@ -27,10 +27,11 @@ async function loadChannel(client: VerityClient, node: { address: Address; url: 
 /** The highest `channelTotal` the node shows as signed by this client (0 when none can be checked). */
 async function shownVoucher(client: VerityClient, url: string): Promise<bigint> {
   try {
-    const response = await fetch(`${url}/v1/channels/${client.account.address}`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) })
-    const text = await response.text()
-    if (!response.ok || text.length > MAX_CHANNEL_BYTES) return 0n
-    const body = JSON.parse(text) as { voucher?: { request?: unknown; signature?: unknown } | null }
+    // Bounded in time and size; an answer not matching the API's schema shows no voucher the client can check.
+    const body = await fetchValid(`${url}/v1/channels/${client.account.address}`, ChannelResponse, {
+      timeoutMs: FETCH_TIMEOUT_MS,
+      maxBytes: MAX_CHANNEL_BYTES,
+    })
     if (!body.voucher) return 0n
     const request = requestFromWire(body.voucher.request, 'voucher.request')
     const signer = recoverSigner(hashRequest(request, client.domain), body.voucher.signature as `0x${string}`)

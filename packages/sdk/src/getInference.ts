@@ -1,16 +1,18 @@
 import { firstBlockAtOrAfter } from '@verity/chain'
+import { BatchStatus, Role } from '@verity/contracts'
 import {
-  BatchStatus,
   batchTrustEventOf,
   boundedFetch,
   checkServedReceipt,
+  InferenceResponse,
+  ProofResponse,
   type Receipt,
-  Role,
+  readResponse,
   receiptChainState,
   type TrustEvent,
   type TrustLevel,
   trustOf,
-} from '@verity/contracts'
+} from '@verity/protocol'
 import type { Hex } from 'viem'
 import { batchEvents } from './batchEvents.js'
 import type { VerityClient } from './createVerityClient.js'
@@ -59,10 +61,11 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
       { details: { node: base } },
     )
   }
-  const stored = answer.json() as { receipt?: unknown; signature?: unknown } | null
-  const served = { inferenceId: parameters.inferenceId, receipt: stored?.receipt, signature: stored?.signature, domain: client.domain }
+  // The answer must match the API's schema (RESPONSE_INVALID otherwise); its receipt is then checked, its trust is not taken from it.
+  const stored = readResponse(answer, InferenceResponse)
+  const served = { inferenceId: parameters.inferenceId, receipt: stored.receipt, signature: stored.signature, domain: client.domain }
   let receipt = checkServedReceipt(served)
-  const signature = stored!.signature as Hex
+  const signature = stored.signature as Hex
   const stakeAtRisk = (await contracts.nodeRegistry.read.getOperator([receipt.node, Role.inference])).staked
   const proofAnswer = await boundedFetch(`${base}/v1/inferences/${parameters.inferenceId}/proof`, SERVED_LIMITS)
   if (proofAnswer.status === 409) {
@@ -79,17 +82,15 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
     }
   }
   if (!proofAnswer.ok) throw new InvalidReceiptError(`the node answered ${proofAnswer.status} for the proof of ${parameters.inferenceId}`)
-  const proof = proofAnswer.json() as { batchId?: unknown; index?: unknown; proof?: unknown } | null
-  if (!Number.isSafeInteger(proof?.batchId) || (proof!.batchId as number) < 0)
-    throw new InvalidReceiptError(`the node's proof for ${parameters.inferenceId} names no batch`)
-  const batchId = BigInt(proof!.batchId as number)
+  const proof = readResponse(proofAnswer, ProofResponse)
+  const batchId = BigInt(proof.batchId)
   // The root and count come from the chain, never from the node.
   const batch = await contracts.settlement.read.getBatch([batchId])
   receipt = checkServedReceipt({
     ...served,
-    inclusion: { root: batch.root, count: Number(batch.count), index: proof!.index, proof: proof!.proof },
+    inclusion: { root: batch.root, count: Number(batch.count), index: proof.index, proof: proof.proof },
   })
-  const index = proof!.index as number
+  const index = proof.index
   const timeOf = async (blockNumber: bigint) => {
     let t = blockTimes.get(blockNumber)
     if (t === undefined) {
@@ -131,7 +132,7 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
     level: t.level,
     attestations: t.attestations,
     timeline: t.timeline,
-    batch: { batchId: Number(batchId), index, count: Number(batch.count), root: batch.root, proof: proof!.proof as Hex[] },
+    batch: { batchId: Number(batchId), index, count: Number(batch.count), root: batch.root, proof: proof.proof as Hex[] },
     stakeAtRisk,
   }
 }

@@ -1,20 +1,25 @@
 import {
   type BoundedResponse,
   boundedFetch,
+  ErrorBody,
   eip712Types,
   encodeMode,
-  fetchJson,
+  fetchValid,
   hashReceipt,
   hashRequest,
   type InferenceRequest,
+  InferResponse,
   inputsToWire,
+  NodeHealth,
   type Receipt,
+  type ResponseInvalidError,
+  readResponse,
   receiptFromWire,
   recoverSigner,
   requestToWire,
   type VerificationMode,
   verityDomain,
-} from '@verity/contracts'
+} from '@verity/protocol'
 import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
 import { reserveOnChannel } from './channel.js'
@@ -53,7 +58,12 @@ export type InferReturnType = {
   latencyMs: number
 }
 
-export type InferErrorType = NoNodeAvailableError | InferenceRejectedError | InvalidReceiptError | ModelLoaderErrorType
+export type InferErrorType =
+  | NoNodeAvailableError
+  | InferenceRejectedError
+  | InvalidReceiptError
+  | ResponseInvalidError
+  | ModelLoaderErrorType
 
 /** A node's answer to a request is small (a receipt, the outputs): bounded like any served object. */
 const NODE_ANSWER_LIMITS = { timeoutMs: 120_000, maxBytes: 8 * 1024 * 1024 }
@@ -74,11 +84,8 @@ async function candidates(client: VerityClient, preferred?: string): Promise<{ u
 async function nodeInfo(url: string): Promise<{ node: Address; price?: bigint }> {
   let info = addresses.get(url)
   if (!info) {
-    const health = (await fetchJson(`${url}/healthz`, { timeoutMs: 10_000, maxBytes: 1 << 20 })) as { node: Address; price?: string }
-    info = {
-      node: health.node,
-      ...(typeof health.price === 'string' && /^\d{1,39}$/.test(health.price) ? { price: BigInt(health.price) } : {}),
-    }
+    const health = await fetchValid(`${url}/healthz`, NodeHealth, { timeoutMs: 10_000, maxBytes: 1 << 20 })
+    info = { node: health.node as Address, price: BigInt(health.price) }
     addresses.set(url, info)
   }
   return info
@@ -137,25 +144,32 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
       attempts.push({ node: candidate.url, error: (error as Error).message })
       continue
     }
-    let answer: Record<string, unknown> = {}
-    try {
-      answer = response.json() as Record<string, unknown>
-    } catch {}
     if (response.status >= 500) {
-      attempts.push({ node: candidate.url, error: `${response.status} ${JSON.stringify(answer.error ?? {})}` })
+      let error: unknown = {}
+      try {
+        error = (response.json() as { error?: unknown } | null)?.error ?? {}
+      } catch {}
+      attempts.push({ node: candidate.url, error: `${response.status} ${JSON.stringify(error).slice(0, 500)}` })
       continue
     }
     if (!response.ok) {
       // Refused before anything ran: the voucher was not used, its amount goes back to the channel.
       reservation?.release()
-      throw new InferenceRejectedError(candidate.url, response.status, answer.error as { code: string; message: string })
+      // A refusal must be a typed error body (RESPONSE_INVALID otherwise).
+      throw new InferenceRejectedError(candidate.url, response.status, readResponse(response, ErrorBody).error)
     }
+    // The answer must match the API's schema (RESPONSE_INVALID naming the field otherwise), then check out.
+    const answer = readResponse(response, InferResponse)
     const receipt = receiptFromWire(answer.receipt)
     const signature = answer.signature as Hex
-    await checkAnswer(client, request, receipt, signature, answer.outputs as Record<string, InferOutput>, model.model.outputs.length)
+    await checkAnswer(client, request, receipt, signature, answer.outputs, model.model.outputs.length)
+    // The id is the receipt's hash, whatever the node says it is.
+    const inferenceId = hashReceipt(receipt, client.domain)
+    if (answer.inferenceId.toLowerCase() !== inferenceId)
+      throw new InvalidReceiptError(`the node named the inference ${answer.inferenceId}, its receipt hashes to ${inferenceId}`)
     return {
-      inferenceId: answer.inferenceId as Hex,
-      outputs: answer.outputs as Record<string, InferOutput>,
+      inferenceId,
+      outputs: answer.outputs,
       receipt,
       signature,
       node: { address: request.node, url: candidate.url },

@@ -1,4 +1,5 @@
-import { identifyModel, inputsFromWire, type Receipt } from '@verity/contracts/browser'
+import { identifyModel } from '@verity/contracts/browser'
+import { inputsFromWire, type Receipt } from '@verity/protocol'
 import { type LoadedModel, loadModel, runQuantized, tensorsHash } from '@verity/runtime/core'
 import type { Hex } from 'viem'
 import { ModelUnavailableError, SdkError } from './errors.js'

@@ -1,4 +1,5 @@
-import { hashReceipt, type Receipt, Role, recoverSigner, verifyBatchProof } from '@verity/contracts'
+import { Role } from '@verity/contracts'
+import { hashReceipt, type Receipt, recoverSigner, verifyBatchProof } from '@verity/protocol'
 import type { Hex } from 'viem'
 import type { VerityClient } from './createVerityClient.js'
 

@@ -1,4 +1,4 @@
-import { reached, type TrustLevel } from '@verity/contracts'
+import { reached, type TrustLevel } from '@verity/protocol'
 import type { VerityClient } from './createVerityClient.js'
 import { TrustTimeoutError } from './errors.js'
 import { type GetInferenceParameters, type GetInferenceReturnType, getInference } from './getInference.js'

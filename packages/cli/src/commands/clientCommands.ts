@@ -1,5 +1,5 @@
 import { connect, readAddressBook, readKeyFile } from '@verity/chain'
-import { boundedFetch, type VerificationMode } from '@verity/contracts'
+import { boundedFetch, type VerificationMode } from '@verity/protocol'
 import { audit, createVerityClient, discoverNodes, getInference, infer, type VerityClient, watchTransitions } from '@verity/sdk'
 import type { Hex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'

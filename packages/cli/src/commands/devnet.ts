@@ -9,7 +9,8 @@ import {
   runMoneyAttack,
 } from '@verity/adversary'
 import { scanLogs } from '@verity/chain'
-import { disputeGameAbi, fetchJson, settlementAbi, type TrustLevel, type VerificationMode } from '@verity/contracts'
+import { disputeGameAbi, settlementAbi } from '@verity/contracts'
+import { fetchJson, type TrustLevel, type VerificationMode } from '@verity/protocol'
 import { mnistImage } from '@verity/runtime'
 import { getInference, infer } from '@verity/sdk'
 import { formatUnits } from 'viem'

@@ -1,7 +1,9 @@
 import { BaseError, InputMissingError, InputShapeError, InputTypeError, type LoadedModel, type TensorInfo } from '@verity/runtime/core'
-import { type Address, type Hex, isAddress, isHex } from 'viem'
+import type { Address, Hex } from 'viem'
+import type * as z from 'zod'
 import { describeValue } from './describeValue.js'
 import type { InferenceRequest, Receipt } from './eip712.js'
+import { describeIssue, WireReceiptSchema, WireRequestSchema } from './wireSchema.js'
 
 /**
  * JSON forms of the protocol's messages, shared by nodes, verifiers and clients (docs/protocol.md,
@@ -49,66 +51,43 @@ export const requestToWire = (r: InferenceRequest): WireRequest => ({
 })
 export const receiptToWire = (r: Receipt): WireReceipt => ({ ...r, fee: r.fee.toString(), issuedAt: r.issuedAt.toString() })
 
-function field(o: Record<string, unknown>, where: string, name: string, kind: 'bytes32' | 'address' | 'uint' | 'uint8'): unknown {
-  const v = o[name]
-  const bad = (expected: string) => new WireFormatError(`${where}.${name} must be ${expected}, found ${describeValue(v)}`)
-  if (kind === 'bytes32') {
-    if (typeof v !== 'string' || !isHex(v) || v.length !== 66) throw bad('0x followed by 64 hex digits')
-    return v.toLowerCase()
-  }
-  if (kind === 'address') {
-    if (typeof v !== 'string' || !isAddress(v, { strict: false })) throw bad('an address')
-    return v
-  }
-  if (kind === 'uint8') {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) throw bad('an integer 0…255')
-    return v
-  }
-  if (typeof v !== 'string' || !/^(0|[1-9]\d{0,38})$/.test(v)) throw bad('a decimal string')
-  return BigInt(v)
-}
-
-function object(v: unknown, where: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new WireFormatError(`${where} must be an object, found ${describeValue(v)}`)
-  return v as Record<string, unknown>
-}
-
-const UINT96 = 2n ** 96n
-const UINT64 = 2n ** 64n
-const UINT128 = 2n ** 128n
-
-function bounded(value: bigint, limit: bigint, where: string): bigint {
-  if (value >= limit) throw new WireFormatError(`${where} is ${value}, above the field's maximum ${limit - 1n}`)
-  return value
+/**
+ * `value` checked against `schema`, or a `WireFormatError` naming the first bad field, what it must
+ * be and (boundedly) what was found. Any shape is safe: zod stops at the first level that does not
+ * match, so deep nesting or huge arrays in a field cost one check.
+ */
+export function parseWire<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value)
+  if (result.success) return result.data
+  throw new WireFormatError(describeIssue(result.error, value, where, (v) => describeValue(v)).message)
 }
 
 export function requestFromWire(v: unknown, where = 'request'): InferenceRequest {
-  const o = object(v, where)
+  const r = parseWire(WireRequestSchema, v, where)
   return {
-    modelId: field(o, where, 'modelId', 'bytes32') as Hex,
-    inputHash: field(o, where, 'inputHash', 'bytes32') as Hex,
-    node: field(o, where, 'node', 'address') as Address,
-    mode: field(o, where, 'mode', 'uint8') as number,
-    maxFee: bounded(field(o, where, 'maxFee', 'uint') as bigint, UINT96, `${where}.maxFee`),
-    nonce: bounded(field(o, where, 'nonce', 'uint') as bigint, UINT64, `${where}.nonce`),
-    deadline: bounded(field(o, where, 'deadline', 'uint') as bigint, UINT64, `${where}.deadline`),
-    channelTotal: bounded(field(o, where, 'channelTotal', 'uint') as bigint, UINT128, `${where}.channelTotal`),
+    modelId: r.modelId.toLowerCase() as Hex,
+    inputHash: r.inputHash.toLowerCase() as Hex,
+    node: r.node as Address,
+    mode: r.mode,
+    maxFee: BigInt(r.maxFee),
+    nonce: BigInt(r.nonce),
+    deadline: BigInt(r.deadline),
+    channelTotal: BigInt(r.channelTotal),
   }
 }
 
 export function receiptFromWire(v: unknown, where = 'receipt'): Receipt {
-  const o = object(v, where)
+  const r = parseWire(WireReceiptSchema, v, where)
   return {
-    requestHash: field(o, where, 'requestHash', 'bytes32') as Hex,
-    modelId: field(o, where, 'modelId', 'bytes32') as Hex,
-    inputHash: field(o, where, 'inputHash', 'bytes32') as Hex,
-    outputHash: field(o, where, 'outputHash', 'bytes32') as Hex,
-    node: field(o, where, 'node', 'address') as Address,
-    client: field(o, where, 'client', 'address') as Address,
-    fee: bounded(field(o, where, 'fee', 'uint') as bigint, UINT96, `${where}.fee`),
-    issuedAt: bounded(field(o, where, 'issuedAt', 'uint') as bigint, UINT64, `${where}.issuedAt`),
-    mode: field(o, where, 'mode', 'uint8') as number,
+    requestHash: r.requestHash.toLowerCase() as Hex,
+    modelId: r.modelId.toLowerCase() as Hex,
+    inputHash: r.inputHash.toLowerCase() as Hex,
+    outputHash: r.outputHash.toLowerCase() as Hex,
+    node: r.node as Address,
+    client: r.client as Address,
+    fee: BigInt(r.fee),
+    issuedAt: BigInt(r.issuedAt),
+    mode: r.mode,
   }
 }
 

@@ -36,6 +36,8 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-adversary-')), 'net'),
       nodes: 2,
+      // Counts cheats, challenges and slashes exactly: no decoys (forced errors: lazyVerifier.e2e).
+      decoyRateBps: 0,
       verifiers: 2,
       window: 15,
       sampleRate: 1,

@@ -34,6 +34,8 @@ describe('crash-safe commits', () => {
         escrowWithdrawalDelay: 300,
         dataResponseTime: 30,
         slashAmount: TOKEN,
+        // This batcher makes no decoys (forced errors have their own tests).
+        decoyRateBps: 0,
       },
     })
     const { token, nodeRegistry } = verityContracts(chain, book)

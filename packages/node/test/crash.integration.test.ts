@@ -186,6 +186,8 @@ describe('crash safety: kill -9 of node and verifier processes', () => {
         unbondingDelay: 2 * WINDOW + 1,
         escrowWithdrawalDelay: 2 * WINDOW + 1,
         dataResponseTime: Math.floor(WINDOW / 2),
+        // Counts leaves exactly: no decoys (their rows are written in the batch's own transaction).
+        decoyRateBps: 0,
       },
     })
     bookFile = join(dir, 'addresses.json')

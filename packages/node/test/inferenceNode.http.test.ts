@@ -169,7 +169,7 @@ describe('inference node HTTP API: refusals', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'verity-node-http-'))
-    net = await startDevnet({ dir: join(dir, 'net'), nodes: 1, verifiers: 0, window: 30 })
+    net = await startDevnet({ dir: join(dir, 'net'), nodes: 1, verifiers: 0, window: 30, decoyRateBps: 0 })
     url = net.nodes[0]!.url
     model = await net.client.model(net.modelId)
     clientAccount = net.client.account

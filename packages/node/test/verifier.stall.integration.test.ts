@@ -33,6 +33,8 @@ describe('a verifier that cannot be stalled', () => {
     net = await startDevnet({
       dir: join(mkdtempSync(join(tmpdir(), 'verity-stall-')), 'net'),
       nodes: 2,
+      // Counts receipts checked per batch exactly: no decoys (forced errors have their own tests).
+      decoyRateBps: 0,
       verifiers: 1,
       window: 40,
       sampleRate: 1,

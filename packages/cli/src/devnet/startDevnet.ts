@@ -36,6 +36,12 @@ export type DevnetOptions = {
   nodes?: number
   verifiers?: number
   sampleRate?: number
+  /**
+   * Forced errors: decoys per batch in basis points of its leaves (default: the deployment default,
+   * docs/economics.md). 0 turns them off — for tests that count receipts, challenges and slashes of
+   * other mechanisms exactly.
+   */
+  decoyRateBps?: number
   /** Challenge window, seconds. */
   window?: number
   batchSize?: number
@@ -116,6 +122,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         dataResponseTime: Math.max(1, Math.floor(window / 2)),
         slashAmount: 10n * TOKEN,
         attesterSlash: 10n * TOKEN,
+        ...(options.decoyRateBps !== undefined ? { decoyRateBps: options.decoyRateBps } : {}),
       },
     })
     writeAddressBook(join(options.dir, 'addresses.json'), book)

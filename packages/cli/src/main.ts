@@ -284,7 +284,11 @@ export function program(): Command {
     .option('--dashboard-port <n>', 'port of the trust dashboard (0 = any free port)', nonNegativeInt, 7700)
     .option('--requests <n>', 'MNIST test digits to send', nonNegativeInt, 200)
     .option('--mode <mode>', 'verification mode of the requests: none, optimistic, quorum:k', mode, 'optimistic')
-    .option('--sample-rate <p>', 'share of optimistic receipts each verifier re-executes', rate, 0.3)
+    .option(
+      '--sample-rate <p>',
+      'share of optimistic receipts each verifier re-executes (default: adaptive per node, docs/economics.md)',
+      rate,
+    )
     .option('--window <s>', 'challenge window in seconds', positiveInt, 30)
     .option('--nodes <n>', 'inference nodes', positiveInt, 2)
     .option('--verifiers <n>', 'verifiers', positiveInt, 3)
@@ -409,7 +413,7 @@ export function program(): Command {
     .option('--hub <url>', 'model hub URL (inference, verifier)')
     .option('--dir <dir>', 'artifact directory (hub)', '.verity/hub')
     .option('--public-url <url>', 'URL verifiers and clients use to reach this node')
-    .option('--sample-rate <p>', 'share of optimistic receipts to re-execute (verifier)', rate, 0.3)
+    .option('--sample-rate <p>', 'share of optimistic receipts to re-execute (verifier; default: adaptive per node)', rate)
     .option('--fault <spec>', 'deliberately faulty node, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option('--batch-size <n>', 'commit a batch when this many receipts wait (inference)', positiveInt, 64)
     .option('--batch-age-ms <ms>', 'or when the oldest receipt waited this long (inference)', positiveInt, 2000)

@@ -25,4 +25,4 @@ export const GamePhase = {
 } as const
 
 /** Why a game was decided (the Solidity enum `DisputeGame.Reason`). */
-export const GameReason = { none: 0, timeout: 1, oneStep: 2, padding: 3, agreedInput: 4 } as const
+export const GameReason = { none: 0, timeout: 1, oneStep: 2, padding: 3, agreedInput: 4, conceded: 5 } as const

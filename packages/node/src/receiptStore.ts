@@ -443,6 +443,12 @@ export class ReceiptStore {
     return (row?.decoy_secret as Hex | undefined) ?? undefined
   }
 
+  /** Milliseconds of model runs behind this node's answers (decoys ran nothing and are not counted). */
+  computeMsTotal(): number {
+    const row = this.db.prepare('SELECT COALESCE(SUM(compute_ms), 0) AS ms FROM inferences WHERE decoy_secret IS NULL').get() as Row
+    return (row.ms as number) ?? 0
+  }
+
   getInput(hash: Hex): string | undefined {
     const row = this.db.prepare('SELECT body FROM inputs WHERE hash = ?').get(hash.toLowerCase()) as Row | undefined
     return row?.body as string | undefined

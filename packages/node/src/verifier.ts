@@ -2,6 +2,7 @@ import {
   type AddressBook,
   type Chain,
   ContractRevertError,
+  DERIVED_DEFAULTS,
   type EventFollower,
   followEvents,
   scanLogs,
@@ -20,8 +21,10 @@ import {
   GamePhase,
   hashReceipt,
   inputsFromWire,
+  nodeRegistryAbi,
   type Receipt,
   type ReceiptTree,
+  Role,
   receiptFromWire,
   receiptToWire,
   requestFromWire,
@@ -46,8 +49,17 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { errorBody, httpStatusOf } from './errors.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, Metrics } from './metrics.js'
-import { bitmapOf, selectionSeed, selectReceipts } from './selection.js'
+import { bitmapOf, perVerifierRate, samplingRate, selectionSeed, selectReceipts } from './selection.js'
 import { type VerifierBatch, VerifierStore } from './verifierStore.js'
+
+/** The adaptive sampling policy of the derived defaults (docs/economics.md); the receipt slash is the deployment's. */
+const SAMPLING_POLICY = {
+  baseRateBps: DERIVED_DEFAULTS.baseRateBps,
+  newNodeRateBps: DERIVED_DEFAULTS.newNodeRateBps,
+  maturityCommits: DERIVED_DEFAULTS.maturityCommits,
+  overturnedRateBps: DERIVED_DEFAULTS.overturnedRateBps,
+  maxRateBps: DERIVED_DEFAULTS.maxRateBps,
+}
 
 export type VerifierOptions = {
   chain: Chain
@@ -55,7 +67,10 @@ export type VerifierOptions = {
   key: Hex
   dbPath: string
   hubUrl: string
-  /** Share of optimistic receipts re-executed (default 0.1); quorum receipts are always checked. */
+  /**
+   * Share of optimistic receipts re-executed; quorum receipts are always checked. Default: adaptive,
+   * per node (`samplingRate` with the derived defaults, docs/economics.md).
+   */
   sampleRate?: number
   /**
    * Batches verified at once (default 4), at most one per node: a node that holds connections open
@@ -104,7 +119,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const sender = new TxSender({ chain, account: options.key })
   const contracts = verityContracts(chain, book)
-  const rate = options.sampleRate ?? 0.1
   const concurrency = Math.max(1, options.concurrency ?? 4)
   const retryFirstMs = options.retry?.firstDelayMs ?? 200
   const retryMaxMs = options.retry?.maxDelayMs ?? 5000
@@ -191,7 +205,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const picked = selectReceipts(
       selectionSeed(batch.blockHash, account.address, batch.batchId),
       receipts.map((r) => r.mode),
-      rate,
+      await rateFor(batch),
     )
     const origin = new URL(batch.dataUri).origin
     const matched: number[] = []
@@ -290,6 +304,47 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     store.done(batch.batchId, { checked: picked.length, matched: matched.length, attestTx })
     log(`batch ${batch.batchId}: re-executed ${picked.length} of ${batch.count}, ${matched.length} matched${attestTx ? ', attested' : ''}`)
+  }
+
+  /**
+   * The share of a batch's optimistic receipts this verifier re-executes: the fixed `sampleRate` when
+   * set, else the node's adaptive rate P (`samplingRate`, issue 14: from its stake, exposure, commits
+   * and overturned receipts as of the commit's block — anyone can recompute it) spread over the
+   * registered verifiers, so that with all of them honest a receipt is checked with probability P.
+   */
+  async function rateFor(batch: VerifierBatch): Promise<number> {
+    if (options.sampleRate !== undefined) return options.sampleRate
+    const at = { blockNumber: BigInt(batch.blockNumber) }
+    const node = batch.node as Address
+    const [exposure, operator, verifiers, overturned] = await Promise.all([
+      contracts.settlement.read.exposureOf([node], at),
+      contracts.nodeRegistry.read.getOperator([node, Role.inference], at),
+      contracts.nodeRegistry.read.operatorCount([Role.verifier], at),
+      overturnedBefore(node, at.blockNumber),
+    ])
+    const p = samplingRate(
+      { stake: operator.staked, openReceipts: exposure.openReceipts, commits: exposure.commits, overturned },
+      { ...SAMPLING_POLICY, receiptSlash: book.params.slashAmount },
+    )
+    return perVerifierRate(p, Math.max(1, Number(verifiers)))
+  }
+
+  /** The node's receipts overturned before `block`: its full-slash `Slashed` events (decoy concessions pay less and do not count). */
+  async function overturnedBefore(node: Address, block: bigint): Promise<number> {
+    const slashes = await scanLogs(chain, {
+      fromBlock: book.deployedAtBlock,
+      toBlock: block,
+      fetch: (range) =>
+        chain.publicClient.getContractEvents({
+          abi: nodeRegistryAbi,
+          address: book.contracts.nodeRegistry,
+          eventName: 'Slashed',
+          args: { operator: node, role: Role.inference },
+          ...range,
+          strict: true,
+        }),
+    })
+    return slashes.filter((e) => e.args.amount === book.params.slashAmount).length
   }
 
   /**
@@ -448,7 +503,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   const app = new Hono()
   app.onError((error, c) => c.json(errorBody(error), httpStatusOf(error) as 400))
-  app.get('/healthz', (c) => c.json({ ok: true, role: 'verifier', verifier: account.address, sampleRate: rate, ...store.stats() }))
+  app.get('/healthz', (c) =>
+    c.json({ ok: true, role: 'verifier', verifier: account.address, sampleRate: options.sampleRate ?? 'adaptive', ...store.stats() }),
+  )
   app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' }))
   // Every re-execution, in order: what an indexer follows (`after` = the last `seq` seen).
   app.get('/v1/checks', (c) => {

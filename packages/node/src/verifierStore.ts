@@ -196,6 +196,11 @@ export class VerifierStore {
   challenged(batchId: number, index: number, challengeId: string, tx: Hex): void {
     this.db.prepare('UPDATE evidence SET challenge_id = ?, tx = ? WHERE batch_id = ? AND idx = ?').run(challengeId, tx, batchId, index)
   }
+  /** Milliseconds of model runs spent on re-executions, all receipts counted once. */
+  computeMsTotal(): number {
+    return ((this.db.prepare('SELECT COALESCE(SUM(compute_ms), 0) AS ms FROM checks').get() as Row).ms as number) ?? 0
+  }
+
   stats(): { batches: number; done: number; checked: number; matched: number; challenges: number } {
     const r = this.db
       .prepare(

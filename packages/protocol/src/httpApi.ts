@@ -214,7 +214,7 @@ export const VerifierHealth = named(
     ok: z.literal(true),
     role: z.literal('verifier'),
     verifier: AddressString,
-    sampleRate: z.number().min(0).max(1),
+    sampleRate: z.union([z.number().min(0).max(1), z.literal('adaptive')]),
     batches: Count,
     done: Count,
     checked: Count,

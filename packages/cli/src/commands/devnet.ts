@@ -9,7 +9,7 @@ import {
   runMoneyAttack,
 } from '@verity/adversary'
 import { scanLogs } from '@verity/chain'
-import { disputeGameAbi, settlementAbi } from '@verity/contracts'
+import { disputeGameAbi, GameReason, settlementAbi } from '@verity/contracts'
 import { fetchJson, type TrustLevel, type VerificationMode } from '@verity/protocol'
 import { mnistImage } from '@verity/runtime'
 import { getInference, infer } from '@verity/sdk'
@@ -30,7 +30,7 @@ export type DevnetCommandOptions = {
   dashboardPort?: number
   requests: number
   mode: VerificationMode
-  sampleRate: number
+  sampleRate?: number
   window: number
   nodes: number
   verifiers: number
@@ -84,7 +84,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     ...(options.dashboardPort === undefined ? {} : { dashboardPort: options.dashboardPort }),
     nodes: options.nodes,
     verifiers: options.verifiers,
-    sampleRate: options.sampleRate,
+    ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }),
     window: options.window,
     batchSize: options.batchSize,
     batchAgeMs: 1000,
@@ -105,7 +105,9 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
       `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault!.kind} ${options.fault!.rate} (tests and demos only)` : ''}`,
     )
   for (const [k, v] of net.verifiers.entries()) out(`  verifier ${k}  ${net.verifierUrls[k]} (${v.address})`)
-  out(`  sampling    each verifier re-executes ${options.sampleRate} of optimistic receipts; /metrics on every role`)
+  out(
+    `  sampling    ${options.sampleRate === undefined ? 'adaptive per node (new nodes 4 %, then down to 0.4 %; docs/economics.md), spread over the verifiers' : `each verifier re-executes ${options.sampleRate} of optimistic receipts`}; decoys ${net.book.params.decoyRateBps / 100} % of each batch; /metrics on every role`,
+  )
   if (options.falseChallengeRate)
     out(
       `              verifier 0 is a FALSE CHALLENGER: it challenges ${options.falseChallengeRate} of correct receipts (tests and demos only)`,
@@ -252,6 +254,9 @@ export type DevnetSummary = {
     refunded: string
     bounties: string
     bondsToNodes: string
+    /** Decoys verifiers found and challenged, conceded by their nodes, and what the nodes paid for them (VRT). */
+    decoysConceded: number
+    decoyRewards: string
   }
   feesPaid: string
   gasSpent: number
@@ -261,6 +266,8 @@ export type DevnetSummary = {
    */
   adversary?: AdversaryOutcome | ModelSquatterReport
   verifiers: { checked: number; matched: number; challenges: number }[]
+  /** Model-run time of the verifiers' re-executions over the nodes' own runs (issue 14's ratio). */
+  verification: { inferenceComputeMs: number; verificationComputeMs: number; share: number }
   /** The money attacks run (`--adversary escrow-thief` …): amounts in VRT. */
   attacks: ReturnType<typeof attackToJson>[]
 }
@@ -407,6 +414,14 @@ async function summarize(
     feesPaid: formatUnits(fees, 18),
     gasSpent: Number(gas),
     verifiers: net.verifiers.map((v) => ((s) => ({ checked: s.checked, matched: s.matched, challenges: s.challenges }))(v.store.stats())),
+    verification: ((inference, verification) => ({
+      inferenceComputeMs: Number(inference.toFixed(1)),
+      verificationComputeMs: Number(verification.toFixed(1)),
+      share: inference === 0 ? 0 : Number((verification / inference).toFixed(4)),
+    }))(
+      net.nodes.reduce((sum, n) => sum + n.node.store.computeMsTotal(), 0),
+      net.verifiers.reduce((sum, v) => sum + v.store.computeMsTotal(), 0),
+    ),
     ...(await adversaryOutcome(net, tracked, fromBlock, options.window).then((adversary) => (adversary ? { adversary } : {}))),
   }
 }
@@ -421,12 +436,15 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
   for (const [level, t] of Object.entries(s.timeTo)) out(`  → ${level.padEnd(10)} ${t.reached} reached, p50 ${f(t.p50)}, p99 ${f(t.p99)}`)
   out(`  disputed      ${s.disputed.total} (${s.disputed.fromFaultyNode} from the faulty node), ${s.disputed.overturned} overturned`)
   out(
-    `  games         ${s.games.played} played: node lost ${s.games.nodeLost}, challenger lost ${s.games.challengerLost}; slashed ${s.games.slashed} VRT, refunded ${s.games.refunded} VRT to clients, bounties ${s.games.bounties} VRT, bonds to nodes ${s.games.bondsToNodes} VRT`,
+    `  games         ${s.games.played} played: node lost ${s.games.nodeLost}, challenger lost ${s.games.challengerLost}; slashed ${s.games.slashed} VRT, refunded ${s.games.refunded} VRT to clients, bounties ${s.games.bounties} VRT, bonds to nodes ${s.games.bondsToNodes} VRT; decoys found and conceded ${s.games.decoysConceded} (${s.games.decoyRewards} VRT to their finders)`,
   )
   out(
     `  fees paid     ${s.feesPaid} VRT to nodes and verifiers; gas spent ${s.gasSpent.toLocaleString('en-US')} (${(s.gasSpent / Math.max(1, s.requests)).toFixed(0)} per request)`,
   )
   out(`  verifiers     ${s.verifiers.map((v) => `${v.checked} re-executed, ${v.matched} matched, ${v.challenges} challenged`).join(' | ')}`)
+  out(
+    `  verification  ${(100 * s.verification.share).toFixed(2)} % of inference compute (${s.verification.verificationComputeMs} ms re-executing for ${s.verification.inferenceComputeMs} ms answering)`,
+  )
   if (s.adversary?.strategy === 'model-squatter') {
     const a = s.adversary
     out(
@@ -461,13 +479,18 @@ async function gamesOf(net: Devnet, fromBlock: bigint): Promise<DevnetSummary['g
       values.reduce((a, b) => a + b, 0n),
       18,
     )
+  // Decoys (forced errors) a node conceded when a verifier challenged them: checks that paid, not cheats.
+  const conceded = new Set(resolved.filter((e) => e.args.reason === GameReason.conceded).map((e) => e.args.gameId))
+  const cheats = overturned.filter((e) => !conceded.has(e.args.challengeId))
   return {
-    played: resolved.length,
-    nodeLost: resolved.filter((e) => e.args.nodeLost).length,
+    played: resolved.length - conceded.size,
+    nodeLost: resolved.filter((e) => e.args.nodeLost && !conceded.has(e.args.gameId)).length,
     challengerLost: resolved.filter((e) => !e.args.nodeLost).length,
-    slashed: sum(overturned.map((e) => e.args.slashed)),
-    refunded: sum(overturned.map((e) => e.args.refund)),
-    bounties: sum(overturned.map((e) => e.args.bounty)),
+    slashed: sum(cheats.map((e) => e.args.slashed)),
+    refunded: sum(cheats.map((e) => e.args.refund)),
+    bounties: sum(cheats.map((e) => e.args.bounty)),
     bondsToNodes: sum(rejected.map((e) => e.args.bond)),
+    decoysConceded: conceded.size,
+    decoyRewards: sum(overturned.filter((e) => conceded.has(e.args.challengeId)).map((e) => e.args.bounty)),
   }
 }

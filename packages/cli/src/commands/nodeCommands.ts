@@ -16,7 +16,7 @@ export type RoleOptions = {
   db: string
   hub?: string
   publicUrl?: string
-  sampleRate: number
+  sampleRate?: number
   fault?: Fault
   dir: string
   batchSize: number
@@ -71,7 +71,15 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
     await node.stop()
     return
   }
-  const verifier = createVerifier({ chain, book, key, dbPath: options.db, hubUrl: options.hub, sampleRate: options.sampleRate, log })
+  const verifier = createVerifier({
+    chain,
+    book,
+    key,
+    dbPath: options.db,
+    hubUrl: options.hub,
+    ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }),
+    log,
+  })
   verifier.start()
   const server = await serveApp(verifier.app, options.port, options.host)
   console.log(JSON.stringify({ role, url: server.url, address: verifier.address, db: options.db }))

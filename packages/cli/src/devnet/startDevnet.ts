@@ -183,7 +183,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         key,
         dbPath: join(options.dir, `verifier-${i}.sqlite`),
         hubUrl: hubServer.url,
-        sampleRate: options.sampleRate ?? 0.3,
+        ...(options.sampleRate !== undefined ? { sampleRate: options.sampleRate } : {}),
         ...options.verifier,
         ...(i === 0 && options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
         log: (line) => log(`verifier ${i}: ${line}`),

@@ -1,12 +1,14 @@
 /**
- * Whole dispute games on the embedded EVM, for mnist-8 and the squeezenet and resnet50 graphs of
- * the ONNX backend tests (calibrated on one seeded random input). For every op kind of a model, the
+ * Whole dispute games on the embedded EVM, for mnist-8, the squeezenet and resnet50 graphs of the
+ * ONNX backend tests (calibrated on one seeded random input) and, when ../shared has it, the
+ * stories260K language model (context 128, int16 weights, the float model's greedy story as input). For every op kind of a model, the
  * op of that kind with the largest output is given one wrong value — its last, so level 2 walks
  * the deepest path — in a trace the node then defends (a `traceOnly` corruption: the wrong value
  * and a wrong output); the honest verifier challenges and the two play the game to its ruling.
  * Reports moves and gas per game; rewrites docs/dispute-gas.md.
  *
- *   npm run bench:dispute
+ *   npm run bench:dispute                  (all; rewrites the doc)
+ *   npm run bench:dispute -- stories260K   (one model; prints only)
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -15,6 +17,7 @@ import { challengerMove, corruptTrace, defenderMove, runGame, traceView } from '
 import { importOnnx, intOps, type LoadedModel, loadMnist, mnistImage, quantizeInputs, run, runQuantized, type Trace } from '@verity/runtime'
 import { commitAndChallenge, disputeFixture, registerModel, TOKEN } from '../packages/dispute/test/disputeFixture.ts'
 import { importLightModel, lightInput, listNodeTests, prepareNodeTest } from '../packages/runtime/test/backendTests.ts'
+import { expected, importStories, languageModelsPresent, modelsDir } from '../packages/runtime/test/languageModelFixtures.ts'
 
 const data = join(import.meta.dirname, '..', 'data')
 const only = process.argv.slice(2)
@@ -28,7 +31,22 @@ function subjects(): Subject[] {
     const { model, inputName, shape } = importLightModel(name)
     out.push({ name, model, inputs: quantizeInputs(model, { [inputName]: lightInput(shape) }) })
   }
+  if (only.length === 0 || only.includes('stories260K')) {
+    const stories = storiesSubject()
+    if (stories) out.push(stories)
+  }
   return out
+}
+
+function storiesSubject(): Subject | undefined {
+  if (!languageModelsPresent) {
+    console.log(`skipped stories260K: ${modelsDir} has no language models`)
+    return undefined
+  }
+  const { lm } = importStories(128)
+  const tokens = new Int16Array(lm.context)
+  tokens.set(expected().stories260K.greedy_ids.slice(0, lm.context))
+  return { name: 'stories260K', model: lm.model, inputs: [tokens] }
 }
 
 function mnistSubject(): Subject {
@@ -79,7 +97,7 @@ for (const { name, model, inputs } of subjects()) {
     })
     if (!record.game.nodeLost) throw new Error(`${name} ${kind} #${op}: the honest challenger lost`)
     const fanIn = isSumOp(model, op)
-      ? `${partialSums(model, honest, op, outElements - 1).length - 1} ${kind === 'Softmax' ? 'steps' : 'terms'}`
+      ? `${partialSums(model, honest, op, outElements - 1).length - 1} ${kind === 'Softmax' || kind === 'Norm' ? 'steps' : 'terms'}`
       : `${oneStepReads(model, honest, op, outElements - 1)} reads`
     const row: Row = {
       model: name,
@@ -138,6 +156,9 @@ if (only.length === 0 || only.includes('ops')) {
   }
   const mnist = mnistSubject()
   await measure(mnist.name, mnist.model, runQuantized(mnist.model, mnist.inputs, { trace: true }).trace!)
+  // MaskFill (a constant mask) only comes from a language model.
+  const stories = storiesSubject()
+  if (stories) await measure(stories.name, stories.model, runQuantized(stories.model, stories.inputs, { trace: true }).trace!)
   for (const test of listNodeTests()) {
     const prepared = prepareNodeTest(test)
     if (!prepared.ok || prepared.imported.model.nodes.every((n) => seenOps.has(n.op) || ONE_STEP_OPS[n.op] === undefined)) continue
@@ -160,8 +181,8 @@ const lines = [
   'last) in the trace the node defends; the honest verifier challenges and the game is played to its',
   'ruling (the node loses every one). Gas is the sum of all moves of both sides (the `challenge`',
   'transaction that opens the game is listed apart); a fold of 32 steps or more — a dot product (Conv,',
-  'Dense, MatMulAct) term by term, a softmax as its running max then its running sum — is bisected',
-  'step by step; any other op is recomputed whole by the one-step.',
+  'Dense, MatMulAct) term by term, a softmax as its running max then its running sum, a Norm as its',
+  'running (Σx, Σx²) — is bisected step by step; any other op is recomputed whole by the one-step.',
   '',
   '| model | ops | disputed op | output values | one value | moves | game gas | largest move | challenge tx |',
   '| ----- | --: | ----------- | ------------: | --------- | ----: | -------: | -----------: | -----------: |',
@@ -181,7 +202,7 @@ lines.push(
   '',
   '## One value alone, per op type',
   '',
-  '`OneStepVerifier.evaluate` (estimated gas of the call) on value 0 of the first mnist-8 node or ONNX backend node test of each',
+  '`OneStepVerifier.evaluate` (estimated gas of the call) on value 0 of the first mnist-8 node, stories260K node or ONNX backend node test of each',
   'op type, every read opened against its tensor by a Merkle proof.',
   '',
   '| op | source | reads | gas |',

@@ -20,6 +20,12 @@ export const ONE_STEP_OPS: Record<string, number> = {
   MatMulAct: 15,
   Softmax: 16,
   LRN: 17,
+  Gather: 18,
+  Slice: 19,
+  Tile: 20,
+  Expand: 21,
+  MaskFill: 22,
+  Norm: 23,
 }
 
 /** A shape left-padded with ones to `rank` (numpy broadcasting). */
@@ -29,6 +35,8 @@ export type OneStepRead = { input: number; index: number; value: bigint }
 export type OneStepCase = { op: number; params: bigint[]; outIndex: bigint; tape: OneStepRead[]; value: number }
 
 const asBig = (values: number[]) => values.map((v) => BigInt(v))
+const product = (shape: readonly number[]) => shape.reduce((x, y) => x * y, 1)
+const stridesOf = (shape: readonly number[]) => shape.map((_, i) => product(shape.slice(i + 1)))
 
 /** The parameter vector OneStep.sol expects for a node (docs: the layout next to each op there). */
 export function oneStepParams(model: LoadedModel, opIndex: number): { op: number; params: bigint[] } {
@@ -86,9 +94,34 @@ export function oneStepParams(model: LoadedModel, opIndex: number): { op: number
       return { op, params: asBig([a2.at(-2)!, b2.at(-1)!, a2.at(-1)!, rank, ...batchOut, ...pa, ...pb]) }
     }
     case 'Softmax':
-      return { op, params: asBig([a.d!, a.inner!, a.r!]) }
+      // A masked softmax (after a −∞ mask) carries a fourth parameter; an unmasked one keeps three.
+      return { op, params: asBig([a.d!, a.inner!, a.r!, ...(a.masked === 1 ? [1] : [])]) }
     case 'LRN':
       return { op, params: asBig([a.size!, a.c!, a.plane!]) }
+    case 'Gather': {
+      const shape = node.inShapes[0]!
+      return { op, params: asBig([shape[a.axis!]!, product(shape.slice(a.axis! + 1)), product(node.inShapes[1]!)]) }
+    }
+    case 'Slice': {
+      const inShape = node.inShapes[0]!
+      const [starts, steps] = [node.attrs.starts as number[], node.attrs.steps as number[]]
+      return { op, params: asBig([inShape.length, ...node.outShape, ...stridesOf(inShape), ...starts, ...steps]) }
+    }
+    case 'Tile': {
+      const inShape = node.inShapes[0]!
+      return { op, params: asBig([inShape.length, ...node.outShape, ...inShape, ...stridesOf(inShape)]) }
+    }
+    case 'Expand': {
+      const rank = node.outShape.length
+      return { op, params: asBig([rank, ...node.outShape, ...padded(node.inShapes[0]!, rank)]) }
+    }
+    case 'MaskFill': {
+      const rank = node.outShape.length
+      const [x, m] = [padded(node.inShapes[0]!, rank), padded(node.inShapes[1]!, rank)]
+      return { op, params: asBig([rank, ...node.outShape, ...x, ...m, a.fill!]) }
+    }
+    case 'Norm':
+      return { op, params: asBig([node.outShape.at(-1)!, a.center!, a.e!, a.f!]) }
     default:
       return { op, params: [] }
   }
@@ -192,10 +225,10 @@ export function openTape(model: LoadedModel, trace: Trace, opIndex: number, tape
 
 // ─── folds, step by step (OneStep.sol `evalTerm` / `evalFinish`) ────────────────────────────
 
-/** Whether op `opIndex` is a fold a dispute can bisect step by step (Conv, Dense, MatMulAct, Softmax). */
+/** Whether op `opIndex` is a fold a dispute can bisect step by step (Conv, Dense, MatMulAct, Softmax, Norm). */
 export function isSumOp(model: LoadedModel, opIndex: number): boolean {
   const op = model.nodes[opIndex]!.op
-  return op === 'Conv' || op === 'Dense' || op === 'MatMulAct' || op === 'Softmax'
+  return op === 'Conv' || op === 'Dense' || op === 'MatMulAct' || op === 'Softmax' || op === 'Norm'
 }
 
 type SumLayout = { terms: number; bias?: [number, number]; finish: [number, number][]; term(i: number): [number, number][] }
@@ -290,13 +323,27 @@ type Fold = { steps: number; step(i: number, acc: bigint, read: Read): bigint; f
 
 const rshiftBig = (v: bigint, s: bigint) => (s === 0n ? v : (v + (1n << (s - 1n))) >> s)
 const sat16Big = (v: bigint) => (v > 32767n ? 32767n : v < -32768n ? -32768n : v)
+/** ⌊a / b⌋ for b > 0 (BigInt division truncates toward zero). */
+const floorDivBig = (a: bigint, b: bigint) => (a < 0n && a % b !== 0n ? a / b - 1n : a / b)
+/** ⌊√v⌋ for v ≥ 0 (Newton's method from above). */
+function isqrtBig(v: bigint): bigint {
+  if (v < 2n) return v
+  let x = 1n << BigInt((v.toString(2).length >> 1) + 1)
+  for (;;) {
+    const y = (x + v / x) >> 1n
+    if (y >= x) return x
+    x = y
+  }
+}
 
 /** The fold of output value `outIndex` of a foldable op, mirroring OneStep.sol. */
 function foldOf(model: LoadedModel, opIndex: number, outIndex: number): Fold {
   const node = model.nodes[opIndex]!
   const p = oneStepParams(model, opIndex).params.map(Number)
   if (node.op === 'Softmax') {
-    const [d, inner, r] = p as [number, number, number]
+    const [d, inner, r, maskedParam] = p as [number, number, number, number?]
+    const masked = maskedParam === 1
+    const dead = (v: bigint) => masked && v === -32768n
     const base = Math.floor(outIndex / (d * inner)) * d * inner + (outIndex % inner)
     const expAt = (dist: bigint, read: Read): bigint => {
       const k = dist >> BigInt(r)
@@ -311,17 +358,47 @@ function foldOf(model: LoadedModel, opIndex: number, outIndex: number): Fold {
       steps: 2 * d,
       step(i, acc, read) {
         let { max, sum } = unpack(i === 0 ? 0n : acc)
+        const v = read(0, base + (i < d ? i : i - d) * inner)
         if (i < d) {
-          const v = read(0, base + i * inner)
-          if (v > max) max = v
-        } else sum += expAt(max - read(0, base + (i - d) * inner), read)
+          if (v > max && !dead(v)) max = v
+        } else if (!dead(v)) sum += expAt(max - v, read)
         return sum * 65536n + (max + 32768n)
       },
       finish(acc, read) {
         const { max, sum } = unpack(acc)
+        // A live value of a masked softmax is above −32768: the max stays there only when none is live.
+        if (masked && max === -32768n) return 0n
         if (sum <= 0n) throw new RangeError('a softmax accumulator needs a positive sum')
-        const own = expAt(max - read(0, outIndex), read)
+        const v = read(0, outIndex)
+        const own = dead(v) ? 0n : expAt(max - v, read)
         return (2n * 32767n * own + sum) / (2n * sum)
+      },
+    }
+  }
+  if (node.op === 'Norm') {
+    const [d, center, e, f] = p as [number, number, number, number]
+    const row = outIndex - (outIndex % d)
+    const unpack = (acc: bigint) => ({ s1: (acc & 0xffffffffn) - 0x80000000n, s2: acc >> 32n })
+    return {
+      steps: d,
+      step(i, acc, read) {
+        let { s1, s2 } = i === 0 ? { s1: 0n, s2: 0n } : unpack(acc)
+        const v = read(0, row + i)
+        s1 += v
+        s2 += v * v
+        return s2 * 0x100000000n + (s1 + 0x80000000n)
+      },
+      finish(acc, read) {
+        const { s1, s2 } = unpack(acc)
+        const D = BigInt(d)
+        const total = center ? D * s2 - s1 * s1 + BigInt(e) : D * s2 + BigInt(e)
+        if (total < 1n) throw new RangeError('a norm accumulator needs a positive T')
+        const div = isqrtBig(total) << BigInt(f)
+        const j = outIndex % d
+        const x = read(0, outIndex)
+        const g = read(1, j)
+        const n = (D * x - (center ? s1 : 0n)) * g
+        return sat16Big(floorDivBig(2n * n + div, 2n * div) + read(2, j))
       },
     }
   }

@@ -69,11 +69,25 @@ export function defendedSums(game: GameState, view: TraceView): bigint[] | undef
   const value = (a: bigint) => sumValue(view.model, view.trace, op, game.outIndex, a)
   const last = acc.at(-1)!
   if (value(last) === game.claimed) return acc
-  // The value is monotone in the accumulator (a softmax's in its sum, the max kept): search the
-  // first accumulator on the claimed side and keep it if it finishes exactly into the claim.
-  const softmax = view.model.nodes[op]!.op === 'Softmax'
-  const accOf = softmax ? (x: bigint) => (x << 16n) + (last & 0xffffn) : (x: bigint) => x
-  let [lo, hi] = softmax ? [1n, 1n << 40n] : [-(1n << 45n), 1n << 45n]
+  // The value is monotone in the accumulator (a softmax's in its sum, the max kept; a norm's in its
+  // Σx², Σx kept): search the first accumulator on the claimed side and keep it if it finishes
+  // exactly into the claim.
+  const kind = view.model.nodes[op]!.op
+  let accOf = (x: bigint) => x
+  let [lo, hi] = [-(1n << 45n), 1n << 45n]
+  if (kind === 'Softmax') {
+    accOf = (x) => (x << 16n) + (last & 0xffffn)
+    ;[lo, hi] = [1n, 1n << 40n]
+  } else if (kind === 'Norm') {
+    // T = D·S2 − S1² + E (or D·S2 + E) must stay ≥ 1: start from the least such S2.
+    const node = view.model.nodes[op]!
+    const { center, e } = node.attrs as { center: number; e: number }
+    const rowSize = BigInt(node.outShape.at(-1)!)
+    const s1 = (last & 0xffffffffn) - 0x80000000n
+    const least = (center ? s1 * s1 : 0n) - BigInt(e) + 1n
+    accOf = (x) => (x << 32n) + (last & 0xffffffffn)
+    ;[lo, hi] = [least > 0n ? (least + rowSize - 1n) / rowSize : 0n, 1n << 60n]
+  }
   const first = value(accOf(lo))
   const end = value(accOf(hi))
   if (first === undefined || end === undefined) return undefined

@@ -42,7 +42,11 @@ function subjects(rand: () => number): Subject[] {
   const out: Subject[] = [
     { name: 'mnist-8', model: mnistModel, input: (r) => quantizeInputs(mnistModel, { Input3: mnistImage(mnist, Math.floor(r() * 1000)) }) },
   ]
-  const kinds = ['Conv', 'Gemm', 'MatMul', 'Relu', 'MaxPool', 'AveragePool', 'Add', 'Mul', 'Softmax', 'Concat', 'Transpose', 'LeakyRelu']
+  const kinds = [
+    ...['Conv', 'Gemm', 'MatMul', 'Relu', 'MaxPool', 'AveragePool', 'Add', 'Mul', 'Softmax', 'Concat', 'Transpose', 'LeakyRelu'],
+    // The ops language models brought (Norm from RMSNormalization: the LayerNormalization tests ask for its extra outputs).
+    ...['Gather', 'Slice', 'Tile', 'Expand', 'RMSNormalization'],
+  ]
   // The node tests are in ../shared (CI has them); without them the games run on mnist-8 alone.
   const tests = withBackendTests ? listNodeTests().filter((t) => kinds.includes(t.opType)) : []
   const seen = new Set<string>()
@@ -86,7 +90,7 @@ describe('property: the honest side wins every dispute game', () => {
   it(`${TRIALS} random games (seed ${SEED}; VERITY_FUZZ_SEED replays another)`, async () => {
     const rand = seededRandom(SEED)
     const pool = subjects(rand)
-    expect(pool.length).toBeGreaterThanOrEqual(withBackendTests ? 8 : 1)
+    expect(pool.length).toBeGreaterThanOrEqual(withBackendTests ? 13 : 1)
     const outcomes: string[] = []
     for (let trial = 0; trial < TRIALS; trial++) {
       const subject = pool[Math.floor(rand() * pool.length)]!
@@ -142,14 +146,14 @@ describe('property: the honest side wins every dispute game', () => {
   })
 
   it.skipIf(!withBackendTests)(
-    'every fold kind (Conv, Dense, MatMulAct, Softmax) matches its op on-chain and, bisected step by step, catches a wrong value',
+    'every fold kind (Conv, Dense, MatMulAct, Softmax, Norm) matches its op on-chain and, bisected step by step, catches a wrong value',
     async () => {
       const rand = seededRandom(SEED + 1)
       const pool = subjects(rand)
       const seen = new Set<string>()
       for (const { name, model, input } of pool) {
         for (const [op, node] of model.nodes.entries()) {
-          if (!['Conv', 'Dense', 'MatMulAct', 'Softmax'].includes(node.op) || seen.has(node.op)) continue
+          if (!['Conv', 'Dense', 'MatMulAct', 'Softmax', 'Norm'].includes(node.op) || seen.has(node.op)) continue
           seen.add(node.op)
           const inputs = input(rand)
           const honest = runQuantized(model, inputs, { trace: true }).trace!
@@ -203,7 +207,7 @@ describe('property: the honest side wins every dispute game', () => {
           }
         }
       }
-      expect([...seen].sort()).toEqual(['Conv', 'Dense', 'MatMulAct', 'Softmax'])
+      expect([...seen].sort()).toEqual(['Conv', 'Dense', 'MatMulAct', 'Norm', 'Softmax'])
     },
   )
 })

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
 /// @title OneStep
 /// @notice One output value of one integer op, recomputed on-chain under docs/semantics.md (the
 ///         runtime's `evalOne`). The values the op reads arrive as a tape, in the exact order the
@@ -8,7 +10,8 @@ pragma solidity 0.8.37;
 ///         rejects a tape that names anything else, so a caller cannot choose what is read. Opening
 ///         each tape value against its tensor root is the dispute game's job.
 /// @dev    Every op of the runtime: Reshape, Relu, Conv, Dense, MaxPool, AveragePool, LeakyRelu, Clip,
-///         Lut, ChannelAffine, Mul, Add, Transpose, Concat, MatMulAct, Softmax, LRN.
+///         Lut, ChannelAffine, Mul, Add, Transpose, Concat, MatMulAct, Softmax (masked or not), LRN,
+///         Gather, Slice, Tile, Expand, MaskFill, Norm.
 library OneStep {
     /// @notice One value read by the op: input position, flat index in that input, value.
     struct Read {
@@ -34,6 +37,12 @@ library OneStep {
     uint8 internal constant MATMULACT = 15;
     uint8 internal constant SOFTMAX = 16;
     uint8 internal constant LRN = 17;
+    uint8 internal constant GATHER = 18;
+    uint8 internal constant SLICE = 19;
+    uint8 internal constant TILE = 20;
+    uint8 internal constant EXPAND = 21;
+    uint8 internal constant MASKFILL = 22;
+    uint8 internal constant NORM = 23;
 
     error UnsupportedOp(uint8 op);
     error BadParams(uint8 op, uint256 expected, uint256 found);
@@ -98,11 +107,25 @@ library OneStep {
         } else if (op == MATMULACT) {
             value = _matmulAct(p, outIndex, t);
         } else if (op == SOFTMAX) {
-            _params(op, p, 3);
             value = _softmax(p, outIndex, t);
         } else if (op == LRN) {
             _params(op, p, 3);
             value = _lrn(p, outIndex, t);
+        } else if (op == GATHER) {
+            value = _gather(p, outIndex, t);
+        } else if (op == SLICE) {
+            value = _read(t, 0, _sliceSource(p, outIndex));
+        } else if (op == TILE) {
+            value = _read(t, 0, _tileSource(p, outIndex));
+        } else if (op == EXPAND) {
+            uint256 rank = uint256(p[0]);
+            if (p.length != 1 + 2 * rank) revert BadParams(op, 1 + 2 * rank, p.length);
+            value = _read(t, 0, broadcastIndex(p, 1, 1 + rank, rank, outIndex));
+        } else if (op == MASKFILL) {
+            value = _maskFill(p, outIndex, t);
+        } else if (op == NORM) {
+            _params(op, p, 4);
+            value = _norm(p, outIndex, t);
         } else {
             revert UnsupportedOp(op);
         }
@@ -118,10 +141,12 @@ library OneStep {
     // padding contributes 0 and reads nothing. Softmax folds the same way over 2d steps with the
     // state (max, sum) packed as sum · 2^16 + (max + 32768): steps 0..d−1 take the running max of
     // the d values, steps d..2d−1 add each value's exponential; acc_0 = 0 (max −32768, sum 0).
+    // A masked softmax leaves −32768 out of both. Norm folds over the d values of the row with the
+    // state (S1, S2) = (Σx, Σx²) packed as S2 · 2^32 + (S1 + 2^31); step 0 starts from (0, 0).
 
     /// @notice Whether `op` is a dot product evaluated term by term in a dispute.
     function isSum(uint8 op) internal pure returns (bool) {
-        return op == CONV || op == DENSE || op == MATMULACT || op == SOFTMAX;
+        return op == CONV || op == DENSE || op == MATMULACT || op == SOFTMAX || op == NORM;
     }
 
     /// @notice K, the number of terms of one output value of a dot-product op.
@@ -130,6 +155,7 @@ library OneStep {
         if (op == DENSE) return uint256(p[1]);
         if (op == MATMULACT) return uint256(p[2]);
         if (op == SOFTMAX) return 2 * uint256(p[0]);
+        if (op == NORM) return uint256(p[0]);
         revert UnsupportedOp(op);
     }
 
@@ -144,7 +170,8 @@ library OneStep {
         if (op == CONV) acc = _convStep(p, outIndex, i, accBefore, t);
         else if (op == DENSE) acc = _denseStep(p, outIndex, i, accBefore, t);
         else if (op == MATMULACT) acc = _matmulStep(p, outIndex, i, accBefore, t);
-        else acc = _softmaxStep(p, outIndex, i, i == 0 ? int256(0) : accBefore, t);
+        else if (op == SOFTMAX) acc = _softmaxStep(p, outIndex, i, i == 0 ? int256(0) : accBefore, t);
+        else acc = _normStep(p, outIndex, i, accBefore, t);
         if (t.position != tape.length) revert TapeLength(t.position, tape.length);
     }
 
@@ -170,11 +197,11 @@ library OneStep {
             int256 mul = _read(t, 2, 0);
             value = requant(acc, mul, _read(t, 3, 0));
         } else if (op == SOFTMAX) {
-            _params(op, p, 3);
-            int256 sum = acc >> 16;
-            if (sum <= 0) revert BadParams(op, 1, 0);
-            int256 own = _expAt((acc & 0xFFFF) - 32768 - _read(t, 0, outIndex), uint256(p[2]), t);
-            value = (2 * 32767 * own + sum) / (2 * sum);
+            value = _softmaxFinish(p, outIndex, acc, t);
+        } else if (op == NORM) {
+            _params(op, p, 4);
+            int256 s1 = (acc & 0xFFFFFFFF) - 0x80000000;
+            value = _normFinish(p, outIndex, s1, acc >> 32, t);
         } else {
             revert UnsupportedOp(op);
         }
@@ -207,7 +234,7 @@ library OneStep {
 
     /// @dev Step i of a softmax's fold: the running max over the d values, then the sum of exponentials.
     function _softmaxStep(int256[] calldata p, uint256 outIndex, uint256 i, int256 acc, Tape memory t) private pure returns (int256) {
-        _params(SOFTMAX, p, 3);
+        bool masked = _softmaxMasked(p);
         uint256 d = uint256(p[0]);
         uint256 inner = uint256(p[1]);
         uint256 base = (outIndex / (d * inner)) * d * inner + (outIndex % inner);
@@ -215,11 +242,43 @@ library OneStep {
         int256 sum = acc >> 16;
         if (i < d) {
             int256 v = _read(t, 0, base + i * inner);
-            if (v > max) max = v;
+            if (v > max && !(masked && v == -32768)) max = v;
         } else {
-            sum += _expAt(max - _read(t, 0, base + (i - d) * inner), uint256(p[2]), t);
+            int256 v = _read(t, 0, base + (i - d) * inner);
+            if (!(masked && v == -32768)) sum += _expAt(max - v, uint256(p[2]), t);
         }
         return sum * 65536 + (max + 32768);
+    }
+
+    /// @dev A softmax's value from its fold state: 0 for a group whose every value is masked.
+    function _softmaxFinish(int256[] calldata p, uint256 outIndex, int256 acc, Tape memory t) private pure returns (int256) {
+        bool masked = _softmaxMasked(p);
+        int256 max = (acc & 0xFFFF) - 32768;
+        // A live value of a masked softmax is above −32768, so the max stays there only when none is live.
+        if (masked && max == -32768) return 0;
+        int256 sum = acc >> 16;
+        if (sum <= 0) revert BadParams(SOFTMAX, 1, 0);
+        int256 v = _read(t, 0, outIndex);
+        int256 own = masked && v == -32768 ? int256(0) : _expAt(max - v, uint256(p[2]), t);
+        return (2 * 32767 * own + sum) / (2 * sum);
+    }
+
+    /// @dev p = [d, inner, r] or [d, inner, r, 1] for a masked softmax (−32768 left out).
+    function _softmaxMasked(int256[] calldata p) private pure returns (bool) {
+        if (p.length == 4 && p[3] == 1) return true;
+        _params(SOFTMAX, p, 3);
+        return false;
+    }
+
+    /// @dev Step i of a Norm's fold: S1 += x_i, S2 += x_i² over the row.
+    function _normStep(int256[] calldata p, uint256 outIndex, uint256 i, int256 acc, Tape memory t) private pure returns (int256) {
+        _params(NORM, p, 4);
+        int256 s1 = i == 0 ? int256(0) : (acc & 0xFFFFFFFF) - 0x80000000;
+        int256 s2 = i == 0 ? int256(0) : acc >> 32;
+        int256 v = _read(t, 0, outIndex - (outIndex % uint256(p[0])) + i);
+        s1 += v;
+        s2 += v * v;
+        return s2 * 0x100000000 + (s1 + 0x80000000);
     }
 
     /// @dev Term i of a convolution: x · w at kernel position (ic, ky, kx), or 0 in the padding.
@@ -495,19 +554,28 @@ library OneStep {
         return requant(acc, mul, _read(t, 3, 0));
     }
 
-    /// @dev p = [d, inner, r]; inputs X, the exp table (4097 int32 entries, Q16).
-    function _softmax(int256[] memory p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+    /// @dev p = [d, inner, r] (or [d, inner, r, 1]: masked); inputs X, the exp table (4097 int32 entries, Q16).
+    function _softmax(int256[] calldata p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        bool masked = _softmaxMasked(p);
         uint256 d = uint256(p[0]);
         uint256 inner = uint256(p[1]);
         uint256 base = (outIndex / (d * inner)) * d * inner + (outIndex % inner);
         int256 max = -32768;
+        bool any;
         for (uint256 j = 0; j < d; j++) {
             int256 v = _read(t, 0, base + j * inner);
+            if (masked && v == -32768) continue;
+            any = true;
             if (v > max) max = v;
         }
+        if (!any) return 0;
         int256 sum;
-        for (uint256 j = 0; j < d; j++) sum += _expAt(max - _read(t, 0, base + j * inner), uint256(p[2]), t);
-        int256 own = _expAt(max - _read(t, 0, outIndex), uint256(p[2]), t);
+        for (uint256 j = 0; j < d; j++) {
+            int256 v = _read(t, 0, base + j * inner);
+            if (!(masked && v == -32768)) sum += _expAt(max - v, uint256(p[2]), t);
+        }
+        int256 x = _read(t, 0, outIndex);
+        int256 own = masked && x == -32768 ? int256(0) : _expAt(max - x, uint256(p[2]), t);
         return (2 * 32767 * own + sum) / (2 * sum);
     }
 
@@ -549,5 +617,82 @@ library OneStep {
         uint256 e = 1;
         while (q >= 1 << (e + 8)) e++;
         return 256 + (e - 1) * 128 + ((q >> e) - 128);
+    }
+
+    // ─── ops of language models ────────────────────────────────────────────────────────────────
+
+    /// @dev p = [dim, inner, nIdx]; inputs X, IDX. y = X[o, j, t] with j = IDX[q] (+ dim if negative), 0 outside [0, dim).
+    function _gather(int256[] calldata p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        _params(GATHER, p, 3);
+        uint256 dim = uint256(p[0]);
+        uint256 inner = uint256(p[1]);
+        uint256 nIdx = uint256(p[2]);
+        int256 j = _read(t, 1, (outIndex / inner) % nIdx);
+        if (j < 0) j += int256(dim);
+        if (j < 0 || j >= int256(dim)) return 0;
+        return _read(t, 0, ((outIndex / (nIdx * inner)) * dim + uint256(j)) * inner + (outIndex % inner));
+    }
+
+    /// @dev p = [rank, out shape, in strides, starts, steps]: source Σ (start_d + c_d · step_d) · stride_d.
+    function _sliceSource(int256[] calldata p, uint256 outIndex) private pure returns (uint256) {
+        uint256 rank = uint256(p[0]);
+        if (p.length != 1 + 4 * rank) revert BadParams(SLICE, 1 + 4 * rank, p.length);
+        uint256 rest = outIndex;
+        int256 src;
+        for (uint256 d = rank; d > 0; d--) {
+            uint256 size = uint256(p[d]);
+            int256 c = int256(rest % size);
+            rest /= size;
+            src += (p[2 * rank + d] + c * p[3 * rank + d]) * p[rank + d];
+        }
+        return uint256(src);
+    }
+
+    /// @dev p = [rank, out shape, in shape, in strides]: source Σ (c_d mod in_d) · stride_d.
+    function _tileSource(int256[] calldata p, uint256 outIndex) private pure returns (uint256 src) {
+        uint256 rank = uint256(p[0]);
+        if (p.length != 1 + 3 * rank) revert BadParams(TILE, 1 + 3 * rank, p.length);
+        uint256 rest = outIndex;
+        for (uint256 d = rank; d > 0; d--) {
+            uint256 size = uint256(p[d]);
+            src += ((rest % size) % uint256(p[rank + d])) * uint256(p[2 * rank + d]);
+            rest /= size;
+        }
+    }
+
+    /// @dev p = [rank, out shape, x shape, mask shape, fill] (shapes left-padded); inputs X, M.
+    function _maskFill(int256[] calldata p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        uint256 rank = uint256(p[0]);
+        if (p.length != 2 + 3 * rank) revert BadParams(MASKFILL, 2 + 3 * rank, p.length);
+        if (_read(t, 1, broadcastIndex(p, 1, 1 + 2 * rank, rank, outIndex)) != 0) return p[1 + 3 * rank];
+        return _read(t, 0, broadcastIndex(p, 1, 1 + rank, rank, outIndex));
+    }
+
+    /// @dev p = [d, center, e, f]; inputs X, G [d], B [d]: the row's S1 = Σx, S2 = Σx², then the value.
+    function _norm(int256[] calldata p, uint256 outIndex, Tape memory t) private pure returns (int256) {
+        uint256 d = uint256(p[0]);
+        uint256 o = outIndex - (outIndex % d);
+        int256 s1;
+        int256 s2;
+        for (uint256 k = 0; k < d; k++) {
+            int256 v = _read(t, 0, o + k);
+            s1 += v;
+            s2 += v * v;
+        }
+        return _normFinish(p, outIndex, s1, s2, t);
+    }
+
+    /// @dev T = D·S2 − S1² + E (centered) or D·S2 + E; y = sat16(roundDiv((D·x − S1)·G_j, ⌊√T⌋·2^F) + B_j).
+    function _normFinish(int256[] calldata p, uint256 outIndex, int256 s1, int256 s2, Tape memory t) private pure returns (int256) {
+        int256 d = p[0];
+        bool center = p[1] != 0;
+        int256 total = center ? d * s2 - s1 * s1 + p[2] : d * s2 + p[2];
+        // INVARIANT: the divisor ⌊√T⌋ · 2^F is positive (E ≥ 1 makes it so for every real row).
+        if (total < 1) revert BadParams(NORM, 1, 0);
+        int256 div = int256(Math.sqrt(uint256(total)) << uint256(p[3]));
+        uint256 j = outIndex % uint256(d);
+        int256 x = _read(t, 0, outIndex);
+        int256 g = _read(t, 1, j);
+        return sat16(roundDiv((d * x - (center ? s1 : int256(0))) * g, div) + _read(t, 2, j));
     }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import wabtInit from 'wabt'
 import { requant } from '../fixedPoint.js'
 import { seededRandom } from '../seededRandom.js'
-import { gemmRequant, paddedWeights, roundUp } from './gemm.js'
+import { gemmRequant, matmulRequant16, paddedWeights, roundUp } from './gemm.js'
 import { wasmBase64 } from './gemmWasm.generated.js'
 
 describe('WebAssembly SIMD gemm kernel', () => {
@@ -50,6 +50,31 @@ describe('WebAssembly SIMD gemm kernel', () => {
           let acc = BigInt(bias[i] as number)
           for (let t = 0; t < k; t++) acc += BigInt(w[i * k + t] as number) * BigInt(x[j * k + t] as number)
           expect(out[i * p4 + j]).toBe(requant(Number(acc), mul[i] as number, shift[i] as number))
+        }
+      }
+    }
+  })
+
+  it('computes MatMulAct of two int16 activations exactly, including dots of (−32768)² + (−32768)² that wrap an i32 lane', () => {
+    const rand = seededRandom(12)
+    for (const [m, n, k, kind] of [
+      [9, 5, 7, 'random'],
+      [8, 33, 64, 'random'],
+      [12, 8, 40, 'min'],
+      [10, 6, 300, 'extreme'],
+    ] as const) {
+      const value = () =>
+        kind === 'min' ? -32768 : kind === 'extreme' ? [-32768, 32767, -32767][Math.floor(rand() * 3)]! : Math.floor(rand() * 65536) - 32768
+      const a = Int16Array.from({ length: 3 + m * k }, value)
+      const b = Int16Array.from({ length: 5 + k * n }, value)
+      const shift = 40
+      const mul = Math.floor(2 ** 52 / (k * 2 ** 30)) - 1
+      const out = matmulRequant16(a, 3, b, 5, m, n, k, mul, shift)
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0n
+          for (let t = 0; t < k; t++) acc += BigInt(a[3 + i * k + t] as number) * BigInt(b[5 + t * n + j] as number)
+          expect(out[i * n + j], `${kind} [${i}, ${j}]`).toBe(requant(Number(acc), mul, shift))
         }
       }
     }

@@ -10,6 +10,7 @@ declare const WebAssembly: {
 type GemmExports = {
   memory: { buffer: ArrayBuffer; grow(pages: number): number }
   gemm(w: number, x: number, bias: number, mul: number, shift: number, out: number, m: number, p: number, kp: number): void
+  gemm16(a: number, x: number, out: number, m: number, p: number, kp: number, mul: number, shift: number): void
   im2col(
     x: number,
     cg: number,
@@ -165,4 +166,47 @@ function runGemm(
   new Int32Array(buffer, sOff, m).set(shift)
   wasm.gemm(wOff, xOff, bOff, mOff, sOff, oOff, m, p4, kp)
   return new Int16Array(buffer.slice(oOff, oOff + m * p4 * 2))
+}
+
+/**
+ * One batch item of a MatMulAct: out[i, j] = sat16(rshift(Σ_t A[i, t] · B[t, j] · mul, shift)) for
+ * i < m, j < n, with A read from `a` at `oa` ([m][k] row-major) and B from `b` at `ob` ([k][n]), in
+ * WebAssembly (gemm16: any int16 values, exact). Returns [m][n].
+ */
+export function matmulRequant16(
+  a: Int16Array,
+  oa: number,
+  b: Int16Array,
+  ob: number,
+  m: number,
+  n: number,
+  k: number,
+  mul: number,
+  shift: number,
+): Int16Array {
+  const kp = roundUp(k, 8)
+  const p4 = roundUp(n, 4)
+  const aOff = arenaEnd
+  const xOff = roundUp(aOff + m * kp * 2, 16)
+  const oOff = roundUp(xOff + p4 * kp * 2, 16)
+  const buffer = reserve(oOff + m * p4 * 2)
+  const av = new Int16Array(buffer, aOff, m * kp)
+  if (kp === k) av.set(a.subarray(oa, oa + m * k))
+  else {
+    av.fill(0)
+    for (let i = 0; i < m; i++) av.set(a.subarray(oa + i * k, oa + (i + 1) * k), i * kp)
+  }
+  // B transposed: row j of X is column j of B.
+  const xv = new Int16Array(buffer, xOff, p4 * kp)
+  if (kp !== k || p4 !== n) xv.fill(0)
+  for (let t = 0; t < k; t++) {
+    const row = ob + t * n
+    for (let j = 0; j < n; j++) xv[j * kp + t] = b[row + j] as number
+  }
+  wasm.gemm16(aOff, xOff, oOff, m, p4, kp, mul, shift)
+  const ov = new Int16Array(buffer, oOff, m * p4)
+  if (p4 === n) return ov.slice()
+  const out = new Int16Array(m * n)
+  for (let i = 0; i < m; i++) out.set(ov.subarray(i * p4, i * p4 + n), i * n)
+  return out
 }

@@ -170,4 +170,101 @@
         (local.set $ky (i32.add (local.get $ky) (i32.const 1)))
         (br $ky_loop)))
       (local.set $ic (i32.add (local.get $ic) (i32.const 1)))
-      (br $ic_loop)))))
+      (br $ic_loop))))
+  ;; Sum of an exact dot-product accumulator: lanes of lo and hi (i64x2) plus 2^32 for every lane
+  ;; of a dot that wrapped (see gemm16).
+  (func $hsum64 (param $lo v128) (param $hi v128) (param $wraps v128) (result i64)
+    (i64.add
+      (i64.add
+        (i64.add (i64x2.extract_lane 0 (local.get $lo)) (i64x2.extract_lane 1 (local.get $lo)))
+        (i64.add (i64x2.extract_lane 0 (local.get $hi)) (i64x2.extract_lane 1 (local.get $hi))))
+      (i64.shl
+        (i64.extend_i32_s
+          (i32.add
+            (i32.add (i32x4.extract_lane 0 (local.get $wraps)) (i32x4.extract_lane 1 (local.get $wraps)))
+            (i32.add (i32x4.extract_lane 2 (local.get $wraps)) (i32x4.extract_lane 3 (local.get $wraps)))))
+        (i64.const 32))))
+
+  ;; MatMulAct of two activations: out[i, j] = sat16(rshift(Σ_k a[i, k] · x[j, k] · mul, shift)),
+  ;; a: int16 [m][kp], x: int16 [p][kp] (B transposed; kp a multiple of 8, p of 4, zero padded),
+  ;; out: int16 [m][p]. Both operands take any int16 value, so one i32x4.dot_i16x8_s lane
+  ;; (a0·x0 + a1·x1) can reach 2^31 — only as (−32768)² + (−32768)², which wraps to −2^31, a value
+  ;; no other pair produces. Each dot is widened to i64 at once and every lane equal to −2^31 counts
+  ;; one wrap, added back as 2^32: the exact integer sum. This is `MatMulAct` of docs/semantics.md.
+  (func (export "gemm16")
+    (param $a i32) (param $x i32) (param $out i32) (param $m i32) (param $p i32) (param $kp i32)
+    (param $mul i32) (param $shift i32)
+    (local $i i32) (local $j i32) (local $k i32) (local $rowBytes i32) (local $arow i32)
+    (local $x0 i32) (local $x1 i32) (local $x2 i32) (local $x3 i32) (local $o i32)
+    (local $av v128) (local $d v128) (local $wrap v128) (local $l0 v128) (local $h0 v128) (local $c0 v128) (local $l1 v128) (local $h1 v128) (local $c1 v128) (local $l2 v128) (local $h2 v128) (local $c2 v128) (local $l3 v128) (local $h3 v128) (local $c3 v128)
+    (local $mm i64) (local $s i64) (local $half i64)
+    (local.set $wrap (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000))
+    (local.set $rowBytes (i32.shl (local.get $kp) (i32.const 1)))
+    (local.set $mm (i64.extend_i32_s (local.get $mul)))
+    (local.set $s (i64.extend_i32_s (local.get $shift)))
+    (local.set $half
+      (if (result i64) (i64.eqz (local.get $s))
+        (then (i64.const 0))
+        (else (i64.shl (i64.const 1) (i64.sub (local.get $s) (i64.const 1))))))
+    (local.set $i (i32.const 0))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $i) (local.get $m)))
+        (local.set $arow (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rowBytes))))
+        (local.set $j (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $p)))
+            (local.set $x0 (i32.add (local.get $x) (i32.mul (local.get $j) (local.get $rowBytes))))
+            (local.set $x1 (i32.add (local.get $x0) (local.get $rowBytes)))
+            (local.set $x2 (i32.add (local.get $x1) (local.get $rowBytes)))
+            (local.set $x3 (i32.add (local.get $x2) (local.get $rowBytes)))
+            (local.set $l0 (v128.const i64x2 0 0))
+            (local.set $h0 (v128.const i64x2 0 0))
+            (local.set $c0 (v128.const i32x4 0 0 0 0))
+            (local.set $l1 (v128.const i64x2 0 0))
+            (local.set $h1 (v128.const i64x2 0 0))
+            (local.set $c1 (v128.const i32x4 0 0 0 0))
+            (local.set $l2 (v128.const i64x2 0 0))
+            (local.set $h2 (v128.const i64x2 0 0))
+            (local.set $c2 (v128.const i32x4 0 0 0 0))
+            (local.set $l3 (v128.const i64x2 0 0))
+            (local.set $h3 (v128.const i64x2 0 0))
+            (local.set $c3 (v128.const i32x4 0 0 0 0))
+            (local.set $k (i32.const 0))
+            (block $inner_done
+              (loop $inner
+                (br_if $inner_done (i32.ge_u (local.get $k) (local.get $rowBytes)))
+                (local.set $av (v128.load (i32.add (local.get $arow) (local.get $k))))
+                (local.set $d (i32x4.dot_i16x8_s (local.get $av) (v128.load (i32.add (local.get $x0) (local.get $k)))))
+                (local.set $l0 (i64x2.add (local.get $l0) (i64x2.extend_low_i32x4_s (local.get $d))))
+                (local.set $h0 (i64x2.add (local.get $h0) (i64x2.extend_high_i32x4_s (local.get $d))))
+                (local.set $c0 (i32x4.sub (local.get $c0) (i32x4.eq (local.get $d) (local.get $wrap))))
+                (local.set $d (i32x4.dot_i16x8_s (local.get $av) (v128.load (i32.add (local.get $x1) (local.get $k)))))
+                (local.set $l1 (i64x2.add (local.get $l1) (i64x2.extend_low_i32x4_s (local.get $d))))
+                (local.set $h1 (i64x2.add (local.get $h1) (i64x2.extend_high_i32x4_s (local.get $d))))
+                (local.set $c1 (i32x4.sub (local.get $c1) (i32x4.eq (local.get $d) (local.get $wrap))))
+                (local.set $d (i32x4.dot_i16x8_s (local.get $av) (v128.load (i32.add (local.get $x2) (local.get $k)))))
+                (local.set $l2 (i64x2.add (local.get $l2) (i64x2.extend_low_i32x4_s (local.get $d))))
+                (local.set $h2 (i64x2.add (local.get $h2) (i64x2.extend_high_i32x4_s (local.get $d))))
+                (local.set $c2 (i32x4.sub (local.get $c2) (i32x4.eq (local.get $d) (local.get $wrap))))
+                (local.set $d (i32x4.dot_i16x8_s (local.get $av) (v128.load (i32.add (local.get $x3) (local.get $k)))))
+                (local.set $l3 (i64x2.add (local.get $l3) (i64x2.extend_low_i32x4_s (local.get $d))))
+                (local.set $h3 (i64x2.add (local.get $h3) (i64x2.extend_high_i32x4_s (local.get $d))))
+                (local.set $c3 (i32x4.sub (local.get $c3) (i32x4.eq (local.get $d) (local.get $wrap))))
+                (local.set $k (i32.add (local.get $k) (i32.const 16)))
+                (br $inner)))
+            (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $i) (local.get $p)) (local.get $j)) (i32.const 1))))
+            (i32.store16 offset=0 (local.get $o)
+              (call $requant (call $hsum64 (local.get $l0) (local.get $h0) (local.get $c0)) (i64.const 0) (local.get $mm) (local.get $s) (local.get $half)))
+            (i32.store16 offset=2 (local.get $o)
+              (call $requant (call $hsum64 (local.get $l1) (local.get $h1) (local.get $c1)) (i64.const 0) (local.get $mm) (local.get $s) (local.get $half)))
+            (i32.store16 offset=4 (local.get $o)
+              (call $requant (call $hsum64 (local.get $l2) (local.get $h2) (local.get $c2)) (i64.const 0) (local.get $mm) (local.get $s) (local.get $half)))
+            (i32.store16 offset=6 (local.get $o)
+              (call $requant (call $hsum64 (local.get $l3) (local.get $h3) (local.get $c3)) (i64.const 0) (local.get $mm) (local.get $s) (local.get $half)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $cols)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $rows))))
+)

@@ -1,6 +1,6 @@
 import { InvalidModelError, UnsupportedOpError } from '../errors.js'
 import { INT16_MAX, quantizeMultiplier, requant } from '../fixedPoint.js'
-import { gemmRequant, paddedWeights, roundUp } from '../kernels/gemm.js'
+import { gemmRequant, matmulRequant16, paddedWeights, roundUp } from '../kernels/gemm.js'
 import type { FloatTensor } from '../tensor.js'
 import { broadcastIndex, floatTensor, sizeOf } from '../tensor.js'
 import type { IntOp, OnnxOp, QuantizeContext } from './types.js'
@@ -280,16 +280,25 @@ export const matmulActInt: IntOp = {
     const acc = new Float64Array(n)
     for (let bi = 0; bi < batches; bi++) {
       const [oa, ob] = batchOffsets(p.out, p.a, p.b, bi)
+      // Many rows (a prefill): the WebAssembly kernel, which transposes B once per batch item. One
+      // or a few rows (a decode step): the JavaScript loop below, which reads B in place.
+      if (m >= WASM_MIN_ROWS) {
+        out.set(matmulRequant16(as, oa, bs, ob, m, n, k, mm, s), bi * m * n)
+        continue
+      }
       for (let i = 0; i < m; i++) {
         acc.fill(0)
         // Row i of A times B, accumulated four rows of B at a time (contiguous reads; every partial
-        // sum is an integer below 2^53, so the order does not change the result).
+        // sum is an integer below 2^53, so the order does not change the result). Zero entries of A
+        // add nothing and are skipped: attention probabilities past the causal mask are exactly 0,
+        // so attention × V does about half the work in a prefill.
         let t = 0
         for (; t + 4 <= k; t += 4) {
           const a0 = as[oa + i * k + t] as number
           const a1 = as[oa + i * k + t + 1] as number
           const a2 = as[oa + i * k + t + 2] as number
           const a3 = as[oa + i * k + t + 3] as number
+          if ((a0 | a1 | a2 | a3) === 0) continue
           const r0 = ob + t * n
           const r1 = r0 + n
           const r2 = r1 + n
@@ -302,6 +311,7 @@ export const matmulActInt: IntOp = {
         }
         for (; t < k; t++) {
           const av = as[oa + i * k + t] as number
+          if (av === 0) continue
           const row = ob + t * n
           for (let j = 0; j < n; j++) acc[j] = (acc[j] as number) + av * (bs[row + j] as number)
         }
@@ -325,6 +335,9 @@ export const matmulActInt: IntOp = {
     return requant(acc, read(2, 0), read(3, 0))
   },
 }
+
+/** Rows of A from which MatMulAct runs in WebAssembly (the same exact sums either way). */
+export const WASM_MIN_ROWS = 8
 
 /** Dense with int16 weights (the same definition; a JavaScript kernel, exact in doubles). */
 function dense16(xs: Int16Array, w: Int16Array, b: Int32Array, mul: Int32Array, sh: Int32Array, n: number, k: number): Int16Array {

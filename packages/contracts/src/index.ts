@@ -37,6 +37,7 @@ export {
   modelGraph,
 } from './modelGraph.js'
 export { identifyModel, type ModelIdentity, type ModelRoots, modelIdOf, modelRootsOf, specHashOf } from './modelId.js'
+export { nativeSecp256k1, recoverSigner, signDigest } from './nativeSignatures.js'
 export {
   isSumOp,
   ONE_STEP_OPS,
@@ -64,7 +65,6 @@ export {
   ReceiptSignatureError,
   ServedReceiptError,
 } from './servedReceipt.js'
-export { recoverSigner } from './signatures.js'
 export {
   type BatchTrustEvent,
   batchTrustEventOf,

@@ -13,6 +13,7 @@ import {
   recoverSigner,
   requestFromWire,
   requestToWire,
+  signDigest,
   trustOf,
 } from '@verity/contracts'
 import { type LoadedModel, runQuantized, seededRandom, type TensorInfo, tensorsHash } from '@verity/runtime'
@@ -26,10 +27,12 @@ import { watchOwnBatches } from './chainWatcher.js'
 import { respondToDataChallenges } from './dataResponder.js'
 import { createDefense } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
+import { createEscrowBook } from './escrowBook.js'
 import { deepValueTamper, type Fault } from './fault.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 import { type BatchEvent, chargeChannel, ReceiptStore } from './receiptStore.js'
+import { ReceiptWriter } from './receiptWriter.js'
 import { chainStateOf, receiptLevels } from './storedTrust.js'
 
 export type InferenceNodeOptions = {
@@ -79,6 +82,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
   const price = options.price ?? 10n ** 15n
   const store = new ReceiptStore(options.dbPath)
+  const writer = new ReceiptWriter(options.dbPath)
   const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const contracts = verityContracts(chain, book)
   const sender = new TxSender({
@@ -87,6 +91,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     onRetry: (e, n) => log(`retry ${n}: ${(e as Error).message?.split('\n')[0]}`),
   })
   const registered = new Set<string>()
+  const escrows = createEscrowBook({ chain, book, log })
   const faultRandom = options.fault ? seededRandom(options.fault.seed ?? 1) : undefined
   let publicUrl = options.publicUrl ?? ''
   let localUrl = ''
@@ -279,7 +284,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
     if (store.isReplay(requestHash, client, request.nonce.toString())) {
       throw new ApiError(409, 'REQUEST_REPLAYED', `request ${requestHash} (nonce ${request.nonce}) was already answered`)
     }
-    const escrow = await contracts.settlement.read.availableEscrow([client])
+    const escrow = await escrows.available(client)
     mark('escrow')
     const spendable = () => escrow - store.outstandingFees(client)
     if (spendable() < fee) {
@@ -310,7 +315,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       mode: request.mode,
     }
     const id = hashReceipt(receipt, domain)
-    const receiptSignature = await account.sign({ hash: id })
+    const receiptSignature = signDigest(options.key, id)
     mark('sign')
     const outputsJson = JSON.stringify(
       Object.fromEntries(
@@ -321,9 +326,8 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
         }),
       ),
     )
-    if (spendable() < fee)
-      throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable()} spendable in escrow, the fee is ${fee}`)
-    store.insertInference(
+    // Group commit: the answer leaves once the transaction holding its receipt is committed.
+    await writer.insert(
       {
         id,
         requestHash,
@@ -345,6 +349,11 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
         computeMs,
       },
       JSON.stringify(inputsToWire(model, inputs)),
+      (writing) => {
+        const left = escrow - writing.outstandingFees(client)
+        if (left < fee)
+          throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${left} spendable in escrow, the fee is ${fee}`)
+      },
     )
     mark('store')
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
@@ -484,6 +493,7 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       const address = server.address()
       const listening = typeof address === 'object' && address ? address.port : port
       localUrl = `http://127.0.0.1:${listening}`
+      await escrows.start()
       if (!options.publicUrl) publicUrl = listenUrl(host, listening)
       watcher = watchOwnBatches({ chain, book, store, node: account.address, log, onRecorded: observeTrust })
       dataResponder = respondToDataChallenges({
@@ -505,6 +515,9 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
       await dataResponder?.stop()
       await watcher?.stop()
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()))
+      await writer.drain()
+      await escrows.stop()
+      writer.close()
       store.close()
     },
   }

@@ -4,13 +4,10 @@ import {
   eip712Types,
   encodeMode,
   fetchJson,
-  hashReceipt,
-  hashRequest,
   type InferenceRequest,
   inputsToWire,
   type Receipt,
   receiptFromWire,
-  recoverSigner,
   requestToWire,
   type VerificationMode,
   verityDomain,
@@ -18,10 +15,11 @@ import {
 import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
 import { reserveOnChannel } from './channel.js'
+import { checkAnswer } from './checkAnswer.js'
 import type { ModelLoaderErrorType } from './createModelLoader.js'
 import type { VerityClient } from './createVerityClient.js'
 import { discoverNodes } from './discoverNodes.js'
-import { InferenceRejectedError, InvalidReceiptError, NoNodeAvailableError } from './errors.js'
+import { InferenceRejectedError, type InvalidReceiptError, NoNodeAvailableError } from './errors.js'
 
 export type InferParameters = {
   modelId: Hex
@@ -152,7 +150,15 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
     }
     const receipt = receiptFromWire(answer.receipt)
     const signature = answer.signature as Hex
-    await checkAnswer(client, request, receipt, signature, answer.outputs as Record<string, InferOutput>, model.model.outputs.length)
+    checkAnswer({
+      domain: client.domain,
+      client: client.account.address,
+      request,
+      receipt,
+      signature,
+      outputs: answer.outputs as Record<string, InferOutput>,
+      outputCount: model.model.outputs.length,
+    })
     return {
       inferenceId: answer.inferenceId as Hex,
       outputs: answer.outputs as Record<string, InferOutput>,
@@ -164,33 +170,4 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
     }
   }
   throw new NoNodeAvailableError(attempts)
-}
-
-async function checkAnswer(
-  client: VerityClient,
-  request: InferenceRequest,
-  receipt: Receipt,
-  signature: Hex,
-  outputs: Record<string, InferOutput>,
-  outputCount: number,
-): Promise<void> {
-  const signer = recoverSigner(hashReceipt(receipt, client.domain), signature)
-  if (signer?.toLowerCase() !== request.node.toLowerCase())
-    throw new InvalidReceiptError(`the receipt is not signed by ${request.node}`, { signer })
-  const expected = {
-    requestHash: hashRequest(request, client.domain),
-    modelId: request.modelId,
-    inputHash: request.inputHash,
-    client: client.account.address.toLowerCase(),
-    mode: request.mode,
-  }
-  for (const [field, value] of Object.entries(expected)) {
-    const found = String(receipt[field as keyof Receipt]).toLowerCase()
-    if (found !== String(value).toLowerCase()) throw new InvalidReceiptError(`receipt.${field} is ${found}, expected ${value}`)
-  }
-  if (receipt.fee > request.maxFee) throw new InvalidReceiptError(`receipt.fee ${receipt.fee} exceeds the authorized ${request.maxFee}`)
-  const tensors = Object.values(outputs).map((o) => Int16Array.from(o.raw))
-  if (tensors.length !== outputCount || tensorsHash(tensors) !== receipt.outputHash) {
-    throw new InvalidReceiptError('the outputs do not hash to the receipt’s outputHash', { outputHash: receipt.outputHash })
-  }
 }

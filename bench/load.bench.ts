@@ -447,7 +447,10 @@ if (role === 'main') {
   )
   console.log(`native secp256k1: ${nativeSecp256k1}`)
   const profile = flag('profile')
-  const node = await start(['--role', 'node', '--dir', dir, '--prefill', String(prefill)], profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : [])
+  const node = await start(
+    ['--role', 'node', '--dir', dir, '--prefill', String(prefill)],
+    profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : [],
+  )
   console.log(`node ready at ${node.info.url} (${node.info.stored} receipts stored)`)
   const ort = await start(['--role', 'ort'])
   const run = await start(['--role', 'run', '--artifact', String(node.info.artifact)])

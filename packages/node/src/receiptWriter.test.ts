@@ -89,7 +89,6 @@ describe('ReceiptWriter: group commit', () => {
 
   it('admit sees the receipts committed before it in the same group', async () => {
     const writer = new ReceiptWriter(fresh())
-    const store = writer.store
     // Escrow for two fees: the third is refused although all three were checked in one transaction.
     const admit = (writing: ReceiptStore) => {
       if (writing.outstandingFees(A) + FEE > 2n * FEE) throw new ApiError(402, 'INSUFFICIENT_ESCROW', 'spent')

@@ -81,7 +81,8 @@ export function createInferenceNode(options: InferenceNodeOptions): InferenceNod
   const me = account.address.toLowerCase()
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
   const price = options.price ?? 10n ** 15n
-  const store = new ReceiptStore(options.dbPath)
+  // Commits here do not fsync on their own: the steps that must be on disk sync themselves (see ReceiptStore).
+  const store = new ReceiptStore(options.dbPath, { syncOnCommit: false })
   const writer = new ReceiptWriter(options.dbPath)
   const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const contracts = verityContracts(chain, book)

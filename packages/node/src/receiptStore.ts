@@ -1,3 +1,4 @@
+import { closeSync, fdatasyncSync, openSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
 import { ApiError } from './errors.js'
@@ -188,18 +189,27 @@ export function chargeChannel(channel: Channel, channelTotal: bigint, fee: bigin
 const padTotal = (total: bigint | string) => BigInt(total).toString().padStart(40, '0')
 
 /**
- * The inference node's durable state in SQLite (WAL, synchronous=FULL): receipts and their inputs,
- * batches, the chain events about them, and the event cursor. A receipt is committed to disk before
- * its answer is sent, so an acknowledged receipt survives a crash.
+ * The inference node's durable state in SQLite (WAL; synchronous=FULL unless opened with
+ * `syncOnCommit: false`): receipts and their inputs, batches, the chain events about them, and the
+ * event cursor. A receipt is on disk before its answer is sent (here by FULL commits, in the node by
+ * `ReceiptWriter`'s fsync), so an acknowledged receipt survives a crash.
  */
 export class ReceiptStore {
   readonly db: Database.Database
 
+  private readonly path: string
+  private readonly syncOnCommit: boolean
+
   /**
-   * `syncOnCommit: false` opens a connection whose commits do not fsync (synchronous=NORMAL): for a
-   * writer that makes its commits durable itself before acknowledging them (`ReceiptWriter`).
+   * `syncOnCommit: false` opens a connection whose commits do not fsync (synchronous=NORMAL: they
+   * survive the process's crash, not the machine's), for a process whose durable steps sync
+   * themselves: the receipts (`ReceiptWriter` fsyncs before answering) and a new batch (`createBatch`
+   * fsyncs before its commit can be sent); the rest (cursors, chain events, statuses) is re-derived
+   * from the chain.
    */
   constructor(path: string, options: { syncOnCommit?: boolean } = {}) {
+    this.path = path
+    this.syncOnCommit = options.syncOnCommit !== false
     this.db = new Database(path)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma(options.syncOnCommit === false ? 'synchronous = NORMAL' : 'synchronous = FULL')
@@ -404,7 +414,20 @@ export class ReceiptStore {
       })
       return Number(info.lastInsertRowid)
     })
-    return this.batchByLocal(create())!
+    const localId = create()
+    // On disk before its commit transaction can be sent: a batch lost after being sent would be re-made and committed twice.
+    if (!this.syncOnCommit) this.syncWal()
+    return this.batchByLocal(localId)!
+  }
+
+  /** Forces what was committed on this database to disk (fdatasync of its WAL). */
+  private syncWal(): void {
+    const fd = openSync(`${this.path}-wal`, 'r+')
+    try {
+      fdatasyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
   }
 
   setBatchTx(localId: number, txHash: Hex): void {

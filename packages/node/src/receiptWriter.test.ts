@@ -132,6 +132,15 @@ describe('ReceiptStore: redeemable vouchers without reading the history', () => 
     store.close()
   })
 
+  it('a store that does not sync on commit makes a new batch durable itself, and reads it back', () => {
+    const store = new ReceiptStore(fresh(), { syncOnCommit: false })
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(1)
+    store.insertInference(inference(1, A, FEE), '[]')
+    const batch = store.createBatch(h(1, 9), [store.getInference(h(1, 1))!], FEE, 0, 1)
+    expect(store.batchByLocal(batch.localId)).toMatchObject({ count: 1, status: 'pending', sequence: 1 })
+    store.close()
+  })
+
   it('a store from before the bookkeeping gains it from its finalized batches when opened', () => {
     const path = fresh()
     const store = new ReceiptStore(path)

@@ -57,7 +57,6 @@ export {
   receiptRootFromProof,
   receiptToWire,
   receiptTreeDepth,
-  recoverSigner,
   requestFromWire,
   requestToWire,
   ServedReceiptError,
@@ -94,6 +93,7 @@ export {
   modelGraph,
 } from './modelGraph.js'
 export { identifyModel, type ModelIdentity, type ModelRoots, modelIdOf, modelRootsOf, specHashOf } from './modelId.js'
+export { nativeSecp256k1, recoverSigner, signDigest } from './nativeSignatures.js'
 export {
   isSumOp,
   ONE_STEP_OPS,

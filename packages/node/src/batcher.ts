@@ -173,7 +173,7 @@ export class Batcher {
       for (const batch of this.o.store.batchesWithStatus('pending')) await this.commitPending(batch, true)
       for (;;) {
         const decision = decideBatch({
-          unbatched: this.o.store.counts().unbatched,
+          unbatched: this.o.store.unbatchedCount(),
           oldestAgeMs: ((oldest) => (oldest === undefined ? undefined : nowMs - oldest))(this.o.store.oldestUnbatchedMs()),
           maxSize: this.o.maxSize,
           maxAgeMs: this.o.maxAgeMs,

@@ -15,6 +15,7 @@ import { respondToDataChallenges } from './dataResponder.js'
 import { createDecoyFactory } from './decoyFactory.js'
 import { createDefense, type DefenseContext } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
+import { createEscrowBook } from './escrowBook.js'
 import { feedQuery } from './feedQuery.js'
 import { authoriseRequest } from './infer/authoriseRequest.js'
 import { type Executor, executeRequest, honestExecutor } from './infer/executeRequest.js'
@@ -24,6 +25,7 @@ import { signReceipt } from './infer/signReceipt.js'
 import { storeInference } from './infer/storeInference.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 import { type BatchEvent, ReceiptStore } from './receiptStore.js'
+import { ReceiptWriter } from './receiptWriter.js'
 import { chainStateOf, receiptLevels } from './storedTrust.js'
 
 export type InferenceNodeOptions = {
@@ -81,7 +83,9 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const account = privateKeyToAccount(options.key)
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
   const price = options.price ?? 10n ** 15n
-  const store = new ReceiptStore(options.dbPath)
+  // Commits here do not fsync on their own: the steps that must be on disk sync themselves (see ReceiptStore).
+  const store = new ReceiptStore(options.dbPath, { syncOnCommit: false })
+  const writer = new ReceiptWriter(options.dbPath)
   const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const contracts = verityContracts(chain, book)
   const sender = new TxSender({
@@ -91,6 +95,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   })
   const registered = new Set<string>()
   const executor = parts.executor ?? honestExecutor
+  const escrows = createEscrowBook({ chain, book, log })
   let publicUrl = options.publicUrl ?? ''
   let localUrl = ''
   let server: ServerType | undefined
@@ -251,7 +256,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     mark('model')
     const { requestHash, client, inputs, inputHash } = authoriseRequest({ request, signature, inputs: wireInputs, model, domain })
     mark('authorise')
-    const escrow = await contracts.settlement.read.availableEscrow([client])
+    const escrow = await escrows.available(client)
     const { fee } = priceRequest({ request, requestHash, client, price, escrow, store })
     mark('price')
     const { outputs, computeMs } = executeRequest({ model, inputs, inputHash, executor })
@@ -269,11 +274,13 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       fee,
       nowMs,
       account,
+      key: options.key,
       domain,
     })
     mark('sign')
-    const body = storeInference({
+    const body = await storeInference({
       store,
+      writer,
       model,
       request,
       clientSignature: signature,
@@ -417,6 +424,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       const address = server.address()
       const listening = typeof address === 'object' && address ? address.port : port
       localUrl = `http://127.0.0.1:${listening}`
+      await escrows.start()
       if (!options.publicUrl) publicUrl = listenUrl(host, listening)
       watcher = watchOwnBatches({ chain, book, store, node: account.address, log, onRecorded: observeTrust })
       dataResponder = respondToDataChallenges({
@@ -438,6 +446,9 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       await dataResponder?.stop()
       await watcher?.stop()
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()))
+      await writer.drain()
+      await escrows.stop()
+      writer.close()
       store.close()
     },
   }

@@ -1,3 +1,4 @@
+import { closeSync, fdatasyncSync, openSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
 import { ApiError } from './errors.js'
@@ -120,6 +121,7 @@ CREATE TABLE IF NOT EXISTS batches (
   sequence INTEGER UNIQUE
 );
 CREATE TABLE IF NOT EXISTS channels (client TEXT PRIMARY KEY, authorized TEXT NOT NULL, charged TEXT NOT NULL, paid TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS batches_status ON batches (status);
 CREATE TABLE IF NOT EXISTS batch_events (
   batch_id INTEGER NOT NULL,
   kind TEXT NOT NULL,
@@ -200,17 +202,30 @@ export function chargeChannel(channel: Channel, channelTotal: bigint, fee: bigin
 const padTotal = (total: bigint | string) => BigInt(total).toString().padStart(40, '0')
 
 /**
- * The inference node's durable state in SQLite (WAL, synchronous=FULL): receipts and their inputs,
- * batches, the chain events about them, and the event cursor. A receipt is committed to disk before
- * its answer is sent, so an acknowledged receipt survives a crash.
+ * The inference node's durable state in SQLite (WAL; synchronous=FULL unless opened with
+ * `syncOnCommit: false`): receipts and their inputs, batches, the chain events about them, and the
+ * event cursor. A receipt is on disk before its answer is sent (here by FULL commits, in the node by
+ * `ReceiptWriter`'s fsync), so an acknowledged receipt survives a crash.
  */
 export class ReceiptStore {
   readonly db: Database.Database
 
-  constructor(path: string) {
+  private readonly path: string
+  private readonly syncOnCommit: boolean
+
+  /**
+   * `syncOnCommit: false` opens a connection whose commits do not fsync (synchronous=NORMAL: they
+   * survive the process's crash, not the machine's), for a process whose durable steps sync
+   * themselves: the receipts (`ReceiptWriter` fsyncs before answering) and a new batch (`createBatch`
+   * fsyncs before its commit can be sent); the rest (cursors, chain events, statuses) is re-derived
+   * from the chain.
+   */
+  constructor(path: string, options: { syncOnCommit?: boolean } = {}) {
+    this.path = path
+    this.syncOnCommit = options.syncOnCommit !== false
     this.db = new Database(path)
     this.db.pragma('journal_mode = WAL')
-    this.db.pragma('synchronous = FULL')
+    this.db.pragma(options.syncOnCommit === false ? 'synchronous = NORMAL' : 'synchronous = FULL')
     this.db.pragma('busy_timeout = 5000')
     this.db.exec(SCHEMA)
     // Stores written before compute times were kept gain the column (NULL for their receipts).
@@ -219,23 +234,51 @@ export class ReceiptStore {
     if (!columns.some((c) => c.name === 'decoy_secret')) this.db.exec('ALTER TABLE inferences ADD COLUMN decoy_secret TEXT')
     const batchColumns = this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]
     if (!batchColumns.some((c) => c.name === 'decoy_salt')) this.db.exec('ALTER TABLE batches ADD COLUMN decoy_salt TEXT')
+    // Each channel's best voucher in a finalized batch, kept as batches finalize (stores from before gain it once, by one scan).
+    const channelColumns = this.db.prepare('PRAGMA table_info(channels)').all() as { name: string }[]
+    if (!channelColumns.some((c) => c.name === 'final_seq')) {
+      this.db.transaction(() => {
+        this.db.exec('ALTER TABLE channels ADD COLUMN final_seq INTEGER')
+        for (const batch of this.db.prepare("SELECT local_id FROM batches WHERE status = 'finalized'").all() as Row[])
+          this.noteFinalized(batch.local_id as number)
+      })()
+    }
   }
 
   close(): void {
     this.db.close()
   }
 
+  private readonly statements = new Map<string, Database.Statement>()
+  /** A prepared statement kept for reuse: the ones every request runs are compiled once. */
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql)
+    if (!statement) {
+      statement = this.db.prepare(sql)
+      this.statements.set(sql, statement)
+    }
+    return statement
+  }
+
   /**
    * Stores a receipt, its input and its client's channel update atomically. Refused: a replayed request
    * (same hash, or same client and nonce), and a fee the client's vouchers do not cover (the highest
-   * `channelTotal` it signed must reach everything charged, this fee included).
+   * `channelTotal` it signed must reach everything charged, this fee included), and whatever `admit`
+   * refuses by throwing (it runs first, inside the transaction, and is given this store to read from).
    */
-  insertInference(inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>, inputBody: string): void {
+  insertInference(
+    inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>,
+    inputBody: string,
+    admit?: (store: ReceiptStore) => void,
+  ): void {
     const insert = this.db.transaction(() => {
+      admit?.(this)
       const channel = chargeChannel(this.channel(inference.client), BigInt(inference.channelTotal), BigInt(inference.fee))
-      const replay = this.db
-        .prepare('SELECT id FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)')
-        .get(inference.requestHash, inference.client, inference.nonce) as Row | undefined
+      const replay = this.statement('SELECT id FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)').get(
+        inference.requestHash,
+        inference.client,
+        inference.nonce,
+      ) as Row | undefined
       if (replay) {
         throw new ApiError(
           409,
@@ -246,15 +289,13 @@ export class ReceiptStore {
           },
         )
       }
-      this.db.prepare('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)').run(inference.inputHash, inputBody)
-      this.db
-        .prepare(
-          `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
+      this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)').run(inference.inputHash, inputBody)
+      this.statement(
+        `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
              receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total)
            VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
              @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal)`,
-        )
-        .run({ ...inference, channelTotal: padTotal(inference.channelTotal) })
+      ).run({ ...inference, channelTotal: padTotal(inference.channelTotal) })
       this.writeChannel(inference.client, channel)
     })
     insert()
@@ -262,7 +303,7 @@ export class ReceiptStore {
 
   /** The client's channel with this node (all zero before its first request). O(1). */
   channel(client: Hex): Channel {
-    const row = this.db.prepare('SELECT authorized, charged, paid FROM channels WHERE client = ?').get(client.toLowerCase()) as
+    const row = this.statement('SELECT authorized, charged, paid FROM channels WHERE client = ?').get(client.toLowerCase()) as
       | Row
       | undefined
     if (!row) return { authorized: 0n, charged: 0n, paid: 0n }
@@ -270,12 +311,10 @@ export class ReceiptStore {
   }
 
   private writeChannel(client: Hex, channel: Channel): void {
-    this.db
-      .prepare(
-        `INSERT INTO channels (client, authorized, charged, paid) VALUES (?, ?, ?, ?)
+    this.statement(
+      `INSERT INTO channels (client, authorized, charged, paid) VALUES (?, ?, ?, ?)
          ON CONFLICT (client) DO UPDATE SET authorized = excluded.authorized, charged = excluded.charged, paid = excluded.paid`,
-      )
-      .run(client.toLowerCase(), channel.authorized.toString(), channel.charged.toString(), channel.paid.toString())
+    ).run(client.toLowerCase(), channel.authorized.toString(), channel.charged.toString(), channel.paid.toString())
   }
 
   /** The client's receipt whose request carries the highest `channelTotal`. */
@@ -292,30 +331,60 @@ export class ReceiptStore {
     if (paid > channel.paid) this.writeChannel(client, { ...channel, paid })
   }
 
+  /** Records, per client of a newly finalized batch, its receipt with the highest `channelTotal` if above the channel's best so far. */
+  private noteFinalized(localId: number): void {
+    // Decoys are not vouchers: their clients are the node's own keys and paid nothing.
+    const rows = this.statement('SELECT client, seq, channel_total FROM inferences WHERE batch_local = ? AND decoy_secret IS NULL').all(
+      localId,
+    ) as Row[]
+    const best = new Map<string, Row>()
+    for (const row of rows) {
+      const current = best.get(row.client as string)
+      if (!current || BigInt(row.channel_total as string) > BigInt(current.channel_total as string)) best.set(row.client as string, row)
+    }
+    for (const [client, row] of best) {
+      const known = this.statement(
+        'SELECT i.channel_total FROM channels c JOIN inferences i ON i.seq = c.final_seq WHERE c.client = ?',
+      ).get(client) as Row | undefined
+      if (known && BigInt(known.channel_total as string) >= BigInt(row.channel_total as string)) continue
+      this.statement(
+        `INSERT INTO channels (client, authorized, charged, paid, final_seq) VALUES (?, '0', '0', '0', ?)
+         ON CONFLICT (client) DO UPDATE SET final_seq = excluded.final_seq`,
+      ).run(client, row.seq)
+    }
+  }
+
   /**
    * Per client, the receipt with the highest `channelTotal` among those in finalized batches, when it
    * is above what the channel paid: the voucher to redeem next (`excluded`: receipts found overturned).
+   * Reads one row per client with a finalized voucher (kept as batches finalize), not the history.
    */
   redeemableVouchers(excluded: ReadonlySet<string> = new Set()): StoredInference[] {
-    const rows = this.db
-      .prepare(
-        `SELECT i.* FROM inferences i JOIN batches b ON b.local_id = i.batch_local
-         WHERE b.status = 'finalized' ORDER BY i.client, i.channel_total DESC`,
-      )
-      .all() as Row[]
-    const best = new Map<string, StoredInference>()
+    const rows = this.statement(
+      'SELECT i.*, c.paid AS channel_paid FROM channels c JOIN inferences i ON i.seq = c.final_seq WHERE c.final_seq IS NOT NULL',
+    ).all() as Row[]
+    const vouchers: StoredInference[] = []
     for (const row of rows) {
-      const inference = inferenceOf(row)
-      if (best.has(inference.client) || excluded.has(inference.id)) continue
-      if (BigInt(inference.channelTotal) > this.channel(inference.client).paid) best.set(inference.client, inference)
+      let inference: StoredInference | undefined = inferenceOf(row)
+      if (excluded.has(inference.id)) {
+        // The best one was found overturned: the next best finalized voucher of this client (rare; a scan of its receipts).
+        const next = this.db
+          .prepare(
+            `SELECT i.* FROM inferences i JOIN batches b ON b.local_id = i.batch_local
+             WHERE i.client = ? AND b.status = 'finalized' ORDER BY i.channel_total DESC`,
+          )
+          .all(inference.client) as Row[]
+        inference = next.map(inferenceOf).find((i) => !excluded.has(i.id))
+      }
+      if (inference && BigInt(inference.channelTotal) > BigInt(row.channel_paid as string)) vouchers.push(inference)
     }
-    return [...best.values()]
+    return vouchers
   }
 
   /** Whether a request was already answered. */
   isReplay(requestHash: Hex, client: Hex, nonce: string): boolean {
     return (
-      this.db.prepare('SELECT 1 FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)').get(requestHash, client, nonce) !==
+      this.statement('SELECT 1 FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)').get(requestHash, client, nonce) !==
       undefined
     )
   }
@@ -330,9 +399,17 @@ export class ReceiptStore {
     return (this.db.prepare('SELECT * FROM inferences WHERE batch_local IS NULL ORDER BY seq LIMIT ?').all(limit) as Row[]).map(inferenceOf)
   }
 
+  /** When the oldest unbatched receipt was answered (receipts are stored in the order they were answered). */
   oldestUnbatchedMs(): number | undefined {
-    const row = this.db.prepare('SELECT MIN(executed_at_ms) AS t FROM inferences WHERE batch_local IS NULL').get() as Row
-    return (row.t as number | null) ?? undefined
+    const row = this.statement('SELECT executed_at_ms AS t FROM inferences WHERE batch_local IS NULL ORDER BY seq LIMIT 1').get() as
+      | Row
+      | undefined
+    return (row?.t as number | null | undefined) ?? undefined
+  }
+
+  /** How many receipts are in no batch yet (reads those only). */
+  unbatchedCount(): number {
+    return (this.statement('SELECT COUNT(*) AS n FROM inferences WHERE batch_local IS NULL').get() as Row).n as number
   }
 
   /** The highest commit sequence number given to a batch so far (0 when none). */
@@ -378,7 +455,20 @@ export class ReceiptStore {
       })
       return Number(info.lastInsertRowid)
     })
-    return this.batchByLocal(create())!
+    const localId = create()
+    // On disk before its commit transaction can be sent: a batch lost after being sent would be re-made and committed twice.
+    if (!this.syncOnCommit) this.syncWal()
+    return this.batchByLocal(localId)!
+  }
+
+  /** Forces what was committed on this database to disk (fdatasync of its WAL). */
+  private syncWal(): void {
+    const fd = openSync(`${this.path}-wal`, 'r+')
+    try {
+      fdatasyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
   }
 
   setBatchTx(localId: number, txHash: Hex): void {
@@ -395,7 +485,11 @@ export class ReceiptStore {
 
   setStatus(batchId: number, status: BatchStatusName, at?: number): void {
     if (status === 'finalized')
-      this.db.prepare("UPDATE batches SET status = 'finalized', finalized_at = ? WHERE batch_id = ?").run(at ?? null, batchId)
+      this.db.transaction(() => {
+        this.db.prepare("UPDATE batches SET status = 'finalized', finalized_at = ? WHERE batch_id = ?").run(at ?? null, batchId)
+        const batch = this.batchById(batchId)
+        if (batch) this.noteFinalized(batch.localId)
+      })()
     else this.db.prepare("UPDATE batches SET status = ? WHERE batch_id = ? AND status != 'finalized'").run(status, batchId)
   }
 

@@ -6,7 +6,6 @@ import {
   encodeMode,
   fetchValid,
   hashReceipt,
-  hashRequest,
   type InferenceRequest,
   InferResponse,
   inputsToWire,
@@ -15,7 +14,6 @@ import {
   type ResponseInvalidError,
   readResponse,
   receiptFromWire,
-  recoverSigner,
   requestToWire,
   type VerificationMode,
   verityDomain,
@@ -23,6 +21,7 @@ import {
 import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
 import { reserveOnChannel } from './channel.js'
+import { checkAnswer } from './checkAnswer.js'
 import type { ModelLoaderErrorType } from './createModelLoader.js'
 import type { VerityClient } from './createVerityClient.js'
 import { discoverNodes } from './discoverNodes.js'
@@ -162,7 +161,15 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
     const answer = readResponse(response, InferResponse)
     const receipt = receiptFromWire(answer.receipt)
     const signature = answer.signature as Hex
-    await checkAnswer(client, request, receipt, signature, answer.outputs, model.model.outputs.length)
+    checkAnswer({
+      domain: client.domain,
+      client: client.account.address,
+      request,
+      receipt,
+      signature,
+      outputs: answer.outputs as Record<string, InferOutput>,
+      outputCount: model.model.outputs.length,
+    })
     // The id is the receipt's hash, whatever the node says it is.
     const inferenceId = hashReceipt(receipt, client.domain)
     if (answer.inferenceId.toLowerCase() !== inferenceId)
@@ -178,33 +185,4 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
     }
   }
   throw new NoNodeAvailableError(attempts)
-}
-
-async function checkAnswer(
-  client: VerityClient,
-  request: InferenceRequest,
-  receipt: Receipt,
-  signature: Hex,
-  outputs: Record<string, InferOutput>,
-  outputCount: number,
-): Promise<void> {
-  const signer = recoverSigner(hashReceipt(receipt, client.domain), signature)
-  if (signer?.toLowerCase() !== request.node.toLowerCase())
-    throw new InvalidReceiptError(`the receipt is not signed by ${request.node}`, { signer })
-  const expected = {
-    requestHash: hashRequest(request, client.domain),
-    modelId: request.modelId,
-    inputHash: request.inputHash,
-    client: client.account.address.toLowerCase(),
-    mode: request.mode,
-  }
-  for (const [field, value] of Object.entries(expected)) {
-    const found = String(receipt[field as keyof Receipt]).toLowerCase()
-    if (found !== String(value).toLowerCase()) throw new InvalidReceiptError(`receipt.${field} is ${found}, expected ${value}`)
-  }
-  if (receipt.fee > request.maxFee) throw new InvalidReceiptError(`receipt.fee ${receipt.fee} exceeds the authorized ${request.maxFee}`)
-  const tensors = Object.values(outputs).map((o) => Int16Array.from(o.raw))
-  if (tensors.length !== outputCount || tensorsHash(tensors) !== receipt.outputHash) {
-    throw new InvalidReceiptError('the outputs do not hash to the receipt’s outputHash', { outputHash: receipt.outputHash })
-  }
 }

@@ -1,4 +1,4 @@
-import { hashReceipt, type InferenceRequest, type Receipt } from '@verity/contracts'
+import { hashReceipt, type InferenceRequest, type Receipt, signDigest } from '@verity/contracts'
 import { tensorsHash } from '@verity/runtime'
 import type { Hex } from 'viem'
 import type { PrivateKeyAccount } from 'viem/accounts'
@@ -12,8 +12,10 @@ export type SignReceiptParameters = {
   fee: bigint
   /** When the node answered, ms since the epoch (the receipt carries whole seconds). */
   nowMs: number
-  /** The node's key. */
+  /** The node's account. */
   account: PrivateKeyAccount
+  /** Its private key: signs natively (libsecp256k1) when given, else through the account. */
+  key?: Hex
   domain: { chainId: number; settlement: Hex }
 }
 
@@ -39,6 +41,6 @@ export async function signReceipt(p: SignReceiptParameters): Promise<SignReceipt
     mode: p.request.mode,
   }
   const id = hashReceipt(receipt, p.domain)
-  const signature = await p.account.sign({ hash: id })
+  const signature = p.key !== undefined ? signDigest(p.key, id) : await p.account.sign({ hash: id })
   return { receipt, id, signature }
 }

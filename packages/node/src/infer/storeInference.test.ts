@@ -57,7 +57,7 @@ describe('storeInference', () => {
     const receipts = freshStore()
     const signed = await signedInfer(7)
     const { outputs, answer, run } = await store(receipts, signed, 10n * PRICE)
-    const body = JSON.parse(run())
+    const body = JSON.parse(await run())
     expect(body).toEqual({
       inferenceId: answer.id,
       receipt: JSON.parse(JSON.stringify(receiptToWire(answer.receipt))),
@@ -87,13 +87,13 @@ describe('storeInference', () => {
     // Two requests priced against the same escrow of one fee: the second to be stored finds it spent.
     const a = await store(receipts, first, PRICE)
     const b = await store(receipts, await signedInfer(9, { channelTotal: 2n * PRICE }), PRICE)
-    a.run()
+    await a.run()
     // Vouchers: a request whose channel total the first already used up.
     const c = await store(receipts, await signedInfer(10, { channelTotal: PRICE }), 10n * PRICE)
     // In a store of its own: a request whose voucher covers two fees, answered twice.
     const other = freshStore()
     const twice = await signedInfer(11, { channelTotal: 2n * PRICE })
-    ;(await store(other, twice, 10n * PRICE)).run()
+    await (await store(other, twice, 10n * PRICE)).run()
     const again = await store(other, twice, 10n * PRICE)
     expect({
       'escrow spent meanwhile': await refusal(b.run),

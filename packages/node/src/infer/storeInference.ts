@@ -2,11 +2,14 @@ import { type InferenceRequest, inputsToWire, type Receipt, receiptToWire, reque
 import type { LoadedModel } from '@verity/runtime'
 import type { Hex } from 'viem'
 import type { ReceiptStore } from '../receiptStore.js'
+import type { ReceiptWriter } from '../receiptWriter.js'
 import { outputsJson } from './outputsJson.js'
 import { checkSpendable } from './priceRequest.js'
 
 export type StoreInferenceParameters = {
   store: ReceiptStore
+  /** Group commit: when given, the receipt goes in the writer's next transaction (with others), re-checked there. */
+  writer?: ReceiptWriter
   model: LoadedModel
   request: InferenceRequest
   /** The client's signature over the request (its voucher for `channelTotal`). */
@@ -31,33 +34,37 @@ export type StoreInferenceParameters = {
  * @example
  * const body = storeInference({ store, model, request, clientSignature, inputs, outputs, receipt, id, signature, escrow, executedAtMs, computeMs })
  */
-export function storeInference(p: StoreInferenceParameters): string {
+export async function storeInference(p: StoreInferenceParameters): Promise<string> {
   const { receipt, request } = p
-  checkSpendable(p.store, receipt.client, p.escrow, receipt.fee)
   const outputs = outputsJson(p.model, p.outputs)
   const receiptJson = JSON.stringify(receiptToWire(receipt))
-  p.store.insertInference(
-    {
-      id: p.id,
-      requestHash: receipt.requestHash,
-      client: receipt.client,
-      nonce: request.nonce.toString(),
-      modelId: request.modelId,
-      inputHash: receipt.inputHash,
-      outputHash: receipt.outputHash,
-      fee: receipt.fee.toString(),
-      channelTotal: request.channelTotal.toString(),
-      mode: request.mode,
-      issuedAt: Number(receipt.issuedAt),
-      executedAtMs: p.executedAtMs,
-      receiptJson,
-      signature: p.signature,
-      requestJson: JSON.stringify(requestToWire(request)),
-      clientSignature: p.clientSignature,
-      outputsJson: outputs,
-      computeMs: p.computeMs,
-    },
-    JSON.stringify(inputsToWire(p.model, p.inputs)),
-  )
+  const row = {
+    id: p.id,
+    requestHash: receipt.requestHash,
+    client: receipt.client,
+    nonce: request.nonce.toString(),
+    modelId: request.modelId,
+    inputHash: receipt.inputHash,
+    outputHash: receipt.outputHash,
+    fee: receipt.fee.toString(),
+    channelTotal: request.channelTotal.toString(),
+    mode: request.mode,
+    issuedAt: Number(receipt.issuedAt),
+    executedAtMs: p.executedAtMs,
+    receiptJson,
+    signature: p.signature,
+    requestJson: JSON.stringify(requestToWire(request)),
+    clientSignature: p.clientSignature,
+    outputsJson: outputs,
+    computeMs: p.computeMs,
+  }
+  const inputBody = JSON.stringify(inputsToWire(p.model, p.inputs))
+  if (p.writer) {
+    // The answer leaves once the transaction holding its receipt is on disk; the escrow is re-checked inside it.
+    await p.writer.insert(row, inputBody, (writing) => checkSpendable(writing, receipt.client, p.escrow, receipt.fee))
+  } else {
+    checkSpendable(p.store, receipt.client, p.escrow, receipt.fee)
+    p.store.insertInference(row, inputBody)
+  }
   return `{"inferenceId":"${p.id}","receipt":${receiptJson},"signature":"${p.signature}","outputs":${outputs}}`
 }

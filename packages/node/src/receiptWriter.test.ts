@@ -1,0 +1,157 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Hex } from 'viem'
+import { describe, expect, it } from 'vitest'
+import { ApiError } from './errors.js'
+import { ReceiptStore, type StoredInference } from './receiptStore.js'
+import { ReceiptWriter } from './receiptWriter.js'
+
+const h = (n: number, tag = 1) => `0x${tag.toString(16).padStart(2, '0')}${n.toString(16).padStart(62, '0')}` as Hex
+const A = '0x00000000000000000000000000000000000000aa' as Hex
+const B = '0x00000000000000000000000000000000000000bb' as Hex
+const FEE = 1000n
+
+/** A stored receipt's row: `n` numbers it, `total` is the voucher's channel total. */
+function inference(n: number, client: Hex, total: bigint): Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'> {
+  return {
+    id: h(n, 1),
+    requestHash: h(n, 2),
+    client,
+    nonce: String(n),
+    modelId: h(0, 3),
+    inputHash: h(n % 3, 4),
+    outputHash: h(n, 5),
+    fee: FEE.toString(),
+    mode: 0,
+    issuedAt: 1_700_000_000,
+    executedAtMs: 1_700_000_000_000 + n,
+    receiptJson: '{}',
+    signature: '0x',
+    requestJson: '{}',
+    clientSignature: '0x',
+    outputsJson: '{}',
+    computeMs: 0.1,
+    channelTotal: total.toString(),
+  }
+}
+const fresh = () => join(mkdtempSync(join(tmpdir(), 'verity-writer-')), 'node.sqlite')
+
+describe('ReceiptWriter: group commit', () => {
+  it('commits the receipts handed in during one turn in one transaction, each durable once its promise resolves', async () => {
+    const path = fresh()
+    const writer = new ReceiptWriter(path)
+    const store = writer.store
+    const pending = Array.from({ length: 50 }, (_, i) => writer.insert(inference(i, A, 100n * FEE), '[]'))
+    await Promise.all(pending)
+    expect(writer.groupSizes).toEqual([50])
+    // One fsync of the WAL for the group, done by the writer: its connection does not sync on commit.
+    expect(writer.syncSizes).toEqual([50])
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(1)
+    expect(new ReceiptStore(path).db.pragma('synchronous', { simple: true })).toBe(2)
+    // Another connection (another process would see the same) reads all 50.
+    const other = new Database(path, { readonly: true })
+    expect((other.prepare('SELECT COUNT(*) AS n FROM inferences').get() as { n: number }).n).toBe(50)
+    other.close()
+    expect(store.channel(A)).toEqual({ authorized: 100n * FEE, charged: 50n * FEE, paid: 0n })
+    writer.close()
+  })
+
+  it('refuses one receipt of a group alone (a replay, a fee its vouchers do not cover, what admit refuses); the others commit', async () => {
+    const writer = new ReceiptWriter(fresh())
+    const store = writer.store
+    const results = await Promise.allSettled([
+      writer.insert(inference(1, A, 2n * FEE), '[]'),
+      writer.insert({ ...inference(2, A, 2n * FEE), requestHash: h(1, 2) }, '[]'), // replays request 1
+      writer.insert(inference(3, A, 2n * FEE), '[]'),
+      writer.insert(inference(4, A, 2n * FEE), '[]'), // a third fee on a voucher for two
+      writer.insert(inference(5, B, 9n * FEE), '[]', () => {
+        throw new ApiError(402, 'INSUFFICIENT_ESCROW', 'no escrow')
+      }),
+      writer.insert(inference(6, B, 9n * FEE), '[]'),
+    ])
+    expect(results.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as ApiError).code))).toEqual([
+      'ok',
+      'REQUEST_REPLAYED',
+      'ok',
+      'CHANNEL_TOTAL_TOO_LOW',
+      'INSUFFICIENT_ESCROW',
+      'ok',
+    ])
+    expect(writer.groupSizes).toEqual([6])
+    expect(store.counts().inferences).toBe(3)
+    expect(store.getInference(h(2, 1))).toBeUndefined()
+    expect(store.channel(A).charged).toBe(2n * FEE)
+    expect(store.channel(B).charged).toBe(FEE)
+    writer.close()
+  })
+
+  it('admit sees the receipts committed before it in the same group', async () => {
+    const writer = new ReceiptWriter(fresh())
+    // Escrow for two fees: the third is refused although all three were checked in one transaction.
+    const admit = (writing: ReceiptStore) => {
+      if (writing.outstandingFees(A) + FEE > 2n * FEE) throw new ApiError(402, 'INSUFFICIENT_ESCROW', 'spent')
+    }
+    const results = await Promise.allSettled([1, 2, 3].map((n) => writer.insert(inference(n, A, 10n * FEE), '[]', admit)))
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected'])
+    writer.close()
+  })
+
+  it('drain waits for what is queued', async () => {
+    const writer = new ReceiptWriter(fresh())
+    const store = writer.store
+    void writer.insert(inference(1, A, FEE), '[]')
+    await writer.drain()
+    expect(store.counts().inferences).toBe(1)
+    writer.close()
+  })
+})
+
+describe('ReceiptStore: redeemable vouchers without reading the history', () => {
+  function finalizedBatch(store: ReceiptStore, batchId: number, rows: ReturnType<typeof inference>[]) {
+    for (const row of rows) store.insertInference(row, '[]')
+    const stored = rows.map((r) => store.getInference(r.id)!)
+    const batch = store.createBatch(h(batchId, 9), stored, 0n, 0, batchId)
+    store.markCommitted(batch.localId, batchId, 0, 0)
+    store.setStatus(batchId, 'finalized', 1)
+  }
+
+  it('per client, the highest finalized voucher above what its channel paid; the next one when it is excluded', () => {
+    const store = new ReceiptStore(fresh())
+    finalizedBatch(store, 1, [inference(1, A, 3n * FEE), inference(2, A, 5n * FEE), inference(3, B, 2n * FEE)])
+    // Answered, not finalized: not redeemable yet.
+    store.insertInference(inference(4, A, 9n * FEE), '[]')
+    const best = () => Object.fromEntries(store.redeemableVouchers().map((v) => [v.client, v.channelTotal]))
+    expect(best()).toEqual({ [A]: (5n * FEE).toString(), [B]: (2n * FEE).toString() })
+    finalizedBatch(store, 2, [inference(5, A, 4n * FEE), inference(6, B, 7n * FEE)])
+    expect(best()).toEqual({ [A]: (5n * FEE).toString(), [B]: (7n * FEE).toString() })
+    store.setChannelPaid(B, 7n * FEE)
+    expect(best()).toEqual({ [A]: (5n * FEE).toString() })
+    expect(store.redeemableVouchers(new Set([h(2, 1)])).map((v) => v.channelTotal)).toEqual([(4n * FEE).toString()])
+    store.close()
+  })
+
+  it('a store that does not sync on commit makes a new batch durable itself, and reads it back', () => {
+    const store = new ReceiptStore(fresh(), { syncOnCommit: false })
+    expect(store.db.pragma('synchronous', { simple: true })).toBe(1)
+    store.insertInference(inference(1, A, FEE), '[]')
+    const batch = store.createBatch(h(1, 9), [store.getInference(h(1, 1))!], FEE, 0, 1)
+    expect(store.batchByLocal(batch.localId)).toMatchObject({ count: 1, status: 'pending', sequence: 1 })
+    store.close()
+  })
+
+  it('a store from before the bookkeeping gains it from its finalized batches when opened', () => {
+    const path = fresh()
+    const store = new ReceiptStore(path)
+    finalizedBatch(store, 1, [inference(1, A, 3n * FEE), inference(2, A, 5n * FEE)])
+    store.close()
+    // As an older version left it: no final_seq column.
+    const db = new Database(path)
+    db.exec('ALTER TABLE channels DROP COLUMN final_seq')
+    db.close()
+    const reopened = new ReceiptStore(path)
+    expect(reopened.redeemableVouchers().map((v) => v.channelTotal)).toEqual([(5n * FEE).toString()])
+    reopened.close()
+  })
+})

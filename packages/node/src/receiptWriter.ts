@@ -1,0 +1,132 @@
+import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs'
+import { ReceiptStore, type StoredInference } from './receiptStore.js'
+
+type Job = {
+  inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>
+  inputBody: string
+  admit: ((store: ReceiptStore) => void) | undefined
+  resolve(): void
+  reject(error: unknown): void
+}
+
+/**
+ * Group commit of receipts, with the fsync off the event loop. Receipts handed in during one turn of
+ * the event loop are inserted in one SQLite transaction on the writer's own connection, which does
+ * not fsync on commit (synchronous=NORMAL); the writer then fdatasyncs the WAL file on libuv's thread
+ * pool — one at a time, each covering every group committed before it started — and only then
+ * settles the callers' promises. So no answer leaves before its receipt is on disk, one fsync makes
+ * many receipts durable, and requests keep being served while the disk works. Each receipt is its
+ * own savepoint: one refused (a replay, a fee its channel does not cover, what `admit` refuses) is
+ * rolled back alone and its caller gets the error at once.
+ */
+export class ReceiptWriter {
+  readonly store: ReceiptStore
+  private readonly walPath: string
+  private wal: number | undefined
+  private queue: Job[] = []
+  private scheduled = false
+  /** Committed, waiting for the next fsync of the WAL. */
+  private unsynced: Job[] = []
+  private syncing = false
+  private idle: (() => void)[] = []
+  /** Receipts per transaction and per fsync in the last flushes (for the bench). */
+  readonly groupSizes: number[] = []
+  readonly syncSizes: number[] = []
+
+  constructor(
+    dbPath: string,
+    private readonly maxGroup = 512,
+  ) {
+    this.store = new ReceiptStore(dbPath, { syncOnCommit: false })
+    this.walPath = `${dbPath}-wal`
+  }
+
+  /**
+   * Stores a receipt with its input; resolves once it is durable. `admit` runs inside the
+   * transaction just before the insert, with the writer's store (which sees the receipts inserted
+   * before it in the same group), and refuses by throwing.
+   */
+  insert(inference: Job['inference'], inputBody: string, admit?: (store: ReceiptStore) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ inference, inputBody, admit, resolve, reject })
+      if (!this.scheduled) {
+        this.scheduled = true
+        setImmediate(() => this.flush())
+      }
+    })
+  }
+
+  /** Resolves once everything handed in so far is durable (or refused). */
+  drain(): Promise<void> {
+    if (!this.scheduled && this.queue.length === 0 && !this.syncing && this.unsynced.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idle.push(resolve))
+  }
+
+  close(): void {
+    if (this.wal !== undefined) closeSync(this.wal)
+    this.wal = undefined
+    this.store.close()
+  }
+
+  private flush(): void {
+    this.scheduled = false
+    while (this.queue.length > 0) {
+      const jobs = this.queue.splice(0, this.maxGroup)
+      const refused = new Map<Job, unknown>()
+      try {
+        this.store.db.transaction(() => {
+          for (const job of jobs) {
+            try {
+              this.store.insertInference(job.inference, job.inputBody, job.admit)
+            } catch (error) {
+              refused.set(job, error)
+            }
+          }
+        })()
+      } catch (error) {
+        for (const job of jobs) job.reject(error)
+        continue
+      }
+      this.groupSizes.push(jobs.length)
+      if (this.groupSizes.length > 4096) this.groupSizes.splice(0, 2048)
+      for (const job of jobs) {
+        if (refused.has(job)) job.reject(refused.get(job))
+        else this.unsynced.push(job)
+      }
+    }
+    this.sync()
+  }
+
+  /** The WAL file, opened once (and again should SQLite ever have replaced it). */
+  private walFd(): number {
+    if (this.wal !== undefined && fstatSync(this.wal).ino === statSync(this.walPath).ino) return this.wal
+    if (this.wal !== undefined) closeSync(this.wal)
+    this.wal = openSync(this.walPath, 'r+')
+    return this.wal
+  }
+
+  private sync(): void {
+    if (this.syncing) return
+    if (this.unsynced.length === 0) {
+      if (!this.scheduled && this.queue.length === 0) for (const done of this.idle.splice(0)) done()
+      return
+    }
+    this.syncing = true
+    const jobs = this.unsynced.splice(0)
+    this.syncSizes.push(jobs.length)
+    if (this.syncSizes.length > 4096) this.syncSizes.splice(0, 2048)
+    const settle = (error: unknown) => {
+      this.syncing = false
+      for (const job of jobs) {
+        if (error) job.reject(error)
+        else job.resolve()
+      }
+      this.sync()
+    }
+    try {
+      fdatasync(this.walFd(), settle)
+    } catch (error) {
+      settle(error)
+    }
+  }
+}

@@ -18,35 +18,42 @@ import {
 import { type Abi, type Account, type Address, type Hex, keccak256, toBytes } from 'viem'
 import type { AddressBook, DeploymentParams } from './addressBook.js'
 import { type Chain, toAccount } from './chain.js'
+import { derivedDeploymentParams } from './derivedDefaults.js'
 import { InvalidDeploymentParamsError } from './errors.js'
 import { TxSender } from './txSender.js'
 
 const TOKEN = 10n ** 18n
 
+/** The fee per inference the derived defaults are priced at: the reference node's default price (0.001 VRT). */
+export const REFERENCE_FEE = TOKEN / 1000n
+
+const derived = derivedDeploymentParams(REFERENCE_FEE)
+
 /**
  * Production-shaped defaults: a one-hour window, half an hour per side of a dispute with at least 15 s
  * a turn (every game decided within 6,465 s, under the 7,200 s dispute limit), stake locked three days,
  * escrow withdrawals announced four hours ahead (past the window and the longest dispute, so every
- * answered request can be redeemed), ten minutes to publish challenged data. Each receipt in an open
- * batch reserves `slashAmount` of its node's stake (docs/protocol.md, "Money").
+ * answered request can be redeemed), ten minutes to publish challenged data. The economic amounts —
+ * slash per open receipt, attester slash, challenge bond, verifier share, bounty, decoy rate and
+ * reward — are the derived defaults (`DERIVED_DEFAULTS`, docs/economics.md) at `REFERENCE_FEE`.
  */
 export const DEFAULT_DEPLOYMENT_PARAMS: DeploymentParams = {
-  challengeWindow: 3600,
+  challengeWindow: derived.params.challengeWindow,
   maxDisputeDuration: 7200,
   unbondingDelay: 3 * 86_400,
   escrowWithdrawalDelay: 4 * 3600,
   minInferenceStake: 1000n * TOKEN,
   minVerifierStake: 100n * TOKEN,
-  verifierShareBps: 1000,
-  challengeBond: 10n * TOKEN,
+  verifierShareBps: derived.params.verifierShareBps,
+  challengeBond: derived.params.challengeBond,
   disputeClock: 1800,
   minMoveTime: 15,
-  slashAmount: TOKEN,
-  bountyBps: 5000,
-  dataResponseTime: 600,
-  attesterSlash: 10n * TOKEN,
-  decoyRateBps: 200,
-  decoyReward: TOKEN / 10n,
+  slashAmount: derived.params.slashAmount,
+  bountyBps: derived.params.bountyBps,
+  dataResponseTime: derived.params.dataResponseTime,
+  attesterSlash: derived.params.attesterSlash,
+  decoyRateBps: derived.decoyRateBps,
+  decoyReward: derived.decoyReward,
 }
 
 /**

@@ -85,12 +85,17 @@ export type VerifierOptions = {
   retry?: { firstDelayMs?: number; maxDelayMs?: number }
   /** Bounds on each fetch of a batch's receipts and of an input (defaults: BATCH_FETCH_LIMITS; 10 s, 16 MiB). */
   fetchLimits?: { batch?: { timeoutMs: number; maxBytes: number }; input?: { timeoutMs: number; maxBytes: number } }
-  /**
-   * A deliberately false challenger (tests and demos only): challenges this share of the receipts it
-   * found correct, then plays its games at random. It loses them and its bonds.
-   */
-  falseChallengeRate?: number
   log?(line: string): void
+}
+
+/**
+ * The parts of a verifier a different strategy may replace (@verity/adversary's false challenger):
+ * whether to challenge a receipt whose re-execution matched (never, for an honest verifier), and how
+ * to move in its games (the honest `challengerMove` by default).
+ */
+export type VerifierParts = {
+  challengesMatch?(receipt: Receipt, index: number): boolean
+  decide?(game: GameState, history: GameHistory, view: TraceView): GameMove | undefined
 }
 
 export type Verifier = {
@@ -111,7 +116,7 @@ export type Verifier = {
  * fixed by the commit block; the responder fetches inputs, re-executes, attests all matches in one
  * transaction and challenges each mismatch with a bond, keeping the evidence.
  */
-export function createVerifier(options: VerifierOptions): Verifier {
+export function createVerifier(options: VerifierOptions, parts: VerifierParts = {}): Verifier {
   const { chain, book } = options
   const log = options.log ?? (() => {})
   const account = privateKeyToAccount(options.key)
@@ -136,7 +141,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
   let follower: EventFollower | undefined
   let timer: NodeJS.Timeout | undefined
   let approved = false
-  const falseRandom = seededRandom(7)
   const games = createGameResponder({
     chain,
     book,
@@ -150,15 +154,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const model = await models.load(game.modelId)
       return traceView(model, runQuantized(model, inputsFromWire(model, JSON.parse(body)), { trace: true }).trace!)
     },
-    ...(options.falseChallengeRate ? { decide: falseChallengerMove } : {}),
+    ...(parts.decide ? { decide: parts.decide } : {}),
   })
-
-  /** The false challenger's moves: random sides, then a one-step on whatever value it reached. */
-  function falseChallengerMove(game: GameState, history: GameHistory, view: TraceView): GameMove | undefined {
-    if (game.phase === GamePhase.choose) return { functionName: 'choose', args: [falseRandom() < 0.5] }
-    if (game.phase === GamePhase.awaitStep && history.chunk) return stepMove(game, view, history, 0)
-    return challengerMove(game, view, history)
-  }
 
   async function processBatch(batch: VerifierBatch): Promise<void> {
     const onChain = await contracts.settlement.read.getBatch([BigInt(batch.batchId)])
@@ -248,8 +245,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         metrics.inc('receipts_checked_total', { mode: decodeMode(receipt.mode) })
         metrics.observe('compute_seconds', computeMs / 1000)
       }
-      const falseChallenge = options.falseChallengeRate !== undefined && falseRandom() < options.falseChallengeRate
-      if (recomputed === receipt.outputHash && !falseChallenge) {
+      if (recomputed === receipt.outputHash && !parts.challengesMatch?.(receipt, index)) {
         matched.push(index)
         if (first) metrics.inc('receipts_matched_total')
         continue

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type AdversaryFront, createCheatingNode, type Fault, type NodeAdversary, startAdversaryFront } from '@verity/adversary'
+import {
+  type AdversaryFront,
+  createCheatingNode,
+  type Fault,
+  falseChallenger,
+  type NodeAdversary,
+  startAdversaryFront,
+} from '@verity/adversary'
 import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, writeAddressBook } from '@verity/chain'
 import { nodeRegistryAbi, Role, verityTokenAbi } from '@verity/contracts'
 import { createIndexer, dashboardApi, type Indexer, readOnlyAudit, registeredArtifact } from '@verity/dashboard'
@@ -112,16 +119,15 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const book = await deployVerity({
       chain,
       deployer: deployer!.privateKey,
-      // Each overturned receipt costs its node 10 VRT; a node's 20,000 staked back 2,000 receipts in open
-      // batches (the contract refuses commits beyond), so every cheat can be slashed in full.
+      // The derived defaults (docs/economics.md) with a demo's short windows: each overturned receipt
+      // costs its node 5.835 VRT, so a node's 20,000 staked back about 3,400 receipts in open batches
+      // (the contract refuses commits beyond), and every cheat can be slashed in full.
       params: {
         challengeWindow: window,
         maxDisputeDuration: 2 * window,
         unbondingDelay: 4 * window,
         escrowWithdrawalDelay: 4 * window,
         dataResponseTime: Math.max(1, Math.floor(window / 2)),
-        slashAmount: 10n * TOKEN,
-        attesterSlash: 10n * TOKEN,
         ...(options.decoyRateBps !== undefined ? { decoyRateBps: options.decoyRateBps } : {}),
       },
     })
@@ -177,17 +183,20 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const verifierUrls: string[] = []
     for (let i = 0; i < verifierCount; i++) {
       const key = others[nodeCount + i]!.privateKey
-      const verifier = createVerifier({
-        chain,
-        book,
-        key,
-        dbPath: join(options.dir, `verifier-${i}.sqlite`),
-        hubUrl: hubServer.url,
-        ...(options.sampleRate !== undefined ? { sampleRate: options.sampleRate } : {}),
-        ...options.verifier,
-        ...(i === 0 && options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
-        log: (line) => log(`verifier ${i}: ${line}`),
-      })
+      // Verifier 0 may be the false challenger of @verity/adversary: the honest verifier with replaced parts.
+      const verifier = createVerifier(
+        {
+          chain,
+          book,
+          key,
+          dbPath: join(options.dir, `verifier-${i}.sqlite`),
+          hubUrl: hubServer.url,
+          ...(options.sampleRate !== undefined ? { sampleRate: options.sampleRate } : {}),
+          ...options.verifier,
+          log: (line) => log(`verifier ${i}: ${line}`),
+        },
+        i === 0 && options.falseChallengeRate ? falseChallenger(options.falseChallengeRate) : {},
+      )
       // Its API first: the registry records the URL the indexer follows; it checks only once registered.
       const server = await serveApp(verifier.app, 0, host)
       closers.push(() => server.close())

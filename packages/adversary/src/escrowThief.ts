@@ -1,4 +1,4 @@
-import { buildBatchTree, hashReceipt, type InferenceRequest, NO_DECOYS_COMMIT, requestFromWire } from '@verity/contracts'
+import { buildBatchTree, hashReceipt, type InferenceRequest, NO_DECOYS_COMMIT, NO_DECOYS_SALT, requestFromWire } from '@verity/contracts'
 import { type Hex, keccak256, toHex } from 'viem'
 import type { AttackedNetwork } from './attackedNetwork.js'
 import { type Attacker, type AttackReport, chainPast, committedAt, forgedReceipt, lastBatchId, TOKEN } from './moneyAttacker.js'
@@ -48,6 +48,8 @@ export async function escrowThief(net: AttackedNetwork, attacker: Attacker, step
     outcome: forged.ok ? 'committed' : `refused: ${forged.error}`,
   })
   await chainPast(net, (await committedAt(net, batchId)) + BigInt(net.book.params.challengeWindow))
+  // Its batch has no decoys to hide: it reveals the empty salt, which finalize needs.
+  await attacker.settlement('revealDecoys', [batchId, NO_DECOYS_SALT, tree.receiptsRoot])
   const finalized = await attacker.settlement('finalize', [batchId, []])
   steps.push({
     tried: 'finalize it after the window',

@@ -4,6 +4,7 @@ import {
   hashReceipt,
   type InferenceRequest,
   NO_DECOYS_COMMIT,
+  NO_DECOYS_SALT,
   type Receipt,
   receiptToWire,
   requestFromWire,
@@ -97,6 +98,7 @@ export async function modelSwapper(
   }
   // Paid anyway? Its voucher's receipt (model A) is not what it committed (model B).
   await chainPast(net, (await committedAt(net, batchId)) + BigInt(net.book.params.challengeWindow))
+  await attacker.settlement('revealDecoys', [batchId, NO_DECOYS_SALT, tree.receiptsRoot])
   const finalized = await attacker.settlement('finalize', [batchId, []])
   steps.push({ tried: 'finalize its batch', outcome: finalized.ok ? 'finalized' : `refused: ${finalized.error}` })
   const redeem = await attacker.settlement('redeem', [
@@ -142,6 +144,7 @@ export async function swapperServer(
       if (req.url?.startsWith('/v1/batches/')) {
         const entries = state.batches.get(req.url.slice('/v1/batches/'.length).toLowerCase()) ?? []
         return reply(200, {
+          decoyCommit: NO_DECOYS_COMMIT,
           receipts: entries.map((e) => ({
             receipt: receiptToWire(e.receipt),
             signature: e.signature,

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runMoneyAttack } from '@verity/adversary'
 import { TxSender } from '@verity/chain'
-import { buildBatchTree, hashReceipt, NO_DECOYS_COMMIT, receiptFromWire, settlementAbi, verityTokenAbi } from '@verity/contracts'
+import { buildBatchTree, hashReceipt, receiptFromWire, settlementAbi, verityTokenAbi } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
 import { infer, waitForTrust } from '@verity/sdk'
-import { parseEventLogs } from 'viem'
+import { type Hex, parseEventLogs } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { channelCredit, settledEvents } from './devnetState.js'
@@ -112,12 +112,13 @@ describe('money attacks on a devnet', () => {
     const { batchId, index } = committed.batch!
     const data = (await (await fetch(`${net.nodes[1]!.url}/v1/batches/${committed.batch!.root}`)).json()) as {
       receipts: { receipt: unknown }[]
+      decoyCommit: Hex
     }
     const receipts = data.receipts.map((r) => receiptFromWire(r.receipt))
     const domain = { chainId: net.chain.chainId, settlement: net.book.contracts.settlement }
     const tree = buildBatchTree(
       receipts.map((r) => hashReceipt(r, domain)),
-      NO_DECOYS_COMMIT,
+      data.decoyCommit,
     )
     const griefer = new TxSender({ chain: net.chain, account: key(4) })
     const settlement = { address: net.book.contracts.settlement, abi: settlementAbi } as const

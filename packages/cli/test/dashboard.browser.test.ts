@@ -32,6 +32,8 @@ describe('dashboard in a browser', () => {
       sampleRate: 1,
       batchSize: 4,
       fault: { kind: 'flip-output', rate: 0.5, seed: 2 },
+      // The page's counts are of the receipts sent: no decoys (their own tests: decoys.test.ts, lazyVerifier.e2e).
+      decoyRateBps: 0,
     })
     browser = await launchChromium()
     // The locale headless Chromium reports under LANG=C.UTF-8, which Intl refuses: the page must still render.

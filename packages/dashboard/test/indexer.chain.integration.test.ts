@@ -43,6 +43,8 @@ describe('the dashboard equals the chain', () => {
       sampleRate: 1,
       batchSize: 4,
       batchAgeMs: 60_000,
+      // Batches of exactly the receipts sent: no decoys (their own tests: decoys.test.ts, lazyVerifier.e2e).
+      decoyRateBps: 0,
       nodeFront: async (i) => {
         const front = await startNodeFront()
         front.route =

@@ -815,8 +815,13 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         _overturned[batchId][entry.receiptIndex] = true;
         address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
         // The penalty: `receiptSlash` of stake (reserved at commit), the bounty to the challenger, the rest burned.
-        // A conceded decoy: the node pays the challenger `decoyReward` for having checked.
-        uint256 slashed = nodes.slash(node, NodeRegistry.Role.Inference, decoy ? decoyReward : receiptSlash, address(this));
+        // A conceded decoy: the node pays the challenger `decoyReward` for having checked, from its
+        // earnings first (verification is a cost of its business, not a penalty on its stake).
+        uint256 penalty = decoy ? decoyReward : receiptSlash;
+        uint256 earned = decoy ? claimable[node] : 0;
+        if (earned > penalty) earned = penalty;
+        claimable[node] -= earned;
+        uint256 slashed = earned + nodes.slash(node, NodeRegistry.Role.Inference, penalty - earned, address(this));
         uint256 bounty = decoy ? slashed : (slashed * bountyBps) / BPS;
         claimable[entry.challenger] += bond + bounty;
         if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
@@ -939,11 +944,6 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
     /// @notice EIP-712 digest of a receipt: the message the node signs and the leaf of the batch tree.
     function receiptDigest(Receipt calldata receipt) public view returns (bytes32) {
         return _hashTypedDataV4(VerityTypes.hash(receipt));
-    }
-
-    /// @notice EIP-712 digest of a client's request: the message the client signs and the receipt's `requestHash`.
-    function requestDigest(InferenceRequest calldata request) external view returns (bytes32) {
-        return _hashTypedDataV4(VerityTypes.hash(request));
     }
 
     /// @notice Semantic version of this contract's interface.

@@ -63,7 +63,8 @@ describe('SDK against a running network', () => {
   it('discovers the active nodes through the on-chain registry', async () => {
     const nodes = await discoverNodes(net.client)
     expect(nodes.map((n) => n.url).sort()).toEqual(net.nodes.map((n) => n.url).sort())
-    expect(nodes.every((n) => n.staked === 20_000n * 10n ** 18n)).toBe(true)
+    // Staked 20,000 VRT each, less any decoy reward paid before the node had earnings to pay it from.
+    expect(nodes.every((n) => n.staked <= 20_000n * 10n ** 18n && n.staked > 19_990n * 10n ** 18n)).toBe(true)
   })
 
   it('streams the trust transitions of an answer until FINAL', async () => {

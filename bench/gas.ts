@@ -28,7 +28,7 @@ import { fingerprintLine } from '../scripts/docFingerprint.js'
 
 const TOKEN = 10n ** 18n
 const chain = await startEmbeddedChain({ accounts: 40, blockGasLimit: 100_000_000n })
-// The default slash per receipt (1 token): a node staking 5,000 tokens may have 5,000 receipts in open batches.
+// The derived slash per receipt (5.835 tokens): a node staking 50,000 tokens may have about 8,500 receipts in open batches.
 const params = { challengeWindow: 100, maxDisputeDuration: 200, unbondingDelay: 1000, escrowWithdrawalDelay: 400, dataResponseTime: 50 }
 const SALT = keccak256(toHex('gas bench decoy salt'))
 const book = await deployVerity({ chain, deployer: chain.accounts[0]!.privateKey, params })
@@ -91,7 +91,7 @@ record(
   'NodeRegistry',
   'register',
   'inference node',
-  await node!.write({ ...r, functionName: 'register', args: [Role.inference, 'http://127.0.0.1:7101', 5000n * TOKEN] }),
+  await node!.write({ ...r, functionName: 'register', args: [Role.inference, 'http://127.0.0.1:7101', 50_000n * TOKEN] }),
 )
 for (const v of [verifierA!, verifierB!, verifierC!]) {
   const result = await v.write({ ...r, functionName: 'register', args: [Role.verifier, 'http://127.0.0.1:7201', 200n * TOKEN] })

@@ -140,7 +140,20 @@ export async function swapperServer(
         res.end(JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? v.toString() : v)))
       }
       const a = attacker()
-      if (req.url === '/healthz') return reply(200, { node: a.address, price: (10n ** 15n).toString() })
+      // A health answer of the API's shape (the SDK checks it), as any node gives.
+      if (req.url === '/healthz')
+        return reply(200, {
+          ok: true,
+          role: 'inference',
+          node: a.address,
+          chainId: net.chain.chainId,
+          price: (10n ** 15n).toString(),
+          inferences: 0,
+          unbatched: 0,
+          pendingBatches: 0,
+          committedBatches: 0,
+          finalizedBatches: 0,
+        })
       if (req.url?.startsWith('/v1/batches/')) {
         const entries = state.batches.get(req.url.slice('/v1/batches/'.length).toLowerCase()) ?? []
         return reply(200, {

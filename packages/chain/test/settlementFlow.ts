@@ -135,11 +135,11 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   const again = await client.write({ ...s, functionName: 'finalize', args: [batchId, [verifier.address]] }).catch((e: unknown) => e)
   expect((again as ContractRevertError).errorName).toBe('BatchAlreadyFinalized')
 
-  // The node redeems the latest voucher once: the client pays the channel's total, 10 % of it to the verifiers' pot.
+  // The node redeems the latest voucher once: the client pays the channel's total, verifierShareBps of it to the verifiers' pot.
   const redemption = (x: (typeof signed)[number], id: bigint, index: number, proof: `0x${string}`[]) =>
     [x.request, x.signature, { outputHash: x.receipt.outputHash, fee, issuedAt: x.receipt.issuedAt, batchId: id, index, proof }] as const
   await node.write({ ...s, functionName: 'redeem', args: redemption(signed[2]!, batchId, 2, tree.proof(2)) })
-  const share = (3n * fee * 1000n) / 10_000n
+  const share = (3n * fee * BigInt(book.params.verifierShareBps)) / 10_000n
   expect((await settlement.read.escrowOf([client.address])).balance).toBe(100n * TOKEN - 3n * fee)
   expect(await settlement.read.claimable([node.address])).toBe(3n * fee - share)
   expect(await settlement.read.verificationPot([1])).toBe(share)
@@ -160,7 +160,7 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   await chain.increaseTime(61)
   await node.write({ ...s, functionName: 'revealDecoys', args: [2n, NO_DECOYS_SALT, nextTree.receiptsRoot] })
   await client.write({ ...s, functionName: 'finalize', args: [2n, [verifier.address]] })
-  const verifierShare = (fee * 1000n) / 10_000n
+  const verifierShare = (fee * BigInt(book.params.verifierShareBps)) / 10_000n
   expect(await settlement.read.claimable([verifier.address])).toBe(verifierShare)
   await node.write({ ...s, functionName: 'redeem', args: redemption(next, 2n, 0, nextTree.proof(0)) })
   const nodeShare = 3n * fee - share + fee - verifierShare
@@ -180,7 +180,7 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   expect(await token.read.balanceOf([node.address])).toBe(beforeWithdraw + 2000n * TOKEN)
   // Left in the settlement: the client's escrow and the verifiers' pot.
   // The first redemption's share, less the second batch's attester pay, plus the second redemption's share.
-  const pot = share - verifierShare + (fee * 1000n) / 10_000n
+  const pot = share - verifierShare + (fee * BigInt(book.params.verifierShareBps)) / 10_000n
   expect(await settlement.read.verificationPot([1])).toBe(pot)
   expect(await token.read.balanceOf([s.address])).toBe(100n * TOKEN - 4n * fee + pot)
 }

@@ -146,7 +146,7 @@ describe('the real-network shape: every role its own process, against anvil', ()
     const verifierUrl = `http://127.0.0.1:${verifierPort}`
     const common = ['--rpc', rpc, '--addresses', book]
     expect(
-      (await verity('stake', '--role', 'inference', '--amount', '1000', '--endpoint', nodeUrl, '--key', nodeKey.file, ...common)).code,
+      (await verity('stake', '--role', 'inference', '--amount', '1100', '--endpoint', nodeUrl, '--key', nodeKey.file, ...common)).code,
     ).toBe(0)
     expect(
       (await verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', verifierUrl, '--key', verifierKey.file, ...common))

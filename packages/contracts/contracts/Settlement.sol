@@ -816,12 +816,12 @@ contract Settlement is EIP712, ReentrancyGuard, Multicall {
         address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
         // The penalty: `receiptSlash` of stake (reserved at commit), the bounty to the challenger, the rest burned.
         // A conceded decoy: the node pays the challenger `decoyReward` for having checked, from its
-        // earnings first (verification is a cost of its business, not a penalty on its stake).
+        // verification pot first (the verifiers' share of its fees), then its stake.
         uint256 penalty = decoy ? decoyReward : receiptSlash;
-        uint256 earned = decoy ? claimable[node] : 0;
-        if (earned > penalty) earned = penalty;
-        claimable[node] -= earned;
-        uint256 slashed = earned + nodes.slash(node, NodeRegistry.Role.Inference, penalty - earned, address(this));
+        uint256 pot = decoy ? verificationPot[batch.nodeId] : 0;
+        if (pot > penalty) pot = penalty;
+        verificationPot[batch.nodeId] -= pot;
+        uint256 slashed = pot + nodes.slash(node, NodeRegistry.Role.Inference, penalty - pot, address(this));
         uint256 bounty = decoy ? slashed : (slashed * bountyBps) / BPS;
         claimable[entry.challenger] += bond + bounty;
         if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);

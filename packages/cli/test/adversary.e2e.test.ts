@@ -80,8 +80,8 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
     // Exactly the wrong receipts were overturned, once each, and the node paid the full slash for each.
     expect(overturned.length).toBe(wrong.length)
     const fee = wrong[0]?.result.receipt.fee ?? answers[0]!.result.receipt.fee
-    expect(overturned.every((e) => e.args.slashed === 10n * TOKEN)).toBe(true)
-    expect(await stakeOf(net, net.nodes[0]!.node.address)).toBe(stakeBefore - 10n * TOKEN * BigInt(wrong.length))
+    expect(overturned.every((e) => e.args.slashed === net.book.params.slashAmount)).toBe(true)
+    expect(await stakeOf(net, net.nodes[0]!.node.address)).toBe(stakeBefore - net.book.params.slashAmount * BigInt(wrong.length))
     expect(await stakeOf(net, net.nodes[1]!.node.address)).toBe(20_000n * TOKEN)
     // The client pays for what was right and never for what was overturned: once the honest node has
     // redeemed its whole channel, the escrow is down by at least its fees and at most every right fee.

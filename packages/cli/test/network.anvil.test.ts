@@ -219,10 +219,11 @@ describe('the real-network shape: every role its own process, against anvil', ()
     await expect.poll(async () => (await summary()).levels.FINAL, { timeout: 30_000, interval: 500 }).toBe(1)
     await expect
       .poll(async () => (await summary()).compute, { timeout: 30_000, interval: 500 })
-      .toEqual(expect.objectContaining({ inferenceRuns: 1, verificationRuns: 1 }))
+      // The batch holds the answer and one decoy (forced error): both look like receipts, both were re-executed.
+      .toEqual(expect.objectContaining({ inferenceRuns: 2, verificationRuns: 2 }))
     const network = await (await fetch(`${dashboard.url}/metrics`)).text()
     expect(network).toMatch(/^verity_network_receipts\{level="FINAL"\} 1$/m)
-    expect(await (await fetch(`${verifierUrl}/metrics`)).text()).toMatch(/^verity_verifier_compute_seconds_count 1$/m)
+    expect(await (await fetch(`${verifierUrl}/metrics`)).text()).toMatch(/^verity_verifier_compute_seconds_count 2$/m)
 
     // Every scan stayed within the provider's limit, and the limit is real: a scan from the deployment refused.
     expect(proxy.refused).toBe(0)

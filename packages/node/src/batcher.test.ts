@@ -1,4 +1,4 @@
-import { batchLeavesFor, decoyPositions } from '@verity/contracts'
+import { batchLeavesFor, decoyCount, decoyPositions } from '@verity/contracts'
 import { keccak256, toHex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { decideBatch, decideFinalize, decideRedemptions, layoutBatch, lazyAttesters, realReceiptsFor, stakeCapacity } from './batcher.js'
@@ -71,6 +71,20 @@ describe('decoys in a batch (forced errors)', () => {
         expect(real === 0 || batchLeavesFor(real, rate) <= max).toBe(true)
         expect(batchLeavesFor(real + 1, rate) > max).toBe(true)
       }
+    // batchLeavesFor is the smallest total whose real receipts reach `real` (against a plain walk).
+    for (const rate of [0, 1, 100, 3333, 9999])
+      for (let real = 0; real < 300; real += 7) {
+        let walk = real
+        while (walk - decoyCount(walk, rate) < real) walk++
+        expect(batchLeavesFor(real, rate)).toBe(walk)
+      }
+    // A stake capacity in the billions (slash 0 caps it at 2³² − 1) is answered at once.
+    const huge = 2 ** 32 - 1
+    for (const rate of [0, 100, 9999]) {
+      const real = realReceiptsFor(huge, rate)
+      expect(batchLeavesFor(real, rate)).toBeLessThanOrEqual(huge)
+      expect(real + decoyCount(huge, rate)).toBe(huge)
+    }
     expect(realReceiptsFor(1, 200)).toBe(0)
     expect(realReceiptsFor(2, 200)).toBe(1)
   })

@@ -4,6 +4,7 @@ import {
   batchLeavesFor,
   buildBatchTree,
   decoyCommitOf,
+  decoyCount,
   decoyPositions,
   NO_DECOYS_SALT,
   nodeRegistryAbi,
@@ -61,11 +62,13 @@ export function stakeCapacity(stake: bigint, slash: bigint, openReceipts: number
   return Math.max(0, Math.min(backed - openReceipts, 2 ** 32 - 1))
 }
 
-/** Pure: how many real receipts fit a batch of at most `maxLeaves` leaves, decoys included. */
+/**
+ * Pure: how many real receipts fit a batch of at most `maxLeaves` leaves, decoys included. The real
+ * receipts of `t` leaves, t − decoyCount(t), never fall as t grows, so the answer is that count at
+ * `maxLeaves` — O(1), whatever the bound (a node's stake capacity can be billions).
+ */
 export function realReceiptsFor(maxLeaves: number, decoyRateBps: number): number {
-  let real = maxLeaves
-  while (real > 0 && batchLeavesFor(real, decoyRateBps) > maxLeaves) real--
-  return real
+  return maxLeaves <= 0 ? 0 : maxLeaves - decoyCount(maxLeaves, decoyRateBps)
 }
 
 /**

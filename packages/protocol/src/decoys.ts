@@ -50,7 +50,9 @@ export function decoyPositions(salt: Hex, count: number, rateBps: number): { dec
  */
 export function batchLeavesFor(real: number, rateBps: number): number {
   if (rateBps >= 10_000) throw new RangeError('a decoy rate of 100 % leaves no room for receipts')
-  let total = real
+  // total − decoyCount(total) ≤ total·(1 − rate), so the answer is at least real / (1 − rate): start
+  // just below that bound (one less, for the division's rounding) and step up — a few steps at most.
+  let total = Math.max(real, Math.floor((real * 10_000) / (10_000 - rateBps)) - 1)
   while (total - decoyCount(total, rateBps) < real) total++
   return total
 }

@@ -21,9 +21,9 @@ export const DERIVED_DEFAULTS = {
   /** Decoys (forced errors): 1 % of a batch's leaves. */
   decoyRateBps: 100,
   decoyRewardFees: 454,
-  attesterSlashFees: 9_659,
+  attesterSlashFees: 13_631,
   receiptSlashFees: 5_835,
-  verifierShareBps: 3_177,
+  verifierShareBps: 3_261,
   bountyBps: 5_000,
   challengeBondFees: 2_500,
   challengeWindow: 3_600,

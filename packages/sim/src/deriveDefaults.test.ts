@@ -109,9 +109,9 @@ describe('derivedDeploymentParams', () => {
     const d = derivedDeploymentParams(fee)
     expect(d.params).toEqual({
       slashAmount: 5_835n * fee,
-      attesterSlash: 9_659n * fee,
+      attesterSlash: 13_631n * fee,
       challengeBond: 2_500n * fee,
-      verifierShareBps: 3_177,
+      verifierShareBps: 3_261,
       bountyBps: 5_000,
       challengeWindow: 3_600,
       dataResponseTime: 600,

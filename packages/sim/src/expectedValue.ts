@@ -52,20 +52,33 @@ export function strategyEvPerHour(
 }
 
 export type VerifierEconomics = {
-  /** Pay per attested receipt, fees. */
-  payPerBit: number
+  /** Expected pay of one attestation of an honest verifier (its equal share of the batch's pool), fees. */
+  payPerAttestation: number
   /** Honest verifier: net per receipt it re-executes (pay, decoy rewards − compute, gas), fees. */
   honestPerExecution: number
-  /** Lazy verifier's best EV per batch over how many receipts it attests (1 … all), fees; ≤ 0 is required. */
+  /**
+   * A lazy verifier that cannot tell decoys from receipts: its best EV per batch over how many
+   * leaves it attests unexecuted (the pay is one equal share whatever the count, so one leaf is
+   * best), fees; ≤ 0 is required. One that can tell them apart is not bounded by any slash
+   * (docs/economics.md, "What is left").
+   */
   lazyBestPerBatch: number
   /** Honest verifier's EV per batch, fees. */
   honestPerBatch: number
 }
 
+/** E[1 / (1 + X)] for X ~ Binomial(n, p): an attester's equal share when each of n others attests with probability p. */
+export function expectedShare(n: number, p: number): number {
+  if (p <= 0) return 1
+  return (1 - (1 - p) ** (n + 1)) / ((n + 1) * p)
+}
+
 /**
- * The verifier's side at zero fraud: the batch's pool (verifierShareBps × n fees) is split pro rata
- * to attested receipts; each verifier samples each leaf at q. A lazy verifier attesting k leaves
- * unexecuted is paid only if none is a decoy, and slashed attesterSlash otherwise.
+ * The verifier's side at zero fraud, under Settlement's rule: the batch's pool (verifierShareBps ×
+ * n fees) is split in equal shares among the verifiers that attested any of its leaves; each
+ * verifier samples each leaf at q and attests when its sample is not empty. A lazy verifier
+ * attesting k leaves unexecuted is paid one share only if none is a decoy, and slashed
+ * attesterSlash otherwise.
  */
 export function verifierEconomics(
   params: ProtocolParams,
@@ -81,25 +94,19 @@ export function verifierEconomics(
   const gasFees = unit.gasUsd / unit.fee
   const computeFees = unit.compute / unit.fee
   const pool = (params.verifierShareBps / 10_000) * n
-  const honestBits = a.verifiers * q * n
-  const payPerBit = pool / Math.max(honestBits, 1e-12)
+  const attestProbability = 1 - (1 - q) ** Math.ceil(leaves)
+  const payPerAttestation = pool * expectedShare(a.verifiers - 1, attestProbability)
   const sampled = q * leaves
-  const attestProbability = 1 - (1 - q) ** n
   const decoysSampled = q * leaves * d
   const honestPerBatch =
-    q * n * payPerBit -
-    attestProbability * GAS.attest * gasFees -
+    attestProbability * (payPerAttestation - GAS.attest * gasFees) -
     sampled * computeFees +
     decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
   const honestPerExecution = sampled > 0 ? honestPerBatch / sampled : 0
-  let lazyBest = Number.NEGATIVE_INFINITY
-  for (let k = 1; k <= Math.ceil(leaves); k = k < 64 ? k + 1 : Math.ceil(k * 1.25)) {
-    const clean = (1 - d) ** k
-    const pay = (pool * k) / (honestBits + k)
-    const ev = clean * pay - GAS.attest * gasFees - (1 - clean) * params.attesterSlashFees
-    if (ev > lazyBest) lazyBest = ev
-  }
-  return { payPerBit, honestPerExecution, lazyBestPerBatch: lazyBest, honestPerBatch }
+  // One share whatever the count: the fewest leaves (one) carry the least risk of a decoy.
+  const lazyShare = pool * expectedShare(a.verifiers, attestProbability)
+  const lazyBest = (1 - d) * lazyShare - GAS.attest * gasFees - d * params.attesterSlashFees
+  return { payPerAttestation, honestPerExecution, lazyBestPerBatch: lazyBest, honestPerBatch }
 }
 
 /** Fees per unit of money in the simulation. */

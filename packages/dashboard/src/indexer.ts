@@ -55,6 +55,8 @@ export function createIndexer(options: IndexerOptions): Indexer {
   let lastIndexed = 0n
   /** Completed passes of the fetch loop (batches' receipts, then the operators' APIs). */
   let passes = 0
+  /** The models being priced, if any (one round at a time). */
+  let pricing: Promise<void> | undefined
   const pollOperators = operatorFeeds({ store, domain, log })
   const artifact = options.artifact ?? registeredArtifact(chain, book)
   /** Settlement's immutable decoy rate, read once: with a revealed salt it places a batch's decoys. */
@@ -396,7 +398,12 @@ export function createIndexer(options: IndexerOptions): Indexer {
       const loop = async () => {
         await fetchBatches().catch((error) => log(`indexer: ${(error as Error).message}`))
         await pollOperators().catch((error) => log(`indexer: ${(error as Error).message}`))
-        await priceModels().catch((error) => log(`indexer: ${(error as Error).message}`))
+        // Off the loop: a model's artifact may take its loader's whole timeout to arrive (or not).
+        pricing ??= priceModels()
+          .catch((error) => log(`indexer: ${(error as Error).message}`))
+          .finally(() => {
+            pricing = undefined
+          })
         passes++
         if (fetchTimer !== undefined) fetchTimer = setTimeout(loop, options.pollIntervalMs ?? 500)
       }
@@ -410,6 +417,12 @@ export function createIndexer(options: IndexerOptions): Indexer {
       // And one whole pass over the operators' APIs that started after the chain was caught up.
       const target = passes + 2
       while (passes < target) await new Promise((r) => setTimeout(r, 50))
+      // And every model of an indexed receipt tried once (priced, or its failure recorded).
+      const untried = () =>
+        store.get<{ n: number }>(
+          'SELECT COUNT(*) AS n FROM agg_models a LEFT JOIN models m ON m.model_id = a.model_id WHERE m.model_id IS NULL',
+        )!.n
+      while (pricing || untried() > 0) await (pricing ?? new Promise((r) => setTimeout(r, 50)))
     },
     async stop() {
       if (fetchTimer) clearTimeout(fetchTimer)

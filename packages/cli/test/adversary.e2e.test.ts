@@ -8,6 +8,7 @@ import type { Fault } from '@verity/adversary'
 import { Role } from '@verity/contracts'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
 import { type InferReturnType, infer, waitForTrust } from '@verity/sdk'
+import { parseUnits } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
 import { channelPaid, escrowOf, settledEvents, stakeOf } from './devnetState.js'
@@ -160,5 +161,60 @@ describe('adversarial devnet: a model-id squatter', () => {
     expect(clientRefusals).toEqual(['MODEL_ROOTS_MISMATCH', 'MODEL_ROOTS_MISMATCH'])
     expect(nodeRefusals).toEqual(['MODEL_NOT_FOUND', 'MODEL_NOT_FOUND'])
     expect(honestNodesSlashed).toBe('0')
+  }, 300_000)
+})
+
+/**
+ * `verity devnet --adversary wrong-output:0.05 --exit --json`: the only node answers 5 % of its 200
+ * requests wrong (one output value off by one) and is caught, slashed and made to refund within the
+ * run, losing more than cheating earned it (every amount read back from the chain with viem).
+ *
+ * Why this does not flake. At the derived defaults a new node's receipts are re-executed with
+ * probability 4 %: over the 36,000 receipts of an hour a 5 % cheater is caught in its first window
+ * with p ≥ 0.99 (docs/economics.md), but 200 requests hold about 10 cheats, which would all escape
+ * with probability 0.96^10 ≈ 0.66. So the test sets the sample rate instead: each of 3 verifiers
+ * re-executes half of the receipts (its own pseudo-random choice, keccak of the commit's block hash),
+ * so a cheat escapes all three with probability 0.5^3 = 0.125; the fault is seeded (seed 1), so the
+ * same 11 answers are wrong on every run, and the chance that none is caught is 0.125^11 ≈ 2e-10.
+ * (A verifier that falls behind its 10 s window under CPU load misses some: 4 to 10 of the 11 were
+ * caught in our runs.)
+ * Once one is caught the outcome is not close: a slash is 5.835 VRT, a fee 0.001 VRT.
+ */
+describe('adversarial devnet: a node cheating at 5 %', () => {
+  it('is caught, slashed and refunds within the run, and loses more than it gained', async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'packages', 'cli', 'src', 'cliEntry.ts'),
+        'devnet',
+        ...['--adversary', 'wrong-output:0.05', '--exit', '--json'],
+        ...['--dir', join(mkdtempSync(join(tmpdir(), 'verity-cheater-')), 'net'), '--port', '0', '--dashboard-port', '0'],
+        ...['--requests', '200', '--nodes', '1', '--verifiers', '3', '--sample-rate', '0.5', '--window', '10'],
+      ],
+      { cwd: root },
+    )
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!)
+    const c = summary.cheater
+    console.log(`cheater: ${JSON.stringify(c)}`)
+    expect(c).toMatchObject({ fault: 'flip-output', rate: 0.05, receipts: 200 })
+    expect(c.cheats).toBeGreaterThanOrEqual(5)
+    expect(c.cheats).toBeLessThanOrEqual(20)
+    expect(c.caught).toBeGreaterThanOrEqual(1)
+    expect(c.caught).toBeLessThanOrEqual(c.cheats)
+    // Exactly the caught cheats were overturned; every other receipt, right or wrong, is FINAL.
+    expect(summary.levels).toMatchObject({ OVERTURNED: c.caught, FINAL: 200 - c.caught })
+    const vrt = (v: string) => parseUnits(v, 18)
+    // Each catch slashed the derived receipt slash (5.835 VRT) from the node's 20,000 VRT stake (which
+    // also paid the rewards of the decoys verifiers found).
+    expect(vrt(c.slashed)).toBe(BigInt(c.caught) * vrt('5.835'))
+    expect(vrt(c.stakeLeft)).toBeLessThanOrEqual(vrt('20000') - vrt(c.slashed))
+    expect(vrt(c.loss)).toBe(vrt(c.slashed) + vrt(c.refunded))
+    expect(vrt(c.loss)).toBeGreaterThan(vrt(c.gain))
+    expect(c.lostMoreThanGained).toBe(true)
+    // The dashboard's ratio from the chain: the 200 requests are its inferences (the batches' decoys left out).
+    expect(summary.dashboardVerification).toMatchObject({ inferences: 200, unpriced: 0 })
+    expect(summary.dashboardVerification.decoys).toBeGreaterThan(0)
   }, 300_000)
 })

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { settlementAbi } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
 import { infer, waitForTrust } from '@verity/sdk'
 import type { Browser, Page } from 'playwright-core'
@@ -79,6 +80,19 @@ describe('dashboard in a browser', () => {
       .toBe('100.0 %')
     // Verification compute is reported by the verifiers: two of them re-executed every receipt.
     expect(await card('compute')).toMatch(/^\d+\.\d\d×$/)
+    // Verification ÷ inference from chain facts alone: receipts in the verifiers' attestation bitmaps plus
+    // the challenged ones, over the committed receipts (one model, so its cost cancels): the chain's events.
+    const events = { address: net.book.contracts.settlement, abi: settlementAbi, fromBlock: 0n, strict: true } as const
+    const attestedBits = (await net.chain.publicClient.getContractEvents({ ...events, eventName: 'Attested' })).reduce(
+      (n, e) => n + e.args.receipts,
+      0,
+    )
+    const challenged = (await net.chain.publicClient.getContractEvents({ ...events, eventName: 'ChallengeOpened' })).length
+    const share = Math.floor(((attestedBits + challenged) * 1_000_000) / receipts) / 1_000_000
+    expect(attestedBits + challenged).toBeGreaterThanOrEqual(receipts)
+    await expect.poll(() => card('verification-share'), { timeout: 10_000 }).toBe(`${(100 * share).toFixed(2)} %`)
+    const api = (await (await fetch(`${net.dashboardUrl}/api/summary`)).json()) as { verification: Record<string, unknown> }
+    expect(api.verification).toMatchObject({ inferences: receipts, decoys: 0, reexecutions: attestedBits + challenged, unpriced: 0, share })
     // Every operator's API answered the indexer.
     await expect.poll(() => page.locator('#operators tbody tr').count(), { timeout: 10_000 }).toBe(4)
     expect(await page.locator('#operators tbody td.error').count()).toBe(0)
@@ -116,6 +130,7 @@ describe('dashboard in a browser', () => {
     const total = (all: Map<string, number>[], name: string) => all.reduce((a, m) => a + (m.get(name) ?? 0), 0)
     expect(network.get('verity_network_receipts{level="FINAL"}')).toBe(receipts - overturned.length)
     expect(network.get('verity_network_receipts{level="OVERTURNED"}')).toBe(overturned.length)
+    expect(network.get('verity_network_verification_share')).toBe(share)
     for (const level of ['FINAL', 'OVERTURNED', 'EXECUTED']) {
       expect({ level, nodes: total(nodes, `verity_node_receipts{level="${level}"}`) }).toEqual({
         level,

@@ -1,7 +1,8 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { disputeGameAbi, GameReason } from '@verity/contracts'
+import { disputeGameAbi, GameReason, settlementAbi } from '@verity/contracts'
+import { decoyCount } from '@verity/protocol'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
 import { getInference, type InferReturnType, infer, verifyReceipt, waitForTrust } from '@verity/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -87,6 +88,35 @@ describe('devnet end to end: 200 real MNIST digits through two nodes and three v
     expect(resolved.filter((e) => e.args.reason !== GameReason.conceded)).toEqual([])
     expect(resolved.length).toBeLessThanOrEqual(challenges)
     expect(attested.filter((a) => a.attestations > 0).length).toBeGreaterThan(50)
+  })
+
+  it("the dashboard's verification ÷ inference is the chain's: attested and challenged receipts over receipts less revealed decoys", async () => {
+    await net.indexer.caughtUp()
+    const events = { address: net.book.contracts.settlement, abi: settlementAbi, fromBlock: 0n, strict: true } as const
+    const get = <name extends 'BatchCommitted' | 'Attested' | 'ChallengeOpened' | 'DecoysRevealed'>(eventName: name) =>
+      net.chain.publicClient.getContractEvents({ ...events, eventName })
+    const [committed, attested, challenged, revealed] = await Promise.all([
+      get('BatchCommitted'),
+      get('Attested'),
+      get('ChallengeOpened'),
+      get('DecoysRevealed'),
+    ])
+    const leaves = new Map(committed.map((e) => [e.args.batchId, e.args.count]))
+    const decoys = revealed.reduce((n, e) => n + decoyCount(leaves.get(e.args.batchId)!, net.book.params.decoyRateBps), 0)
+    const receipts = committed.reduce((n, e) => n + e.args.count, 0)
+    const reexecutions = attested.reduce((n, e) => n + e.args.receipts, 0) + challenged.length
+    // Every batch was finalized, so every batch revealed its decoys; one model, so its cost cancels.
+    expect(revealed.length).toBe(committed.length)
+    expect(decoys).toBeGreaterThan(0)
+    const summary = (await (await fetch(`${net.dashboardUrl}/api/summary`)).json()) as { verification: Record<string, unknown> }
+    expect(summary.verification).toMatchObject({
+      inferences: receipts - decoys,
+      decoys,
+      reexecutions,
+      unpriced: 0,
+      share: Math.floor((reexecutions * 1_000_000) / (receipts - decoys)) / 1_000_000,
+    })
+    expect(receipts - decoys).toBe(200)
   })
 
   it('refuses a receipt the chain does not hold: a forged inclusion proof fails verification', async () => {

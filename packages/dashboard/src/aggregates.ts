@@ -15,13 +15,20 @@ export const levelOf = (r: string) => `CASE
 /** Re-executed by a verifier, as the chain shows it (attested or challenged), for row `r`. */
 export const reexecutedOf = (r: string) => `(${r}.attested_at_ms IS NOT NULL OR ${r}.disputed_at_ms IS NOT NULL)`
 
+/**
+ * Re-executions of row `r` the chain shows: one per verifier whose attestation bitmap holds it, one per
+ * challenge opened against it (0 before it is committed).
+ */
+export const reexecutionsOf = (r: string) => `(CASE WHEN ${r}.committed_at_ms IS NULL THEN 0 ELSE ${r}.attestations + ${r}.challenges END)`
+
 /** Index of the compute-time bucket (COMPUTE_BUCKETS, then +Inf) of `ms` milliseconds, as SQL. */
 const computeBucketOf = (ms: string) =>
   `CASE ${COMPUTE_BUCKETS.map((bound, i) => `WHEN ${ms} <= ${bound * 1000} THEN ${i}`).join(' ')} ELSE ${COMPUTE_BUCKETS.length} END`
 
 /**
  * The statements that add (sign 1) or remove (sign -1) one `inferences` row `r` from every aggregate:
- * receipts by level, by mode (committed, re-executed), by node (served, compute), per slot of
+ * receipts by level, by mode (committed, re-executed), by node (served, compute), by model (committed,
+ * revealed decoys, re-executions: the verification ratio of `summaryOf`), per slot of
  * execution (receipts, compute, committed and re-executed by mode), the trust-gap histograms per slot
  * (1 s bins: gaps are whole seconds), the compute histogram and the totals.
  */
@@ -40,6 +47,10 @@ function inferenceContribution(r: string, sign: 1 | -1): string {
       ON CONFLICT (slot, mode) DO UPDATE SET inferences = inferences ${s} 1,
         inference_ms = inference_ms ${s} COALESCE(${r}.compute_ms, 0), inference_runs = inference_runs ${s} (${r}.compute_ms IS NOT NULL),
         committed = committed ${s} ${committed}, reexecuted = reexecuted ${s} (${committed} AND ${reexecutedOf(r)});
+    INSERT INTO agg_models (model_id, committed, decoys, reexecutions)
+      VALUES (${r}.model_id, ${sign} * ${committed}, ${sign} * (${committed} AND ${r}.decoy = 1), ${sign} * ${reexecutionsOf(r)})
+      ON CONFLICT (model_id) DO UPDATE SET committed = committed ${s} ${committed}, decoys = decoys ${s} (${committed} AND ${r}.decoy = 1),
+        reexecutions = reexecutions ${s} ${reexecutionsOf(r)};
     INSERT INTO agg_compute (role, bucket, n, ms) SELECT 'inference', ${computeBucketOf(`${r}.compute_ms`)}, ${sign}, ${sign} * ${r}.compute_ms
       WHERE ${r}.compute_ms IS NOT NULL
       ON CONFLICT (role, bucket) DO UPDATE SET n = n ${s} 1, ms = ms ${s} ${r}.compute_ms;
@@ -58,6 +69,7 @@ function inferenceContribution(r: string, sign: 1 | -1): string {
 export const AGGREGATES_SQL = `
 CREATE TABLE IF NOT EXISTS agg_levels (level TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS agg_nodes (node TEXT PRIMARY KEY, served INTEGER NOT NULL, compute_ms REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS agg_models (model_id TEXT PRIMARY KEY, committed INTEGER NOT NULL, decoys INTEGER NOT NULL, reexecutions INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS agg_verifiers (verifier TEXT PRIMARY KEY, checked INTEGER NOT NULL, compute_ms REAL NOT NULL, mismatched INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS agg_slots (
   slot INTEGER NOT NULL,
@@ -90,4 +102,4 @@ END;
 `
 
 /** The aggregate tables (dropped with the index when its schema changes). */
-export const AGGREGATE_TABLES = ['agg_levels', 'agg_nodes', 'agg_verifiers', 'agg_slots', 'agg_compute', 'agg_gaps']
+export const AGGREGATE_TABLES = ['agg_levels', 'agg_nodes', 'agg_models', 'agg_verifiers', 'agg_slots', 'agg_compute', 'agg_gaps']

@@ -55,6 +55,19 @@ export function renderMetrics(store: IndexStore): string {
   m.define('reexecuted_ratio', 'gauge', 'Share of committed receipts re-executed by a verifier (attested or challenged), by mode')
   for (const mode of s.coverage.byMode) m.set('reexecuted_ratio', mode.share, { mode: mode.mode })
   m.define(
+    'verification_share',
+    'gauge',
+    'Verification compute ÷ inference compute from chain facts: attested and challenged receipts over committed receipts less revealed decoys, each weighted by its model cost',
+  )
+  m.set('verification_share', s.verification.share)
+  m.define(
+    'model_work',
+    'gauge',
+    'Model-cost units (multiply-accumulates and element ops) of committed inferences and of re-executions, by role',
+  )
+  m.set('model_work', Number(s.verification.inferenceWork), { role: 'inference' })
+  m.set('model_work', Number(s.verification.verificationWork), { role: 'verification' })
+  m.define(
     'compute_seconds',
     'histogram',
     'Model run time per run, by role (inference = the node, verification = a re-execution)',

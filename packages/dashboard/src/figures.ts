@@ -78,6 +78,7 @@ export function summaryOf(store: IndexStore) {
       mismatches,
       ratio: compute.inferenceMs === 0 ? 0 : compute.verificationMs / compute.inferenceMs,
     },
+    verification: verificationRatioOf(store),
     trustGap: { attested: gapPercentiles(store, 'attested'), final: gapPercentiles(store, 'final') },
     // What moved on-chain: fees redeemed from clients' escrow less the refunds of overturned
     // receipts, and what finalized batches paid out to their verifiers.
@@ -95,6 +96,48 @@ export function summaryOf(store: IndexStore) {
 }
 
 export type Summary = ReturnType<typeof summaryOf>
+
+/**
+ * Verification compute ÷ inference compute, from chain facts alone (issue 14; the devnet's summary
+ * measures the same from the roles' own clocks). Re-executions: for each verifier, the receipts its
+ * attestation bitmaps hold plus those it challenged; inferences: committed receipts less the decoys
+ * their nodes revealed (forced errors, no client asked for them). Each is weighted by its model's
+ * `modelCost` (the work of one run, counted from the registered artifact's graph), so receipts of a
+ * small and a large model add up as the compute they stand for. Receipts of a model not priced yet
+ * (its artifact unavailable) are left out and counted in `unpriced`.
+ */
+export function verificationRatioOf(store: IndexStore) {
+  const rows = store.all<{ model_id: string; committed: number; decoys: number; reexecutions: number; cost: string | null }>(
+    'SELECT a.model_id, a.committed, a.decoys, a.reexecutions, m.cost FROM agg_models a LEFT JOIN models m ON m.model_id = a.model_id',
+  )
+  let inferenceWork = 0n
+  let verificationWork = 0n
+  let inferences = 0
+  let decoys = 0
+  let reexecutions = 0
+  let unpriced = 0
+  for (const r of rows) {
+    if (r.cost === null) {
+      unpriced += r.committed
+      continue
+    }
+    inferences += r.committed - r.decoys
+    decoys += r.decoys
+    reexecutions += r.reexecutions
+    inferenceWork += BigInt(r.committed - r.decoys) * BigInt(r.cost)
+    verificationWork += BigInt(r.reexecutions) * BigInt(r.cost)
+  }
+  return {
+    inferences,
+    decoys,
+    reexecutions,
+    unpriced,
+    /** Model-cost units (multiply-accumulates and element ops) of the inferences and of the re-executions, as decimal strings. */
+    inferenceWork: inferenceWork.toString(),
+    verificationWork: verificationWork.toString(),
+    share: inferenceWork === 0n ? 0 : Number((verificationWork * 1_000_000n) / inferenceWork) / 1_000_000,
+  }
+}
 
 /** Groups the index's time slots into at most `buckets` intervals: the interval of a slot, and where each begins (ms). */
 function intervals(store: IndexStore, buckets: number) {

@@ -1,6 +1,6 @@
 export { type DashboardOptions, dashboardApi } from './dashboardApi.js'
 export { renderMetrics } from './dashboardMetrics.js'
-export { LEVEL_SQL, modeName, type Summary, summaryOf, trustGapOf, verificationOf } from './figures.js'
+export { LEVEL_SQL, modeName, type Summary, summaryOf, trustGapOf, verificationOf, verificationRatioOf } from './figures.js'
 export { createIndexer, type Indexer, type IndexerOptions } from './indexer.js'
 export { IndexStore } from './indexStore.js'
 export { inferenceDetail } from './inferenceDetail.js'

@@ -2,9 +2,20 @@ import Database from 'better-sqlite3'
 import { AGGREGATE_TABLES, AGGREGATES_SQL } from './aggregates.js'
 
 /** Bumped whenever the tables change: an index of another version is dropped and rebuilt from the chain and the nodes. */
-const SCHEMA_VERSION = '5'
+const SCHEMA_VERSION = '6'
 
-const TABLES = ['meta', 'batches', 'inferences', 'attestations', 'checks', 'challenges', 'games', 'operators', ...AGGREGATE_TABLES]
+const TABLES = [
+  'meta',
+  'batches',
+  'inferences',
+  'attestations',
+  'checks',
+  'challenges',
+  'games',
+  'operators',
+  'models',
+  ...AGGREGATE_TABLES,
+]
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,7 +43,9 @@ CREATE TABLE IF NOT EXISTS batches (
   fetched INTEGER NOT NULL DEFAULT 0,
   fetch_error TEXT,
   -- The batch's decoy commitment (its root = keccak(receipts root ‖ this)), as the node served it.
-  decoy_commit TEXT
+  decoy_commit TEXT,
+  -- The decoys' salt, once the node revealed it on-chain (DecoysRevealed): their positions follow from it.
+  decoy_salt TEXT
 );
 CREATE TABLE IF NOT EXISTS inferences (
   id TEXT PRIMARY KEY,
@@ -54,6 +67,9 @@ CREATE TABLE IF NOT EXISTS inferences (
   open_challenges INTEGER NOT NULL DEFAULT 0,
   overturned_at_ms INTEGER,
   final_at_ms INTEGER,
+  -- Challenges opened against it (each one a verifier's re-execution), and whether it is a revealed decoy.
+  challenges INTEGER NOT NULL DEFAULT 0,
+  decoy INTEGER NOT NULL DEFAULT 0,
   UNIQUE (batch_id, idx)
 );
 CREATE INDEX IF NOT EXISTS inferences_recent ON inferences (executed_at_ms DESC);
@@ -108,6 +124,13 @@ CREATE TABLE IF NOT EXISTS games (
   resolved_at_ms INTEGER,
   node_lost INTEGER,
   reason INTEGER
+);
+-- The work of one run of each model (modelCost of its registered artifact), or why it is not known yet.
+CREATE TABLE IF NOT EXISTS models (
+  model_id TEXT PRIMARY KEY,
+  cost TEXT,
+  error TEXT,
+  tried_at_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS operators (
   address TEXT NOT NULL,

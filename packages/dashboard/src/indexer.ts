@@ -1,18 +1,28 @@
 import { type AddressBook, type Chain, type EventFollower, followEvents } from '@verity/chain'
 import { disputeGameAbi, nodeRegistryAbi, settlementAbi } from '@verity/contracts'
 import { BATCH_FETCH_LIMITS, bitmapHas, buildBatchTree, fetchJson, hashReceipt, receiptFromWire } from '@verity/protocol'
+import { decodeArtifact, modelCost } from '@verity/runtime'
 import type { Hex, Log } from 'viem'
 import { IndexStore } from './indexStore.js'
 import { computeMsOf, operatorFeeds } from './operatorFeeds.js'
-import { applyAttestations, finalizeReceipts, refreshDisputes } from './receiptFacts.js'
+import { applyAttestations, applyDecoys, finalizeReceipts, refreshDisputes } from './receiptFacts.js'
+import { registeredArtifact } from './registeredArtifact.js'
 
 export type IndexerOptions = {
   chain: Chain
   book: AddressBook
   dbPath: string
   pollIntervalMs?: number
+  /**
+   * A model's artifact bytes, checked against its registration (default: `registeredArtifact`, the
+   * SDK's bounded loader): the index prices each model's runs by `modelCost` of its graph.
+   */
+  artifact?(modelId: Hex): Promise<Uint8Array>
   log?(line: string): void
 }
+
+/** How long a model whose artifact could not be loaded waits before the next try. */
+const MODEL_RETRY_MS = 30_000
 
 export type Indexer = {
   store: IndexStore
@@ -29,8 +39,9 @@ const abi = [...settlementAbi, ...disputeGameAbi, ...nodeRegistryAbi] as const
  * committed batch's receipts from the node that committed it (its `dataURI`), checking that they
  * hash to the committed root. Each receipt then gets the chain time it reached each trust level.
  * Also follows the registered operators' APIs (`operatorFeeds`): receipts as soon as they are signed,
- * and the verifiers' re-executions with their compute time. Resumable (cursors in the database) and
- * idempotent.
+ * and the verifiers' re-executions with their compute time. Prices each model's run once by
+ * `modelCost` of its registered artifact (the weights of the verification ratio). Resumable (cursors
+ * in the database) and idempotent.
  */
 export function createIndexer(options: IndexerOptions): Indexer {
   const { chain, book } = options
@@ -44,7 +55,22 @@ export function createIndexer(options: IndexerOptions): Indexer {
   let lastIndexed = 0n
   /** Completed passes of the fetch loop (batches' receipts, then the operators' APIs). */
   let passes = 0
+  /** The models being priced, if any (one round at a time). */
+  let pricing: Promise<void> | undefined
   const pollOperators = operatorFeeds({ store, domain, log })
+  const artifact = options.artifact ?? registeredArtifact(chain, book)
+  /** Settlement's immutable decoy rate, read once: with a revealed salt it places a batch's decoys. */
+  let decoyRate: Promise<number> | undefined
+  const decoyRateBps = () => {
+    decoyRate ??= chain.publicClient
+      .readContract({ address: book.contracts.settlement, abi: settlementAbi, functionName: 'decoyRateBps' })
+      .then(Number)
+      .catch((error) => {
+        decoyRate = undefined
+        throw error
+      })
+    return decoyRate
+  }
   // The EIP-712 domain, for the page's own check of a receipt's signature and inclusion proof.
   store.setMeta('chain_id', String(chain.chainId))
   store.setMeta('settlement', book.contracts.settlement)
@@ -112,6 +138,10 @@ export function createIndexer(options: IndexerOptions): Indexer {
           String(a.debited),
           at,
         )
+        break
+      case 'DecoysRevealed':
+        store.run('UPDATE batches SET decoy_salt = ? WHERE batch_id = ?', a.salt, Number(a.batchId))
+        applyDecoys(store, Number(a.batchId), await decoyRateBps())
         break
       case 'BatchFinalized':
         store.run(
@@ -304,12 +334,45 @@ export function createIndexer(options: IndexerOptions): Indexer {
       })
       // Events about these receipts may have arrived before the receipts themselves.
       applyAttestations(store, b.batch_id)
+      applyDecoys(store, b.batch_id, await decoyRateBps())
       for (const c of store.all<{ idx: number }>('SELECT DISTINCT idx FROM challenges WHERE batch_id = ?', b.batch_id)) {
         refreshDisputes(store, b.batch_id, c.idx)
       }
     } catch (error) {
       store.run('UPDATE batches SET fetch_error = ? WHERE batch_id = ?', error instanceof Error ? error.message : String(error), b.batch_id)
       log(`indexer: batch ${b.batch_id}: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+
+  /**
+   * Prices the models of indexed receipts not priced yet: the artifact from its registered URI
+   * (bounded, checked against the registered hash), decoded, `modelCost` of its graph. A model whose
+   * artifact cannot be had is retried after MODEL_RETRY_MS; its receipts are left out of the ratio.
+   */
+  async function priceModels() {
+    const now = Date.now()
+    const unpriced = store.all<{ model_id: string }>(
+      `SELECT a.model_id FROM agg_models a LEFT JOIN models m ON m.model_id = a.model_id
+       WHERE m.model_id IS NULL OR (m.cost IS NULL AND m.tried_at_ms < ?) LIMIT 8`,
+      now - MODEL_RETRY_MS,
+    )
+    for (const { model_id } of unpriced) {
+      let cost: string | null = null
+      let error: string | null = null
+      try {
+        cost = modelCost(decodeArtifact(await artifact(model_id as Hex))).toString()
+      } catch (e) {
+        error = e instanceof Error ? e.message.split('\n')[0]! : String(e)
+        log(`indexer: model ${model_id}: ${error}`)
+      }
+      store.run(
+        `INSERT INTO models (model_id, cost, error, tried_at_ms) VALUES (?, ?, ?, ?)
+         ON CONFLICT (model_id) DO UPDATE SET cost = excluded.cost, error = excluded.error, tried_at_ms = excluded.tried_at_ms`,
+        model_id,
+        cost,
+        error,
+        now,
+      )
     }
   }
 
@@ -335,6 +398,12 @@ export function createIndexer(options: IndexerOptions): Indexer {
       const loop = async () => {
         await fetchBatches().catch((error) => log(`indexer: ${(error as Error).message}`))
         await pollOperators().catch((error) => log(`indexer: ${(error as Error).message}`))
+        // Off the loop: a model's artifact may take its loader's whole timeout to arrive (or not).
+        pricing ??= priceModels()
+          .catch((error) => log(`indexer: ${(error as Error).message}`))
+          .finally(() => {
+            pricing = undefined
+          })
         passes++
         if (fetchTimer !== undefined) fetchTimer = setTimeout(loop, options.pollIntervalMs ?? 500)
       }
@@ -348,6 +417,12 @@ export function createIndexer(options: IndexerOptions): Indexer {
       // And one whole pass over the operators' APIs that started after the chain was caught up.
       const target = passes + 2
       while (passes < target) await new Promise((r) => setTimeout(r, 50))
+      // And every model of an indexed receipt tried once (priced, or its failure recorded).
+      const untried = () =>
+        store.get<{ n: number }>(
+          'SELECT COUNT(*) AS n FROM agg_models a LEFT JOIN models m ON m.model_id = a.model_id WHERE m.model_id IS NULL',
+        )!.n
+      while (pricing || untried() > 0) await (pricing ?? new Promise((r) => setTimeout(r, 50)))
     },
     async stop() {
       if (fetchTimer) clearTimeout(fetchTimer)

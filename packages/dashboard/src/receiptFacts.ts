@@ -1,4 +1,5 @@
-import { bitmapHas } from '@verity/protocol'
+import { bitmapHas, decoyPositions } from '@verity/protocol'
+import type { Hex } from 'viem'
 import type { IndexStore } from './indexStore.js'
 
 /*
@@ -14,13 +15,14 @@ export function finalizeReceipts(store: IndexStore, batchId: number, at: number)
 }
 
 /**
- * A receipt's dispute fields from its challenges: first opened, how many are open, when one was
+ * A receipt's dispute fields from its challenges: first opened, how many were opened and are open, when one was
  * upheld (an overturned receipt is never FINAL).
  */
 export function refreshDisputes(store: IndexStore, batchId: number, idx: number): void {
   store.run(
     `UPDATE inferences SET
        disputed_at_ms = (SELECT MIN(opened_at_ms) FROM challenges c WHERE c.batch_id = @batchId AND c.idx = @idx),
+       challenges = (SELECT COUNT(*) FROM challenges c WHERE c.batch_id = @batchId AND c.idx = @idx),
        open_challenges = (SELECT COUNT(*) FROM challenges c WHERE c.batch_id = @batchId AND c.idx = @idx AND c.status = 'open'),
        overturned_at_ms = (SELECT MIN(resolved_at_ms) FROM challenges c WHERE c.batch_id = @batchId AND c.idx = @idx AND c.status = 'upheld')
      WHERE batch_id = @batchId AND idx = @idx`,
@@ -47,5 +49,18 @@ export function applyAttestations(store: IndexStore, batchId: number): void {
         idx,
       )
     }
+  })
+}
+
+/**
+ * Marks a batch's decoys (forced errors, not client inferences) once its node revealed their salt
+ * on-chain: their positions are `decoyPositions(salt, leaves, decoyRateBps)`, as Settlement computes them.
+ */
+export function applyDecoys(store: IndexStore, batchId: number, decoyRateBps: number): void {
+  const batch = store.get<{ count: number; decoy_salt: string | null }>('SELECT count, decoy_salt FROM batches WHERE batch_id = ?', batchId)
+  if (!batch?.decoy_salt || decoyRateBps === 0) return
+  store.transaction(() => {
+    for (const { position } of decoyPositions(batch.decoy_salt as Hex, batch.count, decoyRateBps))
+      store.run('UPDATE inferences SET decoy = 1 WHERE batch_id = ? AND idx = ? AND decoy = 0', batchId, position)
   })
 }

@@ -29,6 +29,11 @@ function scanned(store: IndexStore) {
          SELECT executed_at_ms / ${SLOT_MS}, 'FINAL', (final_at_ms - executed_at_ms) / 1000 FROM inferences WHERE final_at_ms IS NOT NULL)
        GROUP BY slot, level, bin ORDER BY slot, level, bin`,
     ),
+    models: store.all(
+      `SELECT model_id, SUM(committed_at_ms IS NOT NULL) AS committed, SUM(committed_at_ms IS NOT NULL AND decoy = 1) AS decoys,
+              SUM(CASE WHEN committed_at_ms IS NULL THEN 0 ELSE attestations + challenges END) AS reexecutions
+       FROM inferences GROUP BY model_id ORDER BY model_id`,
+    ),
     verifiers: store.all(
       'SELECT verifier, COUNT(*) AS checked, SUM(compute_ms) AS compute_ms, SUM(matched = 0) AS mismatched FROM checks GROUP BY verifier ORDER BY verifier',
     ),
@@ -51,6 +56,7 @@ function aggregated(store: IndexStore) {
       'SELECT slot, mode, inferences, inference_ms, inference_runs, committed, reexecuted FROM agg_slots WHERE inferences != 0 ORDER BY slot, mode',
     ),
     gaps: store.all('SELECT slot, level, bin, n FROM agg_gaps WHERE n != 0 ORDER BY slot, level, bin'),
+    models: store.all('SELECT model_id, committed, decoys, reexecutions FROM agg_models ORDER BY model_id'),
     verifiers: store.all('SELECT verifier, checked, compute_ms, mismatched FROM agg_verifiers ORDER BY verifier'),
     checkSlots: store.all('SELECT slot, mode, checks, verification_ms FROM agg_slots WHERE checks != 0 ORDER BY slot, mode'),
     compute: store.all(
@@ -71,7 +77,7 @@ function rounded(value: unknown): unknown {
 /**
  * The aggregates the index keeps by trigger equal a full recomputation after any sequence of the
  * writes the indexer makes: receipts seen at EXECUTED then committed (or committed directly),
- * attestations, challenges opened, upheld and rejected, finalizations, and verifiers' checks.
+ * attestations, challenges opened, upheld and rejected, decoys revealed, finalizations, and verifiers' checks.
  */
 describe('index aggregates', () => {
   for (const seed of [1, 2, 3]) {
@@ -90,9 +96,10 @@ describe('index aggregates', () => {
           ids.push(id)
           store.run(
             `INSERT INTO inferences (id, node, client, model_id, fee, mode, receipt_json, executed_at_ms, compute_ms)
-             VALUES (?, ?, 'c', 'm', '1', ?, '{}', ?, ?) ON CONFLICT (id) DO UPDATE SET compute_ms = COALESCE(inferences.compute_ms, excluded.compute_ms)`,
+             VALUES (?, ?, 'c', ?, '1', ?, '{}', ?, ?) ON CONFLICT (id) DO UPDATE SET compute_ms = COALESCE(inferences.compute_ms, excluded.compute_ms)`,
             id,
             pick(['n1', 'n2', 'n3']),
+            pick(['m1', 'm2']),
             pick([1, 0x82]),
             t0 + Math.floor((rand() * 60_000) / 1000) * 1000,
             rand() < 0.2 ? null : pick(COMPUTE_CASES),
@@ -115,9 +122,11 @@ describe('index aggregates', () => {
           )
         } else if (roll < 0.72) {
           store.run(
-            'UPDATE inferences SET disputed_at_ms = executed_at_ms + 2000, open_challenges = open_challenges + 1 WHERE id = ? AND committed_at_ms IS NOT NULL',
+            'UPDATE inferences SET disputed_at_ms = executed_at_ms + 2000, open_challenges = open_challenges + 1, challenges = challenges + 1 WHERE id = ? AND committed_at_ms IS NOT NULL',
             pick(ids),
           )
+          // Now and then the receipt is a decoy its node revealed (its batch's salt on-chain).
+          if (rand() < 0.3) store.run('UPDATE inferences SET decoy = 1 WHERE id = ? AND committed_at_ms IS NOT NULL', pick(ids))
         } else if (roll < 0.78) {
           const upheld = rand() < 0.5
           store.run(

@@ -23,6 +23,15 @@ type Summary = {
     mismatches: number
     ratio: number
   }
+  verification: {
+    inferences: number
+    decoys: number
+    reexecutions: number
+    unpriced: number
+    inferenceWork: string
+    verificationWork: string
+    share: number
+  }
   trustGap: { attested: Percentiles; final: Percentiles }
   fees: string
   gas: number
@@ -104,6 +113,12 @@ function renderCards(s: Summary) {
       `${(100 * s.coverage.reexecuted).toFixed(1)} %`,
       'coverage',
       `${s.coverage.attestationsPerReceipt.toFixed(2)} attestations per receipt`,
+    ),
+    card(
+      'verification ÷ inference',
+      `${(100 * s.verification.share).toFixed(2)} %`,
+      'verification-share',
+      `${formatNumber(s.verification.reexecutions)} re-executions of ${formatNumber(s.verification.inferences)} inferences (${formatNumber(s.verification.decoys)} decoys left out), weighted by model cost; from the chain`,
     ),
     card(
       'verification compute',

@@ -52,6 +52,7 @@ export {
   ZERO_HASH,
 } from './merkle.js'
 export type { Model, ModelNode, TensorInfo } from './model.js'
+export { modelCost } from './modelCost.js'
 export { intOps, onnxOps } from './ops/registry.js'
 export type { IntNode, IntOp } from './ops/types.js'
 export { seededRandom } from './seededRandom.js'

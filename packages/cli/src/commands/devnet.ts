@@ -9,9 +9,10 @@ import {
   runMoneyAttack,
 } from '@verity/adversary'
 import { scanLogs } from '@verity/chain'
-import { disputeGameAbi, GameReason, settlementAbi } from '@verity/contracts'
+import { disputeGameAbi, GameReason, nodeRegistryAbi, Role, settlementAbi } from '@verity/contracts'
+import { type Summary, summaryOf } from '@verity/dashboard'
 import { fetchJson, type TrustLevel, type VerificationMode } from '@verity/protocol'
-import { mnistImage } from '@verity/runtime'
+import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
 import { getInference, infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
@@ -58,6 +59,9 @@ type Tracked = {
   inferenceId: `0x${string}`
   node: string
   faultyNode: boolean
+  /** The answer's raw output and the receipt's fee: what tells a cheat from an honest answer, and what it earned. */
+  raw: number[]
+  fee: bigint
   executedAt: number
   latencyMs: number
   reached: Partial<Record<TrustLevel, number>>
@@ -139,6 +143,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
         inferenceId: r.inferenceId,
         node: r.node.url,
         faultyNode: net.nodes.find((n) => n.url === r.node.url)?.faulty ?? false,
+        raw: Object.values(r.outputs)[0]!.raw,
+        fee: r.receipt.fee,
         executedAt: Date.now(),
         latencyMs: r.latencyMs,
         reached: { EXECUTED: Date.now() },
@@ -265,9 +271,16 @@ export type DevnetSummary = {
    * `receipt-forger`) or the model squatter outside the roles (`model-squatter`).
    */
   adversary?: AdversaryOutcome | ModelSquatterReport
+  /** The cheating node of `--adversary wrong-output|deep-value|silent:<rate>`: its cheats, how many were caught, what it gained and lost. */
+  cheater?: CheaterOutcome
   verifiers: { checked: number; matched: number; challenges: number }[]
   /** Model-run time of the verifiers' re-executions over the nodes' own runs (issue 14's ratio). */
   verification: { inferenceComputeMs: number; verificationComputeMs: number; share: number }
+  /**
+   * The same ratio as the dashboard derives it from the chain alone: receipts attested or challenged
+   * over committed receipts less revealed decoys, weighted by model cost (docs/dashboard.md).
+   */
+  dashboardVerification: Summary['verification']
   /** The money attacks run (`--adversary escrow-thief` …): amounts in VRT. */
   attacks: ReturnType<typeof attackToJson>[]
 }
@@ -304,6 +317,85 @@ export type AdversaryOutcome =
       sdkAccepted: number
       sdkRejected: Record<string, number>
     }
+
+/**
+ * What cheating earned node 0 (`--adversary wrong-output|deep-value|silent:<rate>`) and what it cost
+ * it, amounts in VRT. A cheat is an answer whose output differs from the honest run of the same input
+ * (re-run here); caught = its receipt was overturned on-chain. Gain, counted generously: the fees of
+ * the uncaught cheats (kept), plus one fee per cheat for the compute it saved (a fee is priced above
+ * the node's compute, docs/economics.md; these faulty nodes in fact run the model and then lie, so
+ * they save nothing). Loss, read from the chain's ReceiptOverturned events of the node's batches:
+ * slashes and refunds (decoys the node conceded are excluded: every node pays those).
+ */
+export type CheaterOutcome = {
+  node: string
+  fault: string
+  rate: number
+  receipts: number
+  cheats: number
+  caught: number
+  gain: string
+  slashed: string
+  refunded: string
+  loss: string
+  lostMoreThanGained: boolean
+  /** The node's active stake at the end (NodeRegistry): what its slashes left of it. */
+  stakeLeft: string
+}
+
+async function cheaterOutcome(net: Devnet, tracked: Tracked[], fromBlock: bigint, fault: Fault): Promise<CheaterOutcome> {
+  const cheater = net.nodes.find((n) => n.faulty)!
+  const model = await net.client.model(net.modelId)
+  const served = tracked.filter((t) => t.faultyNode)
+  const cheats = served.filter((t) => {
+    const honest = runQuantized(model, quantizeInputs(model, { Input3: mnistImage(net.mnist, t.i) })).outputs[0]!
+    return t.raw.length !== honest.length || t.raw.some((v, k) => v !== honest[k])
+  })
+  const events = { address: net.book.contracts.settlement, abi: settlementAbi, strict: true } as const
+  const scan = <log>(fetch: (range: { fromBlock: bigint; toBlock: bigint }) => Promise<log[]>) =>
+    scanLogs(net.chain, { fromBlock: fromBlock + 1n, fetch })
+  const [committed, overturned, resolved] = await Promise.all([
+    scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'BatchCommitted' })),
+    scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'ReceiptOverturned' })),
+    scan((range) =>
+      net.chain.publicClient.getContractEvents({
+        address: net.book.contracts.disputeGame,
+        abi: disputeGameAbi,
+        eventName: 'GameResolved',
+        ...range,
+        strict: true,
+      }),
+    ),
+  ])
+  const mine = new Set(committed.filter((e) => e.args.node.toLowerCase() === cheater.node.address.toLowerCase()).map((e) => e.args.batchId))
+  const conceded = new Set(resolved.filter((e) => e.args.reason === GameReason.conceded).map((e) => e.args.gameId))
+  const paid = overturned.filter((e) => mine.has(e.args.batchId) && !conceded.has(e.args.challengeId))
+  const overturnedAt = new Set(paid.map((e) => `${e.args.batchId}:${e.args.receiptIndex}`))
+  const caught = cheats.filter((t) => t.position && overturnedAt.has(`${t.position.batchId}:${t.position.index}`))
+  const gain = cheats.filter((t) => !caught.includes(t)).reduce((a, t) => a + t.fee, 0n) + cheats.reduce((a, t) => a + t.fee, 0n)
+  const slashed = paid.reduce((a, e) => a + e.args.slashed, 0n)
+  const refunded = paid.reduce((a, e) => a + e.args.refund, 0n)
+  const operator = await net.chain.publicClient.readContract({
+    address: net.book.contracts.nodeRegistry,
+    abi: nodeRegistryAbi,
+    functionName: 'getOperator',
+    args: [cheater.node.address, Role.inference],
+  })
+  return {
+    node: cheater.node.address,
+    fault: fault.kind,
+    rate: fault.rate,
+    receipts: served.length,
+    cheats: cheats.length,
+    caught: caught.length,
+    gain: formatUnits(gain, 18),
+    slashed: formatUnits(slashed, 18),
+    refunded: formatUnits(refunded, 18),
+    loss: formatUnits(slashed + refunded, 18),
+    lostMoreThanGained: slashed + refunded > gain,
+    stakeLeft: formatUnits(operator.staked, 18),
+  }
+}
 
 async function adversaryOutcome(net: Devnet, tracked: Tracked[], fromBlock: bigint, window: number): Promise<AdversaryOutcome | undefined> {
   const front = net.adversary
@@ -422,7 +514,27 @@ async function summarize(
       net.nodes.reduce((sum, n) => sum + n.node.store.computeMsTotal(), 0),
       net.verifiers.reduce((sum, v) => sum + v.store.computeMsTotal(), 0),
     ),
+    dashboardVerification: await indexedVerification(net),
     ...(await adversaryOutcome(net, tracked, fromBlock, options.window).then((adversary) => (adversary ? { adversary } : {}))),
+    ...(options.fault ? { cheater: await cheaterOutcome(net, tracked, fromBlock, options.fault) } : {}),
+  }
+}
+
+/**
+ * The dashboard's chain-derived verification ratio once its index holds the run: every event up to
+ * the chain's head, every batch's receipts, every model priced — or what it holds after 20 s (a
+ * hostile node may never serve its batch; `Indexer.caughtUp` would wait for it forever).
+ */
+async function indexedVerification(net: Devnet): Promise<Summary['verification']> {
+  const store = net.indexer.store
+  const head = await net.chain.publicClient.getBlockNumber()
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const cursor = BigInt(store.getMeta('cursor') ?? '0')
+    const unfetched = store.get<{ n: number }>('SELECT COUNT(*) AS n FROM batches WHERE fetched = 0')!.n
+    const verification = summaryOf(store).verification
+    if ((cursor >= head && unfetched === 0 && verification.unpriced === 0) || Date.now() > deadline) return verification
+    await new Promise((r) => setTimeout(r, 250))
   }
 }
 
@@ -445,6 +557,16 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
   out(
     `  verification  ${(100 * s.verification.share).toFixed(2)} % of inference compute (${s.verification.verificationComputeMs} ms re-executing for ${s.verification.inferenceComputeMs} ms answering)`,
   )
+  const d = s.dashboardVerification
+  out(
+    `                ${(100 * d.share).toFixed(2)} % on the dashboard, from the chain: ${d.reexecutions} receipts attested or challenged over ${d.inferences} inferences (${d.decoys} revealed decoys left out), weighted by model cost`,
+  )
+  if (s.cheater) {
+    const c = s.cheater
+    out(
+      `  cheater       node ${c.node.slice(0, 10)}… (${c.fault} ${c.rate}): ${c.cheats} cheats in ${c.receipts} receipts, ${c.caught} caught; gained ≤ ${c.gain} VRT, lost ${c.loss} VRT (slashed ${c.slashed}, refunded ${c.refunded}) → ${c.lostMoreThanGained ? 'cheating lost money' : 'CHEATING PAID'}`,
+    )
+  }
   if (s.adversary?.strategy === 'model-squatter') {
     const a = s.adversary
     out(

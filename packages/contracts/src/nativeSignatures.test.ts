@@ -1,4 +1,4 @@
-import { recoverSigner as recoverSignerJs } from '@verity/protocol'
+import { recoverSignerJs } from '@verity/protocol'
 import { type Hex, keccak256, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'

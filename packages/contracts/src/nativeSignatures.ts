@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { secp256k1 } from '@noble/curves/secp256k1'
-import { recoverSigner as recoverSignerJs } from '@verity/protocol'
+import { installSignatureRecovery, recoverSignerJs } from '@verity/protocol'
 import { type Address, getAddress, type Hex, hexToBytes, keccak256, toHex } from 'viem'
 
 /**
@@ -47,6 +47,10 @@ export function recoverSigner(digest: Hex, signature: Hex): Address | undefined 
     return undefined
   }
 }
+
+// Every check in @verity/protocol built on `recoverSigner` (custody, served receipts) runs natively
+// in a process that loads this module.
+if (binding) installSignatureRecovery(recoverSigner)
 
 /**
  * Signs a 32-byte digest with `privateKey` (RFC 6979, low s): r ‖ s ‖ v with v = 27 + parity, the

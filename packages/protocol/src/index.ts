@@ -77,7 +77,7 @@ export {
   ReceiptSignatureError,
   ServedReceiptError,
 } from './servedReceipt.js'
-export { recoverSigner } from './signatures.js'
+export { installSignatureRecovery, recoverSigner, recoverSignerJs } from './signatures.js'
 export {
   type BatchTrustEvent,
   batchTrustEventOf,

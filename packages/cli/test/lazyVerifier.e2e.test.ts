@@ -1,79 +1,140 @@
-import { mkdtempSync } from 'node:fs'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { startLazyVerifier } from '@verity/adversary'
-import { settlementAbi } from '@verity/contracts'
-import { mnistImage } from '@verity/runtime'
-import { infer, waitForTrust } from '@verity/sdk'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { nodeRegistryAbi, settlementAbi } from '@verity/contracts'
+import { type Address, createPublicClient, http, type PublicClient, parseUnits } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
+import type { DevnetSummary, LazyVerifierOutcome, WithholderOutcome } from '../src/commands/devnet.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
 /**
- * Issue 13's lazy verifier, run with its own key against a devnet with decoys on (the deployment
- * default): it attests every receipt without running one; the honest verifier re-executes and
- * challenges the decoys (the node concedes and pays it); at finalization the node reveals its
- * decoys and slashes every attester of one. Laziness loses money; honesty earns.
+ * Issue 13's accountability adversaries, on one devnet run through the CLI as a user runs it
+ * (`verity devnet --adversary data-withholder:0.5 --adversary lazy-verifier --json`), every
+ * verifier re-executing every receipt, decoys on (the deployment default):
+ *
+ * - node 0 cheats on half its answers and, once each commit is mined, computes with the public
+ *   selection rule which cheats will be sampled and withholds exactly their inputs (404 on
+ *   `/v1/data/…`, no answer to the on-chain data challenge). The verifiers challenge the data they
+ *   cannot fetch; the node misses the deadline; each cheat is overturned, its client refunded and
+ *   the node slashed. None ends FINAL.
+ * - a lazy verifier with its own key attests every receipt without running one; the decoys (and the
+ *   overturned cheats) it attested cost it its stake: slashed once per batch, net < 0.
+ *
+ * Asserted from the `--json` summary and from the chain read back with plain viem while the devnet
+ * still serves.
  */
-describe('a lazy verifier on a devnet with decoys', () => {
-  let net: Devnet
-  let lazy: Awaited<ReturnType<typeof startLazyVerifier>>
+describe('adversarial devnet: a data withholder and a lazy verifier', () => {
+  let devnet: ChildProcess
+  let summary: DevnetSummary
+  let chain: PublicClient
+  let book: { contracts: Record<string, Address>; deployedAtBlock: string }
 
   beforeAll(async () => {
-    net = await startDevnet({
-      dir: join(mkdtempSync(join(tmpdir(), 'verity-lazy-')), 'net'),
-      nodes: 1,
-      verifiers: 1,
-      window: 10,
-      sampleRate: 1,
-      batchSize: 8,
+    const dir = join(mkdtempSync(join(tmpdir(), 'verity-withholder-')), 'net')
+    devnet = spawn(
+      process.execPath,
+      [
+        ...['--import', 'tsx', join(root, 'packages', 'cli', 'src', 'cliEntry.ts'), 'devnet'],
+        ...['--adversary', 'data-withholder:0.5', '--adversary', 'lazy-verifier', '--json'],
+        ...['--dir', dir, '--port', '0', '--dashboard-port', '0'],
+        ...['--requests', '12', '--window', '10', '--sample-rate', '1', '--nodes', '2', '--verifiers', '2', '--batch-size', '4'],
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+    )
+    // The summary is printed once the workload has settled; the network keeps serving until SIGTERM.
+    summary = await new Promise<DevnetSummary>((resolve, reject) => {
+      let out = ''
+      devnet.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        const line = out.split('\n').find((l) => l.startsWith('{') && l.endsWith('}'))
+        if (line) resolve(JSON.parse(line) as DevnetSummary)
+      })
+      devnet.once('exit', (code) => reject(new Error(`verity devnet exited (${code}) before its summary`)))
     })
-    expect(net.book.params.decoyRateBps).toBeGreaterThan(0)
-    lazy = await startLazyVerifier({ chain: net.chain, book: net.book, key: net.chain.accounts[1 + 1 + 2]!.privateKey })
-  }, 120_000)
+    chain = createPublicClient({ transport: http(summary.chain.rpcUrl) }) as PublicClient
+    book = JSON.parse(readFileSync(summary.chain.addressBook, 'utf8'))
+  }, 240_000)
   afterAll(async () => {
-    await lazy?.stop()
-    await net?.stop()
+    if (devnet && devnet.exitCode === null) {
+      const exited = new Promise((resolve) => devnet.once('exit', resolve))
+      devnet.kill('SIGTERM')
+      await exited
+    }
   })
 
-  it('is slashed for the decoys it attested and ends below zero; the honest verifier is never slashed and earns decoy rewards', async () => {
-    const answers = []
-    for (let i = 0; i < 16; i++)
-      answers.push(await infer(net.client, { modelId: net.modelId, inputs: { Input3: mnistImage(net.mnist, i) }, node: net.nodes[0]!.url }))
-    for (const a of answers)
-      await waitForTrust(net.client, {
-        inferenceId: a.inferenceId,
-        node: a.node.url,
-        level: 'FINAL',
-        timeoutMs: 120_000,
-        pollIntervalMs: 500,
-      })
-    const events = (eventName: 'BatchFinalized' | 'AttesterSlashed' | 'DecoyProven' | 'ReceiptOverturned') =>
-      net.chain.publicClient.getContractEvents({
-        abi: settlementAbi,
-        address: net.book.contracts.settlement,
-        eventName,
-        fromBlock: 0n,
-        strict: true,
-      } as never) as Promise<{ args: Record<string, unknown> }[]>
-    const finalized = await events('BatchFinalized')
-    const report = await lazy.report()
-    expect(report.attested).toBeGreaterThanOrEqual(finalized.length)
-    // Every batch hides at least one decoy, so every finalized batch the lazy verifier attested cost it its slash.
-    expect(report.slashed).toBe(finalized.length)
-    expect(report.stakeLost).toBe(net.book.params.attesterSlash * BigInt(finalized.length))
-    expect(report.net).toBeLessThan(0n)
-    const slashedVerifiers = new Set((await events('AttesterSlashed')).map((e) => String(e.args.verifier).toLowerCase()))
-    expect([...slashedVerifiers]).toEqual([report.address.toLowerCase()])
-    // The honest verifier re-executed the decoys, challenged them, and the node conceded each (paying decoyReward).
-    const honest = net.verifiers[0]!.address
-    const conceded = (await events('ReceiptOverturned')).filter((e) => e.args.bounty === net.book.params.decoyReward)
-    expect(conceded.length).toBeGreaterThanOrEqual(finalized.length)
-    const honestPaid = await net.chain.publicClient.readContract({
-      address: net.book.contracts.settlement,
-      abi: settlementAbi,
-      functionName: 'claimable',
-      args: [honest],
+  const events = <name extends string>(address: Address, abi: typeof settlementAbi | typeof nodeRegistryAbi, eventName: name) =>
+    chain.getContractEvents({ address, abi, eventName, fromBlock: BigInt(book.deployedAtBlock), strict: true } as never) as Promise<
+      { args: Record<string, unknown> }[]
+    >
+
+  it('data-withholder: every withheld cheat is data-challenged, unanswered, overturned; the node is slashed; 0 cheats FINAL unchecked', async () => {
+    const a = summary.adversary as WithholderOutcome
+    expect(a.strategy).toBe('data-withholder')
+    expect(a.cheats).toBeGreaterThan(0)
+    // At sample rate 1 every cheat is sampled, so the withholder withholds them all.
+    expect(a).toMatchObject({
+      cheatsSampled: a.cheats,
+      cheatsWithheld: a.cheats,
+      dataPublished: 0,
+      overturnedForMissingData: a.cheats,
+      overturnedByGame: 0,
+      cheatsFinal: 0,
+      cheatsFinalUnchecked: 0,
     })
-    expect(honestPaid).toBeGreaterThanOrEqual(net.book.params.decoyReward * BigInt(conceded.length))
-  }, 240_000)
+    expect(summary.levels.OVERTURNED).toBe(a.cheats)
+    expect(summary.levels.FINAL).toBe(summary.requests - a.cheats)
+
+    // The chain, read back: each data challenge was left unanswered and overturned its receipt at the full slash.
+    const settlement = book.contracts.settlement!
+    const [challenged, published, overturned] = await Promise.all([
+      events(settlement, settlementAbi, 'DataChallenged'),
+      events(settlement, settlementAbi, 'DataPublished'),
+      events(settlement, settlementAbi, 'ReceiptOverturned'),
+    ])
+    expect(challenged.length).toBe(a.dataChallenges)
+    expect(challenged.length).toBeGreaterThanOrEqual(a.cheats)
+    expect(published).toEqual([])
+    const slash = (await chain.readContract({ address: settlement, abi: settlementAbi, functionName: 'receiptSlash' })) as bigint
+    for (const c of challenged) {
+      const upheld = overturned.find((o) => o.args.challengeId === c.args.challengeId)
+      expect(upheld, `data challenge ${c.args.challengeId}`).toBeDefined()
+      expect(upheld!.args.slashed).toBe(slash)
+      expect(
+        await chain.readContract({
+          address: settlement,
+          abi: settlementAbi,
+          functionName: 'isOverturned',
+          args: [c.args.batchId as bigint, c.args.receiptIndex as number],
+        }),
+      ).toBe(true)
+    }
+    // Node 0 (the committer of the challenged batches) lost at least the full slash per withheld cheat.
+    const committed = await events(settlement, settlementAbi, 'BatchCommitted')
+    const hostile = committed.find((e) => e.args.batchId === challenged[0]!.args.batchId)!.args.node as Address
+    const slashes = (await events(book.contracts.nodeRegistry!, nodeRegistryAbi, 'Slashed')).filter(
+      (e) => String(e.args.operator).toLowerCase() === hostile.toLowerCase(),
+    )
+    const lost = slashes.reduce((sum, e) => sum + (e.args.amount as bigint), 0n)
+    expect(lost).toBeGreaterThanOrEqual(slash * BigInt(a.cheats))
+    expect(parseUnits(a.nodeSlashed, 18)).toBe(lost)
+  })
+
+  it('lazy-verifier: slashed for every batch it attested, net < 0; no honest verifier is slashed', async () => {
+    const l = summary.lazyVerifier as LazyVerifierOutcome
+    const settlement = book.contracts.settlement!
+    const [finalized, attesterSlashed] = await Promise.all([
+      events(settlement, settlementAbi, 'BatchFinalized'),
+      events(settlement, settlementAbi, 'AttesterSlashed'),
+    ])
+    expect(l.attested).toBeGreaterThanOrEqual(finalized.length)
+    // Every batch hides a decoy: every finalized batch it attested cost it its slash.
+    expect(l.slashed).toBe(finalized.length)
+    expect(new Set(attesterSlashed.map((e) => String(e.args.verifier).toLowerCase()))).toEqual(new Set([l.address.toLowerCase()]))
+    const stakeLost = attesterSlashed.reduce((sum, e) => sum + (e.args.slashed as bigint), 0n)
+    expect(parseUnits(l.stakeLost, 18)).toBe(stakeLost)
+    expect(parseUnits(l.net, 18)).toBeLessThan(0n)
+  })
 })

@@ -7,6 +7,7 @@ export { createInferenceNode, type InferenceNode, type InferenceNodeOptions, typ
 export { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 export { publishModel } from './publishModel.js'
 export { ReceiptStore } from './receiptStore.js'
+export { sampledReceipts, verifierSampleRate } from './sampledReceipts.js'
 export type { NodeRecord, SamplingPolicy } from './selection.js'
 export { bitmapOf, perVerifierRate, samplingRate, selectionSeed, selectReceipts } from './selection.js'
 export { serveApp } from './serveApp.js'

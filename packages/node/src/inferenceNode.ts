@@ -57,6 +57,11 @@ export type InferenceNodeParts = {
   executor?: Executor
   /** Plays the node's side of dispute games (default: `createDefense`, which replays the stored input). */
   defender?(context: DefenseContext): GameResponder
+  /**
+   * Whether it answers data challenges on-chain (`respondToDataChallenges`; default true). A node that
+   * does not loses each challenged receipt, and its slash, at the response deadline.
+   */
+  answersDataChallenges?: boolean
 }
 
 export type InferenceNode = {
@@ -427,15 +432,16 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       await escrows.start()
       if (!options.publicUrl) publicUrl = listenUrl(host, listening)
       watcher = watchOwnBatches({ chain, book, store, node: account.address, log, onRecorded: observeTrust })
-      dataResponder = respondToDataChallenges({
-        chain,
-        book,
-        store,
-        sender,
-        model: (modelId) => models.load(modelId),
-        log,
-        onPublished: (gas) => metrics.inc('gas_used_total', { function: 'publishData' }, Number(gas)),
-      })
+      if (parts.answersDataChallenges !== false)
+        dataResponder = respondToDataChallenges({
+          chain,
+          book,
+          store,
+          sender,
+          model: (modelId) => models.load(modelId),
+          log,
+          onPublished: (gas) => metrics.inc('gas_used_total', { function: 'publishData' }, Number(gas)),
+        })
       batcher.start()
       defense.start()
       return publicUrl

@@ -2,7 +2,6 @@ import {
   type AddressBook,
   type Chain,
   ContractRevertError,
-  DERIVED_DEFAULTS,
   type EventFollower,
   followEvents,
   scanLogs,
@@ -21,10 +20,9 @@ import {
   GamePhase,
   hashReceipt,
   inputsFromWire,
-  nodeRegistryAbi,
+  inputsToWire,
   type Receipt,
   type ReceiptTree,
-  Role,
   receiptFromWire,
   receiptToWire,
   requestFromWire,
@@ -41,25 +39,17 @@ import {
   type TraceView,
   traceView,
 } from '@verity/dispute'
-import { runQuantized, seededRandom, tensorsHash } from '@verity/runtime'
+import { type LoadedModel, runQuantized, seededRandom, tensorsHash } from '@verity/runtime'
 import { createModelLoader } from '@verity/sdk'
 import { Hono } from 'hono'
-import { type Address, type Hex, parseEventLogs } from 'viem'
+import { type Address, type Hex, hexToBytes, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { errorBody, httpStatusOf } from './errors.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, Metrics } from './metrics.js'
-import { bitmapOf, perVerifierRate, samplingRate, selectionSeed, selectReceipts } from './selection.js'
+import { verifierSampleRate } from './sampledReceipts.js'
+import { bitmapOf, selectionSeed, selectReceipts } from './selection.js'
 import { type VerifierBatch, VerifierStore } from './verifierStore.js'
-
-/** The adaptive sampling policy of the derived defaults (docs/economics.md); the receipt slash is the deployment's. */
-const SAMPLING_POLICY = {
-  baseRateBps: DERIVED_DEFAULTS.baseRateBps,
-  newNodeRateBps: DERIVED_DEFAULTS.newNodeRateBps,
-  maturityCommits: DERIVED_DEFAULTS.maturityCommits,
-  overturnedRateBps: DERIVED_DEFAULTS.overturnedRateBps,
-  maxRateBps: DERIVED_DEFAULTS.maxRateBps,
-}
 
 export type VerifierOptions = {
   chain: Chain
@@ -161,10 +151,13 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     const onChain = await contracts.settlement.read.getBatch([BigInt(batch.batchId)])
     // Already attested (a restart after the transaction was mined) or settled: nothing left to send.
     const attested = await contracts.settlement.read.hasAttested([BigInt(batch.batchId), account.address])
-    if (onChain.status === BatchStatus.finalized || attested) {
+    if (onChain.status === BatchStatus.finalized) {
       store.done(batch.batchId, { checked: 0, matched: 0, attestTx: null })
       return
     }
+    // Attested already (a restart, or a batch reopened because a node published withheld data on-chain):
+    // only the receipts whose data was published are left to re-execute; nothing more is attested.
+    const recheckOnly = attested
     const data = (await fetchJson(batch.dataUri, { ...batchLimits, signal: stopping.signal })) as {
       receipts: { receipt: unknown; signature: unknown; request: unknown; clientSignature: unknown }[]
       decoyCommit?: unknown
@@ -209,22 +202,26 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     for (const index of picked) {
       if (broken.has(index)) continue
       const receipt = receipts[index]!
+      // Input the node published on-chain (answering a data challenge) is used first: it is the node's own commitment.
+      const published = store.publishedInput(receipt.inputHash)
+      if (recheckOnly && published === undefined) continue
       const model = await models.load(receipt.modelId)
       let wireInputs: unknown
-      try {
-        wireInputs = (
-          (await fetchJson(`${origin}/v1/data/${receipt.inputHash}`, { ...inputLimits, signal: stopping.signal })) as {
-            inputs?: unknown
-          } | null
-        )?.inputs
-      } catch (error) {
-        // Withheld data cannot keep a receipt from being checked: past half its window, the data is
-        // challenged on-chain (the node must publish it or lose the receipt); before, it is retried.
-        const halfway = batch.committedAt * 1000 + (book.params.challengeWindow * 1000) / 2
-        if ((await chainTimeMs()) < halfway) throw error
-        await challengeData(batch, receipt, index, tree, `input ${receipt.inputHash} unavailable: ${(error as Error).message}`)
-        continue
-      }
+      if (published !== undefined) wireInputs = publishedToWire(model, published)
+      else
+        try {
+          wireInputs = (
+            (await fetchJson(`${origin}/v1/data/${receipt.inputHash}`, { ...inputLimits, signal: stopping.signal })) as {
+              inputs?: unknown
+            } | null
+          )?.inputs
+        } catch (error) {
+          // Withheld data cannot keep a receipt from being checked: from `dataChallengeAtMs` on, the data
+          // is challenged on-chain (the node must publish it or lose the receipt); before, it is retried.
+          if ((await chainTimeMs()) < dataChallengeAtMs(batch)) throw error
+          await challengeData(batch, receipt, index, tree, `input ${receipt.inputHash} unavailable: ${(error as Error).message}`)
+          continue
+        }
       const inputs = inputsFromWire(model, wireInputs)
       if (tensorsHash(inputs) !== receipt.inputHash)
         throw new Error(`input served for ${receipt.inputHash} hashes to ${tensorsHash(inputs)}`)
@@ -259,9 +256,10 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         recomputed,
       })
       if (store.evidence(batch.batchId, index)?.challengeId) continue
-      // One game per receipt is enough: another verifier's open or decided challenge covers it.
+      // One game per receipt is enough: another verifier's open or decided challenge covers it (a data
+      // challenge does not: once the data is published, the output is still to be challenged).
       // (A challenge of this batch cannot precede its commit: scanned from the commit's block, in bounded ranges.)
-      if (await alreadyChallenged(batch, index)) {
+      if (await alreadyChallenged(batch, index, 'execution')) {
         log(`receipt ${index} of batch ${batch.batchId} is already challenged; not challenging it again`)
         continue
       }
@@ -281,7 +279,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       )
     }
     let attestTx: Hex | null = null
-    if (matched.length > 0) {
+    if (matched.length > 0 && !recheckOnly) {
       try {
         const result = await sender.write({
           address: book.contracts.settlement,
@@ -298,7 +296,13 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         log(`batch ${batch.batchId}: checked after its window closed; not attested`)
       }
     }
-    store.done(batch.batchId, { checked: picked.length, matched: matched.length, attestTx })
+    // A recheck of published data keeps the batch's figures from its first pass (and its attestation).
+    store.done(
+      batch.batchId,
+      recheckOnly
+        ? { checked: batch.checked, matched: batch.matched, attestTx: batch.attestTx }
+        : { checked: picked.length, matched: matched.length, attestTx },
+    )
     log(`batch ${batch.batchId}: re-executed ${picked.length} of ${batch.count}, ${matched.length} matched${attestTx ? ', attested' : ''}`)
   }
 
@@ -310,37 +314,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
    */
   async function rateFor(batch: VerifierBatch): Promise<number> {
     if (options.sampleRate !== undefined) return options.sampleRate
-    const at = { blockNumber: BigInt(batch.blockNumber) }
-    const node = batch.node as Address
-    const [exposure, operator, verifiers, overturned] = await Promise.all([
-      contracts.settlement.read.exposureOf([node], at),
-      contracts.nodeRegistry.read.getOperator([node, Role.inference], at),
-      contracts.nodeRegistry.read.operatorCount([Role.verifier], at),
-      overturnedBefore(node, at.blockNumber),
-    ])
-    const p = samplingRate(
-      { stake: operator.staked, openReceipts: exposure.openReceipts, commits: exposure.commits, overturned },
-      { ...SAMPLING_POLICY, receiptSlash: book.params.slashAmount },
-    )
-    return perVerifierRate(p, Math.max(1, Number(verifiers)))
-  }
-
-  /** The node's receipts overturned before `block`: its full-slash `Slashed` events (decoy concessions pay less and do not count). */
-  async function overturnedBefore(node: Address, block: bigint): Promise<number> {
-    const slashes = await scanLogs(chain, {
-      fromBlock: book.deployedAtBlock,
-      toBlock: block,
-      fetch: (range) =>
-        chain.publicClient.getContractEvents({
-          abi: nodeRegistryAbi,
-          address: book.contracts.nodeRegistry,
-          eventName: 'Slashed',
-          args: { operator: node, role: Role.inference },
-          ...range,
-          strict: true,
-        }),
-    })
-    return slashes.filter((e) => e.args.amount === book.params.slashAmount).length
+    return verifierSampleRate(chain, book, batch.node as Address, BigInt(batch.blockNumber))
   }
 
   /**
@@ -393,7 +367,23 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
    * challenge per receipt is enough. Scanned from the commit's block (nothing about the batch
    * precedes it), in bounded ranges.
    */
-  async function alreadyChallenged(batch: VerifierBatch, index: number): Promise<boolean> {
+  async function alreadyChallenged(batch: VerifierBatch, index: number, kind: 'any' | 'execution' = 'any'): Promise<boolean> {
+    const ignored = new Set<bigint>()
+    if (kind === 'execution') {
+      const data = await scanLogs(chain, {
+        fromBlock: BigInt(batch.blockNumber),
+        fetch: (range) =>
+          chain.publicClient.getContractEvents({
+            address: book.contracts.settlement,
+            abi: settlementAbi,
+            eventName: 'DataChallenged',
+            args: { batchId: BigInt(batch.batchId) },
+            ...range,
+            strict: true,
+          }),
+      })
+      for (const e of data) if (e.args.receiptIndex === index) ignored.add(e.args.challengeId)
+    }
     const found = await scanLogs(chain, {
       fromBlock: BigInt(batch.blockNumber),
       fetch: (range) =>
@@ -404,9 +394,59 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
           args: { batchId: BigInt(batch.batchId) },
           ...range,
         }),
-      done: (events) => events.some((e) => e.args.receiptIndex === index),
+      done: (events) => events.some((e) => e.args.receiptIndex === index && !ignored.has(e.args.challengeId!)),
     })
-    return found.some((e) => e.args.receiptIndex === index)
+    return found.some((e) => e.args.receiptIndex === index && !ignored.has(e.args.challengeId!))
+  }
+
+  /**
+   * When a verifier stops retrying an input it cannot fetch and challenges its data on-chain: halfway
+   * through the window (a node down for a moment is retried first), and no later than leaves, after
+   * the node's latest possible answer (`dataResponseTime` on), a tenth of the window (at least 1 s) to
+   * re-execute the published input and challenge the output. A data challenge opened later lets a node
+   * that publishes at its deadline land after the window, when the output can no longer be challenged.
+   */
+  function dataChallengeAtMs(batch: VerifierBatch): number {
+    const window = book.params.challengeWindow
+    const reserve = Math.max(1, window / 10)
+    return (batch.committedAt + Math.max(0, Math.min(window / 2, window - book.params.dataResponseTime - reserve))) * 1000
+  }
+
+  /** Data challenges past their response deadline, unanswered: expiring them overturns the receipt (the challenger is paid). */
+  let expiring = false
+  async function expireDue(): Promise<void> {
+    if (expiring || !store.hasOpenDataChallenges()) return
+    expiring = true
+    try {
+      for (const id of store.dataChallengesDue(Math.floor((await chainTimeMs()) / 1000))) {
+        try {
+          const result = await sender.write({
+            address: book.contracts.settlement,
+            abi: settlementAbi,
+            functionName: 'expireChallenge',
+            args: [BigInt(id)],
+          })
+          metrics.inc('gas_used_total', { function: 'expireChallenge' }, Number(result.gasUsed))
+          log(`data challenge ${id}: not answered in time; expired (the receipt is overturned)`)
+        } catch (error) {
+          // Answered, or expired by someone else: nothing to do. Otherwise (clock skew, RPC) retried next round.
+          if (!(error instanceof ContractRevertError && error.errorName === 'ChallengeNotOpen')) {
+            log(`data challenge ${id}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`)
+            continue
+          }
+        }
+        store.closeDataChallenge(id)
+      }
+    } finally {
+      expiring = false
+    }
+  }
+
+  /** The wire form of input tensors published on-chain (canonical int16 bytes in the model's input order). */
+  function publishedToWire(model: LoadedModel, inputs: readonly Hex[]): unknown {
+    const specs = model.model.inputs
+    if (inputs.length !== specs.length) throw new Error(`published data has ${inputs.length} inputs, the model takes ${specs.length}`)
+    return inputsToWire(model, inputs.map(int16FromHex))
   }
 
   /** Challenges the data behind a receipt (once per receipt, by anyone), with a bond. */
@@ -469,8 +509,12 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     challengeWindowS ??= Number(await contracts.settlement.read.challengeWindow())
     return (batch.committedAt + challengeWindowS) * 1000
   }
+  /**
+   * The chain's time as the next block will carry it: the latest block's timestamp, or the clock when
+   * it is later (a chain that mines only on transactions, like the devnet's, stands still while idle).
+   */
   async function chainTimeMs(): Promise<number> {
-    return Number((await chain.publicClient.getBlock({ blockTag: 'latest' })).timestamp) * 1000
+    return Math.max(Date.now(), Number((await chain.publicClient.getBlock({ blockTag: 'latest' })).timestamp) * 1000)
   }
 
   /** Aborts the fetches in flight when the verifier stops (a tarpit must not hold up shutdown). */
@@ -539,6 +583,17 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
               )
               continue
             }
+            if (event.eventName === 'DataChallenged') {
+              store.addDataChallenge(String(event.args.challengeId), Number(event.args.deadline))
+              continue
+            }
+            if (event.eventName === 'DataPublished') {
+              // Withheld data published on-chain: the batch is verified again from it (the output may still be wrong).
+              store.closeDataChallenge(String(event.args.challengeId))
+              store.savePublishedInput(tensorsHash(event.args.inputs.map(int16FromHex)), event.args.inputs)
+              if (store.get(Number(event.args.batchId))) store.reopen(Number(event.args.batchId))
+              continue
+            }
             if (event.eventName !== 'BatchCommitted') continue
             const block = await chain.publicClient.getBlock({ blockNumber: event.blockNumber })
             store.addBatch({
@@ -560,6 +615,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         } catch (error) {
           log(`verifier: ${(error as Error).message}`)
         }
+        void expireDue().catch((error: unknown) => log(`verifier: ${(error as Error).message?.split('\n')[0]}`))
         if (timer !== undefined) timer = setTimeout(loop, 200)
       }
       timer = setTimeout(loop, 200)
@@ -574,4 +630,11 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       store.close()
     },
   }
+}
+
+/** An int16 tensor from its canonical bytes (little-endian two's complement), as `publishData` takes them. */
+function int16FromHex(h: Hex): Int16Array {
+  const bytes = hexToBytes(h)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return Int16Array.from({ length: bytes.length >> 1 }, (_, i) => view.getInt16(i * 2, true))
 }

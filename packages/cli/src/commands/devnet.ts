@@ -9,9 +9,10 @@ import {
   runMoneyAttack,
 } from '@verity/adversary'
 import { scanLogs } from '@verity/chain'
-import { disputeGameAbi, GameReason, settlementAbi } from '@verity/contracts'
+import { disputeGameAbi, GameReason, nodeRegistryAbi, Role, settlementAbi } from '@verity/contracts'
+import { sampledReceipts } from '@verity/node'
 import { fetchJson, type TrustLevel, type VerificationMode } from '@verity/protocol'
-import { mnistImage } from '@verity/runtime'
+import { mnistImage, quantizeInputs, runQuantized, tensorsHash } from '@verity/runtime'
 import { getInference, infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
@@ -44,7 +45,15 @@ export type DevnetCommandOptions = {
   /** An adversary outside the roles: `model-squatter` registers the demo model's artifact with wrong roots before its publisher does. */
   adversary?: 'model-squatter'
   /** Node 0 wrapped by a hostile front: `tarpit` or `receipt-forger` (tests and demos only). */
-  nodeAdversary?: NodeAdversary
+  nodeAdversary?: Exclude<NodeAdversary, 'data-withholder'>
+  /**
+   * Node 0 answers wrong outputs at this rate and withholds the data of the cheats it predicts will
+   * be sampled (`data-withholder:<rate>`); with `publishOnChallenge` it publishes them on-chain once
+   * challenged (`late-publisher:<rate>`). Tests and demos only.
+   */
+  dataWithholder?: { rate: number; publishOnChallenge?: boolean }
+  /** A lazy verifier with its own key attests every receipt without re-executing (tests and demos only). */
+  lazyVerifier?: boolean
   /** Stop once the workload has settled instead of serving until Ctrl-C. */
   exit: boolean
   json: boolean
@@ -53,6 +62,9 @@ export type DevnetCommandOptions = {
 
 type Tracked = {
   i: number
+  /** The output hash the node signed (a cheat's differs from an honest run's). */
+  outputHash: `0x${string}`
+  mode: number
   label: number
   answer: number
   inferenceId: `0x${string}`
@@ -91,6 +103,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     ...(options.fault ? { fault: options.fault } : {}),
     ...(options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
     ...(options.nodeAdversary ? { nodeAdversary: options.nodeAdversary } : {}),
+    ...(options.dataWithholder ? { dataWithholder: options.dataWithholder } : {}),
+    ...(options.lazyVerifier ? { lazyVerifier: true } : {}),
     log: (line) => {
       if (options.verbose) out(`  · ${line}`)
     },
@@ -102,7 +116,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   out(`  dashboard   ${net.dashboardUrl}/ (the trust dashboard; its API under /api/, Prometheus at /metrics)`)
   for (const [k, n] of net.nodes.entries())
     out(
-      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault!.kind} ${options.fault!.rate} (tests and demos only)` : ''}`,
+      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault ? `${options.fault.kind} ${options.fault.rate}` : `data withholder ${options.dataWithholder!.rate}`} (tests and demos only)` : ''}`,
     )
   for (const [k, v] of net.verifiers.entries()) out(`  verifier ${k}  ${net.verifierUrls[k]} (${v.address})`)
   out(
@@ -112,6 +126,12 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     out(
       `              verifier 0 is a FALSE CHALLENGER: it challenges ${options.falseChallengeRate} of correct receipts (tests and demos only)`,
     )
+  if (options.dataWithholder)
+    out(
+      `              node 0 is a DATA WITHHOLDER: wrong outputs at ${options.dataWithholder.rate}, the inputs of those it predicts sampled withheld${options.dataWithholder.publishOnChallenge ? ', published on-chain once challenged' : ' and their data challenges left unanswered'} (tests and demos only)`,
+    )
+  if (net.lazyVerifier)
+    out(`              a LAZY VERIFIER (${net.lazyVerifier.address}) attests every receipt without re-executing (tests and demos only)`)
   if (squatter) out('              a MODEL SQUATTER registered mnist-8 with a wrong graphRoot and a wrong weightsRoot before its publisher')
   out(`  window      ${options.window} s, batches of up to ${options.batchSize} receipts or 1 s`)
   out(`\nWorkload: ${options.requests} MNIST test digits, mode ${options.mode}`)
@@ -137,6 +157,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
         label: net.mnist.labels[i]!,
         answer,
         inferenceId: r.inferenceId,
+        outputHash: r.receipt.outputHash,
+        mode: r.receipt.mode,
         node: r.node.url,
         faultyNode: net.nodes.find((n) => n.url === r.node.url)?.faulty ?? false,
         executedAt: Date.now(),
@@ -207,6 +229,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   }
   const summary: DevnetSummary = { ...(await summarize(net, tracked, workloadStart, options)), attacks: attacks.map(attackToJson) }
   if (squatter) summary.adversary = await squatter.report(net)
+  if (net.lazyVerifier) summary.lazyVerifier = await lazyVerifierOutcome(net, workloadStart)
   printSummary(summary, out)
   if (options.json) console.log(JSON.stringify(summary))
   if (options.exit) {
@@ -237,6 +260,8 @@ function timelineLine(t: Tracked, level: TrustLevel): string {
 }
 
 export type DevnetSummary = {
+  /** Where to read the run back (while the devnet serves): its JSON-RPC URL and address book. */
+  chain: { rpcUrl: string; addressBook: string }
   requests: number
   correct: number
   accuracy: number
@@ -265,6 +290,8 @@ export type DevnetSummary = {
    * `receipt-forger`) or the model squatter outside the roles (`model-squatter`).
    */
   adversary?: AdversaryOutcome | ModelSquatterReport
+  /** The lazy verifier (`--adversary lazy-verifier`), read from the chain: amounts in VRT. */
+  lazyVerifier?: LazyVerifierOutcome
   verifiers: { checked: number; matched: number; challenges: number }[]
   /** Model-run time of the verifiers' re-executions over the nodes' own runs (issue 14's ratio). */
   verification: { inferenceComputeMs: number; verificationComputeMs: number; share: number }
@@ -304,11 +331,185 @@ export type AdversaryOutcome =
       sdkAccepted: number
       sdkRejected: Record<string, number>
     }
+  | WithholderOutcome
 
-async function adversaryOutcome(net: Devnet, tracked: Tracked[], fromBlock: bigint, window: number): Promise<AdversaryOutcome | undefined> {
+/**
+ * What came of node 0 cheating and withholding (`data-withholder`, `late-publisher`), all from the
+ * chain read back but for which receipts are cheats (a local honest run of each of node 0's answers).
+ * Amounts in VRT.
+ */
+export type WithholderOutcome = {
+  strategy: 'data-withholder' | 'late-publisher'
+  /** Node 0's receipts whose signed output differs from an honest run. */
+  cheats: number
+  /** Cheats the public selection rule picks for at least one registered verifier (from the commit's block hash). */
+  cheatsSampled: number
+  /** Cheats whose data was challenged on-chain and never published. */
+  cheatsWithheld: number
+  /** Data challenges against node 0's receipts, and how many it answered with `publishData`. */
+  dataChallenges: number
+  dataPublished: number
+  /** Cheats overturned, by an unanswered data challenge or by a dispute game. */
+  overturnedForMissingData: number
+  overturnedByGame: number
+  /** Cheats in a finalized batch, not overturned; of them, those that were sampled (must be 0). */
+  cheatsFinal: number
+  cheatsFinalUnchecked: number
+  /** Stake node 0 lost (NodeRegistry `Slashed`), and fees refunded to clients for its overturned cheats. */
+  nodeSlashed: string
+  clientRefunded: string
+}
+
+export type LazyVerifierOutcome = {
+  address: string
+  /** Batches it attested (its `Attested` events). */
+  attested: number
+  /** `AttesterSlashed` events against it, the stake they took, its verification pay (`claimable`), and pay − stake lost. */
+  slashed: number
+  stakeLost: string
+  paid: string
+  net: string
+}
+
+async function withholderOutcome(
+  net: Devnet,
+  tracked: Tracked[],
+  fromBlock: bigint,
+  options: DevnetCommandOptions,
+): Promise<WithholderOutcome> {
+  const hostile = net.nodes[0]!
+  const client = net.chain.publicClient
+  const scan = <log>(fetch: (range: { fromBlock: bigint; toBlock: bigint }) => Promise<log[]>) =>
+    scanLogs(net.chain, { fromBlock: fromBlock + 1n, fetch })
+  const settlement = { address: net.book.contracts.settlement, abi: settlementAbi, strict: true } as const
+  const [committed, dataChallenged, published, overturned, finalized, slashes] = await Promise.all([
+    scan((r) => client.getContractEvents({ ...settlement, ...r, eventName: 'BatchCommitted', args: { node: hostile.node.address } })),
+    scan((r) => client.getContractEvents({ ...settlement, ...r, eventName: 'DataChallenged' })),
+    scan((r) => client.getContractEvents({ ...settlement, ...r, eventName: 'DataPublished' })),
+    scan((r) => client.getContractEvents({ ...settlement, ...r, eventName: 'ReceiptOverturned' })),
+    scan((r) => client.getContractEvents({ ...settlement, ...r, eventName: 'BatchFinalized', args: { node: hostile.node.address } })),
+    scan((r) =>
+      client.getContractEvents({
+        address: net.book.contracts.nodeRegistry,
+        abi: nodeRegistryAbi,
+        eventName: 'Slashed',
+        args: { operator: hostile.node.address, role: Role.inference },
+        ...r,
+        strict: true,
+      }),
+    ),
+  ])
+  const commits = new Map(committed.map((e) => [e.args.batchId, e]))
+  const mine = <e extends { args: { batchId: bigint } }>(events: e[]) => events.filter((e) => commits.has(e.args.batchId))
+  const challenges = mine(dataChallenged)
+  const publishedIds = new Set(mine(published).map((e) => e.args.challengeId))
+  const dataIds = new Set(challenges.map((e) => e.args.challengeId))
+  const finalIds = new Set(finalized.map((e) => e.args.batchId))
+  const model = await net.client.model(net.modelId)
+  const at = (e: { args: { batchId: bigint; receiptIndex: number } }, t: Tracked) =>
+    e.args.batchId === BigInt(t.position!.batchId) && e.args.receiptIndex === t.position!.index
+  const cheats = tracked.filter(
+    (t) =>
+      t.node === hostile.url &&
+      t.position !== undefined &&
+      tensorsHash(runQuantized(model, quantizeInputs(model, { Input3: mnistImage(net.mnist, t.i) })).outputs) !== t.outputHash,
+  )
+  let sampled = 0
+  let withheld = 0
+  let final = 0
+  let finalUnchecked = 0
+  let byData = 0
+  let byGame = 0
+  let refunded = 0n
+  for (const t of cheats) {
+    const commit = commits.get(BigInt(t.position!.batchId))
+    const modes = new Array<number>(t.position!.index + 1).fill(0)
+    modes[t.position!.index] = t.mode
+    const picked =
+      commit !== undefined &&
+      [
+        ...(
+          await sampledReceipts({
+            chain: net.chain,
+            book: net.book,
+            batchId: t.position!.batchId,
+            node: hostile.node.address,
+            blockHash: commit.blockHash,
+            blockNumber: commit.blockNumber,
+            modes,
+            ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }),
+          })
+        ).values(),
+      ].some((p) => p.includes(t.position!.index))
+    if (picked) sampled++
+    const challenged = challenges.filter((e) => at(e, t))
+    if (challenged.length > 0 && challenged.every((e) => !publishedIds.has(e.args.challengeId))) withheld++
+    const upheld = overturned.find((e) => at(e, t))
+    if (upheld) {
+      if (dataIds.has(upheld.args.challengeId)) byData++
+      else byGame++
+      refunded += upheld.args.refund
+    } else if (finalIds.has(BigInt(t.position!.batchId))) {
+      final++
+      if (picked) finalUnchecked++
+    }
+  }
+  return {
+    strategy: options.dataWithholder?.publishOnChallenge ? 'late-publisher' : 'data-withholder',
+    cheats: cheats.length,
+    cheatsSampled: sampled,
+    cheatsWithheld: withheld,
+    dataChallenges: challenges.length,
+    dataPublished: publishedIds.size,
+    overturnedForMissingData: byData,
+    overturnedByGame: byGame,
+    cheatsFinal: final,
+    cheatsFinalUnchecked: finalUnchecked,
+    nodeSlashed: formatUnits(
+      slashes.reduce((sum, e) => sum + e.args.amount, 0n),
+      18,
+    ),
+    clientRefunded: formatUnits(refunded, 18),
+  }
+}
+
+/** The lazy verifier's outcome, from the chain: its attestations, the slashes they cost it, its pay. */
+async function lazyVerifierOutcome(net: Devnet, fromBlock: bigint): Promise<LazyVerifierOutcome> {
+  const lazy = net.lazyVerifier!
+  const report = await lazy.report()
+  const attested = await scanLogs(net.chain, {
+    fromBlock: fromBlock + 1n,
+    fetch: (range) =>
+      net.chain.publicClient.getContractEvents({
+        address: net.book.contracts.settlement,
+        abi: settlementAbi,
+        eventName: 'Attested',
+        args: { verifier: lazy.address },
+        ...range,
+        strict: true,
+      }),
+  })
+  return {
+    address: lazy.address,
+    attested: attested.length,
+    slashed: report.slashed,
+    stakeLost: formatUnits(report.stakeLost, 18),
+    paid: formatUnits(report.paid, 18),
+    net: formatUnits(report.net, 18),
+  }
+}
+
+async function adversaryOutcome(
+  net: Devnet,
+  tracked: Tracked[],
+  fromBlock: bigint,
+  options: DevnetCommandOptions,
+): Promise<AdversaryOutcome | undefined> {
   const front = net.adversary
   if (!front) return undefined
   const hostile = net.nodes[0]!
+  const window = options.window
+  if (front.strategy === 'data-withholder') return withholderOutcome(net, tracked, fromBlock, options)
   if (front.strategy === 'receipt-forger') {
     const asked = tracked.filter((t) => t.node === hostile.url).slice(0, 16)
     const rejected: Record<string, number> = {}
@@ -399,6 +600,7 @@ async function summarize(
   const latencies = tracked.map((t) => t.latencyMs)
   const correct = tracked.filter((t) => t.answer === t.label).length
   return {
+    chain: { rpcUrl: net.chain.rpcUrl, addressBook: join(net.dir, 'addresses.json') },
     requests: tracked.length,
     correct,
     accuracy: tracked.length === 0 ? 0 : correct / tracked.length,
@@ -422,7 +624,7 @@ async function summarize(
       net.nodes.reduce((sum, n) => sum + n.node.store.computeMsTotal(), 0),
       net.verifiers.reduce((sum, v) => sum + v.store.computeMsTotal(), 0),
     ),
-    ...(await adversaryOutcome(net, tracked, fromBlock, options.window).then((adversary) => (adversary ? { adversary } : {}))),
+    ...(await adversaryOutcome(net, tracked, fromBlock, options).then((adversary) => (adversary ? { adversary } : {}))),
   }
 }
 
@@ -445,6 +647,18 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
   out(
     `  verification  ${(100 * s.verification.share).toFixed(2)} % of inference compute (${s.verification.verificationComputeMs} ms re-executing for ${s.verification.inferenceComputeMs} ms answering)`,
   )
+  if (s.adversary?.strategy === 'data-withholder' || s.adversary?.strategy === 'late-publisher') {
+    const a = s.adversary
+    out(
+      `  ${a.strategy.padEnd(13)} ${a.cheats} cheats (${a.cheatsSampled} sampled, ${a.cheatsWithheld} withheld); ${a.dataChallenges} data challenges, ${a.dataPublished} answered; overturned ${a.overturnedForMissingData} for missing data, ${a.overturnedByGame} by a game; FINAL ${a.cheatsFinal} (${a.cheatsFinalUnchecked} of them sampled); node slashed ${a.nodeSlashed} VRT, clients refunded ${a.clientRefunded} VRT`,
+    )
+  }
+  if (s.lazyVerifier) {
+    const l = s.lazyVerifier
+    out(
+      `  lazy verifier attested ${l.attested} batches without re-executing; slashed ${l.slashed} times (${l.stakeLost} VRT), paid ${l.paid} VRT: net ${l.net} VRT`,
+    )
+  }
   if (s.adversary?.strategy === 'model-squatter') {
     const a = s.adversary
     out(

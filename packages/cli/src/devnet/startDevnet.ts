@@ -4,10 +4,14 @@ import { join } from 'node:path'
 import {
   type AdversaryFront,
   createCheatingNode,
+  type DataWithholding,
   type Fault,
   falseChallenger,
+  type LazyVerifierReport,
   type NodeAdversary,
   startAdversaryFront,
+  startDataWithholder,
+  startLazyVerifier,
 } from '@verity/adversary'
 import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, writeAddressBook } from '@verity/chain'
 import { nodeRegistryAbi, Role, verityTokenAbi } from '@verity/contracts'
@@ -64,7 +68,11 @@ export type DevnetOptions = {
    */
   nodeFront?: (index: number) => Promise<{ url: string; attach(nodeUrl: string): void; close(): Promise<void> } | undefined>
   /** Node 0 is wrapped by this hostile front (tests and demos only; see @verity/adversary). */
-  nodeAdversary?: NodeAdversary
+  nodeAdversary?: Exclude<NodeAdversary, 'data-withholder'>
+  /** Node 0 cheats and withholds the data of the cheats it predicts will be sampled (tests and demos only). */
+  dataWithholder?: DataWithholding
+  /** A lazy verifier with its own key (the last account) attests every receipt without re-executing (tests and demos only). */
+  lazyVerifier?: boolean
   /** Verifier settings beyond the defaults (pool size, retry backoff, fetch bounds). */
   verifier?: Pick<VerifierOptions, 'concurrency' | 'retry' | 'fetchLimits'>
   /** Port of the dashboard (0 = any free port). */
@@ -84,8 +92,10 @@ export type Devnet = {
   modelId: Hex
   nodes: { node: InferenceNode; url: string; faulty: boolean }[]
   verifiers: Verifier[]
-  /** The hostile front wrapping node 0, when `nodeAdversary` is set. */
+  /** The hostile front wrapping node 0, when `nodeAdversary` or `dataWithholder` is set. */
   adversary: AdversaryFront | undefined
+  /** The lazy verifier, when `lazyVerifier` is set: what it attested and lost, read from the chain. */
+  lazyVerifier: { address: Hex; report(): Promise<LazyVerifierReport> } | undefined
   /** Each verifier's API (`/healthz`, `/metrics`, `/v1/checks`), as registered on-chain. */
   verifierUrls: string[]
   client: VerityClient
@@ -156,8 +166,25 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     let adversary: AdversaryFront | undefined
     for (let i = 0; i < nodeCount; i++) {
       const key = others[i]!.privateKey
-      const faulty = i === 0 && options.fault !== undefined
-      if (i === 0 && options.nodeAdversary) adversary = await startAdversaryFront(options.nodeAdversary)
+      const faulty = i === 0 && (options.fault !== undefined || options.dataWithholder !== undefined)
+      const withholder =
+        i === 0 && options.dataWithholder
+          ? await startDataWithholder(
+              {
+                chain,
+                book,
+                key,
+                dbPath: join(options.dir, `node-${i}.sqlite`),
+                hubUrl: hubServer.url,
+                batch: { maxSize: options.batchSize ?? 32, maxAgeMs: options.batchAgeMs ?? 1000 },
+                redeem: { minAmount: 0n, maxAgeMs: 0 },
+                log: (line: string) => log(`node ${i}: ${line}`),
+              },
+              { ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }), ...options.dataWithholder },
+            )
+          : undefined
+      if (withholder) adversary = withholder.front
+      else if (i === 0 && options.nodeAdversary) adversary = await startAdversaryFront(options.nodeAdversary)
       const front = i === 0 && adversary ? adversary : await options.nodeFront?.(i)
       if (front) closers.push(() => front.close())
       const nodeOptions = {
@@ -172,7 +199,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         redeem: { minAmount: 0n, maxAgeMs: 0 },
         log: (line: string) => log(`node ${i}: ${line}`),
       }
-      const node = faulty ? createCheatingNode(nodeOptions, options.fault!) : createInferenceNode(nodeOptions)
+      const node =
+        withholder?.node ?? (options.fault && i === 0 ? createCheatingNode(nodeOptions, options.fault) : createInferenceNode(nodeOptions))
       const url = await node.start(0, host)
       closers.push(() => node.stop())
       front?.attach(node.localUrl())
@@ -206,6 +234,18 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       verifiers.push(verifier)
       verifierUrls.push(server.url)
     }
+    // The lazy verifier registers before the workload (the verifiers' adaptive rate counts it like any other).
+    let lazyVerifier: Devnet['lazyVerifier']
+    if (options.lazyVerifier) {
+      const lazy = await startLazyVerifier({
+        chain,
+        book,
+        key: chain.accounts.at(-1)!.privateKey,
+        log: (line) => log(line),
+      })
+      closers.push(() => lazy.stop())
+      lazyVerifier = { address: chain.accounts.at(-1)!.address, report: () => lazy.report() }
+    }
     // The dashboard's index of the whole network, and its API.
     const indexer = createIndexer({ chain, book, dbPath: join(options.dir, 'index.sqlite'), log: (line) => log(line) })
     indexer.start()
@@ -229,6 +269,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       nodes,
       verifiers,
       adversary,
+      lazyVerifier,
       verifierUrls,
       client,
       clientKeyFile: join(options.dir, 'keys', `${clientIndex}.key`),

@@ -1,4 +1,14 @@
-import { createInferenceNode, type InferenceNode, type InferenceNodeOptions, type ReceiptStore, sampledReceipts } from '@verity/node'
+import { followEvents, memoryCursor } from '@verity/chain'
+import { settlementAbi } from '@verity/contracts'
+import {
+  createInferenceNode,
+  type DataResponderContext,
+  dataResponseOf,
+  type InferenceNode,
+  type InferenceNodeOptions,
+  type ReceiptStore,
+  sampledReceipts,
+} from '@verity/node'
 import { corruptingExecutor } from './corruptingExecutor.js'
 import type { Fault } from './fault.js'
 import { lyingDefender } from './lyingDefender.js'
@@ -7,8 +17,9 @@ import { type AdversaryFront, startAdversaryFront } from './startAdversaryFront.
 /**
  * How a data withholder plays: it answers a wrong output on a fraction `rate` of its requests (as
  * `wrong-output`); `sampleRate` is the verifiers' fixed rate when they run with one (else it computes
- * the adaptive rate, as they do); `publishOnChallenge` answers the on-chain data challenge (late: only
- * once challenged) instead of letting it expire.
+ * the adaptive rate, as they do); `publishOnChallenge` answers the on-chain data challenge as late as it
+ * can (a second before its deadline) instead of letting it expire, hoping to land after the challenge
+ * window, when the published input can no longer lead to an execution challenge.
  */
 export type DataWithholding = { rate: number; seed?: number; sampleRate?: number; publishOnChallenge?: boolean }
 
@@ -70,7 +81,7 @@ export async function startDataWithholder(
     {
       executor: corruptingExecutor(fault, (inputHash) => lies.add(inputHash.toLowerCase())),
       defender: lyingDefender(fault),
-      answersDataChallenges: spec.publishOnChallenge === true,
+      dataResponder: spec.publishOnChallenge ? publishAtTheDeadline : () => undefined,
     },
   )
   return { node, front }
@@ -94,5 +105,57 @@ async function committedBatchOf(store: ReceiptStore, inputHash: string) {
     }
     if (Date.now() > until) return undefined
     await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/**
+ * A data responder that answers each data challenge against its receipts one second before the
+ * response deadline (on the chain's clock, which the devnet's chain keeps with the wall clock).
+ */
+function publishAtTheDeadline(context: DataResponderContext): { stop(): Promise<void> } {
+  const timers = new Set<NodeJS.Timeout>()
+  const publish = async (challengeId: bigint, batchId: bigint, receiptIndex: number) => {
+    const batch = context.store.batchById(Number(batchId))
+    const inference = batch && context.store.batchInferences(batch.localId)[receiptIndex]
+    const body = inference && context.store.getInput(inference.inputHash)
+    if (!inference || body === undefined) return
+    const response = dataResponseOf(inference, body, await context.model(inference.modelId))
+    await context.sender.write({
+      address: context.book.contracts.settlement,
+      abi: settlementAbi,
+      functionName: 'publishData',
+      args: [challengeId, response.receipt, response.request, response.clientSignature, response.inputs],
+    })
+    context.log(`data challenge ${challengeId}: published receipt ${receiptIndex}'s data at the last moment`)
+  }
+  const follower = followEvents({
+    chain: context.chain,
+    abi: settlementAbi,
+    address: context.book.contracts.settlement,
+    fromBlock: context.book.deployedAtBlock,
+    pollIntervalMs: 100,
+    cursor: memoryCursor(),
+    onLogs(logs) {
+      for (const event of logs) {
+        if (event.eventName !== 'DataChallenged') continue
+        const { challengeId, batchId, receiptIndex, deadline } = event.args
+        const timer = setTimeout(
+          () => {
+            timers.delete(timer)
+            publish(challengeId, batchId, receiptIndex).catch((error: unknown) =>
+              context.log(`data challenge ${challengeId}: ${(error as Error).message?.split('\n')[0]}`),
+            )
+          },
+          Math.max(0, Number(deadline) * 1000 - 1000 - Date.now()),
+        )
+        timers.add(timer)
+      }
+    },
+  })
+  return {
+    async stop() {
+      for (const timer of timers) clearTimeout(timer)
+      await follower.stop()
+    },
   }
 }

@@ -490,7 +490,10 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       await processBatch(batch)
     } catch (error) {
       const message = error instanceof Error ? error.message.split('\n')[0]! : String(error)
-      const delay = Math.min(retryMaxMs, retryFirstMs * 2 ** Math.min(batch.attempts, 30))
+      const backoff = Math.min(retryMaxMs, retryFirstMs * 2 ** Math.min(batch.attempts, 30))
+      // An input still unavailable when its data is due to be challenged is challenged then, not a backoff later.
+      const untilDataChallenge = dataChallengeAtMs(batch) - (await chainTimeMs().catch(() => Date.now()))
+      const delay = untilDataChallenge > 0 ? Math.min(backoff, Math.max(retryFirstMs, untilDataChallenge)) : backoff
       // Nothing can be attested or challenged after the window: retrying past it is pointless. (The
       // window is on the chain's clock; when the chain cannot be read, retry.)
       const over = await windowEndMs(batch)

@@ -237,6 +237,9 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     // The lazy verifier registers before the workload (the verifiers' adaptive rate counts it like any other).
     let lazyVerifier: Devnet['lazyVerifier']
     if (options.lazyVerifier) {
+      // Its own key: the last account, which no role (nodes, verifiers, client, money attacks) takes.
+      if (chain.accounts.length - 1 <= nodeCount + verifierCount + 5)
+        throw new Error(`the devnet has no account left for the lazy verifier with ${nodeCount} nodes and ${verifierCount} verifiers`)
       const lazy = await startLazyVerifier({
         chain,
         book,

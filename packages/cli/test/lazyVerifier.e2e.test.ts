@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url'
 import { nodeRegistryAbi, settlementAbi } from '@verity/contracts'
 import { type Address, createPublicClient, http, type PublicClient, parseUnits } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { DevnetSummary, LazyVerifierOutcome, WithholderOutcome } from '../src/commands/devnet.js'
+import type { DevnetSummary } from '../src/commands/devnet.js'
+import type { LazyVerifierOutcome, WithholderOutcome } from '../src/devnet/withholderOutcome.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 

@@ -20,7 +20,6 @@ import {
   GamePhase,
   hashReceipt,
   inputsFromWire,
-  inputsToWire,
   type Receipt,
   type ReceiptTree,
   receiptFromWire,
@@ -39,11 +38,12 @@ import {
   type TraceView,
   traceView,
 } from '@verity/dispute'
-import { type LoadedModel, runQuantized, seededRandom, tensorsHash } from '@verity/runtime'
+import { runQuantized, seededRandom, tensorsHash } from '@verity/runtime'
 import { createModelLoader } from '@verity/sdk'
 import { Hono } from 'hono'
-import { type Address, type Hex, hexToBytes, parseEventLogs } from 'viem'
+import { type Address, type Hex, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { dataChallengeDelay, int16FromHex, publishedInputsToWire } from './dataChallengeRules.js'
 import { errorBody, httpStatusOf } from './errors.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, Metrics } from './metrics.js'
@@ -207,7 +207,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       if (recheckOnly && published === undefined) continue
       const model = await models.load(receipt.modelId)
       let wireInputs: unknown
-      if (published !== undefined) wireInputs = publishedToWire(model, published)
+      if (published !== undefined) wireInputs = publishedInputsToWire(model, published)
       else
         try {
           wireInputs = (
@@ -399,19 +399,6 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     return found.some((e) => e.args.receiptIndex === index && !ignored.has(e.args.challengeId!))
   }
 
-  /**
-   * When a verifier stops retrying an input it cannot fetch and challenges its data on-chain: halfway
-   * through the window (a node down for a moment is retried first), and no later than leaves, after
-   * the node's latest possible answer (`dataResponseTime` on), a tenth of the window (at least 1 s) to
-   * re-execute the published input and challenge the output. A data challenge opened later lets a node
-   * that publishes at its deadline land after the window, when the output can no longer be challenged.
-   */
-  function dataChallengeAtMs(batch: VerifierBatch): number {
-    const window = book.params.challengeWindow
-    const reserve = Math.max(1, window / 10)
-    return (batch.committedAt + Math.max(0, Math.min(window / 2, window - book.params.dataResponseTime - reserve))) * 1000
-  }
-
   /** Data challenges past their response deadline, unanswered: expiring them overturns the receipt (the challenger is paid). */
   let expiring = false
   async function expireDue(): Promise<void> {
@@ -440,13 +427,6 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     } finally {
       expiring = false
     }
-  }
-
-  /** The wire form of input tensors published on-chain (canonical int16 bytes in the model's input order). */
-  function publishedToWire(model: LoadedModel, inputs: readonly Hex[]): unknown {
-    const specs = model.model.inputs
-    if (inputs.length !== specs.length) throw new Error(`published data has ${inputs.length} inputs, the model takes ${specs.length}`)
-    return inputsToWire(model, inputs.map(int16FromHex))
   }
 
   /** Challenges the data behind a receipt (once per receipt, by anyone), with a bond. */
@@ -505,6 +485,11 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         `batch ${batch.batchId}: ${message}${retryAt === undefined ? ' (its challenge window is over: giving up)' : ` (retrying in ${delay} ms)`}`,
       )
     }
+  }
+
+  /** When an input still unavailable is challenged on-chain (`dataChallengeDelay` after the commit). */
+  function dataChallengeAtMs(batch: VerifierBatch): number {
+    return (batch.committedAt + dataChallengeDelay(book.params)) * 1000
   }
 
   let challengeWindowS: number | undefined
@@ -633,11 +618,4 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       store.close()
     },
   }
-}
-
-/** An int16 tensor from its canonical bytes (little-endian two's complement), as `publishData` takes them. */
-function int16FromHex(h: Hex): Int16Array {
-  const bytes = hexToBytes(h)
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return Int16Array.from({ length: bytes.length >> 1 }, (_, i) => view.getInt16(i * 2, true))
 }

@@ -416,9 +416,11 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
           metrics.inc('gas_used_total', { function: 'expireChallenge' }, Number(result.gasUsed))
           log(`data challenge ${id}: not answered in time; expired (the receipt is overturned)`)
         } catch (error) {
-          // Answered, or expired by someone else: nothing to do. Otherwise (clock skew, RPC) retried next round.
+          // Answered, or expired by someone else: nothing to do. Otherwise retried next round: the chain's
+          // next block not yet past the deadline (the clock runs ahead of it), or the RPC failed.
           if (!(error instanceof ContractRevertError && error.errorName === 'ChallengeNotOpen')) {
-            log(`data challenge ${id}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`)
+            if (!(error instanceof ContractRevertError && error.errorName === 'DisputeStillRunning'))
+              log(`data challenge ${id}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`)
             continue
           }
         }

@@ -13,21 +13,24 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
 /**
  * Issue 13's accountability adversaries, on one devnet run through the CLI as a user runs it
- * (`verity devnet --adversary data-withholder:0.5 --adversary lazy-verifier --json`), every
- * verifier re-executing every receipt, decoys on (the deployment default):
+ * (`verity devnet --adversary data-withholder:0.5 --adversary late-publisher:0.5 --adversary
+ * lazy-verifier --json`), every verifier re-executing every receipt, decoys on (the deployment default):
  *
  * - node 0 cheats on half its answers and, once each commit is mined, computes with the public
  *   selection rule which cheats will be sampled and withholds exactly their inputs (404 on
  *   `/v1/data/…`, no answer to the on-chain data challenge). The verifiers challenge the data they
  *   cannot fetch; the node misses the deadline; each cheat is overturned, its client refunded and
  *   the node slashed. None ends FINAL.
+ * - node 1 does the same but answers each data challenge on-chain a second before its deadline: the
+ *   verifier re-executes the published input and challenges the output in the same window; each
+ *   cheat is overturned by a dispute game. None ends FINAL.
  * - a lazy verifier with its own key attests every receipt without running one; the decoys (and the
  *   overturned cheats) it attested cost it its stake: slashed once per batch, net < 0.
  *
  * Asserted from the `--json` summary and from the chain read back with plain viem while the devnet
  * still serves.
  */
-describe('adversarial devnet: a data withholder and a lazy verifier', () => {
+describe('adversarial devnet: a data withholder, a late publisher and a lazy verifier', () => {
   let devnet: ChildProcess
   let summary: DevnetSummary
   let chain: PublicClient
@@ -39,9 +42,9 @@ describe('adversarial devnet: a data withholder and a lazy verifier', () => {
       process.execPath,
       [
         ...['--import', 'tsx', join(root, 'packages', 'cli', 'src', 'cliEntry.ts'), 'devnet'],
-        ...['--adversary', 'data-withholder:0.5', '--adversary', 'lazy-verifier', '--json'],
+        ...['--adversary', 'data-withholder:0.5', '--adversary', 'late-publisher:0.5', '--adversary', 'lazy-verifier', '--json'],
         ...['--dir', dir, '--port', '0', '--dashboard-port', '0'],
-        ...['--requests', '8', '--window', '6', '--sample-rate', '1', '--nodes', '1', '--verifiers', '1', '--batch-size', '4'],
+        ...['--requests', '8', '--window', '6', '--sample-rate', '1', '--nodes', '2', '--verifiers', '1', '--batch-size', '4'],
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
     )
@@ -66,14 +69,41 @@ describe('adversarial devnet: a data withholder and a lazy verifier', () => {
     }
   })
 
-  const events = <name extends string>(address: Address, abi: typeof settlementAbi | typeof nodeRegistryAbi, eventName: name) =>
+  const events = (address: Address, abi: typeof settlementAbi | typeof nodeRegistryAbi, eventName: string) =>
     chain.getContractEvents({ address, abi, eventName, fromBlock: BigInt(book.deployedAtBlock), strict: true } as never) as Promise<
       { args: Record<string, unknown> }[]
     >
 
+  /** The chain's events about one node's batches: its data challenges, the data it published, overturned receipts, its slashes. */
+  async function chainOf(node: string) {
+    const settlement = book.contracts.settlement!
+    const [committed, challenged, published, overturned, slashed] = await Promise.all([
+      events(settlement, settlementAbi, 'BatchCommitted'),
+      events(settlement, settlementAbi, 'DataChallenged'),
+      events(settlement, settlementAbi, 'DataPublished'),
+      events(settlement, settlementAbi, 'ReceiptOverturned'),
+      events(book.contracts.nodeRegistry!, nodeRegistryAbi, 'Slashed'),
+    ])
+    const batches = new Set(committed.filter((e) => String(e.args.node).toLowerCase() === node.toLowerCase()).map((e) => e.args.batchId))
+    const mine = <e extends { args: Record<string, unknown> }>(list: e[]) => list.filter((e) => batches.has(e.args.batchId as bigint))
+    const isOverturned = (e: { args: Record<string, unknown> }) =>
+      chain.readContract({
+        address: settlement,
+        abi: settlementAbi,
+        functionName: 'isOverturned',
+        args: [e.args.batchId as bigint, e.args.receiptIndex as number],
+      }) as Promise<boolean>
+    const lost = slashed
+      .filter((e) => String(e.args.operator).toLowerCase() === node.toLowerCase())
+      .reduce((sum, e) => sum + (e.args.amount as bigint), 0n)
+    const slash = (await chain.readContract({ address: settlement, abi: settlementAbi, functionName: 'receiptSlash' })) as bigint
+    return { challenged: mine(challenged), published: mine(published), overturned: mine(overturned), isOverturned, lost, slash }
+  }
+
   it('data-withholder: every withheld cheat is data-challenged, unanswered, overturned; the node is slashed; 0 cheats FINAL unchecked', async () => {
     const a = summary.adversary as WithholderOutcome
     expect(a.strategy).toBe('data-withholder')
+    expect(summary.withholders?.[0]).toEqual(a)
     expect(a.cheats).toBeGreaterThan(0)
     // At sample rate 1 every cheat is sampled, so the withholder withholds them all.
     expect(a).toMatchObject({
@@ -85,42 +115,46 @@ describe('adversarial devnet: a data withholder and a lazy verifier', () => {
       cheatsFinal: 0,
       cheatsFinalUnchecked: 0,
     })
-    expect(summary.levels.OVERTURNED).toBe(a.cheats)
-    expect(summary.levels.FINAL).toBe(summary.requests - a.cheats)
-
     // The chain, read back: each data challenge was left unanswered and overturned its receipt at the full slash.
-    const settlement = book.contracts.settlement!
-    const [challenged, published, overturned] = await Promise.all([
-      events(settlement, settlementAbi, 'DataChallenged'),
-      events(settlement, settlementAbi, 'DataPublished'),
-      events(settlement, settlementAbi, 'ReceiptOverturned'),
-    ])
-    expect(challenged.length).toBe(a.dataChallenges)
-    expect(challenged.length).toBeGreaterThanOrEqual(a.cheats)
-    expect(published).toEqual([])
-    const slash = (await chain.readContract({ address: settlement, abi: settlementAbi, functionName: 'receiptSlash' })) as bigint
-    for (const c of challenged) {
-      const upheld = overturned.find((o) => o.args.challengeId === c.args.challengeId)
-      expect(upheld, `data challenge ${c.args.challengeId}`).toBeDefined()
-      expect(upheld!.args.slashed).toBe(slash)
-      expect(
-        await chain.readContract({
-          address: settlement,
-          abi: settlementAbi,
-          functionName: 'isOverturned',
-          args: [c.args.batchId as bigint, c.args.receiptIndex as number],
-        }),
-      ).toBe(true)
+    const c = await chainOf(a.address)
+    expect(c.challenged.length).toBe(a.dataChallenges)
+    expect(c.challenged.length).toBeGreaterThanOrEqual(a.cheats)
+    expect(c.published).toEqual([])
+    for (const challenge of c.challenged) {
+      const upheld = c.overturned.find((o) => o.args.challengeId === challenge.args.challengeId)
+      expect(upheld, `data challenge ${challenge.args.challengeId}`).toBeDefined()
+      expect(upheld!.args.slashed).toBe(c.slash)
+      expect(await c.isOverturned(challenge)).toBe(true)
     }
-    // Node 0 (the committer of the challenged batches) lost at least the full slash per withheld cheat.
-    const committed = await events(settlement, settlementAbi, 'BatchCommitted')
-    const hostile = committed.find((e) => e.args.batchId === challenged[0]!.args.batchId)!.args.node as Address
-    const slashes = (await events(book.contracts.nodeRegistry!, nodeRegistryAbi, 'Slashed')).filter(
-      (e) => String(e.args.operator).toLowerCase() === hostile.toLowerCase(),
-    )
-    const lost = slashes.reduce((sum, e) => sum + (e.args.amount as bigint), 0n)
-    expect(lost).toBeGreaterThanOrEqual(slash * BigInt(a.cheats))
-    expect(parseUnits(a.nodeSlashed, 18)).toBe(lost)
+    expect(c.lost).toBeGreaterThanOrEqual(c.slash * BigInt(a.cheats))
+    expect(parseUnits(a.nodeSlashed, 18)).toBe(c.lost)
+  })
+
+  it('late-publisher: the data published at the last moment is re-executed and the cheat overturned by a game, inside the window; 0 FINAL', async () => {
+    const late = summary.withholders?.[1] as WithholderOutcome
+    expect(late).toMatchObject({ strategy: 'late-publisher', node: 1 })
+    expect(late.cheats).toBeGreaterThan(0)
+    expect(late).toMatchObject({
+      cheatsSampled: late.cheats,
+      cheatsWithheld: 0,
+      overturnedForMissingData: 0,
+      overturnedByGame: late.cheats,
+      cheatsFinal: 0,
+      cheatsFinalUnchecked: 0,
+    })
+    expect(late.dataPublished).toBe(late.dataChallenges)
+    expect(late.dataChallenges).toBeGreaterThanOrEqual(late.cheats)
+    // The chain: every data challenge answered (the bond went to the node), and every receipt it was about overturned anyway.
+    const c = await chainOf(late.address)
+    expect(c.published.map((e) => e.args.challengeId).sort()).toEqual(c.challenged.map((e) => e.args.challengeId).sort())
+    for (const challenge of c.challenged) {
+      expect(await c.isOverturned(challenge)).toBe(true)
+      expect(c.overturned.some((o) => o.args.challengeId === challenge.args.challengeId)).toBe(false)
+    }
+    expect(parseUnits(late.nodeSlashed, 18)).toBe(c.lost)
+    expect(c.lost).toBeGreaterThanOrEqual(c.slash * BigInt(late.cheats))
+    expect(summary.levels.OVERTURNED).toBe((summary.adversary as WithholderOutcome).cheats + late.cheats)
+    expect(summary.levels.FINAL).toBe(summary.requests - summary.levels.OVERTURNED!)
   })
 
   it('lazy-verifier: slashed for every batch it attested, net < 0; no honest verifier is slashed', async () => {

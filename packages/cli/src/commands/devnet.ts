@@ -47,11 +47,12 @@ export type DevnetCommandOptions = {
   /** Node 0 wrapped by a hostile front: `tarpit` or `receipt-forger` (tests and demos only). */
   nodeAdversary?: Exclude<NodeAdversary, 'data-withholder'>
   /**
-   * Node 0 answers wrong outputs at this rate and withholds the data of the cheats it predicts will
-   * be sampled (`data-withholder:<rate>`); with `publishOnChallenge` it publishes them on-chain once
-   * challenged (`late-publisher:<rate>`). Tests and demos only.
+   * Nodes 0, 1, … in order: each answers wrong outputs at its rate and withholds the data of the
+   * cheats it predicts will be sampled (`data-withholder:<rate>`); with `publishOnChallenge` it
+   * publishes them on-chain at the last moment once challenged (`late-publisher:<rate>`). Tests and
+   * demos only.
    */
-  dataWithholder?: { rate: number; publishOnChallenge?: boolean }
+  dataWithholders?: { rate: number; publishOnChallenge?: boolean }[]
   /** A lazy verifier with its own key attests every receipt without re-executing (tests and demos only). */
   lazyVerifier?: boolean
   /** Stop once the workload has settled instead of serving until Ctrl-C. */
@@ -103,7 +104,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     ...(options.fault ? { fault: options.fault } : {}),
     ...(options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
     ...(options.nodeAdversary ? { nodeAdversary: options.nodeAdversary } : {}),
-    ...(options.dataWithholder ? { dataWithholder: options.dataWithholder } : {}),
+    ...(options.dataWithholders ? { dataWithholders: options.dataWithholders } : {}),
     ...(options.lazyVerifier ? { lazyVerifier: true } : {}),
     log: (line) => {
       if (options.verbose) out(`  · ${line}`)
@@ -116,7 +117,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   out(`  dashboard   ${net.dashboardUrl}/ (the trust dashboard; its API under /api/, Prometheus at /metrics)`)
   for (const [k, n] of net.nodes.entries())
     out(
-      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault ? `${options.fault.kind} ${options.fault.rate}` : `data withholder ${options.dataWithholder!.rate}`} (tests and demos only)` : ''}`,
+      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault ? `${options.fault.kind} ${options.fault.rate}` : `${options.dataWithholders![k]!.publishOnChallenge ? 'late publisher' : 'data withholder'} ${options.dataWithholders![k]!.rate}`} (tests and demos only)` : ''}`,
     )
   for (const [k, v] of net.verifiers.entries()) out(`  verifier ${k}  ${net.verifierUrls[k]} (${v.address})`)
   out(
@@ -126,9 +127,9 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     out(
       `              verifier 0 is a FALSE CHALLENGER: it challenges ${options.falseChallengeRate} of correct receipts (tests and demos only)`,
     )
-  if (options.dataWithholder)
+  for (const [k, w] of (options.dataWithholders ?? []).entries())
     out(
-      `              node 0 is a DATA WITHHOLDER: wrong outputs at ${options.dataWithholder.rate}, the inputs of those it predicts sampled withheld${options.dataWithholder.publishOnChallenge ? ', published on-chain once challenged' : ' and their data challenges left unanswered'} (tests and demos only)`,
+      `              node ${k} is a DATA WITHHOLDER: wrong outputs at ${w.rate}, the inputs of those it predicts sampled withheld${w.publishOnChallenge ? ', published on-chain at the last moment once challenged' : ' and their data challenges left unanswered'} (tests and demos only)`,
     )
   if (net.lazyVerifier)
     out(`              a LAZY VERIFIER (${net.lazyVerifier.address}) attests every receipt without re-executing (tests and demos only)`)
@@ -230,6 +231,14 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   const summary: DevnetSummary = { ...(await summarize(net, tracked, workloadStart, options)), attacks: attacks.map(attackToJson) }
   if (squatter) summary.adversary = await squatter.report(net)
   if (net.lazyVerifier) summary.lazyVerifier = await lazyVerifierOutcome(net, workloadStart)
+  if (options.dataWithholders?.length)
+    summary.withholders = await Promise.all(
+      options.dataWithholders.map((_, k) =>
+        k === 0 && summary.adversary
+          ? (summary.adversary as WithholderOutcome)
+          : withholderOutcome(net, tracked, workloadStart, options, k),
+      ),
+    )
   printSummary(summary, out)
   if (options.json) console.log(JSON.stringify(summary))
   if (options.exit) {
@@ -292,6 +301,8 @@ export type DevnetSummary = {
   adversary?: AdversaryOutcome | ModelSquatterReport
   /** The lazy verifier (`--adversary lazy-verifier`), read from the chain: amounts in VRT. */
   lazyVerifier?: LazyVerifierOutcome
+  /** Every withholding node (`data-withholder`, `late-publisher`), in node order; node 0's is also `adversary`. */
+  withholders?: WithholderOutcome[]
   verifiers: { checked: number; matched: number; challenges: number }[]
   /** Model-run time of the verifiers' re-executions over the nodes' own runs (issue 14's ratio). */
   verification: { inferenceComputeMs: number; verificationComputeMs: number; share: number }
@@ -343,7 +354,7 @@ async function adversaryOutcome(
   if (!front) return undefined
   const hostile = net.nodes[0]!
   const window = options.window
-  if (front.strategy === 'data-withholder') return withholderOutcome(net, tracked, fromBlock, options)
+  if (front.strategy === 'data-withholder') return withholderOutcome(net, tracked, fromBlock, options, 0)
   if (front.strategy === 'receipt-forger') {
     const asked = tracked.filter((t) => t.node === hostile.url).slice(0, 16)
     const rejected: Record<string, number> = {}
@@ -481,10 +492,9 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
   out(
     `  verification  ${(100 * s.verification.share).toFixed(2)} % of inference compute (${s.verification.verificationComputeMs} ms re-executing for ${s.verification.inferenceComputeMs} ms answering)`,
   )
-  if (s.adversary?.strategy === 'data-withholder' || s.adversary?.strategy === 'late-publisher') {
-    const a = s.adversary
+  for (const a of s.withholders ?? []) {
     out(
-      `  ${a.strategy.padEnd(13)} ${a.cheats} cheats (${a.cheatsSampled} sampled, ${a.cheatsWithheld} withheld); ${a.dataChallenges} data challenges, ${a.dataPublished} answered; overturned ${a.overturnedForMissingData} for missing data, ${a.overturnedByGame} by a game; FINAL ${a.cheatsFinal} (${a.cheatsFinalUnchecked} of them sampled); node slashed ${a.nodeSlashed} VRT, clients refunded ${a.clientRefunded} VRT`,
+      `  node ${a.node} ${a.strategy}: ${a.cheats} cheats (${a.cheatsSampled} sampled, ${a.cheatsWithheld} withheld); ${a.dataChallenges} data challenges, ${a.dataPublished} answered; overturned ${a.overturnedForMissingData} for missing data, ${a.overturnedByGame} by a game; FINAL ${a.cheatsFinal} (${a.cheatsFinalUnchecked} of them sampled); node slashed ${a.nodeSlashed} VRT, clients refunded ${a.clientRefunded} VRT`,
     )
   }
   if (s.lazyVerifier) {

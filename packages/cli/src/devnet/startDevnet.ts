@@ -69,8 +69,8 @@ export type DevnetOptions = {
   nodeFront?: (index: number) => Promise<{ url: string; attach(nodeUrl: string): void; close(): Promise<void> } | undefined>
   /** Node 0 is wrapped by this hostile front (tests and demos only; see @verity/adversary). */
   nodeAdversary?: Exclude<NodeAdversary, 'data-withholder'>
-  /** Node 0 cheats and withholds the data of the cheats it predicts will be sampled (tests and demos only). */
-  dataWithholder?: DataWithholding
+  /** Nodes 0, 1, … in order cheat and withhold the data of the cheats they predict will be sampled (tests and demos only). */
+  dataWithholders?: DataWithholding[]
   /** A lazy verifier with its own key (the last account) attests every receipt without re-executing (tests and demos only). */
   lazyVerifier?: boolean
   /** Verifier settings beyond the defaults (pool size, retry backoff, fetch bounds). */
@@ -92,7 +92,7 @@ export type Devnet = {
   modelId: Hex
   nodes: { node: InferenceNode; url: string; faulty: boolean }[]
   verifiers: Verifier[]
-  /** The hostile front wrapping node 0, when `nodeAdversary` or `dataWithholder` is set. */
+  /** The hostile front wrapping node 0, when `nodeAdversary` or `dataWithholders` is set. */
   adversary: AdversaryFront | undefined
   /** The lazy verifier, when `lazyVerifier` is set: what it attested and lost, read from the chain. */
   lazyVerifier: { address: Hex; report(): Promise<LazyVerifierReport> } | undefined
@@ -123,6 +123,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const [deployer, ...others] = chain.accounts
     if (others.length < nodeCount + verifierCount + 1)
       throw new Error(`the devnet has ${others.length} accounts for ${nodeCount} nodes, ${verifierCount} verifiers and a client`)
+    if ((options.dataWithholders?.length ?? 0) > nodeCount)
+      throw new Error(`${options.dataWithholders!.length} withholding nodes asked for, the devnet has ${nodeCount} nodes`)
     for (const [i, a] of chain.accounts.entries())
       writeFileSync(join(options.dir, 'keys', `${i}.key`), `${a.privateKey}\n`, { mode: 0o600 })
     const window = options.window ?? 30
@@ -166,9 +168,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     let adversary: AdversaryFront | undefined
     for (let i = 0; i < nodeCount; i++) {
       const key = others[i]!.privateKey
-      const faulty = i === 0 && (options.fault !== undefined || options.dataWithholder !== undefined)
+      const withholding = options.dataWithholders?.[i]
+      const faulty = withholding !== undefined || (i === 0 && options.fault !== undefined)
       const withholder =
-        i === 0 && options.dataWithholder
+        withholding !== undefined
           ? await startDataWithholder(
               {
                 chain,
@@ -180,12 +183,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
                 redeem: { minAmount: 0n, maxAgeMs: 0 },
                 log: (line: string) => log(`node ${i}: ${line}`),
               },
-              { ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }), ...options.dataWithholder },
+              { ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }), ...withholding },
             )
           : undefined
-      if (withholder) adversary = withholder.front
+      if (withholder && i === 0) adversary = withholder.front
       else if (i === 0 && options.nodeAdversary) adversary = await startAdversaryFront(options.nodeAdversary)
-      const front = i === 0 && adversary ? adversary : await options.nodeFront?.(i)
+      const front = withholder?.front ?? (i === 0 && adversary ? adversary : await options.nodeFront?.(i))
       if (front) closers.push(() => front.close())
       const nodeOptions = {
         ...(front ? { publicUrl: front.url } : {}),

@@ -13,6 +13,9 @@ import type { Devnet } from './startDevnet.js'
  */
 export type WithholderOutcome = {
   strategy: 'data-withholder' | 'late-publisher'
+  /** Which devnet node (0, 1, …), and its address. */
+  node: number
+  address: string
   /** Node 0's receipts whose signed output differs from an honest run. */
   cheats: number
   /** Cheats the public selection rule picks for at least one registered verifier (from the commit's block hash). */
@@ -49,8 +52,9 @@ export async function withholderOutcome(
   tracked: Tracked[],
   fromBlock: bigint,
   options: DevnetCommandOptions,
+  nodeIndex: number,
 ): Promise<WithholderOutcome> {
-  const hostile = net.nodes[0]!
+  const hostile = net.nodes[nodeIndex]!
   const client = net.chain.publicClient
   const scan = <log>(fetch: (range: { fromBlock: bigint; toBlock: bigint }) => Promise<log[]>) =>
     scanLogs(net.chain, { fromBlock: fromBlock + 1n, fetch })
@@ -128,7 +132,9 @@ export async function withholderOutcome(
     }
   }
   return {
-    strategy: options.dataWithholder?.publishOnChallenge ? 'late-publisher' : 'data-withholder',
+    strategy: options.dataWithholders?.[nodeIndex]?.publishOnChallenge ? 'late-publisher' : 'data-withholder',
+    node: nodeIndex,
+    address: hostile.node.address,
     cheats: cheats.length,
     cheatsSampled: sampled,
     cheatsWithheld: withheld,

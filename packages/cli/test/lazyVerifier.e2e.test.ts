@@ -1,18 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { nodeRegistryAbi, settlementAbi } from '@verity/contracts'
 import { type Address, createPublicClient, http, type PublicClient, parseUnits } from 'viem'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { DevnetSummary } from '../src/commands/devnet.js'
 import type { LazyVerifierOutcome, WithholderOutcome } from '../src/devnet/withholderOutcome.js'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+import { main } from '../src/main.js'
 
 /**
- * Issue 13's accountability adversaries, on one devnet run through the CLI as a user runs it
+ * Issue 13's accountability adversaries, on one devnet run through the CLI's entry (in process) as a user runs it
  * (`verity devnet --adversary data-withholder:0.5 --adversary late-publisher:0.5 --adversary
  * lazy-verifier --json`), every verifier re-executing every receipt, decoys on (the deployment default):
  *
@@ -31,42 +28,39 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
  * still serves.
  */
 describe('adversarial devnet: a data withholder, a late publisher and a lazy verifier', () => {
-  let devnet: ChildProcess
+  let devnet: Promise<number>
   let summary: DevnetSummary
   let chain: PublicClient
   let book: { contracts: Record<string, Address>; deployedAtBlock: string }
 
   beforeAll(async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'verity-withholder-')), 'net')
-    devnet = spawn(
-      process.execPath,
-      [
-        ...['--import', 'tsx', join(root, 'packages', 'cli', 'src', 'cliEntry.ts'), 'devnet'],
-        ...['--adversary', 'data-withholder:0.5', '--adversary', 'late-publisher:0.5', '--adversary', 'lazy-verifier', '--json'],
-        ...['--dir', dir, '--port', '0', '--dashboard-port', '0'],
-        ...['--requests', '8', '--window', '6', '--sample-rate', '1', '--nodes', '2', '--verifiers', '1', '--batch-size', '4'],
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
-    )
-    // The summary is printed once the workload has settled; the network keeps serving until SIGTERM.
-    summary = await new Promise<DevnetSummary>((resolve, reject) => {
-      let out = ''
-      devnet.stdout!.on('data', (chunk: Buffer) => {
-        out += chunk.toString()
-        const line = out.split('\n').find((l) => l.startsWith('{') && l.endsWith('}'))
-        if (line) resolve(JSON.parse(line) as DevnetSummary)
+    // In process, without --exit: the summary is printed once the workload has settled and the
+    // network keeps serving (its chain read back below) until SIGTERM.
+    const printed = new Promise<DevnetSummary>((resolve) => {
+      vi.spyOn(console, 'log').mockImplementation((line: unknown) => {
+        if (typeof line === 'string' && line.startsWith('{')) resolve(JSON.parse(line) as DevnetSummary)
       })
-      devnet.once('exit', (code) => reject(new Error(`verity devnet exited (${code}) before its summary`)))
     })
+    devnet = main(
+      ['node', 'verity', 'devnet', '--json', '--dir', dir, '--port', '0', '--dashboard-port', '0']
+        .concat(['--adversary', 'data-withholder:0.5', '--adversary', 'late-publisher:0.5', '--adversary', 'lazy-verifier'])
+        .concat(['--requests', '8', '--window', '6', '--sample-rate', '1', '--nodes', '2', '--verifiers', '1', '--batch-size', '4']),
+    )
+    summary = await Promise.race([
+      printed,
+      devnet.then((code) => Promise.reject(new Error(`verity devnet ended (${code}) before its summary`))),
+    ])
     chain = createPublicClient({ transport: http(summary.chain.rpcUrl) }) as PublicClient
     book = JSON.parse(readFileSync(summary.chain.addressBook, 'utf8'))
   }, 240_000)
   afterAll(async () => {
-    if (devnet && devnet.exitCode === null) {
-      const exited = new Promise((resolve) => devnet.once('exit', resolve))
-      devnet.kill('SIGTERM')
-      await exited
+    // The devnet waits for SIGINT or SIGTERM once it has printed its summary (not before).
+    if (summary) {
+      process.emit('SIGTERM')
+      expect(await devnet).toBe(0)
     }
+    vi.restoreAllMocks()
   })
 
   const events = (address: Address, abi: typeof settlementAbi | typeof nodeRegistryAbi, eventName: string) =>

@@ -18,7 +18,7 @@ import { type AdversaryFront, startAdversaryFront } from './startAdversaryFront.
  * How a data withholder plays: it answers a wrong output on a fraction `rate` of its requests (as
  * `wrong-output`); `sampleRate` is the verifiers' fixed rate when they run with one (else it computes
  * the adaptive rate, as they do); `publishOnChallenge` answers the on-chain data challenge as late as it
- * can (a second before its deadline) instead of letting it expire, hoping to land after the challenge
+ * can count on (`publishAtTheLastMoment`) instead of letting it expire, hoping to land after the challenge
  * window, when the published input can no longer lead to an execution challenge.
  */
 export type DataWithholding = { rate: number; seed?: number; sampleRate?: number; publishOnChallenge?: boolean }
@@ -81,7 +81,7 @@ export async function startDataWithholder(
     {
       executor: corruptingExecutor(fault, (inputHash) => lies.add(inputHash.toLowerCase())),
       defender: lyingDefender(fault),
-      dataResponder: spec.publishOnChallenge ? publishAtTheDeadline : () => undefined,
+      dataResponder: spec.publishOnChallenge ? publishAtTheLastMoment : () => undefined,
     },
   )
   return { node, front }
@@ -109,11 +109,14 @@ async function committedBatchOf(store: ReceiptStore, inputHash: string) {
 }
 
 /**
- * A data responder that answers each data challenge against its receipts one second before the
- * response deadline (on the chain's clock, which the devnet's chain keeps with the wall clock).
+ * A data responder that answers each data challenge against its receipts at the last moment it can
+ * count on: before the response deadline by 40 % of the response time, at least 1 s and at most 10 s
+ * (the time its transaction takes to be mined; on the chain's clock, which the devnet's chain keeps
+ * with the wall clock).
  */
-function publishAtTheDeadline(context: DataResponderContext): { stop(): Promise<void> } {
+function publishAtTheLastMoment(context: DataResponderContext): { stop(): Promise<void> } {
   const timers = new Set<NodeJS.Timeout>()
+  const margin = Math.min(10_000, Math.max(1000, context.book.params.dataResponseTime * 400))
   const publish = async (challengeId: bigint, batchId: bigint, receiptIndex: number) => {
     const batch = context.store.batchById(Number(batchId))
     const inference = batch && context.store.batchInferences(batch.localId)[receiptIndex]
@@ -146,7 +149,7 @@ function publishAtTheDeadline(context: DataResponderContext): { stop(): Promise<
               context.log(`data challenge ${challengeId}: ${(error as Error).message?.split('\n')[0]}`),
             )
           },
-          Math.max(0, Number(deadline) * 1000 - 1000 - Date.now()),
+          Math.max(0, Number(deadline) * 1000 - margin - Date.now()),
         )
         timers.add(timer)
       }

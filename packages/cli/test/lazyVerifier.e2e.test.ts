@@ -124,26 +124,23 @@ describe('adversarial devnet: a data withholder, a late publisher and a lazy ver
     expect(parseUnits(a.nodeSlashed, 18)).toBe(c.lost)
   })
 
-  it('late-publisher: the data published at the last moment is re-executed and the cheat overturned by a game, inside the window; 0 FINAL', async () => {
+  it('late-publisher: data published at the last moment is re-executed and the cheat overturned by a game, inside the window; 0 FINAL', async () => {
     const late = summary.withholders?.[1] as WithholderOutcome
     expect(late).toMatchObject({ strategy: 'late-publisher', node: 1 })
     expect(late.cheats).toBeGreaterThan(0)
-    expect(late).toMatchObject({
-      cheatsSampled: late.cheats,
-      cheatsWithheld: 0,
-      overturnedForMissingData: 0,
-      overturnedByGame: late.cheats,
-      cheatsFinal: 0,
-      cheatsFinalUnchecked: 0,
-    })
-    expect(late.dataPublished).toBe(late.dataChallenges)
-    expect(late.dataChallenges).toBeGreaterThanOrEqual(late.cheats)
-    // The chain: every data challenge answered (the bond went to the node), and every receipt it was about overturned anyway.
+    // Every cheat is overturned: by a game once its data is published, or for missing data should
+    // the node's last-moment answer itself come too late (its timing, not a defence).
+    expect(late).toMatchObject({ cheatsSampled: late.cheats, cheatsFinal: 0, cheatsFinalUnchecked: 0 })
+    expect(late.overturnedByGame + late.overturnedForMissingData).toBe(late.cheats)
+    expect(late.dataPublished).toBeGreaterThan(0)
+    expect(late.overturnedByGame).toBeGreaterThanOrEqual(late.dataPublished)
+    // The chain: each answered data challenge paid its bond to the node, and its receipt was overturned anyway, by another challenge.
     const c = await chainOf(late.address)
-    expect(c.published.map((e) => e.args.challengeId).sort()).toEqual(c.challenged.map((e) => e.args.challengeId).sort())
-    for (const challenge of c.challenged) {
+    expect(c.published.length).toBe(late.dataPublished)
+    for (const p of c.published) {
+      const challenge = c.challenged.find((e) => e.args.challengeId === p.args.challengeId)!
       expect(await c.isOverturned(challenge)).toBe(true)
-      expect(c.overturned.some((o) => o.args.challengeId === challenge.args.challengeId)).toBe(false)
+      expect(c.overturned.some((o) => o.args.challengeId === p.args.challengeId)).toBe(false)
     }
     expect(parseUnits(late.nodeSlashed, 18)).toBe(c.lost)
     expect(c.lost).toBeGreaterThanOrEqual(c.slash * BigInt(late.cheats))

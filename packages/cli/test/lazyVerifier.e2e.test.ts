@@ -18,7 +18,7 @@ import { main } from '../src/main.js'
  *   `/v1/data/…`, no answer to the on-chain data challenge). The verifiers challenge the data they
  *   cannot fetch; the node misses the deadline; each cheat is overturned, its client refunded and
  *   the node slashed. None ends FINAL.
- * - node 1 does the same but answers each data challenge on-chain a second before its deadline: the
+ * - node 1 does the same but answers each data challenge on-chain at the last moment it can count on: the
  *   verifier re-executes the published input and challenges the output in the same window; each
  *   cheat is overturned by a dispute game. None ends FINAL.
  * - a lazy verifier with its own key attests every receipt without running one; the decoys (and the

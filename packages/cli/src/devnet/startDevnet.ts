@@ -170,28 +170,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       const key = others[i]!.privateKey
       const withholding = options.dataWithholders?.[i]
       const faulty = withholding !== undefined || (i === 0 && options.fault !== undefined)
-      const withholder =
-        withholding !== undefined
-          ? await startDataWithholder(
-              {
-                chain,
-                book,
-                key,
-                dbPath: join(options.dir, `node-${i}.sqlite`),
-                hubUrl: hubServer.url,
-                batch: { maxSize: options.batchSize ?? 32, maxAgeMs: options.batchAgeMs ?? 1000 },
-                redeem: { minAmount: 0n, maxAgeMs: 0 },
-                log: (line: string) => log(`node ${i}: ${line}`),
-              },
-              { ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }), ...withholding },
-            )
-          : undefined
-      if (withholder && i === 0) adversary = withholder.front
-      else if (i === 0 && options.nodeAdversary) adversary = await startAdversaryFront(options.nodeAdversary)
-      const front = withholder?.front ?? (i === 0 && adversary ? adversary : await options.nodeFront?.(i))
-      if (front) closers.push(() => front.close())
-      const nodeOptions = {
-        ...(front ? { publicUrl: front.url } : {}),
+      const base = {
         chain,
         book,
         key,
@@ -202,6 +181,19 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         redeem: { minAmount: 0n, maxAgeMs: 0 },
         log: (line: string) => log(`node ${i}: ${line}`),
       }
+      // A withholding node brings its own front (it answers 404 for what it withholds).
+      const withholder =
+        withholding === undefined
+          ? undefined
+          : await startDataWithholder(base, {
+              ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }),
+              ...withholding,
+            })
+      if (withholder && i === 0) adversary = withholder.front
+      else if (i === 0 && options.nodeAdversary) adversary = await startAdversaryFront(options.nodeAdversary)
+      const front = withholder?.front ?? (i === 0 && adversary ? adversary : await options.nodeFront?.(i))
+      if (front) closers.push(() => front.close())
+      const nodeOptions = { ...(front ? { publicUrl: front.url } : {}), ...base }
       const node =
         withholder?.node ?? (options.fault && i === 0 ? createCheatingNode(nodeOptions, options.fault) : createInferenceNode(nodeOptions))
       const url = await node.start(0, host)

@@ -1,6 +1,7 @@
 export type { AttackedNetwork } from './attackedNetwork.js'
 export { createCheatingNode } from './cheatingNode.js'
 export { corruptingExecutor } from './corruptingExecutor.js'
+export { type DataWithholding, startDataWithholder } from './dataWithholder.js'
 export { deepValueTamper } from './deepValueTamper.js'
 export { falseChallenger } from './falseChallenger.js'
 export { FAULT_KINDS, type Fault } from './fault.js'

@@ -11,23 +11,30 @@ import { boundedFetch } from '@verity/contracts'
  *   (`GET /v1/batches/…`, `GET /v1/data/…`) open without answering.
  * - `receipt-forger`: answers `GET /v1/inferences/:id` (and its `/proof`) with another of its
  *   receipts, committed, with that receipt's valid signature and inclusion proof.
+ * - `data-withholder`: answers 404 on `GET /v1/data/:inputHash` for the inputs `withholds` picks
+ *   (`startDataWithholder`: its cheats that the public selection rule says will be sampled).
  */
-export type NodeAdversary = 'tarpit' | 'receipt-forger'
+export type NodeAdversary = 'tarpit' | 'receipt-forger' | 'data-withholder'
+/** The fronts that take no rate (`data-withholder` takes one: `--adversary data-withholder:<rate>`). */
 export const NODE_ADVERSARIES: readonly NodeAdversary[] = ['tarpit', 'receipt-forger']
 
 export type AdversaryFront = {
   strategy: NodeAdversary
   url: string
   attach(nodeUrl: string): void
-  /** What the adversary did: connections held, answers forged. */
-  counts(): { held: number; forged: number }
+  /** What the adversary did: connections held, answers forged, inputs withheld. */
+  counts(): { held: number; forged: number; withheld: number }
   close(): Promise<void>
 }
 
-export async function startAdversaryFront(strategy: NodeAdversary): Promise<AdversaryFront> {
+export async function startAdversaryFront(
+  strategy: NodeAdversary,
+  hooks: { withholds?(inputHash: string): Promise<boolean> } = {},
+): Promise<AdversaryFront> {
   let target = ''
   let held = 0
   let forged = 0
+  let withheld = 0
   const holding = new Set<ServerResponse>()
 
   async function forward(req: IncomingMessage, res: ServerResponse, path = req.url ?? '/'): Promise<void> {
@@ -61,6 +68,13 @@ export async function startAdversaryFront(strategy: NodeAdversary): Promise<Adve
         res.on('close', () => holding.delete(res))
         return
       }
+      const data = /^\/v1\/data\/(0x[0-9a-fA-F]{64})$/.exec(path)
+      if (strategy === 'data-withholder' && req.method === 'GET' && data && (await hooks.withholds?.(data[1]!.toLowerCase()))) {
+        withheld++
+        const error = { code: 'DATA_NOT_FOUND', message: `no input with hash ${data[1]} on this node`, details: {} }
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error }))
+        return
+      }
       const asked = /^\/v1\/inferences\/(0x[0-9a-fA-F]{64})(\/proof)?$/.exec(path)
       if (strategy === 'receipt-forger' && req.method === 'GET' && asked) {
         const other = await otherCommitted(asked[1]!)
@@ -82,7 +96,7 @@ export async function startAdversaryFront(strategy: NodeAdversary): Promise<Adve
     attach(nodeUrl) {
       target = nodeUrl
     },
-    counts: () => ({ held, forged }),
+    counts: () => ({ held, forged, withheld }),
     close: () =>
       new Promise((resolve) => {
         for (const res of holding) res.destroy()

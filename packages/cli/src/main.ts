@@ -54,31 +54,45 @@ function fault(v: string): Fault {
  * (node 0 computes one intermediate value wrong), silent (node 0 answers wrong and never defends),
  * false-challenger (verifier 0 challenges correct receipts); without a rate: tarpit (node 0 holds the
  * verifiers' connections open) and receipt-forger (node 0 serves another receipt for an id), wrappers
- * around the honest node (all in @verity/adversary); `model-squatter` (registers the demo model with
- * wrong roots before its publisher); or one of the money attacks run after the workload by a party of
- * its own (escrow-thief, replayer, model-swapper, stake-exhauster). Repeatable.
+ * around the honest node (all in @verity/adversary); data-withholder:<rate> (a node answers wrong at
+ * that rate and withholds the inputs of the cheats it predicts will be sampled, leaving their data
+ * challenges unanswered) and late-publisher:<rate> (the same, but it publishes the data on-chain once
+ * challenged) — nodes 0, 1, … in the order given; lazy-verifier (a verifier of its own attests everything without re-executing);
+ * `model-squatter` (registers the demo model with wrong roots before its publisher); or one of the
+ * money attacks run after the workload by a party of its own (escrow-thief, replayer, model-swapper,
+ * stake-exhauster). Repeatable.
  */
 type Adversaries = {
   fault?: Fault
   falseChallengeRate?: number
-  nodeAdversary?: NodeAdversary
+  nodeAdversary?: Exclude<NodeAdversary, 'data-withholder'>
+  /** Nodes 0, 1, … in the order given: `data-withholder:<rate>` and `late-publisher:<rate>`. */
+  dataWithholders?: { rate: number; publishOnChallenge?: boolean }[]
+  lazyVerifier?: boolean
   adversary?: 'model-squatter'
   moneyAttacks?: MoneyAttack[]
 }
 function adversary(v: string, previous: Adversaries = {}): Adversaries {
   if (v === 'model-squatter') return { ...previous, adversary: v }
-  if ((NODE_ADVERSARIES as readonly string[]).includes(v)) return { ...previous, nodeAdversary: v as NodeAdversary }
+  if (v === 'lazy-verifier') return { ...previous, lazyVerifier: true }
+  if ((NODE_ADVERSARIES as readonly string[]).includes(v))
+    return { ...previous, nodeAdversary: v as Exclude<NodeAdversary, 'data-withholder'> }
+  const withholder = /^(data-withholder|late-publisher):([0-9.]+)$/.exec(v)
+  if (withholder && Number(withholder[2]) > 0 && Number(withholder[2]) <= 1) {
+    const spec = { rate: Number(withholder[2]), ...(withholder[1] === 'late-publisher' ? { publishOnChallenge: true } : {}) }
+    return { ...previous, dataWithholders: [...(previous.dataWithholders ?? []), spec] }
+  }
   if ((MONEY_ATTACKS as readonly string[]).includes(v))
     return { ...previous, moneyAttacks: [...(previous.moneyAttacks ?? []), v as MoneyAttack] }
   return { ...previous, ...faultyParty(v) }
 }
 
-function faultyParty(v: string): { fault?: Fault; falseChallengeRate?: number } {
+function faultyParty(v: string): Pick<Adversaries, 'fault' | 'falseChallengeRate'> {
   const match = /^(wrong-output|deep-value|silent|false-challenger):([0-9.]+)$/.exec(v)
   const r = match ? Number(match[2]) : Number.NaN
   if (!(r > 0 && r <= 1))
     throw new InvalidArgumentError(
-      `expected wrong-output|deep-value|silent|false-challenger:<rate in (0, 1]>, tarpit, receipt-forger, model-squatter or one of ${MONEY_ATTACKS.join(', ')}, got "${v}"`,
+      `expected wrong-output|deep-value|silent|false-challenger|data-withholder|late-publisher:<rate in (0, 1]>, tarpit, receipt-forger, lazy-verifier, model-squatter or one of ${MONEY_ATTACKS.join(', ')}, got "${v}"`,
     )
   const kind = match![1]!
   if (kind === 'false-challenger') return { falseChallengeRate: r }
@@ -297,7 +311,7 @@ export function program(): Command {
     .option('--fault <spec>', 'make node 0 deliberately faulty, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option(
       '--adversary <strategy>',
-      `a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate>, tarpit, receipt-forger (node 0), false-challenger:<rate> (verifier 0), model-squatter, or a money attack run after the workload (${MONEY_ATTACKS.join(', ')}); repeatable`,
+      `a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate>, tarpit, receipt-forger, (node 0), data-withholder:<rate> (cheats and withholds the data of the cheats that will be sampled), late-publisher:<rate> (the same, publishing at the last moment once challenged) (nodes 0, 1, … in order), false-challenger:<rate> (verifier 0), lazy-verifier (a verifier of its own attesting without re-executing), model-squatter, or a money attack run after the workload (${MONEY_ATTACKS.join(', ')}); repeatable`,
       adversary,
     )
     .option('--exit', 'stop once the workload has settled', false)

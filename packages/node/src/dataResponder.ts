@@ -21,13 +21,8 @@ export function dataResponseOf(inference: StoredInference, inputBody: string, mo
   }
 }
 
-/**
- * Answers every data challenge against this node's receipts (docs/protocol.md, "Life of a batch"):
- * follows `DataChallenged` events with a resumable cursor in the node's database and publishes the
- * receipt's request, client signature and input on-chain before `dataResponseTime` runs out, so an
- * honest node never loses a receipt, nor stake, to a challenge of its data.
- */
-export function respondToDataChallenges(parameters: {
+/** What a node's data responder works with: its chain, store and sender, its models, its log. */
+export type DataResponderContext = {
   chain: Chain
   book: AddressBook
   store: ReceiptStore
@@ -35,7 +30,15 @@ export function respondToDataChallenges(parameters: {
   model(modelId: Hex): Promise<LoadedModel>
   log(line: string): void
   onPublished?(gasUsed: bigint): void
-}): EventFollower {
+}
+
+/**
+ * Answers every data challenge against this node's receipts (docs/protocol.md, "Life of a batch"):
+ * follows `DataChallenged` events with a resumable cursor in the node's database and publishes the
+ * receipt's request, client signature and input on-chain before `dataResponseTime` runs out, so an
+ * honest node never loses a receipt, nor stake, to a challenge of its data.
+ */
+export function respondToDataChallenges(parameters: DataResponderContext): EventFollower {
   const { chain, book, store, sender, log } = parameters
   return followEvents({
     chain,

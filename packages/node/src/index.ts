@@ -1,4 +1,5 @@
 export { type BatchDecision, Batcher, decideBatch, decideFinalize, decideRedemptions, stakeCapacity } from './batcher.js'
+export { type DataResponderContext, type DataResponse, dataResponseOf, respondToDataChallenges } from './dataResponder.js'
 export { createDefense, type DefenseContext, honestReplay, type Replay } from './defense.js'
 export { ApiError, errorBody, httpStatusOf } from './errors.js'
 export { createHub } from './hub.js'
@@ -7,6 +8,7 @@ export { createInferenceNode, type InferenceNode, type InferenceNodeOptions, typ
 export { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 export { publishModel } from './publishModel.js'
 export { ReceiptStore } from './receiptStore.js'
+export { sampledReceipts, verifierSampleRate } from './sampledReceipts.js'
 export type { NodeRecord, SamplingPolicy } from './selection.js'
 export { bitmapOf, perVerifierRate, samplingRate, selectionSeed, selectReceipts } from './selection.js'
 export { serveApp } from './serveApp.js'

@@ -11,7 +11,7 @@ import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { Batcher, batchTreeOf } from './batcher.js'
 import { watchOwnBatches } from './chainWatcher.js'
-import { respondToDataChallenges } from './dataResponder.js'
+import { type DataResponderContext, respondToDataChallenges } from './dataResponder.js'
 import { createDecoyFactory } from './decoyFactory.js'
 import { createDefense, type DefenseContext } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
@@ -57,6 +57,12 @@ export type InferenceNodeParts = {
   executor?: Executor
   /** Plays the node's side of dispute games (default: `createDefense`, which replays the stored input). */
   defender?(context: DefenseContext): GameResponder
+  /**
+   * Answers data challenges against its receipts on-chain (default: `respondToDataChallenges`, at
+   * once). `undefined` returned: the node never answers, and loses each challenged receipt, and its
+   * slash, at the response deadline.
+   */
+  dataResponder?(context: DataResponderContext): { stop(): Promise<void> } | undefined
 }
 
 export type InferenceNode = {
@@ -149,7 +155,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     },
   })
   let watcher: ReturnType<typeof watchOwnBatches> | undefined
-  let dataResponder: ReturnType<typeof respondToDataChallenges> | undefined
+  let dataResponder: { stop(): Promise<void> } | undefined
   const defense = (parts.defender ?? createDefense)({
     chain,
     book,
@@ -427,7 +433,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       await escrows.start()
       if (!options.publicUrl) publicUrl = listenUrl(host, listening)
       watcher = watchOwnBatches({ chain, book, store, node: account.address, log, onRecorded: observeTrust })
-      dataResponder = respondToDataChallenges({
+      dataResponder = (parts.dataResponder ?? respondToDataChallenges)({
         chain,
         book,
         store,

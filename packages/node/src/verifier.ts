@@ -2,7 +2,6 @@ import {
   type AddressBook,
   type Chain,
   ContractRevertError,
-  DERIVED_DEFAULTS,
   type EventFollower,
   followEvents,
   scanLogs,
@@ -21,10 +20,8 @@ import {
   GamePhase,
   hashReceipt,
   inputsFromWire,
-  nodeRegistryAbi,
   type Receipt,
   type ReceiptTree,
-  Role,
   receiptFromWire,
   receiptToWire,
   requestFromWire,
@@ -46,20 +43,13 @@ import { createModelLoader } from '@verity/sdk'
 import { Hono } from 'hono'
 import { type Address, type Hex, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { dataChallengeDelay, int16FromHex, publishedInputsToWire } from './dataChallengeRules.js'
 import { errorBody, httpStatusOf } from './errors.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, Metrics } from './metrics.js'
-import { bitmapOf, perVerifierRate, samplingRate, selectionSeed, selectReceipts } from './selection.js'
+import { verifierSampleRate } from './sampledReceipts.js'
+import { bitmapOf, selectionSeed, selectReceipts } from './selection.js'
 import { type VerifierBatch, VerifierStore } from './verifierStore.js'
-
-/** The adaptive sampling policy of the derived defaults (docs/economics.md); the receipt slash is the deployment's. */
-const SAMPLING_POLICY = {
-  baseRateBps: DERIVED_DEFAULTS.baseRateBps,
-  newNodeRateBps: DERIVED_DEFAULTS.newNodeRateBps,
-  maturityCommits: DERIVED_DEFAULTS.maturityCommits,
-  overturnedRateBps: DERIVED_DEFAULTS.overturnedRateBps,
-  maxRateBps: DERIVED_DEFAULTS.maxRateBps,
-}
 
 export type VerifierOptions = {
   chain: Chain
@@ -161,10 +151,13 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     const onChain = await contracts.settlement.read.getBatch([BigInt(batch.batchId)])
     // Already attested (a restart after the transaction was mined) or settled: nothing left to send.
     const attested = await contracts.settlement.read.hasAttested([BigInt(batch.batchId), account.address])
-    if (onChain.status === BatchStatus.finalized || attested) {
+    if (onChain.status === BatchStatus.finalized) {
       store.done(batch.batchId, { checked: 0, matched: 0, attestTx: null })
       return
     }
+    // Attested already (a restart, or a batch reopened because a node published withheld data on-chain):
+    // only the receipts whose data was published are left to re-execute; nothing more is attested.
+    const recheckOnly = attested
     const data = (await fetchJson(batch.dataUri, { ...batchLimits, signal: stopping.signal })) as {
       receipts: { receipt: unknown; signature: unknown; request: unknown; clientSignature: unknown }[]
       decoyCommit?: unknown
@@ -187,6 +180,9 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     const matched: number[] = []
     for (const index of picked) {
       const receipt = receipts[index]!
+      // Input the node published on-chain (answering a data challenge) is used first: it is the node's own commitment.
+      const published = store.publishedInput(receipt.inputHash)
+      if (recheckOnly && published === undefined) continue
       // The chain of custody of each receipt it would attest (signatures and fields, before any
       // re-execution): one that fails is not attested; its data is challenged, which the node cannot
       // answer. Checked on the sample, like the outputs: a custody cheat is caught with the same
@@ -213,20 +209,21 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       }
       const model = await models.load(receipt.modelId)
       let wireInputs: unknown
-      try {
-        wireInputs = (
-          (await fetchJson(`${origin}/v1/data/${receipt.inputHash}`, { ...inputLimits, signal: stopping.signal })) as {
-            inputs?: unknown
-          } | null
-        )?.inputs
-      } catch (error) {
-        // Withheld data cannot keep a receipt from being checked: past half its window, the data is
-        // challenged on-chain (the node must publish it or lose the receipt); before, it is retried.
-        const halfway = batch.committedAt * 1000 + (book.params.challengeWindow * 1000) / 2
-        if ((await chainTimeMs()) < halfway) throw error
-        await challengeData(batch, receipt, index, tree, `input ${receipt.inputHash} unavailable: ${(error as Error).message}`)
-        continue
-      }
+      if (published !== undefined) wireInputs = publishedInputsToWire(model, published)
+      else
+        try {
+          wireInputs = (
+            (await fetchJson(`${origin}/v1/data/${receipt.inputHash}`, { ...inputLimits, signal: stopping.signal })) as {
+              inputs?: unknown
+            } | null
+          )?.inputs
+        } catch (error) {
+          // Withheld data cannot keep a receipt from being checked: from `dataChallengeAtMs` on, the data
+          // is challenged on-chain (the node must publish it or lose the receipt); before, it is retried.
+          if ((await chainTimeMs()) < dataChallengeAtMs(batch)) throw error
+          await challengeData(batch, receipt, index, tree, `input ${receipt.inputHash} unavailable: ${(error as Error).message}`)
+          continue
+        }
       const inputs = inputsFromWire(model, wireInputs)
       if (tensorsHash(inputs) !== receipt.inputHash)
         throw new Error(`input served for ${receipt.inputHash} hashes to ${tensorsHash(inputs)}`)
@@ -261,9 +258,10 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         recomputed,
       })
       if (store.evidence(batch.batchId, index)?.challengeId) continue
-      // One game per receipt is enough: another verifier's open or decided challenge covers it.
+      // One game per receipt is enough: another verifier's open or decided challenge covers it (a data
+      // challenge does not: once the data is published, the output is still to be challenged).
       // (A challenge of this batch cannot precede its commit: scanned from the commit's block, in bounded ranges.)
-      if (await alreadyChallenged(batch, index)) {
+      if (await alreadyChallenged(batch, index, 'execution')) {
         log(`receipt ${index} of batch ${batch.batchId} is already challenged; not challenging it again`)
         continue
       }
@@ -283,7 +281,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       )
     }
     let attestTx: Hex | null = null
-    if (matched.length > 0) {
+    if (matched.length > 0 && !recheckOnly) {
       try {
         const result = await sender.write({
           address: book.contracts.settlement,
@@ -300,7 +298,13 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         log(`batch ${batch.batchId}: checked after its window closed; not attested`)
       }
     }
-    store.done(batch.batchId, { checked: picked.length, matched: matched.length, attestTx })
+    // A recheck of published data keeps the batch's figures from its first pass (and its attestation).
+    store.done(
+      batch.batchId,
+      recheckOnly
+        ? { checked: batch.checked, matched: batch.matched, attestTx: batch.attestTx }
+        : { checked: picked.length, matched: matched.length, attestTx },
+    )
     log(`batch ${batch.batchId}: re-executed ${picked.length} of ${batch.count}, ${matched.length} matched${attestTx ? ', attested' : ''}`)
   }
 
@@ -312,37 +316,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
    */
   async function rateFor(batch: VerifierBatch): Promise<number> {
     if (options.sampleRate !== undefined) return options.sampleRate
-    const at = { blockNumber: BigInt(batch.blockNumber) }
-    const node = batch.node as Address
-    const [exposure, operator, verifiers, overturned] = await Promise.all([
-      contracts.settlement.read.exposureOf([node], at),
-      contracts.nodeRegistry.read.getOperator([node, Role.inference], at),
-      contracts.nodeRegistry.read.operatorCount([Role.verifier], at),
-      overturnedBefore(node, at.blockNumber),
-    ])
-    const p = samplingRate(
-      { stake: operator.staked, openReceipts: exposure.openReceipts, commits: exposure.commits, overturned },
-      { ...SAMPLING_POLICY, receiptSlash: book.params.slashAmount },
-    )
-    return perVerifierRate(p, Math.max(1, Number(verifiers)))
-  }
-
-  /** The node's receipts overturned before `block`: its full-slash `Slashed` events (decoy concessions pay less and do not count). */
-  async function overturnedBefore(node: Address, block: bigint): Promise<number> {
-    const slashes = await scanLogs(chain, {
-      fromBlock: book.deployedAtBlock,
-      toBlock: block,
-      fetch: (range) =>
-        chain.publicClient.getContractEvents({
-          abi: nodeRegistryAbi,
-          address: book.contracts.nodeRegistry,
-          eventName: 'Slashed',
-          args: { operator: node, role: Role.inference },
-          ...range,
-          strict: true,
-        }),
-    })
-    return slashes.filter((e) => e.args.amount === book.params.slashAmount).length
+    return verifierSampleRate(chain, book, batch.node as Address, BigInt(batch.blockNumber))
   }
 
   /**
@@ -395,7 +369,23 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
    * challenge per receipt is enough. Scanned from the commit's block (nothing about the batch
    * precedes it), in bounded ranges.
    */
-  async function alreadyChallenged(batch: VerifierBatch, index: number): Promise<boolean> {
+  async function alreadyChallenged(batch: VerifierBatch, index: number, kind: 'any' | 'execution' = 'any'): Promise<boolean> {
+    const ignored = new Set<bigint>()
+    if (kind === 'execution') {
+      const data = await scanLogs(chain, {
+        fromBlock: BigInt(batch.blockNumber),
+        fetch: (range) =>
+          chain.publicClient.getContractEvents({
+            address: book.contracts.settlement,
+            abi: settlementAbi,
+            eventName: 'DataChallenged',
+            args: { batchId: BigInt(batch.batchId) },
+            ...range,
+            strict: true,
+          }),
+      })
+      for (const e of data) if (e.args.receiptIndex === index) ignored.add(e.args.challengeId)
+    }
     const found = await scanLogs(chain, {
       fromBlock: BigInt(batch.blockNumber),
       fetch: (range) =>
@@ -406,9 +396,41 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
           args: { batchId: BigInt(batch.batchId) },
           ...range,
         }),
-      done: (events) => events.some((e) => e.args.receiptIndex === index),
+      done: (events) => events.some((e) => e.args.receiptIndex === index && !ignored.has(e.args.challengeId!)),
     })
-    return found.some((e) => e.args.receiptIndex === index)
+    return found.some((e) => e.args.receiptIndex === index && !ignored.has(e.args.challengeId!))
+  }
+
+  /** Data challenges past their response deadline, unanswered: expiring them overturns the receipt (the challenger is paid). */
+  let expiring = false
+  async function expireDue(): Promise<void> {
+    if (expiring || !store.hasOpenDataChallenges()) return
+    expiring = true
+    try {
+      for (const id of store.dataChallengesDue(Math.floor((await chainTimeMs()) / 1000))) {
+        try {
+          const result = await sender.write({
+            address: book.contracts.settlement,
+            abi: settlementAbi,
+            functionName: 'expireChallenge',
+            args: [BigInt(id)],
+          })
+          metrics.inc('gas_used_total', { function: 'expireChallenge' }, Number(result.gasUsed))
+          log(`data challenge ${id}: not answered in time; expired (the receipt is overturned)`)
+        } catch (error) {
+          // Answered, or expired by someone else: nothing to do. Otherwise retried next round: the chain's
+          // next block not yet past the deadline (the clock runs ahead of it), or the RPC failed.
+          if (!(error instanceof ContractRevertError && error.errorName === 'ChallengeNotOpen')) {
+            if (!(error instanceof ContractRevertError && error.errorName === 'DisputeStillRunning'))
+              log(`data challenge ${id}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`)
+            continue
+          }
+        }
+        store.closeDataChallenge(id)
+      }
+    } finally {
+      expiring = false
+    }
   }
 
   /** Challenges the data behind a receipt (once per receipt, by anyone), with a bond. */
@@ -452,7 +474,10 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       await processBatch(batch)
     } catch (error) {
       const message = error instanceof Error ? error.message.split('\n')[0]! : String(error)
-      const delay = Math.min(retryMaxMs, retryFirstMs * 2 ** Math.min(batch.attempts, 30))
+      const backoff = Math.min(retryMaxMs, retryFirstMs * 2 ** Math.min(batch.attempts, 30))
+      // An input still unavailable when its data is due to be challenged is challenged then, not a backoff later.
+      const untilDataChallenge = dataChallengeAtMs(batch) - (await chainTimeMs().catch(() => Date.now()))
+      const delay = untilDataChallenge > 0 ? Math.min(backoff, Math.max(retryFirstMs, untilDataChallenge)) : backoff
       // Nothing can be attested or challenged after the window: retrying past it is pointless. (The
       // window is on the chain's clock; when the chain cannot be read, retry.)
       const over = await windowEndMs(batch)
@@ -466,13 +491,22 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     }
   }
 
+  /** When an input still unavailable is challenged on-chain (`dataChallengeDelay` after the commit). */
+  function dataChallengeAtMs(batch: VerifierBatch): number {
+    return (batch.committedAt + dataChallengeDelay(book.params)) * 1000
+  }
+
   let challengeWindowS: number | undefined
   async function windowEndMs(batch: VerifierBatch): Promise<number> {
     challengeWindowS ??= Number(await contracts.settlement.read.challengeWindow())
     return (batch.committedAt + challengeWindowS) * 1000
   }
+  /**
+   * The chain's time as the next block will carry it: the latest block's timestamp, or the clock when
+   * it is later (a chain that mines only on transactions, like the devnet's, stands still while idle).
+   */
   async function chainTimeMs(): Promise<number> {
-    return Number((await chain.publicClient.getBlock({ blockTag: 'latest' })).timestamp) * 1000
+    return Math.max(Date.now(), Number((await chain.publicClient.getBlock({ blockTag: 'latest' })).timestamp) * 1000)
   }
 
   /** Aborts the fetches in flight when the verifier stops (a tarpit must not hold up shutdown). */
@@ -541,6 +575,17 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
               )
               continue
             }
+            if (event.eventName === 'DataChallenged') {
+              store.addDataChallenge(String(event.args.challengeId), Number(event.args.deadline))
+              continue
+            }
+            if (event.eventName === 'DataPublished') {
+              // Withheld data published on-chain: the batch is verified again from it (the output may still be wrong).
+              store.closeDataChallenge(String(event.args.challengeId))
+              store.savePublishedInput(tensorsHash(event.args.inputs.map(int16FromHex)), event.args.inputs)
+              if (store.get(Number(event.args.batchId))) store.reopen(Number(event.args.batchId))
+              continue
+            }
             if (event.eventName !== 'BatchCommitted') continue
             const block = await chain.publicClient.getBlock({ blockNumber: event.blockNumber })
             store.addBatch({
@@ -562,6 +607,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         } catch (error) {
           log(`verifier: ${(error as Error).message}`)
         }
+        void expireDue().catch((error: unknown) => log(`verifier: ${(error as Error).message?.split('\n')[0]}`))
         if (timer !== undefined) timer = setTimeout(loop, 200)
       }
       timer = setTimeout(loop, 200)

@@ -45,3 +45,37 @@ describe('VerifierStore: which batch the verifier works on next', () => {
     store.close()
   })
 })
+
+describe('VerifierStore: data challenges', () => {
+  it('keeps published inputs, reopens a done batch, lists data challenges due, and lets a re-execution supersede a data challenge’s evidence', () => {
+    const store = new VerifierStore(join(mkdtempSync(join(tmpdir(), 'verity-vstore-')), 'v.sqlite'))
+    store.addBatch(batch(1, '0x00000000000000000000000000000000000000aa'))
+    store.done(1, { checked: 4, matched: 3, attestTx: null })
+    expect(store.nextToProcess(0)).toBeUndefined()
+    // The node published a withheld input on-chain: kept by its hash (any case), and the batch is verified again.
+    store.savePublishedInput(h(7).toUpperCase().replace('0X', '0x') as `0x${string}`, ['0x0100', '0xffff'])
+    expect(store.publishedInput(h(7))).toEqual(['0x0100', '0xffff'])
+    expect(store.publishedInput(h(8))).toBeUndefined()
+    store.reopen(1)
+    expect(store.nextToProcess(0)).toMatchObject({ batchId: 1, state: 'new' })
+    // Open data challenges, expired once their deadline (chain seconds) is reached; closed ones are gone.
+    store.addDataChallenge('3', 100)
+    store.addDataChallenge('4', 50)
+    expect(store.dataChallengesDue(49)).toEqual([])
+    expect(store.dataChallengesDue(100)).toEqual(['4', '3'])
+    store.closeDataChallenge('4')
+    expect(store.dataChallengesDue(1000)).toEqual(['3'])
+    expect(store.hasOpenDataChallenges()).toBe(true)
+    // A data challenge's evidence (nothing re-executed: 0x) gives way to a re-execution's, once; a re-execution's stays.
+    const receipt = { batchId: 1, index: 2, receiptJson: '{}', claimed: h(1) }
+    store.recordEvidence({ ...receipt, recomputed: '0x' })
+    store.challenged(1, 2, '3', h(9))
+    expect(store.evidence(1, 2)).toMatchObject({ recomputed: '0x', challengeId: '3' })
+    store.recordEvidence({ ...receipt, recomputed: h(2) })
+    expect(store.evidence(1, 2)).toMatchObject({ recomputed: h(2), challengeId: null, tx: null })
+    store.challenged(1, 2, '5', h(10))
+    store.recordEvidence({ ...receipt, recomputed: h(3) })
+    expect(store.evidence(1, 2)).toMatchObject({ recomputed: h(2), challengeId: '5' })
+    store.close()
+  })
+})

@@ -60,6 +60,8 @@ CREATE TABLE IF NOT EXISTS evidence (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS game_inputs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS published_inputs (hash TEXT PRIMARY KEY, inputs TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS data_challenges (challenge_id TEXT PRIMARY KEY, deadline INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checks (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   batch_id INTEGER NOT NULL,
@@ -188,10 +190,45 @@ export class VerifierStore {
       (r) => this.evidence(r.batch_id as number, r.idx as number)!,
     )
   }
+  /**
+   * Keeps what was found about a receipt, once. A data challenge's record (`recomputed` 0x: nothing
+   * re-executed) gives way to a re-execution's, once the data is published and the output is wrong.
+   */
   recordEvidence(e: Omit<Evidence, 'challengeId' | 'tx'>): void {
     this.db
-      .prepare('INSERT OR IGNORE INTO evidence (batch_id, idx, receipt_json, claimed, recomputed) VALUES (?, ?, ?, ?, ?)')
+      .prepare(
+        `INSERT INTO evidence (batch_id, idx, receipt_json, claimed, recomputed) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (batch_id, idx) DO UPDATE SET recomputed = excluded.recomputed, challenge_id = NULL, tx = NULL
+         WHERE evidence.recomputed = '0x' AND excluded.recomputed != '0x'`,
+      )
       .run(e.batchId, e.index, e.receiptJson, e.claimed, e.recomputed)
+  }
+  /** Sends a batch back to be verified again (the data of one of its receipts was published on-chain). */
+  reopen(batchId: number): void {
+    this.db.prepare("UPDATE batches SET state = 'new', next_at_ms = 0 WHERE batch_id = ? AND state != 'new'").run(batchId)
+  }
+  /** Input tensors a node published on-chain to answer a data challenge (canonical bytes, hex), by their hash. */
+  savePublishedInput(hash: Hex, inputs: readonly Hex[]): void {
+    this.db.prepare('INSERT OR IGNORE INTO published_inputs (hash, inputs) VALUES (?, ?)').run(hash.toLowerCase(), JSON.stringify(inputs))
+  }
+  publishedInput(hash: Hex): Hex[] | undefined {
+    const row = this.db.prepare('SELECT inputs FROM published_inputs WHERE hash = ?').get(hash.toLowerCase()) as Row | undefined
+    return row ? (JSON.parse(row.inputs as string) as Hex[]) : undefined
+  }
+  /** An open data challenge (anyone's) and its response deadline (chain seconds): expired by this verifier once past. */
+  addDataChallenge(challengeId: string, deadline: number): void {
+    this.db.prepare('INSERT OR IGNORE INTO data_challenges (challenge_id, deadline) VALUES (?, ?)').run(challengeId, deadline)
+  }
+  closeDataChallenge(challengeId: string): void {
+    this.db.prepare('DELETE FROM data_challenges WHERE challenge_id = ?').run(challengeId)
+  }
+  dataChallengesDue(nowS: number): string[] {
+    return (this.db.prepare('SELECT challenge_id FROM data_challenges WHERE deadline <= ? ORDER BY deadline').all(nowS) as Row[]).map(
+      (r) => r.challenge_id as string,
+    )
+  }
+  hasOpenDataChallenges(): boolean {
+    return this.db.prepare('SELECT 1 FROM data_challenges LIMIT 1').get() !== undefined
   }
   challenged(batchId: number, index: number, challengeId: string, tx: Hex): void {
     this.db.prepare('UPDATE evidence SET challenge_id = ?, tx = ? WHERE batch_id = ? AND idx = ?').run(challengeId, tx, batchId, index)

@@ -17,6 +17,7 @@ import { getInference, infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
 import { createTrustTracker } from '../devnet/trustTracker.js'
+import { type LazyVerifierOutcome, lazyVerifierOutcome, type WithholderOutcome, withholderOutcome } from '../devnet/withholderOutcome.js'
 
 export type DevnetCommandOptions = {
   /** Address every server listens on (127.0.0.1; 0.0.0.0 serves other machines). */
@@ -45,15 +46,27 @@ export type DevnetCommandOptions = {
   /** An adversary outside the roles: `model-squatter` registers the demo model's artifact with wrong roots before its publisher does. */
   adversary?: 'model-squatter'
   /** Node 0 wrapped by a hostile front: `tarpit` or `receipt-forger` (tests and demos only). */
-  nodeAdversary?: NodeAdversary
+  nodeAdversary?: Exclude<NodeAdversary, 'data-withholder'>
+  /**
+   * Nodes 0, 1, … in order: each answers wrong outputs at its rate and withholds the data of the
+   * cheats it predicts will be sampled (`data-withholder:<rate>`); with `publishOnChallenge` it
+   * publishes them on-chain at the last moment once challenged (`late-publisher:<rate>`). Tests and
+   * demos only.
+   */
+  dataWithholders?: { rate: number; publishOnChallenge?: boolean }[]
+  /** A lazy verifier with its own key attests every receipt without re-executing (tests and demos only). */
+  lazyVerifier?: boolean
   /** Stop once the workload has settled instead of serving until Ctrl-C. */
   exit: boolean
   json: boolean
   verbose: boolean
 }
 
-type Tracked = {
+export type Tracked = {
   i: number
+  /** The output hash the node signed (a cheat's differs from an honest run's). */
+  outputHash: `0x${string}`
+  mode: number
   label: number
   answer: number
   inferenceId: `0x${string}`
@@ -95,6 +108,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     ...(options.fault ? { fault: options.fault } : {}),
     ...(options.falseChallengeRate ? { falseChallengeRate: options.falseChallengeRate } : {}),
     ...(options.nodeAdversary ? { nodeAdversary: options.nodeAdversary } : {}),
+    ...(options.dataWithholders ? { dataWithholders: options.dataWithholders } : {}),
+    ...(options.lazyVerifier ? { lazyVerifier: true } : {}),
     log: (line) => {
       if (options.verbose) out(`  · ${line}`)
     },
@@ -106,7 +121,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   out(`  dashboard   ${net.dashboardUrl}/ (the trust dashboard; its API under /api/, Prometheus at /metrics)`)
   for (const [k, n] of net.nodes.entries())
     out(
-      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault!.kind} ${options.fault!.rate} (tests and demos only)` : ''}`,
+      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault ? `${options.fault.kind} ${options.fault.rate}` : `${options.dataWithholders![k]!.publishOnChallenge ? 'late publisher' : 'data withholder'} ${options.dataWithholders![k]!.rate}`} (tests and demos only)` : ''}`,
     )
   for (const [k, v] of net.verifiers.entries()) out(`  verifier ${k}  ${net.verifierUrls[k]} (${v.address})`)
   out(
@@ -116,6 +131,12 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     out(
       `              verifier 0 is a FALSE CHALLENGER: it challenges ${options.falseChallengeRate} of correct receipts (tests and demos only)`,
     )
+  for (const [k, w] of (options.dataWithholders ?? []).entries())
+    out(
+      `              node ${k} is a DATA WITHHOLDER: wrong outputs at ${w.rate}, the inputs of those it predicts sampled withheld${w.publishOnChallenge ? ', published on-chain at the last moment once challenged' : ' and their data challenges left unanswered'} (tests and demos only)`,
+    )
+  if (net.lazyVerifier)
+    out(`              a LAZY VERIFIER (${net.lazyVerifier.address}) attests every receipt without re-executing (tests and demos only)`)
   if (squatter) out('              a MODEL SQUATTER registered mnist-8 with a wrong graphRoot and a wrong weightsRoot before its publisher')
   out(`  window      ${options.window} s, batches of up to ${options.batchSize} receipts or 1 s`)
   out(`\nWorkload: ${options.requests} MNIST test digits, mode ${options.mode}`)
@@ -141,6 +162,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
         label: net.mnist.labels[i]!,
         answer,
         inferenceId: r.inferenceId,
+        outputHash: r.receipt.outputHash,
+        mode: r.receipt.mode,
         node: r.node.url,
         faultyNode: net.nodes.find((n) => n.url === r.node.url)?.faulty ?? false,
         raw: Object.values(r.outputs)[0]!.raw,
@@ -213,6 +236,15 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   }
   const summary: DevnetSummary = { ...(await summarize(net, tracked, workloadStart, options)), attacks: attacks.map(attackToJson) }
   if (squatter) summary.adversary = await squatter.report(net)
+  if (net.lazyVerifier) summary.lazyVerifier = await lazyVerifierOutcome(net, workloadStart)
+  if (options.dataWithholders?.length)
+    summary.withholders = await Promise.all(
+      options.dataWithholders.map((_, k) =>
+        k === 0 && summary.adversary
+          ? (summary.adversary as WithholderOutcome)
+          : withholderOutcome(net, tracked, workloadStart, options, k),
+      ),
+    )
   printSummary(summary, out)
   if (options.json) console.log(JSON.stringify(summary))
   if (options.exit) {
@@ -243,6 +275,8 @@ function timelineLine(t: Tracked, level: TrustLevel): string {
 }
 
 export type DevnetSummary = {
+  /** Where to read the run back (while the devnet serves): its JSON-RPC URL and address book. */
+  chain: { rpcUrl: string; addressBook: string }
   requests: number
   correct: number
   accuracy: number
@@ -273,6 +307,10 @@ export type DevnetSummary = {
   adversary?: AdversaryOutcome | ModelSquatterReport
   /** The cheating node of `--adversary wrong-output|deep-value|silent:<rate>`: its cheats, how many were caught, what it gained and lost. */
   cheater?: CheaterOutcome
+  /** The lazy verifier (`--adversary lazy-verifier`), read from the chain: amounts in VRT. */
+  lazyVerifier?: LazyVerifierOutcome
+  /** Every withholding node (`data-withholder`, `late-publisher`), in node order; node 0's is also `adversary`. */
+  withholders?: WithholderOutcome[]
   verifiers: { checked: number; matched: number; challenges: number }[]
   /** Model-run time of the verifiers' re-executions over the nodes' own runs (issue 14's ratio). */
   verification: { inferenceComputeMs: number; verificationComputeMs: number; share: number }
@@ -317,6 +355,7 @@ export type AdversaryOutcome =
       sdkAccepted: number
       sdkRejected: Record<string, number>
     }
+  | WithholderOutcome
 
 /**
  * What cheating earned node 0 (`--adversary wrong-output|deep-value|silent:<rate>`) and what it cost
@@ -397,10 +436,17 @@ async function cheaterOutcome(net: Devnet, tracked: Tracked[], fromBlock: bigint
   }
 }
 
-async function adversaryOutcome(net: Devnet, tracked: Tracked[], fromBlock: bigint, window: number): Promise<AdversaryOutcome | undefined> {
+async function adversaryOutcome(
+  net: Devnet,
+  tracked: Tracked[],
+  fromBlock: bigint,
+  options: DevnetCommandOptions,
+): Promise<AdversaryOutcome | undefined> {
   const front = net.adversary
   if (!front) return undefined
   const hostile = net.nodes[0]!
+  const window = options.window
+  if (front.strategy === 'data-withholder') return withholderOutcome(net, tracked, fromBlock, options, 0)
   if (front.strategy === 'receipt-forger') {
     const asked = tracked.filter((t) => t.node === hostile.url).slice(0, 16)
     const rejected: Record<string, number> = {}
@@ -491,6 +537,7 @@ async function summarize(
   const latencies = tracked.map((t) => t.latencyMs)
   const correct = tracked.filter((t) => t.answer === t.label).length
   return {
+    chain: { rpcUrl: net.chain.rpcUrl, addressBook: join(net.dir, 'addresses.json') },
     requests: tracked.length,
     correct,
     accuracy: tracked.length === 0 ? 0 : correct / tracked.length,
@@ -515,7 +562,7 @@ async function summarize(
       net.verifiers.reduce((sum, v) => sum + v.store.computeMsTotal(), 0),
     ),
     dashboardVerification: await indexedVerification(net),
-    ...(await adversaryOutcome(net, tracked, fromBlock, options.window).then((adversary) => (adversary ? { adversary } : {}))),
+    ...(await adversaryOutcome(net, tracked, fromBlock, options).then((adversary) => (adversary ? { adversary } : {}))),
     ...(options.fault ? { cheater: await cheaterOutcome(net, tracked, fromBlock, options.fault) } : {}),
   }
 }
@@ -565,6 +612,17 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
     const c = s.cheater
     out(
       `  cheater       node ${c.node.slice(0, 10)}… (${c.fault} ${c.rate}): ${c.cheats} cheats in ${c.receipts} receipts, ${c.caught} caught; gained ≤ ${c.gain} VRT, lost ${c.loss} VRT (slashed ${c.slashed}, refunded ${c.refunded}) → ${c.lostMoreThanGained ? 'cheating lost money' : 'CHEATING PAID'}`,
+    )
+  }
+  for (const a of s.withholders ?? []) {
+    out(
+      `  node ${a.node} ${a.strategy}: ${a.cheats} cheats (${a.cheatsSampled} sampled, ${a.cheatsWithheld} withheld); ${a.dataChallenges} data challenges, ${a.dataPublished} answered; overturned ${a.overturnedForMissingData} for missing data, ${a.overturnedByGame} by a game; FINAL ${a.cheatsFinal} (${a.cheatsFinalUnchecked} of them sampled); node slashed ${a.nodeSlashed} VRT, clients refunded ${a.clientRefunded} VRT`,
+    )
+  }
+  if (s.lazyVerifier) {
+    const l = s.lazyVerifier
+    out(
+      `  lazy verifier attested ${l.attested} batches without re-executing; slashed ${l.slashed} times (${l.stakeLost} VRT), paid ${l.paid} VRT: net ${l.net} VRT`,
     )
   }
   if (s.adversary?.strategy === 'model-squatter') {

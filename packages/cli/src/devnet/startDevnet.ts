@@ -4,10 +4,14 @@ import { join } from 'node:path'
 import {
   type AdversaryFront,
   createCheatingNode,
+  type DataWithholding,
   type Fault,
   falseChallenger,
+  type LazyVerifierReport,
   type NodeAdversary,
   startAdversaryFront,
+  startDataWithholder,
+  startLazyVerifier,
 } from '@verity/adversary'
 import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, writeAddressBook } from '@verity/chain'
 import { nodeRegistryAbi, Role, verityTokenAbi } from '@verity/contracts'
@@ -64,7 +68,11 @@ export type DevnetOptions = {
    */
   nodeFront?: (index: number) => Promise<{ url: string; attach(nodeUrl: string): void; close(): Promise<void> } | undefined>
   /** Node 0 is wrapped by this hostile front (tests and demos only; see @verity/adversary). */
-  nodeAdversary?: NodeAdversary
+  nodeAdversary?: Exclude<NodeAdversary, 'data-withholder'>
+  /** Nodes 0, 1, … in order cheat and withhold the data of the cheats they predict will be sampled (tests and demos only). */
+  dataWithholders?: DataWithholding[]
+  /** A lazy verifier with its own key (the last account) attests every receipt without re-executing (tests and demos only). */
+  lazyVerifier?: boolean
   /** Verifier settings beyond the defaults (pool size, retry backoff, fetch bounds). */
   verifier?: Pick<VerifierOptions, 'concurrency' | 'retry' | 'fetchLimits'>
   /** Port of the dashboard (0 = any free port). */
@@ -84,8 +92,10 @@ export type Devnet = {
   modelId: Hex
   nodes: { node: InferenceNode; url: string; faulty: boolean }[]
   verifiers: Verifier[]
-  /** The hostile front wrapping node 0, when `nodeAdversary` is set. */
+  /** The hostile front wrapping node 0, when `nodeAdversary` or `dataWithholders` is set. */
   adversary: AdversaryFront | undefined
+  /** The lazy verifier, when `lazyVerifier` is set: what it attested and lost, read from the chain. */
+  lazyVerifier: { address: Hex; report(): Promise<LazyVerifierReport> } | undefined
   /** Each verifier's API (`/healthz`, `/metrics`, `/v1/checks`), as registered on-chain. */
   verifierUrls: string[]
   client: VerityClient
@@ -113,6 +123,8 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     const [deployer, ...others] = chain.accounts
     if (others.length < nodeCount + verifierCount + 1)
       throw new Error(`the devnet has ${others.length} accounts for ${nodeCount} nodes, ${verifierCount} verifiers and a client`)
+    if ((options.dataWithholders?.length ?? 0) > nodeCount)
+      throw new Error(`${options.dataWithholders!.length} withholding nodes asked for, the devnet has ${nodeCount} nodes`)
     for (const [i, a] of chain.accounts.entries())
       writeFileSync(join(options.dir, 'keys', `${i}.key`), `${a.privateKey}\n`, { mode: 0o600 })
     const window = options.window ?? 30
@@ -156,12 +168,9 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
     let adversary: AdversaryFront | undefined
     for (let i = 0; i < nodeCount; i++) {
       const key = others[i]!.privateKey
-      const faulty = i === 0 && options.fault !== undefined
-      if (i === 0 && options.nodeAdversary) adversary = await startAdversaryFront(options.nodeAdversary)
-      const front = i === 0 && adversary ? adversary : await options.nodeFront?.(i)
-      if (front) closers.push(() => front.close())
-      const nodeOptions = {
-        ...(front ? { publicUrl: front.url } : {}),
+      const withholding = options.dataWithholders?.[i]
+      const faulty = withholding !== undefined || (i === 0 && options.fault !== undefined)
+      const base = {
         chain,
         book,
         key,
@@ -172,7 +181,21 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         redeem: { minAmount: 0n, maxAgeMs: 0 },
         log: (line: string) => log(`node ${i}: ${line}`),
       }
-      const node = faulty ? createCheatingNode(nodeOptions, options.fault!) : createInferenceNode(nodeOptions)
+      // A withholding node brings its own front (it answers 404 for what it withholds).
+      const withholder =
+        withholding === undefined
+          ? undefined
+          : await startDataWithholder(base, {
+              ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }),
+              ...withholding,
+            })
+      if (withholder && i === 0) adversary = withholder.front
+      else if (i === 0 && options.nodeAdversary) adversary = await startAdversaryFront(options.nodeAdversary)
+      const front = withholder?.front ?? (i === 0 && adversary ? adversary : await options.nodeFront?.(i))
+      if (front) closers.push(() => front.close())
+      const nodeOptions = { ...(front ? { publicUrl: front.url } : {}), ...base }
+      const node =
+        withholder?.node ?? (options.fault && i === 0 ? createCheatingNode(nodeOptions, options.fault) : createInferenceNode(nodeOptions))
       const url = await node.start(0, host)
       closers.push(() => node.stop())
       front?.attach(node.localUrl())
@@ -206,6 +229,21 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       verifiers.push(verifier)
       verifierUrls.push(server.url)
     }
+    // The lazy verifier registers before the workload (the verifiers' adaptive rate counts it like any other).
+    let lazyVerifier: Devnet['lazyVerifier']
+    if (options.lazyVerifier) {
+      // Its own key: the last account, which no role (nodes, verifiers, client, money attacks) takes.
+      if (chain.accounts.length - 1 <= nodeCount + verifierCount + 5)
+        throw new Error(`the devnet has no account left for the lazy verifier with ${nodeCount} nodes and ${verifierCount} verifiers`)
+      const lazy = await startLazyVerifier({
+        chain,
+        book,
+        key: chain.accounts.at(-1)!.privateKey,
+        log: (line) => log(line),
+      })
+      closers.push(() => lazy.stop())
+      lazyVerifier = { address: chain.accounts.at(-1)!.address, report: () => lazy.report() }
+    }
     // The dashboard's index of the whole network, and its API.
     const indexer = createIndexer({ chain, book, dbPath: join(options.dir, 'index.sqlite'), log: (line) => log(line) })
     indexer.start()
@@ -229,6 +267,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       nodes,
       verifiers,
       adversary,
+      lazyVerifier,
       verifierUrls,
       client,
       clientKeyFile: join(options.dir, 'keys', `${clientIndex}.key`),

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Fault } from '@verity/adversary'
-import { Role } from '@verity/contracts'
+import { nodeRegistryAbi, Role } from '@verity/contracts'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
 import { type InferReturnType, infer, waitForTrust } from '@verity/sdk'
 import { parseUnits } from 'viem'
@@ -82,7 +82,21 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
     expect(overturned.length).toBe(wrong.length)
     const fee = wrong[0]?.result.receipt.fee ?? answers[0]!.result.receipt.fee
     expect(overturned.every((e) => e.args.slashed === net.book.params.slashAmount)).toBe(true)
-    expect(await stakeOf(net, net.nodes[0]!.node.address)).toBe(stakeBefore - net.book.params.slashAmount * BigInt(wrong.length))
+    const stakeAfter = await stakeOf(net, net.nodes[0]!.node.address)
+    if (stakeAfter !== stakeBefore - net.book.params.slashAmount * BigInt(wrong.length)) {
+      const slashes = await net.chain.publicClient.getContractEvents({
+        address: net.book.contracts.nodeRegistry,
+        abi: nodeRegistryAbi,
+        eventName: 'Slashed',
+        args: { operator: net.nodes[0]!.node.address },
+        fromBlock: net.book.deployedAtBlock,
+        strict: true,
+      })
+      console.log('node 0 slashes', slashes.map((e) => ({ amount: e.args.amount, slasher: e.args.slasher, block: e.blockNumber, tx: e.transactionHash })))
+      const txs = await Promise.all(slashes.map((e) => net.chain.publicClient.getTransaction({ hash: e.transactionHash })))
+      console.log('their calls', txs.map((t) => t.input.slice(0, 10)))
+    }
+    expect(stakeAfter).toBe(stakeBefore - net.book.params.slashAmount * BigInt(wrong.length))
     expect(await stakeOf(net, net.nodes[1]!.node.address)).toBe(20_000n * TOKEN)
     // The client pays for what was right and never for what was overturned: once the honest node has
     // redeemed its whole channel, the escrow is down by at least its fees and at most every right fee.

@@ -82,21 +82,22 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
     expect(overturned.length).toBe(wrong.length)
     const fee = wrong[0]?.result.receipt.fee ?? answers[0]!.result.receipt.fee
     expect(overturned.every((e) => e.args.slashed === net.book.params.slashAmount)).toBe(true)
+    // The stake moves only by slashes: the full slash per wrong receipt, and the part of a client's
+    // refund the node's unclaimed earnings did not cover at that moment (at most the fee; it depends
+    // on whether the node's fees were redeemed before the overturn).
     const stakeAfter = await stakeOf(net, net.nodes[0]!.node.address)
-    if (stakeAfter !== stakeBefore - net.book.params.slashAmount * BigInt(wrong.length)) {
-      const slashes = await net.chain.publicClient.getContractEvents({
-        address: net.book.contracts.nodeRegistry,
-        abi: nodeRegistryAbi,
-        eventName: 'Slashed',
-        args: { operator: net.nodes[0]!.node.address },
-        fromBlock: net.book.deployedAtBlock,
-        strict: true,
-      })
-      console.log('node 0 slashes', slashes.map((e) => ({ amount: e.args.amount, slasher: e.args.slasher, block: e.blockNumber, tx: e.transactionHash })))
-      const txs = await Promise.all(slashes.map((e) => net.chain.publicClient.getTransaction({ hash: e.transactionHash })))
-      console.log('their calls', txs.map((t) => t.input.slice(0, 10)))
-    }
-    expect(stakeAfter).toBe(stakeBefore - net.book.params.slashAmount * BigInt(wrong.length))
+    const slashes = await net.chain.publicClient.getContractEvents({
+      address: net.book.contracts.nodeRegistry,
+      abi: nodeRegistryAbi,
+      eventName: 'Slashed',
+      args: { operator: net.nodes[0]!.node.address },
+      fromBlock: net.book.deployedAtBlock,
+      strict: true,
+    })
+    expect(stakeBefore - stakeAfter).toBe(slashes.reduce((sum, e) => sum + e.args.amount, 0n))
+    const fullSlashes = slashes.filter((e) => e.args.amount === net.book.params.slashAmount)
+    expect(fullSlashes.length).toBe(wrong.length)
+    for (const e of slashes.filter((e) => e.args.amount !== net.book.params.slashAmount)) expect(e.args.amount).toBeLessThanOrEqual(fee)
     expect(await stakeOf(net, net.nodes[1]!.node.address)).toBe(20_000n * TOKEN)
     // The client pays for what was right and never for what was overturned: once the honest node has
     // redeemed its whole channel, the escrow is down by at least its fees and at most every right fee.

@@ -1,4 +1,4 @@
-import { type AddressBook, type Chain, type EventFollower, followEvents, memoryCursor, TxSender } from '@verity/chain'
+import { type AddressBook, type Chain, type EventFollower, followEvents, memoryCursor, registerOperator, TxSender } from '@verity/chain'
 import { nodeRegistryAbi, Role, settlementAbi, verityTokenAbi } from '@verity/contracts'
 import { bitmapOf } from '@verity/node'
 import type { Hex } from 'viem'
@@ -34,18 +34,7 @@ export async function startLazyVerifier(o: {
   const log = o.log ?? (() => {})
   const sender = new TxSender({ chain: o.chain, account: o.key })
   const stake = o.stake ?? o.book.params.minVerifierStake
-  await sender.write({
-    address: o.book.contracts.token,
-    abi: verityTokenAbi,
-    functionName: 'approve',
-    args: [o.book.contracts.nodeRegistry, stake],
-  })
-  await sender.write({
-    address: o.book.contracts.nodeRegistry,
-    abi: nodeRegistryAbi,
-    functionName: 'register',
-    args: [Role.verifier, 'http://127.0.0.1:9/lazy', stake],
-  })
+  await registerOperator(sender, o.book, { role: Role.verifier, endpoint: 'http://127.0.0.1:9/lazy', stake })
   const from = await o.chain.publicClient.getBlockNumber()
   let attested = 0
   const follower: EventFollower = followEvents({

@@ -40,6 +40,7 @@ export {
 } from './followEvents.js'
 export { readKeyFile } from './keyFile.js'
 export { listenUrl } from './listenUrl.js'
+export { registerOperator } from './registerOperator.js'
 export { type RpcServer, serveJsonRpc } from './rpcServer.js'
 export {
   blockRanges,

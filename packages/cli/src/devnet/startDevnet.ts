@@ -13,7 +13,15 @@ import {
   startDataWithholder,
   startLazyVerifier,
 } from '@verity/adversary'
-import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, writeAddressBook } from '@verity/chain'
+import {
+  type AddressBook,
+  deployVerity,
+  type EmbeddedChain,
+  registerOperator,
+  startEmbeddedChain,
+  TxSender,
+  writeAddressBook,
+} from '@verity/chain'
 import { nodeRegistryAbi, Role, verityTokenAbi } from '@verity/contracts'
 import { createIndexer, dashboardApi, type Indexer, readOnlyAudit, registeredArtifact } from '@verity/dashboard'
 import {
@@ -284,19 +292,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
 }
 
 async function register(chain: EmbeddedChain, book: AddressBook, key: Hex, role: number, endpoint: string, stake: bigint): Promise<void> {
-  const sender = new TxSender({ chain, account: key })
-  await sender.write({
-    address: book.contracts.token,
-    abi: verityTokenAbi,
-    functionName: 'approve',
-    args: [book.contracts.nodeRegistry, stake],
-  })
-  await sender.write({
-    address: book.contracts.nodeRegistry,
-    abi: nodeRegistryAbi,
-    functionName: 'register',
-    args: [role, endpoint, stake],
-  })
+  await registerOperator(new TxSender({ chain, account: key }), book, { role, endpoint, stake })
 }
 
 /**

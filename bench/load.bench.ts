@@ -14,10 +14,11 @@
  *     [--max-rate 4000] (requests signed per second of a node phase) [--profile DIR] (V8 CPU profile of the node)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { Agent, createServer, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { deployVerity, startEmbeddedChain, TxSender } from '@verity/chain'
@@ -155,6 +156,7 @@ if (role === 'node') {
     hubUrl: hubServer.url,
     price: PRICE,
     batch: { maxSize: Number(flag('batch') ?? 256), maxAgeMs: 1000 },
+    runWorkers: Number(flag('workers') ?? 0),
     redeem: { minAmount: 1000n * PRICE, maxAgeMs: 60_000 },
     log: (line) => process.stderr.write(`node: ${line}\n`),
   })
@@ -178,6 +180,7 @@ if (role === 'node') {
   })
   const client = createVerityClient({ chain, book, account: clientAccount!.privateKey })
   await depositEscrow(client, { amount: 50_000n * TOKEN })
+  if (flag('stats') === '1') nodeStats(node, dbPath)
   ready({
     url,
     artifact: artifactPath,
@@ -187,6 +190,39 @@ if (role === 'node') {
     domain: { chainId: chain.chainId, settlement: book.contracts.settlement },
     stored: node.store.counts().inferences,
   })
+}
+
+/**
+ * Every 5 s on stderr (`--stats`): receipts stored, WAL and database size, the writer's transactions
+ * (event-loop ms per flush) and fsyncs (ms), and V8's GC time by kind — where a node slows down.
+ */
+function nodeStats(node: ReturnType<typeof createInferenceNode>, dbPath: string) {
+  const gc: Record<string, number> = {}
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = String((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?')
+      gc[kind] = (gc[kind] ?? 0) + e.duration
+    }
+  }).observe({ entryTypes: ['gc'] })
+  const size = (path: string) => {
+    try {
+      return statSync(path).size
+    } catch {
+      return 0
+    }
+  }
+  const q = (values: number[], p: number) => ([...values].sort((a, b) => a - b)[Math.floor(p * (values.length - 1))] ?? 0).toFixed(2)
+  let cpu = process.cpuUsage()
+  setInterval(() => {
+    const w = node.writer
+    const used = process.cpuUsage(cpu)
+    cpu = process.cpuUsage()
+    process.stderr.write(
+      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s\n`,
+    )
+    for (const a of [w.flushMs, w.syncMs, w.groupSizes]) a.length = 0
+    for (const k of Object.keys(gc)) delete gc[k]
+  }, 5000).unref()
 }
 
 /**
@@ -445,10 +481,20 @@ if (role === 'main') {
   console.log(
     `load bench: ${seconds} s per node phase, ${refSeconds} s per reference phase, concurrency ${levels.join(', ')}, prefill ${prefill}`,
   )
-  console.log(`native secp256k1: ${nativeSecp256k1}`)
+  console.log(`native secp256k1: ${nativeSecp256k1}; model runs in ${Number(flag('workers') ?? 0)} worker thread(s) (0: on the event loop)`)
   const profile = flag('profile')
   const node = await start(
-    ['--role', 'node', '--dir', dir, '--prefill', String(prefill)],
+    [
+      '--role',
+      'node',
+      '--dir',
+      dir,
+      '--prefill',
+      String(prefill),
+      ...(flag('stats') ? ['--stats', '1'] : []),
+      '--workers',
+      flag('workers') ?? '0',
+    ],
     profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : [],
   )
   console.log(`node ready at ${node.info.url} (${node.info.stored} receipts stored)`)

@@ -157,6 +157,7 @@ if (role === 'node') {
     price: PRICE,
     batch: { maxSize: Number(flag('batch') ?? 256), maxAgeMs: 1000 },
     runWorkers: Number(flag('workers') ?? 0),
+    finalize: flag('finalize') !== '0',
     redeem: { minAmount: 1000n * PRICE, maxAgeMs: 60_000 },
     log: (line) => process.stderr.write(`node: ${line}\n`),
   })
@@ -200,7 +201,9 @@ function nodeStats(node: ReturnType<typeof createInferenceNode>, dbPath: string)
   const gc: Record<string, number> = {}
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const kind = String((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?')
+      // kind (1 scavenge, 2 minor mark-compact, 4 mark-compact, 8 incremental marking) and, when set, V8's flags (32: external memory pressure).
+      const detail = (e as unknown as { detail?: { kind?: number; flags?: number } }).detail
+      const kind = `${detail?.kind ?? '?'}${detail?.flags ? `/f${detail.flags}` : ''}`
       gc[kind] = (gc[kind] ?? 0) + e.duration
     }
   }).observe({ entryTypes: ['gc'] })
@@ -218,7 +221,7 @@ function nodeStats(node: ReturnType<typeof createInferenceNode>, dbPath: string)
     const used = process.cpuUsage(cpu)
     cpu = process.cpuUsage()
     process.stderr.write(
-      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s\n`,
+      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB\n`,
     )
     for (const a of [w.flushMs, w.syncMs, w.groupSizes]) a.length = 0
     for (const k of Object.keys(gc)) delete gc[k]
@@ -495,7 +498,7 @@ if (role === 'main') {
       '--workers',
       flag('workers') ?? '0',
     ],
-    profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : [],
+    [...(profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : []), ...(flag('node-flags')?.split(' ').filter(Boolean) ?? [])],
   )
   console.log(`node ready at ${node.info.url} (${node.info.stored} receipts stored)`)
   const ort = await start(['--role', 'ort'])

@@ -176,7 +176,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     const batch = store.batchById(event.batchId)
     if (!batch) return
     const batchTrust = batchTrustOf(store, batch.localId)
-    for (const inference of store.batchInferences(batch.localId)) {
+    for (const inference of store.batchLeaves(batch.localId)) {
       // Each receipt's level and timeline as the node's API reports them.
       const { level, timeline } = trustOf(chainStateIn(batchTrust, inference))
       if (event.kind === 'finalized') {

@@ -41,7 +41,7 @@ export function batchTrustOf(store: ReceiptStore, batchLocal: number | null): Ba
 }
 
 /** A receipt's chain state given its batch's (`batchTrustOf` of its `batchLocal`). */
-export function chainStateIn(trust: BatchTrust, inference: StoredInference): ReceiptChainState {
+export function chainStateIn(trust: BatchTrust, inference: Pick<StoredInference, 'issuedAt' | 'batchIndex'>): ReceiptChainState {
   if (!trust) return receiptChainState({ issuedAt: inference.issuedAt, events: [] })
   return receiptChainState({
     issuedAt: inference.issuedAt,

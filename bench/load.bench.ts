@@ -12,6 +12,8 @@
  *
  *   npm run bench:load -- [--seconds 60] [--ref-seconds 20] [--concurrency 1,8,32] [--prefill 1000000]
  *     [--max-rate 4000] (requests signed per second of a node phase) [--profile DIR] (V8 CPU profile of the node)
+ *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node's model runs in N worker threads, default 1; 0: on the event loop)
+ *     [--finalize 0] (the node never finalizes) [--node-flags "..."] (flags of the node process)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
@@ -156,7 +158,7 @@ if (role === 'node') {
     hubUrl: hubServer.url,
     price: PRICE,
     batch: { maxSize: Number(flag('batch') ?? 256), maxAgeMs: 1000 },
-    runWorkers: Number(flag('workers') ?? 0),
+    runWorkers: Number(flag('workers') ?? 1),
     finalize: flag('finalize') !== '0',
     redeem: { minAmount: 1000n * PRICE, maxAgeMs: 60_000 },
     log: (line) => process.stderr.write(`node: ${line}\n`),
@@ -221,7 +223,7 @@ function nodeStats(node: ReturnType<typeof createInferenceNode>, dbPath: string)
     const used = process.cpuUsage(cpu)
     cpu = process.cpuUsage()
     process.stderr.write(
-      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB\n`,
+      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB, external ${(process.memoryUsage().external / 1e6).toFixed(0)} MB (array buffers ${(process.memoryUsage().arrayBuffers / 1e6).toFixed(0)} MB)\n`,
     )
     for (const a of [w.flushMs, w.syncMs, w.groupSizes]) a.length = 0
     for (const k of Object.keys(gc)) delete gc[k]
@@ -484,7 +486,7 @@ if (role === 'main') {
   console.log(
     `load bench: ${seconds} s per node phase, ${refSeconds} s per reference phase, concurrency ${levels.join(', ')}, prefill ${prefill}`,
   )
-  console.log(`native secp256k1: ${nativeSecp256k1}; model runs in ${Number(flag('workers') ?? 0)} worker thread(s) (0: on the event loop)`)
+  console.log(`native secp256k1: ${nativeSecp256k1}; model runs in ${Number(flag('workers') ?? 1)} worker thread(s) (0: on the event loop)`)
   const profile = flag('profile')
   const node = await start(
     [
@@ -496,7 +498,7 @@ if (role === 'main') {
       String(prefill),
       ...(flag('stats') ? ['--stats', '1'] : []),
       '--workers',
-      flag('workers') ?? '0',
+      flag('workers') ?? '1',
     ],
     [...(profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : []), ...(flag('node-flags')?.split(' ').filter(Boolean) ?? [])],
   )

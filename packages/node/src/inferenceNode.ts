@@ -48,8 +48,9 @@ export type InferenceNodeOptions = {
   finalize?: boolean
   maxBodyBytes?: number
   /**
-   * Worker threads that run the models (default 0: on the event loop). Used only with the honest
-   * executor; see docs/benchmarks.md for when it pays.
+   * Worker threads that run the models (default 1; 0 runs them on the event loop). Used only with
+   * the honest executor. The runtime's intermediate tensors then never reach the event loop's heap,
+   * whose full collections otherwise grow under load (docs/benchmarks.md, "Second pass").
    */
   runWorkers?: number
   log?(line: string): void
@@ -104,7 +105,8 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   })
   const registered = new Set<string>()
   const executor = parts.executor ?? honestExecutor
-  const runPool = !parts.executor && (options.runWorkers ?? 0) > 0 ? createRunPool(options.runWorkers!) : undefined
+  const runWorkers = options.runWorkers ?? 1
+  const runPool = !parts.executor && runWorkers > 0 ? createRunPool(runWorkers) : undefined
   const escrows = createEscrowBook({ chain, book, log })
   let publicUrl = options.publicUrl ?? ''
   let localUrl = ''

@@ -35,6 +35,7 @@ export function createRunPool(size: number): RunPool {
     w.worker.on('message', (m: { id: number; outputs?: Int16Array[]; computeMs?: number; error?: string }) => {
       const pending = w.pending.get(m.id)
       w.pending.delete(m.id)
+      if (w.pending.size === 0) w.worker.unref()
       if (m.error !== undefined) pending?.reject(new Error(`model run failed in its worker: ${m.error}`))
       else pending?.resolve({ outputs: m.outputs!, computeMs: m.computeMs! })
     })
@@ -59,6 +60,8 @@ export function createRunPool(size: number): RunPool {
         // A worker that failed or exited runs nothing more: the request fails (500) instead of waiting forever.
         if (w.failed !== undefined) return reject(w.failed)
         w.pending.set(id, { resolve, reject })
+        // Referenced only while it has runs to answer: an idle pool never keeps the process alive.
+        if (w.pending.size === 1) w.worker.ref()
         w.worker.postMessage({ id, key, artifact, inputs })
       })
     },

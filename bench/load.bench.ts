@@ -12,12 +12,15 @@
  *
  *   npm run bench:load -- [--seconds 60] [--ref-seconds 20] [--concurrency 1,8,32] [--prefill 1000000]
  *     [--max-rate 4000] (requests signed per second of a node phase) [--profile DIR] (V8 CPU profile of the node)
+ *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node's model runs in N worker threads, default 1; 0: on the event loop)
+ *     [--finalize 0] (the node never finalizes) [--node-flags "..."] (flags of the node process)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { Agent, createServer, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { deployVerity, startEmbeddedChain, TxSender } from '@verity/chain'
@@ -155,6 +158,8 @@ if (role === 'node') {
     hubUrl: hubServer.url,
     price: PRICE,
     batch: { maxSize: Number(flag('batch') ?? 256), maxAgeMs: 1000 },
+    runWorkers: Number(flag('workers') ?? 1),
+    finalize: flag('finalize') !== '0',
     redeem: { minAmount: 1000n * PRICE, maxAgeMs: 60_000 },
     log: (line) => process.stderr.write(`node: ${line}\n`),
   })
@@ -178,6 +183,7 @@ if (role === 'node') {
   })
   const client = createVerityClient({ chain, book, account: clientAccount!.privateKey })
   await depositEscrow(client, { amount: 50_000n * TOKEN })
+  if (flag('stats') === '1') nodeStats(node, dbPath)
   ready({
     url,
     artifact: artifactPath,
@@ -187,6 +193,41 @@ if (role === 'node') {
     domain: { chainId: chain.chainId, settlement: book.contracts.settlement },
     stored: node.store.counts().inferences,
   })
+}
+
+/**
+ * Every 5 s on stderr (`--stats`): receipts stored, WAL and database size, the writer's transactions
+ * (event-loop ms per flush) and fsyncs (ms), and V8's GC time by kind — where a node slows down.
+ */
+function nodeStats(node: ReturnType<typeof createInferenceNode>, dbPath: string) {
+  const gc: Record<string, number> = {}
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      // kind (1 scavenge, 2 minor mark-compact, 4 mark-compact, 8 incremental marking) and, when set, V8's flags (32: external memory pressure).
+      const detail = (e as unknown as { detail?: { kind?: number; flags?: number } }).detail
+      const kind = `${detail?.kind ?? '?'}${detail?.flags ? `/f${detail.flags}` : ''}`
+      gc[kind] = (gc[kind] ?? 0) + e.duration
+    }
+  }).observe({ entryTypes: ['gc'] })
+  const size = (path: string) => {
+    try {
+      return statSync(path).size
+    } catch {
+      return 0
+    }
+  }
+  const q = (values: number[], p: number) => ([...values].sort((a, b) => a - b)[Math.floor(p * (values.length - 1))] ?? 0).toFixed(2)
+  let cpu = process.cpuUsage()
+  setInterval(() => {
+    const w = node.writer
+    const used = process.cpuUsage(cpu)
+    cpu = process.cpuUsage()
+    process.stderr.write(
+      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB, external ${(process.memoryUsage().external / 1e6).toFixed(0)} MB (array buffers ${(process.memoryUsage().arrayBuffers / 1e6).toFixed(0)} MB)\n`,
+    )
+    for (const a of [w.flushMs, w.syncMs, w.groupSizes]) a.length = 0
+    for (const k of Object.keys(gc)) delete gc[k]
+  }, 5000).unref()
 }
 
 /**
@@ -445,11 +486,21 @@ if (role === 'main') {
   console.log(
     `load bench: ${seconds} s per node phase, ${refSeconds} s per reference phase, concurrency ${levels.join(', ')}, prefill ${prefill}`,
   )
-  console.log(`native secp256k1: ${nativeSecp256k1}`)
+  console.log(`native secp256k1: ${nativeSecp256k1}; model runs in ${Number(flag('workers') ?? 1)} worker thread(s) (0: on the event loop)`)
   const profile = flag('profile')
   const node = await start(
-    ['--role', 'node', '--dir', dir, '--prefill', String(prefill)],
-    profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : [],
+    [
+      '--role',
+      'node',
+      '--dir',
+      dir,
+      '--prefill',
+      String(prefill),
+      ...(flag('stats') ? ['--stats', '1'] : []),
+      '--workers',
+      flag('workers') ?? '1',
+    ],
+    [...(profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : []), ...(flag('node-flags')?.split(' ').filter(Boolean) ?? [])],
   )
   console.log(`node ready at ${node.info.url} (${node.info.stored} receipts stored)`)
   const ort = await start(['--role', 'ort'])

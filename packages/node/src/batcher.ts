@@ -19,7 +19,7 @@ import type { DecoyLeaf, ReceiptStore, StoredBatch, StoredInference } from './re
 /** A stored batch's tree: its leaves in order and its decoy commitment (its root is the committed one). */
 export function batchTreeOf(store: ReceiptStore, batch: StoredBatch): BatchTree {
   return buildBatchTree(
-    store.batchInferences(batch.localId).map((i) => i.id),
+    store.batchLeaves(batch.localId).map((i) => i.id),
     decoyCommitOf(batch.decoySalt ?? NO_DECOYS_SALT),
   )
 }
@@ -364,13 +364,15 @@ export class Batcher {
       // One transaction: reveal the decoys, slash every verifier that attested one (the node earns the
       // bounty), then finalize, which pays only the attesters not slashed.
       calls.push(encodeFunctionData({ abi, functionName: 'revealDecoys', args: [BigInt(batchId), batch.decoySalt, tree.receiptsRoot] }))
-      const leaves = store.batchInferences(batch.localId)
+      // The full rows only when a decoy was attested (its receipt is proven on-chain).
+      let leaves: StoredInference[] | undefined
       const attestations = store
         .batchEvents(batchId)
         .filter((e) => e.kind === 'attested')
         .map((e) => ({ verifier: e.actor as Address, bitmap: (e.data as { bitmap: string[] }).bitmap.map(BigInt) }))
       const slashed = new Set<string>()
       for (const d of lazyAttesters(decoyPositions(batch.decoySalt, batch.count, rate), attestations)) {
+        leaves ??= store.batchInferences(batch.localId)
         const receipt = receiptFromWire(JSON.parse(leaves[d.position]!.receiptJson))
         calls.push(
           encodeFunctionData({

@@ -1,4 +1,5 @@
-import { type ServerType, serve } from '@hono/node-server'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { getRequestListener, type ServerType } from '@hono/node-server'
 import { type AddressBook, type Chain, listenUrl, TxSender, verityContracts } from '@verity/chain'
 import { decoyCommitOf, describeValue, NO_DECOYS_SALT, trustOf } from '@verity/contracts'
 import type { GameResponder } from '@verity/dispute'
@@ -26,7 +27,8 @@ import { storeInference } from './infer/storeInference.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 import { type BatchEvent, ReceiptStore } from './receiptStore.js'
 import { ReceiptWriter } from './receiptWriter.js'
-import { chainStateOf, receiptLevels } from './storedTrust.js'
+import { createRunPool } from './runPool.js'
+import { batchTrustOf, chainStateIn, chainStateOf, receiptLevels } from './storedTrust.js'
 
 export type InferenceNodeOptions = {
   chain: Chain
@@ -45,6 +47,12 @@ export type InferenceNodeOptions = {
   /** Settle own batches after their window (default true). */
   finalize?: boolean
   maxBodyBytes?: number
+  /**
+   * Worker threads that run the models (default 1; 0 runs them on the event loop). Used only with
+   * the honest executor. The runtime's intermediate tensors then never reach the event loop's heap,
+   * whose full collections otherwise grow under load (docs/benchmarks.md, "Second pass").
+   */
+  runWorkers?: number
   log?(line: string): void
 }
 
@@ -69,6 +77,8 @@ export type InferenceNode = {
   app: Hono
   address: Hex
   store: ReceiptStore
+  /** Its group-commit writer (the bench reads its flush and fsync figures). */
+  writer: ReceiptWriter
   /** Starts HTTP on `host` (default 127.0.0.1; 0.0.0.0 serves other machines), the batcher and the chain watcher; resolves with the URL. */
   start(port?: number, host?: string): Promise<string>
   stop(): Promise<void>
@@ -101,6 +111,8 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   })
   const registered = new Set<string>()
   const executor = parts.executor ?? honestExecutor
+  const runWorkers = options.runWorkers ?? 1
+  const runPool = !parts.executor && runWorkers > 0 ? createRunPool(runWorkers) : undefined
   const escrows = createEscrowBook({ chain, book, log })
   let publicUrl = options.publicUrl ?? ''
   let localUrl = ''
@@ -171,9 +183,10 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     if (event.kind !== 'attested' && event.kind !== 'finalized') return
     const batch = store.batchById(event.batchId)
     if (!batch) return
-    for (const inference of store.batchInferences(batch.localId)) {
+    const batchTrust = batchTrustOf(store, batch.localId)
+    for (const inference of store.batchLeaves(batch.localId)) {
       // Each receipt's level and timeline as the node's API reports them.
-      const { level, timeline } = trustOf(chainStateOf(store, inference))
+      const { level, timeline } = trustOf(chainStateIn(batchTrust, inference))
       if (event.kind === 'finalized') {
         // A finalized batch's receipts are all FINAL but the overturned ones.
         if (level !== 'OVERTURNED') metrics.observe('trust_gap_seconds', event.at - inference.issuedAt, { level: 'FINAL' })
@@ -248,6 +261,16 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   })
 
   app.post('/v1/infer', async (c) => {
+    const { body, timing } = await answerInfer(await c.req.text())
+    return c.body(body, 200, { 'content-type': 'application/json', 'server-timing': timing })
+  })
+
+  /**
+   * `POST /v1/infer` on a body's text: the answer's body and its Server-Timing once the receipt is
+   * durable, or throws the refusal. Served by the Hono route above and, on the node's own server, by
+   * `serveInfer` straight from node:http (the hot path, without the Request/Response objects).
+   */
+  async function answerInfer(text: string): Promise<{ body: string; timing: string }> {
     const started = performance.now()
     const timings: string[] = []
     let last = started
@@ -257,7 +280,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       last = now
     }
     const nowMs = Date.now()
-    const { request, signature, inputs: wireInputs } = parseInferRequest(await c.req.text(), { node: account.address, nowMs })
+    const { request, signature, inputs: wireInputs } = parseInferRequest(text, { node: account.address, nowMs })
     const model = await modelFor(request.modelId)
     mark('model')
     const { requestHash, client, inputs, inputHash } = authoriseRequest({ request, signature, inputs: wireInputs, model, domain })
@@ -265,7 +288,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     const escrow = await escrows.available(client)
     const { fee } = priceRequest({ request, requestHash, client, price, escrow, store })
     mark('price')
-    const { outputs, computeMs } = executeRequest({ model, inputs, inputHash, executor })
+    const { outputs, computeMs } = runPool ? await runPool.run(model, inputs) : executeRequest({ model, inputs, inputHash, executor })
     mark('run')
     const {
       receipt,
@@ -303,8 +326,58 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
     metrics.inc('inference_seconds_total', {}, (performance.now() - started) / 1000)
     metrics.observe('compute_seconds', computeMs / 1000)
-    return c.body(body, 200, { 'content-type': 'application/json', 'server-timing': timings.join(', ') })
-  })
+    return { body, timing: timings.join(', ') }
+  }
+
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
+  /** An error answer as the Hono app gives it (same status, body and `rejected_total` count). */
+  function sendError(res: ServerResponse, error: unknown, headers: Record<string, string> = {}) {
+    const status = httpStatusOf(error)
+    const body = JSON.stringify(errorBody(error))
+    metrics.inc('rejected_total', { code: errorBody(error).error.code })
+    if (status >= 500) log(`error on POST /v1/infer: ${error instanceof Error ? error.stack : String(error)}`)
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers }).end(body)
+  }
+  /**
+   * `POST /v1/infer` straight on node:http: the body read up to `maxBodyBytes` (413 and the
+   * connection closed beyond, as the app's body limit does), then `answerInfer`.
+   */
+  function serveInfer(req: IncomingMessage, res: ServerResponse) {
+    const tooLarge = () => {
+      sendError(res, new ApiError(413, 'BODY_TOO_LARGE', `the body is over ${maxBodyBytes} bytes`), { connection: 'close' })
+      req.removeAllListeners('data')
+      req.resume()
+    }
+    const declared = Number(req.headers['content-length'])
+    if (declared > maxBodyBytes) return tooLarge()
+    const chunks: Buffer[] = []
+    let size = 0
+    let over = false
+    req.on('data', (chunk: Buffer) => {
+      if (over) return
+      size += chunk.length
+      if (size > maxBodyBytes) {
+        over = true
+        return tooLarge()
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => {
+      if (over) return
+      answerInfer((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')).then(
+        ({ body, timing }) => {
+          if (res.destroyed) return
+          res
+            .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'server-timing': timing })
+            .end(body)
+        },
+        (error: unknown) => {
+          if (!res.destroyed) sendError(res, error)
+        },
+      )
+    })
+    req.on('error', () => {})
+  }
 
   const inferenceOr404 = (id: string) => {
     if (!/^0x[0-9a-fA-F]{64}$/.test(id))
@@ -421,11 +494,18 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     app,
     address: account.address,
     store,
+    writer,
     url: () => publicUrl,
     localUrl: () => localUrl,
     async start(port = 0, host = '127.0.0.1') {
       server = await new Promise<ServerType>((resolve) => {
-        const s = serve({ fetch: app.fetch, port, hostname: host }, () => resolve(s))
+        // The hot path skips the app's Request/Response adaptation; every other route is the app's.
+        const appListener = getRequestListener(app.fetch, { hostname: host })
+        const s = createServer((req, res) => {
+          if (req.method === 'POST' && req.url === '/v1/infer') serveInfer(req, res)
+          else void appListener(req, res)
+        })
+        s.listen(port, host, () => resolve(s))
       })
       const address = server.address()
       const listening = typeof address === 'object' && address ? address.port : port
@@ -453,6 +533,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       await watcher?.stop()
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()))
       await writer.drain()
+      await runPool?.close()
       await escrows.stop()
       writer.close()
       store.close()

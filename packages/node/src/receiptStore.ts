@@ -52,6 +52,9 @@ export type StoredBatch = {
   decoySalt: Hex | null
 }
 
+/** One leaf of a stored batch: its receipt id, when it was issued, its position. */
+export type BatchLeaf = { id: Hex; issuedAt: number; batchIndex: number }
+
 /** A decoy receipt (forced error) the batcher adds to a batch: `secret` proves its output wrong. */
 export type DecoyLeaf = {
   inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>
@@ -396,7 +399,7 @@ export class ReceiptStore {
   }
 
   unbatched(limit: number): StoredInference[] {
-    return (this.db.prepare('SELECT * FROM inferences WHERE batch_local IS NULL ORDER BY seq LIMIT ?').all(limit) as Row[]).map(inferenceOf)
+    return (this.statement('SELECT * FROM inferences WHERE batch_local IS NULL ORDER BY seq LIMIT ?').all(limit) as Row[]).map(inferenceOf)
   }
 
   /** When the oldest unbatched receipt was answered (receipts are stored in the order they were answered). */
@@ -414,7 +417,7 @@ export class ReceiptStore {
 
   /** The highest commit sequence number given to a batch so far (0 when none). */
   lastSequence(): number {
-    return ((this.db.prepare('SELECT MAX(sequence) AS s FROM batches').get() as Row).s as number | null) ?? 0
+    return ((this.statement('SELECT MAX(sequence) AS s FROM batches').get() as Row).s as number | null) ?? 0
   }
 
   /**
@@ -435,7 +438,7 @@ export class ReceiptStore {
           "INSERT INTO batches (root, count, fee_total, created_at_ms, status, sequence, decoy_salt) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
         )
         .run(root, leaves.length, feeTotal.toString(), nowMs, sequence, decoySalt)
-      const update = this.db.prepare('UPDATE inferences SET batch_local = ?, batch_index = ? WHERE seq = ? AND batch_local IS NULL')
+      const update = this.statement('UPDATE inferences SET batch_local = ?, batch_index = ? WHERE seq = ? AND batch_local IS NULL')
       // Decoys enter the store with their batch, in the same transaction: never left unbatched.
       const insertDecoy = this.db.prepare(
         `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
@@ -443,7 +446,7 @@ export class ReceiptStore {
          VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
            @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal, @batchLocal, @batchIndex, @secret)`,
       )
-      const insertInput = this.db.prepare('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)')
+      const insertInput = this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)')
       leaves.forEach((leaf, index) => {
         if ('secret' in leaf) {
           insertInput.run(leaf.inference.inputHash, leaf.inputBody)
@@ -472,7 +475,7 @@ export class ReceiptStore {
   }
 
   setBatchTx(localId: number, txHash: Hex): void {
-    this.db.prepare('UPDATE batches SET tx_hash = ? WHERE local_id = ?').run(txHash, localId)
+    this.statement('UPDATE batches SET tx_hash = ? WHERE local_id = ?').run(txHash, localId)
   }
 
   markCommitted(localId: number, batchId: number, committedAt: number, commitBlock: number): void {
@@ -486,38 +489,48 @@ export class ReceiptStore {
   setStatus(batchId: number, status: BatchStatusName, at?: number): void {
     if (status === 'finalized')
       this.db.transaction(() => {
-        this.db.prepare("UPDATE batches SET status = 'finalized', finalized_at = ? WHERE batch_id = ?").run(at ?? null, batchId)
+        this.statement("UPDATE batches SET status = 'finalized', finalized_at = ? WHERE batch_id = ?").run(at ?? null, batchId)
         const batch = this.batchById(batchId)
         if (batch) this.noteFinalized(batch.localId)
       })()
-    else this.db.prepare("UPDATE batches SET status = ? WHERE batch_id = ? AND status != 'finalized'").run(status, batchId)
+    else this.statement("UPDATE batches SET status = ? WHERE batch_id = ? AND status != 'finalized'").run(status, batchId)
   }
 
   batchesWithStatus(status: BatchStatusName): StoredBatch[] {
-    return (this.db.prepare('SELECT * FROM batches WHERE status = ? ORDER BY local_id').all(status) as Row[]).map(batchOf)
+    return (this.statement('SELECT * FROM batches WHERE status = ? ORDER BY local_id').all(status) as Row[]).map(batchOf)
   }
 
   batchByLocal(localId: number): StoredBatch | undefined {
-    const row = this.db.prepare('SELECT * FROM batches WHERE local_id = ?').get(localId) as Row | undefined
+    const row = this.statement('SELECT * FROM batches WHERE local_id = ?').get(localId) as Row | undefined
     return row ? batchOf(row) : undefined
   }
 
   batchByRoot(root: Hex): StoredBatch | undefined {
-    const row = this.db.prepare('SELECT * FROM batches WHERE root = ?').get(root.toLowerCase()) as Row | undefined
+    const row = this.statement('SELECT * FROM batches WHERE root = ?').get(root.toLowerCase()) as Row | undefined
     return row ? batchOf(row) : undefined
   }
 
   batchById(batchId: number): StoredBatch | undefined {
-    const row = this.db.prepare('SELECT * FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined
+    const row = this.statement('SELECT * FROM batches WHERE batch_id = ?').get(batchId) as Row | undefined
     return row ? batchOf(row) : undefined
   }
 
+  /** A batch's receipts in leaf order, only what its tree and their trust levels need (no JSON columns). */
+  batchLeaves(localId: number): BatchLeaf[] {
+    return this.statement('SELECT id, issued_at, batch_index FROM inferences WHERE batch_local = ? ORDER BY batch_index')
+      .all(localId)
+      .map((r) => {
+        const row = r as Row
+        return { id: row.id as Hex, issuedAt: row.issued_at as number, batchIndex: row.batch_index as number }
+      })
+  }
+
   batchInferences(localId: number): StoredInference[] {
-    return (this.db.prepare('SELECT * FROM inferences WHERE batch_local = ? ORDER BY batch_index').all(localId) as Row[]).map(inferenceOf)
+    return (this.statement('SELECT * FROM inferences WHERE batch_local = ? ORDER BY batch_index').all(localId) as Row[]).map(inferenceOf)
   }
 
   getInference(id: Hex): StoredInference | undefined {
-    const row = this.db.prepare('SELECT * FROM inferences WHERE id = ?').get(id.toLowerCase()) as Row | undefined
+    const row = this.statement('SELECT * FROM inferences WHERE id = ?').get(id.toLowerCase()) as Row | undefined
     return row ? inferenceOf(row) : undefined
   }
 
@@ -544,7 +557,7 @@ export class ReceiptStore {
   }
 
   getInput(hash: Hex): string | undefined {
-    const row = this.db.prepare('SELECT body FROM inputs WHERE hash = ?').get(hash.toLowerCase()) as Row | undefined
+    const row = this.statement('SELECT body FROM inputs WHERE hash = ?').get(hash.toLowerCase()) as Row | undefined
     return row?.body as string | undefined
   }
 
@@ -586,7 +599,7 @@ export class ReceiptStore {
   }
 
   batchEvents(batchId: number): BatchEvent[] {
-    return (this.db.prepare('SELECT * FROM batch_events WHERE batch_id = ? ORDER BY block, log_index').all(batchId) as Row[]).map((r) => ({
+    return (this.statement('SELECT * FROM batch_events WHERE batch_id = ? ORDER BY block, log_index').all(batchId) as Row[]).map((r) => ({
       batchId: r.batch_id as number,
       kind: r.kind as BatchEvent['kind'],
       actor: r.actor as string,
@@ -609,10 +622,10 @@ export class ReceiptStore {
   }
 
   getMeta(key: string): string | undefined {
-    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined
+    return (this.statement('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value as string | undefined
   }
 
   setMeta(key: string, value: string): void {
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
+    this.statement('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
   }
 }

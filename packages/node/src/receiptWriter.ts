@@ -23,6 +23,8 @@ export class ReceiptWriter {
   readonly store: ReceiptStore
   private readonly walPath: string
   private wal: number | undefined
+  /** The inode of the open `wal` (an open file's inode never changes). */
+  private walIno = -1
   private queue: Job[] = []
   private scheduled = false
   /** Committed, waiting for the next fsync of the WAL. */
@@ -32,6 +34,9 @@ export class ReceiptWriter {
   /** Receipts per transaction and per fsync in the last flushes (for the bench). */
   readonly groupSizes: number[] = []
   readonly syncSizes: number[] = []
+  /** How long the last flushes' transactions held the event loop, and the last fsyncs took, ms (for the bench). */
+  readonly flushMs: number[] = []
+  readonly syncMs: number[] = []
 
   constructor(
     dbPath: string,
@@ -70,6 +75,7 @@ export class ReceiptWriter {
 
   private flush(): void {
     this.scheduled = false
+    const started = performance.now()
     while (this.queue.length > 0) {
       const jobs = this.queue.splice(0, this.maxGroup)
       const refused = new Map<Job, unknown>()
@@ -94,14 +100,17 @@ export class ReceiptWriter {
         else this.unsynced.push(job)
       }
     }
+    this.flushMs.push(performance.now() - started)
+    if (this.flushMs.length > 4096) this.flushMs.splice(0, 2048)
     this.sync()
   }
 
   /** The WAL file, opened once (and again should SQLite ever have replaced it). */
   private walFd(): number {
-    if (this.wal !== undefined && fstatSync(this.wal).ino === statSync(this.walPath).ino) return this.wal
+    if (this.wal !== undefined && this.walIno === statSync(this.walPath).ino) return this.wal
     if (this.wal !== undefined) closeSync(this.wal)
     this.wal = openSync(this.walPath, 'r+')
+    this.walIno = fstatSync(this.wal).ino
     return this.wal
   }
 
@@ -115,7 +124,10 @@ export class ReceiptWriter {
     const jobs = this.unsynced.splice(0)
     this.syncSizes.push(jobs.length)
     if (this.syncSizes.length > 4096) this.syncSizes.splice(0, 2048)
+    const syncStarted = performance.now()
     const settle = (error: unknown) => {
+      this.syncMs.push(performance.now() - syncStarted)
+      if (this.syncMs.length > 4096) this.syncMs.splice(0, 2048)
       this.syncing = false
       for (const job of jobs) {
         if (error) job.reject(error)

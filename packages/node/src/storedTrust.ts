@@ -1,13 +1,20 @@
 import { type BatchTrustEvent, type ReceiptChainState, receiptChainState, type TrustLevel, trustOf } from '@verity/protocol'
-import type { ReceiptStore, StoredInference } from './receiptStore.js'
+import type { ReceiptStore, StoredBatch, StoredInference } from './receiptStore.js'
 
 /**
  * The chain's view of a stored receipt, from the events the node recorded (input to `trustOf`),
  * folded by the same `receiptChainState` every role uses; executed at = the receipt's `issuedAt`.
  */
 export function chainStateOf(store: ReceiptStore, inference: StoredInference): ReceiptChainState {
-  const batch = inference.batchLocal === null ? undefined : store.batchByLocal(inference.batchLocal)
-  if (!batch || batch.batchId === null || batch.committedAt === null) return receiptChainState({ issuedAt: inference.issuedAt, events: [] })
+  return chainStateIn(batchTrustOf(store, inference.batchLocal), inference)
+}
+
+/** What the chain said about one batch (by local id), as `chainStateIn` reads it: read once for all its receipts. */
+export type BatchTrust = { batch: StoredBatch; events: BatchTrustEvent[] } | undefined
+
+export function batchTrustOf(store: ReceiptStore, batchLocal: number | null): BatchTrust {
+  const batch = batchLocal === null ? undefined : store.batchByLocal(batchLocal)
+  if (!batch || batch.batchId === null || batch.committedAt === null) return undefined
   const events = store.batchEvents(batch.batchId).flatMap((e): BatchTrustEvent[] => {
     const at = e.at * 1000
     const data = e.data as { challengeId?: string; index?: number; bitmap?: string[] }
@@ -30,10 +37,16 @@ export function chainStateOf(store: ReceiptStore, inference: StoredInference): R
   // A batch marked finalized before its event was recorded (an older database) still settles.
   if (batch.status === 'finalized' && !events.some((e) => e.kind === 'finalized'))
     events.push({ kind: 'finalized', at: (batch.finalizedAt ?? 0) * 1000 })
+  return { batch, events }
+}
+
+/** A receipt's chain state given its batch's (`batchTrustOf` of its `batchLocal`). */
+export function chainStateIn(trust: BatchTrust, inference: Pick<StoredInference, 'issuedAt' | 'batchIndex'>): ReceiptChainState {
+  if (!trust) return receiptChainState({ issuedAt: inference.issuedAt, events: [] })
   return receiptChainState({
     issuedAt: inference.issuedAt,
-    commit: { batchId: batch.batchId, index: inference.batchIndex!, at: batch.committedAt * 1000 },
-    events,
+    commit: { batchId: trust.batch.batchId!, index: inference.batchIndex!, at: trust.batch.committedAt! * 1000 },
+    events: trust.events,
   })
 }
 

@@ -1,3 +1,4 @@
+import jsSha3 from 'js-sha3'
 import { type Address, domainSeparator, type Hex, isAddress, keccak256, toBytes } from 'viem'
 import { eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
 
@@ -76,8 +77,9 @@ function digestOf(name: StructName, message: Record<string, unknown>, domain: Do
   envelope[0] = 0x19
   envelope[1] = 0x01
   envelope.set(separatorOf(domain), 2)
-  envelope.set(keccak256(struct, 'bytes'), 34)
-  return keccak256(envelope)
+  // js-sha3's Keccak-256 (the same function as viem's, about twice as fast): two of these per request and per receipt.
+  envelope.set(new Uint8Array(jsSha3.keccak256.arrayBuffer(struct)), 34)
+  return `0x${jsSha3.keccak256(envelope)}`
 }
 
 /** EIP-712 digest of a receipt: what the node signs and the leaf of its batch tree. */

@@ -1,3 +1,4 @@
+import jsSha3 from 'js-sha3'
 import { concat, type Hex, keccak256 } from 'viem'
 
 /**
@@ -15,6 +16,33 @@ export type ReceiptTree = {
 }
 
 const ZERO = `0x${'00'.repeat(32)}` as Hex
+
+const PAIR = new Uint8Array(64)
+const NIBBLE = new Int8Array(128).fill(-1)
+for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i
+for (let i = 0; i < 6; i++) {
+  NIBBLE[65 + i] = 10 + i
+  NIBBLE[97 + i] = 10 + i
+}
+/** Writes a 0x-prefixed 32-byte hex string at `offset` of PAIR; false (PAIR unspecified) when it is not one. */
+function fill(hex: string, offset: number): boolean {
+  if (hex.length !== 66 || hex.charCodeAt(0) !== 48 || hex.charCodeAt(1) !== 120) return false
+  for (let i = 0; i < 32; i++) {
+    const hi = NIBBLE[hex.charCodeAt(2 + 2 * i)] ?? -1
+    const lo = NIBBLE[hex.charCodeAt(3 + 2 * i)] ?? -1
+    if (hi < 0 || lo < 0) return false
+    PAIR[offset + i] = (hi << 4) | lo
+  }
+  return true
+}
+/**
+ * keccak256(a ‖ b): for two 32-byte hex strings with js-sha3 (a tree of 256 leaves is 511 of
+ * these); anything else exactly as viem hashes it (same result, same errors).
+ */
+function hashPair(a: Hex, b: Hex): Hex {
+  if (fill(a, 0) && fill(b, 32)) return `0x${jsSha3.keccak256(PAIR)}`
+  return keccak256(concat([a, b]))
+}
 
 /** Number of siblings in a proof for a batch of `count` receipts. */
 export function receiptTreeDepth(count: number): number {
@@ -37,7 +65,7 @@ export function buildReceiptTree(leaves: readonly Hex[]): ReceiptTree {
   for (let d = 0; d < depth; d++) {
     const below = levels[d]!
     const level: Hex[] = []
-    for (let i = 0; i < below.length; i += 2) level.push(keccak256(concat([below[i]!, below[i + 1]!])))
+    for (let i = 0; i < below.length; i += 2) level.push(hashPair(below[i]!, below[i + 1]!))
     levels.push(level)
   }
   return {
@@ -61,7 +89,7 @@ export function receiptRootFromProof(leaf: Hex, index: number, count: number, pr
   let node = leaf
   let i = index
   for (const sibling of proof) {
-    node = keccak256((i & 1) === 0 ? concat([node, sibling]) : concat([sibling, node]))
+    node = (i & 1) === 0 ? hashPair(node, sibling) : hashPair(sibling, node)
     i >>= 1
   }
   return node
@@ -84,7 +112,7 @@ export type BatchTree = ReceiptTree & { receiptsRoot: Hex; decoyCommit: Hex }
 export function buildBatchTree(leaves: readonly Hex[], decoyCommit: Hex): BatchTree {
   const inner = buildReceiptTree(leaves)
   return {
-    root: keccak256(concat([inner.root, decoyCommit])),
+    root: hashPair(inner.root, decoyCommit),
     count: inner.count,
     depth: inner.depth + 1,
     receiptsRoot: inner.root,
@@ -100,7 +128,7 @@ export const batchProofLength = (count: number): number => receiptTreeDepth(coun
 export function batchRootFromProof(leaf: Hex, index: number, count: number, proof: readonly Hex[]): Hex | undefined {
   if (proof.length !== batchProofLength(count)) return undefined
   const inner = receiptRootFromProof(leaf, index, count, proof.slice(0, -1))
-  return inner === undefined ? undefined : keccak256(concat([inner, proof.at(-1)!]))
+  return inner === undefined ? undefined : hashPair(inner, proof.at(-1)!)
 }
 
 /** Whether `leaf` is receipt `index` of the batch with `root` and `count` receipts. */

@@ -1,7 +1,7 @@
 import type { InferenceRequest } from '@verity/contracts'
 import type { Hex } from 'viem'
 import { ApiError } from '../errors.js'
-import { chargeChannel, type ReceiptStore } from '../receiptStore.js'
+import { type Channel, chargeChannel, type ReceiptStore } from '../receiptStore.js'
 
 export type PriceRequestParameters = {
   request: InferenceRequest
@@ -37,15 +37,18 @@ export function priceRequest(p: PriceRequestParameters): { fee: bigint } {
   const fee = request.maxFee
   if (store.isReplay(p.requestHash, client, request.nonce.toString()))
     throw new ApiError(409, 'REQUEST_REPLAYED', `request ${p.requestHash} (nonce ${request.nonce}) was already answered`)
-  checkSpendable(store, client, p.escrow, fee)
+  const channel = store.channel(client)
+  checkSpendable(store, client, p.escrow, fee, channel)
   // Refuses a fee the client's vouchers do not cover (checked again when stored).
-  chargeChannel(store.channel(client), request.channelTotal, fee)
+  chargeChannel(channel, request.channelTotal, fee)
   return { fee }
 }
 
 /** Refuses a fee beyond the client's escrow less the fees of its receipts not yet redeemed. */
-export function checkSpendable(store: ReceiptStore, client: Hex, escrow: bigint, fee: bigint): void {
-  const spendable = escrow - store.outstandingFees(client)
+export function checkSpendable(store: ReceiptStore, client: Hex, escrow: bigint, fee: bigint, channel?: Channel): void {
+  // The fees charged that the channel has not paid (`outstandingFees`), from the channel when already read.
+  const outstanding = channel ? (channel.charged > channel.paid ? channel.charged - channel.paid : 0n) : store.outstandingFees(client)
+  const spendable = escrow - outstanding
   if (spendable < fee)
     throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable} spendable in escrow, the fee is ${fee}`, {
       escrow,

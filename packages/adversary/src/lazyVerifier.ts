@@ -1,5 +1,5 @@
 import { type AddressBook, type Chain, type EventFollower, followEvents, memoryCursor, registerOperator, TxSender } from '@verity/chain'
-import { nodeRegistryAbi, Role, settlementAbi, verityTokenAbi } from '@verity/contracts'
+import { Role, settlementAbi } from '@verity/contracts'
 import { bitmapOf } from '@verity/node'
 import type { Hex } from 'viem'
 

@@ -1,6 +1,6 @@
 import { type AddressBook, type Chain, type EventFollower, followEvents } from '@verity/chain'
 import { disputeGameAbi, nodeRegistryAbi, settlementAbi } from '@verity/contracts'
-import { BATCH_FETCH_LIMITS, bitmapHas, buildBatchTree, fetchJson, hashReceipt, receiptFromWire } from '@verity/protocol'
+import { BATCH_FETCH_LIMITS, buildBatchTree, fetchJson, hashReceipt, receiptFromWire } from '@verity/protocol'
 import { decodeArtifact, modelCost } from '@verity/runtime'
 import type { Hex, Log } from 'viem'
 import { IndexStore } from './indexStore.js'

@@ -17,7 +17,6 @@ import {
   decoyOutputHashOf,
   decoyPositions,
   fetchJson,
-  GamePhase,
   hashReceipt,
   inputsFromWire,
   type Receipt,
@@ -28,17 +27,8 @@ import {
   settlementAbi,
   verityTokenAbi,
 } from '@verity/contracts'
-import {
-  challengerMove,
-  createGameResponder,
-  type GameHistory,
-  type GameMove,
-  type GameState,
-  stepMove,
-  type TraceView,
-  traceView,
-} from '@verity/dispute'
-import { runQuantized, seededRandom, tensorsHash } from '@verity/runtime'
+import { createGameResponder, type GameHistory, type GameMove, type GameState, type TraceView, traceView } from '@verity/dispute'
+import { runQuantized, tensorsHash } from '@verity/runtime'
 import { createModelLoader } from '@verity/sdk'
 import { Hono } from 'hono'
 import { type Address, type Hex, parseEventLogs } from 'viem'

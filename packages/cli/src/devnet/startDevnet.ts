@@ -22,7 +22,7 @@ import {
   TxSender,
   writeAddressBook,
 } from '@verity/chain'
-import { nodeRegistryAbi, Role, verityTokenAbi } from '@verity/contracts'
+import { Role, verityTokenAbi } from '@verity/contracts'
 import { createIndexer, dashboardApi, type Indexer, readOnlyAudit, registeredArtifact } from '@verity/dashboard'
 import {
   createHub,

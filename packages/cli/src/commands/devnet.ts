@@ -390,22 +390,7 @@ async function cheaterOutcome(net: Devnet, tracked: Tracked[], fromBlock: bigint
     const honest = runQuantized(model, quantizeInputs(model, { Input3: mnistImage(net.mnist, t.i) })).outputs[0]!
     return t.raw.length !== honest.length || t.raw.some((v, k) => v !== honest[k])
   })
-  const events = { address: net.book.contracts.settlement, abi: settlementAbi, strict: true } as const
-  const scan = <log>(fetch: (range: { fromBlock: bigint; toBlock: bigint }) => Promise<log[]>) =>
-    scanLogs(net.chain, { fromBlock: fromBlock + 1n, fetch })
-  const [committed, overturned, resolved] = await Promise.all([
-    scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'BatchCommitted' })),
-    scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'ReceiptOverturned' })),
-    scan((range) =>
-      net.chain.publicClient.getContractEvents({
-        address: net.book.contracts.disputeGame,
-        abi: disputeGameAbi,
-        eventName: 'GameResolved',
-        ...range,
-        strict: true,
-      }),
-    ),
-  ])
+  const { committed, overturned, resolved } = await runEvents(net, fromBlock)
   const mine = new Set(committed.filter((e) => e.args.node.toLowerCase() === cheater.node.address.toLowerCase()).map((e) => e.args.batchId))
   const conceded = new Set(resolved.filter((e) => e.args.reason === GameReason.conceded).map((e) => e.args.gameId))
   const paid = overturned.filter((e) => mine.has(e.args.batchId) && !conceded.has(e.args.challengeId))
@@ -636,12 +621,13 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
   }
 }
 
-/** The dispute games of the run: outcomes, and the stake, refunds, bounties and bonds they moved. */
-async function gamesOf(net: Devnet, fromBlock: bigint): Promise<DevnetSummary['games']> {
+/** The run's settlement events from the chain (after `fromBlock`): commits, overturns, rejected challenges, resolved games. */
+async function runEvents(net: Devnet, fromBlock: bigint) {
   const events = { address: net.book.contracts.settlement, abi: settlementAbi, strict: true } as const
   const scan = <log>(fetch: (range: { fromBlock: bigint; toBlock: bigint }) => Promise<log[]>) =>
     scanLogs(net.chain, { fromBlock: fromBlock + 1n, fetch })
-  const [overturned, rejected, resolved] = await Promise.all([
+  const [committed, overturned, rejected, resolved] = await Promise.all([
+    scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'BatchCommitted' })),
     scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'ReceiptOverturned' })),
     scan((range) => net.chain.publicClient.getContractEvents({ ...events, ...range, eventName: 'ChallengeRejected' })),
     scan((range) =>
@@ -654,6 +640,12 @@ async function gamesOf(net: Devnet, fromBlock: bigint): Promise<DevnetSummary['g
       }),
     ),
   ])
+  return { committed, overturned, rejected, resolved }
+}
+
+/** The dispute games of the run: outcomes, and the stake, refunds, bounties and bonds they moved. */
+async function gamesOf(net: Devnet, fromBlock: bigint): Promise<DevnetSummary['games']> {
+  const { overturned, rejected, resolved } = await runEvents(net, fromBlock)
   const sum = (values: bigint[]) =>
     formatUnits(
       values.reduce((a, b) => a + b, 0n),

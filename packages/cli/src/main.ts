@@ -431,6 +431,7 @@ export function program(): Command {
     .option('--fault <spec>', 'deliberately faulty node, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option('--batch-size <n>', 'commit a batch when this many receipts wait (inference)', positiveInt, 64)
     .option('--batch-age-ms <ms>', 'or when the oldest receipt waited this long (inference)', positiveInt, 2000)
+    .option('--run-workers <n>', 'worker threads running the model (inference; 0: on the event loop)', nonNegativeInt, 1)
     .option('--log-range <blocks>', 'widest block range per eth_getLogs (what the endpoint accepts; default 2000)', positiveInt)
     .action(async (role: string, o) => {
       if (role !== 'hub' && (!o.rpc || !o.key)) throw new UsageError(`verity node ${role} needs --rpc and --key`)
@@ -445,6 +446,7 @@ export function program(): Command {
         sampleRate: o.sampleRate,
         batchSize: o.batchSize,
         batchAgeMs: o.batchAgeMs,
+        runWorkers: o.runWorkers,
         ...(o.logRange ? { logRange: o.logRange } : {}),
         ...(o.hub ? { hub: o.hub } : {}),
         ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),

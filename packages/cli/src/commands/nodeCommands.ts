@@ -21,6 +21,8 @@ export type RoleOptions = {
   dir: string
   batchSize: number
   batchAgeMs: number
+  /** Worker threads running the model (0: on the event loop). */
+  runWorkers: number
   /** The widest block range one eth_getLogs asks the endpoint for. */
   logRange?: number
 }
@@ -60,6 +62,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
       dbPath: options.db,
       hubUrl: options.hub,
       batch: { maxSize: options.batchSize, maxAgeMs: options.batchAgeMs },
+      runWorkers: options.runWorkers,
       ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
       log,
     }

@@ -1,5 +1,5 @@
 import type { AddressBook, EmbeddedChain } from '@verity/chain'
-import { identifyModel, type ModelRoots, modelRegistryAbi, nodeRegistryAbi, Role } from '@verity/contracts'
+import { disputeGameAbi, GameReason, identifyModel, type ModelRoots, modelRegistryAbi, nodeRegistryAbi, Role } from '@verity/contracts'
 import { loadModel, mnistImage } from '@verity/runtime'
 import { InferenceRejectedError, infer, type SdkError } from '@verity/sdk'
 import { createPublicClient, createWalletClient, type Hex, http, keccak256, parseEventLogs, toHex } from 'viem'
@@ -16,8 +16,13 @@ export type ModelSquatterReport = {
   /** What a client (the SDK's loader: registered URI, roots checked) and an honest node (its own hub only) answered for each squatted id. */
   clientRefusals: string[]
   nodeRefusals: string[]
-  /** Stake the honest inference nodes lost during the run, in wei of VRT (must be 0). */
+  /**
+   * Stake the honest inference nodes lost during the run to slashes, in wei of VRT (must be 0): every
+   * `Slashed` of their stake except the decoy rewards they paid from it when a verifier caught one of
+   * their decoys (forced errors, conceded: docs/economics.md), which are in `decoyRewardsFromStake`.
+   */
   honestNodesSlashed: string
+  decoyRewardsFromStake: string
 }
 
 /**
@@ -82,8 +87,29 @@ export function createModelSquatter() {
           asNode instanceof InferenceRejectedError ? asNode.nodeCode : asNode instanceof Error ? asNode.message : 'ANSWERED',
         )
       }
-      let slashed = 0n
-      for (const { node } of net.nodes) slashed += (stakesBefore.get(node.address) ?? 0n) - (await stakeOf(net, node.address))
+      let lost = 0n
+      for (const { node } of net.nodes) lost += (stakesBefore.get(node.address) ?? 0n) - (await stakeOf(net, node.address))
+      // The stake the nodes lost went in Slashed events; those in a transaction that resolved a game by
+      // the node's concession of its decoy paid a decoy reward.
+      const honestNodes = new Set(net.nodes.map(({ node }) => node.address.toLowerCase()))
+      const slashes = (
+        await net.chain.publicClient.getContractEvents({
+          address: net.book.contracts.nodeRegistry,
+          abi: nodeRegistryAbi,
+          eventName: 'Slashed',
+          fromBlock: net.book.deployedAtBlock,
+          strict: true,
+        })
+      ).filter((e) => honestNodes.has(e.args.operator.toLowerCase()) && e.args.role === Role.inference)
+      let decoyRewards = 0n
+      for (const e of slashes) {
+        const { logs } = await net.chain.publicClient.getTransactionReceipt({ hash: e.transactionHash })
+        const conceded = parseEventLogs({ abi: disputeGameAbi, logs, eventName: 'GameResolved' }).some(
+          (g) => g.address.toLowerCase() === net.book.contracts.disputeGame.toLowerCase() && g.args.reason === GameReason.conceded,
+        )
+        if (conceded) decoyRewards += e.args.amount
+      }
+      const slashed = lost - decoyRewards
       return {
         strategy: 'model-squatter',
         honestModelId: honestModelId!,
@@ -91,6 +117,7 @@ export function createModelSquatter() {
         clientRefusals,
         nodeRefusals,
         honestNodesSlashed: slashed.toString(),
+        decoyRewardsFromStake: decoyRewards.toString(),
       }
     },
   }

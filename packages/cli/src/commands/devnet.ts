@@ -616,7 +616,7 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
       `  squatter      ${a.attempts.map((t) => `wrong ${t.wrongRoot} → ${t.isHonestId ? 'THE HONEST ID' : `another id ${t.namedId.slice(0, 10)}…`}`).join(', ')}`,
     )
     out(
-      `                clients refused: ${a.clientRefusals.join(', ')}; nodes refused: ${a.nodeRefusals.join(', ')}; honest nodes slashed ${formatUnits(BigInt(a.honestNodesSlashed), 18)} VRT`,
+      `                clients refused: ${a.clientRefusals.join(', ')}; nodes refused: ${a.nodeRefusals.join(', ')}; honest nodes slashed ${formatUnits(BigInt(a.honestNodesSlashed), 18)} VRT (decoy rewards paid from stake ${formatUnits(BigInt(a.decoyRewardsFromStake), 18)} VRT)`,
     )
   }
 }

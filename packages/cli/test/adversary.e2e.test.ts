@@ -17,6 +17,31 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const TOKEN = 10n ** 18n
 const run = promisify(execFile)
 
+/** Runs `verity devnet … --exit --json` in its own process (fresh directory, free ports) and returns its summary. */
+async function devnetSummary(name: string, args: string[]) {
+  const dir = join(mkdtempSync(join(tmpdir(), `verity-${name}-`)), 'net')
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'packages', 'cli', 'src', 'cliEntry.ts'),
+      'devnet',
+      ...args,
+      '--exit',
+      '--json',
+      '--dir',
+      dir,
+      '--port',
+      '0',
+      '--dashboard-port',
+      '0',
+    ],
+    { cwd: root },
+  )
+  return JSON.parse(stdout.trim().split('\n').at(-1)!)
+}
+
 type Case = { name: string; fault?: Fault; falseChallengeRate?: number }
 const cases: Case[] = [
   { name: 'a node answering wrong outputs', fault: { kind: 'flip-output', rate: 0.3, seed: 3 } },
@@ -150,23 +175,16 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
  */
 describe('adversarial devnet: a model-id squatter', () => {
   it('cannot take or poison the honest id: another id per wrong root, refused everywhere, honest nodes slashed 0', async () => {
-    const { stdout } = await run(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'packages', 'cli', 'src', 'cliEntry.ts'),
-        'devnet',
-        '--adversary',
-        'model-squatter',
-        '--exit',
-        '--json',
-        ...['--dir', join(mkdtempSync(join(tmpdir(), 'verity-squatter-')), 'net'), '--port', '0', '--dashboard-port', '0'],
-        ...['--requests', '4', '--window', '5', '--verifiers', '1'],
-      ],
-      { cwd: root },
-    )
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!)
+    const summary = await devnetSummary('squatter', [
+      '--adversary',
+      'model-squatter',
+      '--requests',
+      '4',
+      '--window',
+      '5',
+      '--verifiers',
+      '1',
+    ])
     expect(summary.levels).toMatchObject({ FINAL: 4, OVERTURNED: 0 })
     expect(summary.games.nodeLost).toBe(0)
     const { attempts, clientRefusals, nodeRefusals, honestNodesSlashed, honestModelId } = summary.adversary
@@ -199,20 +217,10 @@ describe('adversarial devnet: a model-id squatter', () => {
  */
 describe('adversarial devnet: a node cheating at 5 %', () => {
   it('is caught, slashed and refunds within the run, and loses more than it gained', async () => {
-    const { stdout } = await run(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(root, 'packages', 'cli', 'src', 'cliEntry.ts'),
-        'devnet',
-        ...['--adversary', 'wrong-output:0.05', '--exit', '--json'],
-        ...['--dir', join(mkdtempSync(join(tmpdir(), 'verity-cheater-')), 'net'), '--port', '0', '--dashboard-port', '0'],
-        ...['--requests', '200', '--nodes', '1', '--verifiers', '3', '--sample-rate', '0.5', '--window', '10'],
-      ],
-      { cwd: root },
-    )
-    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!)
+    const summary = await devnetSummary('cheater', [
+      ...['--adversary', 'wrong-output:0.05'],
+      ...['--requests', '200', '--nodes', '1', '--verifiers', '3', '--sample-rate', '0.5', '--window', '10'],
+    ])
     const c = summary.cheater
     console.log(`cheater: ${JSON.stringify(c)}`)
     expect(c).toMatchObject({ fault: 'flip-output', rate: 0.05, receipts: 200 })

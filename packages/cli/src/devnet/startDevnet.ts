@@ -185,6 +185,9 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         dbPath: join(options.dir, `node-${i}.sqlite`),
         hubUrl: hubServer.url,
         batch: { maxSize: options.batchSize ?? 32, maxAgeMs: options.batchAgeMs ?? 1000 },
+        // Models run on the event loop here: a devnet's nodes serve a few requests a second, and on a
+        // shared machine a worker thread per node only competes with the verifiers for the cores.
+        runWorkers: 0,
         // A devnet run is short: channels are redeemed as soon as a voucher's batch is final.
         redeem: { minAmount: 0n, maxAgeMs: 0 },
         log: (line: string) => log(`node ${i}: ${line}`),

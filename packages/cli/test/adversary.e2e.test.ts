@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Fault } from '@verity/adversary'
@@ -58,8 +59,20 @@ const cases: Case[] = [
  */
 describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }) => {
   let net: Devnet
+  // The devnet's log, with wall-clock times, and the event loop's delays: printed when a receipt ends
+  // at the wrong level, so that a failure on a loaded machine can be explained from its output.
+  const lines: string[] = []
+  const lag = monitorEventLoopDelay({ resolution: 20 })
+  const diagnosis = (inferenceId: string, batchId: number | undefined) =>
+    [
+      `event loop delay: max ${(lag.max / 1e6).toFixed(0)} ms, p99 ${(lag.percentile(99) / 1e6).toFixed(0)} ms`,
+      ...lines.filter((l) => batchId === undefined || new RegExp(`batch ${batchId}\\b|game |timeout`).test(l)).slice(-80),
+      `receipt ${inferenceId}`,
+    ].join('\n')
   beforeAll(async () => {
+    lag.enable()
     net = await startDevnet({
+      log: (line) => lines.push(`${new Date().toISOString().slice(11, 23)} ${line}`),
       dir: join(mkdtempSync(join(tmpdir(), 'verity-adversary-')), 'net'),
       nodes: 2,
       // Counts cheats, challenges and slashes exactly: no decoys (forced errors: lazyVerifier.e2e).
@@ -74,7 +87,10 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
       ...(falseChallengeRate ? { falseChallengeRate } : {}),
     })
   })
-  afterAll(async () => net?.stop())
+  afterAll(async () => {
+    lag.disable()
+    await net?.stop()
+  })
 
   it('catches and slashes every cheat before its batch settles, refunds its clients, and finalizes every honest receipt', async () => {
     const model = await net.client.model(net.modelId)
@@ -101,7 +117,11 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
         timeoutMs: 120_000,
         pollIntervalMs: 500,
       })
-      expect(state.level, `receipt ${result.inferenceId} (${isWrong ? 'wrong' : 'right'} output)`).toBe(isWrong ? 'OVERTURNED' : 'FINAL')
+      const expected = isWrong ? 'OVERTURNED' : 'FINAL'
+      if (state.level !== expected)
+        expect.fail(
+          `receipt ${result.inferenceId} (${isWrong ? 'wrong' : 'right'} output, batch ${state.batch?.batchId} index ${state.batch?.index}) ended ${state.level}, expected ${expected}; timeline ${JSON.stringify(state.timeline)}\n${diagnosis(result.inferenceId, state.batch?.batchId)}`,
+        )
       if (isWrong) expect(state.timeline.map((e) => e.level)).toEqual(expect.arrayContaining(['COMMITTED', 'DISPUTED', 'OVERTURNED']))
     }
     const { receipts, overturned, rejected, resolved } = await settledEvents(net)

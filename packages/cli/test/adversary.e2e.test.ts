@@ -78,9 +78,7 @@ describe.each(cases)('adversarial devnet: $name', ({ fault, falseChallengeRate }
       // Counts cheats, challenges and slashes exactly: no decoys (forced errors: lazyVerifier.e2e).
       decoyRateBps: 0,
       verifiers: 2,
-      // 20 s: with the suite's other devnets on 2 cores, a 15-s window was once too short for both
-      // verifiers to challenge a wrong receipt (it went FINAL unchallenged, CI of 2026-11-30).
-      window: 20,
+      window: 15,
       sampleRate: 1,
       batchSize: 8,
       ...(fault ? { fault } : {}),

@@ -1,4 +1,3 @@
-import { firstBlockAtOrAfter } from '@verity/chain'
 import { BatchStatus, Role } from '@verity/contracts'
 import {
   batchTrustEventOf,
@@ -15,6 +14,7 @@ import {
 } from '@verity/protocol'
 import type { Hex } from 'viem'
 import { batchEvents } from './batchEvents.js'
+import { chainCache } from './chainCache.js'
 import type { VerityClient } from './createVerityClient.js'
 import { InvalidReceiptError, SdkError } from './errors.js'
 
@@ -31,10 +31,6 @@ export type GetInferenceReturnType = {
   /** The answering node's active stake: what backs this receipt until it is final. */
   stakeAtRisk: bigint
 }
-
-const blockTimes = new Map<bigint, number>()
-/** Per batch, a block at or before its commit (bounded: cleared past 10,000 entries). */
-const commitBlocks = new Map<string, bigint>()
 
 /** What a node may answer about one inference: a receipt, a proof (bounded like every served object). */
 const SERVED_LIMITS = { timeoutMs: 10_000, maxBytes: 1 << 20 }
@@ -91,23 +87,10 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
     inclusion: { root: batch.root, count: Number(batch.count), index: proof.index, proof: proof.proof },
   })
   const index = proof.index
-  const timeOf = async (blockNumber: bigint) => {
-    let t = blockTimes.get(blockNumber)
-    if (t === undefined) {
-      t = Number((await chain.publicClient.getBlock({ blockNumber })).timestamp) * 1000
-      blockTimes.set(blockNumber, t)
-    }
-    return t
-  }
   // Nothing about the batch precedes its commit: scan from the first block of the commit's second
-  // (found once per batch by a binary search over block timestamps).
-  const batchKey = `${chain.chainId}:${book.contracts.settlement}:${batchId}`
-  let fromBlock = commitBlocks.get(batchKey)
-  if (fromBlock === undefined) {
-    fromBlock = await firstBlockAtOrAfter(chain, BigInt(batch.committedAt), book.deployedAtBlock)
-    if (commitBlocks.size >= 10_000) commitBlocks.clear()
-    commitBlocks.set(batchKey, fromBlock)
-  }
+  // (found once per batch and chain connection by a binary search over block timestamps).
+  const cache = chainCache(chain)
+  const fromBlock = await cache.commitBlock(`${book.contracts.settlement}:${batchId}`, BigInt(batch.committedAt), book.deployedAtBlock)
   const events = await batchEvents(chain, book, batchId, { fromBlock })
   const logs = [
     ...events.attested,
@@ -122,7 +105,7 @@ export async function getInference(client: VerityClient, parameters: GetInferenc
     receiptChainState({
       issuedAt: receipt.issuedAt,
       commit: { batchId: Number(batchId), index, at: Number(batch.committedAt) * 1000 },
-      events: await Promise.all(logs.map(async (log) => batchTrustEventOf(log, await timeOf(log.blockNumber))!)),
+      events: await Promise.all(logs.map(async (log) => batchTrustEventOf(log, await cache.blockTimeMs(log.blockNumber))!)),
     }),
   )
   return {

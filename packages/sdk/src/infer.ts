@@ -67,7 +67,8 @@ export type InferErrorType =
 /** A node's answer to a request is small (a receipt, the outputs): bounded like any served object. */
 const NODE_ANSWER_LIMITS = { timeoutMs: 120_000, maxBytes: 8 * 1024 * 1024 }
 
-const addresses = new Map<string, { node: Address; price?: bigint }>()
+/** Per client (a client is one chain and deployment): the same URL on another devnet is another node. */
+const addresses = new WeakMap<VerityClient, Map<string, { node: Address; price?: bigint }>>()
 
 async function candidates(client: VerityClient, preferred?: string): Promise<{ url: string; address?: Address }[]> {
   const list = client.nodes
@@ -79,13 +80,19 @@ async function candidates(client: VerityClient, preferred?: string): Promise<{ u
   return rotated
 }
 
-/** The node's address and advertised price, from its `/healthz` (cached per URL). */
-async function nodeInfo(url: string): Promise<{ node: Address; price?: bigint }> {
-  let info = addresses.get(url)
+/** The node's address and advertised price, from its `/healthz` (cached per client and URL, at most 1,000 URLs). */
+async function nodeInfo(client: VerityClient, url: string): Promise<{ node: Address; price?: bigint }> {
+  let known = addresses.get(client)
+  if (!known) {
+    known = new Map()
+    addresses.set(client, known)
+  }
+  let info = known.get(url)
   if (!info) {
     const health = await fetchValid(`${url}/healthz`, NodeHealth, { timeoutMs: 10_000, maxBytes: 1 << 20 })
     info = { node: health.node as Address, price: BigInt(health.price) }
-    addresses.set(url, info)
+    if (known.size >= 1000) known.delete(known.keys().next().value!)
+    known.set(url, info)
   }
   return info
 }
@@ -111,7 +118,7 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
     let request: InferenceRequest
     let reservation: { release(): void } | undefined
     try {
-      const info = await nodeInfo(candidate.url)
+      const info = await nodeInfo(client, candidate.url)
       const node = candidate.address ?? info.node
       const bound = parameters.maxFee ?? 10n ** 16n
       const fee = info.price !== undefined && info.price <= bound ? info.price : bound

@@ -121,8 +121,13 @@ describe('SDK against a running network', () => {
     const forgerUrl = `http://127.0.0.1:${(forger.address() as AddressInfo).port}`
     try {
       const ask = { inferenceId: q.inferenceId, node: forgerUrl }
-      for (const action of [getInference(net.client, ask), audit(net.client, ask), waitForTrust(net.client, { ...ask, level: 'FINAL' })]) {
-        const error = await action.catch((e: unknown) => e)
+      // One at a time: a promise created before its turn could reject with nobody listening yet.
+      for (const action of [
+        () => getInference(net.client, ask),
+        () => audit(net.client, ask),
+        () => waitForTrust(net.client, { ...ask, level: 'FINAL' }),
+      ]) {
+        const error = await action().catch((e: unknown) => e)
         expect(error).toBeInstanceOf(ReceiptIdMismatchError)
         expect(error).toMatchObject({ code: 'RECEIPT_ID_MISMATCH', details: { asked: q.inferenceId.toLowerCase(), served: y.inferenceId } })
       }

@@ -18,11 +18,24 @@ export type RunPoolOptions = {
 }
 
 type Pending = { resolve(value: { outputs: Int16Array[]; computeMs: number }): void; reject(error: unknown): void }
-type Slot = { worker: Worker; startedAt: number; models: Set<string>; pending: Map<number, Pending>; failed: unknown }
+type Slot = {
+  worker: Worker
+  startedAt: number
+  models: Set<string>
+  pending: Map<number, Pending>
+  failed: unknown
+  /** Runs handed in during this turn of the event loop, sent to the worker as one message at its end. */
+  outbox: RunMessage[]
+}
+type RunMessage = { id: number; key: string; artifact?: Uint8Array; inputs: readonly Int16Array[] }
+type RunAnswer = { id: number; outputs?: Int16Array[]; computeMs?: number; error?: string }
 
 /**
  * `size` worker threads running `runQuantized` (the honest executor, the same function every
- * verifier replays); each request goes to the worker with the fewest in flight. A worker that exits
+ * verifier replays); each request goes to the worker with the fewest in flight. The runs handed to
+ * a worker in one turn of the event loop go in one message, and it answers them in one: under load a
+ * message per run woke the other thread per request, which cost the main thread ~11 % of its time
+ * on two busy cores (a V8 profile of the load bench, docs/benchmarks.md). A worker that exits
  * or fails fails the runs it held (their requests answer 500) and is replaced by a new one, which
  * loads its models again from their artifacts.
  *
@@ -53,12 +66,15 @@ export function createRunPool(size: number, options: RunPoolOptions = {}): RunPo
     slot.startedAt = performance.now()
     slot.models = new Set()
     slot.failed = undefined
-    worker.on('message', (m: { id: number; outputs?: Int16Array[]; computeMs?: number; error?: string }) => {
-      const pending = slot.pending.get(m.id)
-      slot.pending.delete(m.id)
+    slot.outbox = []
+    worker.on('message', (answers: RunAnswer[]) => {
+      for (const m of answers) {
+        const pending = slot.pending.get(m.id)
+        slot.pending.delete(m.id)
+        if (m.error !== undefined) pending?.reject(new Error(`model run failed in its worker: ${m.error}`))
+        else pending?.resolve({ outputs: m.outputs!, computeMs: m.computeMs! })
+      }
       if (slot.pending.size === 0) worker.unref()
-      if (m.error !== undefined) pending?.reject(new Error(`model run failed in its worker: ${m.error}`))
-      else pending?.resolve({ outputs: m.outputs!, computeMs: m.computeMs! })
     })
     let gone = false
     const fail = (error: unknown) => {
@@ -113,7 +129,15 @@ export function createRunPool(size: number, options: RunPoolOptions = {}): RunPo
         w.pending.set(id, { resolve, reject })
         // Referenced only while it has runs to answer: an idle pool never keeps the process alive.
         if (w.pending.size === 1) w.worker.ref()
-        w.worker.postMessage({ id, key, artifact, inputs })
+        w.outbox.push(artifact ? { id, key, artifact, inputs } : { id, key, inputs })
+        if (w.outbox.length === 1) {
+          const worker = w.worker
+          setImmediate(() => {
+            if (w.worker !== worker) return // it failed meanwhile: its runs were rejected
+            worker.postMessage(w.outbox)
+            w.outbox = []
+          })
+        }
       })
     },
     restarts: () => restarts,

@@ -18,7 +18,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { Agent, createServer, request as httpRequest } from 'node:http'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
@@ -533,7 +533,10 @@ if (role === 'main') {
     }
     const phase: Phase = { target: 'node', url: String(node.info.url), concurrency: c, seconds, presign: Math.ceil(maxRate * seconds) }
     const idleRate = await idleCpuRate(node.child.pid!)
+    const loadBefore = loadavg()[0]!
     const { result, serverCpu: busyCpu } = await runPhase(phase, node.child.pid!)
+    // The machine's 1-minute load average when the node phase started and ended (other jobs share the cores).
+    const load = `${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`
     const idleMs = result.signMs
     const rate = result.ok / seconds
     const blocks = result.blocks.slice(0, Math.floor(seconds / 10)).map((n) => n / 10)
@@ -547,16 +550,16 @@ if (role === 'main') {
     )
     console.log(`    node Server-Timing p50 (ms): ${timing}`)
     console.log(
-      `    ratio to plain onnxruntime ${(rate / refs.ort!).toFixed(2)}, to plain Verity run ${(rate / refs.run!).toFixed(2)}; last block / first ${(blocks.at(-1)! / blocks[0]!).toFixed(2)}${result.failed ? `; ${result.failed} failed ${JSON.stringify(result.errors)}` : ''}${result.exhausted ? '; ran out of pre-signed requests' : ''}; signed ${phase.presign} in ${(idleMs / 1000).toFixed(1)} s (idle node ${(idleRate * 1000).toFixed(0)} ms CPU/s)`,
+      `    ratio to plain onnxruntime ${(rate / refs.ort!).toFixed(2)}, to plain Verity run ${(rate / refs.run!).toFixed(2)}; last block / first ${(blocks.at(-1)! / blocks[0]!).toFixed(2)}${result.failed ? `; ${result.failed} failed ${JSON.stringify(result.errors)}` : ''}${result.exhausted ? '; ran out of pre-signed requests' : ''}; load ${load}; signed ${phase.presign} in ${(idleMs / 1000).toFixed(1)} s (idle node ${(idleRate * 1000).toFixed(0)} ms CPU/s)`,
     )
     rows.push(
-      `| ${c} | ${refs.ort!.toFixed(0)} | ${refs.run!.toFixed(0)} | ${rate.toFixed(0)} (${blocks.map((b) => b.toFixed(0)).join(' → ')}) | ${pct(result.latencies, 0.5).toFixed(2)} / ${pct(result.latencies, 0.99).toFixed(2)} | ${(busyCpu / result.ok).toFixed(3)} | ${median(check).toFixed(3)} | ${(rate / refs.ort!).toFixed(2)} |`,
+      `| ${c} | ${refs.ort!.toFixed(0)} | ${refs.run!.toFixed(0)} | ${rate.toFixed(0)} (${blocks.map((b) => b.toFixed(0)).join(' → ')}) | ${pct(result.latencies, 0.5).toFixed(2)} / ${pct(result.latencies, 0.99).toFixed(2)} | ${(busyCpu / result.ok).toFixed(3)} | ${median(check).toFixed(3)} | ${(rate / refs.ort!).toFixed(2)} | ${(rate / refs.run!).toFixed(2)} | ${load} |`,
     )
   }
   console.log(
-    '\n| c | onnxruntime ref /s | Verity run ref /s | node receipts/s (per 10 s) | p50 / p99 ms | node CPU ms/receipt | client check ms | ratio to ort |',
+    '\n| c | onnxruntime ref /s | Verity run ref /s | node receipts/s (per 10 s) | p50 / p99 ms | node CPU ms/receipt | client check ms | ratio to ort | ratio to run | load |',
   )
-  console.log('| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |')
+  console.log('| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |')
   for (const row of rows) console.log(row)
 
   for (const p of [client, ort, run, node]) p.child.stdin!.end()

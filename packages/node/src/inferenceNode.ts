@@ -112,7 +112,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const registered = new Set<string>()
   const executor = parts.executor ?? honestExecutor
   const runWorkers = options.runWorkers ?? 1
-  const runPool = !parts.executor && runWorkers > 0 ? createRunPool(runWorkers) : undefined
+  const runPool = !parts.executor && runWorkers > 0 ? createRunPool(runWorkers, { log }) : undefined
   const escrows = createEscrowBook({ chain, book, log })
   let publicUrl = options.publicUrl ?? ''
   let localUrl = ''

@@ -29,7 +29,8 @@ export class ReceiptWriter {
   private scheduled = false
   /** Committed, waiting for the next fsync of the WAL. */
   private unsynced: Job[] = []
-  private syncing = false
+  /** fdatasyncs of the WAL in flight on libuv's pool. */
+  private syncing = 0
   private idle: (() => void)[] = []
   /** Receipts per transaction and per fsync in the last flushes (for the bench). */
   readonly groupSizes: number[] = []
@@ -41,6 +42,12 @@ export class ReceiptWriter {
   constructor(
     dbPath: string,
     private readonly maxGroup = 512,
+    /**
+     * fdatasyncs that may be in flight at once. With one, a receipt committed just after an fsync
+     * started waits for it to end and then for a whole second one; with two, the second starts at
+     * once and covers it (each fsync still settles only what was committed before it started).
+     */
+    private readonly maxSyncs = 2,
   ) {
     this.store = new ReceiptStore(dbPath, { syncOnCommit: false })
     this.walPath = `${dbPath}-wal`
@@ -63,7 +70,7 @@ export class ReceiptWriter {
 
   /** Resolves once everything handed in so far is durable (or refused). */
   drain(): Promise<void> {
-    if (!this.scheduled && this.queue.length === 0 && !this.syncing && this.unsynced.length === 0) return Promise.resolve()
+    if (!this.scheduled && this.queue.length === 0 && this.syncing === 0 && this.unsynced.length === 0) return Promise.resolve()
     return new Promise((resolve) => this.idle.push(resolve))
   }
 
@@ -105,9 +112,13 @@ export class ReceiptWriter {
     this.sync()
   }
 
-  /** The WAL file, opened once (and again should SQLite ever have replaced it). */
-  private walFd(): number {
+  /**
+   * The WAL file, opened once (and again should SQLite ever have replaced it — then only once no
+   * fsync of the old one is in flight: `undefined` until then).
+   */
+  private walFd(): number | undefined {
     if (this.wal !== undefined && this.walIno === statSync(this.walPath).ino) return this.wal
+    if (this.syncing > 0) return undefined
     if (this.wal !== undefined) closeSync(this.wal)
     this.wal = openSync(this.walPath, 'r+')
     this.walIno = fstatSync(this.wal).ino
@@ -115,12 +126,20 @@ export class ReceiptWriter {
   }
 
   private sync(): void {
-    if (this.syncing) return
+    if (this.syncing >= this.maxSyncs) return
     if (this.unsynced.length === 0) {
-      if (!this.scheduled && this.queue.length === 0) for (const done of this.idle.splice(0)) done()
+      if (this.syncing === 0 && !this.scheduled && this.queue.length === 0) for (const done of this.idle.splice(0)) done()
       return
     }
-    this.syncing = true
+    let fd: number | undefined
+    try {
+      fd = this.walFd()
+    } catch (error) {
+      for (const job of this.unsynced.splice(0)) job.reject(error)
+      return
+    }
+    if (fd === undefined) return // the WAL was replaced: once the fsyncs of the old one settle
+    this.syncing++
     const jobs = this.unsynced.splice(0)
     this.syncSizes.push(jobs.length)
     if (this.syncSizes.length > 4096) this.syncSizes.splice(0, 2048)
@@ -128,7 +147,7 @@ export class ReceiptWriter {
     const settle = (error: unknown) => {
       this.syncMs.push(performance.now() - syncStarted)
       if (this.syncMs.length > 4096) this.syncMs.splice(0, 2048)
-      this.syncing = false
+      this.syncing--
       for (const job of jobs) {
         if (error) job.reject(error)
         else job.resolve()
@@ -136,7 +155,7 @@ export class ReceiptWriter {
       this.sync()
     }
     try {
-      fdatasync(this.walFd(), settle)
+      fdatasync(fd, settle)
     } catch (error) {
       settle(error)
     }

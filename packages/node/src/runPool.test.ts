@@ -1,5 +1,5 @@
 import { loadModel, mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { mnist8 } from '../test/inferFixture.js'
 import { createRunPool } from './runPool.js'
 
@@ -26,5 +26,24 @@ describe('createRunPool', () => {
     const { model } = mnist8()
     await expect(pool.run(model, [new Int16Array(3)])).rejects.toThrow(/model run failed in its worker/)
     expect((await pool.run(model, [new Int16Array(784)])).outputs[0]).toHaveLength(10)
+  })
+
+  it('a worker that dies fails the runs it held and is replaced: the next requests are answered, the model sent again', async () => {
+    const { model, mnist } = mnist8()
+    const crashing = createRunPool(1, { restartDelayMs: 0 })
+    try {
+      const input = quantizeInputs(model, { Input3: mnistImage(mnist, 3) })
+      const expected = runQuantized(model, input).outputs
+      expect((await crashing.run(model, input)).outputs).toEqual(expected)
+      // What a crash looks like from the pool: the thread ends while a run is in flight.
+      const held = crashing.run(model, input)
+      await crashing.threads()[0]!.terminate()
+      await expect(held).rejects.toThrow(/model worker exited/)
+      await vi.waitFor(() => expect(crashing.restarts()).toBe(1))
+      const again = await Promise.all([crashing.run(model, input), crashing.run(model, input)])
+      expect(again.map((a) => a.outputs)).toEqual([expected, expected])
+    } finally {
+      await crashing.close()
+    }
   })
 })

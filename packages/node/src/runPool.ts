@@ -4,25 +4,52 @@ import type { LoadedModel } from '@verity/runtime'
 /** Runs models off the event loop, in worker threads (each loads a model once, from its checked artifact). */
 export type RunPool = {
   run(model: LoadedModel, inputs: readonly Int16Array[]): Promise<{ outputs: Int16Array[]; computeMs: number }>
+  /** Workers started to replace one that exited or failed, since the pool was created. */
+  restarts(): number
+  /** The live worker threads (diagnostics; terminating one is what a crash looks like to the pool). */
+  threads(): readonly Worker[]
   close(): Promise<void>
 }
 
+export type RunPoolOptions = {
+  /** The least time between two starts of one worker slot, so a worker that dies at once does not spin (default 1,000 ms). */
+  restartDelayMs?: number
+  log?(line: string): void
+}
+
 type Pending = { resolve(value: { outputs: Int16Array[]; computeMs: number }): void; reject(error: unknown): void }
+type Slot = {
+  worker: Worker
+  startedAt: number
+  models: Set<string>
+  pending: Map<number, Pending>
+  failed: unknown
+  /** Runs handed in during this turn of the event loop, sent to the worker as one message at its end. */
+  outbox: RunMessage[]
+}
+type RunMessage = { id: number; key: string; artifact?: Uint8Array; inputs: readonly Int16Array[] }
+type RunAnswer = { id: number; outputs?: Int16Array[]; computeMs?: number; error?: string }
 
 /**
  * `size` worker threads running `runQuantized` (the honest executor, the same function every
- * verifier replays); each request goes to the worker with the fewest in flight.
+ * verifier replays); each request goes to the worker with the fewest in flight. The runs handed to
+ * a worker in one turn of the event loop go in one message, and it answers them in one: under load a
+ * message per run woke the other thread per request, which cost the main thread ~11 % of its time
+ * on two busy cores (a V8 profile of the load bench, docs/benchmarks.md). A worker that exits
+ * or fails fails the runs it held (their requests answer 500) and is replaced by a new one, which
+ * loads its models again from their artifacts.
  *
  * @example
  * const pool = createRunPool(1)
  * const { outputs } = await pool.run(model, inputs)
  */
-export function createRunPool(size: number): RunPool {
+export function createRunPool(size: number, options: RunPoolOptions = {}): RunPool {
+  const restartDelayMs = options.restartDelayMs ?? 1000
   // Built, the worker is the .js beside this file. From source (tsx, vitest) it is the .ts, which a
   // worker loads only once tsx's loader is registered in it (workers do not inherit `--import`).
   const source = import.meta.url.endsWith('.ts')
   const entry = new URL(source ? './runWorker.ts' : './runWorker.js', import.meta.url)
-  const start = () =>
+  const spawn = () =>
     source
       ? new Worker(
           `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`,
@@ -30,43 +57,94 @@ export function createRunPool(size: number): RunPool {
         )
       : new Worker(entry)
   let nextId = 0
-  const workers = Array.from({ length: size }, () => {
-    const w = { worker: start(), models: new Set<string>(), pending: new Map<number, Pending>(), failed: undefined as unknown }
-    w.worker.on('message', (m: { id: number; outputs?: Int16Array[]; computeMs?: number; error?: string }) => {
-      const pending = w.pending.get(m.id)
-      w.pending.delete(m.id)
-      if (w.pending.size === 0) w.worker.unref()
-      if (m.error !== undefined) pending?.reject(new Error(`model run failed in its worker: ${m.error}`))
-      else pending?.resolve({ outputs: m.outputs!, computeMs: m.computeMs! })
+  let closed = false
+  let restarts = 0
+
+  const start = (slot: Slot) => {
+    const worker = spawn()
+    slot.worker = worker
+    slot.startedAt = performance.now()
+    slot.models = new Set()
+    slot.failed = undefined
+    slot.outbox = []
+    worker.on('message', (answers: RunAnswer[]) => {
+      for (const m of answers) {
+        const pending = slot.pending.get(m.id)
+        slot.pending.delete(m.id)
+        if (m.error !== undefined) pending?.reject(new Error(`model run failed in its worker: ${m.error}`))
+        else pending?.resolve({ outputs: m.outputs!, computeMs: m.computeMs! })
+      }
+      if (slot.pending.size === 0) worker.unref()
     })
+    let gone = false
     const fail = (error: unknown) => {
-      w.failed ??= error
-      for (const pending of w.pending.values()) pending.reject(error)
-      w.pending.clear()
+      if (slot.worker !== worker || gone) return
+      gone = true
+      slot.failed = error
+      for (const pending of slot.pending.values()) pending.reject(error)
+      slot.pending.clear()
+      if (closed) return
+      // An 'error' is followed by 'exit'; terminate makes sure of it, and the slot gets a new worker.
+      void worker.terminate()
+      const wait = Math.max(0, restartDelayMs - (performance.now() - slot.startedAt))
+      options.log?.(
+        `model worker failed (${error instanceof Error ? error.message : String(error)}); restarting it in ${Math.round(wait)} ms`,
+      )
+      const timer = setTimeout(() => {
+        if (closed || slot.worker !== worker) return
+        restarts++
+        start(slot)
+      }, wait)
+      timer.unref()
     }
-    w.worker.on('error', fail)
-    w.worker.on('exit', (code) => fail(new Error(`model worker exited (${code})`)))
-    w.worker.unref()
-    return w
+    worker.on('error', fail)
+    worker.on('exit', (code) => fail(new Error(`model worker exited (${code})`)))
+    worker.unref()
+  }
+
+  const slots = Array.from({ length: size }, () => {
+    const slot = { pending: new Map() } as Slot
+    start(slot)
+    return slot
   })
   return {
     run(model, inputs) {
-      const w = workers.reduce((best, x) => (x.pending.size < best.pending.size ? x : best))
+      // Prefer a live worker; among those, the one with the fewest runs in flight.
+      const w = slots.reduce((best, x) =>
+        (x.failed === undefined) !== (best.failed === undefined)
+          ? x.failed === undefined
+            ? x
+            : best
+          : x.pending.size < best.pending.size
+            ? x
+            : best,
+      )
       const id = nextId++
       const key = model.artifactHash
-      const artifact = w.models.has(key) ? undefined : model.artifact
-      w.models.add(key)
       return new Promise((resolve, reject) => {
-        // A worker that failed or exited runs nothing more: the request fails (500) instead of waiting forever.
+        // Between a worker's failure and its replacement the slot runs nothing: the request fails (500) instead of waiting.
         if (w.failed !== undefined) return reject(w.failed)
+        const artifact = w.models.has(key) ? undefined : model.artifact
+        w.models.add(key)
         w.pending.set(id, { resolve, reject })
         // Referenced only while it has runs to answer: an idle pool never keeps the process alive.
         if (w.pending.size === 1) w.worker.ref()
-        w.worker.postMessage({ id, key, artifact, inputs })
+        w.outbox.push(artifact ? { id, key, artifact, inputs } : { id, key, inputs })
+        if (w.outbox.length === 1) {
+          const worker = w.worker
+          setImmediate(() => {
+            if (w.worker !== worker) return // it failed meanwhile: its runs were rejected
+            worker.postMessage(w.outbox)
+            w.outbox = []
+          })
+        }
       })
     },
+    restarts: () => restarts,
+    threads: () => slots.map((s) => s.worker),
     async close() {
-      await Promise.all(workers.map((w) => w.worker.terminate()))
+      closed = true
+      await Promise.all(slots.map((s) => s.worker.terminate()))
     },
   }
 }

@@ -7,9 +7,19 @@ import { parentPort } from 'node:worker_threads'
 import { type LoadedModel, loadModel, runQuantized } from '@verity/runtime'
 
 type RunMessage = { id: number; key: string; artifact?: Uint8Array; inputs: Int16Array[] }
+type RunAnswer = { id: number; outputs?: Int16Array[]; computeMs?: number; error?: string }
 
 const models = new Map<string, LoadedModel>()
-parentPort!.on('message', (m: RunMessage) => {
+// The runs of one message are answered together, in one message.
+parentPort!.on('message', (runs: RunMessage[]) => {
+  const answers = runs.map(answer)
+  parentPort!.postMessage(
+    answers,
+    answers.flatMap((a) => a.outputs?.map((o) => o.buffer as ArrayBuffer) ?? []),
+  )
+})
+
+function answer(m: RunMessage): RunAnswer {
   try {
     let model = models.get(m.key)
     if (!model) {
@@ -20,12 +30,8 @@ parentPort!.on('message', (m: RunMessage) => {
     const started = performance.now()
     // Copies: the runtime's arrays are never handed over, only these.
     const outputs = runQuantized(model, m.inputs).outputs.map((o) => Int16Array.from(o))
-    const computeMs = performance.now() - started
-    parentPort!.postMessage(
-      { id: m.id, outputs, computeMs },
-      outputs.map((o) => o.buffer),
-    )
+    return { id: m.id, outputs, computeMs: performance.now() - started }
   } catch (error) {
-    parentPort!.postMessage({ id: m.id, error: error instanceof Error ? error.message : String(error) })
+    return { id: m.id, error: error instanceof Error ? error.message : String(error) }
   }
-})
+}

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import wabtInit from 'wabt'
 import { requant } from '../fixedPoint.js'
 import { seededRandom } from '../seededRandom.js'
-import { gemmRequant, matmulRequant16, paddedWeights, roundUp } from './gemm.js'
+import { gemmRequant, kernelMemoryBytes, matmulRequant16, paddedWeights, roundUp } from './gemm.js'
 import { wasmBase64 } from './gemmWasm.generated.js'
 
 describe('WebAssembly SIMD gemm kernel', () => {
@@ -78,5 +78,27 @@ describe('WebAssembly SIMD gemm kernel', () => {
         }
       }
     }
+  })
+
+  it('copies a weight matrix into its memory once, however many views of it a grouped Conv passes', () => {
+    const rand = seededRandom(13)
+    const [m, k, p] = [8, 4000, 3]
+    const weights = paddedWeights(
+      Int8Array.from({ length: m * k }, () => Math.floor(rand() * 255) - 127),
+      m,
+    )
+    const x = Int16Array.from({ length: p * k }, () => Math.floor(rand() * 2001) - 1000)
+    const ones = Int32Array.from({ length: m / 2 }, () => 1)
+    const zeros = new Int32Array(m / 2)
+    const group = (rows: Int16Array) => gemmRequant(rows, m / 2, k, p, (cols) => cols.set(x), zeros, ones, zeros)
+    // Each group's rows as a fresh subarray on every run, as convInt passes them; a copy is a different matrix.
+    const expected = [group(weights.slice(0, (m / 2) * k)), group(weights.slice((m / 2) * k))]
+    const before = kernelMemoryBytes()
+    for (let run = 0; run < 100; run++) {
+      expect(group(weights.subarray(0, (m / 2) * k))).toEqual(expected[0])
+      expect(group(weights.subarray((m / 2) * k))).toEqual(expected[1])
+    }
+    // 200 calls copying the 32 KB of rows each time would have grown it by 6.4 MB.
+    expect(kernelMemoryBytes() - before).toBeLessThanOrEqual(2 * 65536)
   })
 })

@@ -118,24 +118,40 @@ export function convRequant(
 /**
  * Weights stay resident in the kernel's memory: each padded weight matrix is copied in once, into an
  * arena at the start of the memory, and reused by every later call (a decode step runs every Dense
- * once per token). Past ARENA_LIMIT the arena starts over.
+ * once per token). A matrix is known by its buffer and its span in it, not by the view object: a
+ * grouped Conv passes a fresh `subarray` of the same weights on every run, which must not copy them
+ * in again (it did: the arena grew by the model's weights on every run, up to ARENA_LIMIT, and the
+ * growing memory slowed every run after it — the load bench's decay). Past ARENA_LIMIT the arena
+ * starts over.
  */
-let resident = new WeakMap<Int16Array, number>()
+let resident = new WeakMap<ArrayBufferLike, Map<string, number>>()
 let arenaEnd = 0
 const ARENA_LIMIT = 512 * 2 ** 20
 
 function residentOffset(w: Int16Array): number {
-  const known = resident.get(w)
+  const span = `${w.byteOffset}:${w.length}`
+  let spans = resident.get(w.buffer)
+  const known = spans?.get(span)
   if (known !== undefined) return known
   if (arenaEnd + w.byteLength > ARENA_LIMIT) {
     resident = new WeakMap()
+    spans = undefined
     arenaEnd = 0
   }
   const off = arenaEnd
   arenaEnd = roundUp(off + w.byteLength, 16)
   new Int16Array(reserve(arenaEnd), off, w.length).set(w)
-  resident.set(w, off)
+  if (!spans) {
+    spans = new Map()
+    resident.set(w.buffer, spans)
+  }
+  spans.set(span, off)
   return off
+}
+
+/** Bytes of the kernel's memory (the weight arena and the scratch area after it): for tests. */
+export function kernelMemoryBytes(): number {
+  return wasm.memory.buffer.byteLength
 }
 
 /** Runs the GEMM with resident weights and a scratch area [src][x][bias][mul][shift][out] after the arena. */

@@ -847,6 +847,30 @@ describe('Settlement: views', () => {
     expect(await read().version()).toBe('3.0.0')
     expect(await f.contracts.nodeRegistry.read.isActive([sender(NODE).address, Role.inference])).toBe(true)
   })
+
+  it('test_challengesModule_calledDirectly_reverts_and_runsOnlyThroughSettlement_succeeds', async () => {
+    await setup()
+    const module = await read().challengesModule()
+    // The module shares Settlement's parameters but runs only on Settlement's storage.
+    expect(await f.chain.publicClient.readContract({ address: module, abi: s().abi, functionName: 'challengeWindow' })).toBe(
+      await read().challengeWindow(),
+    )
+    const vs = await vouchers(1)
+    const batch = await commit(vs.map((v) => v.receipt))
+    await expectRevert(
+      sender(OTHER).write({
+        address: module,
+        abi: s().abi,
+        functionName: 'challengeData',
+        args: [batch.batchId, batch.receipts[0]!, 0, batch.tree.proof(0)],
+      }),
+      'NotDelegated',
+      [getAddress(f.book.contracts.settlement)],
+    )
+    // Through Settlement the same call opens the challenge, and its revert data passes back typed.
+    await challengeData(batch, 0)
+    await expectRevert(sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [9n] }), 'UnknownChallenge', [9n])
+  })
 })
 
 /**

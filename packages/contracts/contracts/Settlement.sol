@@ -220,10 +220,19 @@ contract Settlement is SettlementBase, Multicall {
     {
         // INVARIANT: every attester is listed, so the verifiers' pay cannot be diverted.
         if (attesters.length != count) revert AttestersMismatch(count, attesters.length);
-        if (count == 0) return 0;
         uint256 pot = verificationPot[nodeId];
         uint256 pool = (feeTotal * verifierShareBps) / BPS;
         if (pool > pot) pool = pot;
+        if (count == 0) {
+            // INVARIANT: a batch nobody checked pays the node no more than one that was checked: the
+            // verifiers' share is burned, not left to the node (whose pot pays its decoy rewards).
+            if (pool > 0) {
+                verificationPot[nodeId] = pot - pool;
+                token.safeTransfer(BURN, pool);
+                emit VerifierShareBurned(batchId, pool);
+            }
+            return 0;
+        }
         uint256 share = pool / count;
         address previous;
         for (uint256 i = 0; i < count; i++) {

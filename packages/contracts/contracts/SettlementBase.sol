@@ -35,9 +35,15 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         Rejected
     }
 
+    /// @notice Execution: a dispute game rules. Data: the node must publish a named receipt's request
+    ///         and input. Availability: only (batch, index) named — the node must publish the leaf,
+    ///         its inclusion proof, request and input. Inclusion: a client holding a node-signed
+    ///         receipt asks the node to prove it committed it (`batchId` / `receiptIndex` set once proven).
     enum ChallengeKind {
         Execution,
-        Data
+        Data,
+        Availability,
+        Inclusion
     }
 
     /// @notice A batch as `getBatch` returns it.
@@ -101,6 +107,7 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         uint96 attesterSlash;
         uint16 decoyRateBps;
         uint96 decoyReward;
+        uint96 dataChallengeBond;
     }
 
     struct Escrow {
@@ -120,6 +127,8 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         bytes32 receiptDigest;
         address client;
         uint96 fee;
+        /// @dev The node an inclusion challenge is against (zero for the other kinds: the batch names it).
+        address node;
     }
 
     uint16 public constant BPS = 10_000;
@@ -147,6 +156,9 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     uint16 public immutable decoyRateBps;
     /// @notice Stake a node pays the verifier that challenged one of its decoys (and found it wrong).
     uint96 public immutable decoyReward;
+    /// @notice Bond of a data, availability or inclusion challenge: what the node's answer costs it in
+    ///         gas (docs/economics.md), paid to the node when it answers, so answering earns nothing.
+    uint96 public immutable dataChallengeBond;
 
     address internal immutable _deployer;
     /// @notice Computes the runtime's `tensorsHash` of published inputs (its own contract, to keep this one small).
@@ -172,6 +184,8 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     /// @notice Per node: the verifiers' share of its redeemed fees, paid out to the attesters of its batches.
     mapping(uint32 nodeId => uint256) public verificationPot;
     mapping(uint256 batchId => mapping(uint256 decoy => bool)) internal _decoyProven;
+    /// @dev Receipts (by digest) whose client was refunded or had its fee credited: never again.
+    mapping(bytes32 receiptDigest => bool) internal _receiptSettled;
 
     bytes32 internal constant ATTESTER_SLASHED = bytes32(uint256(2));
 
@@ -195,6 +209,19 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     event AttesterSlashed(uint256 indexed batchId, address indexed verifier, uint32 receiptIndex, uint256 slashed, address by);
     event DataChallenged(uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, uint64 deadline);
     event DataPublished(uint256 indexed challengeId, uint256 indexed batchId, bytes32 requestHash, bytes[] inputs);
+    /// @notice The node's answer to an availability challenge: the leaf at the challenged index and its proof.
+    event ReceiptPublished(uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, Receipt receipt, bytes32[] proof);
+    event InclusionChallenged(
+        uint256 indexed challengeId, address indexed node, address indexed client, bytes32 receiptDigest, uint96 fee, uint64 deadline
+    );
+    /// @notice The node proved the receipt committed; `refund` > 0 when it was at an overturned leaf.
+    event InclusionProven(uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, uint256 refund);
+    /// @notice The node did not prove the receipt committed in time: slashed, the client refunded.
+    event InclusionExpired(
+        uint256 indexed challengeId, address indexed node, address indexed client, uint256 refund, uint256 slashed, uint256 bounty
+    );
+    /// @notice The verifiers' share of a batch nobody attested, burned (a batch nobody checked pays no one).
+    event VerifierShareBurned(uint256 indexed batchId, uint256 amount);
     event BatchFinalized(uint256 indexed batchId, address indexed node, uint256 nodeAmount, uint256 verifierAmount);
     event ChallengeOpened(
         uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, address indexed challenger, bytes32 receiptDigest, uint256 bond
@@ -260,6 +287,11 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     error NotDisputeGame(address caller);
     error AlreadyOverturned(uint256 batchId, uint32 receiptIndex);
     error DecoysNotRevealed(uint256 batchId);
+    error DataChallengeTooLate(uint256 batchId, uint64 latestAt);
+    error ResponseTimeTooLong(uint256 dataResponseTime, uint256 challengeWindow);
+    error NotReceiptClient(address client, address caller);
+    error BadNodeSignature(address recovered, address node);
+    error ReceiptSettledAlready(bytes32 receiptDigest);
 
     /// @param token_ the ERC-20 of fees and bonds (the registry's staking token).
     /// @param nodes_ the registry whose active inference nodes commit and whose verifiers attest.
@@ -271,6 +303,8 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         if (nodes_.unbondingDelay() <= required) revert UnbondingTooShort(nodes_.unbondingDelay(), required + 1);
         // INVARIANT: a data challenge is decided before a dispute could expire.
         if (params.dataResponseTime >= params.maxDisputeDuration) revert UnbondingTooShort(params.maxDisputeDuration, params.dataResponseTime + 1);
+        // INVARIANT: a data challenge can be opened and answered inside the window.
+        if (params.dataResponseTime >= params.challengeWindow) revert ResponseTimeTooLong(params.dataResponseTime, params.challengeWindow);
         // INVARIANT: escrow cannot leave before the receipts it pays for settle and can be redeemed.
         if (params.escrowWithdrawalDelay <= required) revert UnbondingTooShort(params.escrowWithdrawalDelay, required + 1);
         if (params.verifierShareBps > BPS) revert InvalidShare(params.verifierShareBps);
@@ -291,6 +325,7 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         if (params.decoyRateBps > BPS) revert InvalidShare(params.decoyRateBps);
         decoyRateBps = params.decoyRateBps;
         decoyReward = params.decoyReward;
+        dataChallengeBond = params.dataChallengeBond;
         _deployer = msg.sender;
     }
 
@@ -321,7 +356,13 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         uint256 bounty = decoy ? slashed : (slashed * bountyBps) / BPS;
         claimable[entry.challenger] += bond + bounty;
         if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
-        uint256 refund = _restitute(entry.client, node, entry.fee);
+        // An availability challenge names no client (the node withheld the leaf): that client claims
+        // its refund with `challengeInclusion`.
+        uint256 refund;
+        if (entry.receiptDigest != 0 && !_receiptSettled[entry.receiptDigest]) {
+            _receiptSettled[entry.receiptDigest] = true;
+            refund = _restitute(entry.client, node, entry.fee);
+        }
         emit ReceiptOverturned(challengeId, batchId, entry.receiptIndex, entry.client, refund, slashed, bounty);
     }
 

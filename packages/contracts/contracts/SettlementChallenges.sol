@@ -47,7 +47,7 @@ contract SettlementChallenges is SettlementBase {
         nonReentrant
         returns (uint256 challengeId)
     {
-        challengeId = _openChallenge(batchId, receipt, receiptIndex, proof, ChallengeKind.Execution);
+        challengeId = _openChallenge(batchId, _provenLeaf(batchId, receipt, receiptIndex, proof), receipt.client, receipt.fee, receiptIndex, ChallengeKind.Execution);
         if (address(disputeGame) != address(0)) {
             address node = nodes.operatorById(NodeRegistry.Role.Inference, _batches[batchId].nodeId);
             disputeGame.open(challengeId, node, msg.sender, receipt.modelId, receipt.inputHash, receipt.outputHash);
@@ -56,15 +56,48 @@ contract SettlementChallenges is SettlementBase {
 
     /// @notice Challenges the data behind receipt `receiptIndex`: the batch's node must `publishData`
     ///         within `dataResponseTime` — the client's signed request that the receipt answers and
-    ///         the input bytes — or the receipt is overturned. Locks `challengeBond`, paid to the node
-    ///         if it publishes.
+    ///         the input bytes — or the receipt is overturned. Locks `dataChallengeBond`, paid to the
+    ///         node if it publishes. Refused once the node's answer could land after the window
+    ///         (`DataChallengeTooLate`).
     function challengeData(uint256 batchId, Receipt calldata receipt, uint32 receiptIndex, bytes32[] calldata proof)
         external delegated
         nonReentrant
         returns (uint256 challengeId)
     {
-        challengeId = _openChallenge(batchId, receipt, receiptIndex, proof, ChallengeKind.Data);
-        emit DataChallenged(challengeId, batchId, receiptIndex, uint64(block.timestamp) + dataResponseTime);
+        challengeId = _openChallenge(batchId, _provenLeaf(batchId, receipt, receiptIndex, proof), receipt.client, receipt.fee, receiptIndex, ChallengeKind.Data);
+    }
+
+    /// @notice Challenges the availability of leaf `receiptIndex` of a batch whose data the node does
+    ///         not serve: nothing but the position is named. The node must `publishReceipt` within
+    ///         `dataResponseTime` — the leaf, its inclusion proof, the client's signed request and the
+    ///         input — or the receipt is overturned (the node slashed `receiptSlash`; its client, not
+    ///         known on-chain, claims its refund with `challengeInclusion`). Locks `dataChallengeBond`.
+    function challengeAvailability(uint256 batchId, uint32 receiptIndex) external delegated nonReentrant returns (uint256 challengeId) {
+        uint32 count = _batches[batchId].count;
+        if (count != 0 && receiptIndex >= count) revert InvalidInclusionProof(batchId, receiptIndex);
+        challengeId = _openChallenge(batchId, bytes32(0), address(0), 0, receiptIndex, ChallengeKind.Availability);
+    }
+
+    /// @notice The node's answer to an availability challenge: the leaf at the challenged position and
+    ///         its proof against the committed root (`ReceiptPublished`), then everything `publishData`
+    ///         takes and checks.
+    function publishReceipt(
+        uint256 challengeId,
+        Receipt calldata receipt,
+        bytes32[] calldata proof,
+        InferenceRequest calldata request,
+        bytes calldata clientSignature,
+        bytes[] calldata inputs
+    ) external delegated nonReentrant {
+        Challenge storage entry = _challenges[challengeId];
+        if (entry.kind != ChallengeKind.Availability) revert NotDataChallenge(challengeId);
+        uint256 batchId = entry.batchId;
+        bytes32 digest = _provenLeaf(batchId, receipt, entry.receiptIndex, proof);
+        entry.receiptDigest = digest;
+        entry.client = receipt.client;
+        entry.fee = receipt.fee;
+        emit ReceiptPublished(challengeId, batchId, entry.receiptIndex, receipt, proof);
+        _acceptData(challengeId, entry, receipt, request, clientSignature, inputs);
     }
 
     /// @notice The node's answer to a data challenge: the receipt, the client's request and its
@@ -82,10 +115,23 @@ contract SettlementChallenges is SettlementBase {
     ) external delegated nonReentrant {
         Challenge storage entry = _challenges[challengeId];
         if (entry.kind != ChallengeKind.Data || entry.status == ChallengeStatus.None) revert NotDataChallenge(challengeId);
+        if (_receiptDigest(receipt) != entry.receiptDigest) revert ReceiptMismatch(challengeId);
+        _acceptData(challengeId, entry, receipt, request, clientSignature, inputs);
+    }
+
+    /// @dev Checks and records a node's published data (request, signature, input bytes) for an open
+    ///      data or availability challenge within its response time; the node gets the bond.
+    function _acceptData(
+        uint256 challengeId,
+        Challenge storage entry,
+        Receipt calldata receipt,
+        InferenceRequest calldata request,
+        bytes calldata clientSignature,
+        bytes[] calldata inputs
+    ) private {
         if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
         uint64 deadline = uint64(entry.openedAt) + dataResponseTime;
         if (block.timestamp >= deadline) revert ResponseDeadlinePassed(challengeId, deadline);
-        if (_receiptDigest(receipt) != entry.receiptDigest) revert ReceiptMismatch(challengeId);
         BatchRecord storage batch = _batches[entry.batchId];
         address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
         bytes32 requestHash = _checkBinding(challengeId, node, receipt, request, clientSignature);
@@ -147,10 +193,13 @@ contract SettlementChallenges is SettlementBase {
         if (entry.status == ChallengeStatus.None) revert UnknownChallenge(challengeId);
         if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
         BatchRecord storage batch = _batches[entry.batchId];
-        if (entry.kind == ChallengeKind.Data) {
+        ChallengeKind kind = entry.kind;
+        if (kind != ChallengeKind.Execution) {
             uint64 deadline = uint64(entry.openedAt) + dataResponseTime;
             // INVARIANT: the node has its full response time.
             if (block.timestamp < deadline) revert DisputeStillRunning(challengeId, deadline);
+            // An inclusion challenge freezes no batch.
+            if (kind == ChallengeKind.Inclusion) return _expireInclusion(challengeId, entry);
             _overturn(challengeId, entry, batch, false);
         } else {
             uint64 expiresAt = uint64(entry.openedAt) + maxDisputeDuration;
@@ -245,41 +294,162 @@ contract SettlementChallenges is SettlementBase {
         position = uint32(decoy * stride + (uint256(secret) % stride));
     }
 
-    /// @dev Opens a challenge of either kind against a committed receipt within the window.
-    function _openChallenge(uint256 batchId, Receipt calldata receipt, uint32 receiptIndex, bytes32[] calldata proof, ChallengeKind kind)
+    /// @notice A receipt's client, holding the node's signature over it, asks the node to prove the
+    ///         receipt committed in one of its batches: what protects a client whose node serves no
+    ///         proofs, and how a client whose receipt was overturned by an availability challenge
+    ///         (which named no client) gets its refund. The node must `proveInclusion` within
+    ///         `dataResponseTime`, or it is slashed `receiptSlash` and the client refunded the fee.
+    ///         Locks `dataChallengeBond`: paid to the node if the receipt is committed and standing,
+    ///         returned if it was overturned (the client refunded then).
+    function challengeInclusion(Receipt calldata receipt, bytes calldata nodeSignature)
+        external
+        delegated
+        nonReentrant
+        returns (uint256 challengeId)
+    {
+        // INVARIANT: only the receipt's client asks, once per receipt refunded.
+        if (msg.sender != receipt.client) revert NotReceiptClient(receipt.client, msg.sender);
+        bytes32 digest = _receiptDigest(receipt);
+        address signer = ECDSA.recover(digest, nodeSignature);
+        // INVARIANT: only a receipt the node signed binds it.
+        if (signer != receipt.node || nodes.getOperator(signer, NodeRegistry.Role.Inference).id == 0) {
+            revert BadNodeSignature(signer, receipt.node);
+        }
+        if (_receiptSettled[digest]) revert ReceiptSettledAlready(digest);
+        challengeId = ++challengeCount;
+        _challenges[challengeId] = Challenge({
+            batchId: 0,
+            receiptIndex: 0,
+            openedAt: uint40(block.timestamp),
+            status: ChallengeStatus.Open,
+            kind: ChallengeKind.Inclusion,
+            challenger: msg.sender,
+            bond: dataChallengeBond,
+            receiptDigest: digest,
+            client: receipt.client,
+            fee: receipt.fee,
+            node: signer
+        });
+        if (dataChallengeBond > 0) token.safeTransferFrom(msg.sender, address(this), dataChallengeBond);
+        emit InclusionChallenged(challengeId, signer, msg.sender, digest, receipt.fee, uint64(block.timestamp) + dataResponseTime);
+    }
+
+    /// @notice Answers an inclusion challenge (anyone may: the proof speaks): the challenged receipt is
+    ///         leaf `receiptIndex` of `batchId`, committed by the challenged node. A standing receipt
+    ///         closes the challenge (the bond to the node); an overturned one refunds its client now.
+    function proveInclusion(uint256 challengeId, uint256 batchId, uint32 receiptIndex, bytes32[] calldata proof)
+        external
+        delegated
+        nonReentrant
+    {
+        Challenge storage entry = _challenges[challengeId];
+        if (entry.kind != ChallengeKind.Inclusion) revert NotDataChallenge(challengeId);
+        if (entry.status != ChallengeStatus.Open) revert ChallengeNotOpen(challengeId);
+        uint64 deadline = uint64(entry.openedAt) + dataResponseTime;
+        if (block.timestamp >= deadline) revert ResponseDeadlinePassed(challengeId, deadline);
+        BatchRecord storage batch = _batches[batchId];
+        if (batch.status == BatchStatus.None) revert UnknownBatch(batchId);
+        address committer = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
+        if (committer != entry.node) revert WrongNode(entry.node, committer);
+        bytes32 digest = entry.receiptDigest;
+        if (ReceiptMerkle.batchRootFrom(digest, receiptIndex, batch.count, proof) != batch.root) {
+            revert InvalidInclusionProof(batchId, receiptIndex);
+        }
+        entry.batchId = uint64(batchId);
+        entry.receiptIndex = receiptIndex;
+        uint256 bond = entry.bond;
+        uint256 refund;
+        if (_overturned[batchId][receiptIndex]) {
+            entry.status = ChallengeStatus.Upheld;
+            if (!_receiptSettled[digest]) {
+                _receiptSettled[digest] = true;
+                refund = _restitute(entry.client, committer, entry.fee);
+            }
+            if (bond > 0) claimable[entry.challenger] += bond;
+        } else {
+            entry.status = ChallengeStatus.Rejected;
+            if (bond > 0) claimable[committer] += bond;
+        }
+        emit InclusionProven(challengeId, batchId, receiptIndex, refund);
+    }
+
+    /// @dev An inclusion challenge the node left unanswered: slashed `receiptSlash` (what its stake
+    ///      still holds: a receipt it never committed reserved nothing), the client refunded, the
+    ///      challenger paid its bond and the bounty, the rest burned.
+    function _expireInclusion(uint256 challengeId, Challenge storage entry) private {
+        entry.status = ChallengeStatus.Upheld;
+        address node = entry.node;
+        uint256 slashed = nodes.slash(node, NodeRegistry.Role.Inference, receiptSlash, address(this));
+        uint256 bounty = (slashed * bountyBps) / BPS;
+        claimable[entry.challenger] += entry.bond + bounty;
+        if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
+        uint256 refund;
+        if (!_receiptSettled[entry.receiptDigest]) {
+            _receiptSettled[entry.receiptDigest] = true;
+            refund = _restitute(entry.client, node, entry.fee);
+        }
+        emit InclusionExpired(challengeId, node, entry.client, refund, slashed, bounty);
+    }
+
+    /// @dev The leaf digest of `receipt`, reverting unless it is leaf `receiptIndex` of the batch.
+    function _provenLeaf(uint256 batchId, Receipt calldata receipt, uint32 receiptIndex, bytes32[] calldata proof)
+        private
+        view
+        returns (bytes32 digest)
+    {
+        BatchRecord storage batch = _batches[batchId];
+        if (batch.status == BatchStatus.None) revert UnknownBatch(batchId);
+        digest = _receiptDigest(receipt);
+        // INVARIANT: only a receipt the node committed can be challenged.
+        if (ReceiptMerkle.batchRootFrom(digest, receiptIndex, batch.count, proof) != batch.root) {
+            revert InvalidInclusionProof(batchId, receiptIndex);
+        }
+    }
+
+    /// @dev Opens a challenge against leaf `receiptIndex` of a batch within the window (a data or
+    ///      availability challenge early enough that the node's answer lands in it). `digest` is the
+    ///      proven leaf (zero for an availability challenge, which names none).
+    function _openChallenge(uint256 batchId, bytes32 digest, address client, uint96 fee, uint32 receiptIndex, ChallengeKind kind)
         private
         returns (uint256 challengeId)
     {
-        BatchRecord storage batch = _batches[batchId];
+        BatchRecord storage batch = _openable(batchId, receiptIndex, kind);
+        uint96 bond = kind == ChallengeKind.Execution ? challengeBond : dataChallengeBond;
+        challengeId = ++challengeCount;
+        Challenge storage entry = _challenges[challengeId];
+        entry.batchId = uint64(batchId);
+        entry.receiptIndex = receiptIndex;
+        entry.openedAt = uint40(block.timestamp);
+        entry.status = ChallengeStatus.Open;
+        entry.kind = kind;
+        entry.challenger = msg.sender;
+        entry.bond = bond;
+        entry.receiptDigest = digest;
+        entry.client = client;
+        entry.fee = fee;
+        batch.status = BatchStatus.Challenged;
+        batch.openChallenges += 1;
+        if (bond > 0) token.safeTransferFrom(msg.sender, address(this), bond);
+        emit ChallengeOpened(challengeId, batchId, receiptIndex, msg.sender, digest, bond);
+        if (kind != ChallengeKind.Execution) {
+            emit DataChallenged(challengeId, batchId, receiptIndex, uint64(block.timestamp) + dataResponseTime);
+        }
+    }
+
+    /// @dev The batch, if leaf `receiptIndex` of it may be challenged now by a challenge of `kind`.
+    function _openable(uint256 batchId, uint32 receiptIndex, ChallengeKind kind) private view returns (BatchRecord storage batch) {
+        batch = _batches[batchId];
         BatchStatus status = batch.status;
         if (status == BatchStatus.None) revert UnknownBatch(batchId);
         if (status == BatchStatus.Finalized) revert BatchAlreadyFinalized(batchId);
         uint64 endsAt = uint64(batch.committedAt) + challengeWindow;
         // INVARIANT: challenges only inside the window, so a finalizable batch cannot be frozen.
         if (block.timestamp >= endsAt) revert ChallengeWindowClosed(batchId, endsAt);
-        bytes32 digest = _receiptDigest(receipt);
-        // INVARIANT: only a receipt the node committed can be challenged.
-        if (ReceiptMerkle.batchRootFrom(digest, receiptIndex, batch.count, proof) != batch.root) {
-            revert InvalidInclusionProof(batchId, receiptIndex);
+        // INVARIANT: a node's data is published inside the window, where its output can still be challenged.
+        if (kind != ChallengeKind.Execution && block.timestamp + dataResponseTime > endsAt) {
+            revert DataChallengeTooLate(batchId, endsAt - dataResponseTime);
         }
         // INVARIANT: a receipt is overturned (and refunded) at most once.
         if (_overturned[batchId][receiptIndex]) revert AlreadyOverturned(batchId, receiptIndex);
-        challengeId = ++challengeCount;
-        _challenges[challengeId] = Challenge({
-            batchId: uint64(batchId),
-            receiptIndex: receiptIndex,
-            openedAt: uint40(block.timestamp),
-            status: ChallengeStatus.Open,
-            kind: kind,
-            challenger: msg.sender,
-            bond: challengeBond,
-            receiptDigest: digest,
-            client: receipt.client,
-            fee: receipt.fee
-        });
-        batch.status = BatchStatus.Challenged;
-        batch.openChallenges += 1;
-        if (challengeBond > 0) token.safeTransferFrom(msg.sender, address(this), challengeBond);
-        emit ChallengeOpened(challengeId, batchId, receiptIndex, msg.sender, digest, challengeBond);
     }
 }

@@ -31,7 +31,7 @@ import { createGameResponder, type GameHistory, type GameMove, type GameState, t
 import { runQuantized, tensorsHash } from '@verity/runtime'
 import { createModelLoader } from '@verity/sdk'
 import { Hono } from 'hono'
-import { type Address, type Hex, parseEventLogs } from 'viem'
+import { type Address, encodeFunctionData, type Hex, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { dataChallengeDelay, int16FromHex, publishedInputsToWire } from './dataChallengeRules.js'
 import { errorBody, httpStatusOf } from './errors.js'
@@ -331,24 +331,45 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       const seed = selectionSeed(batch.blockHash, account.address, batch.batchId)
       let picked = selectReceipts(seed, modes, await rateFor(batch))
       if (picked.length === 0) picked = [Number(BigInt(seed) % BigInt(batch.count))]
-      await approveBonds()
-      for (const index of picked) {
-        if (await alreadyChallenged(batch, index)) continue
+      // One transaction (Settlement's multicall) for the whole sample: every challenge must open
+      // before `window − dataResponseTime`, and one slow transaction per leaf could miss it.
+      const taken = new Set(
+        (
+          await scanLogs(chain, {
+            fromBlock: BigInt(batch.blockNumber),
+            fetch: (range) =>
+              chain.publicClient.getContractEvents({
+                address: book.contracts.settlement,
+                abi: settlementAbi,
+                eventName: 'ChallengeOpened',
+                args: { batchId: BigInt(batch.batchId) },
+                ...range,
+              }),
+          })
+        ).map((e) => e.args.receiptIndex),
+      )
+      const open = picked.filter((index) => !taken.has(index))
+      if (open.length > 0) {
+        await approveBonds()
         try {
           const result = await sender.write({
             address: book.contracts.settlement,
             abi: settlementAbi,
-            functionName: 'challengeAvailability',
-            args: [BigInt(batch.batchId), index],
+            functionName: 'multicall',
+            args: [
+              open.map((index) =>
+                encodeFunctionData({ abi: settlementAbi, functionName: 'challengeAvailability', args: [BigInt(batch.batchId), index] }),
+              ),
+            ],
           })
-          metrics.inc('challenges_total', { kind: 'availability' })
+          metrics.inc('challenges_total', { kind: 'availability' }, open.length)
           metrics.inc('gas_used_total', { function: 'challengeAvailability' }, Number(result.gasUsed))
-          log(`batch ${batch.batchId}: data withheld; challenged the availability of receipt ${index}`)
+          log(`batch ${batch.batchId}: data withheld; challenged the availability of receipts ${open.join(', ')}`)
         } catch (error) {
-          // Too late for a data challenge (the node could answer after the window), or overturned already.
+          // Too late for a data challenge (the node could answer after the window), or a leaf overturned meanwhile.
           if (!(error instanceof ContractRevertError && ['DataChallengeTooLate', 'AlreadyOverturned'].includes(error.errorName)))
             throw error
-          log(`batch ${batch.batchId}: availability challenge of receipt ${index} refused: ${error.errorName}`)
+          log(`batch ${batch.batchId}: availability challenges refused: ${error.errorName}`)
         }
       }
       store.setMeta(flag, String(picked.length))

@@ -50,10 +50,10 @@ export type DevnetCommandOptions = {
   /**
    * Nodes 0, 1, … in order: each answers wrong outputs at its rate and withholds the data of the
    * cheats it predicts will be sampled (`data-withholder:<rate>`); with `publishOnChallenge` it
-   * publishes them on-chain at the last moment once challenged (`late-publisher:<rate>`). Tests and
-   * demos only.
+   * publishes them on-chain at the last moment once challenged (`late-publisher:<rate>`); with
+   * `wholeBatch` it withholds every batch and proof (`batch-withholder:<rate>`). Tests and demos only.
    */
-  dataWithholders?: { rate: number; publishOnChallenge?: boolean }[]
+  dataWithholders?: { rate: number; publishOnChallenge?: boolean; wholeBatch?: boolean }[]
   /** A lazy verifier with its own key attests every receipt without re-executing (tests and demos only). */
   lazyVerifier?: boolean
   /** Stop once the workload has settled instead of serving until Ctrl-C. */
@@ -121,7 +121,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   out(`  dashboard   ${net.dashboardUrl}/ (the trust dashboard; its API under /api/, Prometheus at /metrics)`)
   for (const [k, n] of net.nodes.entries())
     out(
-      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault ? `${options.fault.kind} ${options.fault.rate}` : `${options.dataWithholders![k]!.publishOnChallenge ? 'late publisher' : 'data withholder'} ${options.dataWithholders![k]!.rate}`} (tests and demos only)` : ''}`,
+      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault ? `${options.fault.kind} ${options.fault.rate}` : `${options.dataWithholders![k]!.publishOnChallenge ? 'late publisher' : options.dataWithholders![k]!.wholeBatch ? 'batch withholder' : 'data withholder'} ${options.dataWithholders![k]!.rate}`} (tests and demos only)` : ''}`,
     )
   for (const [k, v] of net.verifiers.entries()) out(`  verifier ${k}  ${net.verifierUrls[k]} (${v.address})`)
   out(
@@ -133,7 +133,9 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     )
   for (const [k, w] of (options.dataWithholders ?? []).entries())
     out(
-      `              node ${k} is a DATA WITHHOLDER: wrong outputs at ${w.rate}, the inputs of those it predicts sampled withheld${w.publishOnChallenge ? ', published on-chain at the last moment once challenged' : ' and their data challenges left unanswered'} (tests and demos only)`,
+      w.wholeBatch
+        ? `              node ${k} is a BATCH WITHHOLDER: wrong outputs at ${w.rate}, every batch and proof withheld (404), the cheats' data challenges left unanswered (tests and demos only)`
+        : `              node ${k} is a DATA WITHHOLDER: wrong outputs at ${w.rate}, the inputs of those it predicts sampled withheld${w.publishOnChallenge ? ', published on-chain at the last moment once challenged' : ' and their data challenges left unanswered'} (tests and demos only)`,
     )
   if (net.lazyVerifier)
     out(`              a LAZY VERIFIER (${net.lazyVerifier.address}) attests every receipt without re-executing (tests and demos only)`)

@@ -12,7 +12,7 @@ import type { Devnet } from './startDevnet.js'
  * Amounts in VRT.
  */
 export type WithholderOutcome = {
-  strategy: 'data-withholder' | 'late-publisher'
+  strategy: 'data-withholder' | 'late-publisher' | 'batch-withholder'
   /** Which devnet node (0, 1, …), and its address. */
   node: number
   address: string
@@ -132,7 +132,11 @@ export async function withholderOutcome(
     }
   }
   return {
-    strategy: options.dataWithholders?.[nodeIndex]?.publishOnChallenge ? 'late-publisher' : 'data-withholder',
+    strategy: options.dataWithholders?.[nodeIndex]?.publishOnChallenge
+      ? 'late-publisher'
+      : options.dataWithholders?.[nodeIndex]?.wholeBatch
+        ? 'batch-withholder'
+        : 'data-withholder',
     node: nodeIndex,
     address: hostile.node.address,
     cheats: cheats.length,

@@ -154,7 +154,8 @@ function withDeploymentOptions(command: Command, defaults: Partial<Record<keyof 
     .option('--min-inference-stake <tokens>', 'minimum stake of an inference node', tokens)
     .option('--min-verifier-stake <tokens>', 'minimum stake of a verifier', tokens)
     .option('--verifier-share <bps>', "verifiers' share of a batch's fees, in basis points", nonNegativeInt)
-    .option('--challenge-bond <tokens>', 'bond locked by a challenge', tokens)
+    .option('--challenge-bond <tokens>', 'bond locked by an execution challenge', tokens)
+    .option('--data-challenge-bond <tokens>', "bond locked by a data, availability or inclusion challenge (the node's gas to answer)", tokens)
 }
 
 function deploymentParams(o: Record<string, unknown>): Partial<DeploymentParams> {
@@ -170,6 +171,7 @@ function deploymentParams(o: Record<string, unknown>): Partial<DeploymentParams>
   set('minVerifierStake', o.minVerifierStake)
   set('verifierShareBps', o.verifierShare)
   set('challengeBond', o.challengeBond)
+  set('dataChallengeBond', o.dataChallengeBond)
   set('dataResponseTime', o.dataResponse)
   set('slashAmount', o.slash)
   set('attesterSlash', o.attesterSlash)

@@ -367,7 +367,12 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
           log(`batch ${batch.batchId}: data withheld; challenged the availability of receipts ${open.join(', ')}`)
         } catch (error) {
           // Too late for a data challenge (the node could answer after the window), or a leaf overturned meanwhile.
-          if (!(error instanceof ContractRevertError && ['DataChallengeTooLate', 'AlreadyOverturned'].includes(error.errorName)))
+          if (
+            !(
+              error instanceof ContractRevertError &&
+              ['DataChallengeTooLate', 'AlreadyOverturned', 'ChallengeWindowClosed', 'BatchAlreadyFinalized'].includes(error.errorName)
+            )
+          )
             throw error
           log(`batch ${batch.batchId}: availability challenges refused: ${error.errorName}`)
         }

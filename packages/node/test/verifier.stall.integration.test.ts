@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ChallengeStatus, settlementAbi } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
-import { type InferReturnType, infer } from '@verity/sdk'
+import { challengeInclusion, type InferReturnType, infer } from '@verity/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
 import { type NodeFront, startNodeFront } from '../../protocol/test/hostileServers.js'
@@ -159,5 +159,23 @@ describe('a verifier that cannot be stalled', () => {
     // Nobody could check the batch as served: it is not attested (its verifier share is burned at finalize).
     expect(await client.readContract({ ...settlement, functionName: 'hasAttested', args: [BigInt(batch), verifier().address] })).toBe(false)
     fronts[1]!.route = undefined
+  })
+
+  it("a client's inclusion challenge of a node-signed receipt: the honest node proves it committed, the bond pays its gas", async () => {
+    const [answer] = await fillBatch(0, 24)
+    const settlement = { address: net.book.contracts.settlement, abi: settlementAbi } as const
+    const client = net.chain.publicClient
+    const node = net.nodes[0]!.node.address
+    const before = await client.readContract({ ...settlement, functionName: 'claimable', args: [node] })
+    const { challengeId, bond } = await challengeInclusion(net.client, { receipt: answer!.receipt, signature: answer!.signature })
+    expect(bond).toBe(net.book.params.dataChallengeBond)
+    const proven = await until('the node to prove the receipt committed', async () => {
+      const found = await client.getContractEvents({ ...settlement, eventName: 'InclusionProven', fromBlock: 0n, args: { challengeId } })
+      return found[0]
+    })
+    expect(proven.args.refund).toBe(0n)
+    const entry = await client.readContract({ ...settlement, functionName: 'getChallenge', args: [challengeId] })
+    expect(entry).toMatchObject({ kind: 3, status: ChallengeStatus.rejected, node })
+    expect(await client.readContract({ ...settlement, functionName: 'claimable', args: [node] })).toBeGreaterThanOrEqual(before + bond)
   })
 })

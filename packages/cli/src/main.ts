@@ -155,7 +155,11 @@ function withDeploymentOptions(command: Command, defaults: Partial<Record<keyof 
     .option('--min-verifier-stake <tokens>', 'minimum stake of a verifier', tokens)
     .option('--verifier-share <bps>', "verifiers' share of a batch's fees, in basis points", nonNegativeInt)
     .option('--challenge-bond <tokens>', 'bond locked by an execution challenge', tokens)
-    .option('--data-challenge-bond <tokens>', "bond locked by a data, availability or inclusion challenge (the node's gas to answer)", tokens)
+    .option(
+      '--data-challenge-bond <tokens>',
+      "bond locked by a data, availability or inclusion challenge (the node's gas to answer)",
+      tokens,
+    )
 }
 
 function deploymentParams(o: Record<string, unknown>): Partial<DeploymentParams> {

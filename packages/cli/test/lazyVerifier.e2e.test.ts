@@ -189,6 +189,10 @@ describe('adversarial devnet: a data withholder, a late publisher and a lazy ver
     }
     expect(parseUnits(whole.nodeSlashed, 18)).toBe(c.lost)
     expect(c.lost).toBeGreaterThanOrEqual(c.slash * BigInt(whole.cheats))
+    // No client was named on-chain: the devnet client claimed each overturned receipt with the
+    // node-signed receipt (challengeInclusion), refunded, or credited what it had not paid yet.
+    expect(whole.inclusionClaims).toBe(whole.cheats)
+    expect(parseUnits(whole.clientRefunded, 18) + parseUnits(whole.clientCredit, 18)).toBeGreaterThan(0n)
   })
 
   it('lazy-verifier: slashed for every batch it attested, net < 0; no honest verifier is slashed', async () => {

@@ -11,13 +11,19 @@ import {
 import { scanLogs } from '@verity/chain'
 import { disputeGameAbi, GameReason, nodeRegistryAbi, Role, settlementAbi } from '@verity/contracts'
 import { type Summary, summaryOf } from '@verity/dashboard'
-import { fetchJson, type TrustLevel, type VerificationMode } from '@verity/protocol'
+import { fetchJson, type Receipt, type TrustLevel, type VerificationMode } from '@verity/protocol'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
 import { getInference, infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
 import { createTrustTracker } from '../devnet/trustTracker.js'
-import { type LazyVerifierOutcome, lazyVerifierOutcome, type WithholderOutcome, withholderOutcome } from '../devnet/withholderOutcome.js'
+import {
+  claimInclusionRefunds,
+  type LazyVerifierOutcome,
+  lazyVerifierOutcome,
+  type WithholderOutcome,
+  withholderOutcome,
+} from '../devnet/withholderOutcome.js'
 
 export type DevnetCommandOptions = {
   /** Address every server listens on (127.0.0.1; 0.0.0.0 serves other machines). */
@@ -80,6 +86,9 @@ export type Tracked = {
   reached: Partial<Record<TrustLevel, number>>
   level: TrustLevel
   position?: { batchId: number; index: number }
+  /** The node-signed receipt the client holds (what it can claim a refund with). */
+  receipt: Receipt
+  signature: `0x${string}`
 }
 
 const LEVELS: TrustLevel[] = ['EXECUTED', 'COMMITTED', 'ATTESTED', 'DISPUTED', 'FINAL', 'OVERTURNED']
@@ -165,6 +174,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
         answer,
         inferenceId: r.inferenceId,
         outputHash: r.receipt.outputHash,
+        receipt: r.receipt,
+        signature: r.signature,
         mode: r.receipt.mode,
         node: r.node.url,
         faultyNode: net.nodes.find((n) => n.url === r.node.url)?.faulty ?? false,
@@ -224,6 +235,13 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     await new Promise((r) => setTimeout(r, 250))
   }
   await tracker.stop()
+  // A whole-batch withholder's overturned receipts named no client on-chain: their client claims its
+  // refund with its node-signed receipt (`challengeInclusion`).
+  for (const [k, w] of (options.dataWithholders ?? []).entries())
+    if (w.wholeBatch) {
+      const claimed = await claimInclusionRefunds(net, tracked, k)
+      out(`\nClient refunds claimed from node ${k} by inclusion challenges: ${claimed.proven} proven, ${claimed.expired} expired`)
+    }
   const attacks: AttackReport[] = []
   for (const [k, strategy] of (options.moneyAttacks ?? []).entries()) {
     // Accounts after the client's are used by no role: each attack gets its own.
@@ -603,7 +621,7 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
   }
   for (const a of s.withholders ?? []) {
     out(
-      `  node ${a.node} ${a.strategy}: ${a.cheats} cheats (${a.cheatsSampled} sampled, ${a.cheatsWithheld} withheld); ${a.dataChallenges} data challenges, ${a.dataPublished} answered; overturned ${a.overturnedForMissingData} for missing data, ${a.overturnedByGame} by a game; FINAL ${a.cheatsFinal} (${a.cheatsFinalUnchecked} of them sampled); node slashed ${a.nodeSlashed} VRT, clients refunded ${a.clientRefunded} VRT`,
+      `  node ${a.node} ${a.strategy}: ${a.cheats} cheats (${a.cheatsSampled} sampled, ${a.cheatsWithheld} withheld); ${a.dataChallenges} data challenges, ${a.dataPublished} answered; overturned ${a.overturnedForMissingData} for missing data, ${a.overturnedByGame} by a game; FINAL ${a.cheatsFinal} (${a.cheatsFinalUnchecked} of them sampled); node slashed ${a.nodeSlashed} VRT, clients refunded ${a.clientRefunded} VRT (${a.inclusionRefunds} claimed by inclusion challenges), channel credit ${a.clientCredit} VRT`,
     )
   }
   if (s.lazyVerifier) {

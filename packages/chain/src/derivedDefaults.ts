@@ -27,7 +27,7 @@ export const DERIVED_DEFAULTS = {
   bountyBps: 5_000,
   challengeBondFees: 2_500,
   /** Bond of a data challenge: the node's gas to answer one (`publishReceipt`, measured), so answering earns nothing. */
-  dataChallengeBondFees: 180,
+  dataChallengeBondFees: 183,
   challengeWindow: 3_600,
   dataResponseTime: 600,
 } as const

@@ -71,9 +71,9 @@ export const GAS = {
   challengeData: 170_581,
   /** expireChallenge of a data challenge not answered: overturn, slash, refund, bounty. */
   expireData: 167_469,
-  publishData: 181_778,
+  publishData: 186_928,
   /** publishReceipt: an availability challenge's answer (leaf, 11-element proof, request, 784-value input). */
-  publishReceipt: 244_801,
+  publishReceipt: 249_951,
   slashAttester: 85_041,
   claim: 41_126,
   /** Conceding a decoy challenge: not in the contract yet (the lead's change); estimated as an expireChallenge-sized overturn. */

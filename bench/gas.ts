@@ -354,6 +354,10 @@ for (const [count, clientCount] of [
   const batch = answered(1024, 1, 'challenged')
   const published: Receipt = { ...batch.leaves[7]!, requestHash: hashRequest(request, domain), inputHash: request.inputHash }
   batch.leaves[7] = published
+  // Leaf 11: a receipt of the same request for this client, asked for by position only (an availability
+  // challenge) and by its client holding the node's signature (an inclusion challenge).
+  const withheld: Receipt = { ...published, client: client.address }
+  batch.leaves[11] = withheld
   const tree = buildBatchTree(
     batch.leaves.map((leaf) => hashReceipt(leaf, domain)),
     decoyCommitOf(SALT),
@@ -392,14 +396,61 @@ for (const [count, clientCount] of [
     'request, signature and a 784-value input (1,568 bytes) hashed on-chain',
     await node!.write({ ...s, functionName: 'publishData', args: [dataId, published, request, signature, [toHex(tensorBytes(input))]] }),
   )
+  record(
+    'Settlement',
+    'challengeAvailability',
+    'leaf 11 of 1,024, named by position only',
+    await challenger!.write({ ...s, functionName: 'challengeAvailability', args: [batchId, 11] }),
+  )
+  const availabilityId = await settlement.read.challengeCount()
+  record(
+    'Settlement',
+    'publishReceipt',
+    'leaf, 11-element proof, request, signature and a 784-value input (1,568 bytes) hashed on-chain',
+    await node!.write({
+      ...s,
+      functionName: 'publishReceipt',
+      args: [availabilityId, withheld, tree.proof(11), request, signature, [toHex(tensorBytes(input))]],
+    }),
+  )
+  const nodeSignature = await node!.account.signTypedData!({
+    domain: verityDomain(domain),
+    types: eip712Types,
+    primaryType: 'Receipt',
+    message: withheld,
+  })
+  record(
+    'Settlement',
+    'challengeInclusion',
+    "the client's node-signed receipt",
+    await client.write({ ...s, functionName: 'challengeInclusion', args: [withheld, nodeSignature] }),
+  )
+  record(
+    'Settlement',
+    'proveInclusion',
+    'leaf 11 of 1,024 (11-element proof), standing',
+    await node!.write({
+      ...s,
+      functionName: 'proveInclusion',
+      args: [await settlement.read.challengeCount(), batchId, 11, tree.proof(11)],
+    }),
+  )
   await challenger!.write({ ...s, functionName: 'challengeData', args: [batchId, batch.leaves[9]!, 9, tree.proof(9)] })
   const unanswered = await settlement.read.challengeCount()
+  await challenger!.write({ ...s, functionName: 'challengeAvailability', args: [batchId, 13] })
+  const unansweredAvailability = await settlement.read.challengeCount()
   await chain.increaseTime(51)
   record(
     'Settlement',
     'expireChallenge',
     'data not published: overturn, slash, refund, bounty',
     await clients[2]!.write({ ...s, functionName: 'expireChallenge', args: [unanswered] }),
+  )
+  record(
+    'Settlement',
+    'expireChallenge',
+    'availability not answered: overturn, slash, bounty (no client named)',
+    await clients[2]!.write({ ...s, functionName: 'expireChallenge', args: [unansweredAvailability] }),
   )
   record(
     'Settlement',

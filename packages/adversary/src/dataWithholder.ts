@@ -7,6 +7,7 @@ import {
   type InferenceNode,
   type InferenceNodeOptions,
   type ReceiptStore,
+  respondToDataChallenges,
   sampledReceipts,
 } from '@verity/node'
 import { corruptingExecutor } from './corruptingExecutor.js'
@@ -21,7 +22,7 @@ import { type AdversaryFront, startAdversaryFront } from './startAdversaryFront.
  * can count on (`publishAtTheLastMoment`) instead of letting it expire, hoping to land after the challenge
  * window, when the published input can no longer lead to an execution challenge.
  */
-export type DataWithholding = { rate: number; seed?: number; sampleRate?: number; publishOnChallenge?: boolean }
+export type DataWithholding = { rate: number; seed?: number; sampleRate?: number; publishOnChallenge?: boolean; wholeBatch?: boolean }
 
 /**
  * Issue 13's data withholder (tests and demos only), as a hostile node would run it: it cheats on a
@@ -30,6 +31,11 @@ export type DataWithholding = { rate: number; seed?: number; sampleRate?: number
  * re-executed, and withholds exactly their inputs: its front answers 404 on `GET /v1/data/:hash`
  * for them, and it does not answer their data challenges on-chain (unless `publishOnChallenge`).
  * Everything else is served honestly.
+ *
+ * With `wholeBatch` (`batch-withholder`) it withholds more: its front answers 404 on every batch
+ * (`GET /v1/batches/:root`) and every inclusion proof, so no challenge naming a receipt can be
+ * opened, and on the inputs of all its cheats; on-chain it answers every data and availability
+ * challenge of an honest receipt (to keep its stake) and none of a cheat.
  *
  * @example
  * const { node, front } = await startDataWithholder(nodeOptions, { rate: 0.5, sampleRate: 1 })
@@ -43,8 +49,10 @@ export async function startDataWithholder(
   const decisions = new Map<string, Promise<boolean>>()
   let node: InferenceNode | undefined
   const front = await startAdversaryFront('data-withholder', {
+    withholdsBatches: spec.wholeBatch === true,
     withholds(inputHash) {
       if (!lies.has(inputHash) || !node) return Promise.resolve(false)
+      if (spec.wholeBatch) return Promise.resolve(true)
       let decision = decisions.get(inputHash)
       if (!decision) {
         decision = willBeSampled(node, inputHash).catch(() => false)
@@ -74,14 +82,30 @@ export async function startDataWithholder(
   }
 
   options.log?.(
-    `WARNING: this node is deliberately faulty (data-withholder ${spec.rate}${spec.publishOnChallenge ? ', publishes when challenged' : ''}); for tests and demos only`,
+    `WARNING: this node is deliberately faulty (${spec.wholeBatch ? 'batch-withholder' : 'data-withholder'} ${spec.rate}${spec.publishOnChallenge ? ', publishes when challenged' : ''}); for tests and demos only`,
   )
   node = createInferenceNode(
     { ...options, publicUrl: front.url },
     {
       executor: corruptingExecutor(fault, (inputHash) => lies.add(inputHash.toLowerCase())),
       defender: lyingDefender(fault),
-      dataResponder: spec.publishOnChallenge ? publishAtTheLastMoment : () => undefined,
+      dataResponder: spec.publishOnChallenge
+        ? publishAtTheLastMoment
+        : spec.wholeBatch
+          ? // The honest responder, blind to its cheats' inputs: it answers for every receipt but those.
+            (context) =>
+              respondToDataChallenges({
+                ...context,
+                store: new Proxy(context.store, {
+                  get(target, key) {
+                    if (key === 'getInput')
+                      return (hash: string) => (lies.has(hash.toLowerCase()) ? undefined : target.getInput(hash as never))
+                    const value = Reflect.get(target, key)
+                    return typeof value === 'function' ? value.bind(target) : value
+                  },
+                }),
+              })
+          : () => undefined,
     },
   )
   return { node, front }

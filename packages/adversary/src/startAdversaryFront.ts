@@ -12,7 +12,9 @@ import { boundedFetch } from '@verity/contracts'
  * - `receipt-forger`: answers `GET /v1/inferences/:id` (and its `/proof`) with another of its
  *   receipts, committed, with that receipt's valid signature and inclusion proof.
  * - `data-withholder`: answers 404 on `GET /v1/data/:inputHash` for the inputs `withholds` picks
- *   (`startDataWithholder`: its cheats that the public selection rule says will be sampled).
+ *   (`startDataWithholder`: its cheats that the public selection rule says will be sampled); with
+ *   `withholdsBatches`, also on every `GET /v1/batches/:root` and `GET /v1/inferences/:id/proof`
+ *   (the whole-batch withholder: nothing a challenge naming a receipt could use is served).
  */
 export type NodeAdversary = 'tarpit' | 'receipt-forger' | 'data-withholder'
 /** The fronts that take no rate (`data-withholder` takes one: `--adversary data-withholder:<rate>`). */
@@ -29,7 +31,7 @@ export type AdversaryFront = {
 
 export async function startAdversaryFront(
   strategy: NodeAdversary,
-  hooks: { withholds?(inputHash: string): Promise<boolean> } = {},
+  hooks: { withholds?(inputHash: string): Promise<boolean>; withholdsBatches?: boolean } = {},
 ): Promise<AdversaryFront> {
   let target = ''
   let held = 0
@@ -66,6 +68,17 @@ export async function startAdversaryFront(
         held++
         holding.add(res)
         res.on('close', () => holding.delete(res))
+        return
+      }
+      if (
+        strategy === 'data-withholder' &&
+        hooks.withholdsBatches &&
+        req.method === 'GET' &&
+        /^\/v1\/(batches\/|inferences\/0x[0-9a-fA-F]{64}\/proof$)/.test(path)
+      ) {
+        withheld++
+        const error = { code: 'BATCH_NOT_FOUND', message: 'withheld', details: {} }
+        res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error }))
         return
       }
       const data = /^\/v1\/data\/(0x[0-9a-fA-F]{64})$/.exec(path)

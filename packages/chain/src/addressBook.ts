@@ -28,6 +28,8 @@ export type DeploymentParams = {
   decoyRateBps: number
   /** Stake a node pays the verifier that challenged one of its decoys. */
   decoyReward: bigint
+  /** Bond of a data, availability or inclusion challenge: the node's gas to answer one (paid to it when it does). */
+  dataChallengeBond: bigint
 }
 
 /** Where a deployment lives: written by `deployVerity`, read by every role. */
@@ -105,6 +107,7 @@ export function parseAddressBook(text: string, source = 'address book'): Address
       bountyBps: int('bountyBps'),
       decoyRateBps: int('decoyRateBps'),
       decoyReward: big(params.decoyReward, 'params.decoyReward'),
+      dataChallengeBond: big(params.dataChallengeBond, 'params.dataChallengeBond'),
     },
   }
 }

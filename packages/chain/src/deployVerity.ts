@@ -46,6 +46,7 @@ export const DEFAULT_DEPLOYMENT_PARAMS: DeploymentParams = {
   minVerifierStake: 100n * TOKEN,
   verifierShareBps: derived.params.verifierShareBps,
   challengeBond: derived.params.challengeBond,
+  dataChallengeBond: derived.params.dataChallengeBond,
   disputeClock: 1800,
   minMoveTime: 15,
   slashAmount: derived.params.slashAmount,
@@ -97,6 +98,12 @@ export function checkDeploymentParams(params: DeploymentParams): void {
       { dataResponseTime: params.dataResponseTime, maxDisputeDuration: params.maxDisputeDuration },
     )
   }
+  if (params.dataResponseTime >= params.challengeWindow) {
+    throw new InvalidDeploymentParamsError(
+      `the data response time must be under the challenge window (${params.challengeWindow} s), so a data challenge is answered inside it; found ${params.dataResponseTime} s`,
+      { dataResponseTime: params.dataResponseTime, challengeWindow: params.challengeWindow },
+    )
+  }
   if (params.slashAmount === 0n) throw new InvalidDeploymentParamsError('the slash per receipt must be positive', { slashAmount: 0n })
   if (params.bountyBps > 10_000) {
     throw new InvalidDeploymentParamsError(`the bounty share is in basis points (0…10000), found ${params.bountyBps}`, {
@@ -146,8 +153,15 @@ export async function deployVerity(parameters: DeployVerityParameters): Promise<
     (given.challengeWindow ?? DEFAULT_DEPLOYMENT_PARAMS.challengeWindow) +
     (given.maxDisputeDuration ?? DEFAULT_DEPLOYMENT_PARAMS.maxDisputeDuration)
   const fitted = {
-    ...(given.dataResponseTime === undefined && given.maxDisputeDuration !== undefined
-      ? { dataResponseTime: Math.min(DEFAULT_DEPLOYMENT_PARAMS.dataResponseTime, Math.max(1, Math.floor(given.maxDisputeDuration / 4))) }
+    // A data challenge must be answerable inside the window: at most half of it.
+    ...(given.dataResponseTime === undefined && (given.maxDisputeDuration !== undefined || given.challengeWindow !== undefined)
+      ? {
+          dataResponseTime: Math.min(
+            DEFAULT_DEPLOYMENT_PARAMS.dataResponseTime,
+            Math.max(1, Math.floor((given.maxDisputeDuration ?? DEFAULT_DEPLOYMENT_PARAMS.maxDisputeDuration) / 4)),
+            Math.max(1, Math.floor((given.challengeWindow ?? DEFAULT_DEPLOYMENT_PARAMS.challengeWindow) / 2)),
+          ),
+        }
       : {}),
     ...(given.escrowWithdrawalDelay === undefined
       ? { escrowWithdrawalDelay: Math.max(DEFAULT_DEPLOYMENT_PARAMS.escrowWithdrawalDelay, limit + 3600) }
@@ -192,6 +206,7 @@ export async function deployVerity(parameters: DeployVerityParameters): Promise<
       attesterSlash: params.attesterSlash,
       decoyRateBps: params.decoyRateBps,
       decoyReward: params.decoyReward,
+      dataChallengeBond: params.dataChallengeBond,
     },
   ])
   const oneStepVerifier = await deploy(oneStepVerifierAbi, oneStepVerifierBytecode, [])

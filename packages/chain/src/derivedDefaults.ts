@@ -26,6 +26,8 @@ export const DERIVED_DEFAULTS = {
   verifierShareBps: 3_261,
   bountyBps: 5_000,
   challengeBondFees: 2_500,
+  /** Bond of a data challenge: the node's gas to answer one (`publishReceipt`, measured), so answering earns nothing. */
+  dataChallengeBondFees: 183,
   challengeWindow: 3_600,
   dataResponseTime: 600,
 } as const
@@ -40,7 +42,14 @@ export const DERIVED_DEFAULTS = {
 export function derivedDeploymentParams(fee: bigint): {
   params: Pick<
     DeploymentParams,
-    'slashAmount' | 'attesterSlash' | 'challengeBond' | 'verifierShareBps' | 'bountyBps' | 'challengeWindow' | 'dataResponseTime'
+    | 'slashAmount'
+    | 'attesterSlash'
+    | 'challengeBond'
+    | 'dataChallengeBond'
+    | 'verifierShareBps'
+    | 'bountyBps'
+    | 'challengeWindow'
+    | 'dataResponseTime'
   >
   decoyRateBps: number
   decoyReward: bigint
@@ -60,6 +69,7 @@ export function derivedDeploymentParams(fee: bigint): {
       slashAmount: BigInt(d.receiptSlashFees) * fee,
       attesterSlash: BigInt(d.attesterSlashFees) * fee,
       challengeBond: BigInt(d.challengeBondFees) * fee,
+      dataChallengeBond: BigInt(d.dataChallengeBondFees) * fee,
       verifierShareBps: d.verifierShareBps,
       bountyBps: d.bountyBps,
       challengeWindow: d.challengeWindow,

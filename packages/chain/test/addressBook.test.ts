@@ -43,6 +43,7 @@ const book: AddressBook = {
     bountyBps: 5000,
     decoyRateBps: 200,
     decoyReward: 10n ** 17n,
+    dataChallengeBond: 10n ** 18n,
   },
 }
 

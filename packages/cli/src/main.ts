@@ -56,8 +56,10 @@ function fault(v: string): Fault {
  * verifiers' connections open) and receipt-forger (node 0 serves another receipt for an id), wrappers
  * around the honest node (all in @verity/adversary); data-withholder:<rate> (a node answers wrong at
  * that rate and withholds the inputs of the cheats it predicts will be sampled, leaving their data
- * challenges unanswered) and late-publisher:<rate> (the same, but it publishes the data on-chain once
- * challenged) — nodes 0, 1, … in the order given; lazy-verifier (a verifier of its own attests everything without re-executing);
+ * challenges unanswered), late-publisher:<rate> (the same, but it publishes the data on-chain once
+ * challenged) and batch-withholder:<rate> (the same cheats, but it answers 404 on all its batches and
+ * proofs and on its cheats' inputs, answering on-chain only for honest receipts) — nodes 0, 1, … in
+ * the order given; lazy-verifier (a verifier of its own attests everything without re-executing);
  * `model-squatter` (registers the demo model with wrong roots before its publisher); or one of the
  * money attacks run after the workload by a party of its own (escrow-thief, replayer, model-swapper,
  * stake-exhauster). Repeatable.
@@ -66,8 +68,8 @@ type Adversaries = {
   fault?: Fault
   falseChallengeRate?: number
   nodeAdversary?: Exclude<NodeAdversary, 'data-withholder'>
-  /** Nodes 0, 1, … in the order given: `data-withholder:<rate>` and `late-publisher:<rate>`. */
-  dataWithholders?: { rate: number; publishOnChallenge?: boolean }[]
+  /** Nodes 0, 1, … in the order given: `data-withholder:<rate>`, `late-publisher:<rate>`, `batch-withholder:<rate>`. */
+  dataWithholders?: { rate: number; publishOnChallenge?: boolean; wholeBatch?: boolean }[]
   lazyVerifier?: boolean
   adversary?: 'model-squatter'
   moneyAttacks?: MoneyAttack[]
@@ -77,9 +79,13 @@ function adversary(v: string, previous: Adversaries = {}): Adversaries {
   if (v === 'lazy-verifier') return { ...previous, lazyVerifier: true }
   if ((NODE_ADVERSARIES as readonly string[]).includes(v))
     return { ...previous, nodeAdversary: v as Exclude<NodeAdversary, 'data-withholder'> }
-  const withholder = /^(data-withholder|late-publisher):([0-9.]+)$/.exec(v)
+  const withholder = /^(data-withholder|late-publisher|batch-withholder):([0-9.]+)$/.exec(v)
   if (withholder && Number(withholder[2]) > 0 && Number(withholder[2]) <= 1) {
-    const spec = { rate: Number(withholder[2]), ...(withholder[1] === 'late-publisher' ? { publishOnChallenge: true } : {}) }
+    const spec = {
+      rate: Number(withholder[2]),
+      ...(withholder[1] === 'late-publisher' ? { publishOnChallenge: true } : {}),
+      ...(withholder[1] === 'batch-withholder' ? { wholeBatch: true } : {}),
+    }
     return { ...previous, dataWithholders: [...(previous.dataWithholders ?? []), spec] }
   }
   if ((MONEY_ATTACKS as readonly string[]).includes(v))
@@ -92,7 +98,7 @@ function faultyParty(v: string): Pick<Adversaries, 'fault' | 'falseChallengeRate
   const r = match ? Number(match[2]) : Number.NaN
   if (!(r > 0 && r <= 1))
     throw new InvalidArgumentError(
-      `expected wrong-output|deep-value|silent|false-challenger|data-withholder|late-publisher:<rate in (0, 1]>, tarpit, receipt-forger, lazy-verifier, model-squatter or one of ${MONEY_ATTACKS.join(', ')}, got "${v}"`,
+      `expected wrong-output|deep-value|silent|false-challenger|data-withholder|late-publisher|batch-withholder:<rate in (0, 1]>, tarpit, receipt-forger, lazy-verifier, model-squatter or one of ${MONEY_ATTACKS.join(', ')}, got "${v}"`,
     )
   const kind = match![1]!
   if (kind === 'false-challenger') return { falseChallengeRate: r }
@@ -148,7 +154,12 @@ function withDeploymentOptions(command: Command, defaults: Partial<Record<keyof 
     .option('--min-inference-stake <tokens>', 'minimum stake of an inference node', tokens)
     .option('--min-verifier-stake <tokens>', 'minimum stake of a verifier', tokens)
     .option('--verifier-share <bps>', "verifiers' share of a batch's fees, in basis points", nonNegativeInt)
-    .option('--challenge-bond <tokens>', 'bond locked by a challenge', tokens)
+    .option('--challenge-bond <tokens>', 'bond locked by an execution challenge', tokens)
+    .option(
+      '--data-challenge-bond <tokens>',
+      "bond locked by a data, availability or inclusion challenge (the node's gas to answer)",
+      tokens,
+    )
 }
 
 function deploymentParams(o: Record<string, unknown>): Partial<DeploymentParams> {
@@ -164,6 +175,7 @@ function deploymentParams(o: Record<string, unknown>): Partial<DeploymentParams>
   set('minVerifierStake', o.minVerifierStake)
   set('verifierShareBps', o.verifierShare)
   set('challengeBond', o.challengeBond)
+  set('dataChallengeBond', o.dataChallengeBond)
   set('dataResponseTime', o.dataResponse)
   set('slashAmount', o.slash)
   set('attesterSlash', o.attesterSlash)
@@ -311,7 +323,7 @@ export function program(): Command {
     .option('--fault <spec>', 'make node 0 deliberately faulty, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option(
       '--adversary <strategy>',
-      `a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate>, tarpit, receipt-forger, (node 0), data-withholder:<rate> (cheats and withholds the data of the cheats that will be sampled), late-publisher:<rate> (the same, publishing at the last moment once challenged) (nodes 0, 1, … in order), false-challenger:<rate> (verifier 0), lazy-verifier (a verifier of its own attesting without re-executing), model-squatter, or a money attack run after the workload (${MONEY_ATTACKS.join(', ')}); repeatable`,
+      `a cheating party: wrong-output:<rate>, deep-value:<rate>, silent:<rate>, tarpit, receipt-forger, (node 0), data-withholder:<rate> (cheats and withholds the data of the cheats that will be sampled), late-publisher:<rate> (the same, publishing at the last moment once challenged), batch-withholder:<rate> (the same cheats, withholding every batch and proof) (nodes 0, 1, … in order), false-challenger:<rate> (verifier 0), lazy-verifier (a verifier of its own attesting without re-executing), model-squatter, or a money attack run after the workload (${MONEY_ATTACKS.join(', ')}); repeatable`,
       adversary,
     )
     .option('--exit', 'stop once the workload has settled', false)

@@ -21,6 +21,10 @@ import { main } from '../src/main.js'
  * - node 1 does the same but answers each data challenge on-chain at the last moment it can count on: the
  *   verifier re-executes the published input and challenges the output in the same window; each
  *   cheat is overturned by a dispute game. None ends FINAL.
+ * - node 2 cheats on half its answers and withholds everything: 404 on its batches, its proofs and
+ *   its cheats' inputs, so no challenge naming a receipt can be opened. The verifiers challenge the
+ *   availability of each leaf by position; the node answers for its honest leaves (publishReceipt)
+ *   and cannot for its cheats: each is overturned for missing data. None ends FINAL.
  * - a lazy verifier with its own key attests every receipt without running one; the decoys (and the
  *   overturned cheats) it attested cost it its stake: slashed once per batch, net < 0.
  *
@@ -44,8 +48,9 @@ describe('adversarial devnet: a data withholder, a late publisher and a lazy ver
     })
     devnet = main(
       ['node', 'verity', 'devnet', '--json', '--dir', dir, '--port', '0', '--dashboard-port', '0']
-        .concat(['--adversary', 'data-withholder:0.5', '--adversary', 'late-publisher:0.5', '--adversary', 'lazy-verifier'])
-        .concat(['--requests', '8', '--window', '6', '--sample-rate', '1', '--nodes', '2', '--verifiers', '1', '--batch-size', '4']),
+        .concat(['--adversary', 'data-withholder:0.5', '--adversary', 'late-publisher:0.5', '--adversary', 'batch-withholder:0.5'])
+        .concat(['--adversary', 'lazy-verifier'])
+        .concat(['--requests', '12', '--window', '6', '--sample-rate', '1', '--nodes', '3', '--verifiers', '1', '--batch-size', '4']),
     )
     summary = await Promise.race([
       printed,
@@ -144,8 +149,50 @@ describe('adversarial devnet: a data withholder, a late publisher and a lazy ver
     }
     expect(parseUnits(late.nodeSlashed, 18)).toBe(c.lost)
     expect(c.lost).toBeGreaterThanOrEqual(c.slash * BigInt(late.cheats))
-    expect(summary.levels.OVERTURNED).toBe((summary.adversary as WithholderOutcome).cheats + late.cheats)
+    const whole = summary.withholders?.[2] as WithholderOutcome
+    expect(summary.levels.OVERTURNED).toBe((summary.adversary as WithholderOutcome).cheats + late.cheats + whole.cheats)
     expect(summary.levels.FINAL).toBe(summary.requests - summary.levels.OVERTURNED!)
+  })
+
+  it('batch-withholder: every leaf challenged by position; honest leaves published, each cheat overturned for missing data; 0 FINAL', async () => {
+    const whole = summary.withholders?.[2] as WithholderOutcome
+    expect(whole).toMatchObject({ strategy: 'batch-withholder', node: 2 })
+    expect(whole.cheats).toBeGreaterThan(0)
+    expect(whole).toMatchObject({
+      cheatsWithheld: whole.cheats,
+      overturnedForMissingData: whole.cheats,
+      overturnedByGame: 0,
+      cheatsFinal: 0,
+      cheatsFinalUnchecked: 0,
+    })
+    // The chain: the challenges name no receipt (availability), the node published only honest leaves
+    // (with their proofs), and every unanswered one overturned its leaf at the full slash.
+    const c = await chainOf(whole.address)
+    expect(c.challenged.length).toBe(whole.dataChallenges)
+    expect(c.challenged.length).toBeGreaterThanOrEqual(whole.cheats)
+    const published = (await events(book.contracts.settlement!, settlementAbi, 'ReceiptPublished')).filter((e) =>
+      c.challenged.some((d) => d.args.challengeId === e.args.challengeId),
+    )
+    expect(published.length).toBe(whole.dataPublished)
+    for (const challenge of c.challenged) {
+      const entry = (await chain.readContract({
+        address: book.contracts.settlement!,
+        abi: settlementAbi,
+        functionName: 'getChallenge',
+        args: [challenge.args.challengeId as bigint],
+      })) as { kind: number }
+      expect(entry.kind).toBe(2)
+      if (published.some((p) => p.args.challengeId === challenge.args.challengeId)) continue
+      const upheld = c.overturned.find((o) => o.args.challengeId === challenge.args.challengeId)
+      expect(upheld, `availability challenge ${challenge.args.challengeId}`).toBeDefined()
+      expect(upheld!.args.slashed).toBe(c.slash)
+    }
+    expect(parseUnits(whole.nodeSlashed, 18)).toBe(c.lost)
+    expect(c.lost).toBeGreaterThanOrEqual(c.slash * BigInt(whole.cheats))
+    // No client was named on-chain: the devnet client claimed each overturned receipt with the
+    // node-signed receipt (challengeInclusion), refunded, or credited what it had not paid yet.
+    expect(whole.inclusionClaims).toBe(whole.cheats)
+    expect(parseUnits(whole.clientRefunded, 18) + parseUnits(whole.clientCredit, 18)).toBeGreaterThan(0n)
   })
 
   it('lazy-verifier: slashed for every batch it attested, net < 0; no honest verifier is slashed', async () => {

@@ -24,7 +24,12 @@ const OPTIMIZER_RUNS = 10_000
  * ~2.6 KB smaller than the legacy one), to stay under the EIP-170 limit of 24,576 bytes of runtime
  * code that every EVM chain enforces.
  */
-const SIZE_TUNED: Record<string, number> = { Settlement: 200 }
+const SIZE_TUNED: Record<string, number> = { Settlement: 200, SettlementChallenges: 200 }
+/**
+ * Modules a deployable contract runs by DELEGATECALL (deployed by its constructor): their ABI is
+ * merged into the host's, so callers see one contract, and their runtime size is checked too.
+ */
+const MODULES: Record<string, string> = { Settlement: 'SettlementChallenges' }
 const EIP170_LIMIT = 24_576
 /** Test-only contracts, generated under test/generated. */
 const TESTING = ['ReceiptMerkleHarness', 'OneStepHarness'] as const
@@ -110,11 +115,24 @@ function camel(name: string): string {
   return name[0]!.toLowerCase() + name.slice(1)
 }
 
-function contractModule(name: string, abi: unknown[], bytecode: string, deployedSize: number): string {
-  if (deployedSize > EIP170_LIMIT) throw new Error(`${name}: runtime code ${deployedSize} bytes, over the EIP-170 limit of ${EIP170_LIMIT}`)
+type AbiEntry = { type: string; name?: string; inputs?: { type: string }[] }
+
+/** The host's ABI plus the module's functions, events and errors it does not declare itself. */
+function mergeAbi(host: unknown[], module: unknown[]): unknown[] {
+  const key = (e: AbiEntry) => `${e.type} ${e.name ?? ''}(${(e.inputs ?? []).map((i) => i.type).join(',')})`
+  const seen = new Set((host as AbiEntry[]).map(key))
+  const added = (module as AbiEntry[]).filter((e) => ['function', 'event', 'error'].includes(e.type) && !seen.has(key(e)))
+  return [...host, ...added]
+}
+
+function contractModule(name: string, abi: unknown[], bytecode: string, deployedSize: number, moduleSize?: [string, number]): string {
+  for (const [n, size] of [[name, deployedSize], ...(moduleSize ? [moduleSize] : [])] as [string, number][]) {
+    if (size > EIP170_LIMIT) throw new Error(`${n}: runtime code ${size} bytes, over the EIP-170 limit of ${EIP170_LIMIT}`)
+  }
+  const tuning = `optimizer ${SIZE_TUNED[name] ?? OPTIMIZER_RUNS} runs${SIZE_TUNED[name] ? ', via IR' : ''}, evm cancun`
   return [
     HEADER,
-    `// ${name}: compiled by solc ${SOLC_VERSION} (optimizer ${SIZE_TUNED[name] ?? OPTIMIZER_RUNS} runs${SIZE_TUNED[name] ? ', via IR' : ''}, evm cancun); runtime code ${deployedSize} bytes.`,
+    `// ${name}: compiled by solc ${SOLC_VERSION} (${tuning}); runtime code ${deployedSize} bytes${moduleSize ? `; its module ${moduleSize[0]} (ABI merged in) ${moduleSize[1]} bytes` : ''}.`,
     '',
     `export const ${camel(name)}Abi = ${JSON.stringify(abi, null, 2)} as const`,
     '',
@@ -137,9 +155,17 @@ export function generateContractFiles(): Map<string, string> {
   }
   for (const name of DEPLOYABLE) {
     const c = find(name)
+    const moduleName = MODULES[name]
+    const m = moduleName ? find(moduleName) : undefined
     files.set(
       `src/generated/${camel(name)}.ts`,
-      contractModule(name, c.abi, c.evm.bytecode.object, c.evm.deployedBytecode.object.length / 2),
+      contractModule(
+        name,
+        m ? mergeAbi(c.abi, m.abi) : c.abi,
+        c.evm.bytecode.object,
+        c.evm.deployedBytecode.object.length / 2,
+        m && moduleName ? [moduleName, m.evm.deployedBytecode.object.length / 2] : undefined,
+      ),
     )
   }
   for (const name of TESTING) {

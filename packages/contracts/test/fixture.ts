@@ -41,6 +41,7 @@ export const TEST_PARAMS: Partial<DeploymentParams> = {
   minVerifierStake: 100n * TOKEN,
   verifierShareBps: 1000,
   challengeBond: 10n * TOKEN,
+  dataChallengeBond: 1n * TOKEN,
   disputeClock: 30,
   minMoveTime: 0,
   slashAmount: 10n * TOKEN,

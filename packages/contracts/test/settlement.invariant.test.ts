@@ -2,7 +2,7 @@ import { ContractRevertError, TxSender, type WriteResult } from '@verity/chain'
 import { seededRandom } from '@verity/runtime'
 import { type Address, type Hex, keccak256, parseEventLogs, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eip712Types, type Receipt, settlementAbi, verityDomain } from '../src/index.js'
+import { eip712Types, hashReceipt, type Receipt, settlementAbi, verityDomain } from '../src/index.js'
 import {
   deployFixture,
   type Fixture,
@@ -87,6 +87,9 @@ describe('Settlement invariants under random action sequences', () => {
       const escrowFlow = new Map<Address, bigint>(clients.map((c) => [c.address, 5n * TOKEN]))
       const finalized = new Set<bigint>()
       const overturned = new Set<string>()
+      /** Inclusion challenges opened: the client each one refunds. */
+      const inclusions = new Map<bigint, { client: Address; receipt: Receipt }>()
+      const availabilities: bigint[] = []
 
       const record = (result: WriteResult) => {
         for (const log of parseEventLogs({ abi: settlementAbi, logs: result.receipt.logs })) {
@@ -103,6 +106,11 @@ describe('Settlement invariants under random action sequences', () => {
             const id = `${log.args.batchId}:${log.args.receiptIndex}`
             expect(overturned.has(id), `receipt ${id} overturned twice`).toBe(false)
             overturned.add(id)
+            escrowFlow.set(log.args.client, (escrowFlow.get(log.args.client) ?? 0n) + log.args.refund)
+          } else if (log.eventName === 'InclusionProven') {
+            const client = inclusions.get(log.args.challengeId)!.client
+            escrowFlow.set(client, (escrowFlow.get(client) ?? 0n) + log.args.refund)
+          } else if (log.eventName === 'InclusionExpired') {
             escrowFlow.set(log.args.client, (escrowFlow.get(log.args.client) ?? 0n) + log.args.refund)
           } else if (log.eventName === 'BatchFinalized') {
             expect(finalized.has(log.args.batchId), `batch ${log.args.batchId} finalized twice`).toBe(false)
@@ -202,6 +210,10 @@ describe('Settlement invariants under random action sequences', () => {
           const index = b ? b.vouchers.findIndex((v, i) => v !== undefined && (i === b.vouchers.length - 1 || rand() < 0.5)) : -1
           if (!b || index < 0) return SKIP
           const v = b.vouchers[index]!
+          // A credit (fees of the channel's overturned or unproven receipts the client had not paid yet)
+          // forgives part of the increase: the channel's mark then moves by what was owed plus the credit used.
+          const credit = () => f.contracts.settlement.read.channelCredit([v.receipt.client, b.node.address])
+          const before = await credit()
           record(
             await b.node.write({
               ...s,
@@ -209,6 +221,8 @@ describe('Settlement invariants under random action sequences', () => {
               args: [v.request, v.signature, redemptionOf(v.receipt, b.id, index, b.tree.proof(index))],
             }),
           )
+          const k = key(v.receipt.client, b.node.address)
+          owed.set(k, (owed.get(k) ?? 0n) + before - (await credit()))
         },
         forgeRedeem: async () => {
           // The hostile node presents another node's voucher, a raised total, or a receipt it forged.
@@ -246,7 +260,9 @@ describe('Settlement invariants under random action sequences', () => {
           if (challenges === 0n) return SKIP
           const id = 1n + BigInt(int(Number(challenges)))
           const c = await f.contracts.settlement.read.getChallenge([id])
-          const b = batches.find((x) => x.id === c.batchId)!
+          // (An inclusion challenge names no batch until proven.)
+          const b = batches.find((x) => x.id === c.batchId)
+          if (!b) return SKIP
           const v = b.vouchers[c.receiptIndex]
           const receipt = b.receipts[c.receiptIndex]!
           const evidence =
@@ -258,6 +274,66 @@ describe('Settlement invariants under random action sequences', () => {
               args: [id, receipt, evidence.request, evidence.signature, v ? v.inputs : [inputOf(0).bytes]],
             }),
           )
+        },
+        challengeAvailability: async () => {
+          // A position only, as against a node that serves nothing.
+          const b = pickBatch()
+          if (!b) return SKIP
+          record(await challenger.write({ ...s, functionName: 'challengeAvailability', args: [b.id, int(b.receipts.length + 1)] }))
+          challenges++
+          availabilities.push(challenges)
+        },
+        publishReceipt: async () => {
+          // The node answers an availability challenge (mostly the latest) with the leaf, its proof and the client's request when it has it.
+          if (availabilities.length === 0) return SKIP
+          const id = rand() < 0.7 ? availabilities.at(-1)! : pick(availabilities)
+          const c = await f.contracts.settlement.read.getChallenge([id])
+          const b = batches.find((x) => x.id === c.batchId)
+          if (!b) return SKIP
+          const v = b.vouchers[c.receiptIndex]
+          const receipt = b.receipts[c.receiptIndex]!
+          const evidence =
+            v ?? (await signVoucher(f, { signer: pick(clients), node: receipt.node, seed: 0, channelTotal: 1n, fee: receipt.fee }))
+          record(
+            await b.node.write({
+              ...s,
+              functionName: 'publishReceipt',
+              args: [id, receipt, b.tree.proof(c.receiptIndex), evidence.request, evidence.signature, v ? v.inputs : [inputOf(0).bytes]],
+            }),
+          )
+        },
+        challengeInclusion: async () => {
+          // A client holding a receipt its node signed (committed or not) asks the node to prove it committed.
+          const held = [...batches.flatMap((b) => b.vouchers), ...[...pending.values()].flat()].filter((v) => v !== undefined)
+          if (held.length === 0) return SKIP
+          const v = pick(held)
+          const node = nodes.find((n) => n.address === v.receipt.node)!
+          const signature = await node.account.signTypedData!({
+            domain: verityDomain({ chainId: f.chain.chainId, settlement: s.address }),
+            types: eip712Types,
+            primaryType: 'Receipt',
+            message: v.receipt,
+          })
+          const client = clients.find((c) => c.address === v.receipt.client)!
+          const result = record(await client.write({ ...s, functionName: 'challengeInclusion', args: [v.receipt, signature] }))
+          const [opened] = parseEventLogs({ abi: settlementAbi, eventName: 'InclusionChallenged', logs: result.receipt.logs })
+          inclusions.set(opened!.args.challengeId, { client: client.address, receipt: v.receipt })
+          challenges++
+        },
+        proveInclusion: async () => {
+          // The node proves the receipt in one of its batches that holds it (if any: else it lets it expire).
+          if (inclusions.size === 0) return SKIP
+          const [id, { receipt }] = pick([...inclusions.entries()])
+          const digest = hashReceipt(receipt, { chainId: f.chain.chainId, settlement: s.address })
+          const found = batches
+            .map((b) => ({
+              b,
+              index: b.receipts.findIndex((r) => hashReceipt(r, { chainId: f.chain.chainId, settlement: s.address }) === digest),
+            }))
+            .filter((x) => x.index >= 0)
+          if (found.length === 0) return SKIP
+          const { b, index } = pick(found)
+          record(await b.node.write({ ...s, functionName: 'proveInclusion', args: [id, b.id, index, b.tree.proof(index)] }))
         },
         challenge: async () => {
           const b = pickBatch()
@@ -311,7 +387,8 @@ describe('Settlement invariants under random action sequences', () => {
           const signed = running.get(key(c, n)) ?? 0n
           expect(debited.get(key(c, n)) ?? 0n, `${step}: debited from ${c} for ${n} ≤ signed ${signed}`).toBeLessThanOrEqual(signed)
           expect(paid[i], `${step}: channel ${c}→${n} paid ≤ signed`).toBeLessThanOrEqual(signed)
-          // (2) every increase is paid once: the channel's mark is the sum of what its redemptions owed.
+          // (2) every increase is paid once: the channel's mark is the sum of what its redemptions owed
+          //     (and the credits they used).
           expect(paid[i], `${step}: channel ${c}→${n} paid = Σ owed`).toBe(owed.get(key(c, n)) ?? 0n)
         }
         for (const [i, c] of clients.entries()) {
@@ -327,6 +404,7 @@ describe('Settlement invariants under random action sequences', () => {
       // Weighted: the honest flow (requests, commits, time, finalization, redemption) runs often enough to settle.
       const weights: Record<string, number> = { request: 4, commit: 3, forge: 2, attest: 2, finalize: 3, redeem: 4, forgeRedeem: 2 }
       Object.assign(weights, { challengeData: 2, publish: 2, expire: 2, claim: 2, withdraw: 2, time: 4 })
+      Object.assign(weights, { challengeAvailability: 2, publishReceipt: 2, challengeInclusion: 1, proveInclusion: 2 })
       const names = Object.keys(actions).flatMap((name) => Array<string>(weights[name] ?? 1).fill(name))
       for (let step = 0; step < STEPS; step++) {
         const name = step < 4 ? 'request' : step < 6 ? 'commit' : pick(names)
@@ -350,7 +428,22 @@ describe('Settlement invariants under random action sequences', () => {
   }
 
   it('exercised every kind of action, honest ones succeeding and attacks refused', () => {
-    for (const kind of ['request', 'commit', 'forge', 'attest', 'finalize', 'redeem', 'challengeData', 'expire', 'claim', 'deposit'])
+    for (const kind of [
+      'request',
+      'commit',
+      'forge',
+      'attest',
+      'finalize',
+      'redeem',
+      'challengeData',
+      'expire',
+      'claim',
+      'deposit',
+      'challengeAvailability',
+      'publishReceipt',
+      'challengeInclusion',
+      'proveInclusion',
+    ])
       expect(seen, kind).toContain(`${kind} ok`)
     // A re-sent commit and a forged redemption are refused (an accepted one fails its step).
     expect(seen).toContain('crash WrongCommitSequence')

@@ -1,7 +1,8 @@
 import { TxSender, type WriteResult } from '@verity/chain'
 import { type Address, encodeFunctionData, getAddress, type Hex, keccak256, parseEventLogs, toHex } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { BatchStatus, ChallengeStatus, hashReceipt, hashRequest, type Receipt, Role } from '../src/index.js'
+import { BatchStatus, ChallengeStatus, eip712Types, hashReceipt, hashRequest, type Receipt, Role, verityDomain } from '../src/index.js'
 import {
   deployFixture,
   domainOf,
@@ -53,6 +54,7 @@ const SLASH = 10n * TOKEN
 const BOND = 10n * TOKEN
 const WINDOW = 100
 const RESPONSE = 50
+const DATA_BOND = 1n * TOKEN
 
 /** Node 1 and verifiers 2, 3 staked; client 4 with 100 tokens of escrow. */
 async function setup() {
@@ -366,12 +368,22 @@ describe('Settlement: attest and finalize', () => {
     expect(await read().verificationPot([1])).toBe(pot - 2n * (pot / 2n))
   })
 
-  it('test_finalize_noAttestations_paysNobody_succeeds_unknown_reverts', async () => {
+  it('test_finalize_noAttestations_paysNobody_burnsTheVerifierShare_succeeds_unknown_reverts', async () => {
     await setup()
-    const { batchId } = await commit((await vouchers(2)).map((v) => v.receipt))
-    await finalizeAfterWindow(batchId)
-    expect(await read().claimable([sender(NODE).address])).toBe(0n)
-    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN)
+    // The pot holds the verifiers' share of a paid batch; a batch nobody attests pays it to no one: burned.
+    const paid = await vouchers(1)
+    await redeem(paid[0]!, await settled(paid), 0)
+    const pot = (fee * 1000n) / 10_000n
+    expect(await read().verificationPot([1])).toBe(pot)
+    const earned = await read().claimable([sender(NODE).address])
+    const burned = await balance(BURN)
+    const { batchId } = await commit((await vouchers(2, sender(NODE).address, 1)).map((v) => v.receipt))
+    const result = await finalizeAfterWindow(batchId)
+    expect(events(result, 'VerifierShareBurned')[0]).toEqual({ batchId, amount: pot })
+    expect(await read().verificationPot([1])).toBe(0n)
+    expect(await balance(BURN)).toBe(burned + pot)
+    expect(await read().claimable([sender(NODE).address])).toBe(earned)
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN - fee)
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'finalize', args: [77n, []] }), 'UnknownBatch')
   })
 })
@@ -639,9 +651,10 @@ describe('Settlement: data challenges', () => {
       requestHash: hashRequest(v.request, domainOf(f)),
       inputs: v.inputs,
     })
-    expect(events(result, 'ChallengeRejected')[0]).toMatchObject({ node: sender(NODE).address, bond: BOND })
+    // The node gets the data bond (its gas to publish), not the execution bond.
+    expect(events(result, 'ChallengeRejected')[0]).toMatchObject({ node: sender(NODE).address, bond: DATA_BOND })
     expect((await read().getChallenge([1n])).status).toBe(ChallengeStatus.rejected)
-    expect(await read().claimable([sender(NODE).address])).toBe(BOND)
+    expect(await read().claimable([sender(NODE).address])).toBe(DATA_BOND)
     expect((await read().getBatch([batch.batchId])).status).toBe(BatchStatus.committed)
     expect(await read().isOverturned([batch.batchId, 1])).toBe(false)
     await expectRevert(
@@ -729,17 +742,207 @@ describe('Settlement: data challenges', () => {
     expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
     expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(100n * TOKEN)
     expect(await read().channelCredit([sender(CLIENT).address, sender(NODE).address])).toBe(fee)
-    expect(await read().claimable([sender(OTHER).address])).toBe(BOND + bounty)
+    expect(await read().claimable([sender(OTHER).address])).toBe(DATA_BOND + bounty)
     expect(await balance(BURN)).toBe(burned + SLASH - bounty)
     expect(await read().isOverturned([batch.batchId, 1])).toBe(true)
     expect((await read().getChallenge([1n])).status).toBe(ChallengeStatus.upheld)
     // The second challenge was right too: it gets its bond back, the node is not slashed twice.
     const second = await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [2n] })
-    expect(events(second, 'ChallengeRedundant')[0]).toMatchObject({ challengeId: 2n, bond: BOND })
-    expect(await read().claimable([sender(7).address])).toBe(BOND)
+    expect(events(second, 'ChallengeRedundant')[0]).toMatchObject({ challengeId: 2n, bond: DATA_BOND })
+    expect(await read().claimable([sender(7).address])).toBe(DATA_BOND)
     expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
     await expectRevert(challengeData(batch, 1), 'AlreadyOverturned', [batch.batchId, 1])
     expect((await read().getBatch([batch.batchId])).status).toBe(BatchStatus.committed)
+  })
+})
+
+describe('Settlement: late data challenges', () => {
+  it('test_challengeDataOrAvailability_afterWindowMinusResponseTime_reverts', async () => {
+    await setup()
+    const vs = await vouchers(2)
+    const batch = await commit(vs.map((v) => v.receipt))
+    const { committedAt } = await read().getBatch([batch.batchId])
+    const latest = BigInt(committedAt) + BigInt(WINDOW - RESPONSE)
+    // One second past the latest start: the node's answer could land after the window.
+    await f.chain.increaseTime(WINDOW - RESPONSE + 1)
+    await expectRevert(challengeData(batch, 0), 'DataChallengeTooLate', [batch.batchId, latest])
+    await expectRevert(
+      sender(OTHER).write({ ...s(), functionName: 'challengeAvailability', args: [batch.batchId, 1] }),
+      'DataChallengeTooLate',
+      [batch.batchId, latest],
+    )
+    // An execution challenge is still open to the window's end.
+    await sender(OTHER).write({ ...s(), functionName: 'challenge', args: [batch.batchId, batch.receipts[0]!, 0, batch.tree.proof(0)] })
+  })
+})
+
+describe('Settlement: availability and inclusion challenges', () => {
+  const nodeSignature = (receipt: Receipt, signer = sender(NODE)) =>
+    signer.account.signTypedData!({ domain: verityDomain(domainOf(f)), types: eip712Types, primaryType: 'Receipt', message: receipt })
+  const challengeAvailability = (batchId: bigint, index: number, by = sender(OTHER)) =>
+    by.write({ ...s(), functionName: 'challengeAvailability', args: [batchId, index] })
+
+  it('test_challengeAvailability_answeredByPublishReceipt_paysTheSmallBondOnly_succeeds', async () => {
+    await setup()
+    const vs = await vouchers(3)
+    const batch = await commit(vs.map((v) => v.receipt))
+    const before = await balance(sender(OTHER).address)
+    const opened = await challengeAvailability(batch.batchId, 2)
+    // The challenger locks the data bond, not the execution bond.
+    expect(await balance(sender(OTHER).address)).toBe(before - DATA_BOND)
+    expect(events(opened, 'ChallengeOpened')[0]).toMatchObject({ receiptIndex: 2, receiptDigest: `0x${'0'.repeat(64)}`, bond: DATA_BOND })
+    expect(events(opened, 'DataChallenged')[0]).toMatchObject({ challengeId: 1n, batchId: batch.batchId, receiptIndex: 2 })
+    await expectRevert(challengeAvailability(batch.batchId, 3), 'InvalidInclusionProof', [batch.batchId, 3n])
+    const v = vs[2]!
+    const publish = (receipt: Receipt, proof: Hex[]) =>
+      sender(NODE).write({ ...s(), functionName: 'publishReceipt', args: [1n, receipt, proof, v.request, v.signature, v.inputs] })
+    // Another leaf than the one at the position, or a bad proof, is refused.
+    await expectRevert(publish(vs[1]!.receipt, batch.tree.proof(1)), 'InvalidInclusionProof', [batch.batchId, 2n])
+    await expectRevert(publish(v.receipt, batch.tree.proof(1)), 'InvalidInclusionProof', [batch.batchId, 2n])
+    const result = await publish(v.receipt, batch.tree.proof(2))
+    expect(events(result, 'ReceiptPublished')[0]).toMatchObject({
+      challengeId: 1n,
+      batchId: batch.batchId,
+      receiptIndex: 2,
+      proof: batch.tree.proof(2),
+    })
+    expect(events(result, 'DataPublished')[0]).toMatchObject({ challengeId: 1n, inputs: v.inputs })
+    expect(await read().claimable([sender(NODE).address])).toBe(DATA_BOND)
+    const entry = await read().getChallenge([1n])
+    expect(entry).toMatchObject({
+      status: ChallengeStatus.rejected,
+      receiptDigest: hashReceipt(v.receipt, domainOf(f)),
+      client: sender(CLIENT).address,
+    })
+    expect((await read().getBatch([batch.batchId])).status).toBe(BatchStatus.committed)
+    await expectRevert(publish(v.receipt, batch.tree.proof(2)), 'ChallengeNotOpen', [1n])
+    // publishData does not answer an availability challenge (it proves no position).
+    await challengeAvailability(batch.batchId, 0)
+    await expectRevert(
+      sender(NODE).write({
+        ...s(),
+        functionName: 'publishData',
+        args: [2n, vs[0]!.receipt, vs[0]!.request, vs[0]!.signature, vs[0]!.inputs],
+      }),
+      'NotDataChallenge',
+      [2n],
+    )
+  })
+
+  it('test_attack_wholeBatchWithheld_byAHostileNodeWithPlainViem_overturnedSlashed_clientRefundedByInclusion_succeeds', async () => {
+    await setup()
+    // The attacker: a node of its own key, committing with plain viem and never serving its batch.
+    const key = f.chain.accounts[HOSTILE]!.privateKey
+    const attacker = f.chain.walletClient(privateKeyToAccount(key))
+    await registerOperator(f, sender(HOSTILE), 'inference')
+    const hostile = sender(HOSTILE).address
+    const vs = await vouchers(3, hostile)
+    const paidBatch = vs.slice(0, 2).map((v) => v.receipt)
+    const { tree: paidTree } = treeOf(f, paidBatch)
+    const send = async (functionName: string, args: readonly unknown[]) => {
+      const hash = await attacker.writeContract({ address: f.book.contracts.settlement, abi: s().abi, functionName, args } as never)
+      return f.chain.publicClient.waitForTransactionReceipt({ hash })
+    }
+    await send('commitBatch', [paidTree.root, 2, 2n * fee, 1, 'http://hostile/404'])
+    const paidId = await read().batchCount()
+    await f.chain.increaseTime(WINDOW + 1)
+    await send('finalize', [paidId, []])
+    // The client pays for two receipts; the third lands in a batch whose data nobody can fetch.
+    await send('redeem', [vs[1]!.request, vs[1]!.signature, redemptionOf(vs[1]!.receipt, paidId, 1, paidTree.proof(1))])
+    const { tree } = treeOf(f, [vs[2]!.receipt])
+    await send('commitBatch', [tree.root, 1, fee, 2, 'http://hostile/404'])
+    const batchId = await read().batchCount()
+    // A verifier names only the position: it needs nothing the node withholds.
+    await challengeAvailability(batchId, 0)
+    await f.chain.increaseTime(RESPONSE)
+    const stake = await stakeOf(hostile, Role.inference)
+    const expired = await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
+    const bounty = (SLASH * 5000n) / 10_000n
+    expect(events(expired, 'ReceiptOverturned')[0]).toMatchObject({
+      batchId,
+      receiptIndex: 0,
+      client: '0x0000000000000000000000000000000000000000',
+      refund: 0n,
+      slashed: SLASH,
+      bounty,
+    })
+    expect(await stakeOf(hostile, Role.inference)).toBe(stake - SLASH)
+    expect(await read().claimable([sender(OTHER).address])).toBe(DATA_BOND + bounty)
+    // The client, holding the node-signed receipt, gets its fee back: the node (or anyone) proves the
+    // receipt sits at an overturned leaf; not proving it in time would cost the node another slash.
+    const signature = await nodeSignature(vs[2]!.receipt, sender(HOSTILE))
+    await expectRevert(
+      sender(OTHER).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, signature] }),
+      'NotReceiptClient',
+      [sender(CLIENT).address, sender(OTHER).address],
+    )
+    const escrow = (await read().escrowOf([sender(CLIENT).address])).balance
+    const opened = await sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, signature] })
+    expect(events(opened, 'InclusionChallenged')[0]).toMatchObject({ node: hostile, client: sender(CLIENT).address, fee })
+    const proven = await sender(CLIENT).write({ ...s(), functionName: 'proveInclusion', args: [2n, batchId, 0, tree.proof(0)] })
+    expect(events(proven, 'InclusionProven')[0]).toEqual({ challengeId: 2n, batchId, receiptIndex: 0, refund: fee })
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(escrow + fee)
+    expect(await read().claimable([sender(CLIENT).address])).toBe(DATA_BOND)
+    await expectRevert(
+      sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, signature] }),
+      'ReceiptSettledAlready',
+    )
+    // The overturned receipt can never be redeemed.
+    expect(await read().isOverturned([batchId, 0])).toBe(true)
+  })
+
+  it('test_challengeInclusion_standingReceipt_bondToNode_unanswered_slashesAndRefunds_badSignature_reverts', async () => {
+    await setup()
+    const vs = await vouchers(3)
+    const paid = await settled(vs.slice(0, 2))
+    await redeem(vs[1]!, paid, 1)
+    // A committed, standing receipt: proven, the bond pays the node's gas.
+    const signature = await nodeSignature(vs[0]!.receipt)
+    await sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[0]!.receipt, signature] })
+    await expectRevert(
+      sender(NODE).write({ ...s(), functionName: 'proveInclusion', args: [1n, paid.batchId, 1, paid.tree.proof(1)] }),
+      'InvalidInclusionProof',
+      [paid.batchId, 1n],
+    )
+    const earned = await read().claimable([sender(NODE).address])
+    const proven = await sender(NODE).write({ ...s(), functionName: 'proveInclusion', args: [1n, paid.batchId, 0, paid.tree.proof(0)] })
+    expect(events(proven, 'InclusionProven')[0]).toMatchObject({ refund: 0n })
+    expect(await read().claimable([sender(NODE).address])).toBe(earned + DATA_BOND)
+    // A receipt signed by someone else than the node it names.
+    await expectRevert(
+      sender(CLIENT).write({
+        ...s(),
+        functionName: 'challengeInclusion',
+        args: [vs[2]!.receipt, await nodeSignature(vs[2]!.receipt, sender(OTHER))],
+      }),
+      'BadNodeSignature',
+      [sender(OTHER).address, sender(NODE).address],
+    )
+    // A receipt the node signed and never committed: unanswered, the node is slashed and the client refunded.
+    await sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, await nodeSignature(vs[2]!.receipt)] })
+    await expectRevert(sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [2n] }), 'DisputeStillRunning')
+    await f.chain.increaseTime(RESPONSE)
+    await expectRevert(
+      sender(NODE).write({ ...s(), functionName: 'proveInclusion', args: [2n, paid.batchId, 0, paid.tree.proof(0)] }),
+      'ResponseDeadlinePassed',
+    )
+    const stake = await stakeOf(sender(NODE).address, Role.inference)
+    const escrow = (await read().escrowOf([sender(CLIENT).address])).balance
+    const expired = await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [2n] })
+    const bounty = (SLASH * 5000n) / 10_000n
+    expect(events(expired, 'InclusionExpired')[0]).toEqual({
+      challengeId: 2n,
+      node: sender(NODE).address,
+      client: sender(CLIENT).address,
+      refund: fee,
+      slashed: SLASH,
+      bounty,
+    })
+    expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
+    expect((await read().escrowOf([sender(CLIENT).address])).balance).toBe(escrow + fee)
+    expect(await read().claimable([sender(CLIENT).address])).toBe(DATA_BOND + bounty)
+    // An inclusion challenge freezes no batch.
+    expect((await read().getBatch([paid.batchId])).status).toBe(BatchStatus.finalized)
   })
 })
 
@@ -846,6 +1049,30 @@ describe('Settlement: views', () => {
     expect(receipts[0]!.requestHash).toBe(hashRequest(vs[0]!.request, domainOf(f)))
     expect(await read().version()).toBe('3.0.0')
     expect(await f.contracts.nodeRegistry.read.isActive([sender(NODE).address, Role.inference])).toBe(true)
+  })
+
+  it('test_challengesModule_calledDirectly_reverts_and_runsOnlyThroughSettlement_succeeds', async () => {
+    await setup()
+    const module = await read().challengesModule()
+    // The module shares Settlement's parameters but runs only on Settlement's storage.
+    expect(await f.chain.publicClient.readContract({ address: module, abi: s().abi, functionName: 'challengeWindow' })).toBe(
+      await read().challengeWindow(),
+    )
+    const vs = await vouchers(1)
+    const batch = await commit(vs.map((v) => v.receipt))
+    await expectRevert(
+      sender(OTHER).write({
+        address: module,
+        abi: s().abi,
+        functionName: 'challengeData',
+        args: [batch.batchId, batch.receipts[0]!, 0, batch.tree.proof(0)],
+      }),
+      'NotDelegated',
+      [getAddress(f.book.contracts.settlement)],
+    )
+    // Through Settlement the same call opens the challenge, and its revert data passes back typed.
+    await challengeData(batch, 0)
+    await expectRevert(sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [9n] }), 'UnknownChallenge', [9n])
   })
 })
 

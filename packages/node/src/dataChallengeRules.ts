@@ -6,9 +6,10 @@ import { type Hex, hexToBytes } from 'viem'
  * Pure: seconds after a batch's commit at which a verifier stops retrying an input it cannot fetch
  * and challenges its data on-chain — halfway through the window (a node down for a moment is retried
  * first), and no later than leaves, after the node's latest possible answer (`dataResponseTime` on),
- * a tenth of the window (at least 1 s) to re-execute the published input and challenge the output. A
- * data challenge opened later lets a node that publishes at its deadline land after the window, when
- * the output can no longer be challenged (`Settlement` does not prevent it; docs/protocol.md).
+ * a tenth of the window (at least 1 s) to re-execute the published input and challenge the output.
+ * `Settlement` refuses data and availability challenges after `window − dataResponseTime`
+ * (`DataChallengeTooLate`), so a node's answer always lands inside the window; this time is earlier
+ * still, to leave room for the re-execution.
  *
  * @example
  * dataChallengeDelay({ challengeWindow: 3600, dataResponseTime: 600 }) // 1800

@@ -31,7 +31,7 @@ import { createGameResponder, type GameHistory, type GameMove, type GameState, t
 import { runQuantized, tensorsHash } from '@verity/runtime'
 import { createModelLoader } from '@verity/sdk'
 import { Hono } from 'hono'
-import { type Address, type Hex, parseEventLogs } from 'viem'
+import { type Address, encodeFunctionData, type Hex, parseEventLogs } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { dataChallengeDelay, int16FromHex, publishedInputsToWire } from './dataChallengeRules.js'
 import { errorBody, httpStatusOf } from './errors.js'
@@ -148,9 +148,16 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     // Attested already (a restart, or a batch reopened because a node published withheld data on-chain):
     // only the receipts whose data was published are left to re-execute; nothing more is attested.
     const recheckOnly = attested
-    const data = (await fetchJson(batch.dataUri, { ...batchLimits, signal: stopping.signal })) as {
+    let data: {
       receipts: { receipt: unknown; signature: unknown; request: unknown; clientSignature: unknown }[]
       decoyCommit?: unknown
+    }
+    try {
+      data = (await fetchJson(batch.dataUri, { ...batchLimits, signal: stopping.signal })) as typeof data
+    } catch (error) {
+      // The batch itself withheld: from `dataChallengeAtMs` on, its sample is challenged by position.
+      if (await verifyWithheld(batch)) return
+      throw error
     }
     if (!Array.isArray(data?.receipts)) throw new Error(`batch data at ${batch.dataUri} has no receipts array`)
     const decoyCommit = decoyCommitFrom(data, batch)
@@ -296,6 +303,133 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         : { checked: picked.length, matched: matched.length, attestTx },
     )
     log(`batch ${batch.batchId}: re-executed ${picked.length} of ${batch.count}, ${matched.length} matched${attestTx ? ', attested' : ''}`)
+  }
+
+  /** Receipts of a batch a node published on-chain answering availability challenges (with their proofs). */
+  type PublishedLeaf = { index: number; receipt: unknown; proof: Hex[] }
+  const publishedKey = (batchId: number) => `published_receipts:${batchId}`
+  function publishedLeaves(batchId: number): PublishedLeaf[] {
+    const raw = store.getMeta(publishedKey(batchId))
+    return raw === undefined ? [] : (JSON.parse(raw) as PublishedLeaf[])
+  }
+
+  /**
+   * A batch whose data the node does not serve (issue 13, whole-batch withholding). Before
+   * `dataChallengeAtMs`: false (retried). Then, once: an availability challenge (by position only,
+   * which needs nothing the node withholds) of each receipt this verifier's selection picks — as if
+   * every receipt were optimistic, since the modes are withheld too, and at least one — so the node
+   * must publish each leaf, its proof, request and input, or lose it. A batch reopened by published
+   * leaves re-executes them from the chain and challenges a wrong output. A withheld batch is never
+   * attested: nobody could check it, so nobody is paid for it (its verifier share is burned).
+   */
+  async function verifyWithheld(batch: VerifierBatch): Promise<boolean> {
+    const leaves = publishedLeaves(batch.batchId)
+    const flag = `availability_challenged:${batch.batchId}`
+    if (leaves.length === 0 && store.getMeta(flag) === undefined) {
+      if ((await chainTimeMs()) < dataChallengeAtMs(batch)) return false
+      const modes = new Array<number>(batch.count).fill(1)
+      const seed = selectionSeed(batch.blockHash, account.address, batch.batchId)
+      let picked = selectReceipts(seed, modes, await rateFor(batch))
+      if (picked.length === 0) picked = [Number(BigInt(seed) % BigInt(batch.count))]
+      // One transaction (Settlement's multicall) for the whole sample: every challenge must open
+      // before `window − dataResponseTime`, and one slow transaction per leaf could miss it.
+      const taken = new Set(
+        (
+          await scanLogs(chain, {
+            fromBlock: BigInt(batch.blockNumber),
+            fetch: (range) =>
+              chain.publicClient.getContractEvents({
+                address: book.contracts.settlement,
+                abi: settlementAbi,
+                eventName: 'ChallengeOpened',
+                args: { batchId: BigInt(batch.batchId) },
+                ...range,
+              }),
+          })
+        ).map((e) => e.args.receiptIndex),
+      )
+      const open = picked.filter((index) => !taken.has(index))
+      if (open.length > 0) {
+        await approveBonds()
+        try {
+          const result = await sender.write({
+            address: book.contracts.settlement,
+            abi: settlementAbi,
+            functionName: 'multicall',
+            args: [
+              open.map((index) =>
+                encodeFunctionData({ abi: settlementAbi, functionName: 'challengeAvailability', args: [BigInt(batch.batchId), index] }),
+              ),
+            ],
+          })
+          metrics.inc('challenges_total', { kind: 'availability' }, open.length)
+          metrics.inc('gas_used_total', { function: 'challengeAvailability' }, Number(result.gasUsed))
+          log(`batch ${batch.batchId}: data withheld; challenged the availability of receipts ${open.join(', ')}`)
+        } catch (error) {
+          // Too late for a data challenge (the node could answer after the window), or a leaf overturned meanwhile.
+          if (
+            !(
+              error instanceof ContractRevertError &&
+              ['DataChallengeTooLate', 'AlreadyOverturned', 'ChallengeWindowClosed', 'BatchAlreadyFinalized'].includes(error.errorName)
+            )
+          )
+            throw error
+          log(`batch ${batch.batchId}: availability challenges refused: ${error.errorName}`)
+        }
+      }
+      store.setMeta(flag, String(picked.length))
+      store.done(batch.batchId, { checked: 0, matched: 0, attestTx: null })
+      return true
+    }
+    const checkedBefore = new Set((store.getMeta(`${flag}:rechecked`) ?? '').split(',').filter(Boolean).map(Number))
+    for (const leaf of leaves) {
+      if (checkedBefore.has(leaf.index)) continue
+      const receipt = receiptFromWire(leaf.receipt, `published receipt ${leaf.index}`)
+      const published = store.publishedInput(receipt.inputHash)
+      if (published === undefined) continue
+      const model = await models.load(receipt.modelId)
+      const wireInputs = publishedInputsToWire(model, published)
+      const inputs = inputsFromWire(model, wireInputs)
+      const runStarted = performance.now()
+      const recomputed = tensorsHash(runQuantized(model, inputs).outputs)
+      const computeMs = performance.now() - runStarted
+      const matched = recomputed === receipt.outputHash
+      store.recordCheck({
+        batchId: batch.batchId,
+        index: leaf.index,
+        inferenceId: hashReceipt(receipt, domain),
+        mode: receipt.mode,
+        computeMs,
+        matched,
+        atMs: Date.now(),
+      })
+      checkedBefore.add(leaf.index)
+      store.setMeta(`${flag}:rechecked`, [...checkedBefore].join(','))
+      if (matched || (await alreadyChallenged(batch, leaf.index, 'execution'))) continue
+      store.saveGameInput(receipt.inputHash, JSON.stringify(wireInputs))
+      store.recordEvidence({
+        batchId: batch.batchId,
+        index: leaf.index,
+        receiptJson: JSON.stringify(leaf.receipt),
+        claimed: receipt.outputHash,
+        recomputed,
+      })
+      await approveBonds()
+      const result = await sender.write({
+        address: book.contracts.settlement,
+        abi: settlementAbi,
+        functionName: 'challenge',
+        args: [BigInt(batch.batchId), receipt, leaf.index, leaf.proof],
+      })
+      const [opened] = parseEventLogs({ abi: settlementAbi, eventName: 'ChallengeOpened', logs: result.receipt.logs })
+      store.challenged(batch.batchId, leaf.index, String(opened?.args.challengeId ?? ''), result.hash)
+      metrics.inc('challenges_total')
+      log(
+        `challenged receipt ${leaf.index} of withheld batch ${batch.batchId} (published on-chain): re-execution gives ${recomputed.slice(0, 10)}…`,
+      )
+    }
+    store.done(batch.batchId, { checked: checkedBefore.size, matched: 0, attestTx: null })
+    return true
   }
 
   /**
@@ -567,6 +701,14 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
             }
             if (event.eventName === 'DataChallenged') {
               store.addDataChallenge(String(event.args.challengeId), Number(event.args.deadline))
+              continue
+            }
+            if (event.eventName === 'ReceiptPublished') {
+              // A withheld leaf published on-chain with its proof: kept until the batch is re-verified.
+              const batchId = Number(event.args.batchId)
+              const leaves = publishedLeaves(batchId).filter((l) => l.index !== event.args.receiptIndex)
+              leaves.push({ index: event.args.receiptIndex, receipt: receiptToWire(event.args.receipt), proof: [...event.args.proof] })
+              store.setMeta(publishedKey(batchId), JSON.stringify(leaves))
               continue
             }
             if (event.eventName === 'DataPublished') {

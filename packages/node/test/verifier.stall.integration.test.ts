@@ -1,8 +1,9 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ChallengeStatus, settlementAbi } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
-import { type InferReturnType, infer } from '@verity/sdk'
+import { challengeInclusion, type InferReturnType, infer } from '@verity/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
 import { type NodeFront, startNodeFront } from '../../protocol/test/hostileServers.js'
@@ -121,5 +122,60 @@ describe('a verifier that cannot be stalled', () => {
     })
     expect(verified).toMatchObject({ checked: 4, matched: 4, error: null })
     expect(verified.attempts).toBeGreaterThanOrEqual(4)
+  })
+
+  it('challenges a whole withheld batch by position; the honest node answers from its store, and the verifier re-executes the published leaves', async () => {
+    // Node 1's front now answers 404 for its batches and proofs: nothing a challenge by receipt could use.
+    const nodeUrl = net.nodes[1]!.node.localUrl()
+    fronts[1]!.route = async (path) => (/^\/v1\/(batches\/|inferences\/.+\/proof)/.test(path) ? `${nodeUrl}/v1/withheld` : undefined)
+    await fillBatch(1, 16)
+    const batch = (await until('the withheld batch to be seen', () => batchOf(1, 2))).batch_id
+    const checked = await until(
+      'the published leaves to be re-executed',
+      () => {
+        const row = verifier().store.db.prepare('SELECT COUNT(*) AS n, SUM(matched) AS ok FROM checks WHERE batch_id = ?').get(batch) as {
+          n: number
+          ok: number | null
+        }
+        return row.n === 4 ? row : undefined
+      },
+      90_000,
+    )
+    expect(checked).toEqual({ n: 4, ok: 4 })
+    const settlement = { address: net.book.contracts.settlement, abi: settlementAbi } as const
+    const client = net.chain.publicClient
+    // Four availability challenges (sample rate 1), each answered by publishReceipt: rejected, the node paid the data bond.
+    const published = await client.getContractEvents({
+      ...settlement,
+      eventName: 'ReceiptPublished',
+      fromBlock: 0n,
+      args: { batchId: BigInt(batch) },
+    })
+    expect(published.map((e) => e.args.receiptIndex).sort()).toEqual([0, 1, 2, 3])
+    for (const e of published) {
+      const entry = await client.readContract({ ...settlement, functionName: 'getChallenge', args: [e.args.challengeId!] })
+      expect(entry).toMatchObject({ kind: 2, status: ChallengeStatus.rejected, bond: net.book.params.dataChallengeBond })
+    }
+    // Nobody could check the batch as served: it is not attested (its verifier share is burned at finalize).
+    expect(await client.readContract({ ...settlement, functionName: 'hasAttested', args: [BigInt(batch), verifier().address] })).toBe(false)
+    fronts[1]!.route = undefined
+  })
+
+  it("a client's inclusion challenge of a node-signed receipt: the honest node proves it committed, the bond pays its gas", async () => {
+    const [answer] = await fillBatch(0, 24)
+    const settlement = { address: net.book.contracts.settlement, abi: settlementAbi } as const
+    const client = net.chain.publicClient
+    const node = net.nodes[0]!.node.address
+    const before = await client.readContract({ ...settlement, functionName: 'claimable', args: [node] })
+    const { challengeId, bond } = await challengeInclusion(net.client, { receipt: answer!.receipt, signature: answer!.signature })
+    expect(bond).toBe(net.book.params.dataChallengeBond)
+    const proven = await until('the node to prove the receipt committed', async () => {
+      const found = await client.getContractEvents({ ...settlement, eventName: 'InclusionProven', fromBlock: 0n, args: { challengeId } })
+      return found[0]
+    })
+    expect(proven.args.refund).toBe(0n)
+    const entry = await client.readContract({ ...settlement, functionName: 'getChallenge', args: [challengeId] })
+    expect(entry).toMatchObject({ kind: 3, status: ChallengeStatus.rejected, node })
+    expect(await client.readContract({ ...settlement, functionName: 'claimable', args: [node] })).toBeGreaterThanOrEqual(before + bond)
   })
 })

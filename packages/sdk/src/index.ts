@@ -5,6 +5,7 @@ export {
   ServedReceiptError,
 } from '@verity/contracts'
 export { type AuditParameters, type AuditReturnType, audit } from './audit.js'
+export { type ChallengeInclusionParameters, type ChallengeInclusionReturnType, challengeInclusion } from './challengeInclusion.js'
 export { type CheckAnswerErrorType, type CheckAnswerParameters, checkAnswer } from './checkAnswer.js'
 export {
   type CreateModelLoaderParameters,

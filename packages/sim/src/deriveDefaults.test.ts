@@ -111,6 +111,7 @@ describe('derivedDeploymentParams', () => {
       slashAmount: 5_835n * fee,
       attesterSlash: 13_631n * fee,
       challengeBond: 2_500n * fee,
+      dataChallengeBond: 183n * fee,
       verifierShareBps: 3_261,
       bountyBps: 5_000,
       challengeWindow: 3_600,

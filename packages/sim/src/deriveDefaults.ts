@@ -64,6 +64,7 @@ export function candidateFor(baseRateBps: number, decoyRateBps: number, profiles
     verifierShareBps: 0,
     bountyBps: req.bountyBps,
     challengeBondFees: 0,
+    dataChallengeBondFees: 0,
     challengeWindow: req.challengeWindow,
     dataResponseTime: req.dataResponseTime,
   }
@@ -85,11 +86,15 @@ export function candidateFor(baseRateBps: number, decoyRateBps: number, profiles
   const decoyRewardFees = Math.max(...units.map((u) => (req.margin * (u.compute + GAS.challenge * u.gasUsd)) / u.fee))
   // Challenge bond: `margin` × the node's side of the costliest dispute game, so false challenges cost the challenger.
   const challengeBondFees = Math.max(...profiles.map((p, i) => (req.margin * (p.disputeGameGas / 2) * units[i]!.gasUsd) / units[i]!.fee))
+  // Data-challenge bond: the node's gas to answer one (`publishReceipt`), worst profile, rounded up —
+  // not × margin: the bond goes to the node that answers, and answering must earn it nothing.
+  const dataChallengeBondFees = Math.max(1, ...units.map((u) => Math.ceil((GAS.publishReceipt * u.gasUsd) / u.fee)))
   const params: ProtocolParams = {
     ...base,
     receiptSlashFees,
     decoyRewardFees: round(decoyRewardFees),
     challengeBondFees: round(challengeBondFees),
+    dataChallengeBondFees,
   }
   // (b) honest verifiers earn `margin` × their costs: the smallest verifier share that does, for every profile.
   const pays = (bps: number) =>

@@ -26,8 +26,13 @@ export type ProtocolParams = {
   verifierShareBps: number
   /** Challenger's share of a slash. */
   bountyBps: number
-  /** Bond of an execution or data challenge, in fees. */
+  /** Bond of an execution challenge, in fees. */
   challengeBondFees: number
+  /**
+   * Bond of a data, availability or inclusion challenge, in fees: the node's gas to answer one
+   * (`publishReceipt`), paid to it when it answers — answering a challenge it provoked earns nothing.
+   */
+  dataChallengeBondFees: number
   challengeWindow: number
   dataResponseTime: number
   /**
@@ -66,7 +71,9 @@ export const GAS = {
   challengeData: 170_581,
   /** expireChallenge of a data challenge not answered: overturn, slash, refund, bounty. */
   expireData: 167_469,
-  publishData: 185_165,
+  publishData: 186_928,
+  /** publishReceipt: an availability challenge's answer (leaf, 11-element proof, request, 784-value input). */
+  publishReceipt: 249_951,
   slashAttester: 85_041,
   claim: 41_126,
   /** Conceding a decoy challenge: not in the contract yet (the lead's change); estimated as an expireChallenge-sized overturn. */
@@ -115,6 +122,7 @@ export const LEGACY_PARAMS: ProtocolParams = {
   verifierShareBps: 1_000,
   bountyBps: 5_000,
   challengeBondFees: 1_000,
+  dataChallengeBondFees: 100,
   challengeWindow: 3_600,
   dataResponseTime: 600,
 }

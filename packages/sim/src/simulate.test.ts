@@ -19,6 +19,7 @@ const params: ProtocolParams = {
   verifierShareBps: 3_000,
   bountyBps: 5_000,
   challengeBondFees: 2_500,
+  dataChallengeBondFees: 100,
   challengeWindow: 3_600,
   dataResponseTime: 600,
 }

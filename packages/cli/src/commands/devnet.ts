@@ -11,13 +11,19 @@ import {
 import { scanLogs } from '@verity/chain'
 import { disputeGameAbi, GameReason, nodeRegistryAbi, Role, settlementAbi } from '@verity/contracts'
 import { type Summary, summaryOf } from '@verity/dashboard'
-import { fetchJson, type TrustLevel, type VerificationMode } from '@verity/protocol'
+import { fetchJson, type Receipt, type TrustLevel, type VerificationMode } from '@verity/protocol'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
 import { getInference, infer } from '@verity/sdk'
 import { formatUnits } from 'viem'
 import { type Devnet, startDevnet } from '../devnet/startDevnet.js'
 import { createTrustTracker } from '../devnet/trustTracker.js'
-import { type LazyVerifierOutcome, lazyVerifierOutcome, type WithholderOutcome, withholderOutcome } from '../devnet/withholderOutcome.js'
+import {
+  claimInclusionRefunds,
+  type LazyVerifierOutcome,
+  lazyVerifierOutcome,
+  type WithholderOutcome,
+  withholderOutcome,
+} from '../devnet/withholderOutcome.js'
 
 export type DevnetCommandOptions = {
   /** Address every server listens on (127.0.0.1; 0.0.0.0 serves other machines). */
@@ -50,10 +56,10 @@ export type DevnetCommandOptions = {
   /**
    * Nodes 0, 1, … in order: each answers wrong outputs at its rate and withholds the data of the
    * cheats it predicts will be sampled (`data-withholder:<rate>`); with `publishOnChallenge` it
-   * publishes them on-chain at the last moment once challenged (`late-publisher:<rate>`). Tests and
-   * demos only.
+   * publishes them on-chain at the last moment once challenged (`late-publisher:<rate>`); with
+   * `wholeBatch` it withholds every batch and proof (`batch-withholder:<rate>`). Tests and demos only.
    */
-  dataWithholders?: { rate: number; publishOnChallenge?: boolean }[]
+  dataWithholders?: { rate: number; publishOnChallenge?: boolean; wholeBatch?: boolean }[]
   /** A lazy verifier with its own key attests every receipt without re-executing (tests and demos only). */
   lazyVerifier?: boolean
   /** Stop once the workload has settled instead of serving until Ctrl-C. */
@@ -80,6 +86,9 @@ export type Tracked = {
   reached: Partial<Record<TrustLevel, number>>
   level: TrustLevel
   position?: { batchId: number; index: number }
+  /** The node-signed receipt the client holds (what it can claim a refund with). */
+  receipt: Receipt
+  signature: `0x${string}`
 }
 
 const LEVELS: TrustLevel[] = ['EXECUTED', 'COMMITTED', 'ATTESTED', 'DISPUTED', 'FINAL', 'OVERTURNED']
@@ -121,7 +130,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
   out(`  dashboard   ${net.dashboardUrl}/ (the trust dashboard; its API under /api/, Prometheus at /metrics)`)
   for (const [k, n] of net.nodes.entries())
     out(
-      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault ? `${options.fault.kind} ${options.fault.rate}` : `${options.dataWithholders![k]!.publishOnChallenge ? 'late publisher' : 'data withholder'} ${options.dataWithholders![k]!.rate}`} (tests and demos only)` : ''}`,
+      `  node ${k}      ${n.url} (${n.node.address})${n.faulty ? `  FAULTY: ${options.fault ? `${options.fault.kind} ${options.fault.rate}` : `${options.dataWithholders![k]!.publishOnChallenge ? 'late publisher' : options.dataWithholders![k]!.wholeBatch ? 'batch withholder' : 'data withholder'} ${options.dataWithholders![k]!.rate}`} (tests and demos only)` : ''}`,
     )
   for (const [k, v] of net.verifiers.entries()) out(`  verifier ${k}  ${net.verifierUrls[k]} (${v.address})`)
   out(
@@ -133,7 +142,9 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     )
   for (const [k, w] of (options.dataWithholders ?? []).entries())
     out(
-      `              node ${k} is a DATA WITHHOLDER: wrong outputs at ${w.rate}, the inputs of those it predicts sampled withheld${w.publishOnChallenge ? ', published on-chain at the last moment once challenged' : ' and their data challenges left unanswered'} (tests and demos only)`,
+      w.wholeBatch
+        ? `              node ${k} is a BATCH WITHHOLDER: wrong outputs at ${w.rate}, every batch and proof withheld (404), the cheats' data challenges left unanswered (tests and demos only)`
+        : `              node ${k} is a DATA WITHHOLDER: wrong outputs at ${w.rate}, the inputs of those it predicts sampled withheld${w.publishOnChallenge ? ', published on-chain at the last moment once challenged' : ' and their data challenges left unanswered'} (tests and demos only)`,
     )
   if (net.lazyVerifier)
     out(`              a LAZY VERIFIER (${net.lazyVerifier.address}) attests every receipt without re-executing (tests and demos only)`)
@@ -163,6 +174,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
         answer,
         inferenceId: r.inferenceId,
         outputHash: r.receipt.outputHash,
+        receipt: r.receipt,
+        signature: r.signature,
         mode: r.receipt.mode,
         node: r.node.url,
         faultyNode: net.nodes.find((n) => n.url === r.node.url)?.faulty ?? false,
@@ -222,6 +235,13 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     await new Promise((r) => setTimeout(r, 250))
   }
   await tracker.stop()
+  // A whole-batch withholder's overturned receipts named no client on-chain: their client claims its
+  // refund with its node-signed receipt (`challengeInclusion`).
+  for (const [k, w] of (options.dataWithholders ?? []).entries())
+    if (w.wholeBatch) {
+      const claimed = await claimInclusionRefunds(net, tracked, k)
+      out(`\nClient refunds claimed from node ${k} by inclusion challenges: ${claimed.proven} proven, ${claimed.expired} expired`)
+    }
   const attacks: AttackReport[] = []
   for (const [k, strategy] of (options.moneyAttacks ?? []).entries()) {
     // Accounts after the client's are used by no role: each attack gets its own.
@@ -601,7 +621,7 @@ function printSummary(s: DevnetSummary, out: (line: string) => void): void {
   }
   for (const a of s.withholders ?? []) {
     out(
-      `  node ${a.node} ${a.strategy}: ${a.cheats} cheats (${a.cheatsSampled} sampled, ${a.cheatsWithheld} withheld); ${a.dataChallenges} data challenges, ${a.dataPublished} answered; overturned ${a.overturnedForMissingData} for missing data, ${a.overturnedByGame} by a game; FINAL ${a.cheatsFinal} (${a.cheatsFinalUnchecked} of them sampled); node slashed ${a.nodeSlashed} VRT, clients refunded ${a.clientRefunded} VRT`,
+      `  node ${a.node} ${a.strategy}: ${a.cheats} cheats (${a.cheatsSampled} sampled, ${a.cheatsWithheld} withheld); ${a.dataChallenges} data challenges, ${a.dataPublished} answered; overturned ${a.overturnedForMissingData} for missing data, ${a.overturnedByGame} by a game; FINAL ${a.cheatsFinal} (${a.cheatsFinalUnchecked} of them sampled); node slashed ${a.nodeSlashed} VRT, clients refunded ${a.clientRefunded} VRT (${a.inclusionRefunds} claimed by inclusion challenges), channel credit ${a.clientCredit} VRT`,
     )
   }
   if (s.lazyVerifier) {

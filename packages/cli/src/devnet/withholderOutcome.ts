@@ -1,7 +1,8 @@
-import { scanLogs } from '@verity/chain'
+import { ContractRevertError, scanLogs, TxSender } from '@verity/chain'
 import { nodeRegistryAbi, Role, settlementAbi } from '@verity/contracts'
 import { sampledReceipts } from '@verity/node'
 import { mnistImage, quantizeInputs, runQuantized, tensorsHash } from '@verity/runtime'
+import { challengeInclusion } from '@verity/sdk'
 import { formatUnits } from 'viem'
 import type { DevnetCommandOptions, Tracked } from '../commands/devnet.js'
 import type { Devnet } from './startDevnet.js'
@@ -12,7 +13,7 @@ import type { Devnet } from './startDevnet.js'
  * Amounts in VRT.
  */
 export type WithholderOutcome = {
-  strategy: 'data-withholder' | 'late-publisher'
+  strategy: 'data-withholder' | 'late-publisher' | 'batch-withholder'
   /** Which devnet node (0, 1, …), and its address. */
   node: number
   address: string
@@ -34,6 +35,15 @@ export type WithholderOutcome = {
   /** Stake node 0 lost (NodeRegistry `Slashed`), and fees refunded to clients for its overturned cheats. */
   nodeSlashed: string
   clientRefunded: string
+  /**
+   * Inclusion challenges settled (proven or expired) and those that refunded the client, which
+   * claims with its node-signed receipts (`challengeInclusion`: an availability challenge names no
+   * client); and the client's channel credit with the node (fees of its
+   * overturned receipts it had not paid yet, deducted from the node's next redemptions).
+   */
+  inclusionClaims: number
+  inclusionRefunds: number
+  clientCredit: string
 }
 
 export type LazyVerifierOutcome = {
@@ -59,7 +69,7 @@ export async function withholderOutcome(
   const scan = <log>(fetch: (range: { fromBlock: bigint; toBlock: bigint }) => Promise<log[]>) =>
     scanLogs(net.chain, { fromBlock: fromBlock + 1n, fetch })
   const settlement = { address: net.book.contracts.settlement, abi: settlementAbi, strict: true } as const
-  const [committed, dataChallenged, published, overturned, finalized, slashes] = await Promise.all([
+  const [committed, dataChallenged, published, overturned, finalized, slashes, proven, expired] = await Promise.all([
     scan((r) => client.getContractEvents({ ...settlement, ...r, eventName: 'BatchCommitted', args: { node: hostile.node.address } })),
     scan((r) => client.getContractEvents({ ...settlement, ...r, eventName: 'DataChallenged' })),
     scan((r) => client.getContractEvents({ ...settlement, ...r, eventName: 'DataPublished' })),
@@ -75,6 +85,8 @@ export async function withholderOutcome(
         strict: true,
       }),
     ),
+    scan((r) => client.getContractEvents({ ...settlement, ...r, eventName: 'InclusionProven' })),
+    scan((r) => client.getContractEvents({ ...settlement, ...r, eventName: 'InclusionExpired', args: { node: hostile.node.address } })),
   ])
   const commits = new Map(committed.map((e) => [e.args.batchId, e]))
   const mine = <e extends { args: { batchId: bigint } }>(events: e[]) => events.filter((e) => commits.has(e.args.batchId))
@@ -131,8 +143,19 @@ export async function withholderOutcome(
       if (picked) finalUnchecked++
     }
   }
+  const inclusion = [...proven.filter((e) => commits.has(e.args.batchId)), ...expired]
+  refunded += inclusion.reduce((sum, e) => sum + e.args.refund, 0n)
+  const credit = await client.readContract({
+    ...settlement,
+    functionName: 'channelCredit',
+    args: [net.client.account.address, hostile.node.address],
+  })
   return {
-    strategy: options.dataWithholders?.[nodeIndex]?.publishOnChallenge ? 'late-publisher' : 'data-withholder',
+    strategy: options.dataWithholders?.[nodeIndex]?.publishOnChallenge
+      ? 'late-publisher'
+      : options.dataWithholders?.[nodeIndex]?.wholeBatch
+        ? 'batch-withholder'
+        : 'data-withholder',
     node: nodeIndex,
     address: hostile.node.address,
     cheats: cheats.length,
@@ -149,7 +172,58 @@ export async function withholderOutcome(
       18,
     ),
     clientRefunded: formatUnits(refunded, 18),
+    inclusionClaims: inclusion.length,
+    inclusionRefunds: inclusion.filter((e) => e.args.refund > 0n).length,
+    clientCredit: formatUnits(credit, 18),
   }
+}
+
+/**
+ * The devnet client claims what a whole-batch withholder owes it: for each of its receipts at node
+ * `nodeIndex` that ended OVERTURNED, it opens `challengeInclusion` with the node-signed receipt (a
+ * receipt already refunded is refused: `ReceiptSettledAlready`); the node proves the receipt at its
+ * overturned leaf (the client refunded) or is slashed again once the response time has passed.
+ */
+export async function claimInclusionRefunds(
+  net: Devnet,
+  tracked: Tracked[],
+  nodeIndex: number,
+): Promise<{ proven: number; expired: number }> {
+  const url = net.nodes[nodeIndex]!.url
+  const settlement = { address: net.book.contracts.settlement, abi: settlementAbi } as const
+  const open: { challengeId: bigint; deadline: bigint }[] = []
+  for (const t of tracked.filter((x) => x.node === url && x.level === 'OVERTURNED')) {
+    try {
+      open.push(await challengeInclusion(net.client, { receipt: t.receipt, signature: t.signature }))
+    } catch (error) {
+      if (!(error instanceof ContractRevertError && error.errorName === 'ReceiptSettledAlready')) throw error
+    }
+  }
+  const sender = new TxSender({ chain: net.chain, account: net.client.account })
+  let proven = 0
+  let expired = 0
+  for (const { challengeId, deadline } of open) {
+    for (;;) {
+      const { status } = await net.chain.publicClient.readContract({ ...settlement, functionName: 'getChallenge', args: [challengeId] })
+      if (status !== 1) {
+        proven++
+        break
+      }
+      const now = Math.max(Date.now(), Number((await net.chain.publicClient.getBlock()).timestamp) * 1000)
+      if (now > Number(deadline) * 1000) {
+        try {
+          await sender.write({ ...settlement, functionName: 'expireChallenge', args: [challengeId] })
+          expired++
+          break
+        } catch (error) {
+          // The chain's next block not past the deadline yet: retried.
+          if (!(error instanceof ContractRevertError && error.errorName === 'DisputeStillRunning')) throw error
+        }
+      }
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+  return { proven, expired }
 }
 
 /** The lazy verifier's outcome, from the chain: its attestations, the slashes they cost it, its pay. */

@@ -2,7 +2,7 @@
 pragma solidity 0.8.37;
 
 import {ModelRegistry} from "../ModelRegistry.sol";
-import {Settlement} from "../Settlement.sol";
+import {SettlementChallenges} from "../SettlementChallenges.sol";
 import {ReceiptMerkle} from "../lib/ReceiptMerkle.sol";
 import {OneStepProof} from "../onestep/OneStepProof.sol";
 import {OneStepVerifier} from "../onestep/OneStepVerifier.sol";
@@ -114,7 +114,8 @@ contract DisputeGame is IDisputeGame {
     uint256 public constant MAX_TURNS = 1 + 2 * 32 + 1 + 2 * 28 + 1 + 1 + 1 + 2 * 32 + 1;
     uint16 public constant BPS = 10_000;
 
-    Settlement public immutable settlement;
+    /// @dev Settlement, typed by the module whose functions (`resolveChallenge`) it forwards.
+    SettlementChallenges public immutable settlement;
     ModelRegistry public immutable models;
     OneStepVerifier public immutable oneStep;
     /// @notice Seconds each side may spend in total.
@@ -164,7 +165,7 @@ contract DisputeGame is IDisputeGame {
     /// @param slashAmount_ stake taken from a node that loses.
     /// @param bountyBps_ share of the slashed stake paid to a winning challenger (the rest is burned).
     constructor(
-        Settlement settlement_,
+        SettlementChallenges settlement_,
         ModelRegistry models_,
         OneStepVerifier oneStep_,
         uint32 clock_, uint32 minMoveTime_, uint96 slashAmount_, uint16 bountyBps_) {

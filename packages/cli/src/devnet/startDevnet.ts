@@ -147,11 +147,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         maxDisputeDuration: 2 * window,
         unbondingDelay: 4 * window,
         escrowWithdrawalDelay: 4 * window,
-        // A quarter of the window: a verifier challenges withheld data at min(window / 2, window −
-        // dataResponseTime − reserve) (dataChallengeDelay), and both its margins — before the contract
-        // refuses the challenge, and after a last-moment answer to re-execute it — are then ≥ a
-        // quarter window minus a tenth, 2 s in a 6-s demo window instead of 1 s with half.
-        dataResponseTime: Math.max(1, Math.floor(window / 4)),
+        dataResponseTime: Math.max(1, Math.floor(window / 2)),
         ...(options.decoyRateBps !== undefined ? { decoyRateBps: options.decoyRateBps } : {}),
       },
     })

@@ -50,7 +50,22 @@ describe('adversarial devnet: a data withholder, a late publisher and a lazy ver
       ['node', 'verity', 'devnet', '--json', '--dir', dir, '--port', '0', '--dashboard-port', '0']
         .concat(['--adversary', 'data-withholder:0.5', '--adversary', 'late-publisher:0.5', '--adversary', 'batch-withholder:0.5'])
         .concat(['--adversary', 'lazy-verifier'])
-        .concat(['--requests', '12', '--window', '6', '--sample-rate', '1', '--nodes', '3', '--verifiers', '1', '--batch-size', '4']),
+        .concat([
+          '--requests',
+          '12',
+          '--window',
+          '10',
+          '--data-response',
+          '3',
+          '--sample-rate',
+          '1',
+          '--nodes',
+          '3',
+          '--verifiers',
+          '1',
+          '--batch-size',
+          '4',
+        ]),
     )
     summary = await Promise.race([
       printed,

@@ -40,6 +40,8 @@ export type DevnetCommandOptions = {
   mode: VerificationMode
   sampleRate?: number
   window: number
+  /** Time a node has to answer a data challenge, seconds (default: half the window). */
+  dataResponse?: number
   nodes: number
   verifiers: number
   batchSize: number
@@ -112,6 +114,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     verifiers: options.verifiers,
     ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }),
     window: options.window,
+    ...(options.dataResponse === undefined ? {} : { dataResponseTime: options.dataResponse }),
     batchSize: options.batchSize,
     batchAgeMs: 1000,
     ...(options.fault ? { fault: options.fault } : {}),

@@ -63,6 +63,8 @@ export type DevnetOptions = {
   decoyRateBps?: number
   /** Challenge window, seconds. */
   window?: number
+  /** Time a node has to answer a data challenge, seconds (default: half the window, at least 1). */
+  dataResponseTime?: number
   batchSize?: number
   batchAgeMs?: number
   /** Node 0 cheats this way: a cheating node from @verity/adversary (tests and demos only). */
@@ -147,7 +149,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         maxDisputeDuration: 2 * window,
         unbondingDelay: 4 * window,
         escrowWithdrawalDelay: 4 * window,
-        dataResponseTime: Math.max(1, Math.floor(window / 2)),
+        dataResponseTime: options.dataResponseTime ?? Math.max(1, Math.floor(window / 2)),
         ...(options.decoyRateBps !== undefined ? { decoyRateBps: options.decoyRateBps } : {}),
       },
     })

@@ -186,6 +186,9 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     mapping(uint256 batchId => mapping(uint256 decoy => bool)) internal _decoyProven;
     /// @dev Receipts (by digest) whose client was refunded or had its fee credited: never again.
     mapping(bytes32 receiptDigest => bool) internal _receiptSettled;
+    /// @dev The open inclusion challenge of a receipt (by digest), if any: one at a time, so a node
+    ///      that missed one deadline is slashed once, not once per challenge its client piled up.
+    mapping(bytes32 receiptDigest => uint256 challengeId) internal _inclusionOpen;
 
     bytes32 internal constant ATTESTER_SLASHED = bytes32(uint256(2));
 
@@ -292,6 +295,7 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     error NotReceiptClient(address client, address caller);
     error BadNodeSignature(address recovered, address node);
     error ReceiptSettledAlready(bytes32 receiptDigest);
+    error InclusionChallengeOpen(bytes32 receiptDigest, uint256 challengeId);
 
     /// @param token_ the ERC-20 of fees and bonds (the registry's staking token).
     /// @param nodes_ the registry whose active inference nodes commit and whose verifiers attest.

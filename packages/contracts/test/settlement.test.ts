@@ -920,6 +920,12 @@ describe('Settlement: availability and inclusion challenges', () => {
     )
     // A receipt the node signed and never committed: unanswered, the node is slashed and the client refunded.
     await sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, await nodeSignature(vs[2]!.receipt)] })
+    // One open inclusion challenge per receipt: a client cannot pile them up to have one missed deadline slashed many times.
+    await expectRevert(
+      sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, await nodeSignature(vs[2]!.receipt)] }),
+      'InclusionChallengeOpen',
+      [await read().receiptDigest([vs[2]!.receipt]), 2n],
+    )
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [2n] }), 'DisputeStillRunning')
     await f.chain.increaseTime(RESPONSE)
     await expectRevert(

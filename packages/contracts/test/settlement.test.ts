@@ -751,7 +751,13 @@ describe('Settlement: data challenges', () => {
     expect(events(second, 'ChallengeRedundant')[0]).toMatchObject({ challengeId: 2n, bond: DATA_BOND })
     expect(await read().claimable([sender(7).address])).toBe(DATA_BOND)
     expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
-    await expectRevert(challengeData(batch, 1), 'AlreadyOverturned', [batch.batchId, 1])
+    // (An execution challenge: a data challenge this late in the window is refused as DataChallengeTooLate
+    // once a wall-clock second has passed since the commit.)
+    await expectRevert(
+      sender(OTHER).write({ ...s(), functionName: 'challenge', args: [batch.batchId, batch.receipts[1]!, 1, batch.tree.proof(1)] }),
+      'AlreadyOverturned',
+      [batch.batchId, 1],
+    )
     expect((await read().getBatch([batch.batchId])).status).toBe(BatchStatus.committed)
   })
 })

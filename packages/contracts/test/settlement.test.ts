@@ -927,10 +927,12 @@ describe('Settlement: availability and inclusion challenges', () => {
     // A receipt the node signed and never committed: unanswered, the node is slashed and the client refunded.
     await sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, await nodeSignature(vs[2]!.receipt)] })
     // One open inclusion challenge per receipt: a client cannot pile them up to have one missed deadline slashed many times.
+    // (Everything awaited before the write starts: its rejection must have a listener from the start.)
+    const [digest2, signature2] = [await read().receiptDigest([vs[2]!.receipt]), await nodeSignature(vs[2]!.receipt)]
     await expectRevert(
-      sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, await nodeSignature(vs[2]!.receipt)] }),
+      sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, signature2] }),
       'InclusionChallengeOpen',
-      [await read().receiptDigest([vs[2]!.receipt]), 2n],
+      [digest2, 2n],
     )
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [2n] }), 'DisputeStillRunning')
     await f.chain.increaseTime(RESPONSE)

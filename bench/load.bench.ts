@@ -13,6 +13,7 @@
  *   npm run bench:load -- [--seconds 60] [--ref-seconds 20] [--concurrency 1,8,32] [--prefill 1000000]
  *     [--max-rate 4000] (requests signed per second of a node phase) [--profile DIR] (V8 CPU profile of the node)
  *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node's model runs in N worker threads, default 1; 0: on the event loop)
+ *     [--inline-run-ms N] (a lone request runs a model whose last run took ≤ N ms on the event loop, default 1; 0: never)
  *     [--finalize 0] (the node never finalizes) [--node-flags "..."] (flags of the node process)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -159,6 +160,7 @@ if (role === 'node') {
     price: PRICE,
     batch: { maxSize: Number(flag('batch') ?? 256), maxAgeMs: 1000 },
     runWorkers: Number(flag('workers') ?? 1),
+    inlineRunMaxMs: Number(flag('inline-run-ms') ?? 1),
     finalize: flag('finalize') !== '0',
     redeem: { minAmount: 1000n * PRICE, maxAgeMs: 60_000 },
     log: (line) => process.stderr.write(`node: ${line}\n`),
@@ -486,7 +488,9 @@ if (role === 'main') {
   console.log(
     `load bench: ${seconds} s per node phase, ${refSeconds} s per reference phase, concurrency ${levels.join(', ')}, prefill ${prefill}`,
   )
-  console.log(`native secp256k1: ${nativeSecp256k1}; model runs in ${Number(flag('workers') ?? 1)} worker thread(s) (0: on the event loop)`)
+  console.log(
+    `native secp256k1: ${nativeSecp256k1}; model runs in ${Number(flag('workers') ?? 1)} worker thread(s) (0: on the event loop), inline when alone and ≤ ${Number(flag('inline-run-ms') ?? 1)} ms`,
+  )
   const profile = flag('profile')
   const node = await start(
     [
@@ -499,6 +503,8 @@ if (role === 'main') {
       ...(flag('stats') ? ['--stats', '1'] : []),
       '--workers',
       flag('workers') ?? '1',
+      '--inline-run-ms',
+      flag('inline-run-ms') ?? '1',
     ],
     [...(profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : []), ...(flag('node-flags')?.split(' ').filter(Boolean) ?? [])],
   )

@@ -22,6 +22,7 @@ import { authoriseRequest } from './infer/authoriseRequest.js'
 import { type Executor, executeRequest, honestExecutor } from './infer/executeRequest.js'
 import { parseInferRequest } from './infer/parseInferRequest.js'
 import { priceRequest } from './infer/priceRequest.js'
+import { runsInline } from './infer/runsInline.js'
 import { signReceipt } from './infer/signReceipt.js'
 import { storeInference } from './infer/storeInference.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
@@ -53,6 +54,13 @@ export type InferenceNodeOptions = {
    * whose full collections otherwise grow under load (docs/benchmarks.md, "Second pass").
    */
   runWorkers?: number
+  /**
+   * A request alone in the node (no other being answered) runs its model on the event loop when the
+   * fastest of the model's last 8 runs took at most this many ms (default 1; 0: always in a worker): alone, it would
+   * otherwise wait for a message to a worker and back (docs/benchmarks.md, "Fourth pass"), while a
+   * slow model still never holds the event loop.
+   */
+  inlineRunMaxMs?: number
   log?(line: string): void
 }
 
@@ -113,6 +121,11 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const executor = parts.executor ?? honestExecutor
   const runWorkers = options.runWorkers ?? 1
   const runPool = !parts.executor && runWorkers > 0 ? createRunPool(runWorkers, { log }) : undefined
+  const inlineRunMaxMs = options.inlineRunMaxMs ?? 1
+  /** Each model's last 8 run times (ms), by artifact hash: the fastest decides whether a lone request may run it inline. */
+  const recentRunMs = new Map<string, number[]>()
+  /** Requests between their parse and their answer. */
+  let answering = 0
   const escrows = createEscrowBook({ chain, book, log })
   let publicUrl = options.publicUrl ?? ''
   let localUrl = ''
@@ -271,6 +284,15 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
    * `serveInfer` straight from node:http (the hot path, without the Request/Response objects).
    */
   async function answerInfer(text: string): Promise<{ body: string; timing: string }> {
+    answering++
+    try {
+      return await answerOne(text)
+    } finally {
+      answering--
+    }
+  }
+
+  async function answerOne(text: string): Promise<{ body: string; timing: string }> {
     const started = performance.now()
     const timings: string[] = []
     let last = started
@@ -288,8 +310,14 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     const escrow = await escrows.available(client)
     const { fee } = priceRequest({ request, requestHash, client, price, escrow, store })
     mark('price')
-    const { outputs, computeMs } = runPool ? await runPool.run(model, inputs) : executeRequest({ model, inputs, inputHash, executor })
-    mark('run')
+    const inWorker =
+      runPool !== undefined && !runsInline({ answering, recentRunMs: recentRunMs.get(model.artifactHash), maxMs: inlineRunMaxMs })
+    const { outputs, computeMs } = inWorker ? await runPool.run(model, inputs) : executeRequest({ model, inputs, inputHash, executor })
+    const recent = recentRunMs.get(model.artifactHash) ?? []
+    recent.push(computeMs)
+    if (recent.length > 8) recent.shift()
+    recentRunMs.set(model.artifactHash, recent)
+    mark(inWorker || !runPool ? 'run' : 'run-inline')
     const {
       receipt,
       id,

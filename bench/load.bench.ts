@@ -14,6 +14,7 @@
  *     [--max-rate 4000] (requests signed per second of a node phase) [--profile DIR] (V8 CPU profile of the node)
  *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node's model runs in N worker threads, default 1; 0: on the event loop)
  *     [--inline-run-ms N] (a lone request runs a model whose last run took ≤ N ms on the event loop, default 1; 0: never)
+ *     [--writer-thread 0] (receipts written on the event loop, not in their own thread)
  *     [--finalize 0] (the node never finalizes) [--node-flags "..."] (flags of the node process)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -21,7 +22,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { Agent, createServer, request as httpRequest } from 'node:http'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PerformanceObserver } from 'node:perf_hooks'
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { deployVerity, startEmbeddedChain, TxSender } from '@verity/chain'
@@ -161,6 +162,7 @@ if (role === 'node') {
     batch: { maxSize: Number(flag('batch') ?? 256), maxAgeMs: 1000 },
     runWorkers: Number(flag('workers') ?? 1),
     inlineRunMaxMs: Number(flag('inline-run-ms') ?? 1),
+    writerThread: flag('writer-thread') !== '0',
     finalize: flag('finalize') !== '0',
     redeem: { minAmount: 1000n * PRICE, maxAgeMs: 60_000 },
     log: (line) => process.stderr.write(`node: ${line}\n`),
@@ -199,7 +201,8 @@ if (role === 'node') {
 
 /**
  * Every 5 s on stderr (`--stats`): receipts stored, WAL and database size, the writer's transactions
- * (event-loop ms per flush) and fsyncs (ms), and V8's GC time by kind — where a node slows down.
+ * (ms per flush, on the writer's thread) and fsyncs (ms), the longest holds of the event loop, and
+ * V8's GC time by kind — where a node slows down.
  */
 function nodeStats(node: ReturnType<typeof createInferenceNode>, dbPath: string) {
   const gc: Record<string, number> = {}
@@ -220,14 +223,17 @@ function nodeStats(node: ReturnType<typeof createInferenceNode>, dbPath: string)
   }
   const q = (values: number[], p: number) => ([...values].sort((a, b) => a - b)[Math.floor(p * (values.length - 1))] ?? 0).toFixed(2)
   let cpu = process.cpuUsage()
-  setInterval(() => {
-    const w = node.writer
+  // How long the event loop was held at a stretch (a transaction, a WAL checkpoint, a run...).
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 })
+  loopDelay.enable()
+  setInterval(async () => {
+    const w = await node.writer.stats()
     const used = process.cpuUsage(cpu)
     cpu = process.cpuUsage()
     process.stderr.write(
-      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB, external ${(process.memoryUsage().external / 1e6).toFixed(0)} MB (array buffers ${(process.memoryUsage().arrayBuffers / 1e6).toFixed(0)} MB)\n`,
+      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} max ${(loopDelay.max / 1e6).toFixed(1)} ms; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB, external ${(process.memoryUsage().external / 1e6).toFixed(0)} MB (array buffers ${(process.memoryUsage().arrayBuffers / 1e6).toFixed(0)} MB)\n`,
     )
-    for (const a of [w.flushMs, w.syncMs, w.groupSizes]) a.length = 0
+    loopDelay.reset()
     for (const k of Object.keys(gc)) delete gc[k]
   }, 5000).unref()
 }
@@ -505,6 +511,8 @@ if (role === 'main') {
       flag('workers') ?? '1',
       '--inline-run-ms',
       flag('inline-run-ms') ?? '1',
+      '--writer-thread',
+      flag('writer-thread') ?? '1',
     ],
     [...(profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : []), ...(flag('node-flags')?.split(' ').filter(Boolean) ?? [])],
   )

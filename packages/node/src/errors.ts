@@ -1,18 +1,8 @@
 import { boundedDetails } from '@verity/protocol'
 import { BaseError } from '@verity/runtime'
+import { ApiError } from './apiError.js'
 
-/** An error a client of a node's HTTP API can cause; `status` is its HTTP status. */
-export class ApiError extends BaseError {
-  override name = 'ApiError'
-  readonly status: number
-  constructor(status: number, code: string, shortMessage: string, details: Record<string, unknown> = {}) {
-    super(code, shortMessage, { details })
-    this.status = status
-  }
-}
-
-export const badRequest = (code: string, message: string, details: Record<string, unknown> = {}) =>
-  new ApiError(400, code, message, details)
+export { ApiError, badRequest } from './apiError.js'
 
 /** HTTP status of every error code a node returns: the one place codes map to statuses. */
 export function httpStatusOf(error: unknown): number {

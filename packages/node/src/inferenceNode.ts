@@ -26,10 +26,11 @@ import { runsInline } from './infer/runsInline.js'
 import { signReceipt } from './infer/signReceipt.js'
 import { storeInference } from './infer/storeInference.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
+import { type ReceiptSink, receiptSinkInThread } from './receiptSink.js'
 import { type BatchEvent, ReceiptStore } from './receiptStore.js'
-import { ReceiptWriter } from './receiptWriter.js'
 import { createRunPool } from './runPool.js'
 import { batchTrustOf, chainStateIn, chainStateOf, receiptLevels } from './storedTrust.js'
+import { createWriterThread } from './writerThread.js'
 
 export type InferenceNodeOptions = {
   chain: Chain
@@ -61,6 +62,12 @@ export type InferenceNodeOptions = {
    * slow model still never holds the event loop.
    */
   inlineRunMaxMs?: number
+  /**
+   * Receipts are written (group commit, SQLite's WAL checkpoints, the fsync callbacks) by a worker
+   * thread of their own (default true; false: on the event loop), so storage never holds up the
+   * thread that serves requests (docs/benchmarks.md, "Fourth pass").
+   */
+  writerThread?: boolean
   log?(line: string): void
 }
 
@@ -86,7 +93,7 @@ export type InferenceNode = {
   address: Hex
   store: ReceiptStore
   /** Its group-commit writer (the bench reads its flush and fsync figures). */
-  writer: ReceiptWriter
+  writer: ReceiptSink
   /** Starts HTTP on `host` (default 127.0.0.1; 0.0.0.0 serves other machines), the batcher and the chain watcher; resolves with the URL. */
   start(port?: number, host?: string): Promise<string>
   stop(): Promise<void>
@@ -109,7 +116,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const price = options.price ?? 10n ** 15n
   // Commits here do not fsync on their own: the steps that must be on disk sync themselves (see ReceiptStore).
   const store = new ReceiptStore(options.dbPath, { syncOnCommit: false })
-  const writer = new ReceiptWriter(options.dbPath)
+  const writer = options.writerThread === false ? receiptSinkInThread(options.dbPath) : createWriterThread(options.dbPath, { log })
   const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const contracts = verityContracts(chain, book)
   const sender = new TxSender({
@@ -563,7 +570,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       await writer.drain()
       await runPool?.close()
       await escrows.stop()
-      writer.close()
+      await writer.close()
       store.close()
     },
   }

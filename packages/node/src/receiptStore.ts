@@ -1,7 +1,7 @@
 import { closeSync, fdatasyncSync, openSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
-import { ApiError } from './errors.js'
+import { ApiError } from './apiError.js'
 
 /** One answered request as the node stores it (written before the answer leaves the node). */
 export type StoredInference = {

@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { LoadedModel } from '@verity/runtime'
+import { startWorker } from './workerThread.js'
 
 /** Runs models off the event loop, in worker threads (each loads a model once, from its checked artifact). */
 export type RunPool = {
@@ -45,17 +46,7 @@ type RunAnswer = { id: number; outputs?: Int16Array[]; computeMs?: number; error
  */
 export function createRunPool(size: number, options: RunPoolOptions = {}): RunPool {
   const restartDelayMs = options.restartDelayMs ?? 1000
-  // Built, the worker is the .js beside this file. From source (tsx, vitest) it is the .ts, which a
-  // worker loads only once tsx's loader is registered in it (workers do not inherit `--import`).
-  const source = import.meta.url.endsWith('.ts')
-  const entry = new URL(source ? './runWorker.ts' : './runWorker.js', import.meta.url)
-  const spawn = () =>
-    source
-      ? new Worker(
-          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}) })`,
-          { eval: true },
-        )
-      : new Worker(entry)
+  const spawn = () => startWorker('runWorker')
   let nextId = 0
   let closed = false
   let restarts = 0

@@ -1,6 +1,6 @@
 import type { InferenceRequest } from '@verity/contracts'
 import type { Hex } from 'viem'
-import { ApiError } from '../errors.js'
+import { ApiError } from '../apiError.js'
 import { type Channel, chargeChannel, type ReceiptStore } from '../receiptStore.js'
 
 export type PriceRequestParameters = {

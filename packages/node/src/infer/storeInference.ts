@@ -1,15 +1,15 @@
 import { type InferenceRequest, inputsToWire, type Receipt, receiptToWire, requestToWire } from '@verity/contracts'
 import type { LoadedModel } from '@verity/runtime'
 import type { Hex } from 'viem'
+import type { ReceiptSink } from '../receiptSink.js'
 import type { ReceiptStore } from '../receiptStore.js'
-import type { ReceiptWriter } from '../receiptWriter.js'
 import { outputsJson } from './outputsJson.js'
 import { checkSpendable } from './priceRequest.js'
 
 export type StoreInferenceParameters = {
   store: ReceiptStore
   /** Group commit: when given, the receipt goes in the writer's next transaction (with others), re-checked there. */
-  writer?: ReceiptWriter
+  writer?: ReceiptSink
   model: LoadedModel
   request: InferenceRequest
   /** The client's signature over the request (its voucher for `channelTotal`). */
@@ -61,7 +61,7 @@ export async function storeInference(p: StoreInferenceParameters): Promise<strin
   const inputBody = JSON.stringify(inputsToWire(p.model, p.inputs))
   if (p.writer) {
     // The answer leaves once the transaction holding its receipt is on disk; the escrow is re-checked inside it.
-    await p.writer.insert(row, inputBody, (writing) => checkSpendable(writing, receipt.client, p.escrow, receipt.fee))
+    await p.writer.insert(row, inputBody, p.escrow)
   } else {
     checkSpendable(p.store, receipt.client, p.escrow, receipt.fee)
     p.store.insertInference(row, inputBody)

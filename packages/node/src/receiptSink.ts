@@ -1,0 +1,49 @@
+import { checkSpendable } from './infer/priceRequest.js'
+import type { StoredInference } from './receiptStore.js'
+import { ReceiptWriter } from './receiptWriter.js'
+
+/** A receipt's row as the request path hands it to storage. */
+export type NewInference = Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>
+
+/** The storage step's figures since they were last read (for the bench's `--stats`). */
+export type WriterStats = { flushMs: number[]; syncMs: number[]; groupSizes: number[] }
+
+/**
+ * Where the request path stores its receipts: `insert` resolves once the receipt is durable, and
+ * refuses (rejects with the `ApiError`) a replayed request, a fee its client's vouchers do not cover,
+ * and a fee beyond `escrow` less the client's fees not yet redeemed — all checked inside the
+ * transaction that stores it. Implemented on the event loop (`receiptSinkInThread`) and in a worker
+ * thread (`createWriterThread`).
+ */
+export type ReceiptSink = {
+  insert(inference: NewInference, inputBody: string, escrow: bigint): Promise<void>
+  /** Resolves once everything handed in so far is durable (or refused). */
+  drain(): Promise<void>
+  close(): Promise<void>
+  stats(): Promise<WriterStats>
+}
+
+/** The escrow check a stored receipt passes inside its transaction (the client's fees redeemed and not). */
+export const admitWithin = (inference: NewInference, escrow: bigint) => (store: ReceiptWriter['store']) =>
+  checkSpendable(store, inference.client, escrow, BigInt(inference.fee))
+
+/** Takes the figures a writer kept and empties its lists. */
+export function takeStats(writer: ReceiptWriter): WriterStats {
+  const stats = { flushMs: [...writer.flushMs], syncMs: [...writer.syncMs], groupSizes: [...writer.groupSizes] }
+  for (const list of [writer.flushMs, writer.syncMs, writer.groupSizes]) list.length = 0
+  return stats
+}
+
+/** A `ReceiptWriter` on this thread's event loop, as a `ReceiptSink`. */
+export function receiptSinkInThread(dbPath: string): ReceiptSink {
+  const writer = new ReceiptWriter(dbPath)
+  return {
+    insert: (inference, inputBody, escrow) => writer.insert(inference, inputBody, admitWithin(inference, escrow)),
+    drain: () => writer.drain(),
+    async close() {
+      await writer.drain()
+      writer.close()
+    },
+    stats: async () => takeStats(writer),
+  }
+}

@@ -301,7 +301,8 @@ export class ReceiptStore {
       ).run({ ...inference, channelTotal: padTotal(inference.channelTotal) })
       this.writeChannel(inference.client, channel)
     })
-    insert()
+    // It reads before it writes: the write lock first, so another connection's commit cannot come between (see ReceiptWriter).
+    insert.immediate()
   }
 
   /** The client's channel with this node (all zero before its first request). O(1). */

@@ -98,6 +98,30 @@ describe('ReceiptWriter: group commit', () => {
     writer.close()
   })
 
+  it("holds the write lock from the start of a group: another connection's commit cannot come between a receipt's reads and its writes", async () => {
+    const path = fresh()
+    const writer = new ReceiptWriter(path)
+    // The node's other connection (batches, chain events), which now writes from another thread.
+    const other = new Database(path)
+    other.pragma('busy_timeout = 0')
+    let otherWrite = 'not tried'
+    const admit = (writing: ReceiptStore) => {
+      writing.channel(A) // the receipt's transaction has read
+      try {
+        other.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', '1')").run()
+        otherWrite = 'committed'
+      } catch (error) {
+        otherWrite = (error as { code?: string }).code ?? String(error)
+      }
+    }
+    await writer.insert(inference(1, A, FEE), '[]', admit)
+    // Deferred, the other commit went in and the receipt's insert then failed with SQLITE_BUSY.
+    expect(otherWrite).toBe('SQLITE_BUSY')
+    expect(writer.store.getInference(h(1, 1))).toMatchObject({ nonce: '1' })
+    other.close()
+    writer.close()
+  })
+
   it('drain waits for what is queued', async () => {
     const writer = new ReceiptWriter(fresh())
     const store = writer.store

@@ -87,15 +87,20 @@ export class ReceiptWriter {
       const jobs = this.queue.splice(0, this.maxGroup)
       const refused = new Map<Job, unknown>()
       try {
-        this.store.db.transaction(() => {
-          for (const job of jobs) {
-            try {
-              this.store.insertInference(job.inference, job.inputBody, job.admit)
-            } catch (error) {
-              refused.set(job, error)
+        // IMMEDIATE: the write lock from the start. The node's other connection writes too (batches,
+        // chain events), from another thread once this writer has its own: a deferred transaction
+        // that read first would fail (SQLITE_BUSY, no wait) had that connection committed meanwhile.
+        this.store.db
+          .transaction(() => {
+            for (const job of jobs) {
+              try {
+                this.store.insertInference(job.inference, job.inputBody, job.admit)
+              } catch (error) {
+                refused.set(job, error)
+              }
             }
-          }
-        })()
+          })
+          .immediate()
       } catch (error) {
         for (const job of jobs) job.reject(error)
         continue

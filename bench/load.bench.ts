@@ -14,7 +14,7 @@
  *     [--max-rate 4000] (requests signed per second of a node phase) [--profile DIR] (V8 CPU profile of the node)
  *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node's model runs in N worker threads, default 1; 0: on the event loop)
  *     [--inline-run-ms N] (a lone request runs a model whose last run took ≤ N ms on the event loop, default 1; 0: never)
- *     [--writer-thread 0] (receipts written on the event loop, not in their own thread)
+ *     [--writer-thread 1] (receipts written in their own thread, not on the event loop)
  *     [--finalize 0] (the node never finalizes) [--node-flags "..."] (flags of the node process)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -162,7 +162,7 @@ if (role === 'node') {
     batch: { maxSize: Number(flag('batch') ?? 256), maxAgeMs: 1000 },
     runWorkers: Number(flag('workers') ?? 1),
     inlineRunMaxMs: Number(flag('inline-run-ms') ?? 1),
-    writerThread: flag('writer-thread') !== '0',
+    writerThread: flag('writer-thread') === '1',
     finalize: flag('finalize') !== '0',
     redeem: { minAmount: 1000n * PRICE, maxAgeMs: 60_000 },
     log: (line) => process.stderr.write(`node: ${line}\n`),
@@ -512,7 +512,7 @@ if (role === 'main') {
       '--inline-run-ms',
       flag('inline-run-ms') ?? '1',
       '--writer-thread',
-      flag('writer-thread') ?? '1',
+      flag('writer-thread') ?? '0',
     ],
     [...(profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : []), ...(flag('node-flags')?.split(' ').filter(Boolean) ?? [])],
   )

@@ -64,8 +64,9 @@ export type InferenceNodeOptions = {
   inlineRunMaxMs?: number
   /**
    * Receipts are written (group commit, SQLite's WAL checkpoints, the fsync callbacks) by a worker
-   * thread of their own (default true; false: on the event loop), so storage never holds up the
-   * thread that serves requests (docs/benchmarks.md, "Fourth pass").
+   * thread of their own instead of on the event loop (default false: in the load bench the thread's
+   * extra hand-offs cost more than the event loop's transactions and checkpoints did;
+   * docs/benchmarks.md, "Fourth pass").
    */
   writerThread?: boolean
   log?(line: string): void
@@ -116,7 +117,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const price = options.price ?? 10n ** 15n
   // Commits here do not fsync on their own: the steps that must be on disk sync themselves (see ReceiptStore).
   const store = new ReceiptStore(options.dbPath, { syncOnCommit: false })
-  const writer = options.writerThread === false ? receiptSinkInThread(options.dbPath) : createWriterThread(options.dbPath, { log })
+  const writer = options.writerThread ? createWriterThread(options.dbPath, { log }) : receiptSinkInThread(options.dbPath)
   const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const contracts = verityContracts(chain, book)
   const sender = new TxSender({

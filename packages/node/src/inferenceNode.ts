@@ -323,6 +323,8 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       computeMs,
     })
     mark('store')
+    // The open batch may need a decoy now (made after the answer, off this request's path).
+    batcher.noteReceipts()
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
     metrics.inc('inference_seconds_total', {}, (performance.now() - started) / 1000)
     metrics.observe('compute_seconds', computeMs / 1000)

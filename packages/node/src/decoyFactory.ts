@@ -11,7 +11,7 @@ import {
 } from '@verity/contracts'
 import { type LoadedModel, tensorsHash } from '@verity/runtime'
 import { concat, type Hex, hexToBigInt, keccak256, toHex } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 import type { DecoyLeaf, StoredInference } from './receiptStore.js'
 
 /** How many client keys a node's decoys are spread over (each a key only the node holds). */
@@ -24,6 +24,14 @@ export type DecoyFactoryOptions = {
   modelFor(modelId: Hex): Promise<LoadedModel>
   /** The stored input body of a real receipt (the decoy's input is a one-value variation of it). */
   inputOf(inputHash: Hex): string | undefined
+  /**
+   * A fresh decoy client (`DecoyClientPool.take`): the key that signs this decoy, retired by the call,
+   * and the channel total its request continues. Without one (no pool, or none ready) the decoy is
+   * signed by one of `DECOY_CLIENTS` keys derived from the node's (docs/protocol.md, "Known limits").
+   */
+  clientFor?(fee: bigint): { account: PrivateKeyAccount; channelTotal: bigint } | undefined
+  /** Told when a decoy had to fall back to a derived key. */
+  onFallback?(): void
 }
 
 /**
@@ -58,7 +66,9 @@ export function createDecoyFactory(o: DecoyFactoryOptions): (secret: Hex, templa
     const body = o.inputOf(template.inputHash)
     if (body === undefined) throw new Error(`decoy template ${template.id} has no stored input`)
     const fee = BigInt(template.fee)
-    const client = clients[Number(draw % BigInt(DECOY_CLIENTS))]!
+    const fresh = o.clientFor?.(fee)
+    if (!fresh) o.onFallback?.()
+    const client = fresh?.account ?? clients[Number(draw % BigInt(DECOY_CLIENTS))]!
     const inputs = perturbInput(inputsFromWire(model, JSON.parse(body)), secret)
     const inputHash = tensorsHash(inputs)
     const templateRequest = JSON.parse(template.requestJson) as { deadline: string }
@@ -73,7 +83,7 @@ export function createDecoyFactory(o: DecoyFactoryOptions): (secret: Hex, templa
       maxFee: fee,
       nonce: (draw >> 96n) & ((1n << 64n) - 1n),
       deadline: issuedAt + (ttl > 0n ? ttl : 60n),
-      channelTotal: fee * (1n + ((draw >> 160n) % 1000n)),
+      channelTotal: fresh?.channelTotal ?? fee * (1n + ((draw >> 160n) % 1000n)),
     }
     const requestHash = hashRequest(request, o.domain)
     const clientSignature = await client.sign({ hash: requestHash })
@@ -109,7 +119,8 @@ export function createDecoyFactory(o: DecoyFactoryOptions): (secret: Hex, templa
         signature: await node.sign({ hash: id }),
         requestJson: JSON.stringify(requestToWire(request)),
         clientSignature,
-        // What a client asking for it would be shown: the template's outputs (docs/protocol.md, threat table).
+        // Stored for the row's shape only: outputs go to their client in the answer to `/v1/infer`,
+        // and no route serves a stored receipt's outputs (`GET /v1/inferences/:id` shows none).
         outputsJson: template.outputsJson,
         // A run time like the template's (within ±10 %), not a copy of it: equal times would pair them.
         computeMs: template.computeMs === null ? null : template.computeMs * (0.9 + Number((draw >> 200n) % 1000n) / 5000),

@@ -462,6 +462,14 @@ export class ReceiptStore {
          VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
            @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal, @secret)`,
       ).run({ ...leaf.inference, channelTotal: padTotal(leaf.inference.channelTotal), secret: leaf.secret })
+      // Its client's channel moves as for any receipt (what `/v1/channels/:client` shows stays consistent).
+      const channel = this.channel(leaf.inference.client)
+      const total = BigInt(leaf.inference.channelTotal)
+      this.writeChannel(leaf.inference.client, {
+        ...channel,
+        authorized: total > channel.authorized ? total : channel.authorized,
+        charged: channel.charged + BigInt(leaf.inference.fee),
+      })
     })()
     if (!this.syncOnCommit) this.syncWal()
     return this.getInference(leaf.inference.id)!

@@ -1,0 +1,277 @@
+import { type AddressBook, type Chain, TxSender } from '@verity/chain'
+import {
+  eip712Types,
+  type InferenceRequest,
+  inputsFromWire,
+  inputsToWire,
+  requestToWire,
+  settlementAbi,
+  verityDomain,
+  verityTokenAbi,
+} from '@verity/contracts'
+import { type LoadedModel, tensorsHash } from '@verity/runtime'
+import { type Address, type Hex, hexToBigInt, toHex } from 'viem'
+import { generatePrivateKey, type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
+import { perturbInput } from './decoyFactory.js'
+import type { ReceiptStore } from './receiptStore.js'
+
+/**
+ * Decoy clients that look like clients (docs/protocol.md, "Decoys"): single-use keys the node keeps
+ * in its store, each funded from the operator's funder account, holding its own escrow in Settlement
+ * (its own `approve` and `deposit`, as the SDK does) and aged with a few genuine paid requests through
+ * the node's `/v1/infer` ("canaries": real, correct receipts) before it signs one decoy, which
+ * continues its channel (`channelTotal` = its last voucher + the fee). Once used it is retired.
+ */
+export type DecoyClientPoolOptions = {
+  chain: Chain
+  book: AddressBook
+  store: ReceiptStore
+  /** The account that pays for the pool: native coin for gas and tokens for escrow (a private key). */
+  funder: Hex
+  /** Aged clients kept ready (default 4). */
+  poolSize?: number
+  /** Mean canaries per client; each client draws its own count from [1, 2·canaries − 1] (default 2). */
+  canaries?: number
+  /** Escrow each client deposits (default 1,000 fees at the node's price). */
+  escrow?: bigint
+  /** Native coin sent to each client for its approve and deposit (default 0.01 of the coin). */
+  gas?: bigint
+  /** Tokens each client keeps in its wallet beside its escrow, as a client keeps some for challenge bonds (default 0). */
+  walletTokens?: bigint
+  /** The node's price (a canary pays it). */
+  price: bigint
+  node: Address
+  domain: { chainId: number; settlement: Hex }
+  model(modelId: Hex): Promise<LoadedModel>
+  /** Posts a request to the node's own `POST /v1/infer`; throws unless it is answered with a receipt. */
+  postInfer(body: string): Promise<void>
+  log(line: string): void
+}
+
+export type DecoyClientCosts = {
+  /** Clients made, ready (aged, unused) and used for a decoy. */
+  made: number
+  ready: number
+  used: number
+  /** Gas of the funder's transfers and the clients' approve and deposit. */
+  gasUsed: bigint
+  /** Canary receipts and the compute they took (ms, the node's own measure). */
+  canaries: number
+  canaryComputeMs: number
+}
+
+export type DecoyClientPool = {
+  /**
+   * Takes a ready client for one decoy and retires it (durably, on the store's connection, before the
+   * decoy is stored): its account and the channel total its decoy continues. Undefined when none is ready.
+   */
+  take(fee: bigint): { account: PrivateKeyAccount; channelTotal: bigint } | undefined
+  /** One step of upkeep (make, fund, deposit for or age one client); false when there was nothing to do. */
+  step(): Promise<boolean>
+  start(intervalMs?: number): void
+  stop(): Promise<void>
+  costs(): DecoyClientCosts
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS decoy_clients (
+  address TEXT PRIMARY KEY,
+  key TEXT NOT NULL,
+  canaries INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  gas_used TEXT NOT NULL DEFAULT '0',
+  created_at_ms INTEGER NOT NULL
+);
+`
+
+type ClientRow = { address: Hex; key: Hex; canaries: number; state: 'aging' | 'ready' | 'used'; gas_used: string }
+
+/** One sender per funder account and chain in this process: the nodes of a devnet share a funder. */
+const funders = new Map<string, TxSender>()
+function funderSender(chain: Chain, key: Hex): TxSender {
+  const id = `${chain.rpcUrl} ${privateKeyToAccount(key).address}`
+  let sender = funders.get(id)
+  if (!sender) {
+    sender = new TxSender({ chain, account: key })
+    funders.set(id, sender)
+  }
+  return sender
+}
+
+export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPool {
+  const { chain, book, store } = o
+  const db = store.db
+  db.exec(SCHEMA)
+  const poolSize = o.poolSize ?? 4
+  const canaries = Math.max(1, o.canaries ?? 2)
+  const escrow = o.escrow ?? 1000n * o.price
+  const gas = o.gas ?? 10n ** 16n
+  const walletTokens = o.walletTokens ?? 0n
+  const funder = funderSender(chain, o.funder)
+  const tokenAbi = verityTokenAbi
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<unknown> | undefined
+
+  const rows = (state: ClientRow['state']) =>
+    db.prepare('SELECT * FROM decoy_clients WHERE state = ? ORDER BY created_at_ms, address').all(state) as ClientRow[]
+  const addGas = (address: Hex, used: bigint) => {
+    const row = db.prepare('SELECT gas_used FROM decoy_clients WHERE address = ?').get(address) as { gas_used: string }
+    db.prepare('UPDATE decoy_clients SET gas_used = ? WHERE address = ?').run((BigInt(row.gas_used) + used).toString(), address)
+  }
+  /** The client's receipts at this node (its canaries): counted from the store, so a restart resumes. */
+  const canariesDone = (address: Hex) =>
+    (db.prepare('SELECT COUNT(*) AS n FROM inferences WHERE client = ? AND decoy_secret IS NULL').get(address) as { n: number }).n
+
+  /** A canary: a one-value variation of a recent real input, signed by the client, through `/v1/infer`. */
+  async function canary(client: ClientRow): Promise<boolean> {
+    const template = db
+      .prepare(
+        `SELECT model_id, input_hash, mode FROM inferences WHERE decoy_secret IS NULL
+           AND client NOT IN (SELECT address FROM decoy_clients) ORDER BY seq DESC LIMIT 8`,
+      )
+      .all() as { model_id: Hex; input_hash: Hex; mode: number }[]
+    if (template.length === 0) return false // no real traffic yet: nothing to look like
+    const draw = toHex(crypto.getRandomValues(new Uint8Array(32)))
+    const pick = template[Number(hexToBigInt(draw) % BigInt(template.length))]!
+    const body = store.getInput(pick.input_hash)
+    if (body === undefined) return false
+    const model = await o.model(pick.model_id)
+    const inputs = perturbInput(inputsFromWire(model, JSON.parse(body)), draw)
+    const account = privateKeyToAccount(client.key)
+    const request: InferenceRequest = {
+      modelId: pick.model_id,
+      inputHash: tensorsHash(inputs),
+      node: o.node,
+      mode: pick.mode,
+      maxFee: o.price,
+      nonce: crypto.getRandomValues(new BigUint64Array(1))[0]!,
+      deadline: BigInt(Math.floor(Date.now() / 1000) + 60),
+      channelTotal: store.channel(client.address).authorized + o.price,
+    }
+    const signature = await account.signTypedData({
+      domain: verityDomain(o.domain),
+      types: eip712Types,
+      primaryType: 'InferenceRequest',
+      message: request,
+    })
+    await o.postInfer(JSON.stringify({ request: requestToWire(request), signature, inputs: inputsToWire(model, inputs) }))
+    return true
+  }
+
+  /** Funds, deposits for or ages `client` by one action; marks it ready once aged. */
+  async function advance(client: ClientRow): Promise<boolean> {
+    const address = client.address
+    const [coin, available] = await Promise.all([
+      chain.publicClient.getBalance({ address }),
+      chain.publicClient.readContract({
+        address: book.contracts.settlement,
+        abi: settlementAbi,
+        functionName: 'availableEscrow',
+        args: [address],
+      }),
+    ])
+    if (available < escrow) {
+      if (coin < gas / 2n) {
+        addGas(address, (await funder.sendValue(address, gas)).gasUsed)
+        return true
+      }
+      const tokens = await chain.publicClient.readContract({
+        address: book.contracts.token,
+        abi: tokenAbi,
+        functionName: 'balanceOf',
+        args: [address],
+      })
+      if (tokens < escrow - available + walletTokens) {
+        const sent = await funder.write({
+          address: book.contracts.token,
+          abi: tokenAbi,
+          functionName: 'transfer',
+          args: [address, escrow - available + walletTokens - tokens],
+        })
+        addGas(address, sent.gasUsed)
+        return true
+      }
+      // Its own approve and deposit, as the SDK's `depositEscrow` does.
+      const own = new TxSender({ chain, account: client.key })
+      const approved = await own.write({
+        address: book.contracts.token,
+        abi: tokenAbi,
+        functionName: 'approve',
+        args: [book.contracts.settlement, escrow - available],
+      })
+      const deposited = await own.write({
+        address: book.contracts.settlement,
+        abi: settlementAbi,
+        functionName: 'deposit',
+        args: [escrow - available],
+      })
+      addGas(address, approved.gasUsed + deposited.gasUsed)
+      return true
+    }
+    if (canariesDone(address) < client.canaries) return canary(client)
+    db.prepare("UPDATE decoy_clients SET state = 'ready' WHERE address = ? AND state = 'aging'").run(address)
+    o.log(`decoy client ${address} ready (${client.canaries} canaries)`)
+    return true
+  }
+
+  async function step(): Promise<boolean> {
+    const aging = rows('aging')
+    if (aging.length + rows('ready').length < poolSize) {
+      const key = generatePrivateKey()
+      // Its own number of canaries, so a client's history length says nothing about when its decoy comes.
+      const count = 1 + Number(hexToBigInt(toHex(crypto.getRandomValues(new Uint8Array(8)))) % BigInt(2 * canaries - 1))
+      db.prepare("INSERT INTO decoy_clients (address, key, canaries, state, created_at_ms) VALUES (?, ?, ?, 'aging', ?)").run(
+        privateKeyToAccount(key).address.toLowerCase(),
+        key,
+        count,
+        Date.now(),
+      )
+      return true
+    }
+    for (const client of aging) if (await advance(client)) return true
+    return false
+  }
+
+  return {
+    take(fee) {
+      const [client] = rows('ready')
+      if (!client) return undefined
+      db.prepare("UPDATE decoy_clients SET state = 'used' WHERE address = ?").run(client.address)
+      return { account: privateKeyToAccount(client.key), channelTotal: store.channel(client.address).authorized + fee }
+    },
+    step,
+    start(intervalMs = 200) {
+      const loop = async () => {
+        running = (async () => {
+          // Work back to back while there is some; then wait for the next interval.
+          for (let i = 0; i < 20 && timer !== undefined && (await step()); i++);
+        })().catch((error) => o.log(`decoy clients: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`))
+        await running
+        if (timer !== undefined) timer = setTimeout(loop, intervalMs)
+      }
+      timer = setTimeout(loop, 0)
+    },
+    async stop() {
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      await running
+    },
+    costs() {
+      const all = db.prepare('SELECT state, gas_used FROM decoy_clients').all() as Pick<ClientRow, 'state' | 'gas_used'>[]
+      const canary = db
+        .prepare(
+          `SELECT COUNT(*) AS n, COALESCE(SUM(compute_ms), 0) AS ms FROM inferences
+             WHERE decoy_secret IS NULL AND client IN (SELECT address FROM decoy_clients)`,
+        )
+        .get() as { n: number; ms: number }
+      return {
+        made: all.length,
+        ready: all.filter((c) => c.state === 'ready').length,
+        used: all.filter((c) => c.state === 'used').length,
+        gasUsed: all.reduce((sum, c) => sum + BigInt(c.gas_used), 0n),
+        canaries: canary.n,
+        canaryComputeMs: canary.ms,
+      }
+    },
+  }
+}

@@ -2,7 +2,9 @@
 // deployment's decoy rate, its decoy clients funded by the deployer, a workload of REQUESTS MNIST
 // digits from the devnet's clients in batches of BATCH. Prints, per decoy client made ready: the gas
 // of its funding (the funder's native-coin and token transfers) and of its own approve and deposit,
-// its canaries and their compute, beside a real request's compute and the node's commit gas per batch.
+// its canaries and their compute, beside a real request's compute and the node's commit gas per batch;
+// then, moving the chain's clock past the window and the withdrawal delay, the gas of giving the used
+// clients' escrow back to the funder.
 // Run: npm run bench:decoys   (VERITY_DECOY_REQUESTS, VERITY_DECOY_BATCH to change the workload)
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -26,7 +28,18 @@ try {
     })
   await new Promise((r) => setTimeout(r, 3000))
   const db = node.store.db
-  const done = db.prepare("SELECT address, canaries, gas_used FROM decoy_clients WHERE state IN ('ready', 'used')").all() as {
+  // Past the window (batches final, decoys revealed, canaries redeemed), then past the withdrawal delay:
+  // the used clients' escrow goes back to the funder, and their whole life's gas is counted.
+  const madeReady = db.prepare("SELECT gas_used FROM decoy_clients WHERE state IN ('ready', 'used')").all() as { gas_used: string }[]
+  await net.chain.increaseTime(net.book.params.challengeWindow + 2)
+  const state = (s: string) => (db.prepare('SELECT COUNT(*) AS n FROM decoy_clients WHERE state = ?').get(s) as { n: number }).n
+  for (let i = 0; i < 300 && state('used') > 0; i++) await new Promise((r) => setTimeout(r, 200))
+  await net.chain.increaseTime(net.book.params.escrowWithdrawalDelay + 2)
+  for (let i = 0; i < 300 && state('withdrawing') > 0; i++) await new Promise((r) => setTimeout(r, 200))
+  const recovered = (db.prepare("SELECT gas_used FROM decoy_clients WHERE state = 'recovered'").all() as { gas_used: string }[]).map((c) =>
+    Number(c.gas_used),
+  )
+  const done = db.prepare("SELECT address, canaries, gas_used FROM decoy_clients WHERE state != 'aging'").all() as {
     address: string
     canaries: number
     gas_used: string
@@ -50,7 +63,7 @@ try {
   })
   let commitGas = 0n
   for (const c of commits) commitGas += (await net.chain.publicClient.getTransactionReceipt({ hash: c.transactionHash })).gasUsed
-  const gas = done.map((c) => Number(c.gas_used))
+  const gas = madeReady.map((c) => Number(c.gas_used))
   const costs = node.decoyCosts()!
   console.log(
     `${requests} requests from ${net.clients.length} clients, batches of up to ${batch}, decoy rate ${net.book.params.decoyRateBps} bps\n`,
@@ -64,6 +77,9 @@ try {
     `| gas per decoy client (funding transfers + its approve and deposit), mean | ${(gas.reduce((a, b) => a + b, 0) / Math.max(1, gas.length)).toFixed(0)} |`,
   )
   console.log(`| gas per decoy client, min – max | ${Math.min(...gas)} – ${Math.max(...gas)} |`)
+  console.log(
+    `| gas per decoy client, whole life (also its requestWithdrawal, withdraw and transfer back), mean over ${recovered.length} | ${(recovered.reduce((a, b) => a + b, 0) / Math.max(1, recovered.length)).toFixed(0)} |`,
+  )
   console.log(`| commitBatch gas per batch, mean | ${(Number(commitGas) / Math.max(1, commits.length)).toFixed(0)} |`)
   console.log(`| canaries per decoy client, mean | ${(done.reduce((a, c) => a + c.canaries, 0) / Math.max(1, done.length)).toFixed(2)} |`)
   console.log(`| canary receipts / real receipts | ${canary.n} / ${real.n} = ${((100 * canary.n) / Math.max(1, real.n)).toFixed(1)} % |`)

@@ -20,7 +20,8 @@ import type { ReceiptStore } from './receiptStore.js'
  * in its store, each funded from the operator's funder account, holding its own escrow in Settlement
  * (its own `approve` and `deposit`, as the SDK does) and aged with a few genuine paid requests through
  * the node's `/v1/infer` ("canaries": real, correct receipts) before it signs one decoy, which
- * continues its channel (`channelTotal` = its last voucher + the fee). Once used it is retired.
+ * continues its channel (`channelTotal` = its last voucher + the fee). Once used it is retired: when
+ * its decoy's batch is final, its escrow is withdrawn and its tokens go back to the funder.
  */
 export type DecoyClientPoolOptions = {
   chain: Chain
@@ -53,6 +54,8 @@ export type DecoyClientCosts = {
   made: number
   ready: number
   used: number
+  /** Used clients whose escrow went back to the funder. */
+  recovered: number
   /** Gas of the funder's transfers and the clients' approve and deposit. */
   gasUsed: bigint
   /** Canary receipts and the compute they took (ms, the node's own measure). */
@@ -84,7 +87,13 @@ CREATE TABLE IF NOT EXISTS decoy_clients (
 );
 `
 
-type ClientRow = { address: Hex; key: Hex; canaries: number; state: 'aging' | 'ready' | 'used'; gas_used: string }
+type ClientRow = {
+  address: Hex
+  key: Hex
+  canaries: number
+  state: 'aging' | 'ready' | 'used' | 'withdrawing' | 'recovered'
+  gas_used: string
+}
 
 /** One sender per funder account and chain in this process: the nodes of a devnet share a funder. */
 const funders = new Map<string, TxSender>()
@@ -229,7 +238,80 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
       return true
     }
     for (const client of aging) if (await advance(client)) return true
+    for (const client of [...rows('used'), ...rows('withdrawing')]) if (await recover(client)) return true
     return false
+  }
+
+  /**
+   * Gives a used client's escrow back to the funder once its decoy is exposed anyway (its batch
+   * finalized, the salt revealed) and the node has redeemed its canaries: `requestWithdrawal`, then
+   * after `escrowWithdrawalDelay` its `withdraw` and a transfer of its tokens to the funder.
+   */
+  async function recover(client: ClientRow): Promise<boolean> {
+    const address = client.address
+    const own = new TxSender({ chain, account: client.key })
+    if (client.state === 'used') {
+      const decoy = db
+        .prepare(
+          `SELECT b.status FROM inferences i JOIN batches b ON b.local_id = i.batch_local
+             WHERE i.client = ? AND i.decoy_secret IS NOT NULL`,
+        )
+        .get(address) as { status: string } | undefined
+      const canary = db
+        .prepare('SELECT MAX(channel_total) AS total FROM inferences WHERE client = ? AND decoy_secret IS NULL')
+        .get(address) as { total: string | null }
+      if (decoy?.status !== 'finalized' || store.channel(address).paid < BigInt(canary.total ?? '0')) return false
+      const { balance } = await chain.publicClient.readContract({
+        address: book.contracts.settlement,
+        abi: settlementAbi,
+        functionName: 'escrowOf',
+        args: [address],
+      })
+      if (balance > 0n) {
+        const requested = await own.write({
+          address: book.contracts.settlement,
+          abi: settlementAbi,
+          functionName: 'requestWithdrawal',
+          args: [balance],
+        })
+        addGas(address, requested.gasUsed)
+      }
+      db.prepare("UPDATE decoy_clients SET state = 'withdrawing' WHERE address = ?").run(address)
+      return true
+    }
+    const escrowed = await chain.publicClient.readContract({
+      address: book.contracts.settlement,
+      abi: settlementAbi,
+      functionName: 'escrowOf',
+      args: [address],
+    })
+    if (escrowed.withdrawalAmount > 0n) {
+      const latest = await chain.publicClient.getBlock({ blockTag: 'latest' })
+      if (latest.timestamp < BigInt(escrowed.withdrawalReadyAt)) return false
+      addGas(
+        address,
+        (await own.write({ address: book.contracts.settlement, abi: settlementAbi, functionName: 'withdraw', args: [] })).gasUsed,
+      )
+      return true
+    }
+    const tokens = await chain.publicClient.readContract({
+      address: book.contracts.token,
+      abi: tokenAbi,
+      functionName: 'balanceOf',
+      args: [address],
+    })
+    if (tokens > 0n) {
+      const back = await own.write({
+        address: book.contracts.token,
+        abi: tokenAbi,
+        functionName: 'transfer',
+        args: [funder.address, tokens],
+      })
+      addGas(address, back.gasUsed)
+    }
+    db.prepare("UPDATE decoy_clients SET state = 'recovered' WHERE address = ?").run(address)
+    o.log(`decoy client ${address} retired: ${tokens} token units back to the funder`)
+    return true
   }
 
   return {
@@ -267,7 +349,8 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
       return {
         made: all.length,
         ready: all.filter((c) => c.state === 'ready').length,
-        used: all.filter((c) => c.state === 'used').length,
+        used: all.filter((c) => c.state === 'used' || c.state === 'withdrawing' || c.state === 'recovered').length,
+        recovered: all.filter((c) => c.state === 'recovered').length,
         gasUsed: all.reduce((sum, c) => sum + BigInt(c.gas_used), 0n),
         canaries: canary.n,
         canaryComputeMs: canary.ms,

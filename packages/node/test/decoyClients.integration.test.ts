@@ -123,5 +123,43 @@ describe('decoy clients', () => {
     expect(costs.gasUsed).toBeGreaterThan(0n)
     expect(costs.canaries).toBeGreaterThanOrEqual(used.reduce((n, c) => n + c.canaries, 0))
     expect(costs.canaryComputeMs).toBeGreaterThan(0)
+
+    // Once its decoy's batch is final (and the node has redeemed its canaries), the client's escrow
+    // goes back to the funder: requestWithdrawal, withdraw after the delay, its tokens transferred.
+    const client = used[0]!.address
+    const stateOf = () => pool().find((c) => c.address === client)!.state
+    await net.chain.increaseTime(net.book.params.challengeWindow + 2)
+    const recoverBy = Date.now() + 90_000
+    while (stateOf() !== 'withdrawing' && stateOf() !== 'recovered') {
+      expect(Date.now(), `state ${stateOf()}`).toBeLessThan(recoverBy)
+      await sleep(200)
+    }
+    await net.chain.increaseTime(net.book.params.escrowWithdrawalDelay + 2)
+    while (stateOf() !== 'recovered') {
+      expect(Date.now(), `state ${stateOf()}`).toBeLessThan(recoverBy)
+      await sleep(200)
+    }
+    const escrow = await net.client.contracts.settlement.read.escrowOf([client])
+    expect(escrow.balance).toBe(0n)
+    expect(await net.client.contracts.token.read.balanceOf([client])).toBe(0n)
+    const [withdrawn] = await net.chain.publicClient.getContractEvents({
+      address: net.book.contracts.settlement,
+      abi: settlementAbi,
+      eventName: 'Withdrawn',
+      args: { client },
+      fromBlock: net.book.deployedAtBlock,
+    })
+    // What it withdrew: its deposit less the canaries the node redeemed (the decoy's fee is never paid).
+    const [deposited] = await net.chain.publicClient.getContractEvents({
+      address: net.book.contracts.settlement,
+      abi: settlementAbi,
+      eventName: 'Deposited',
+      args: { client },
+      fromBlock: net.book.deployedAtBlock,
+    })
+    const paid = store.channel(client).paid
+    expect(paid).toBe(BigInt(used[0]!.canaries) * 10n ** 15n)
+    expect(withdrawn!.args.amount).toBe(deposited!.args.amount! - paid)
+    expect(node.decoyCosts()!.recovered).toBeGreaterThanOrEqual(1)
   }, 180_000)
 })

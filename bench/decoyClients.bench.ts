@@ -74,7 +74,7 @@ try {
   console.log(`| decoys made | ${decoys} (${costs.fallbacks} signed by a derived key: no pool client ready) |`)
   console.log(`| decoy clients made ready | ${done.length} (used ${costs.used}) |`)
   console.log(
-    `| gas per decoy client (funding transfers + its approve and deposit), mean | ${(gas.reduce((a, b) => a + b, 0) / Math.max(1, gas.length)).toFixed(0)} |`,
+    `| gas per decoy client made ready (funding transfers + its approve and deposit), mean | ${(gas.reduce((a, b) => a + b, 0) / Math.max(1, gas.length)).toFixed(0)} |`,
   )
   console.log(`| gas per decoy client, min – max | ${Math.min(...gas)} – ${Math.max(...gas)} |`)
   console.log(

@@ -131,8 +131,20 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
   const canariesDone = (address: Hex) =>
     (db.prepare('SELECT COUNT(*) AS n FROM inferences WHERE client = ? AND decoy_secret IS NULL').get(address) as { n: number }).n
 
-  /** A canary: a one-value variation of a recent real input, signed by the client, through `/v1/infer`. */
+  /**
+   * A canary: a one-value variation of a recent real input, signed by the client, through `/v1/infer`.
+   * Made only while the open batch holds a real client's receipt: a batch of canaries alone would need
+   * a decoy, whose client's replacement would make canaries, and so on — an idle node would fund
+   * clients forever. So canaries ride along with real traffic, and an idle node makes none.
+   */
   async function canary(client: ClientRow): Promise<boolean> {
+    const realTraffic = db
+      .prepare(
+        `SELECT 1 FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NULL
+           AND client NOT IN (SELECT address FROM decoy_clients) LIMIT 1`,
+      )
+      .get()
+    if (!realTraffic) return false
     const template = db
       .prepare(
         `SELECT model_id, input_hash, mode FROM inferences WHERE decoy_secret IS NULL

@@ -128,8 +128,13 @@ describe('decoy clients', () => {
     // goes back to the funder: requestWithdrawal, withdraw after the delay, its tokens transferred.
     const client = used[0]!.address
     const stateOf = () => pool().find((c) => c.address === client)!.state
-    await net.chain.increaseTime(net.book.params.challengeWindow + 2)
+    // Traffic stopped: once every receipt is in a committed batch, one move of the clock past the window settles them all.
     const recoverBy = Date.now() + 90_000
+    while (store.counts().unbatched > 0 || store.counts().pendingBatches > 0) {
+      expect(Date.now(), JSON.stringify(store.counts())).toBeLessThan(recoverBy)
+      await sleep(100)
+    }
+    await net.chain.increaseTime(net.book.params.challengeWindow + 2)
     while (stateOf() !== 'withdrawing' && stateOf() !== 'recovered') {
       expect(Date.now(), `state ${stateOf()}`).toBeLessThan(recoverBy)
       await sleep(200)
@@ -161,5 +166,10 @@ describe('decoy clients', () => {
     expect(paid).toBe(BigInt(used[0]!.canaries) * 10n ** 15n)
     expect(withdrawn!.args.amount).toBe(deposited!.args.amount! - paid)
     expect(node.decoyCosts()!.recovered).toBeGreaterThanOrEqual(1)
+    // Idle (no real receipt in the open batch), the node makes no canaries: none would ride along with real traffic.
+    const idle = node.decoyCosts()!.canaries
+    await sleep(1500)
+    expect(node.decoyCosts()!.canaries).toBe(idle)
+    expect(store.counts().unbatched).toBe(0)
   }, 180_000)
 })

@@ -64,6 +64,21 @@ try {
   let commitGas = 0n
   for (const c of commits) commitGas += (await net.chain.publicClient.getTransactionReceipt({ hash: c.transactionHash })).gasUsed
   const gas = madeReady.map((c) => Number(c.gas_used))
+  // The recovered clients' own transactions (approve, deposit, requestWithdrawal, withdraw, transfer back), from the blocks.
+  const retired = new Set(
+    (db.prepare("SELECT address FROM decoy_clients WHERE state = 'recovered'").all() as { address: string }[]).map((c) => c.address),
+  )
+  let ownGas = 0n
+  let ownTxs = 0
+  const latest = await net.chain.publicClient.getBlockNumber()
+  for (let n = net.book.deployedAtBlock; n <= latest; n++) {
+    const block = await net.chain.publicClient.getBlock({ blockNumber: n, includeTransactions: true })
+    for (const tx of block.transactions)
+      if (retired.has(tx.from.toLowerCase())) {
+        ownGas += (await net.chain.publicClient.getTransactionReceipt({ hash: tx.hash })).gasUsed
+        ownTxs++
+      }
+  }
   const costs = node.decoyCosts()!
   console.log(
     `${requests} requests from ${net.clients.length} clients, batches of up to ${batch}, decoy rate ${net.book.params.decoyRateBps} bps\n`,
@@ -79,6 +94,9 @@ try {
   console.log(`| gas per decoy client, min – max | ${Math.min(...gas)} – ${Math.max(...gas)} |`)
   console.log(
     `| gas per decoy client, whole life (also its requestWithdrawal, withdraw and transfer back), mean over ${recovered.length} | ${(recovered.reduce((a, b) => a + b, 0) / Math.max(1, recovered.length)).toFixed(0)} |`,
+  )
+  console.log(
+    `| a retired client's own transactions: count and gas, mean | ${(ownTxs / Math.max(1, retired.size)).toFixed(1)} txs, ${(Number(ownGas) / Math.max(1, retired.size)).toFixed(0)} gas |`,
   )
   console.log(`| commitBatch gas per batch, mean | ${(Number(commitGas) / Math.max(1, commits.length)).toFixed(0)} |`)
   console.log(`| canaries per decoy client, mean | ${(done.reduce((a, c) => a + c.canaries, 0) / Math.max(1, done.length)).toFixed(2)} |`)

@@ -166,8 +166,11 @@ export type BatcherOptions = {
   onCommitted?(batch: StoredBatch, gasUsed: bigint): void
   onFinalized?(batchId: number, gasUsed: bigint): void
   onRedeemed?(amount: bigint, gasUsed: bigint): void
-  /** Makes a decoy receipt issued at `nowMs` (required when the deployment's `decoyRateBps` is above 0). */
-  makeDecoy?(secret: Hex, template: StoredInference, nowMs: number): Promise<DecoyLeaf>
+  /**
+   * Makes a decoy receipt issued at `nowMs` for the open batch whose salt is `batchKey` (required when
+   * the deployment's `decoyRateBps` is above 0).
+   */
+  makeDecoy?(secret: Hex, template: StoredInference, nowMs: number, batchKey: Hex): Promise<DecoyLeaf>
   /** Fresh randomness for decoy salts (default: crypto.getRandomValues). */
   randomSalt?(): Hex
 }
@@ -264,7 +267,7 @@ export class Batcher {
       const recent = store.latestUnbatched(8)
       const template = recent[Number(hexToBigInt(secret) % BigInt(recent.length))]!
       const made = Date.now()
-      store.insertDecoy(await this.o.makeDecoy(secret, template, made))
+      store.insertDecoy(await this.o.makeDecoy(secret, template, made, salt))
     }
   }
 

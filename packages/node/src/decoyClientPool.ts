@@ -65,10 +65,14 @@ export type DecoyClientCosts = {
 
 export type DecoyClientPool = {
   /**
-   * Takes a ready client for one decoy and retires it (durably, on the store's connection, before the
-   * decoy is stored): its account and the channel total its decoy continues. Undefined when none is ready.
+   * The client that signs a decoy of the batch `batchKey` (its salt): the one already signing that
+   * batch's decoys, else a ready one, retired from then on (durably, on the store's connection, before
+   * the decoy is stored) — its account and the channel total the decoy continues. One client per
+   * batch, not per decoy: a batch's decoys are all revealed together, so sharing a client among them
+   * exposes nothing more, and a batch of 1,024 leaves at 1 % needs one client, not 11. Undefined when
+   * none is ready.
    */
-  take(fee: bigint): { account: PrivateKeyAccount; channelTotal: bigint } | undefined
+  take(fee: bigint, batchKey: Hex): { account: PrivateKeyAccount; channelTotal: bigint } | undefined
   /** One step of upkeep (make, fund, deposit for or age one client); false when there was nothing to do. */
   step(): Promise<boolean>
   start(intervalMs?: number): void
@@ -83,7 +87,8 @@ CREATE TABLE IF NOT EXISTS decoy_clients (
   canaries INTEGER NOT NULL,
   state TEXT NOT NULL,
   gas_used TEXT NOT NULL DEFAULT '0',
-  created_at_ms INTEGER NOT NULL
+  created_at_ms INTEGER NOT NULL,
+  batch_key TEXT
 );
 `
 
@@ -111,6 +116,8 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
   const { chain, book, store } = o
   const db = store.db
   db.exec(SCHEMA)
+  if (!(db.prepare('PRAGMA table_info(decoy_clients)').all() as { name: string }[]).some((c) => c.name === 'batch_key'))
+    db.exec('ALTER TABLE decoy_clients ADD COLUMN batch_key TEXT')
   const poolSize = o.poolSize ?? 4
   const canaries = Math.max(1, o.canaries ?? 2)
   const escrow = o.escrow ?? 1000n * o.price
@@ -263,16 +270,17 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
     const address = client.address
     const own = new TxSender({ chain, account: client.key })
     if (client.state === 'used') {
+      // Every decoy it signed (one batch's) final, and at least one.
       const decoy = db
         .prepare(
-          `SELECT b.status FROM inferences i JOIN batches b ON b.local_id = i.batch_local
-             WHERE i.client = ? AND i.decoy_secret IS NOT NULL`,
+          `SELECT COUNT(*) AS n, SUM(CASE WHEN b.status = 'finalized' THEN 1 ELSE 0 END) AS final
+             FROM inferences i LEFT JOIN batches b ON b.local_id = i.batch_local WHERE i.client = ? AND i.decoy_secret IS NOT NULL`,
         )
-        .get(address) as { status: string } | undefined
+        .get(address) as { n: number; final: number | null }
       const canary = db
         .prepare('SELECT MAX(channel_total) AS total FROM inferences WHERE client = ? AND decoy_secret IS NULL')
         .get(address) as { total: string | null }
-      if (decoy?.status !== 'finalized' || store.channel(address).paid < BigInt(canary.total ?? '0')) return false
+      if (decoy.n === 0 || decoy.final !== decoy.n || store.channel(address).paid < BigInt(canary.total ?? '0')) return false
       const { balance } = await chain.publicClient.readContract({
         address: book.contracts.settlement,
         abi: settlementAbi,
@@ -327,10 +335,12 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
   }
 
   return {
-    take(fee) {
-      const [client] = rows('ready')
+    take(fee, batchKey) {
+      const client =
+        (db.prepare("SELECT * FROM decoy_clients WHERE batch_key = ? AND state = 'used'").get(batchKey) as ClientRow | undefined) ??
+        rows('ready')[0]
       if (!client) return undefined
-      db.prepare("UPDATE decoy_clients SET state = 'used' WHERE address = ?").run(client.address)
+      db.prepare("UPDATE decoy_clients SET state = 'used', batch_key = ? WHERE address = ?").run(batchKey, client.address)
       return { account: privateKeyToAccount(client.key), channelTotal: store.channel(client.address).authorized + fee }
     },
     step,

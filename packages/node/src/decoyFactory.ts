@@ -25,11 +25,11 @@ export type DecoyFactoryOptions = {
   /** The stored input body of a real receipt (the decoy's input is a one-value variation of it). */
   inputOf(inputHash: Hex): string | undefined
   /**
-   * A fresh decoy client (`DecoyClientPool.take`): the key that signs this decoy, retired by the call,
+   * The decoy client of the batch `batchKey` (`DecoyClientPool.take`): the key that signs this decoy
    * and the channel total its request continues. Without one (no pool, or none ready) the decoy is
    * signed by one of `DECOY_CLIENTS` keys derived from the node's (docs/protocol.md, "Known limits").
    */
-  clientFor?(fee: bigint): { account: PrivateKeyAccount; channelTotal: bigint } | undefined
+  clientFor?(fee: bigint, batchKey: Hex): { account: PrivateKeyAccount; channelTotal: bigint } | undefined
   /** Told when a decoy had to fall back to a derived key. */
   onFallback?(): void
 }
@@ -55,18 +55,20 @@ export function perturbInput(tensors: readonly Int16Array[], secret: Hex): Int16
  * the node signs whose output hash is keccak(secret) — wrong for any input, so a verifier that
  * re-executes it finds the mismatch, and one that attests it without running it is slashed.
  */
-export function createDecoyFactory(o: DecoyFactoryOptions): (secret: Hex, template: StoredInference, nowMs: number) => Promise<DecoyLeaf> {
+export function createDecoyFactory(
+  o: DecoyFactoryOptions,
+): (secret: Hex, template: StoredInference, nowMs: number, batchKey: Hex) => Promise<DecoyLeaf> {
   const node = privateKeyToAccount(o.nodeKey)
   const clients = Array.from({ length: DECOY_CLIENTS }, (_, i) =>
     privateKeyToAccount(keccak256(concat([o.nodeKey, toHex('verity/decoy-client'), toHex(i, { size: 32 })]))),
   )
-  return async (secret, template, nowMs) => {
+  return async (secret, template, nowMs, batchKey) => {
     const draw = hexToBigInt(secret)
     const model = await o.modelFor(template.modelId)
     const body = o.inputOf(template.inputHash)
     if (body === undefined) throw new Error(`decoy template ${template.id} has no stored input`)
     const fee = BigInt(template.fee)
-    const fresh = o.clientFor?.(fee)
+    const fresh = o.clientFor?.(fee, batchKey)
     if (!fresh) o.onFallback?.()
     const client = fresh?.account ?? clients[Number(draw % BigInt(DECOY_CLIENTS))]!
     const inputs = perturbInput(inputsFromWire(model, JSON.parse(body)), secret)

@@ -189,7 +189,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       domain,
       modelFor: (modelId) => models.load(modelId),
       inputOf: (hash) => store.getInput(hash),
-      ...(decoyClients ? { clientFor: (fee: bigint) => decoyClients.take(fee) } : {}),
+      ...(decoyClients ? { clientFor: (fee: bigint, batchKey: Hex) => decoyClients.take(fee, batchKey) } : {}),
       onFallback: () => {
         decoyFallbacks++
       },

@@ -16,8 +16,10 @@ import {
 } from '@verity/contracts'
 import { tensorsHash } from '@verity/runtime'
 import type { Hex } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Batcher, decoysNeeded } from '../src/batcher.js'
+import { createDecoyClientPool } from '../src/decoyClientPool.js'
 import { createDecoyFactory } from '../src/decoyFactory.js'
 import { ReceiptStore } from '../src/receiptStore.js'
 import { mnist8, signedInfer } from './inferFixture.js'
@@ -94,8 +96,38 @@ describe('decoys of the open batch', () => {
         maxAgeMs: 1e9,
         finalize: false,
         log: () => {},
-        makeDecoy: createDecoyFactory({ nodeKey: key, domain, modelFor: async () => model, inputOf: (h) => store.getInput(h) }),
+        makeDecoy: createDecoyFactory({
+          nodeKey: key,
+          domain,
+          modelFor: async () => model,
+          inputOf: (h) => store.getInput(h),
+          clientFor: (fee, batchKey) => poolOf(store).take(fee, batchKey),
+        }),
       })
+    // The node's decoy clients (their funding and ageing are decoyClients.integration.test's): two set ready by hand.
+    const pools = new Map<ReceiptStore, ReturnType<typeof createDecoyClientPool>>()
+    const poolOf = (store: ReceiptStore) => {
+      let pool = pools.get(store)
+      if (!pool) {
+        pool = createDecoyClientPool({
+          chain,
+          book,
+          store,
+          funder: chain.accounts[0]!.privateKey,
+          price: 10n,
+          node: privateKeyToAccount(key).address,
+          domain,
+          model: async () => model,
+          postInfer: async () => {
+            throw new Error('no canaries here')
+          },
+          log: () => {},
+        })
+        pools.set(store, pool)
+      }
+      return pool
+    }
+    const ready = [generatePrivateKey(), generatePrivateKey()]
     const receive = async (store: ReceiptStore, image: number, executedAtMs: number) => {
       const { request, signature, inputs } = await signedInfer(image, {}, undefined, executedAtMs)
       const id = idOf(image)
@@ -126,6 +158,12 @@ describe('decoys of the open batch', () => {
 
     let store = new ReceiptStore(db)
     let batcher = batcherOf(store)
+    poolOf(store)
+    for (const [i, k] of ready.entries())
+      store.db
+        .prepare("INSERT INTO decoy_clients (address, key, canaries, state, created_at_ms) VALUES (?, ?, 0, 'ready', ?)")
+        .run(privateKeyToAccount(k).address.toLowerCase(), k, i)
+    const [clientA, clientB] = ready.map((k) => privateKeyToAccount(k).address.toLowerCase())
     const t0 = Date.now() - 60_000
     const held: number[] = []
     for (let i = 0; i < 7; i++) {
@@ -189,7 +227,12 @@ describe('decoys of the open batch', () => {
       fromBlock: book.deployedAtBlock,
     })
     expect(commit!.args.root).toBe(root)
+    // One decoy client signs every decoy of the batch (all revealed together), its channel running on.
+    expect(new Set(decoys.map((d) => d.client))).toEqual(new Set([clientA]))
+    expect(decoys.map((d) => BigInt(d.channelTotal)).sort((a, b) => (a < b ? -1 : 1))).toEqual(decoys.map((_, j) => 10n * BigInt(j + 1)))
     // The next batch is open with a fresh salt and the two receipts left over, and its decoys start afresh.
+    expect(await batcher.makeDueDecoys(Date.now() + 1e10)).toBe(1)
+    expect(store.openDecoys().map((d) => d.client)).toEqual([clientB])
     expect(store.openBatchSalt()).not.toBe(salt)
     expect(store.unbatchedCount()).toBe(2)
     expect(store.openDecoys().map((d) => d.decoySecret)).toEqual(store.openDecoys().map((_, j) => decoySecretOf(store.openBatchSalt()!, j)))

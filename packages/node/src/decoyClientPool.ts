@@ -98,6 +98,8 @@ type ClientRow = {
   canaries: number
   state: 'aging' | 'ready' | 'used' | 'withdrawing' | 'recovered'
   gas_used: string
+  /** The salt of the batch whose decoys it signs (set when it is taken). */
+  batch_key: Hex | null
 }
 
 /** One sender per funder account and chain in this process: the nodes of a devnet share a funder. */
@@ -280,7 +282,9 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
       const canary = db
         .prepare('SELECT MAX(channel_total) AS total FROM inferences WHERE client = ? AND decoy_secret IS NULL')
         .get(address) as { total: string | null }
-      if (decoy.n === 0 || decoy.final !== decoy.n || store.channel(address).paid < BigInt(canary.total ?? '0')) return false
+      // No decoy left: its batch was cut smaller and its decoys dropped (once that batch is no longer the open one).
+      const settled = decoy.n === 0 ? client.batch_key !== null && client.batch_key !== store.openBatchSalt() : decoy.final === decoy.n
+      if (!settled || store.channel(address).paid < BigInt(canary.total ?? '0')) return false
       const { balance } = await chain.publicClient.readContract({
         address: book.contracts.settlement,
         abi: settlementAbi,

@@ -1,5 +1,6 @@
 export { type BatchDecision, Batcher, decideBatch, decideFinalize, decideRedemptions, stakeCapacity } from './batcher.js'
 export { type DataResponderContext, type DataResponse, dataResponseOf, respondToDataChallenges } from './dataResponder.js'
+export type { DecoyClientCosts, DecoyClientPoolOptions } from './decoyClientPool.js'
 export { createDefense, type DefenseContext, honestReplay, type Replay } from './defense.js'
 export { ApiError, errorBody, httpStatusOf } from './errors.js'
 export { createHub } from './hub.js'

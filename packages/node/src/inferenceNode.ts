@@ -145,6 +145,13 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   )
   metrics.define('fees_earned_vrt_total', 'counter', 'Fees redeemed from clients’ channels (before the verifiers’ share), in VRT')
   metrics.define('disputes_total', 'counter', 'Dispute games against this node, by outcome')
+  metrics.define(
+    'decoy_clients',
+    'gauge',
+    'Decoy clients by state (ready, used, recovered), and decoys signed by a derived key for want of a ready one (fallback)',
+  )
+  metrics.define('decoy_client_gas', 'gauge', 'Gas spent on decoy clients: funding, their deposits, withdrawals and transfers back')
+  metrics.define('decoy_canaries', 'gauge', 'Paid canary requests made by decoy clients (real receipts)')
 
   let decoyFallbacks = 0
   // Only where batches hide decoys (a deployment with decoyRateBps 0 has no use for decoy clients).
@@ -298,6 +305,13 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
 
   app.get('/metrics', (c) => {
     for (const [level, n] of Object.entries(receiptLevels(store))) metrics.set('receipts', n, { level })
+    const decoyCosts = decoyClients?.costs()
+    if (decoyCosts) {
+      for (const state of ['ready', 'used', 'recovered'] as const) metrics.set('decoy_clients', decoyCosts[state], { state })
+      metrics.set('decoy_clients', decoyFallbacks, { state: 'fallback' })
+      metrics.set('decoy_client_gas', Number(decoyCosts.gasUsed))
+      metrics.set('decoy_canaries', decoyCosts.canaries)
+    }
     return c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' })
   })
 

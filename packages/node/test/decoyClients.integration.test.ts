@@ -117,8 +117,20 @@ describe('decoy clients', () => {
       receipt_json: string
     }
     expect(receiptFromWire(JSON.parse(decoy.receipt_json)).client.toLowerCase()).toBe(used[0]!.address)
-    // What they cost, as the node counts it.
+    // What they cost, as the node counts it, and as its /metrics shows it.
     const costs = node.decoyCosts()!
+    const metrics = await (await fetch(`${net.nodes[0]!.url}/metrics`)).text()
+    const metric = (line: string) =>
+      Number(
+        metrics
+          .split('\n')
+          .find((l) => l.startsWith(line))
+          ?.split(' ')
+          .at(-1),
+      )
+    expect(metric('verity_node_decoy_clients{state="used"}')).toBeGreaterThanOrEqual(1)
+    expect(metric('verity_node_decoy_client_gas')).toBeGreaterThan(0)
+    expect(metric('verity_node_decoy_canaries')).toBeGreaterThan(0)
     expect(costs.used).toBeGreaterThanOrEqual(used.length)
     expect(costs.gasUsed).toBeGreaterThan(0n)
     expect(costs.canaries).toBeGreaterThanOrEqual(used.reduce((n, c) => n + c.canaries, 0))

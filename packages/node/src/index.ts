@@ -8,9 +8,20 @@ export { createInferenceNode, type InferenceNode, type InferenceNodeOptions, typ
 export { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 export { publishModel } from './publishModel.js'
 export { ReceiptStore } from './receiptStore.js'
-export { sampledReceipts, verifierSampleRate } from './sampledReceipts.js'
+export { assignedThreshold, sampledReceipts, verifierThreshold } from './sampledReceipts.js'
 export type { NodeRecord, SamplingPolicy } from './selection.js'
-export { bitmapOf, perVerifierRate, samplingRate, selectionSeed, selectReceipts } from './selection.js'
+export {
+  assignedLeaves,
+  bitmapOf,
+  perVerifierRate,
+  rateThreshold,
+  SELECT_ALL,
+  samplingRate,
+  samplingRateBps,
+  selectionDraw,
+  selectionThreshold,
+  selectReceipts,
+} from './selection.js'
 export { serveApp } from './serveApp.js'
 export { createVerifier, type Verifier, type VerifierOptions, type VerifierParts } from './verifier.js'
 export { VerifierStore } from './verifierStore.js'

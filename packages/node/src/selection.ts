@@ -1,30 +1,72 @@
-import { encodeAbiParameters, encodePacked, type Hex, hexToBigInt, keccak256 } from 'viem'
+import { encodeAbiParameters, type Hex, hexToBigInt, keccak256 } from 'viem'
+
+/** `selectionThreshold`'s value for "every leaf": a draw is a uint256, always below 2^256. */
+export const SELECT_ALL = 1n << 256n
+const UINT256_MAX = (1n << 256n) - 1n
 
 /**
- * The verifier's sampling seed for a batch: fixed by the hash of the block that includes the
- * commit, so the node could not know at execution time which receipts would be checked.
+ * Pure: the per-leaf draw of a verifier's selection, uint256(keccak256(abi.encode(seed, verifier,
+ * batchId, leaf))) — `seed` is the hash of the block that includes the batch's commit, unknown to the
+ * node when it executed the receipts. Settlement's `attest` draws the same numbers.
  */
-export function selectionSeed(commitBlockHash: Hex, verifier: Hex, batchId: number): Hex {
-  return keccak256(
-    encodeAbiParameters([{ type: 'bytes32' }, { type: 'address' }, { type: 'uint256' }], [commitBlockHash, verifier, BigInt(batchId)]),
+export function selectionDraw(seed: Hex, verifier: Hex, batchId: number | bigint, leaf: number): bigint {
+  return hexToBigInt(
+    keccak256(
+      encodeAbiParameters(
+        [{ type: 'bytes32' }, { type: 'address' }, { type: 'uint256' }, { type: 'uint256' }],
+        [seed, verifier, BigInt(batchId), BigInt(leaf)],
+      ),
+    ),
   )
 }
 
 /**
- * Pure: which receipts of a batch this verifier re-executes. Quorum receipts (mode ≥ 0x80) always;
- * optimistic receipts (mode 1) each with probability `rate`, by keccak(seed ‖ index); none (mode 0) never.
+ * Pure: the per-verifier selection threshold of a batch sampled at `rateBps` (P) with `verifiers` (V)
+ * registered at its commit — Settlement's `selectionThreshold`, exactly: a leaf whose draw is below it
+ * is assigned, so each verifier is assigned a leaf with probability q = P / ((1 − P)·V), and a leaf is
+ * checked by at least one of V honest verifiers with probability ≥ P (−ln(1 − P) ≤ P / (1 − P)).
+ * `SELECT_ALL` when q ≥ 1, 0 when nothing is assigned (no verifiers, P = 0).
+ *
+ * @example
+ * selectionThreshold(10_000, 3) === SELECT_ALL
  */
-export function selectReceipts(seed: Hex, modes: readonly number[], rate: number): number[] {
-  const threshold = BigInt(Math.floor(Math.min(1, Math.max(0, rate)) * 2 ** 53)) << 11n
+export function selectionThreshold(rateBps: number, verifiers: number | bigint): bigint {
+  const v = BigInt(verifiers)
+  const p = BigInt(rateBps)
+  if (v === 0n || p <= 0n) return 0n
+  if (p >= 10_000n) return SELECT_ALL
+  const denominator = (10_000n - p) * v
+  if (p >= denominator) return SELECT_ALL
+  return (UINT256_MAX / denominator) * p
+}
+
+/** Pure: the threshold of a verifier's own fixed share `rate` ∈ [0, 1] (to check more than it is assigned). */
+export function rateThreshold(rate: number): bigint {
+  if (!(rate > 0)) return 0n
+  if (rate >= 1) return SELECT_ALL
+  return BigInt(Math.floor(rate * 2 ** 53)) << 203n
+}
+
+/**
+ * Pure: the leaves of a batch of `count` assigned to `verifier` — those it must attest (Settlement
+ * refuses an attestation that leaves one out). Monotone in `threshold`: a higher one selects a superset.
+ */
+export function assignedLeaves(seed: Hex, verifier: Hex, batchId: number | bigint, count: number, threshold: bigint): number[] {
+  if (threshold === 0n) return []
+  if (threshold >= SELECT_ALL) return Array.from({ length: count }, (_, i) => i)
   const picked: number[] = []
-  modes.forEach((mode, index) => {
-    if (mode >= 0x80) picked.push(index)
-    else if (mode === 1) {
-      const draw = hexToBigInt(keccak256(encodePacked(['bytes32', 'uint256'], [seed, BigInt(index)]))) >> 192n
-      if (rate >= 1 || draw < threshold) picked.push(index)
-    }
-  })
+  for (let i = 0; i < count; i++) if (selectionDraw(seed, verifier, batchId, i) < threshold) picked.push(i)
   return picked
+}
+
+/**
+ * Pure: which receipts of a batch a verifier re-executes: every leaf whose draw is below `threshold`
+ * (its assignment, or more: `max(selectionThreshold(P, V), rateThreshold(ownRate))`), whatever its mode,
+ * plus every quorum receipt (mode ≥ 0x80).
+ */
+export function selectReceipts(seed: Hex, verifier: Hex, batchId: number | bigint, modes: readonly number[], threshold: bigint): number[] {
+  const assigned = new Set(assignedLeaves(seed, verifier, batchId, modes.length, threshold))
+  return modes.flatMap((mode, i) => (assigned.has(i) || mode >= 0x80 ? [i] : []))
 }
 
 /** Pure: the attestation bitmap words (bit i of word i / 256) for `count` receipts. */
@@ -65,35 +107,47 @@ export type SamplingPolicy = {
 }
 
 /**
- * Pure: the probability P that an optimistic receipt of this node's batch is re-executed by at least
- * one (honest) verifier — the node's adaptive sampling rate, in [P0, max(P0, maxRate)], exact in basis points.
+ * Pure: the sampling rate P of a node's batch in basis points — Settlement's `samplingRateBps`,
+ * exactly (integer arithmetic, same order of operations): in [P0, max(P0, maxRate)], never below the
+ * deployment's floor `minRateBps`. A test checks it against the contract on random records.
  *
  * @example
- * samplingRate({ stake: 10n ** 21n, openReceipts: 100, commits: 5_000, overturned: 0 }, policy) // policy.baseRateBps / 1e4
+ * samplingRateBps({ stake: 10n ** 21n, openReceipts: 100, commits: 5_000, overturned: 0 }, policy) // policy.baseRateBps
  */
-export function samplingRate(record: NodeRecord, policy: SamplingPolicy): number {
-  const base = policy.baseRateBps
-  const young = Math.max(0, policy.maturityCommits - record.commits)
-  const boost = policy.maturityCommits > 0 ? Math.floor((Math.max(0, policy.newNodeRateBps - base) * young) / policy.maturityCommits) : 0
-  let bps = base + boost + policy.overturnedRateBps * record.overturned
-  // Coverage in basis points: stake ÷ (open receipts × slash), capped at 2 (20,000).
+export function samplingRateBps(record: NodeRecord, policy: SamplingPolicy, minRateBps = 0): number {
+  const base = BigInt(policy.baseRateBps)
+  const mature = BigInt(policy.maturityCommits)
+  const commits = BigInt(record.commits)
+  const young = commits < mature ? mature - commits : 0n
+  const fresh = BigInt(policy.newNodeRateBps)
+  const boost = mature > 0n && fresh > base ? ((fresh - base) * young) / mature : 0n
+  let bps = base + boost + BigInt(policy.overturnedRateBps) * BigInt(record.overturned)
   const reserved = BigInt(record.openReceipts) * policy.receiptSlash
-  const coverage =
-    reserved === 0n ? 20_000 : Number((record.stake * 10_000n) / reserved > 20_000n ? 20_000n : (record.stake * 10_000n) / reserved)
-  if (coverage < 20_000) bps = Math.floor((bps * (30_000 - Math.max(10_000, coverage))) / 10_000)
-  return Math.max(base, Math.min(policy.maxRateBps, 10_000, bps)) / 10_000
+  const coverage = reserved === 0n ? 20_000n : (record.stake * 10_000n) / reserved
+  if (coverage < 20_000n) bps = (bps * (30_000n - (coverage < 10_000n ? 10_000n : coverage))) / 10_000n
+  if (bps > BigInt(policy.maxRateBps)) bps = BigInt(policy.maxRateBps)
+  if (bps > 10_000n) bps = 10_000n
+  if (bps < base) bps = base
+  if (bps < BigInt(minRateBps)) bps = BigInt(minRateBps)
+  return Number(bps)
+}
+
+/** Pure: `samplingRateBps` as a probability (P ∈ [0, 1]). */
+export function samplingRate(record: NodeRecord, policy: SamplingPolicy, minRateBps = 0): number {
+  return samplingRateBps(record, policy, minRateBps) / 10_000
 }
 
 /**
- * Pure: the rate q at which each of `verifiers` active verifiers samples a receipt, independently, so
- * that a receipt is checked by at least one of them with probability `rate`: 1 − (1 − q)^V = P.
+ * Pure: the rate q at which each of `verifiers` verifiers is assigned a leaf of a batch sampled at
+ * `rate` (P): `selectionThreshold(P in bps, V) / 2^256` = min(1, P / ((1 − P)·V)), so that a leaf is
+ * checked by at least one of them with probability ≥ P. (For the simulation's closed forms; the
+ * selection itself compares draws with `selectionThreshold`.)
  *
  * @example
- * perVerifierRate(0.01, 20) // ≈ 0.000502
+ * perVerifierRate(0.01, 20) // ≈ 0.000505
  */
 export function perVerifierRate(rate: number, verifiers: number): number {
-  if (verifiers <= 0) return 0
-  if (rate >= 1) return 1
-  if (rate <= 0) return 0
-  return -Math.expm1(Math.log1p(-rate) / verifiers)
+  const threshold = selectionThreshold(Math.round(Math.min(1, Math.max(0, rate)) * 10_000), Math.max(0, Math.floor(verifiers)))
+  if (threshold >= SELECT_ALL) return 1
+  return Number(threshold >> 203n) / 2 ** 53
 }

@@ -37,8 +37,8 @@ import { dataChallengeDelay, int16FromHex, publishedInputsToWire } from './dataC
 import { errorBody, httpStatusOf } from './errors.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, Metrics } from './metrics.js'
-import { verifierSampleRate } from './sampledReceipts.js'
-import { bitmapOf, selectionSeed, selectReceipts } from './selection.js'
+import { assignedThreshold } from './sampledReceipts.js'
+import { assignedLeaves, bitmapOf, rateThreshold, selectionDraw, selectReceipts } from './selection.js'
 import { type VerifierBatch, VerifierStore } from './verifierStore.js'
 
 export type VerifierOptions = {
@@ -48,8 +48,9 @@ export type VerifierOptions = {
   dbPath: string
   hubUrl: string
   /**
-   * Share of optimistic receipts re-executed; quorum receipts are always checked. Default: adaptive,
-   * per node (`samplingRate` with the derived defaults, docs/economics.md).
+   * Share of each batch's leaves re-executed, on top of its assignment (Settlement's, which it always
+   * checks: the node's adaptive rate over the verifiers, docs/economics.md); quorum receipts are always
+   * checked. Default: the assignment alone.
    */
   sampleRate?: number
   /**
@@ -168,10 +169,16 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     const ids = receipts.map((r) => hashReceipt(r, domain))
     const tree = buildBatchTree(ids, decoyCommit)
     if (tree.root !== batch.root) throw new Error(`batch ${batch.batchId}: the served receipts do not hash to the committed root`)
+    // Its assignment (Settlement refuses an attestation that leaves out one of these leaves), and what
+    // it re-executes: the assignment, more at its own fixed share, and every quorum receipt.
+    const { assigned: assignedAt, checked: checkedAt } = await thresholdsFor(batch)
+    const assigned = assignedLeaves(batch.blockHash, account.address, batch.batchId, batch.count, assignedAt)
     const picked = selectReceipts(
-      selectionSeed(batch.blockHash, account.address, batch.batchId),
+      batch.blockHash,
+      account.address,
+      batch.batchId,
       receipts.map((r) => r.mode),
-      await rateFor(batch),
+      checkedAt,
     )
     const origin = new URL(batch.dataUri).origin
     const matched: number[] = []
@@ -278,7 +285,16 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       )
     }
     let attestTx: Hex | null = null
-    if (matched.length > 0 && !recheckOnly) {
+    // It attests what it checked and found right, which must hold its whole assignment: a verifier
+    // whose assigned leaf was wrong or unavailable does not attest (it challenged instead), and one
+    // assigned nothing has nothing to attest (nor to be paid for).
+    const matchedSet = new Set(matched)
+    const coversAssignment = assigned.length > 0 && assigned.every((i) => matchedSet.has(i))
+    if (!coversAssignment && matched.length > 0 && !recheckOnly)
+      log(
+        `batch ${batch.batchId}: ${assigned.length === 0 ? 'nothing assigned to this verifier' : 'a receipt of its assignment did not check out'}; not attested`,
+      )
+    if (coversAssignment && !recheckOnly) {
       try {
         const result = await sender.write({
           address: book.contracts.settlement,
@@ -290,9 +306,11 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         metrics.inc('attestations_total')
         metrics.inc('gas_used_total', { function: 'attest' }, Number(result.gasUsed))
       } catch (error) {
-        // Attestations close with the window: a batch checked too late is done, unattested.
-        if (!(error instanceof ContractRevertError && error.errorName === 'ChallengeWindowClosed')) throw error
-        log(`batch ${batch.batchId}: checked after its window closed; not attested`)
+        // Attestations close with the window (and with the seed: a commit more than 256 blocks old
+        // whose seed nobody anchored): a batch checked too late is done, unattested.
+        if (!(error instanceof ContractRevertError && (error.errorName === 'ChallengeWindowClosed' || error.errorName === 'SeedExpired')))
+          throw error
+        log(`batch ${batch.batchId}: checked too late (${error.errorName}); not attested`)
       }
     }
     // A recheck of published data keeps the batch's figures from its first pass (and its attestation).
@@ -328,9 +346,8 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     if (leaves.length === 0 && store.getMeta(flag) === undefined) {
       if ((await chainTimeMs()) < dataChallengeAtMs(batch)) return false
       const modes = new Array<number>(batch.count).fill(1)
-      const seed = selectionSeed(batch.blockHash, account.address, batch.batchId)
-      let picked = selectReceipts(seed, modes, await rateFor(batch))
-      if (picked.length === 0) picked = [Number(BigInt(seed) % BigInt(batch.count))]
+      let picked = selectReceipts(batch.blockHash, account.address, batch.batchId, modes, (await thresholdsFor(batch)).checked)
+      if (picked.length === 0) picked = [Number(selectionDraw(batch.blockHash, account.address, batch.batchId, 0) % BigInt(batch.count))]
       // One transaction (Settlement's multicall) for the whole sample: every challenge must open
       // before `window − dataResponseTime`, and one slow transaction per leaf could miss it.
       const taken = new Set(
@@ -433,14 +450,16 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
   }
 
   /**
-   * The share of a batch's optimistic receipts this verifier re-executes: the fixed `sampleRate` when
-   * set, else the node's adaptive rate P (`samplingRate`, issue 14: from its stake, exposure, commits
-   * and overturned receipts as of the commit's block — anyone can recompute it) spread over the
-   * registered verifiers, so that with all of them honest a receipt is checked with probability P.
+   * The batch's selection thresholds for this verifier: `assigned`, what Settlement fixed at the
+   * commit (the node's adaptive rate P — issue 14: from its stake, exposure, commits and overturned
+   * receipts — spread over the V registered verifiers, so that with all of them honest a receipt is
+   * checked with probability ≥ P); `checked`, what it re-executes: the assignment, or more with a
+   * fixed `sampleRate` (the same draws, so a superset).
    */
-  async function rateFor(batch: VerifierBatch): Promise<number> {
-    if (options.sampleRate !== undefined) return options.sampleRate
-    return verifierSampleRate(chain, book, batch.node as Address, BigInt(batch.blockNumber))
+  async function thresholdsFor(batch: VerifierBatch): Promise<{ assigned: bigint; checked: bigint }> {
+    const assigned = await assignedThreshold(chain, book, batch.batchId)
+    const own = options.sampleRate === undefined ? 0n : rateThreshold(options.sampleRate)
+    return { assigned, checked: own > assigned ? own : assigned }
   }
 
   /**

@@ -21,9 +21,9 @@ export const DERIVED_DEFAULTS = {
   /** Decoys (forced errors): 1 % of a batch's leaves. */
   decoyRateBps: 100,
   decoyRewardFees: 454,
-  attesterSlashFees: 13_631,
+  attesterSlashFees: 13_627,
   receiptSlashFees: 5_835,
-  verifierShareBps: 3_261,
+  verifierShareBps: 3_266,
   bountyBps: 5_000,
   challengeBondFees: 2_500,
   /** Bond of a data challenge: the node's gas to answer one (`publishReceipt`, measured), so answering earns nothing. */

@@ -101,6 +101,33 @@ describe('deriveDefaults', () => {
   })
 })
 
+describe('careful lazy verifier (re-executes nothing, tells decoys apart) at the derived defaults', () => {
+  it('earns less than an honest verifier (dominated) and a quarter of what it took before assignment', () => {
+    const rows = profiles.map((p) => {
+      const e = verifierEconomics(derived, unitCosts(p, env), env, a)
+      return {
+        model: p.model,
+        honest: e.honestPerBatch,
+        careful: e.carefulLazyPerBatch,
+        unassigned: e.carefulLazyUnassignedPerBatch,
+        breakEven: e.carefulLazyBreakEvenCheatRate,
+      }
+    })
+    for (const r of rows) {
+      // Honest dominates: the decoy rewards it forgoes exceed the compute it saves.
+      expect(r.careful, r.model).toBeLessThan(r.honest)
+      // Assignment cut what it takes: it can no longer attest a batch whose assignment holds a decoy,
+      // nor attest in a batch that assigned it nothing.
+      expect(r.careful, r.model).toBeLessThan(r.unassigned / 4)
+      // At a mature node's floor rate the slash it risks on unexecuted cheats is small: it stays
+      // positive at zero fraud (docs/economics.md, "What is left"); the simulation, with adaptive rates
+      // on cheating nodes, shows it losing outright (simulate.test.ts).
+      expect(r.careful, r.model).toBeGreaterThan(0)
+      expect(r.breakEven, r.model).toBeGreaterThan(0)
+    }
+  })
+})
+
 describe('derivedDeploymentParams', () => {
   it('turns the fee multiples into deployment amounts and a sampling policy for a given fee', async () => {
     const { derivedDeploymentParams } = await import('@verity/chain')
@@ -109,10 +136,10 @@ describe('derivedDeploymentParams', () => {
     const d = derivedDeploymentParams(fee)
     expect(d.params).toEqual({
       slashAmount: 5_835n * fee,
-      attesterSlash: 13_631n * fee,
+      attesterSlash: 13_627n * fee,
       challengeBond: 2_500n * fee,
       dataChallengeBond: 183n * fee,
-      verifierShareBps: 3_261,
+      verifierShareBps: 3_266,
       bountyBps: 5_000,
       challengeWindow: 3_600,
       dataResponseTime: 600,

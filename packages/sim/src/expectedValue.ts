@@ -63,6 +63,21 @@ export type VerifierEconomics = {
    * (docs/economics.md, "What is left").
    */
   lazyBestPerBatch: number
+  /**
+   * A careful lazy verifier (re-executes nothing, tells decoys apart) at zero fraud: Settlement makes
+   * it attest its whole assignment or nothing, so it is paid only for batches whose assignment holds
+   * no decoy, and forgoes the decoy rewards — per batch, fees.
+   */
+  carefulLazyPerBatch: number
+  /** The same verifier before assignment was enforced (any bitmap paid a full share): one share every batch, fees. */
+  carefulLazyUnassignedPerBatch: number
+  /**
+   * The network cheat rate ρ above which the careful lazy verifier loses money outright: each real
+   * receipt it attests unexecuted is a cheat with probability ρ, overturned with probability P_eff
+   * (the other verifiers' detection), and costs it A — ρ* = carefulLazyPerBatch / (E[receipts it
+   * attests] · P_eff · A).
+   */
+  carefulLazyBreakEvenCheatRate: number
   /** Honest verifier's EV per batch, fees. */
   honestPerBatch: number
 }
@@ -106,7 +121,23 @@ export function verifierEconomics(
   // One share whatever the count: the fewest leaves (one) carry the least risk of a decoy.
   const lazyShare = pool * expectedShare(a.verifiers, attestProbability)
   const lazyBest = (1 - d) * lazyShare - GAS.attest * gasFees - d * params.attesterSlashFees
-  return { payPerAttestation, honestPerExecution, lazyBestPerBatch: lazyBest, honestPerBatch }
+  // Careful lazy: attests when its assignment holds ≥ 1 real receipt and no decoy.
+  const decoyLeaves = Math.max(0, Math.ceil(leaves) - n)
+  const attestsCarefully = (1 - q) ** decoyLeaves * (1 - (1 - q) ** n)
+  const carefulLazyPerBatch = attestsCarefully * (payPerAttestation - GAS.attest * gasFees)
+  const carefulLazyUnassignedPerBatch = lazyShare - GAS.attest * gasFees
+  const attestedReceipts = (1 - q) ** decoyLeaves * q * n
+  const carefulLazyBreakEvenCheatRate =
+    carefulLazyPerBatch <= 0 ? 0 : carefulLazyPerBatch / (attestedReceipts * detectionProbability(params, a) * params.attesterSlashFees)
+  return {
+    payPerAttestation,
+    honestPerExecution,
+    lazyBestPerBatch: lazyBest,
+    carefulLazyPerBatch,
+    carefulLazyUnassignedPerBatch,
+    carefulLazyBreakEvenCheatRate,
+    honestPerBatch,
+  }
 }
 
 /** Fees per unit of money in the simulation. */

@@ -202,6 +202,18 @@ export function simulate(config: SimulationConfig): SimulationResult {
         const sc = rand.positions(c, q)
         const sd = rand.positions(decoys, q)
         const colluding = role === 'colluding' && colludes
+        if (role === 'carefulLazy') {
+          // Its assignment must be attested whole: with a decoy in it, attesting costs the slash, so it
+          // skips the batch (unpaid); otherwise it attests the real receipts unexecuted, cheats included.
+          const k = honestSampled + sc.length
+          if (sd.length === 0 && k > 0) {
+            attesters.push(v)
+            bits.push(BigInt(k))
+            slashed.push(false)
+            lazySampled.push({ v, cheats: sc, decoys: 0 })
+          }
+          continue
+        }
         if (role === 'lazy') {
           const k = honestSampled + sc.length + sd.length
           if (k > 0) {
@@ -213,10 +225,10 @@ export function simulate(config: SimulationConfig): SimulationResult {
           continue
         }
         if (colluding) {
-          // Knows which leaves are real and correct: attests all of them (only its sample when the
-          // contract counts selected bits only), at no risk, for the pool.
+          // Knows which leaves are real and correct: attests its assignment (Settlement refuses less)
+          // when it holds no cheat and no decoy — at no risk, for the pool — else nothing.
           const claimed = params.selectedBitsOnly ? honestSampled : n - c
-          if (claimed > 0) {
+          if (claimed > 0 && honestSampled > 0 && sc.length === 0 && sd.length === 0) {
             attesters.push(v)
             bits.push(BigInt(claimed))
             slashed.push(false)

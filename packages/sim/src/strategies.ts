@@ -15,6 +15,11 @@ export type VerifierStrategy =
   | 'honest'
   /** Attests every receipt of its sample without re-executing any. */
   | 'lazy'
+  /**
+   * Re-executes nothing but can tell decoys from real receipts (a decoy's client holds no escrow):
+   * attests its whole assignment (Settlement refuses less) when no decoy is in it, else nothing.
+   */
+  | 'carefulLazy'
   /** With the colluding node(s): attests every receipt it knows is real and correct (all of them, for the pool) without executing, never challenges them; honest elsewhere. */
   | 'colluding'
   /** Honest, and also challenges one correct receipt in each batch it samples. */

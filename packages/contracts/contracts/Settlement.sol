@@ -162,11 +162,11 @@ contract Settlement is SettlementBase, Multicall {
             decoysRevealed: false
         });
         // The assignment: the node's sampling rate from its record as of this commit, the verifiers
-        // registered now; the seed is this block's hash, which nobody knows before it is mined.
+        // active now; the seed is this block's hash, which nobody knows before it is mined.
         _assignments[batchId] = Assignment({
             commitBlock: uint64(block.number),
             rateBps: samplingRateBps(staked, open, sequence, fullSlashes[nodeId]),
-            verifiers: uint32(nodes.operatorCount(NodeRegistry.Role.Verifier))
+            verifiers: uint32(nodes.activeCount(NodeRegistry.Role.Verifier))
         });
         emit BatchCommitted(batchId, msg.sender, root, count, feeTotal, sequence, uint64(block.timestamp) + challengeWindow, dataURI);
     }

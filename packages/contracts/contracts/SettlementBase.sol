@@ -119,7 +119,7 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
 
     /// @notice What a batch's assignment of receipts to verifiers is drawn from, fixed at its commit
     ///         (one slot): the commit's block (whose hash is the seed), the node's sampling rate P in
-    ///         basis points, and the number V of verifiers registered then.
+    ///         basis points, and the number V of verifiers active then (`NodeRegistry.activeCount`).
     struct Assignment {
         uint64 commitBlock;
         uint16 rateBps;

@@ -208,6 +208,28 @@ describe('Settlement: verifiable assignment', () => {
       throw new Error('no verifier had an empty selection in 20 batches')
     })
 
+    it('counts V as the verifiers active at the commit: one unbonding below the minimum or slashed out is not counted', async () => {
+      const registry = { address: f.book.contracts.nodeRegistry, abi: f.contracts.nodeRegistry.abi }
+      const activeVerifiers = () =>
+        f.chain.publicClient.readContract({ ...registry, functionName: 'activeCount', args: [2] }) as Promise<bigint>
+      const third = f.senders[4]!
+      await registerOperator(f, third, 'verifier')
+      expect(await activeVerifiers()).toBe(3n)
+      const a = await commit(2)
+      expect((await read<[{ verifiers: number }, Hex]>('assignmentOf', [a.batchId]))[0].verifiers).toBe(3)
+      // Unbonding 1 token leaves it below the 100-token minimum: inactive, not counted.
+      await third.write({ ...registry, functionName: 'requestUnbond', args: [2, TOKEN] })
+      expect(await activeVerifiers()).toBe(2n)
+      const b = await commit(2)
+      expect((await read<[{ verifiers: number }, Hex]>('assignmentOf', [b.batchId]))[0].verifiers).toBe(2)
+      // Staking back makes it active again, once.
+      await third.write({ ...registry, functionName: 'stake', args: [2, TOKEN] })
+      await third.write({ ...registry, functionName: 'stake', args: [2, TOKEN] })
+      expect(await activeVerifiers()).toBe(3n)
+      await third.write({ ...registry, functionName: 'requestUnbond', args: [2, 101n * TOKEN] })
+      expect(await activeVerifiers()).toBe(2n)
+    })
+
     it('refuses once the seed can no longer be read, unless it was anchored in time', async () => {
       const late = await commit(4)
       const anchored = await commit(4)

@@ -108,10 +108,13 @@ export const DEFAULT_ENVIRONMENT: Environment = {
   disputeSeconds: 1_200,
 }
 
-/** What the contracts enforce today at the devnet (issue 14): 3 verifiers each at 30 %, no decoys. */
+/**
+ * What the contracts enforced at the devnet before issue 14: 3 verifiers each at 30 %, no decoys —
+ * P = 47.37 %, at which Settlement's per-verifier rule q = P / ((1 − P)·V) gives each of 3 verifiers 30 %.
+ */
 export const LEGACY_PARAMS: ProtocolParams = {
-  baseRateBps: 6_570,
-  newNodeRateBps: 6_570,
+  baseRateBps: 4_737,
+  newNodeRateBps: 4_737,
   maturityCommits: 0,
   overturnedRateBps: 0,
   maxRateBps: 10_000,

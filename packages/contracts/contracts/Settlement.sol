@@ -175,7 +175,8 @@ contract Settlement is SettlementBase, Multicall {
     ///         `bitmap` and found them correct — a claim it stakes on: if one of them is overturned,
     ///         anyone can `slashAttester`. One attestation per verifier per batch, within the window.
     ///         The bitmap must cover the caller's whole selection (`isAssigned`: drawn from the commit
-    ///         block's hash, so the node could not predict it and the verifier cannot choose it); a
+    ///         block's hash, so the node could not predict it and the verifier cannot choose it) but for
+    ///         the leaves the caller challenged (a decoy or a wrong output found, data unavailable); a
     ///         verifier with an empty selection has nothing to attest and is not paid.
     function attest(uint256 batchId, uint256[] calldata bitmap) external {
         // INVARIANT: only staked verifiers attest.
@@ -191,8 +192,8 @@ contract Settlement is SettlementBase, Multicall {
         if (_attestations[batchId][msg.sender] != 0) revert AlreadyAttested(batchId, msg.sender);
         uint256 receipts = Bitmap.countSet(bitmap, batch.count);
         if (receipts == 0) revert EmptyAttestation();
-        // INVARIANT: a verifier attests every leaf assigned to it, or nothing: it cannot pick the
-        // receipts it knows are right (its own, or those of paying clients) and skip the decoys.
+        // INVARIANT: a verifier attests every leaf assigned to it that it did not challenge, or nothing:
+        // it cannot pick the receipts it knows are right (its own, or those of paying clients).
         _checkSelectionCovered(batchId, batch.count, receipts, bitmap);
         _attestations[batchId][msg.sender] = _bitmapKey(bitmap);
         batch.attesters += 1;
@@ -219,17 +220,21 @@ contract Settlement is SettlementBase, Multicall {
         emit SeedAnchored(batchId, seed);
     }
 
-    /// @dev Reverts unless `bitmap` sets every leaf of the caller's selection, and the selection is not empty.
+    /// @dev Reverts unless `bitmap` sets every leaf of the caller's selection it did not challenge, and
+    ///      the selection is not empty.
     function _checkSelectionCovered(uint256 batchId, uint256 count, uint256 receipts, uint256[] calldata bitmap) private {
         Assignment memory assignment = _assignments[batchId];
         uint256 threshold = selectionThreshold(assignment.rateBps, assignment.verifiers);
         if (threshold == 0) revert EmptySelection(batchId, msg.sender);
         if (threshold == type(uint256).max) {
-            // Every leaf is assigned: the bitmap must be full.
+            // Every leaf is assigned: the bitmap must set every leaf the caller did not challenge.
             if (receipts == count) return;
             for (uint256 i = 0; i < count; i++) {
-                if ((bitmap[i >> 8] >> (i & 255)) & 1 == 0) revert SelectionNotCovered(batchId, msg.sender, i);
+                if ((bitmap[i >> 8] >> (i & 255)) & 1 == 0 && !_challengedBy[batchId][i][msg.sender]) {
+                    revert SelectionNotCovered(batchId, msg.sender, i);
+                }
             }
+            return;
         }
         bytes32 seed = _seedOf(batchId);
         address verifier = msg.sender;
@@ -250,7 +255,9 @@ contract Settlement is SettlementBase, Multicall {
                 draw := keccak256(preimage, 0x80)
             }
             if (draw < threshold) {
-                if ((bitmap[i >> 8] >> (i & 255)) & 1 == 0) revert SelectionNotCovered(batchId, verifier, i);
+                if ((bitmap[i >> 8] >> (i & 255)) & 1 == 0 && !_challengedBy[batchId][i][verifier]) {
+                    revert SelectionNotCovered(batchId, verifier, i);
+                }
                 any = true;
             }
             unchecked {

@@ -220,6 +220,9 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     /// @notice Per node (registry id): its receipts overturned with a full `receiptSlash` (lost
     ///         disputes, unpublished data, missing decoys, unproven inclusions) — what raises its sampling rate.
     mapping(uint32 nodeId => uint32) public fullSlashes;
+    /// @dev Leaves each account challenged (any kind): an attestation may leave out an assigned leaf
+    ///      only if its verifier challenged it (a decoy, a wrong output, unavailable data).
+    mapping(uint256 batchId => mapping(uint256 leaf => mapping(address challenger => bool))) internal _challengedBy;
 
     bytes32 internal constant ATTESTER_SLASHED = bytes32(uint256(2));
 
@@ -328,7 +331,8 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     error NotReceiptClient(address client, address caller);
     error BadNodeSignature(address recovered, address node);
     error ReceiptSettledAlready(bytes32 receiptDigest);
-    /// @notice The attestation leaves out leaf `leaf` of the verifier's selection for the batch.
+    /// @notice The attestation leaves out leaf `leaf` of the verifier's selection for the batch, and the
+    ///         verifier did not challenge it.
     error SelectionNotCovered(uint256 batchId, address verifier, uint256 leaf);
     /// @notice No leaf of the batch is assigned to the verifier: nothing to attest, nothing to be paid.
     error EmptySelection(uint256 batchId, address verifier);

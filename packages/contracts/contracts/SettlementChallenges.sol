@@ -427,6 +427,7 @@ contract SettlementChallenges is SettlementBase {
         entry.challenger = msg.sender;
         entry.bond = bond;
         entry.receiptDigest = digest;
+        _challengedBy[batchId][receiptIndex][msg.sender] = true;
         entry.client = client;
         entry.fee = fee;
         batch.status = BatchStatus.Challenged;

@@ -113,7 +113,7 @@ describe('Settlement: verifiable assignment', () => {
       sequence += 1
       const result = await node.write({ ...s(), functionName: 'commitBatch', args: [tree.root, count, BigInt(count), sequence, ''] })
       const [event] = parseEventLogs({ abi: settlementAbi, eventName: 'BatchCommitted', logs: result.receipt.logs })
-      return { batchId: event!.args.batchId, blockHash: result.receipt.blockHash, blockNumber: result.receipt.blockNumber, tree }
+      return { batchId: event!.args.batchId, blockHash: result.receipt.blockHash, blockNumber: result.receipt.blockNumber, tree, receipts }
     }
 
     it('stores P, V and the commit block; anyone anchors the seed; isAssigned equals the TypeScript selection', async () => {
@@ -189,6 +189,56 @@ describe('Settlement: verifiable assignment', () => {
       })
       expect((await f.chain.publicClient.waitForTransactionReceipt({ hash })).status).toBe('success')
       expect(await read('hasAttested', [batch.batchId, account.address])).toBe(true)
+    })
+
+    it('lets a verifier leave out the assigned leaves it challenged itself, and only those', async () => {
+      const [mineV, otherV] = verifiers as [Fixture['senders'][number], Fixture['senders'][number]]
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const batch = await commit(16)
+        const [assignment] = await read<[{ rateBps: number; verifiers: number }, Hex]>('assignmentOf', [batch.batchId])
+        const threshold = selectionThreshold(assignment.rateBps, assignment.verifiers)
+        const mine = assignedLeaves(batch.blockHash, mineV.address, batch.batchId, 16, threshold)
+        const theirs = assignedLeaves(batch.blockHash, otherV.address, batch.batchId, 16, threshold)
+        // A leaf assigned to both, and each with at least one more.
+        const shared = mine.find((i) => theirs.includes(i))
+        if (shared === undefined || mine.length < 2 || theirs.length < 2) continue
+        // The first verifier challenges the shared leaf's data (as for a decoy or unavailable input).
+        await mineV.write({
+          ...s(),
+          functionName: 'challengeData',
+          args: [batch.batchId, batch.receipts[shared]!, shared, batch.tree.proof(shared)],
+        })
+        // The other did not challenge it: leaving it out is refused, even though someone challenged it.
+        await expectRevert(
+          otherV.write({
+            ...s(),
+            functionName: 'attest',
+            args: [
+              batch.batchId,
+              bitmapOf(
+                theirs.filter((i) => i !== shared),
+                16,
+              ),
+            ],
+          }),
+          'SelectionNotCovered',
+          [batch.batchId, otherV.address, BigInt(shared)],
+        )
+        const result = await mineV.write({
+          ...s(),
+          functionName: 'attest',
+          args: [
+            batch.batchId,
+            bitmapOf(
+              mine.filter((i) => i !== shared),
+              16,
+            ),
+          ],
+        })
+        expect(result.receipt.status).toBe('success')
+        return
+      }
+      throw new Error('no batch assigned a leaf to both verifiers in 20 tries')
     })
 
     it('refuses a verifier with an empty selection (nothing assigned, nothing paid)', async () => {

@@ -182,6 +182,8 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     )
     const origin = new URL(batch.dataUri).origin
     const matched: number[] = []
+    // Leaves this verifier challenged (Settlement lets its attestation leave out exactly those).
+    const challengedByMe = new Set<number>()
     for (const index of picked) {
       const receipt = receipts[index]!
       // Input the node published on-chain (answering a data challenge) is used first: it is the node's own commitment.
@@ -208,7 +210,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         problem = (error as Error).message
       }
       if (problem !== undefined) {
-        await challengeData(batch, receipt, index, tree, problem)
+        if (await challengeData(batch, receipt, index, tree, problem)) challengedByMe.add(index)
         continue
       }
       const model = await models.load(receipt.modelId)
@@ -225,7 +227,8 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
           // Withheld data cannot keep a receipt from being checked: from `dataChallengeAtMs` on, the data
           // is challenged on-chain (the node must publish it or lose the receipt); before, it is retried.
           if ((await chainTimeMs()) < dataChallengeAtMs(batch)) throw error
-          await challengeData(batch, receipt, index, tree, `input ${receipt.inputHash} unavailable: ${(error as Error).message}`)
+          if (await challengeData(batch, receipt, index, tree, `input ${receipt.inputHash} unavailable: ${(error as Error).message}`))
+            challengedByMe.add(index)
           continue
         }
       const inputs = inputsFromWire(model, wireInputs)
@@ -261,7 +264,10 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         claimed: receipt.outputHash,
         recomputed,
       })
-      if (store.evidence(batch.batchId, index)?.challengeId) continue
+      if (store.evidence(batch.batchId, index)?.challengeId) {
+        challengedByMe.add(index)
+        continue
+      }
       // One game per receipt is enough: another verifier's open or decided challenge covers it (a data
       // challenge does not: once the data is published, the output is still to be challenged).
       // (A challenge of this batch cannot precede its commit: scanned from the commit's block, in bounded ranges.)
@@ -278,6 +284,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       })
       const [opened] = parseEventLogs({ abi: settlementAbi, eventName: 'ChallengeOpened', logs: result.receipt.logs })
       store.challenged(batch.batchId, index, String(opened?.args.challengeId ?? ''), result.hash)
+      challengedByMe.add(index)
       metrics.inc('challenges_total')
       metrics.inc('gas_used_total', { function: 'challenge' }, Number(result.gasUsed))
       log(
@@ -285,11 +292,11 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       )
     }
     let attestTx: Hex | null = null
-    // It attests what it checked and found right, which must hold its whole assignment: a verifier
-    // whose assigned leaf was wrong or unavailable does not attest (it challenged instead), and one
-    // assigned nothing has nothing to attest (nor to be paid for).
+    // It attests what it checked and found right, which must hold its whole assignment but for the
+    // leaves it challenged (decoys, wrong outputs, unavailable data: Settlement checks it opened those
+    // challenges); one assigned nothing has nothing to attest (nor to be paid for).
     const matchedSet = new Set(matched)
-    const coversAssignment = assigned.length > 0 && assigned.every((i) => matchedSet.has(i))
+    const coversAssignment = assigned.length > 0 && assigned.every((i) => matchedSet.has(i) || challengedByMe.has(i))
     if (!coversAssignment && matched.length > 0 && !recheckOnly)
       log(
         `batch ${batch.batchId}: ${assigned.length === 0 ? 'nothing assigned to this verifier' : 'a receipt of its assignment did not check out'}; not attested`,
@@ -308,9 +315,11 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       } catch (error) {
         // Attestations close with the window (and with the seed: a commit more than 256 blocks old
         // whose seed nobody anchored): a batch checked too late is done, unattested.
-        if (!(error instanceof ContractRevertError && (error.errorName === 'ChallengeWindowClosed' || error.errorName === 'SeedExpired')))
-          throw error
-        log(`batch ${batch.batchId}: checked too late (${error.errorName}); not attested`)
+        // (And a leaf of its assignment another verifier challenged first, which it did not: refused,
+        // SelectionNotCovered; nothing to retry.)
+        const closing = ['ChallengeWindowClosed', 'SeedExpired', 'SelectionNotCovered', 'EmptySelection']
+        if (!(error instanceof ContractRevertError && closing.includes(error.errorName))) throw error
+        log(`batch ${batch.batchId}: not attested (${error.errorName})`)
       }
     }
     // A recheck of published data keeps the batch's figures from its first pass (and its attestation).
@@ -577,9 +586,10 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
   }
 
   /** Challenges the data behind a receipt (once per receipt, by anyone), with a bond. */
-  async function challengeData(batch: VerifierBatch, receipt: Receipt, index: number, tree: ReceiptTree, why: string): Promise<void> {
-    if (store.evidence(batch.batchId, index)?.challengeId) return
-    if (await alreadyChallenged(batch, index)) return
+  /** Challenges the data of a receipt; whether this verifier challenged it (now or in an earlier pass). */
+  async function challengeData(batch: VerifierBatch, receipt: Receipt, index: number, tree: ReceiptTree, why: string): Promise<boolean> {
+    if (store.evidence(batch.batchId, index)?.challengeId) return true
+    if (await alreadyChallenged(batch, index)) return false
     await approveBonds()
     store.recordEvidence({
       batchId: batch.batchId,
@@ -598,6 +608,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     store.challenged(batch.batchId, index, String(opened?.args.challengeId ?? ''), result.hash)
     metrics.inc('challenges_total', { kind: 'data' })
     log(`challenged the data of receipt ${index} of batch ${batch.batchId}: ${why}`)
+    return true
   }
 
   async function approveBonds(): Promise<void> {

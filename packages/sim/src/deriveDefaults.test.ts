@@ -102,28 +102,16 @@ describe('deriveDefaults', () => {
 })
 
 describe('careful lazy verifier (re-executes nothing, tells decoys apart) at the derived defaults', () => {
-  it('earns less than an honest verifier (dominated) and a quarter of what it took before assignment', () => {
-    const rows = profiles.map((p) => {
-      const e = verifierEconomics(derived, unitCosts(p, env), env, a)
-      return {
-        model: p.model,
-        honest: e.honestPerBatch,
-        careful: e.carefulLazyPerBatch,
-        unassigned: e.carefulLazyUnassignedPerBatch,
-        breakEven: e.carefulLazyBreakEvenCheatRate,
-      }
-    })
-    for (const r of rows) {
-      // Honest dominates: the decoy rewards it forgoes exceed the compute it saves.
-      expect(r.careful, r.model).toBeLessThan(r.honest)
-      // Assignment cut what it takes: it can no longer attest a batch whose assignment holds a decoy,
-      // nor attest in a batch that assigned it nothing.
-      expect(r.careful, r.model).toBeLessThan(r.unassigned / 4)
-      // At a mature node's floor rate the slash it risks on unexecuted cheats is small: it stays
-      // positive at zero fraud (docs/economics.md, "What is left"); the simulation, with adaptive rates
-      // on cheating nodes, shows it losing outright (simulate.test.ts).
-      expect(r.careful, r.model).toBeGreaterThan(0)
-      expect(r.breakEven, r.model).toBeGreaterThan(0)
+  it('takes about an honest verifier’s pay (a fifth of its take before assignment), at the risk of cheats', () => {
+    for (const p of profiles) {
+      const u = unitCosts(p, env)
+      const e = verifierEconomics(derived, u, env, a)
+      // No longer a free rider on every batch: paid only where assigned, as an honest verifier is.
+      expect(e.carefulLazyPerBatch, p.model).toBeLessThan(e.carefulLazyUnassignedPerBatch / 2)
+      // About an honest verifier's EV: it saves the compute of its real receipts (tiny against gas) and
+      // harvests the decoys it tells apart unexecuted — not deterred at zero fraud (docs/economics.md).
+      expect(Math.abs(e.carefulLazyPerBatch - e.honestPerBatch) / e.honestPerBatch, p.model).toBeLessThan(0.02)
+      expect(e.carefulLazyBreakEvenCheatRate, p.model).toBeGreaterThan(0)
     }
   })
 })

@@ -65,8 +65,9 @@ export type VerifierEconomics = {
   lazyBestPerBatch: number
   /**
    * A careful lazy verifier (re-executes nothing, tells decoys apart) at zero fraud: Settlement makes
-   * it attest its whole assignment or nothing, so it is paid only for batches whose assignment holds
-   * no decoy, and forgoes the decoy rewards — per batch, fees.
+   * it attest its whole assignment but for the leaves it challenged, so it challenges the decoys it
+   * tells apart (earning their rewards) and attests the real receipts unexecuted — per batch, fees:
+   * an honest verifier's EV plus the compute it saves, at the risk of the cheats in its assignment.
    */
   carefulLazyPerBatch: number
   /** The same verifier before assignment was enforced (any bitmap paid a full share): one share every batch, fees. */
@@ -121,12 +122,13 @@ export function verifierEconomics(
   // One share whatever the count: the fewest leaves (one) carry the least risk of a decoy.
   const lazyShare = pool * expectedShare(a.verifiers, attestProbability)
   const lazyBest = (1 - d) * lazyShare - GAS.attest * gasFees - d * params.attesterSlashFees
-  // Careful lazy: attests when its assignment holds ≥ 1 real receipt and no decoy.
-  const decoyLeaves = Math.max(0, Math.ceil(leaves) - n)
-  const attestsCarefully = (1 - q) ** decoyLeaves * (1 - (1 - q) ** n)
-  const carefulLazyPerBatch = attestsCarefully * (payPerAttestation - GAS.attest * gasFees)
-  const carefulLazyUnassignedPerBatch = lazyShare - GAS.attest * gasFees
-  const attestedReceipts = (1 - q) ** decoyLeaves * q * n
+  // Careful lazy: attests when its assignment holds ≥ 1 real receipt, challenges the decoys in it.
+  const attestsCarefully = 1 - (1 - q) ** n
+  const carefulLazyPerBatch =
+    attestsCarefully * (payPerAttestation - GAS.attest * gasFees) + decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
+  const carefulLazyUnassignedPerBatch =
+    lazyShare - GAS.attest * gasFees + decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
+  const attestedReceipts = q * n
   const carefulLazyBreakEvenCheatRate =
     carefulLazyPerBatch <= 0 ? 0 : carefulLazyPerBatch / (attestedReceipts * detectionProbability(params, a) * params.attesterSlashFees)
   return {

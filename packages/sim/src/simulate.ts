@@ -203,10 +203,12 @@ export function simulate(config: SimulationConfig): SimulationResult {
         const sd = rand.positions(decoys, q)
         const colluding = role === 'colluding' && colludes
         if (role === 'carefulLazy') {
-          // Its assignment must be attested whole: with a decoy in it, attesting costs the slash, so it
-          // skips the batch (unpaid); otherwise it attests the real receipts unexecuted, cheats included.
+          // Its assignment must be attested whole but for the leaves it challenged itself: it challenges
+          // the decoys it tells apart (unexecuted; the node concedes and pays it the reward) and attests
+          // the real receipts unexecuted, cheats included.
+          for (const i of sd) decoyFinders.set(i, [...(decoyFinders.get(i) ?? []), v])
           const k = honestSampled + sc.length
-          if (sd.length === 0 && k > 0) {
+          if (k > 0) {
             attesters.push(v)
             bits.push(BigInt(k))
             slashed.push(false)

@@ -17,7 +17,8 @@ export type VerifierStrategy =
   | 'lazy'
   /**
    * Re-executes nothing but can tell decoys from real receipts (a decoy's client holds no escrow):
-   * attests its whole assignment (Settlement refuses less) when no decoy is in it, else nothing.
+   * challenges the decoys of its assignment (conceded: it earns the reward) and attests the rest of its
+   * assignment unexecuted (Settlement refuses less).
    */
   | 'carefulLazy'
   /** With the colluding node(s): attests every receipt it knows is real and correct (all of them, for the pool) without executing, never challenges them; honest elsewhere. */

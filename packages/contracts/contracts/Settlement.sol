@@ -470,7 +470,8 @@ contract Settlement is SettlementBase, Multicall {
     function isAssigned(uint256 batchId, address verifier, uint256 leaf) external view returns (bool) {
         Assignment memory assignment = _assignments[batchId];
         uint256 threshold = selectionThreshold(assignment.rateBps, assignment.verifiers);
-        if (threshold == type(uint256).max) return leaf < _batches[batchId].count;
+        if (threshold == 0 || leaf >= _batches[batchId].count) return false;
+        if (threshold == type(uint256).max) return true;
         bytes32 seed = _seeds[batchId];
         if (seed == 0) revert SeedNotYetAvailable(batchId, assignment.commitBlock);
         return uint256(keccak256(abi.encode(seed, verifier, batchId, leaf))) < threshold;

@@ -316,6 +316,7 @@ export function program(): Command {
       rate,
     )
     .option('--window <s>', 'challenge window in seconds', positiveInt, 30)
+    .option('--data-response <s>', 'time a node has to answer a data challenge, seconds (default: half the window)', positiveInt)
     .option('--nodes <n>', 'inference nodes', positiveInt, 2)
     .option('--verifiers <n>', 'verifiers', positiveInt, 3)
     .option('--batch-size <n>', 'receipts per batch (a batch also closes after 1 s)', positiveInt, 32)
@@ -341,6 +342,7 @@ export function program(): Command {
         mode: o.mode,
         sampleRate: o.sampleRate,
         window: o.window,
+        ...(o.dataResponse === undefined ? {} : { dataResponse: o.dataResponse }),
         nodes: o.nodes,
         verifiers: o.verifiers,
         batchSize: o.batchSize,

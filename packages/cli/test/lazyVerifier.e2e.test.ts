@@ -50,7 +50,22 @@ describe('adversarial devnet: a data withholder, a late publisher and a lazy ver
       ['node', 'verity', 'devnet', '--json', '--dir', dir, '--port', '0', '--dashboard-port', '0']
         .concat(['--adversary', 'data-withholder:0.5', '--adversary', 'late-publisher:0.5', '--adversary', 'batch-withholder:0.5'])
         .concat(['--adversary', 'lazy-verifier'])
-        .concat(['--requests', '12', '--window', '6', '--sample-rate', '1', '--nodes', '3', '--verifiers', '1', '--batch-size', '4']),
+        .concat([
+          '--requests',
+          '12',
+          '--window',
+          '10',
+          '--data-response',
+          '3',
+          '--sample-rate',
+          '1',
+          '--nodes',
+          '3',
+          '--verifiers',
+          '1',
+          '--batch-size',
+          '4',
+        ]),
     )
     summary = await Promise.race([
       printed,
@@ -193,6 +208,26 @@ describe('adversarial devnet: a data withholder, a late publisher and a lazy ver
     // node-signed receipt (challengeInclusion), refunded, or credited what it had not paid yet.
     expect(whole.inclusionClaims).toBe(whole.cheats)
     expect(parseUnits(whole.clientRefunded, 18) + parseUnits(whole.clientCredit, 18)).toBeGreaterThan(0n)
+    // The dashboard's fees equal the chain's, read back through the same block: every redemption less
+    // every refund, those paid at an overturn and those the client claimed by inclusion challenges.
+    const through = BigInt(summary.dashboardFees.throughBlock)
+    const upTo = async (eventName: string) =>
+      (await chain.getContractEvents({
+        address: book.contracts.settlement!,
+        abi: settlementAbi,
+        eventName,
+        fromBlock: BigInt(book.deployedAtBlock),
+        toBlock: through,
+        strict: true,
+      } as never)) as unknown as { args: { debited?: bigint; refund?: bigint } }[]
+    const total = (logs: { args: { debited?: bigint; refund?: bigint } }[], key: 'debited' | 'refund') =>
+      logs.reduce((sum, e) => sum + (e.args[key] ?? 0n), 0n)
+    const [redeemed, refunded, proven, expired] = await Promise.all(
+      ['Redeemed', 'ReceiptOverturned', 'InclusionProven', 'InclusionExpired'].map((name) => upTo(name)),
+    )
+    expect(BigInt(summary.dashboardFees.fees)).toBe(
+      total(redeemed!, 'debited') - total(refunded!, 'refund') - total(proven!, 'refund') - total(expired!, 'refund'),
+    )
   })
 
   it('lazy-verifier: slashed for every batch it attested, net < 0; no honest verifier is slashed', async () => {

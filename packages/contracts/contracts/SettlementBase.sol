@@ -212,6 +212,9 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     mapping(uint256 batchId => mapping(uint256 decoy => bool)) internal _decoyProven;
     /// @dev Receipts (by digest) whose client was refunded or had its fee credited: never again.
     mapping(bytes32 receiptDigest => bool) internal _receiptSettled;
+    /// @dev The open inclusion challenge of a receipt (by digest), if any: one at a time, so a node
+    ///      that missed one deadline is slashed once, not once per challenge its client piled up.
+    mapping(bytes32 receiptDigest => uint256 challengeId) internal _inclusionOpen;
 
     /// @dev Per batch: what its verifiers' selections are drawn from (`Assignment`).
     mapping(uint256 batchId => Assignment) internal _assignments;
@@ -341,6 +344,7 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     /// @notice The commit's block is more than 256 blocks old and its seed was never anchored.
     error SeedExpired(uint256 batchId, uint64 commitBlock);
     error InvalidRate(uint256 bps);
+    error InclusionChallengeOpen(bytes32 receiptDigest, uint256 challengeId);
 
     /// @param token_ the ERC-20 of fees and bonds (the registry's staking token).
     /// @param nodes_ the registry whose active inference nodes commit and whose verifiers attest.

@@ -317,7 +317,10 @@ contract SettlementChallenges is SettlementBase {
             revert BadNodeSignature(signer, receipt.node);
         }
         if (_receiptSettled[digest]) revert ReceiptSettledAlready(digest);
+        // INVARIANT: one open inclusion challenge per receipt.
+        if (_inclusionOpen[digest] != 0) revert InclusionChallengeOpen(digest, _inclusionOpen[digest]);
         challengeId = ++challengeCount;
+        _inclusionOpen[digest] = challengeId;
         _challenges[challengeId] = Challenge({
             batchId: 0,
             receiptIndex: 0,
@@ -358,6 +361,7 @@ contract SettlementChallenges is SettlementBase {
         }
         entry.batchId = uint64(batchId);
         entry.receiptIndex = receiptIndex;
+        delete _inclusionOpen[digest];
         uint256 bond = entry.bond;
         uint256 refund;
         if (_overturned[batchId][receiptIndex]) {
@@ -379,6 +383,7 @@ contract SettlementChallenges is SettlementBase {
     ///      challenger paid its bond and the bounty, the rest burned.
     function _expireInclusion(uint256 challengeId, Challenge storage entry) private {
         entry.status = ChallengeStatus.Upheld;
+        delete _inclusionOpen[entry.receiptDigest];
         address node = entry.node;
         uint256 slashed = nodes.slash(node, NodeRegistry.Role.Inference, receiptSlash, address(this));
         fullSlashes[nodes.getOperator(node, NodeRegistry.Role.Inference).id] += 1;

@@ -758,7 +758,13 @@ describe('Settlement: data challenges', () => {
     expect(events(second, 'ChallengeRedundant')[0]).toMatchObject({ challengeId: 2n, bond: DATA_BOND })
     expect(await read().claimable([sender(7).address])).toBe(DATA_BOND)
     expect(await stakeOf(sender(NODE).address, Role.inference)).toBe(stake - SLASH)
-    await expectRevert(challengeData(batch, 1), 'AlreadyOverturned', [batch.batchId, 1])
+    // (An execution challenge: a data challenge this late in the window is refused as DataChallengeTooLate
+    // once a wall-clock second has passed since the commit.)
+    await expectRevert(
+      sender(OTHER).write({ ...s(), functionName: 'challenge', args: [batch.batchId, batch.receipts[1]!, 1, batch.tree.proof(1)] }),
+      'AlreadyOverturned',
+      [batch.batchId, 1],
+    )
     expect((await read().getBatch([batch.batchId])).status).toBe(BatchStatus.committed)
   })
 })
@@ -927,6 +933,14 @@ describe('Settlement: availability and inclusion challenges', () => {
     )
     // A receipt the node signed and never committed: unanswered, the node is slashed and the client refunded.
     await sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, await nodeSignature(vs[2]!.receipt)] })
+    // One open inclusion challenge per receipt: a client cannot pile them up to have one missed deadline slashed many times.
+    // (Everything awaited before the write starts: its rejection must have a listener from the start.)
+    const [digest2, signature2] = [await read().receiptDigest([vs[2]!.receipt]), await nodeSignature(vs[2]!.receipt)]
+    await expectRevert(
+      sender(CLIENT).write({ ...s(), functionName: 'challengeInclusion', args: [vs[2]!.receipt, signature2] }),
+      'InclusionChallengeOpen',
+      [digest2, 2n],
+    )
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [2n] }), 'DisputeStillRunning')
     await f.chain.increaseTime(RESPONSE)
     await expectRevert(

@@ -81,10 +81,12 @@ export function summaryOf(store: IndexStore) {
     verification: verificationRatioOf(store),
     trustGap: { attested: gapPercentiles(store, 'attested'), final: gapPercentiles(store, 'final') },
     // What moved on-chain: fees redeemed from clients' escrow less the refunds of overturned
-    // receipts, and what finalized batches paid out to their verifiers.
+    // receipts (at the overturn, or claimed by the client's inclusion challenge when the overturn
+    // named no client), and what finalized batches paid out to their verifiers.
     fees: (
       sum(store.all<{ debited: string }>('SELECT debited FROM redemptions').map((r) => r.debited)) -
-      sum(store.all<{ refund: string }>("SELECT refund FROM challenges WHERE status = 'upheld'").map((r) => r.refund))
+      sum(store.all<{ refund: string }>("SELECT refund FROM challenges WHERE status = 'upheld'").map((r) => r.refund)) -
+      sum(store.all<{ refund: string }>('SELECT refund FROM inclusion_refunds').map((r) => r.refund))
     ).toString(),
     feesPaid: sum(store.all<{ paid: string }>('SELECT paid FROM batches WHERE paid IS NOT NULL').map((r) => r.paid)).toString(),
     gas,

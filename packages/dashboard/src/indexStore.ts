@@ -2,7 +2,7 @@ import Database from 'better-sqlite3'
 import { AGGREGATE_TABLES, AGGREGATES_SQL } from './aggregates.js'
 
 /** Bumped whenever the tables change: an index of another version is dropped and rebuilt from the chain and the nodes. */
-const SCHEMA_VERSION = '6'
+const SCHEMA_VERSION = '7'
 
 const TABLES = [
   'meta',
@@ -11,6 +11,7 @@ const TABLES = [
   'attestations',
   'checks',
   'challenges',
+  'inclusion_refunds',
   'games',
   'operators',
   'models',
@@ -112,6 +113,13 @@ CREATE TABLE IF NOT EXISTS challenges (
   refund TEXT,
   slashed TEXT,
   bounty TEXT
+);
+-- Refunds paid on a client's inclusion challenge (InclusionProven at an overturned leaf, InclusionExpired):
+-- an availability challenge overturns a leaf without naming its client, who claims the refund this way.
+CREATE TABLE IF NOT EXISTS inclusion_refunds (
+  challenge_id INTEGER PRIMARY KEY,
+  refund TEXT NOT NULL,
+  at_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS games (
   game_id INTEGER PRIMARY KEY,

@@ -189,6 +189,15 @@ export function createIndexer(options: IndexerOptions): Indexer {
         if (challenge) refreshDisputes(store, challenge.batch_id, challenge.idx)
         break
       }
+      case 'InclusionProven':
+      case 'InclusionExpired':
+        store.run(
+          'INSERT OR IGNORE INTO inclusion_refunds (challenge_id, refund, at_ms) VALUES (?, ?, ?)',
+          Number(a.challengeId),
+          String(a.refund),
+          at,
+        )
+        break
       case 'GameOpened':
         store.run(
           'INSERT OR IGNORE INTO games (game_id, node, challenger, model_id, opened_at_ms) VALUES (?, ?, ?, ?, ?)',

@@ -184,6 +184,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     const matched: number[] = []
     // Leaves this verifier challenged (Settlement lets its attestation leave out exactly those).
     const challengedByMe = new Set<number>()
+    let executed = 0
     for (const index of picked) {
       const receipt = receipts[index]!
       // Input the node published on-chain (answering a data challenge) is used first: it is the node's own commitment.
@@ -237,6 +238,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       const runStarted = performance.now()
       const recomputed = tensorsHash(runQuantized(model, inputs).outputs)
       const computeMs = performance.now() - runStarted
+      executed++
       const first = store.recordCheck({
         batchId: batch.batchId,
         index,
@@ -329,7 +331,11 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         ? { checked: batch.checked, matched: batch.matched, attestTx: batch.attestTx }
         : { checked: picked.length, matched: matched.length, attestTx },
     )
-    log(`batch ${batch.batchId}: re-executed ${picked.length} of ${batch.count}, ${matched.length} matched${attestTx ? ', attested' : ''}`)
+    log(
+      recheckOnly
+        ? `batch ${batch.batchId}: attested before; re-executed ${executed} receipt(s) whose input was published on-chain, ${matched.length} matched`
+        : `batch ${batch.batchId}: selected ${picked.length} of ${batch.count}, re-executed ${executed}, ${matched.length} matched${attestTx ? ', attested' : ''}`,
+    )
   }
 
   /** Receipts of a batch a node published on-chain answering availability challenges (with their proofs). */

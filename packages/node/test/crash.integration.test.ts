@@ -27,8 +27,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const data = join(root, 'data')
 const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
 const TOKEN = 10n ** 18n
-/** Challenge window (s): long enough for a verifier killed and restarted to attest before its batches settle. */
-const WINDOW = 20
+/**
+ * Challenge window (s): long enough for a verifier killed and restarted three times to attest before
+ * its batches settle. Each restart is a new `verity` process (~5 s to start under tsx on a loaded
+ * 2-core machine) and each run attests one batch before it is killed: at 20 s the first batches'
+ * windows sometimes closed before the fourth run reached them.
+ */
+const WINDOW = 30
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

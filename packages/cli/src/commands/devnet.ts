@@ -40,6 +40,8 @@ export type DevnetCommandOptions = {
   mode: VerificationMode
   sampleRate?: number
   window: number
+  /** Time a node has to answer a data challenge, seconds (default: half the window). */
+  dataResponse?: number
   nodes: number
   verifiers: number
   batchSize: number
@@ -112,6 +114,7 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     verifiers: options.verifiers,
     ...(options.sampleRate === undefined ? {} : { sampleRate: options.sampleRate }),
     window: options.window,
+    ...(options.dataResponse === undefined ? {} : { dataResponseTime: options.dataResponse }),
     batchSize: options.batchSize,
     batchAgeMs: 1000,
     ...(options.fault ? { fault: options.fault } : {}),
@@ -339,6 +342,8 @@ export type DevnetSummary = {
    * over committed receipts less revealed decoys, weighted by model cost (docs/dashboard.md).
    */
   dashboardVerification: Summary['verification']
+  /** The dashboard's fees (wei): redeemed less every refund, from its index through block `throughBlock` (read back against the chain by the e2e). */
+  dashboardFees: { fees: string; throughBlock: string }
   /** The money attacks run (`--adversary escrow-thief` …): amounts in VRT. */
   attacks: ReturnType<typeof attackToJson>[]
 }
@@ -567,6 +572,8 @@ async function summarize(
       net.verifiers.reduce((sum, v) => sum + v.store.computeMsTotal(), 0),
     ),
     dashboardVerification: await indexedVerification(net),
+    // Read once the index holds the run (above): evaluated in order.
+    dashboardFees: { fees: summaryOf(net.indexer.store).fees, throughBlock: net.indexer.store.getMeta('cursor') ?? '0' },
     ...(await adversaryOutcome(net, tracked, fromBlock, options).then((adversary) => (adversary ? { adversary } : {}))),
     ...(options.fault ? { cheater: await cheaterOutcome(net, tracked, fromBlock, options.fault) } : {}),
   }

@@ -63,6 +63,8 @@ export type DevnetOptions = {
   decoyRateBps?: number
   /** Challenge window, seconds. */
   window?: number
+  /** Time a node has to answer a data challenge, seconds (default: half the window, at least 1). */
+  dataResponseTime?: number
   batchSize?: number
   batchAgeMs?: number
   /** Node 0 cheats this way: a cheating node from @verity/adversary (tests and demos only). */
@@ -147,11 +149,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         maxDisputeDuration: 2 * window,
         unbondingDelay: 4 * window,
         escrowWithdrawalDelay: 4 * window,
-        // A quarter of the window: a verifier challenges withheld data at min(window / 2, window −
-        // dataResponseTime − reserve) (dataChallengeDelay), and both its margins — before the contract
-        // refuses the challenge, and after a last-moment answer to re-execute it — are then ≥ a
-        // quarter window minus a tenth, 2 s in a 6-s demo window instead of 1 s with half.
-        dataResponseTime: Math.max(1, Math.floor(window / 4)),
+        dataResponseTime: options.dataResponseTime ?? Math.max(1, Math.floor(window / 2)),
         ...(options.decoyRateBps !== undefined ? { decoyRateBps: options.decoyRateBps } : {}),
         // Verifiers told to re-execute a fixed share are assigned at least that share by the contract
         // (so they can attest what they check): the floor P at which each of the devnet's verifiers is

@@ -221,25 +221,24 @@ contract Settlement is SettlementBase, Multicall {
     }
 
     /// @dev Reverts unless `bitmap` sets every leaf of the caller's selection it did not challenge, and
-    ///      the selection is not empty.
+    ///      the selection is not empty. Costs one hash per leaf drawn (`selectionDraws`), not per leaf.
     function _checkSelectionCovered(uint256 batchId, uint256 count, uint256 receipts, uint256[] calldata bitmap) private {
         Assignment memory assignment = _assignments[batchId];
-        uint256 threshold = selectionThreshold(assignment.rateBps, assignment.verifiers);
-        if (threshold == 0) revert EmptySelection(batchId, msg.sender);
-        if (threshold == type(uint256).max) {
+        address verifier = msg.sender;
+        if (assignment.verifiers == 0 || assignment.rateBps == 0) revert EmptySelection(batchId, verifier);
+        (uint256 draws, bool all) = selectionDraws(assignment.rateBps, assignment.verifiers, count, 0);
+        if (all) {
             // Every leaf is assigned: the bitmap must set every leaf the caller did not challenge.
             if (receipts == count) return;
             for (uint256 i = 0; i < count; i++) {
-                if ((bitmap[i >> 8] >> (i & 255)) & 1 == 0 && !_challengedBy[batchId][i][msg.sender]) {
-                    revert SelectionNotCovered(batchId, msg.sender, i);
+                if ((bitmap[i >> 8] >> (i & 255)) & 1 == 0 && !_challengedBy[batchId][i][verifier]) {
+                    revert SelectionNotCovered(batchId, verifier, i);
                 }
             }
             return;
         }
         bytes32 seed = _seedOf(batchId);
-        address verifier = msg.sender;
-        bool any;
-        // The draw's preimage abi.encode(seed, verifier, batchId, i), in memory allocated once; only i changes.
+        // The draws' preimage abi.encode(seed, verifier, batchId, k), in memory allocated once; only k changes.
         uint256 preimage;
         assembly ("memory-safe") {
             preimage := mload(0x40)
@@ -248,23 +247,25 @@ contract Settlement is SettlementBase, Multicall {
             mstore(add(preimage, 0x20), verifier)
             mstore(add(preimage, 0x40), batchId)
         }
-        for (uint256 i = 0; i < count;) {
-            uint256 draw;
-            assembly ("memory-safe") {
-                mstore(add(preimage, 0x60), i)
-                draw := keccak256(preimage, 0x80)
-            }
-            if (draw < threshold) {
-                if ((bitmap[i >> 8] >> (i & 255)) & 1 == 0 && !_challengedBy[batchId][i][verifier]) {
-                    revert SelectionNotCovered(batchId, verifier, i);
-                }
-                any = true;
+        (draws,) = selectionDraws(assignment.rateBps, assignment.verifiers, count, _draw(preimage, type(uint256).max));
+        if (draws == 0) revert EmptySelection(batchId, verifier);
+        for (uint256 k = 0; k < draws;) {
+            uint256 leaf = _draw(preimage, k) % count;
+            if ((bitmap[leaf >> 8] >> (leaf & 255)) & 1 == 0 && !_challengedBy[batchId][leaf][verifier]) {
+                revert SelectionNotCovered(batchId, verifier, leaf);
             }
             unchecked {
-                ++i;
+                ++k;
             }
         }
-        if (!any) revert EmptySelection(batchId, verifier);
+    }
+
+    /// @dev uint256(keccak256(abi.encode(seed, verifier, batchId, k))) with the first three words at `preimage`.
+    function _draw(uint256 preimage, uint256 k) private pure returns (uint256 draw) {
+        assembly ("memory-safe") {
+            mstore(add(preimage, 0x60), k)
+            draw := keccak256(preimage, 0x80)
+        }
     }
 
     /// @notice Settles a batch after its challenge window when no challenge is open: releases the
@@ -466,15 +467,23 @@ contract Settlement is SettlementBase, Multicall {
         return (_assignments[batchId], _seeds[batchId]);
     }
 
-    /// @notice Whether leaf `leaf` of the batch is in `verifier`'s selection (needs the seed anchored).
+    /// @notice Whether leaf `leaf` of the batch is in `verifier`'s selection (needs the seed anchored
+    ///         unless every leaf is assigned).
     function isAssigned(uint256 batchId, address verifier, uint256 leaf) external view returns (bool) {
         Assignment memory assignment = _assignments[batchId];
-        uint256 threshold = selectionThreshold(assignment.rateBps, assignment.verifiers);
-        if (threshold == 0 || leaf >= _batches[batchId].count) return false;
-        if (threshold == type(uint256).max) return true;
+        uint256 count = _batches[batchId].count;
+        if (leaf >= count) return false;
+        (, bool all) = selectionDraws(assignment.rateBps, assignment.verifiers, count, 0);
+        if (all) return true;
         bytes32 seed = _seeds[batchId];
         if (seed == 0) revert SeedNotYetAvailable(batchId, assignment.commitBlock);
-        return uint256(keccak256(abi.encode(seed, verifier, batchId, leaf))) < threshold;
+        (uint256 draws,) = selectionDraws(
+            assignment.rateBps, assignment.verifiers, count, uint256(keccak256(abi.encode(seed, verifier, batchId, type(uint256).max)))
+        );
+        for (uint256 k = 0; k < draws; k++) {
+            if (uint256(keccak256(abi.encode(seed, verifier, batchId, k))) % count == leaf) return true;
+        }
+        return false;
     }
 
     /// @notice How far the client's vouchers to `node` were redeemed (the last `channelTotal` paid).

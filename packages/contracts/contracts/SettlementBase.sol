@@ -471,19 +471,28 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         return uint16(bps);
     }
 
-    /// @notice The per-verifier selection threshold for a batch sampled at `rateBps` with `verifiers`
-    ///         verifiers: leaf i is assigned to verifier v iff
-    ///         uint256(keccak256(abi.encode(seed, v, batchId, i))) < threshold, i.e. with probability
-    ///         q = P / ((1 − P) · V) (≥ the q of 1 − (1 − q)^V = P, since −ln(1 − P) ≤ P / (1 − P)), so
-    ///         every leaf is checked by at least one of V honest verifiers with probability ≥ P.
-    ///         `type(uint256).max` stands for "every leaf" (q ≥ 1); 0 for none (no verifiers, P = 0).
-    ///         Mirrored exactly by `selectionThreshold` in the node package (selection.ts).
-    function selectionThreshold(uint256 rateBps, uint256 verifiers) public pure returns (uint256) {
-        if (verifiers == 0 || rateBps == 0) return 0;
-        if (rateBps >= BPS) return type(uint256).max;
+    /// @notice How many leaves a verifier draws from a batch of `count` leaves sampled at `rateBps`
+    ///         (P) with `verifiers` (V) verifiers: λ = count · q with q = P / ((1 − P) · V), rounded
+    ///         to an integer at random — floor(λ), plus one with probability frac(λ) decided by
+    ///         `extraDraw` (uint256(keccak256(abi.encode(seed, verifier, batchId, type(uint256).max))))
+    ///         — so a leaf is drawn by a given verifier with probability ≈ q and checked by at least one
+    ///         of V honest verifiers with probability ≥ P up to V / (8 · count²) (−ln(1 − P) ≤ P / (1 − P)).
+    ///         Draw k ∈ [0, draws) names leaf uint256(keccak256(abi.encode(seed, verifier, batchId, k))) % count.
+    ///         `all` when q ≥ 1 (every leaf is assigned); 0 draws when V = 0 or P = 0.
+    ///         The cost of checking a selection grows with the leaves drawn, not with the batch.
+    ///         Mirrored exactly by `selectionDraws` in the node package (selection.ts).
+    function selectionDraws(uint256 rateBps, uint256 verifiers, uint256 count, uint256 extraDraw)
+        public
+        pure
+        returns (uint256 draws, bool all)
+    {
+        if (verifiers == 0 || rateBps == 0 || count == 0) return (0, false);
+        if (rateBps >= BPS) return (count, true);
         uint256 denominator = (BPS - rateBps) * verifiers;
-        if (rateBps >= denominator) return type(uint256).max;
-        return (type(uint256).max / denominator) * rateBps;
+        if (rateBps >= denominator) return (count, true);
+        uint256 numerator = rateBps * count;
+        draws = numerator / denominator;
+        if (extraDraw % denominator < numerator % denominator) draws += 1;
     }
 
     function _closeChallenge(BatchRecord storage batch) internal {

@@ -3,7 +3,7 @@ import { decoyCommitOf, decoyOutputHashOf, decoyPositions } from '@verity/protoc
 import { BaseError, ContractFunctionRevertedError, createWalletClient, type Hex, http, keccak256, parseEventLogs, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { assignedLeaves, bitmapOf, type SamplingPolicy, SELECT_ALL, samplingRateBps, selectionThreshold } from '../../node/src/selection.js'
+import { assignedLeaves, bitmapOf, type SamplingPolicy, samplingRateBps, selectionDraws } from '../../node/src/selection.js'
 import { settlementAbi } from '../src/index.js'
 import { deployFixture, expectRevert, type Fixture, forgedReceipts, registerOperator, TOKEN, treeOf } from './fixture.js'
 
@@ -71,23 +71,34 @@ describe('Settlement: verifiable assignment', () => {
     expect(new Set(cases.map((c) => samplingRateBps(c, policy))).size).toBeGreaterThan(20)
   })
 
-  it('selectionThreshold: the TypeScript rule equals the contract on random (P, V)', async () => {
+  it('selectionDraws: the TypeScript rule equals the contract on random (P, V, count, extra draw)', async () => {
     const r = rng(7)
+    const word = () => BigInt(Math.floor(r() * 2 ** 52)) * BigInt(Math.floor(r() * 2 ** 52)) * BigInt(Math.floor(r() * 2 ** 52)) * 977n
     const cases = [
-      [0, 3],
-      [10_000, 3],
-      [5_000, 0],
-      [9_999, 1],
-      [5_000, 1],
-      ...Array.from({ length: 150 }, () => [Math.floor(r() * 10_001), Math.floor(r() * (r() < 0.5 ? 8 : 5_000))]),
-    ] as [number, number][]
-    const onChain = await Promise.all(cases.map(([p, v]) => read<bigint>('selectionThreshold', [BigInt(p), BigInt(v)])))
-    const max = (1n << 256n) - 1n
-    expect(onChain).toEqual(cases.map(([p, v]) => (selectionThreshold(p, v) === SELECT_ALL ? max : selectionThreshold(p, v))))
-    // Monotone in the rate.
+      [0, 3, 16, 0n],
+      [10_000, 3, 16, 5n],
+      [5_000, 0, 16, 5n],
+      [9_999, 1, 16, 5n],
+      [5_000, 1, 16, 5n],
+      [40, 20, 1_024, (1n << 256n) - 1n],
+      [40, 3, 0, 0n],
+      ...Array.from({ length: 150 }, () => [
+        Math.floor(r() * 10_001),
+        Math.floor(r() * (r() < 0.5 ? 8 : 5_000)),
+        Math.floor(r() * 5_000),
+        word(),
+      ]),
+    ] as [number, number, number, bigint][]
+    const onChain = await Promise.all(
+      cases.map(([p, v, n, x]) => read<readonly [bigint, boolean]>('selectionDraws', [BigInt(p), BigInt(v), BigInt(n), x])),
+    )
+    expect(onChain.map(([draws, all]) => ({ draws: Number(draws), all }))).toEqual(
+      cases.map(([p, v, n, x]) => selectionDraws({ rateBps: p, verifiers: v }, n, x)),
+    )
+    // Monotone in the rate (for one extra draw).
     for (const v of [1, 3, 20, 1_000]) {
-      const thresholds = [0, 1, 40, 400, 5_000, 9_999, 10_000].map((p) => selectionThreshold(p, v))
-      expect([...thresholds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(thresholds)
+      const draws = [0, 1, 40, 400, 5_000, 9_999, 10_000].map((p) => selectionDraws({ rateBps: p, verifiers: v }, 1_024, 12_345n).draws)
+      expect([...draws].sort((a, b) => a - b)).toEqual(draws)
     }
   })
 
@@ -132,9 +143,8 @@ describe('Settlement: verifiable assignment', () => {
       const anchored = await f.senders[9]!.write({ ...s(), functionName: 'anchorSeed', args: [batch.batchId] })
       const [event] = parseEventLogs({ abi: settlementAbi, eventName: 'SeedAnchored', logs: anchored.receipt.logs })
       expect(event!.args).toEqual({ batchId: batch.batchId, seed: batch.blockHash })
-      const threshold = selectionThreshold(assignment.rateBps, assignment.verifiers)
       for (const v of verifiers) {
-        const mine = assignedLeaves(batch.blockHash, v.address, batch.batchId, 16, threshold)
+        const mine = assignedLeaves(batch.blockHash, v.address, batch.batchId, 16, assignment)
         const onChain = await Promise.all(
           Array.from({ length: 16 }, (_, i) => read<boolean>('isAssigned', [batch.batchId, v.address, BigInt(i)])),
         )
@@ -150,13 +160,7 @@ describe('Settlement: verifiable assignment', () => {
       let mine: number[] = []
       for (;;) {
         const [assignment] = await read<[{ rateBps: number; verifiers: number }, Hex]>('assignmentOf', [batch.batchId])
-        mine = assignedLeaves(
-          batch.blockHash,
-          account.address,
-          batch.batchId,
-          16,
-          selectionThreshold(assignment.rateBps, assignment.verifiers),
-        )
+        mine = assignedLeaves(batch.blockHash, account.address, batch.batchId, 16, assignment)
         if (mine.length >= 2) break
         batch = await commit(16)
       }
@@ -196,9 +200,8 @@ describe('Settlement: verifiable assignment', () => {
       for (let attempt = 0; attempt < 20; attempt++) {
         const batch = await commit(16)
         const [assignment] = await read<[{ rateBps: number; verifiers: number }, Hex]>('assignmentOf', [batch.batchId])
-        const threshold = selectionThreshold(assignment.rateBps, assignment.verifiers)
-        const mine = assignedLeaves(batch.blockHash, mineV.address, batch.batchId, 16, threshold)
-        const theirs = assignedLeaves(batch.blockHash, otherV.address, batch.batchId, 16, threshold)
+        const mine = assignedLeaves(batch.blockHash, mineV.address, batch.batchId, 16, assignment)
+        const theirs = assignedLeaves(batch.blockHash, otherV.address, batch.batchId, 16, assignment)
         // A leaf assigned to both, and each with at least one more.
         const shared = mine.find((i) => theirs.includes(i))
         if (shared === undefined || mine.length < 2 || theirs.length < 2) continue
@@ -246,8 +249,7 @@ describe('Settlement: verifiable assignment', () => {
       for (let attempt = 0; attempt < 20; attempt++) {
         const batch = await commit(1)
         const [assignment] = await read<[{ rateBps: number; verifiers: number }, Hex]>('assignmentOf', [batch.batchId])
-        const threshold = selectionThreshold(assignment.rateBps, assignment.verifiers)
-        const idle = verifiers.find((v) => assignedLeaves(batch.blockHash, v.address, batch.batchId, 1, threshold).length === 0)
+        const idle = verifiers.find((v) => assignedLeaves(batch.blockHash, v.address, batch.batchId, 1, assignment).length === 0)
         if (!idle) continue
         await expectRevert(idle.write({ ...s(), functionName: 'attest', args: [batch.batchId, [1n]] }), 'EmptySelection', [
           batch.batchId,
@@ -292,8 +294,7 @@ describe('Settlement: verifiable assignment', () => {
       await expectRevert(verifiers[0]!.write({ ...s(), functionName: 'attest', args: [late.batchId, [15n]] }), 'SeedExpired')
       const [assignment, seed] = await read<[{ rateBps: number; verifiers: number }, Hex]>('assignmentOf', [anchored.batchId])
       expect(seed).toBe(anchored.blockHash)
-      const threshold = selectionThreshold(assignment.rateBps, assignment.verifiers)
-      const v = verifiers.find((x) => assignedLeaves(seed, x.address, anchored.batchId, 4, threshold).length > 0)
+      const v = verifiers.find((x) => assignedLeaves(seed, x.address, anchored.batchId, 4, assignment).length > 0)
       if (v) {
         const result = await v.write({ ...s(), functionName: 'attest', args: [anchored.batchId, [15n]] })
         expect(result.receipt.status).toBe('success')
@@ -315,13 +316,7 @@ describe('Settlement: verifiable assignment', () => {
         receipts[d1!.position] = { ...receipts[d1!.position]!, outputHash: decoyOutputHashOf(d1!.secret) }
         const batch = await commit(8, salt, receipts)
         const [assignment] = await read<[{ rateBps: number; verifiers: number }, Hex]>('assignmentOf', [batch.batchId])
-        const mine = assignedLeaves(
-          batch.blockHash,
-          account.address,
-          batch.batchId,
-          8,
-          selectionThreshold(assignment.rateBps, assignment.verifiers),
-        )
+        const mine = assignedLeaves(batch.blockHash, account.address, batch.batchId, 8, assignment)
         if (!mine.includes(d0!.position)) continue
         // The lazy verifier attests exactly its selection, with plain viem, re-executing nothing.
         const bitmap = bitmapOf(mine, 8)

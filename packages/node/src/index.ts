@@ -8,18 +8,20 @@ export { createInferenceNode, type InferenceNode, type InferenceNodeOptions, typ
 export { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 export { publishModel } from './publishModel.js'
 export { ReceiptStore } from './receiptStore.js'
-export { assignedThreshold, sampledReceipts, verifierThreshold } from './sampledReceipts.js'
+export { assignmentAt, sampledReceipts, verifierSelection } from './sampledReceipts.js'
 export type { NodeRecord, SamplingPolicy } from './selection.js'
 export {
+  type Assignment,
   assignedLeaves,
   bitmapOf,
   perVerifierRate,
   rateThreshold,
   SELECT_ALL,
+  type Selection,
   samplingRate,
   samplingRateBps,
   selectionDraw,
-  selectionThreshold,
+  selectionDraws,
   selectReceipts,
 } from './selection.js'
 export { serveApp } from './serveApp.js'

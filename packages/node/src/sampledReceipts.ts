@@ -1,28 +1,27 @@
 import { type AddressBook, type Chain, verityContracts } from '@verity/chain'
 import { Role } from '@verity/contracts'
 import type { Address, Hex } from 'viem'
-import { rateThreshold, selectionThreshold, selectReceipts } from './selection.js'
+import { type Assignment, rateThreshold, type Selection, selectReceipts } from './selection.js'
 
 /**
- * The per-verifier selection threshold Settlement fixed for a batch at its commit
- * (`assignmentOf`: the node's sampling rate P from its stake, exposure, commits and full-slash
- * overturns, and the number V of verifiers registered then): a verifier must attest every leaf whose
- * draw is below it (`assignedLeaves`). Read from the chain, so anyone gets the same number.
+ * What Settlement fixed for a batch at its commit (`assignmentOf`: the node's sampling rate P from its
+ * stake, exposure, commits and full-slash overturns, and the number V of verifiers active then): a
+ * verifier must attest every leaf it draws from it (`assignedLeaves`). Read from the chain, so anyone
+ * gets the same selection.
  */
-export async function assignedThreshold(chain: Chain, book: AddressBook, batchId: number | bigint): Promise<bigint> {
+export async function assignmentAt(chain: Chain, book: AddressBook, batchId: number | bigint): Promise<Assignment> {
   const [assignment] = await verityContracts(chain, book).settlement.read.assignmentOf([BigInt(batchId)])
-  return selectionThreshold(assignment.rateBps, assignment.verifiers)
+  return { rateBps: assignment.rateBps, verifiers: assignment.verifiers }
 }
 
-/**
- * The threshold a verifier re-executes at: its assignment, or more when it runs with its own fixed
- * share `sampleRate` (a superset: the draws are the same, only the threshold is higher).
- */
-export async function verifierThreshold(chain: Chain, book: AddressBook, batchId: number | bigint, sampleRate?: number): Promise<bigint> {
-  const assigned = await assignedThreshold(chain, book, batchId)
-  if (sampleRate === undefined) return assigned
-  const own = rateThreshold(sampleRate)
-  return own > assigned ? own : assigned
+/** What a verifier re-executes in a batch: its assignment, and more when it runs with its own fixed share `sampleRate`. */
+export async function verifierSelection(
+  chain: Chain,
+  book: AddressBook,
+  batchId: number | bigint,
+  sampleRate?: number,
+): Promise<Selection> {
+  return { assignment: await assignmentAt(chain, book, batchId), ownThreshold: sampleRate === undefined ? 0n : rateThreshold(sampleRate) }
 }
 
 /**
@@ -49,6 +48,6 @@ export async function sampledReceipts(p: {
   const at = { blockNumber: p.blockNumber }
   const count = Number(await registry.read.operatorCount([Role.verifier], at))
   const verifiers = await Promise.all(Array.from({ length: count }, (_, i) => registry.read.operatorAt([Role.verifier, BigInt(i)], at)))
-  const threshold = await verifierThreshold(p.chain, p.book, p.batchId, p.sampleRate)
-  return new Map(verifiers.map((v) => [v, selectReceipts(p.blockHash, v, p.batchId, p.modes, threshold)]))
+  const selection = await verifierSelection(p.chain, p.book, p.batchId, p.sampleRate)
+  return new Map(verifiers.map((v) => [v, selectReceipts(p.blockHash, v, p.batchId, p.modes, selection)]))
 }

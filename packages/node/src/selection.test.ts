@@ -12,7 +12,7 @@ import {
   samplingRate,
   samplingRateBps,
   selectionDraw,
-  selectionThreshold,
+  selectionDraws,
   selectReceipts,
 } from './selection.js'
 
@@ -69,7 +69,7 @@ describe('samplingRateBps', () => {
   })
 })
 
-describe('perVerifierRate and selectionThreshold', () => {
+describe('perVerifierRate and selectionDraws', () => {
   it('assigns each of V verifiers a leaf with q = P / ((1 − P)·V), so that 1 − (1 − q)^V ≥ P', () => {
     for (const [P, V] of [
       [0.01, 20],
@@ -86,23 +86,40 @@ describe('perVerifierRate and selectionThreshold', () => {
     expect(perVerifierRate(1, 20)).toBe(1)
     expect(perVerifierRate(0, 20)).toBe(0)
     expect(perVerifierRate(0.2, 0)).toBe(0)
-    expect(selectionThreshold(10_000, 5)).toBe(SELECT_ALL)
-    expect(selectionThreshold(5_000, 1)).toBe(SELECT_ALL)
-    expect(selectionThreshold(0, 5)).toBe(0n)
-    expect(selectionThreshold(40, 0)).toBe(0n)
-    expect(selectionThreshold(40, 3)).toMatchInlineSnapshot(`155009490277531720781219524777359983739317248548380942489233713531342877680n`)
   })
 
-  it('is what assignedLeaves samples at: V verifiers check a receipt with probability ≥ P', () => {
+  it('draws count · q leaves, rounded at random by the extra draw; every leaf when q ≥ 1, none without verifiers or rate', () => {
+    expect(selectionDraws({ rateBps: 10_000, verifiers: 5 }, 16, 0n)).toEqual({ draws: 16, all: true })
+    expect(selectionDraws({ rateBps: 5_000, verifiers: 1 }, 16, 0n)).toEqual({ draws: 16, all: true })
+    expect(selectionDraws({ rateBps: 0, verifiers: 5 }, 16, 0n)).toEqual({ draws: 0, all: false })
+    expect(selectionDraws({ rateBps: 40, verifiers: 0 }, 16, 0n)).toEqual({ draws: 0, all: false })
+    expect(selectionDraws({ rateBps: 40, verifiers: 3 }, 0, 0n)).toEqual({ draws: 0, all: false })
+    // P = 20 %, V = 4, 1,000 leaves: λ = 1,000 × 2,000 / (8,000 × 4) = 62.5 → 62 or 63.
+    const denominator = 8_000n * 4n
+    const remainder = (2_000n * 1_000n) % denominator
+    expect(selectionDraws({ rateBps: 2_000, verifiers: 4 }, 1_000, remainder - 1n)).toEqual({ draws: 63, all: false })
+    expect(selectionDraws({ rateBps: 2_000, verifiers: 4 }, 1_000, remainder)).toEqual({ draws: 62, all: false })
+    // The extra draw is taken mod (10⁴ − P)·V: a uint256 draw behaves like its remainder.
+    expect(selectionDraws({ rateBps: 2_000, verifiers: 4 }, 1_000, denominator * 12345n + remainder - 1n).draws).toBe(63)
+    // P = 0.4 %, V = 20, 1,024 leaves: λ ≈ 0.21 — most verifiers draw nothing.
+    expect(selectionDraws({ rateBps: 40, verifiers: 20 }, 1_024, 0n).draws).toBe(1)
+    expect(selectionDraws({ rateBps: 40, verifiers: 20 }, 1_024, 199_200n - 1n).draws).toBe(0)
+  })
+
+  it('is what assignedLeaves samples: V verifiers check a receipt with probability ≥ P', () => {
     const V = 4
-    const threshold = selectionThreshold(2_000, V)
+    const assignment = { rateBps: 2_000, verifiers: V }
     const checked = new Set<number>()
     for (let v = 0; v < V; v++) {
-      for (const i of assignedLeaves(keccak256(toHex('block')), `0x${String(v + 1).padStart(40, '0')}`, 7, 500, threshold)) checked.add(i)
+      const leaves = assignedLeaves(keccak256(toHex('block')), `0x${String(v + 1).padStart(40, '0')}`, 7, 500, assignment)
+      expect(leaves).toEqual([...new Set(leaves)].sort((a, b) => a - b))
+      for (const i of leaves) checked.add(i)
     }
-    // 500 receipts, q = 0.2 / (0.8 × 4) = 0.0625: 1 − (1 − q)^4 ≈ 0.228, 114 expected, sd ≈ 9
-    expect(checked.size).toBeGreaterThan(85)
-    expect(checked.size).toBeLessThan(145)
+    // 500 receipts, λ = 31.25 draws each (with replacement): 1 − (1 − 1/500)^125 ≈ 0.221, 111 expected, sd ≈ 9
+    expect(checked.size).toBeGreaterThan(82)
+    expect(checked.size).toBeLessThan(140)
+    expect(assignedLeaves(keccak256(toHex('block')), verifierA, 7, 5, { rateBps: 10_000, verifiers: 3 })).toEqual([0, 1, 2, 3, 4])
+    expect(assignedLeaves(keccak256(toHex('block')), verifierA, 7, 5, { rateBps: 0, verifiers: 3 })).toEqual([])
   })
 })
 
@@ -131,28 +148,37 @@ describe('selectionDraw', () => {
 describe('selectReceipts', () => {
   it('checks quorum receipts always and every other leaf (whatever its mode) when it is drawn', () => {
     const modes = [0, optimistic, encodeMode('quorum:2'), 0, optimistic, encodeMode('quorum:5')]
-    expect(selectReceipts(block, verifierA, 1, modes, 0n)).toEqual([2, 5])
-    expect(selectReceipts(block, verifierA, 1, modes, SELECT_ALL)).toEqual([0, 1, 2, 3, 4, 5])
-    expect(selectReceipts(block, verifierA, 1, modes, rateThreshold(-1))).toEqual([2, 5])
-    expect(selectReceipts(block, verifierA, 1, modes, rateThreshold(7))).toEqual([0, 1, 2, 3, 4, 5])
+    const none = { rateBps: 0, verifiers: 3 }
+    expect(selectReceipts(block, verifierA, 1, modes, { assignment: none, ownThreshold: 0n })).toEqual([2, 5])
+    expect(selectReceipts(block, verifierA, 1, modes, { assignment: none, ownThreshold: SELECT_ALL })).toEqual([0, 1, 2, 3, 4, 5])
+    expect(selectReceipts(block, verifierA, 1, modes, { assignment: { rateBps: 10_000, verifiers: 3 }, ownThreshold: 0n })).toEqual([
+      0, 1, 2, 3, 4, 5,
+    ])
+    expect(selectReceipts(block, verifierA, 1, modes, { assignment: none, ownThreshold: rateThreshold(-1) })).toEqual([2, 5])
+    expect(selectReceipts(block, verifierA, 1, modes, { assignment: none, ownThreshold: rateThreshold(7) })).toEqual([0, 1, 2, 3, 4, 5])
   })
 
   it('draws each leaf independently from the seed: the share is the rate, the picks are the verifier’s', () => {
     const modes = new Array<number>(4000).fill(optimistic)
-    const a = selectReceipts(block, verifierA, 3, modes, rateThreshold(0.3))
-    const b = selectReceipts(block, verifierB, 3, modes, rateThreshold(0.3))
+    const none = { rateBps: 0, verifiers: 3 }
+    const own = (rate: number) => ({ assignment: none, ownThreshold: rateThreshold(rate) })
+    const a = selectReceipts(block, verifierA, 3, modes, own(0.3))
+    const b = selectReceipts(block, verifierB, 3, modes, own(0.3))
     expect(a.length / modes.length).toBeCloseTo(0.3, 1)
     expect(b.length / modes.length).toBeCloseTo(0.3, 1)
     // Two verifiers check different receipts: their overlap is about rate² of the batch, not the rate.
     const overlap = a.filter((i) => new Set(b).has(i)).length
     expect(overlap / modes.length).toBeCloseTo(0.09, 1)
-    expect(selectReceipts(block, verifierA, 3, modes, rateThreshold(0.3))).toEqual(a)
-    // A higher threshold checks a superset: a verifier configured to check more covers its assignment.
-    const more = new Set(selectReceipts(block, verifierA, 3, modes, rateThreshold(0.5)))
+    expect(selectReceipts(block, verifierA, 3, modes, own(0.3))).toEqual(a)
+    // A higher own threshold checks a superset, and the assignment is always in: a verifier
+    // configured to check more still covers what it must attest.
+    const more = new Set(selectReceipts(block, verifierA, 3, modes, own(0.5)))
     expect(a.every((i) => more.has(i))).toBe(true)
-    const assigned = assignedLeaves(block, verifierA, 3, 4000, selectionThreshold(400, 3))
+    const assignment = { rateBps: 400, verifiers: 3 }
+    const assigned = assignedLeaves(block, verifierA, 3, 4000, assignment)
     expect(assigned.length).toBeGreaterThan(0)
-    expect(assigned.every((i) => more.has(i))).toBe(true)
+    const both = new Set(selectReceipts(block, verifierA, 3, modes, { assignment, ownThreshold: rateThreshold(0.3) }))
+    expect(assigned.every((i) => both.has(i)) && a.every((i) => both.has(i))).toBe(true)
   })
 })
 

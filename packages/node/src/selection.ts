@@ -1,6 +1,6 @@
 import { encodeAbiParameters, type Hex, hexToBigInt, keccak256 } from 'viem'
 
-/** `selectionThreshold`'s value for "every leaf": a draw is a uint256, always below 2^256. */
+/** `rateThreshold`'s value for "every leaf": a draw is a uint256, always below 2^256. */
 export const SELECT_ALL = 1n << 256n
 const UINT256_MAX = (1n << 256n) - 1n
 
@@ -9,7 +9,7 @@ const UINT256_MAX = (1n << 256n) - 1n
  * batchId, leaf))) — `seed` is the hash of the block that includes the batch's commit, unknown to the
  * node when it executed the receipts. Settlement's `attest` draws the same numbers.
  */
-export function selectionDraw(seed: Hex, verifier: Hex, batchId: number | bigint, leaf: number): bigint {
+export function selectionDraw(seed: Hex, verifier: Hex, batchId: number | bigint, leaf: number | bigint): bigint {
   return hexToBigInt(
     keccak256(
       encodeAbiParameters(
@@ -20,25 +20,34 @@ export function selectionDraw(seed: Hex, verifier: Hex, batchId: number | bigint
   )
 }
 
+/** What Settlement fixed for a batch at its commit (`assignmentOf`): the node's sampling rate P in basis points and the verifiers V active then. */
+export type Assignment = { rateBps: number; verifiers: number }
+
 /**
- * Pure: the per-verifier selection threshold of a batch sampled at `rateBps` (P) with `verifiers` (V)
- * registered at its commit — Settlement's `selectionThreshold`, exactly: a leaf whose draw is below it
- * is assigned, so each verifier is assigned a leaf with probability q = P / ((1 − P)·V), and a leaf is
- * checked by at least one of V honest verifiers with probability ≥ P (−ln(1 − P) ≤ P / (1 − P)).
- * `SELECT_ALL` when q ≥ 1, 0 when nothing is assigned (no verifiers, P = 0).
+ * Pure: how many leaves a verifier draws from a batch of `count` leaves under `assignment` —
+ * Settlement's `selectionDraws`, exactly: λ = count · q with q = P / ((1 − P)·V), floor(λ) plus one
+ * when `extraDraw` mod (10⁴ − P)·V falls below the remainder (so with probability frac(λ)); `all`
+ * when q ≥ 1 (every leaf assigned). A leaf is then drawn by a verifier with probability ≈ q, and
+ * checked by at least one of V honest verifiers with probability ≥ P up to V / (8 · count²), since
+ * −ln(1 − P) ≤ P / (1 − P).
  *
  * @example
- * selectionThreshold(10_000, 3) === SELECT_ALL
+ * selectionDraws({ rateBps: 10_000, verifiers: 3 }, 16, 0n) // { draws: 16, all: true }
  */
-export function selectionThreshold(rateBps: number, verifiers: number | bigint): bigint {
-  const v = BigInt(verifiers)
-  const p = BigInt(rateBps)
-  if (v === 0n || p <= 0n) return 0n
-  if (p >= 10_000n) return SELECT_ALL
+export function selectionDraws(assignment: Assignment, count: number, extraDraw: bigint): { draws: number; all: boolean } {
+  const v = BigInt(assignment.verifiers)
+  const p = BigInt(assignment.rateBps)
+  if (v === 0n || p <= 0n || count <= 0) return { draws: 0, all: false }
+  if (p >= 10_000n) return { draws: count, all: true }
   const denominator = (10_000n - p) * v
-  if (p >= denominator) return SELECT_ALL
-  return (UINT256_MAX / denominator) * p
+  if (p >= denominator) return { draws: count, all: true }
+  const numerator = p * BigInt(count)
+  const extra = extraDraw % denominator < numerator % denominator ? 1n : 0n
+  return { draws: Number(numerator / denominator + extra), all: false }
 }
+
+/** The index of the draw that decides whether a verifier draws one more leaf (type(uint256).max). */
+const EXTRA_DRAW = UINT256_MAX
 
 /** Pure: the threshold of a verifier's own fixed share `rate` ∈ [0, 1] (to check more than it is assigned). */
 export function rateThreshold(rate: number): bigint {
@@ -48,25 +57,37 @@ export function rateThreshold(rate: number): bigint {
 }
 
 /**
- * Pure: the leaves of a batch of `count` assigned to `verifier` — those it must attest (Settlement
- * refuses an attestation that leaves one out). Monotone in `threshold`: a higher one selects a superset.
+ * Pure: the leaves of a batch of `count` assigned to `verifier` (sorted, each once) — those it must
+ * attest (Settlement refuses an attestation that leaves one out): draw k names leaf
+ * `selectionDraw(seed, verifier, batchId, k) mod count`, for k below `selectionDraws`.
  */
-export function assignedLeaves(seed: Hex, verifier: Hex, batchId: number | bigint, count: number, threshold: bigint): number[] {
-  if (threshold === 0n) return []
-  if (threshold >= SELECT_ALL) return Array.from({ length: count }, (_, i) => i)
-  const picked: number[] = []
-  for (let i = 0; i < count; i++) if (selectionDraw(seed, verifier, batchId, i) < threshold) picked.push(i)
-  return picked
+export function assignedLeaves(seed: Hex, verifier: Hex, batchId: number | bigint, count: number, assignment: Assignment): number[] {
+  const { draws, all } = selectionDraws(assignment, count, selectionDraw(seed, verifier, batchId, EXTRA_DRAW))
+  if (all) return Array.from({ length: count }, (_, i) => i)
+  const leaves = new Set<number>()
+  for (let k = 0; k < draws; k++) leaves.add(Number(selectionDraw(seed, verifier, batchId, k) % BigInt(count)))
+  return [...leaves].sort((a, b) => a - b)
 }
 
+/** What a verifier re-executes in a batch: its assignment, and each leaf whose draw is below `ownThreshold` (its own fixed share, `rateThreshold`; 0 for none). */
+export type Selection = { assignment: Assignment; ownThreshold: bigint }
+
 /**
- * Pure: which receipts of a batch a verifier re-executes: every leaf whose draw is below `threshold`
- * (its assignment, or more: `max(selectionThreshold(P, V), rateThreshold(ownRate))`), whatever its mode,
- * plus every quorum receipt (mode ≥ 0x80).
+ * Pure: which receipts of a batch a verifier re-executes: its assigned leaves, every leaf whose draw is
+ * below its own threshold, whatever the mode, and every quorum receipt (mode ≥ 0x80).
  */
-export function selectReceipts(seed: Hex, verifier: Hex, batchId: number | bigint, modes: readonly number[], threshold: bigint): number[] {
-  const assigned = new Set(assignedLeaves(seed, verifier, batchId, modes.length, threshold))
-  return modes.flatMap((mode, i) => (assigned.has(i) || mode >= 0x80 ? [i] : []))
+export function selectReceipts(
+  seed: Hex,
+  verifier: Hex,
+  batchId: number | bigint,
+  modes: readonly number[],
+  selection: Selection,
+): number[] {
+  const assigned = new Set(assignedLeaves(seed, verifier, batchId, modes.length, selection.assignment))
+  const own = selection.ownThreshold
+  return modes.flatMap((mode, i) =>
+    assigned.has(i) || mode >= 0x80 || (own > 0n && (own >= SELECT_ALL || selectionDraw(seed, verifier, batchId, i) < own)) ? [i] : [],
+  )
 }
 
 /** Pure: the attestation bitmap words (bit i of word i / 256) for `count` receipts. */
@@ -139,15 +160,17 @@ export function samplingRate(record: NodeRecord, policy: SamplingPolicy, minRate
 
 /**
  * Pure: the rate q at which each of `verifiers` verifiers is assigned a leaf of a batch sampled at
- * `rate` (P): `selectionThreshold(P in bps, V) / 2^256` = min(1, P / ((1 − P)·V)), so that a leaf is
- * checked by at least one of them with probability ≥ P. (For the simulation's closed forms; the
- * selection itself compares draws with `selectionThreshold`.)
+ * `rate` (P): min(1, P / ((1 − P)·V)) with P rounded to basis points as on-chain (`selectionDraws`
+ * draws count · q leaves), so that a leaf is checked by at least one of them with probability ≥ P.
+ * (For the simulation's closed forms.)
  *
  * @example
  * perVerifierRate(0.01, 20) // ≈ 0.000505
  */
 export function perVerifierRate(rate: number, verifiers: number): number {
-  const threshold = selectionThreshold(Math.round(Math.min(1, Math.max(0, rate)) * 10_000), Math.max(0, Math.floor(verifiers)))
-  if (threshold >= SELECT_ALL) return 1
-  return Number(threshold >> 203n) / 2 ** 53
+  const p = Math.round(Math.min(1, Math.max(0, rate)) * 10_000)
+  const v = Math.max(0, Math.floor(verifiers))
+  if (v === 0 || p === 0) return 0
+  if (p >= 10_000 || p >= (10_000 - p) * v) return 1
+  return p / ((10_000 - p) * v)
 }

@@ -37,8 +37,8 @@ import { dataChallengeDelay, int16FromHex, publishedInputsToWire } from './dataC
 import { errorBody, httpStatusOf } from './errors.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, Metrics } from './metrics.js'
-import { assignedThreshold } from './sampledReceipts.js'
-import { assignedLeaves, bitmapOf, rateThreshold, selectionDraw, selectReceipts } from './selection.js'
+import { verifierSelection } from './sampledReceipts.js'
+import { assignedLeaves, bitmapOf, type Selection, selectionDraw, selectReceipts } from './selection.js'
 import { type VerifierBatch, VerifierStore } from './verifierStore.js'
 
 export type VerifierOptions = {
@@ -171,14 +171,14 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     if (tree.root !== batch.root) throw new Error(`batch ${batch.batchId}: the served receipts do not hash to the committed root`)
     // Its assignment (Settlement refuses an attestation that leaves out one of these leaves), and what
     // it re-executes: the assignment, more at its own fixed share, and every quorum receipt.
-    const { assigned: assignedAt, checked: checkedAt } = await thresholdsFor(batch)
-    const assigned = assignedLeaves(batch.blockHash, account.address, batch.batchId, batch.count, assignedAt)
+    const selection = await selectionFor(batch)
+    const assigned = assignedLeaves(batch.blockHash, account.address, batch.batchId, batch.count, selection.assignment)
     const picked = selectReceipts(
       batch.blockHash,
       account.address,
       batch.batchId,
       receipts.map((r) => r.mode),
-      checkedAt,
+      selection,
     )
     const origin = new URL(batch.dataUri).origin
     const matched: number[] = []
@@ -361,7 +361,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     if (leaves.length === 0 && store.getMeta(flag) === undefined) {
       if ((await chainTimeMs()) < dataChallengeAtMs(batch)) return false
       const modes = new Array<number>(batch.count).fill(1)
-      let picked = selectReceipts(batch.blockHash, account.address, batch.batchId, modes, (await thresholdsFor(batch)).checked)
+      let picked = selectReceipts(batch.blockHash, account.address, batch.batchId, modes, await selectionFor(batch))
       if (picked.length === 0) picked = [Number(selectionDraw(batch.blockHash, account.address, batch.batchId, 0) % BigInt(batch.count))]
       // One transaction (Settlement's multicall) for the whole sample: every challenge must open
       // before `window − dataResponseTime`, and one slow transaction per leaf could miss it.
@@ -465,16 +465,13 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
   }
 
   /**
-   * The batch's selection thresholds for this verifier: `assigned`, what Settlement fixed at the
-   * commit (the node's adaptive rate P — issue 14: from its stake, exposure, commits and overturned
-   * receipts — spread over the V registered verifiers, so that with all of them honest a receipt is
-   * checked with probability ≥ P); `checked`, what it re-executes: the assignment, or more with a
-   * fixed `sampleRate` (the same draws, so a superset).
+   * What this verifier re-executes in a batch: its assignment, fixed by Settlement at the commit (the
+   * node's adaptive rate P — issue 14: from its stake, exposure, commits and overturned receipts —
+   * spread over the V active verifiers, so that with all of them honest a receipt is checked with
+   * probability ≥ P), and more with its own fixed `sampleRate`.
    */
-  async function thresholdsFor(batch: VerifierBatch): Promise<{ assigned: bigint; checked: bigint }> {
-    const assigned = await assignedThreshold(chain, book, batch.batchId)
-    const own = options.sampleRate === undefined ? 0n : rateThreshold(options.sampleRate)
-    return { assigned, checked: own > assigned ? own : assigned }
+  function selectionFor(batch: VerifierBatch): Promise<Selection> {
+    return verifierSelection(chain, book, batch.batchId, options.sampleRate)
   }
 
   /**

@@ -123,16 +123,16 @@ describe('derivedDeploymentParams', () => {
     const fee = 10n ** 16n
     const d = derivedDeploymentParams(fee)
     expect(d.params).toEqual({
-      slashAmount: 5_835n * fee,
-      attesterSlash: 13_627n * fee,
-      challengeBond: 2_500n * fee,
-      dataChallengeBond: 183n * fee,
-      verifierShareBps: 3_266,
+      slashAmount: 5_700n * fee,
+      attesterSlash: 15_818n * fee,
+      challengeBond: 2_410n * fee,
+      dataChallengeBond: 177n * fee,
+      verifierShareBps: 4_094,
       bountyBps: 5_000,
       challengeWindow: 3_600,
       dataResponseTime: 600,
     })
-    expect(d.decoyReward).toBe(454n * fee)
+    expect(d.decoyReward).toBe(476n * fee)
     expect(samplingRate({ stake: 10n ** 30n, openReceipts: 10, commits: 1_000, overturned: 0 }, d.sampling)).toBe(0.004)
     expect(samplingRate({ stake: 10n ** 30n, openReceipts: 10, commits: 0, overturned: 0 }, d.sampling)).toBe(0.04)
   })

@@ -110,12 +110,17 @@ export function verifierEconomics(
   const gasFees = unit.gasUsd / unit.fee
   const computeFees = unit.compute / unit.fee
   const pool = (params.verifierShareBps / 10_000) * n
-  const attestProbability = 1 - (1 - q) ** Math.ceil(leaves)
-  const payPerAttestation = pool * expectedShare(a.verifiers - 1, attestProbability)
+  // Settlement draws λ = q · leaves leaves per verifier, rounded at random (`selectionDraws`): it has
+  // something to attest with probability min(1, λ) (λ ≥ 1: at least floor(λ) ≥ 1 draws).
+  const lambda = q * leaves
+  const attestProbability = Math.min(1, lambda)
+  const firstShare = expectedShare(a.verifiers - 1, attestProbability)
+  const payPerAttestation = pool * firstShare
   const sampled = q * leaves
   const decoysSampled = q * leaves * d
   const honestPerBatch =
-    attestProbability * (payPerAttestation - GAS.attest * gasFees) -
+    // The first attestation of a batch also stores its seed: one of the k attesters, 1/k of the time.
+    attestProbability * (payPerAttestation - (GAS.attest + GAS.anchorSeed * firstShare) * gasFees) -
     sampled * computeFees +
     decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
   const honestPerExecution = sampled > 0 ? honestPerBatch / sampled : 0
@@ -123,9 +128,10 @@ export function verifierEconomics(
   const lazyShare = pool * expectedShare(a.verifiers, attestProbability)
   const lazyBest = (1 - d) * lazyShare - GAS.attest * gasFees - d * params.attesterSlashFees
   // Careful lazy: attests when its assignment holds ≥ 1 real receipt, challenges the decoys in it.
-  const attestsCarefully = 1 - (1 - q) ** n
+  const attestsCarefully = Math.min(1, q * n)
   const carefulLazyPerBatch =
-    attestsCarefully * (payPerAttestation - GAS.attest * gasFees) + decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
+    attestsCarefully * (payPerAttestation - (GAS.attest + GAS.anchorSeed * firstShare) * gasFees) +
+    decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
   const carefulLazyUnassignedPerBatch =
     lazyShare - GAS.attest * gasFees + decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
   const attestedReceipts = q * n

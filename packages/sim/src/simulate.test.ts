@@ -83,8 +83,11 @@ describe('simulate', () => {
     expect(report.rows.find((r) => r.role === 'verifier' && r.strategy === 'honest')!.profitPerHourUsd).toBeGreaterThan(0)
     expect(report.rows.find((r) => r.strategy === 'lazy')!.profitPerHourUsd).toBeLessThan(0)
     // The careful lazy verifier (tells decoys apart, re-executes nothing) must attest its whole
-    // assignment: the cheats in it, caught by others, slash it.
-    expect(report.rows.find((r) => r.strategy === 'carefulLazy')!.profitPerHourUsd).toBeLessThan(0)
+    // assignment: the cheats in it, caught by others, slash it — rarely in a run this short (0 or 1
+    // slashes of 10,000 fees: its profit is −0.08 to +0.02 USD/h over seeds 11–13, the honest
+    // verifiers' +0.61 to +0.66), so it is dominated by honest work but not driven below zero while
+    // it can tell decoys apart (docs/economics.md, "What is left").
+    expect(report.rows.find((r) => r.strategy === 'carefulLazy')!.evVsHonestPerHourUsd).toBeLessThan(0)
     expect(run.nodes.filter((n) => n.strategy.startsWith('cheat past stake')).every((n) => n.refusedBatches > 0)).toBe(true)
     expect(run.nodes.filter((n) => n.strategy === 'honest').every((n) => n.refusedBatches === 0 && n.overturned === 0)).toBe(true)
     expect(run.honestVerificationShare).toBeLessThan(0.03)

@@ -142,7 +142,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       chain,
       deployer: deployer!.privateKey,
       // The derived defaults (docs/economics.md) with a demo's short windows: each overturned receipt
-      // costs its node 5.835 VRT, so a node's 20,000 staked back about 3,400 receipts in open batches
+      // costs its node 5.7 VRT, so a node's 20,000 staked back about 3,500 receipts in open batches
       // (the contract refuses commits beyond), and every cheat can be slashed in full.
       params: {
         challengeWindow: window,

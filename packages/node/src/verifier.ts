@@ -365,21 +365,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       if (picked.length === 0) picked = [Number(selectionDraw(batch.blockHash, account.address, batch.batchId, 0) % BigInt(batch.count))]
       // One transaction (Settlement's multicall) for the whole sample: every challenge must open
       // before `window − dataResponseTime`, and one slow transaction per leaf could miss it.
-      const taken = new Set(
-        (
-          await scanLogs(chain, {
-            fromBlock: BigInt(batch.blockNumber),
-            fetch: (range) =>
-              chain.publicClient.getContractEvents({
-                address: book.contracts.settlement,
-                abi: settlementAbi,
-                eventName: 'ChallengeOpened',
-                args: { batchId: BigInt(batch.batchId) },
-                ...range,
-              }),
-          })
-        ).map((e) => e.args.receiptIndex),
-      )
+      const taken = new Set((await challengesOpened(batch)).map((e) => e.args.receiptIndex))
       const open = picked.filter((index) => !taken.has(index))
       if (open.length > 0) {
         await approveBonds()
@@ -541,7 +527,17 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       })
       for (const e of data) if (e.args.receiptIndex === index) ignored.add(e.args.challengeId)
     }
-    const found = await scanLogs(chain, {
+    const counts = (e: { args: { receiptIndex?: number | undefined; challengeId?: bigint | undefined } }) =>
+      e.args.receiptIndex === index && !ignored.has(e.args.challengeId!)
+    return (await challengesOpened(batch, (events) => events.some(counts))).some(counts)
+  }
+
+  /** The batch's `ChallengeOpened` events, scanned from its commit block (in bounded ranges); `stopWhen` ends the scan early. */
+  function challengesOpened(
+    batch: VerifierBatch,
+    stopWhen?: (events: { args: { receiptIndex?: number | undefined; challengeId?: bigint | undefined } }[]) => boolean,
+  ) {
+    return scanLogs(chain, {
       fromBlock: BigInt(batch.blockNumber),
       fetch: (range) =>
         chain.publicClient.getContractEvents({
@@ -551,9 +547,8 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
           args: { batchId: BigInt(batch.batchId) },
           ...range,
         }),
-      done: (events) => events.some((e) => e.args.receiptIndex === index && !ignored.has(e.args.challengeId!)),
+      ...(stopWhen ? { done: stopWhen } : {}),
     })
-    return found.some((e) => e.args.receiptIndex === index && !ignored.has(e.args.challengeId!))
   }
 
   /** Data challenges past their response deadline, unanswered: expiring them overturns the receipt (the challenger is paid). */

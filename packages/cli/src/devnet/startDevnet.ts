@@ -156,7 +156,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       chain,
       deployer: deployer!.privateKey,
       // The derived defaults (docs/economics.md) with a demo's short windows: each overturned receipt
-      // costs its node 5.835 VRT, so a node's 20,000 staked back about 3,400 receipts in open batches
+      // costs its node 5.7 VRT, so a node's 20,000 staked back about 3,500 receipts in open batches
       // (the contract refuses commits beyond), and every cheat can be slashed in full.
       params: {
         challengeWindow: window,
@@ -165,6 +165,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         escrowWithdrawalDelay: 4 * window,
         dataResponseTime: options.dataResponseTime ?? Math.max(1, Math.floor(window / 2)),
         ...(options.decoyRateBps !== undefined ? { decoyRateBps: options.decoyRateBps } : {}),
+        // Verifiers told to re-execute a fixed share are assigned at least that share by the contract
+        // (so they can attest what they check): the floor P at which each of the devnet's verifiers is
+        // assigned a leaf with q = P / ((1 − P)·V) ≥ sampleRate.
+        ...(options.sampleRate !== undefined ? { minSampleRateBps: floorForShare(options.sampleRate, verifierCount) } : {}),
       },
     })
     writeAddressBook(join(options.dir, 'addresses.json'), book)
@@ -353,4 +357,15 @@ export function importMnist(onnxPath: string, mnist: MnistSet, cachePath: string
   const { artifact } = importOnnx(onnx, { calibration, fileName: 'mnist-8.onnx' })
   writeFileSync(cachePath, artifact)
   return artifact
+}
+
+/**
+ * The sampling floor P (bps) at which Settlement assigns each of `verifiers` verifiers a leaf with
+ * probability at least `share`: q = P / ((1 − P)·V) ≥ share ⇔ P ≥ share·V / (1 + share·V).
+ */
+export function floorForShare(share: number, verifiers: number): number {
+  if (share >= 1 || verifiers <= 0) return share > 0 ? 10_000 : 0
+  if (!(share > 0)) return 0
+  const x = share * Math.max(1, verifiers)
+  return Math.min(10_000, Math.ceil((10_000 * x) / (1 + x)))
 }

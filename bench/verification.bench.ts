@@ -49,7 +49,9 @@ for (const profile of profiles) {
     `| ${profile.model} | ${profile.cpuMsPerInference} | ${unitCosts(profile, DEFAULT_ENVIRONMENT).fee.toExponential(2)} | ${pct(mature.honestVerificationShare)} | ${pct(fresh.honestVerificationShare)} | ${pct(legacy.honestVerificationShare)} | ${mature.honestGasPerInference.toFixed(0)} | ${legacy.honestGasPerInference.toFixed(0)} | ${mature.honestVerifierProfitPerHourUsd.toFixed(2)} |`,
   )
 }
-console.log('\nWith adversaries (defaultPopulation: 24 cheating nodes, 2 lazy, 1 colluding, 2 false-challenging verifiers), new network\n')
+console.log(
+  '\nWith adversaries (defaultPopulation: 24 cheating nodes, 2 lazy, 1 careful lazy, 1 colluding, 2 false-challenging verifiers), new network\n',
+)
 console.log(
   '| model | verification ÷ inference compute, honest nodes (derived) | same, every node (derived) | same, legacy | gas / inference, honest nodes (derived) | gas / inference, legacy | honest verifier USD/h | best cheating EV vs honest, USD/h | lazy verifier EV vs honest, USD/h | sim wall time |',
 )

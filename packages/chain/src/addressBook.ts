@@ -30,6 +30,12 @@ export type DeploymentParams = {
   decoyReward: bigint
   /** Bond of a data, availability or inclusion challenge: the node's gas to answer one (paid to it when it does). */
   dataChallengeBond: bigint
+  /**
+   * Floor of every batch's sampling rate P, in basis points (the adaptive rule of the derived defaults
+   * never goes below it): 0 in production; a devnet or test that wants every leaf assigned to every
+   * verifier sets 10,000.
+   */
+  minSampleRateBps: number
 }
 
 /** Where a deployment lives: written by `deployVerity`, read by every role. */
@@ -108,6 +114,7 @@ export function parseAddressBook(text: string, source = 'address book'): Address
       decoyRateBps: int('decoyRateBps'),
       decoyReward: big(params.decoyReward, 'params.decoyReward'),
       dataChallengeBond: big(params.dataChallengeBond, 'params.dataChallengeBond'),
+      minSampleRateBps: int('minSampleRateBps'),
     },
   }
 }

@@ -18,7 +18,7 @@ import {
 import { type Abi, type Account, type Address, type Hex, keccak256, toBytes } from 'viem'
 import type { AddressBook, DeploymentParams } from './addressBook.js'
 import { type Chain, toAccount } from './chain.js'
-import { derivedDeploymentParams } from './derivedDefaults.js'
+import { DERIVED_DEFAULTS, derivedDeploymentParams } from './derivedDefaults.js'
 import { InvalidDeploymentParamsError } from './errors.js'
 import { TxSender } from './txSender.js'
 
@@ -55,6 +55,7 @@ export const DEFAULT_DEPLOYMENT_PARAMS: DeploymentParams = {
   attesterSlash: derived.params.attesterSlash,
   decoyRateBps: derived.decoyRateBps,
   decoyReward: derived.decoyReward,
+  minSampleRateBps: 0,
 }
 
 /**
@@ -207,6 +208,12 @@ export async function deployVerity(parameters: DeployVerityParameters): Promise<
       decoyRateBps: params.decoyRateBps,
       decoyReward: params.decoyReward,
       dataChallengeBond: params.dataChallengeBond,
+      minSampleRateBps: params.minSampleRateBps,
+      baseRateBps: DERIVED_DEFAULTS.baseRateBps,
+      newNodeRateBps: DERIVED_DEFAULTS.newNodeRateBps,
+      maturityCommits: DERIVED_DEFAULTS.maturityCommits,
+      overturnedRateBps: DERIVED_DEFAULTS.overturnedRateBps,
+      maxRateBps: DERIVED_DEFAULTS.maxRateBps,
     },
   ])
   const oneStepVerifier = await deploy(oneStepVerifierAbi, oneStepVerifierBytecode, [])

@@ -20,14 +20,14 @@ export const DERIVED_DEFAULTS = {
   maxRateBps: 5_000,
   /** Decoys (forced errors): 1 % of a batch's leaves. */
   decoyRateBps: 100,
-  decoyRewardFees: 454,
-  attesterSlashFees: 13_631,
-  receiptSlashFees: 5_835,
-  verifierShareBps: 3_261,
+  decoyRewardFees: 476,
+  attesterSlashFees: 15_818,
+  receiptSlashFees: 5_700,
+  verifierShareBps: 4_094,
   bountyBps: 5_000,
-  challengeBondFees: 2_500,
+  challengeBondFees: 2_410,
   /** Bond of a data challenge: the node's gas to answer one (`publishReceipt`, measured), so answering earns nothing. */
-  dataChallengeBondFees: 183,
+  dataChallengeBondFees: 177,
   challengeWindow: 3_600,
   dataResponseTime: 600,
 } as const
@@ -37,7 +37,7 @@ export const DERIVED_DEFAULTS = {
  * inference is `fee` (token wei), with the decoy amounts for the settlement's forced errors.
  *
  * @example
- * derivedDeploymentParams(10n ** 16n).slashAmount // 58.35 tokens per open receipt at a 0.01-token fee
+ * derivedDeploymentParams(10n ** 16n).slashAmount // 57 tokens per open receipt at a 0.01-token fee
  */
 export function derivedDeploymentParams(fee: bigint): {
   params: Pick<

@@ -86,6 +86,16 @@ export class TxSender {
     return { hash, receipt, gasUsed: receipt.gasUsed }
   }
 
+  /** Sends `value` wei of the native coin to `to` (an account, no call), in this sender's nonce order. */
+  async sendValue(to: Address, value: bigint): Promise<WriteResult> {
+    const hash = await this.sendSerialized('transfer', { to, data: '0x', gas: 21_000n, value })
+    const receipt = await this.retrying('transfer', () =>
+      this.chain.publicClient.waitForTransactionReceipt({ hash, confirmations: this.confirmations + 1, timeout: 120_000 }),
+    )
+    if (receipt.status !== 'success') throw new TransactionFailedError(hash, 'transfer')
+    return { hash, receipt, gasUsed: receipt.gasUsed }
+  }
+
   /** Simulation and gas estimate in one: a revert is decoded and thrown, never retried. */
   private async estimate(parameters: WriteParameters<Abi, string>, data: `0x${string}`): Promise<bigint> {
     try {

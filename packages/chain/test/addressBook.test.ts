@@ -44,6 +44,7 @@ const book: AddressBook = {
     decoyRateBps: 200,
     decoyReward: 10n ** 17n,
     dataChallengeBond: 10n ** 18n,
+    minSampleRateBps: 0,
   },
 }
 

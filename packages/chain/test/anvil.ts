@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
 const require = createRequire(import.meta.url)
@@ -31,10 +33,19 @@ export async function freePort(): Promise<number> {
   })
 }
 
-/** Starts anvil (default mnemonic, chain id 31337) on a free loopback port and waits until it listens. */
+/**
+ * Starts anvil (default mnemonic, chain id 31337) on a free loopback port and waits until it listens.
+ * Its persisted states go to a directory of its own, removed when it exits: by default anvil writes
+ * them under ~/.foundry/anvil/tmp and leaves them behind when it is killed (72 GB after a day of
+ * test runs on this machine, which then filled its disk).
+ */
 export async function startAnvil(args: string[] = []): Promise<Anvil> {
   const port = await freePort()
-  const child = spawn(anvilBinary(), ['--host', '127.0.0.1', '--port', String(port), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const cache = mkdtempSync(join(tmpdir(), 'verity-anvil-'))
+  const child = spawn(anvilBinary(), ['--host', '127.0.0.1', '--port', String(port), '--cache-path', cache, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.once('exit', () => rmSync(cache, { recursive: true, force: true }))
   // Both pipes are drained for the process's whole life (keeping the last 16 kB): anvil logs every
   // call, and a full pipe would block it mid-request.
   let output = ''

@@ -27,7 +27,15 @@ const TOKEN = 10n ** 18n
  */
 export async function runSettlementFlow(chain: Chain): Promise<void> {
   const [deployerKey, nodeKey, verifierKey, clientKey] = devAccounts(4).map((a) => a.privateKey)
-  const params = { challengeWindow: 60, maxDisputeDuration: 120, unbondingDelay: 600, escrowWithdrawalDelay: 200, dataResponseTime: 30 }
+  // Every leaf assigned to the verifier (minSampleRateBps 10,000): it attests whole batches.
+  const params = {
+    challengeWindow: 60,
+    maxDisputeDuration: 120,
+    unbondingDelay: 600,
+    escrowWithdrawalDelay: 200,
+    dataResponseTime: 30,
+    minSampleRateBps: 10_000,
+  }
   const book = await deployVerity({ chain, deployer: deployerKey!, params })
   const { settlement, token, nodeRegistry, modelRegistry } = verityContracts(chain, book)
   const deployer = new TxSender({ chain, account: deployerKey! })

@@ -447,6 +447,10 @@ export function program(): Command {
     .option('--batch-age-ms <ms>', 'or when the oldest receipt waited this long (inference)', positiveInt, 2000)
     .option('--run-workers <n>', 'worker threads running the model (inference; 0: on the event loop)', nonNegativeInt, 1)
     .option('--log-range <blocks>', 'widest block range per eth_getLogs (what the endpoint accepts; default 2000)', positiveInt)
+    .option(
+      '--decoy-funder <file>',
+      "key file of the account that funds the node's decoy clients (inference; without it decoys are signed by keys derived from the node's)",
+    )
     .action(async (role: string, o) => {
       if (role !== 'hub' && (!o.rpc || !o.key)) throw new UsageError(`verity node ${role} needs --rpc and --key`)
       await nodeCommand(role, {
@@ -465,6 +469,7 @@ export function program(): Command {
         ...(o.hub ? { hub: o.hub } : {}),
         ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
         ...(o.fault ? { fault: o.fault } : {}),
+        ...(o.decoyFunder ? { decoyFunder: o.decoyFunder } : {}),
       })
     })
   model

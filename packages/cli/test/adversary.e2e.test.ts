@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Fault } from '@verity/adversary'
+import { DEFAULT_DEPLOYMENT_PARAMS } from '@verity/chain'
 import { nodeRegistryAbi, Role } from '@verity/contracts'
 import { mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
 import { type InferReturnType, infer, waitForTrust } from '@verity/sdk'
@@ -231,7 +232,7 @@ describe('adversarial devnet: a model-id squatter', () => {
  * same 11 answers are wrong on every run, and the chance that none is caught is 0.125^11 ≈ 2e-10.
  * (A verifier that falls behind its 10 s window under CPU load misses some: 4 to 10 of the 11 were
  * caught in our runs.)
- * Once one is caught the outcome is not close: a slash is 5.835 VRT, a fee 0.001 VRT.
+ * Once one is caught the outcome is not close: a slash is 5.7 VRT, a fee 0.001 VRT.
  */
 describe('adversarial devnet: a node cheating at 5 %', () => {
   it('is caught, slashed and refunds within the run, and loses more than it gained', async () => {
@@ -249,9 +250,9 @@ describe('adversarial devnet: a node cheating at 5 %', () => {
     // Exactly the caught cheats were overturned; every other receipt, right or wrong, is FINAL.
     expect(summary.levels).toMatchObject({ OVERTURNED: c.caught, FINAL: 200 - c.caught })
     const vrt = (v: string) => parseUnits(v, 18)
-    // Each catch slashed the derived receipt slash (5.835 VRT) from the node's 20,000 VRT stake (which
-    // also paid the rewards of the decoys verifiers found).
-    expect(vrt(c.slashed)).toBe(BigInt(c.caught) * vrt('5.835'))
+    // Each catch slashed the derived receipt slash (DERIVED_DEFAULTS at the reference fee: 5.7 VRT) from
+    // the node's 20,000 VRT stake (which also paid the rewards of the decoys verifiers found).
+    expect(vrt(c.slashed)).toBe(BigInt(c.caught) * DEFAULT_DEPLOYMENT_PARAMS.slashAmount)
     expect(vrt(c.stakeLeft)).toBeLessThanOrEqual(vrt('20000') - vrt(c.slashed))
     expect(vrt(c.loss)).toBe(vrt(c.slashed) + vrt(c.refunded))
     expect(vrt(c.loss)).toBeGreaterThan(vrt(c.gain))

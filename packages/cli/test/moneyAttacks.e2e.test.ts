@@ -155,8 +155,19 @@ describe('money attacks on a devnet', () => {
     expect(await net.chain.publicClient.readContract({ ...settlement, functionName: 'isOverturned', args: [BigInt(batchId), index] })).toBe(
       false,
     )
-    expect(await net.chain.publicClient.readContract({ ...settlement, functionName: 'claimable', args: [node] })).toBe(
-      claimableBefore + net.book.params.dataChallengeBond,
+    // The bond is credited to the node with the answer (read from the answer's own event: the node's
+    // claimable balance also moves with its other batches meanwhile — a decoy conceded refunds its fee
+    // to the decoy's client from the node's earnings).
+    const [rejected] = await net.chain.publicClient.getContractEvents({
+      ...settlement,
+      eventName: 'ChallengeRejected',
+      args: { challengeId: event!.args.challengeId },
+      fromBlock: opened.receipt.blockNumber,
+      strict: true,
+    })
+    expect(rejected?.args).toMatchObject({ node, bond: net.book.params.dataChallengeBond })
+    expect(await net.chain.publicClient.readContract({ ...settlement, functionName: 'claimable', args: [node] })).toBeGreaterThan(
+      claimableBefore,
     )
     await waitForTrust(net.client, {
       inferenceId: answer.inferenceId,

@@ -43,6 +43,9 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
     mapping(address operator => mapping(Role role => Operator)) private _operators;
     mapping(Role role => address[]) private _roster;
     mapping(Role role => mapping(uint32 id => address)) private _byId;
+    /// @notice Operators of `role` active now (`isActive`): what Settlement counts as V, the verifiers a
+    ///         batch's assignment is spread over.
+    mapping(Role role => uint256) public activeCount;
 
     event OperatorRegistered(address indexed operator, Role indexed role, string endpoint);
     event EndpointUpdated(address indexed operator, Role indexed role, string endpoint);
@@ -124,7 +127,7 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
         if (amount == 0) revert ZeroAmount();
         // INVARIANT: only active stake can start unbonding.
         if (amount > op.staked) revert InsufficientStake(amount, op.staked);
-        op.staked -= uint96(amount);
+        _setStaked(op, role, op.staked - amount);
         op.unbonding += uint96(amount);
         op.unbondingReadyAt = SafeCast.toUint32(block.timestamp + unbondingDelay);
         emit UnbondRequested(msg.sender, role, amount, op.unbonding, op.unbondingReadyAt);
@@ -157,7 +160,7 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
         uint256 fromStaked = amount < op.staked ? amount : op.staked;
         uint256 rest = amount - fromStaked;
         uint256 fromUnbonding = rest < op.unbonding ? rest : op.unbonding;
-        op.staked -= uint96(fromStaked);
+        _setStaked(op, role, op.staked - fromStaked);
         op.unbonding -= uint96(fromUnbonding);
         slashed = fromStaked + fromUnbonding;
         if (slashed > 0) token.safeTransfer(recipient, slashed);
@@ -217,15 +220,26 @@ contract NodeRegistry is AccessControl, ReentrancyGuard {
 
     /// @notice Semantic version of this contract's interface.
     function version() external pure returns (string memory) {
-        return "1.1.0";
+        return "1.2.0";
     }
 
     function _addStake(Operator storage op, Role role, uint256 amount) private {
         // INVARIANT: stakes fit the packed 96-bit fields.
         if (amount > type(uint96).max - op.staked - op.unbonding) revert AmountTooLarge(amount);
-        op.staked += uint96(amount);
+        _setStaked(op, role, op.staked + amount);
         token.safeTransferFrom(msg.sender, address(this), amount);
         emit Staked(msg.sender, role, amount, op.staked);
+    }
+
+    /// @dev Sets the active stake, keeping `activeCount` equal to the number of active operators.
+    function _setStaked(Operator storage op, Role role, uint256 staked) private {
+        uint256 minimum = minStake(role);
+        uint256 before = op.staked;
+        bool wasActive = before > 0 && before >= minimum;
+        bool active = staked > 0 && staked >= minimum;
+        op.staked = uint96(staked);
+        if (active && !wasActive) activeCount[role] += 1;
+        else if (wasActive && !active) activeCount[role] -= 1;
     }
 
     function _registered(address operator, Role role) private view returns (Operator storage op) {

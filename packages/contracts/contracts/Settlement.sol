@@ -161,13 +161,23 @@ contract Settlement is SettlementBase, Multicall {
             attesters: 0,
             decoysRevealed: false
         });
+        // The assignment: the node's sampling rate from its record as of this commit, the verifiers
+        // active now; the seed is this block's hash, which nobody knows before it is mined.
+        _assignments[batchId] = Assignment({
+            commitBlock: uint64(block.number),
+            rateBps: samplingRateBps(staked, open, sequence, fullSlashes[nodeId]),
+            verifiers: uint32(nodes.activeCount(NodeRegistry.Role.Verifier))
+        });
         emit BatchCommitted(batchId, msg.sender, root, count, feeTotal, sequence, uint64(block.timestamp) + challengeWindow, dataURI);
     }
 
     /// @notice Attests, for the caller (a staked verifier), that it re-executed the receipts set in
     ///         `bitmap` and found them correct — a claim it stakes on: if one of them is overturned,
-    ///         anyone can `slashAttester`. One attestation per verifier per batch, within the window;
-    ///         the pay is the same however many receipts it claims.
+    ///         anyone can `slashAttester`. One attestation per verifier per batch, within the window.
+    ///         The bitmap must cover the caller's whole selection (`isAssigned`: drawn from the commit
+    ///         block's hash, so the node could not predict it and the verifier cannot choose it) but for
+    ///         the leaves the caller challenged (a decoy or a wrong output found, data unavailable); a
+    ///         verifier with an empty selection has nothing to attest and is not paid.
     function attest(uint256 batchId, uint256[] calldata bitmap) external {
         // INVARIANT: only staked verifiers attest.
         if (!nodes.isActive(msg.sender, NodeRegistry.Role.Verifier)) revert NotActiveVerifier(msg.sender);
@@ -182,9 +192,80 @@ contract Settlement is SettlementBase, Multicall {
         if (_attestations[batchId][msg.sender] != 0) revert AlreadyAttested(batchId, msg.sender);
         uint256 receipts = Bitmap.countSet(bitmap, batch.count);
         if (receipts == 0) revert EmptyAttestation();
+        // INVARIANT: a verifier attests every leaf assigned to it that it did not challenge, or nothing:
+        // it cannot pick the receipts it knows are right (its own, or those of paying clients).
+        _checkSelectionCovered(batchId, batch.count, receipts, bitmap);
         _attestations[batchId][msg.sender] = _bitmapKey(bitmap);
         batch.attesters += 1;
         emit Attested(batchId, msg.sender, uint32(receipts), bitmap);
+    }
+
+    /// @notice Reads and stores the batch's selection seed (its commit block's hash) — permissionless,
+    ///         possible from the block after the commit until 256 blocks later (`attest` does it too).
+    function anchorSeed(uint256 batchId) external returns (bytes32) {
+        if (_batches[batchId].status == BatchStatus.None) revert UnknownBatch(batchId);
+        return _seedOf(batchId);
+    }
+
+    /// @dev The batch's seed, read from `blockhash` and stored the first time.
+    function _seedOf(uint256 batchId) private returns (bytes32 seed) {
+        seed = _seeds[batchId];
+        if (seed != 0) return seed;
+        uint64 commitBlock = _assignments[batchId].commitBlock;
+        if (block.number <= commitBlock) revert SeedNotYetAvailable(batchId, commitBlock);
+        seed = blockhash(commitBlock);
+        // INVARIANT: the seed is the commit block's hash or nothing: once unreadable, nobody attests.
+        if (seed == 0) revert SeedExpired(batchId, commitBlock);
+        _seeds[batchId] = seed;
+        emit SeedAnchored(batchId, seed);
+    }
+
+    /// @dev Reverts unless `bitmap` sets every leaf of the caller's selection it did not challenge, and
+    ///      the selection is not empty. Costs one hash per leaf drawn (`selectionDraws`), not per leaf.
+    function _checkSelectionCovered(uint256 batchId, uint256 count, uint256 receipts, uint256[] calldata bitmap) private {
+        Assignment memory assignment = _assignments[batchId];
+        address verifier = msg.sender;
+        if (assignment.verifiers == 0 || assignment.rateBps == 0) revert EmptySelection(batchId, verifier);
+        (uint256 draws, bool all) = selectionDraws(assignment.rateBps, assignment.verifiers, count, 0);
+        if (all) {
+            // Every leaf is assigned: the bitmap must set every leaf the caller did not challenge.
+            if (receipts == count) return;
+            for (uint256 i = 0; i < count; i++) {
+                if ((bitmap[i >> 8] >> (i & 255)) & 1 == 0 && !_challengedBy[batchId][i][verifier]) {
+                    revert SelectionNotCovered(batchId, verifier, i);
+                }
+            }
+            return;
+        }
+        bytes32 seed = _seedOf(batchId);
+        // The draws' preimage abi.encode(seed, verifier, batchId, k), in memory allocated once; only k changes.
+        uint256 preimage;
+        assembly ("memory-safe") {
+            preimage := mload(0x40)
+            mstore(0x40, add(preimage, 0x80))
+            mstore(preimage, seed)
+            mstore(add(preimage, 0x20), verifier)
+            mstore(add(preimage, 0x40), batchId)
+        }
+        (draws,) = selectionDraws(assignment.rateBps, assignment.verifiers, count, _draw(preimage, type(uint256).max));
+        if (draws == 0) revert EmptySelection(batchId, verifier);
+        for (uint256 k = 0; k < draws;) {
+            uint256 leaf = _draw(preimage, k) % count;
+            if ((bitmap[leaf >> 8] >> (leaf & 255)) & 1 == 0 && !_challengedBy[batchId][leaf][verifier]) {
+                revert SelectionNotCovered(batchId, verifier, leaf);
+            }
+            unchecked {
+                ++k;
+            }
+        }
+    }
+
+    /// @dev uint256(keccak256(abi.encode(seed, verifier, batchId, k))) with the first three words at `preimage`.
+    function _draw(uint256 preimage, uint256 k) private pure returns (uint256 draw) {
+        assembly ("memory-safe") {
+            mstore(add(preimage, 0x60), k)
+            draw := keccak256(preimage, 0x80)
+        }
     }
 
     /// @notice Settles a batch after its challenge window when no challenge is open: releases the
@@ -380,6 +461,31 @@ contract Settlement is SettlementBase, Multicall {
         });
     }
 
+    /// @notice What the batch's selections are drawn from: its commit block, the node's sampling rate P
+    ///         (bps), the verifiers V registered at the commit, and the seed (zero until anchored).
+    function assignmentOf(uint256 batchId) external view returns (Assignment memory assignment, bytes32 seed) {
+        return (_assignments[batchId], _seeds[batchId]);
+    }
+
+    /// @notice Whether leaf `leaf` of the batch is in `verifier`'s selection (needs the seed anchored
+    ///         unless every leaf is assigned).
+    function isAssigned(uint256 batchId, address verifier, uint256 leaf) external view returns (bool) {
+        Assignment memory assignment = _assignments[batchId];
+        uint256 count = _batches[batchId].count;
+        if (leaf >= count) return false;
+        (, bool all) = selectionDraws(assignment.rateBps, assignment.verifiers, count, 0);
+        if (all) return true;
+        bytes32 seed = _seeds[batchId];
+        if (seed == 0) revert SeedNotYetAvailable(batchId, assignment.commitBlock);
+        (uint256 draws,) = selectionDraws(
+            assignment.rateBps, assignment.verifiers, count, uint256(keccak256(abi.encode(seed, verifier, batchId, type(uint256).max)))
+        );
+        for (uint256 k = 0; k < draws; k++) {
+            if (uint256(keccak256(abi.encode(seed, verifier, batchId, k))) % count == leaf) return true;
+        }
+        return false;
+    }
+
     /// @notice How far the client's vouchers to `node` were redeemed (the last `channelTotal` paid).
     function channelPaid(address client, address node) external view returns (uint128) {
         return _channels[client][node].paid;
@@ -429,6 +535,6 @@ contract Settlement is SettlementBase, Multicall {
 
     /// @notice Semantic version of this contract's interface.
     function version() external pure returns (string memory) {
-        return "3.0.0";
+        return "4.0.0";
     }
 }

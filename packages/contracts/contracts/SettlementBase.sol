@@ -108,6 +108,22 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         uint16 decoyRateBps;
         uint96 decoyReward;
         uint96 dataChallengeBond;
+        /// @dev The adaptive sampling policy (`samplingRateBps`) and its deploy-time floor.
+        uint16 minSampleRateBps;
+        uint16 baseRateBps;
+        uint16 newNodeRateBps;
+        uint32 maturityCommits;
+        uint16 overturnedRateBps;
+        uint16 maxRateBps;
+    }
+
+    /// @notice What a batch's assignment of receipts to verifiers is drawn from, fixed at its commit
+    ///         (one slot): the commit's block (whose hash is the seed), the node's sampling rate P in
+    ///         basis points, and the number V of verifiers active then (`NodeRegistry.activeCount`).
+    struct Assignment {
+        uint64 commitBlock;
+        uint16 rateBps;
+        uint32 verifiers;
     }
 
     struct Escrow {
@@ -160,6 +176,16 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     ///         gas (docs/economics.md), paid to the node when it answers, so answering earns nothing.
     uint96 public immutable dataChallengeBond;
 
+    /// @notice Floor of every batch's sampling rate P (basis points): a deployment-time choice (a
+    ///         devnet that checks everything sets 10,000); the adaptive rule never goes below it.
+    uint16 public immutable minSampleRateBps;
+    /// @notice The adaptive sampling policy (docs/economics.md, "Adaptive sampling"; `samplingRateBps`).
+    uint16 public immutable baseRateBps;
+    uint16 public immutable newNodeRateBps;
+    uint32 public immutable maturityCommits;
+    uint16 public immutable overturnedRateBps;
+    uint16 public immutable maxRateBps;
+
     address internal immutable _deployer;
     /// @notice Computes the runtime's `tensorsHash` of published inputs (its own contract, to keep this one small).
     TensorHasher public immutable inputHasher;
@@ -189,6 +215,17 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     /// @dev The open inclusion challenge of a receipt (by digest), if any: one at a time, so a node
     ///      that missed one deadline is slashed once, not once per challenge its client piled up.
     mapping(bytes32 receiptDigest => uint256 challengeId) internal _inclusionOpen;
+
+    /// @dev Per batch: what its verifiers' selections are drawn from (`Assignment`).
+    mapping(uint256 batchId => Assignment) internal _assignments;
+    /// @dev Per batch: the seed of its selections, the commit block's hash, once read (`anchorSeed`).
+    mapping(uint256 batchId => bytes32) internal _seeds;
+    /// @notice Per node (registry id): its receipts overturned with a full `receiptSlash` (lost
+    ///         disputes, unpublished data, missing decoys, unproven inclusions) — what raises its sampling rate.
+    mapping(uint32 nodeId => uint32) public fullSlashes;
+    /// @dev Leaves each account challenged (any kind): an attestation may leave out an assigned leaf
+    ///      only if its verifier challenged it (a decoy, a wrong output, unavailable data).
+    mapping(uint256 batchId => mapping(uint256 leaf => mapping(address challenger => bool))) internal _challengedBy;
 
     bytes32 internal constant ATTESTER_SLASHED = bytes32(uint256(2));
 
@@ -244,6 +281,8 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     event DisputeGameBound(address game);
     event Claimed(address indexed account, uint256 amount);
     event DecoysRevealed(uint256 indexed batchId, bytes32 salt);
+    /// @notice The batch's selection seed (its commit block's hash) was read and stored.
+    event SeedAnchored(uint256 indexed batchId, bytes32 seed);
     event DecoyProven(uint256 indexed batchId, uint32 receiptIndex, bool present, uint256 slashed, address by);
 
     error ZeroAmount();
@@ -295,6 +334,16 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     error NotReceiptClient(address client, address caller);
     error BadNodeSignature(address recovered, address node);
     error ReceiptSettledAlready(bytes32 receiptDigest);
+    /// @notice The attestation leaves out leaf `leaf` of the verifier's selection for the batch, and the
+    ///         verifier did not challenge it.
+    error SelectionNotCovered(uint256 batchId, address verifier, uint256 leaf);
+    /// @notice No leaf of the batch is assigned to the verifier: nothing to attest, nothing to be paid.
+    error EmptySelection(uint256 batchId, address verifier);
+    /// @notice The seed is the hash of the commit's block, readable only from the next block on.
+    error SeedNotYetAvailable(uint256 batchId, uint64 commitBlock);
+    /// @notice The commit's block is more than 256 blocks old and its seed was never anchored.
+    error SeedExpired(uint256 batchId, uint64 commitBlock);
+    error InvalidRate(uint256 bps);
     error InclusionChallengeOpen(bytes32 receiptDigest, uint256 challengeId);
 
     /// @param token_ the ERC-20 of fees and bonds (the registry's staking token).
@@ -330,6 +379,14 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         decoyRateBps = params.decoyRateBps;
         decoyReward = params.decoyReward;
         dataChallengeBond = params.dataChallengeBond;
+        if (params.minSampleRateBps > BPS) revert InvalidRate(params.minSampleRateBps);
+        if (params.baseRateBps > BPS) revert InvalidRate(params.baseRateBps);
+        minSampleRateBps = params.minSampleRateBps;
+        baseRateBps = params.baseRateBps;
+        newNodeRateBps = params.newNodeRateBps;
+        maturityCommits = params.maturityCommits;
+        overturnedRateBps = params.overturnedRateBps;
+        maxRateBps = params.maxRateBps;
         _deployer = msg.sender;
     }
 
@@ -357,6 +414,7 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         if (pot > penalty) pot = penalty;
         verificationPot[batch.nodeId] -= pot;
         uint256 slashed = pot + nodes.slash(node, NodeRegistry.Role.Inference, penalty - pot, address(this));
+        if (!decoy) fullSlashes[batch.nodeId] += 1;
         uint256 bounty = decoy ? slashed : (slashed * bountyBps) / BPS;
         claimable[entry.challenger] += bond + bounty;
         if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
@@ -387,6 +445,54 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         if (due > refund) refund += nodes.slash(node, NodeRegistry.Role.Inference, due - refund, address(this));
         channel.refundable = uint128(paid - refund);
         _escrows[client].balance += uint128(refund);
+    }
+
+    /// @notice The sampling rate P (basis points) of a node's batch, from what the chain holds at its
+    ///         commit: the node's active `stake`, its receipts in open batches `openReceipts` and its
+    ///         `commits` (both including the batch), its `overturned` full-slash receipts. A new node
+    ///         starts at `newNodeRateBps`, falling linearly to `baseRateBps` over `maturityCommits`
+    ///         commits; each overturned receipt adds `overturnedRateBps`; a stake covering its open
+    ///         receipts' slashes less than twice scales the rate up to ×2; capped by `maxRateBps`, never
+    ///         below `baseRateBps` nor `minSampleRateBps`. Mirrored exactly by `samplingRateBps` in
+    ///         the node package (selection.ts).
+    function samplingRateBps(uint256 stake, uint256 openReceipts, uint256 commits, uint256 overturned) public view returns (uint16) {
+        uint256 base = baseRateBps;
+        uint256 mature = maturityCommits;
+        uint256 young = commits < mature ? mature - commits : 0;
+        uint256 boost = mature > 0 && newNodeRateBps > base ? ((newNodeRateBps - base) * young) / mature : 0;
+        uint256 bps = base + boost + uint256(overturnedRateBps) * overturned;
+        uint256 reserved = openReceipts * receiptSlash;
+        uint256 coverage = reserved == 0 ? 20_000 : (stake * BPS) / reserved;
+        if (coverage < 20_000) bps = (bps * (30_000 - (coverage < BPS ? BPS : coverage))) / BPS;
+        if (bps > maxRateBps) bps = maxRateBps;
+        if (bps > BPS) bps = BPS;
+        if (bps < base) bps = base;
+        if (bps < minSampleRateBps) bps = minSampleRateBps;
+        return uint16(bps);
+    }
+
+    /// @notice How many leaves a verifier draws from a batch of `count` leaves sampled at `rateBps`
+    ///         (P) with `verifiers` (V) verifiers: λ = count · q with q = P / ((1 − P) · V), rounded
+    ///         to an integer at random — floor(λ), plus one with probability frac(λ) decided by
+    ///         `extraDraw` (uint256(keccak256(abi.encode(seed, verifier, batchId, type(uint256).max))))
+    ///         — so a leaf is drawn by a given verifier with probability ≈ q and checked by at least one
+    ///         of V honest verifiers with probability ≥ P up to V / (8 · count²) (−ln(1 − P) ≤ P / (1 − P)).
+    ///         Draw k ∈ [0, draws) names leaf uint256(keccak256(abi.encode(seed, verifier, batchId, k))) % count.
+    ///         `all` when q ≥ 1 (every leaf is assigned); 0 draws when V = 0 or P = 0.
+    ///         The cost of checking a selection grows with the leaves drawn, not with the batch.
+    ///         Mirrored exactly by `selectionDraws` in the node package (selection.ts).
+    function selectionDraws(uint256 rateBps, uint256 verifiers, uint256 count, uint256 extraDraw)
+        public
+        pure
+        returns (uint256 draws, bool all)
+    {
+        if (verifiers == 0 || rateBps == 0 || count == 0) return (0, false);
+        if (rateBps >= BPS) return (count, true);
+        uint256 denominator = (BPS - rateBps) * verifiers;
+        if (rateBps >= denominator) return (count, true);
+        uint256 numerator = rateBps * count;
+        draws = numerator / denominator;
+        if (extraDraw % denominator < numerator % denominator) draws += 1;
     }
 
     function _closeChallenge(BatchRecord storage batch) internal {

@@ -276,6 +276,7 @@ contract SettlementChallenges is SettlementBase {
         } else {
             address node = nodes.operatorById(NodeRegistry.Role.Inference, batch.nodeId);
             slashed = nodes.slash(node, NodeRegistry.Role.Inference, receiptSlash, address(this));
+            fullSlashes[batch.nodeId] += 1;
             uint256 bounty = (slashed * bountyBps) / BPS;
             if (bounty > 0) claimable[msg.sender] += bounty;
             if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
@@ -385,6 +386,7 @@ contract SettlementChallenges is SettlementBase {
         delete _inclusionOpen[entry.receiptDigest];
         address node = entry.node;
         uint256 slashed = nodes.slash(node, NodeRegistry.Role.Inference, receiptSlash, address(this));
+        fullSlashes[nodes.getOperator(node, NodeRegistry.Role.Inference).id] += 1;
         uint256 bounty = (slashed * bountyBps) / BPS;
         claimable[entry.challenger] += entry.bond + bounty;
         if (slashed > bounty) token.safeTransfer(BURN, slashed - bounty);
@@ -430,6 +432,7 @@ contract SettlementChallenges is SettlementBase {
         entry.challenger = msg.sender;
         entry.bond = bond;
         entry.receiptDigest = digest;
+        _challengedBy[batchId][receiptIndex][msg.sender] = true;
         entry.client = client;
         entry.fee = fee;
         batch.status = BatchStatus.Challenged;

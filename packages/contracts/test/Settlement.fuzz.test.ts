@@ -158,7 +158,7 @@ function contractsOf(f: Fixture) {
 /** A random non-empty bitmap over `count` receipts (random density). */
 function randomBitmap(r: Random, count: number): bigint[] {
   const words = Array.from({ length: Math.ceil(count / 256) }, () => 0n)
-  const density = r.pick([0.002, 0.05, 0.3, 0.7, 1])
+  const density = r.pick([0.002, 0.05, 0.3, 0.7, 1, 1, 1])
   for (let i = 0; i < count; i++) if (r.chance(density)) words[i >> 8]! |= 1n << BigInt(i & 255)
   if (words.every((w) => w === 0n)) {
     const i = r.int(count)
@@ -783,7 +783,13 @@ describe('exposure stays within stake; finalize pays attesters from the pot', ()
             if (clock.now >= endsAt) expectOutcome(outcome, { error: 'ChallengeWindowClosed', args: [batch.id, BigInt(endsAt)] }, where())
             else if (batch.attesters.includes(verifier.address))
               expectOutcome(outcome, { error: 'AlreadyAttested', args: [batch.id, verifier.address] }, where())
-            else {
+            else if (popcount(bitmap) < BigInt(batch.count)) {
+              // Every leaf is assigned to every verifier here (minSampleRateBps 10,000): the first one left out is named.
+              const missing = Array.from({ length: batch.count }, (_, i) => i).find(
+                (i) => ((bitmap[i >> 8]! >> BigInt(i & 255)) & 1n) === 0n,
+              )!
+              expectOutcome(outcome, { error: 'SelectionNotCovered', args: [batch.id, verifier.address, BigInt(missing)] }, where())
+            } else {
               const result = expectOutcome(outcome, { ok: true }, where())!
               const [attested] = parseEventLogs({ abi: settlementAbi, eventName: 'Attested', logs: result.receipt.logs })
               expect(BigInt(attested!.args.receipts), `${where()}: receipts attested`).toBe(popcount(bitmap))
@@ -804,7 +810,8 @@ describe('exposure stays within stake; finalize pays attesters from the pot', ()
               const pool = min(pot, (batch.feeTotal * bps) / 10_000n)
               const share = batch.attesters.length ? pool / BigInt(batch.attesters.length) : 0n
               for (const a of batch.attesters) claimable.set(a, claimable.get(a)! + share)
-              pot -= share * BigInt(batch.attesters.length)
+              // A batch nobody attested pays no one: the verifiers' share is burned from the pot.
+              pot -= batch.attesters.length ? share * BigInt(batch.attesters.length) : pool
               openReceipts -= batch.count
               open.splice(open.indexOf(batch), 1)
               const [finalized] = parseEventLogs({ abi: settlementAbi, eventName: 'BatchFinalized', logs: result.receipt.logs })

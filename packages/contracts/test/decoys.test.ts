@@ -44,9 +44,11 @@ describe('Settlement: decoys (forced errors)', () => {
     const { tree } = treeOf(f, receipts, decoyCommitOf(SALT))
     await node!.write({ ...s(), functionName: 'commitBatch', args: [tree.root, 8, 8n, 1, ''] })
     const lazyBitmap = bitmapOf([0, 1, 2, 3, 4, 5, 6, 7], 8)
+    // Every leaf is assigned to both (minSampleRateBps 10,000): the honest verifier re-executes decoy 0,
+    // finds it wrong and does not attest; a cherry-picked bitmap (the receipt at decoy 1 only) is refused.
     const honestBitmap = bitmapOf([d1!.position], 8)
     await lazy!.write({ ...s(), functionName: 'attest', args: [1n, lazyBitmap] })
-    await honest!.write({ ...s(), functionName: 'attest', args: [1n, honestBitmap] })
+    await expectRevert(honest!.write({ ...s(), functionName: 'attest', args: [1n, honestBitmap] }), 'SelectionNotCovered')
     // Hidden while verifiers can still attest.
     await expectRevert(node!.write({ ...s(), functionName: 'revealDecoys', args: [1n, SALT, tree.receiptsRoot] }), 'ChallengeWindowOpen')
     await f.chain.increaseTime(101)
@@ -69,7 +71,7 @@ describe('Settlement: decoys (forced errors)', () => {
     const claimBefore = await read<bigint>('claimable', [other!.address])
     await other!.write({ ...s(), functionName: 'slashAttester', args: [1n, d0!.position, lazy!.address, lazyBitmap] })
     expect((await read<bigint>('claimable', [other!.address])) - claimBefore).toBe(10n * TOKEN)
-    // Decoy 1 is missing: the node is slashed its receipt slash; the honest attester of that (correct) receipt is not slashable.
+    // Decoy 1 is missing: the node is slashed its receipt slash; the honest verifier (it did not attest) is not slashable.
     const stake = async () =>
       (
         await f.chain.publicClient.readContract({
@@ -87,7 +89,6 @@ describe('Settlement: decoys (forced errors)', () => {
       'NotOverturned',
     )
     // Finalize now settles; the slashed attester is not paid.
-    const attesters = [lazy!.address, honest!.address].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1))
-    await node!.write({ ...s(), functionName: 'finalize', args: [1n, attesters] })
+    await node!.write({ ...s(), functionName: 'finalize', args: [1n, [lazy!.address]] })
   })
 })

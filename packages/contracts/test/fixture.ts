@@ -50,6 +50,9 @@ export const TEST_PARAMS: Partial<DeploymentParams> = {
   decoyRateBps: 0,
   decoyReward: 0n,
   bountyBps: 5000,
+  // Every leaf of every batch assigned to every verifier (P = 100 %): an attestation must set every
+  // bit. Tests of partial selections deploy with a lower floor (settlementAssignment.test.ts).
+  minSampleRateBps: 10_000,
 }
 
 export type Fixture = {

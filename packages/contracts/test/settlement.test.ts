@@ -270,8 +270,15 @@ describe('Settlement: attest and finalize', () => {
   it('test_attest_verifier_succeeds_and_twice_reverts', async () => {
     await setup()
     const { batchId } = await commit((await vouchers(4)).map((v) => v.receipt))
-    const result = await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b1011n]] })
-    expect(events(result, 'Attested')[0]).toMatchObject({ receipts: 3, bitmap: [0b1011n] })
+    // Every leaf is assigned to every verifier in this deployment (minSampleRateBps 10,000): a bitmap
+    // that leaves one out is refused, naming it.
+    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b1011n]] }), 'SelectionNotCovered', [
+      batchId,
+      sender(2).address,
+      2n,
+    ])
+    const result = await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b1111n]] })
+    expect(events(result, 'Attested')[0]).toMatchObject({ receipts: 4, bitmap: [0b1111n] })
     expect(await read().hasAttested([batchId, sender(2).address])).toBe(true)
     expect(await read().hasAttested([batchId, sender(3).address])).toBe(false)
     expect((await read().getBatch([batchId])).attesters).toBe(1)
@@ -317,7 +324,7 @@ describe('Settlement: attest and finalize', () => {
 
     const { batchId, feeTotal } = await commit((await vouchers(2, sender(NODE).address, 4)).map((v) => v.receipt))
     await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b11n]] })
-    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [0b01n]] })
+    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [0b11n]] })
     const attesters = sortAddresses([sender(2).address, sender(3).address])
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, attesters] }), 'ChallengeWindowOpen')
     await f.chain.increaseTime(WINDOW + 1)
@@ -336,7 +343,7 @@ describe('Settlement: attest and finalize', () => {
       'NotAnAttester',
     )
     const result = await sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, attesters] })
-    // Equal shares of 10 % of the batch's fees, however many receipts each attested.
+    // Equal shares of 10 % of the batch's fees.
     const share = (feeTotal * 1000n) / 10_000n / 2n
     expect(events(result, 'BatchFinalized')[0]).toMatchObject({
       batchId,
@@ -360,8 +367,8 @@ describe('Settlement: attest and finalize', () => {
     await redeem(paid[0]!, first, 0)
     const pot = (fee * 1000n) / 10_000n
     const { batchId } = await commit(forgedReceipts(50, { node: sender(NODE).address, client: sender(CLIENT).address, fee }))
-    await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n]] })
-    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [2n]] })
+    await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [(1n << 50n) - 1n]] })
+    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [(1n << 50n) - 1n]] })
     await finalizeAfterWindow(batchId, [sender(2).address, sender(3).address])
     expect(await read().claimable([sender(2).address])).toBe(pot / 2n)
     expect(await read().claimable([sender(3).address])).toBe(pot / 2n)
@@ -1009,22 +1016,23 @@ describe('Settlement: slashAttester', () => {
     await redeem(paid[0]!, await settled(paid), 0)
     const vs = await vouchers(3)
     const batch = await commit(vs.map((v) => v.receipt))
-    await sender(2).write({ ...s(), functionName: 'attest', args: [batch.batchId, [0b011n]] })
-    await sender(3).write({ ...s(), functionName: 'attest', args: [batch.batchId, [0b100n]] })
+    // Both attest every receipt (all are assigned to both in this deployment).
+    await sender(2).write({ ...s(), functionName: 'attest', args: [batch.batchId, [0b111n]] })
+    await sender(3).write({ ...s(), functionName: 'attest', args: [batch.batchId, [0b111n]] })
     const slash = (index: number, verifier: number, bitmap: bigint[]) =>
       sender(OTHER).write({ ...s(), functionName: 'slashAttester', args: [batch.batchId, index, sender(verifier).address, bitmap] })
-    await expectRevert(slash(1, 2, [0b011n]), 'NotOverturned', [batch.batchId, 1])
+    await expectRevert(slash(1, 2, [0b111n]), 'NotOverturned', [batch.batchId, 1])
     await challengeData(batch, 1)
     await f.chain.increaseTime(RESPONSE)
     await sender(OTHER).write({ ...s(), functionName: 'expireChallenge', args: [1n] })
     const claimable = await read().claimable([sender(OTHER).address])
-    // Verifier 3 did not attest receipt 1; verifier 2 did, but not with this bitmap; OTHER attested nothing.
-    await expectRevert(slash(1, 3, [0b100n]), 'NotAttested', [batch.batchId, sender(3).address, 1])
-    await expectRevert(slash(1, 2, [0b111n]), 'NotAttested')
-    await expectRevert(slash(1, OTHER, [0b011n]), 'NotAttested')
+    // Not the bitmap verifier 3 attested (one without receipt 1); not verifier 2's; OTHER attested nothing.
+    await expectRevert(slash(1, 3, [0b101n]), 'NotAttested', [batch.batchId, sender(3).address, 1])
+    await expectRevert(slash(1, 2, [0b011n]), 'NotAttested')
+    await expectRevert(slash(1, OTHER, [0b111n]), 'NotAttested')
     const burned = await balance(BURN)
     const stake = await stakeOf(sender(2).address, Role.verifier)
-    const result = await slash(1, 2, [0b011n])
+    const result = await slash(1, 2, [0b111n])
     expect(events(result, 'AttesterSlashed')[0]).toEqual({
       batchId: batch.batchId,
       verifier: sender(2).address,
@@ -1035,7 +1043,7 @@ describe('Settlement: slashAttester', () => {
     expect(await stakeOf(sender(2).address, Role.verifier)).toBe(stake - 20n * TOKEN)
     expect(await read().claimable([sender(OTHER).address])).toBe(claimable + 10n * TOKEN)
     expect(await balance(BURN)).toBe(burned + 10n * TOKEN)
-    await expectRevert(slash(1, 2, [0b011n]), 'NotAttested')
+    await expectRevert(slash(1, 2, [0b111n]), 'NotAttested')
     // At finalize the slashed attester is still listed but paid nothing; the other gets its equal share.
     await f.chain.increaseTime(WINDOW)
     const pot = await read().verificationPot([1])
@@ -1061,7 +1069,7 @@ describe('Settlement: views', () => {
     expect(await read().verifyReceipt([9n, receipts[1]!, 1, tree.proof(1)])).toBe(false)
     expect(await read().receiptDigest([receipts[0]!])).toBe(hashReceipt(receipts[0]!, domainOf(f)))
     expect(receipts[0]!.requestHash).toBe(hashRequest(vs[0]!.request, domainOf(f)))
-    expect(await read().version()).toBe('3.0.0')
+    expect(await read().version()).toBe('4.0.0')
     expect(await f.contracts.nodeRegistry.read.isActive([sender(NODE).address, Role.inference])).toBe(true)
   })
 

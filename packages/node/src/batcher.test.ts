@@ -1,7 +1,17 @@
 import { batchLeavesFor, decoyCount, decoyPositions } from '@verity/contracts'
 import { keccak256, toHex } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { decideBatch, decideFinalize, decideRedemptions, layoutBatch, lazyAttesters, realReceiptsFor, stakeCapacity } from './batcher.js'
+import {
+  decideBatch,
+  decideFinalize,
+  decideRedemptions,
+  decoysDue,
+  decoysNeeded,
+  layoutBatch,
+  lazyAttesters,
+  realReceiptsFor,
+  stakeCapacity,
+} from './batcher.js'
 import { chargeChannel } from './receiptStore.js'
 
 describe('decideBatch', () => {
@@ -88,13 +98,45 @@ describe('decoys in a batch (forced errors)', () => {
     expect(realReceiptsFor(1, 200)).toBe(0)
     expect(realReceiptsFor(2, 200)).toBe(1)
   })
-  it('layoutBatch: every real receipt once, in order, decoys exactly where the salt puts them', () => {
+  it('layoutBatch: every real receipt once, in order, decoy j exactly where the salt puts it', () => {
     const real = Array.from({ length: 50 }, (_, i) => `r${i}`)
-    const layout = layoutBatch(real, salt, 500)
-    expect(layout.filter((l) => 'real' in l).map((l) => ('real' in l ? l.real : ''))).toEqual(real)
-    const positions = decoyPositions(salt, layout.length, 500).map((d) => d.position)
-    expect(layout.flatMap((l, i) => ('decoy' in l ? [i] : []))).toEqual(positions)
-    for (const l of layout) if ('decoy' in l) expect(real).toContain(l.template)
+    const decoys = Array.from({ length: decoysNeeded(50, 500) }, (_, j) => `d${j}`)
+    expect(decoys).toHaveLength(3)
+    const layout = layoutBatch(real, decoys, salt, 500)
+    expect(layout.filter((l) => l.startsWith('r'))).toEqual(real)
+    expect(layout).toHaveLength(batchLeavesFor(50, 500))
+    for (const d of decoyPositions(salt, layout.length, 500)) expect(layout[d.position]).toBe(`d${d.decoy}`)
+    // A cut must take exactly the decoys its size hides.
+    expect(() => layoutBatch(real, decoys.slice(1), salt, 500)).toThrow(/hides 3 decoys, 2 given/)
+  })
+  it('decoysDue: decoy j is made inside the stretch where it is needed, at a secret count or time, all of them at a cut', () => {
+    const base = { salt, decoyRateBps: 2500, maxSize: 40, maxAgeMs: 1000, cutting: false, waitedMs: 0 }
+    // Never more than the batch needs, never fewer than it needed one stretch earlier, all at a cut.
+    for (let real = 0; real <= 60; real++) {
+      const due = decoysDue({ ...base, real })
+      const n = Math.min(real, 40)
+      expect(due).toBeLessThanOrEqual(decoysNeeded(n, 2500))
+      expect(due).toBeGreaterThanOrEqual(Math.max(0, decoysNeeded(n, 2500) - 1))
+      expect(decoysDue({ ...base, real, cutting: true })).toBe(decoysNeeded(n, 2500))
+      // Once the oldest receipt has waited the whole batch age, every needed decoy is due.
+      expect(decoysDue({ ...base, real, waitedMs: 1000 })).toBe(decoysNeeded(n, 2500))
+    }
+    // The count at which the first decoy comes differs from salt to salt (not always after the first receipt).
+    const firstAt = (s: `0x${string}`) => {
+      for (let real = 1; ; real++) if (decoysDue({ ...base, salt: s, real, maxSize: 64, decoyRateBps: 100, maxAgeMs: 1e9 }) > 0) return real
+    }
+    const counts = new Set(Array.from({ length: 20 }, (_, i) => firstAt(keccak256(toHex(`salt ${i}`)))))
+    expect(counts.size).toBeGreaterThan(5)
+    for (const c of counts) expect(c).toBeLessThanOrEqual(64)
+    // And by time alone: a lone receipt gets its decoy within the batch age.
+    const times = Array.from({ length: 20 }, (_, i) => {
+      const s = { ...base, salt: keccak256(toHex(`salt ${i}`)), real: 1, decoyRateBps: 100, maxSize: 64 }
+      let t = 0
+      while (decoysDue({ ...s, waitedMs: t }) === 0) t += 10
+      return t
+    })
+    expect(new Set(times).size).toBeGreaterThan(5)
+    expect(Math.max(...times)).toBeLessThanOrEqual(1000)
   })
   it('lazyAttesters: the decoys some verifier attested, with exactly those verifiers', () => {
     const a = '0x00000000000000000000000000000000000000aa' as const

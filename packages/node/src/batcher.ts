@@ -6,6 +6,7 @@ import {
   decoyCommitOf,
   decoyCount,
   decoyPositions,
+  decoySecretOf,
   NO_DECOYS_SALT,
   nodeRegistryAbi,
   Role,
@@ -13,7 +14,7 @@ import {
   requestFromWire,
   settlementAbi,
 } from '@verity/contracts'
-import { type Address, encodeFunctionData, type Hex, hexToBigInt, parseEventLogs, toHex } from 'viem'
+import { type Address, concat, encodeFunctionData, type Hex, hexToBigInt, keccak256, parseEventLogs, toHex } from 'viem'
 import type { DecoyLeaf, ReceiptStore, StoredBatch, StoredInference } from './receiptStore.js'
 
 /** A stored batch's tree: its leaves in order and its decoy commitment (its root is the committed one). */
@@ -72,24 +73,59 @@ export function realReceiptsFor(maxLeaves: number, decoyRateBps: number): number
 }
 
 /**
- * Pure: the leaves of a batch in order — the real receipts, with decoy j at its position
- * (`decoyPositions` of the salt) — and which real receipt each decoy copies its model and input from.
+ * Pure: the leaves of a batch in order — the real receipts, with decoy j (`decoys[j]`, made while the
+ * batch was open) at its position (`decoyPositions` of the salt for the batch's size). `decoys` must
+ * hold exactly the decoys a batch of `real.length` receipts hides.
  */
-export function layoutBatch<T>(
-  real: readonly T[],
-  salt: Hex,
-  decoyRateBps: number,
-): ({ real: T } | { decoy: number; secret: Hex; template: T })[] {
+export function layoutBatch<T>(real: readonly T[], decoys: readonly T[], salt: Hex, decoyRateBps: number): T[] {
   const total = batchLeavesFor(real.length, decoyRateBps)
-  const decoys = new Map(decoyPositions(salt, total, decoyRateBps).map((d) => [d.position, d]))
-  const out: ({ real: T } | { decoy: number; secret: Hex; template: T })[] = []
+  const positions = decoyPositions(salt, total, decoyRateBps)
+  if (positions.length !== decoys.length)
+    throw new RangeError(`a batch of ${real.length} receipts hides ${positions.length} decoys, ${decoys.length} given`)
+  const at = new Map(positions.map((d) => [d.position, decoys[d.decoy]!]))
   let next = 0
-  for (let i = 0; i < total; i++) {
-    const d = decoys.get(i)
-    if (d) out.push({ decoy: d.decoy, secret: d.secret, template: real[Number(hexToBigInt(d.secret) % BigInt(real.length))]! })
-    else out.push({ real: real[next++]! })
+  return Array.from({ length: total }, (_, i) => at.get(i) ?? real[next++]!)
+}
+
+/** Pure: how many decoys a batch of `real` receipts hides (0 for an empty one). */
+export const decoysNeeded = (real: number, decoyRateBps: number): number =>
+  real === 0 ? 0 : decoyCount(batchLeavesFor(real, decoyRateBps), decoyRateBps)
+
+/**
+ * Pure: how many decoys the open batch must hold by now. A batch of n real receipts hides
+ * `decoysNeeded(n)` decoys; decoy j is made at a secret moment of the stretch in which it is needed —
+ * when the open batch's real receipts reach a count drawn from [first n needing it, first n needing
+ * the next one) (capped by `maxSize`), or when its oldest receipt has waited a time drawn from
+ * [0, maxAgeMs], whichever comes first — so in the receipts feed it sits among its batch's real
+ * receipts at no fixed rank (the first after the batch's first receipt, say). A batch being cut
+ * (`cutting`) must hold all it needs at once. Both draws come from keccak(decoy j's secret ‖ "when"),
+ * secret until the salt is revealed.
+ */
+export function decoysDue(s: {
+  real: number
+  waitedMs: number | undefined
+  salt: Hex
+  decoyRateBps: number
+  maxSize: number
+  maxAgeMs: number
+  cutting: boolean
+}): number {
+  const n = Math.min(s.real, s.maxSize)
+  const needed = decoysNeeded(n, s.decoyRateBps)
+  if (s.cutting) return needed
+  let due = 0
+  let first = 1
+  for (let j = 0; j < needed; j++) {
+    while (decoysNeeded(first, s.decoyRateBps) <= j) first++
+    let next = first + 1
+    while (next <= s.maxSize && decoysNeeded(next, s.decoyRateBps) <= j + 1) next++
+    const when = hexToBigInt(keccak256(concat([decoySecretOf(s.salt, j), toHex('when')])))
+    const atReal = first + Number(when % BigInt(next - first))
+    const atMs = Number((when >> 128n) % BigInt(Math.max(0, s.maxAgeMs) + 1))
+    if (n < atReal && (s.waitedMs === undefined || s.waitedMs < atMs)) break
+    due = j + 1
   }
-  return out
+  return due
 }
 
 /**
@@ -130,8 +166,11 @@ export type BatcherOptions = {
   onCommitted?(batch: StoredBatch, gasUsed: bigint): void
   onFinalized?(batchId: number, gasUsed: bigint): void
   onRedeemed?(amount: bigint, gasUsed: bigint): void
-  /** Makes decoy receipts (required when the deployment's `decoyRateBps` is above 0). */
-  makeDecoy?(secret: Hex, template: StoredInference): Promise<DecoyLeaf>
+  /**
+   * Makes a decoy receipt issued at `nowMs` for the open batch whose salt is `batchKey` (required when
+   * the deployment's `decoyRateBps` is above 0).
+   */
+  makeDecoy?(secret: Hex, template: StoredInference, nowMs: number, batchKey: Hex): Promise<DecoyLeaf>
   /** Fresh randomness for decoy salts (default: crypto.getRandomValues). */
   randomSalt?(): Hex
 }
@@ -149,7 +188,116 @@ export class Batcher {
   /** Batches whose decoys are already revealed on-chain (their reveal reverted): finalized alone. */
   private readonly revealed = new Set<number>()
 
+  /** Serializes decoy making and cutting (a tick and the receipts' `noteReceipts` both make decoys). */
+  private lock: Promise<unknown> = Promise.resolve()
+  private topping: Promise<void> | undefined
+  private toppingAgain = false
+
   constructor(private readonly o: BatcherOptions) {}
+
+  private exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.lock.then(run)
+    this.lock = result.catch(() => {})
+    return result
+  }
+
+  /**
+   * Called once a receipt is stored: makes the decoys the open batch needs now (`decoysDue`), so each
+   * enters the receipts feed among the real receipts, not with its batch's cut. Never throws (logs).
+   */
+  noteReceipts(): void {
+    if (this.topping) {
+      this.toppingAgain = true
+      return
+    }
+    this.topping = (async () => {
+      do {
+        this.toppingAgain = false
+        await this.makeDueDecoys(Date.now())
+      } while (this.toppingAgain)
+    })()
+      .catch((error) => this.o.log(`batcher: decoy: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`))
+      .finally(() => {
+        this.topping = undefined
+      })
+  }
+
+  /** Makes the decoys the open batch needs by `nowMs` (`decoysDue`); resolves with how many it holds. */
+  async makeDueDecoys(nowMs: number): Promise<number> {
+    return this.exclusive(async () => {
+      await this.topUpDecoys(nowMs)
+      return this.o.store.openDecoys().length
+    })
+  }
+
+  /** The open batch's salt, drawn when the batch opens (the first time, on the first need). */
+  private openSalt(): Hex {
+    return this.o.store.openBatchSalt() ?? this.o.store.openBatch(this.freshSalt())
+  }
+
+  private freshSalt(): Hex {
+    return this.o.randomSalt?.() ?? toHex(crypto.getRandomValues(new Uint8Array(32)))
+  }
+
+  /**
+   * Makes the open batch's missing decoys, one at a time, each stored durably before the next: those
+   * due by now, or (`cutting`: the batch is cut with that many real receipts) all it needs. Under the lock.
+   */
+  private async topUpDecoys(nowMs: number, cutting?: number): Promise<void> {
+    const { store } = this.o
+    const rate = this.o.book.params.decoyRateBps
+    if (rate === 0) return
+    for (;;) {
+      const salt = this.openSalt()
+      const held = store.openDecoys().length
+      const oldest = store.oldestUnbatchedMs()
+      const due = decoysDue({
+        real: cutting ?? store.unbatchedCount(),
+        waitedMs: oldest === undefined ? undefined : nowMs - oldest,
+        salt,
+        decoyRateBps: rate,
+        maxSize: cutting ?? this.o.maxSize,
+        maxAgeMs: this.o.maxAgeMs,
+        cutting: cutting !== undefined,
+      })
+      if (held >= due) return
+      if (!this.o.makeDecoy) throw new Error(`the deployment hides ${rate} bps decoys per batch and this batcher cannot make them`)
+      const secret = decoySecretOf(salt, held)
+      // The template: one of the open batch's latest real receipts (the decoy's input is a variation of its input).
+      const recent = store.latestUnbatched(8)
+      const template = recent[Number(hexToBigInt(secret) % BigInt(recent.length))]!
+      const made = Date.now()
+      store.insertDecoy(await this.o.makeDecoy(secret, template, made, salt))
+    }
+  }
+
+  /**
+   * Cuts the open batch with its `real` oldest receipts and the decoys it holds (under the lock, with
+   * no await: nothing is stored between the decoys' count and the batch). Decoys beyond what `real`
+   * receipts need — the batch cut smaller than the open batch, when the stake backs no more — are
+   * deleted: their secrets belong to this batch's salt. The next batch opens in the same transaction.
+   */
+  private cut(real: number, nowMs: number, chainCommits: number): StoredBatch {
+    const { store } = this.o
+    const rate = this.o.book.params.decoyRateBps
+    const salt = rate === 0 ? this.freshSalt() : this.openSalt()
+    const inferences = store.unbatched(real)
+    const held = rate === 0 ? [] : store.openDecoys()
+    const needed = decoysNeeded(inferences.length, rate)
+    if (held.length < needed) throw new Error(`the open batch holds ${held.length} decoys, its cut needs ${needed}`)
+    if (held.length > needed) {
+      store.dropOpenDecoys(held.slice(needed).map((d) => d.seq))
+      this.o.log(`batcher: batch cut at ${real} receipts (stake): ${held.length - needed} decoy(s) made for it dropped`)
+    }
+    const leaves = layoutBatch(inferences, held.slice(0, needed), salt, rate)
+    const tree = buildBatchTree(
+      leaves.map((l) => l.id),
+      decoyCommitOf(salt),
+    )
+    const feeTotal = inferences.reduce((sum, i) => sum + BigInt(i.fee), 0n)
+    const sequence = Math.max(store.lastSequence(), chainCommits) + 1
+    return store.createBatch(tree.root, leaves, feeTotal, nowMs, sequence, salt, this.freshSalt())
+  }
 
   start(intervalMs = 100): void {
     const loop = async () => {
@@ -174,6 +322,8 @@ export class Batcher {
     try {
       // A batch left pending by an earlier pass or process may have reached the chain: look it up first.
       for (const batch of this.o.store.batchesWithStatus('pending')) await this.commitPending(batch, true)
+      // Decoys whose moment has come by time alone (the open batch's oldest receipt has waited long enough).
+      await this.exclusive(() => this.topUpDecoys(nowMs))
       for (;;) {
         const decision = decideBatch({
           unbatched: this.o.store.unbatchedCount(),
@@ -208,22 +358,14 @@ export class Batcher {
           )
           break
         }
-        const inferences = this.o.store.unbatched(real)
-        // Forced errors: decoys at positions fixed by a fresh salt, committed now and revealed after the window.
-        const salt = this.o.randomSalt?.() ?? toHex(crypto.getRandomValues(new Uint8Array(32)))
-        const leaves: (StoredInference | DecoyLeaf)[] = []
-        for (const slot of layoutBatch(inferences, salt, rate)) {
-          if ('real' in slot) leaves.push(slot.real)
-          else if (!this.o.makeDecoy) throw new Error(`the deployment hides ${rate} bps decoys per batch and this batcher cannot make them`)
-          else leaves.push(await this.o.makeDecoy(slot.secret, slot.template))
-        }
-        const tree = buildBatchTree(
-          leaves.map((l) => ('secret' in l ? l.inference.id : l.id)),
-          decoyCommitOf(salt),
-        )
-        const feeTotal = inferences.reduce((sum, i) => sum + BigInt(i.fee), 0n)
-        const sequence = Math.max(this.o.store.lastSequence(), exposure.commits) + 1
-        await this.commitPending(this.o.store.createBatch(tree.root, leaves, feeTotal, nowMs, sequence, salt), false)
+        // Forced errors: the open batch holds its decoys already (made as it filled); the cut takes exactly
+        // those. Making the missing ones (if any) and cutting happen under the decoy lock, with no other
+        // write between: a decoy made for this batch can never land in the next one.
+        const created = await this.exclusive(async () => {
+          await this.topUpDecoys(nowMs, real)
+          return this.cut(real, nowMs, exposure.commits)
+        })
+        await this.commitPending(created, false)
       }
       if (this.o.finalize) {
         const due = this.o.store.batchesWithStatus('committed')

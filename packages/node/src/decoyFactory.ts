@@ -11,7 +11,7 @@ import {
 } from '@verity/contracts'
 import { type LoadedModel, tensorsHash } from '@verity/runtime'
 import { concat, type Hex, hexToBigInt, keccak256, toHex } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
+import { type PrivateKeyAccount, privateKeyToAccount } from 'viem/accounts'
 import type { DecoyLeaf, StoredInference } from './receiptStore.js'
 
 /** How many client keys a node's decoys are spread over (each a key only the node holds). */
@@ -24,6 +24,14 @@ export type DecoyFactoryOptions = {
   modelFor(modelId: Hex): Promise<LoadedModel>
   /** The stored input body of a real receipt (the decoy's input is a one-value variation of it). */
   inputOf(inputHash: Hex): string | undefined
+  /**
+   * The decoy client of the batch `batchKey` (`DecoyClientPool.take`): the key that signs this decoy
+   * and the channel total its request continues. Without one (no pool, or none ready) the decoy is
+   * signed by one of `DECOY_CLIENTS` keys derived from the node's (docs/protocol.md, "Known limits").
+   */
+  clientFor?(fee: bigint, batchKey: Hex): { account: PrivateKeyAccount; channelTotal: bigint } | undefined
+  /** Told when a decoy had to fall back to a derived key. */
+  onFallback?(): void
 }
 
 /**
@@ -47,21 +55,28 @@ export function perturbInput(tensors: readonly Int16Array[], secret: Hex): Int16
  * the node signs whose output hash is keccak(secret) — wrong for any input, so a verifier that
  * re-executes it finds the mismatch, and one that attests it without running it is slashed.
  */
-export function createDecoyFactory(o: DecoyFactoryOptions): (secret: Hex, template: StoredInference) => Promise<DecoyLeaf> {
+export function createDecoyFactory(
+  o: DecoyFactoryOptions,
+): (secret: Hex, template: StoredInference, nowMs: number, batchKey: Hex) => Promise<DecoyLeaf> {
   const node = privateKeyToAccount(o.nodeKey)
   const clients = Array.from({ length: DECOY_CLIENTS }, (_, i) =>
     privateKeyToAccount(keccak256(concat([o.nodeKey, toHex('verity/decoy-client'), toHex(i, { size: 32 })]))),
   )
-  return async (secret, template) => {
+  return async (secret, template, nowMs, batchKey) => {
     const draw = hexToBigInt(secret)
-    const client = clients[Number(draw % BigInt(DECOY_CLIENTS))]!
     const model = await o.modelFor(template.modelId)
     const body = o.inputOf(template.inputHash)
     if (body === undefined) throw new Error(`decoy template ${template.id} has no stored input`)
+    const fee = BigInt(template.fee)
+    const fresh = o.clientFor?.(fee, batchKey)
+    if (!fresh) o.onFallback?.()
+    const client = fresh?.account ?? clients[Number(draw % BigInt(DECOY_CLIENTS))]!
     const inputs = perturbInput(inputsFromWire(model, JSON.parse(body)), secret)
     const inputHash = tensorsHash(inputs)
     const templateRequest = JSON.parse(template.requestJson) as { deadline: string }
-    const fee = BigInt(template.fee)
+    // Made now, like a request answered now: issued this second, with the template's time to live.
+    const issuedAt = BigInt(Math.floor(nowMs / 1000))
+    const ttl = BigInt(templateRequest.deadline) - BigInt(template.issuedAt)
     const request: InferenceRequest = {
       modelId: template.modelId,
       inputHash,
@@ -69,8 +84,8 @@ export function createDecoyFactory(o: DecoyFactoryOptions): (secret: Hex, templa
       mode: template.mode,
       maxFee: fee,
       nonce: (draw >> 96n) & ((1n << 64n) - 1n),
-      deadline: BigInt(templateRequest.deadline),
-      channelTotal: fee * (1n + ((draw >> 160n) % 1000n)),
+      deadline: issuedAt + (ttl > 0n ? ttl : 60n),
+      channelTotal: fresh?.channelTotal ?? fee * (1n + ((draw >> 160n) % 1000n)),
     }
     const requestHash = hashRequest(request, o.domain)
     const clientSignature = await client.sign({ hash: requestHash })
@@ -82,7 +97,7 @@ export function createDecoyFactory(o: DecoyFactoryOptions): (secret: Hex, templa
       node: node.address,
       client: client.address.toLowerCase() as Hex,
       fee,
-      issuedAt: BigInt(template.issuedAt),
+      issuedAt,
       mode: template.mode,
     }
     const id = hashReceipt(receipt, o.domain)
@@ -100,15 +115,17 @@ export function createDecoyFactory(o: DecoyFactoryOptions): (secret: Hex, templa
         fee: template.fee,
         channelTotal: request.channelTotal.toString(),
         mode: template.mode,
-        issuedAt: template.issuedAt,
-        executedAtMs: template.executedAtMs,
+        issuedAt: Number(issuedAt),
+        executedAtMs: nowMs,
         receiptJson: JSON.stringify(receiptToWire(receipt)),
         signature: await node.sign({ hash: id }),
         requestJson: JSON.stringify(requestToWire(request)),
         clientSignature,
-        // What a client asking for it would be shown: the template's outputs (docs/protocol.md, threat table).
+        // Stored for the row's shape only: outputs go to their client in the answer to `/v1/infer`,
+        // and no route serves a stored receipt's outputs (`GET /v1/inferences/:id` shows none).
         outputsJson: template.outputsJson,
-        computeMs: template.computeMs,
+        // A run time like the template's (within ±10 %), not a copy of it: equal times would pair them.
+        computeMs: template.computeMs === null ? null : template.computeMs * (0.9 + Number((draw >> 200n) % 1000n) / 5000),
       },
     }
   }

@@ -1,5 +1,6 @@
 export { type BatchDecision, Batcher, decideBatch, decideFinalize, decideRedemptions, stakeCapacity } from './batcher.js'
 export { type DataResponderContext, type DataResponse, dataResponseOf, respondToDataChallenges } from './dataResponder.js'
+export type { DecoyClientCosts, DecoyClientPoolOptions } from './decoyClientPool.js'
 export { createDefense, type DefenseContext, honestReplay, type Replay } from './defense.js'
 export { ApiError, errorBody, httpStatusOf } from './errors.js'
 export { createHub } from './hub.js'
@@ -8,9 +9,22 @@ export { createInferenceNode, type InferenceNode, type InferenceNodeOptions, typ
 export { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 export { publishModel } from './publishModel.js'
 export { ReceiptStore } from './receiptStore.js'
-export { sampledReceipts, verifierSampleRate } from './sampledReceipts.js'
+export { assignmentAt, sampledReceipts, verifierSelection } from './sampledReceipts.js'
 export type { NodeRecord, SamplingPolicy } from './selection.js'
-export { bitmapOf, perVerifierRate, samplingRate, selectionSeed, selectReceipts } from './selection.js'
+export {
+  type Assignment,
+  assignedLeaves,
+  bitmapOf,
+  perVerifierRate,
+  rateThreshold,
+  SELECT_ALL,
+  type Selection,
+  samplingRate,
+  samplingRateBps,
+  selectionDraw,
+  selectionDraws,
+  selectReceipts,
+} from './selection.js'
 export { serveApp } from './serveApp.js'
 export { createVerifier, type Verifier, type VerifierOptions, type VerifierParts } from './verifier.js'
 export { VerifierStore } from './verifierStore.js'

@@ -13,6 +13,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { Batcher, batchTreeOf } from './batcher.js'
 import { watchOwnBatches } from './chainWatcher.js'
 import { type DataResponderContext, respondToDataChallenges } from './dataResponder.js'
+import { createDecoyClientPool, type DecoyClientCosts, type DecoyClientPoolOptions } from './decoyClientPool.js'
 import { createDecoyFactory } from './decoyFactory.js'
 import { createDefense, type DefenseContext } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
@@ -69,6 +70,13 @@ export type InferenceNodeOptions = {
    * docs/benchmarks.md, "Fourth pass").
    */
   writerThread?: boolean
+  /**
+   * Decoy clients that look like clients (docs/protocol.md, "Decoys"): a pool of single-use client
+   * keys funded by `funder` (a private key the operator pays from), each with its own escrow and a
+   * few paid canary requests before it signs a decoy. Without it decoys are signed by keys derived
+   * from the node's key (`DECOY_CLIENTS`), which a careful verifier tells apart.
+   */
+  decoyClients?: Omit<DecoyClientPoolOptions, 'chain' | 'book' | 'store' | 'price' | 'node' | 'domain' | 'model' | 'postInfer' | 'log'>
   log?(line: string): void
 }
 
@@ -102,6 +110,8 @@ export type InferenceNode = {
   url(): string
   /** Where it listens on this machine (differs from `url()` when something stands in front of it). */
   localUrl(): string
+  /** What its decoy clients cost so far (undefined without `decoyClients`), and decoys signed by a derived key instead. */
+  decoyCosts(): (DecoyClientCosts & { fallbacks: number }) | undefined
 }
 
 /**
@@ -156,7 +166,41 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   )
   metrics.define('fees_earned_vrt_total', 'counter', 'Fees redeemed from clients’ channels (before the verifiers’ share), in VRT')
   metrics.define('disputes_total', 'counter', 'Dispute games against this node, by outcome')
+  metrics.define(
+    'decoy_clients',
+    'gauge',
+    'Decoy clients by state (ready, used, recovered), and decoys signed by a derived key for want of a ready one (fallback)',
+  )
+  metrics.define('decoy_client_gas', 'gauge', 'Gas spent on decoy clients: funding, their deposits, withdrawals and transfers back')
+  metrics.define('decoy_canaries', 'gauge', 'Paid canary requests made by decoy clients (real receipts)')
 
+  let decoyFallbacks = 0
+  // Only where batches hide decoys (a deployment with decoyRateBps 0 has no use for decoy clients).
+  const decoyClients =
+    options.decoyClients === undefined || book.params.decoyRateBps === 0
+      ? undefined
+      : createDecoyClientPool({
+          ...options.decoyClients,
+          chain,
+          book,
+          store,
+          price,
+          node: account.address,
+          domain,
+          model: (modelId) => models.load(modelId),
+          // A canary is a request like any client's, through this node's own HTTP API.
+          async postInfer(body) {
+            const response = await fetch(`${localUrl}/v1/infer`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body,
+              signal: AbortSignal.timeout(60_000),
+            })
+            if (response.status !== 200) throw new Error(`canary refused: ${response.status} ${(await response.text()).slice(0, 200)}`)
+            await response.arrayBuffer()
+          },
+          log,
+        })
   const batcher = new Batcher({
     chain,
     book,
@@ -173,6 +217,10 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       domain,
       modelFor: (modelId) => models.load(modelId),
       inputOf: (hash) => store.getInput(hash),
+      ...(decoyClients ? { clientFor: (fee: bigint, batchKey: Hex) => decoyClients.take(fee, batchKey) } : {}),
+      onFallback: () => {
+        decoyFallbacks++
+      },
     }),
     onRedeemed: (amount, gas) => {
       metrics.inc('fees_earned_vrt_total', {}, Number(amount / 10n ** 12n) / 1e6)
@@ -278,6 +326,13 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
 
   app.get('/metrics', (c) => {
     for (const [level, n] of Object.entries(receiptLevels(store))) metrics.set('receipts', n, { level })
+    const decoyCosts = decoyClients?.costs()
+    if (decoyCosts) {
+      for (const state of ['ready', 'used', 'recovered'] as const) metrics.set('decoy_clients', decoyCosts[state], { state })
+      metrics.set('decoy_clients', decoyFallbacks, { state: 'fallback' })
+      metrics.set('decoy_client_gas', Number(decoyCosts.gasUsed))
+      metrics.set('decoy_canaries', decoyCosts.canaries)
+    }
     return c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4' })
   })
 
@@ -359,6 +414,8 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       computeMs,
     })
     mark('store')
+    // The open batch may need a decoy now (made after the answer, off this request's path).
+    batcher.noteReceipts()
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
     metrics.inc('inference_seconds_total', {}, (performance.now() - started) / 1000)
     metrics.observe('compute_seconds', computeMs / 1000)
@@ -533,6 +590,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     writer,
     url: () => publicUrl,
     localUrl: () => localUrl,
+    decoyCosts: () => (decoyClients ? { ...decoyClients.costs(), fallbacks: decoyFallbacks } : undefined),
     async start(port = 0, host = '127.0.0.1') {
       server = await new Promise<ServerType>((resolve) => {
         // The hot path skips the app's Request/Response adaptation; every other route is the app's.
@@ -560,9 +618,11 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       })
       batcher.start()
       defense.start()
+      decoyClients?.start()
       return publicUrl
     },
     async stop() {
+      await decoyClients?.stop()
       await batcher.stop()
       await defense.stop()
       await dataResponder?.stop()

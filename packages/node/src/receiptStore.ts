@@ -55,7 +55,7 @@ export type StoredBatch = {
 /** One leaf of a stored batch: its receipt id, when it was issued, its position. */
 export type BatchLeaf = { id: Hex; issuedAt: number; batchIndex: number }
 
-/** A decoy receipt (forced error) the batcher adds to a batch: `secret` proves its output wrong. */
+/** A decoy receipt (forced error) the batcher adds to its open batch: `secret` proves its output wrong. */
 export type DecoyLeaf = {
   inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>
   inputBody: string
@@ -399,21 +399,89 @@ export class ReceiptStore {
     return channel.charged > channel.paid ? channel.charged - channel.paid : 0n
   }
 
+  /** The oldest real receipts in no batch yet (the open batch's decoys are not among them). */
   unbatched(limit: number): StoredInference[] {
-    return (this.statement('SELECT * FROM inferences WHERE batch_local IS NULL ORDER BY seq LIMIT ?').all(limit) as Row[]).map(inferenceOf)
+    return (
+      this.statement('SELECT * FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NULL ORDER BY seq LIMIT ?').all(limit) as Row[]
+    ).map(inferenceOf)
   }
 
-  /** When the oldest unbatched receipt was answered (receipts are stored in the order they were answered). */
+  /** The newest real receipts in no batch yet, newest first (a decoy's template is one of them). */
+  latestUnbatched(limit: number): StoredInference[] {
+    return (
+      this.statement('SELECT * FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NULL ORDER BY seq DESC LIMIT ?').all(
+        limit,
+      ) as Row[]
+    ).map(inferenceOf)
+  }
+
+  /** When the oldest unbatched real receipt was answered (receipts are stored in the order they were answered). */
   oldestUnbatchedMs(): number | undefined {
-    const row = this.statement('SELECT executed_at_ms AS t FROM inferences WHERE batch_local IS NULL ORDER BY seq LIMIT 1').get() as
-      | Row
-      | undefined
+    const row = this.statement(
+      'SELECT executed_at_ms AS t FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NULL ORDER BY seq LIMIT 1',
+    ).get() as Row | undefined
     return (row?.t as number | null | undefined) ?? undefined
   }
 
-  /** How many receipts are in no batch yet (reads those only). */
+  /** How many real receipts are in no batch yet (reads those only; the open batch's decoys are not counted). */
   unbatchedCount(): number {
-    return (this.statement('SELECT COUNT(*) AS n FROM inferences WHERE batch_local IS NULL').get() as Row).n as number
+    return (this.statement('SELECT COUNT(*) AS n FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NULL').get() as Row)
+      .n as number
+  }
+
+  /**
+   * The decoy salt of the open batch (the one receipts are joining), drawn when it opened and kept
+   * until it is cut (`createBatch` replaces it in the same transaction). Undefined before the first.
+   */
+  openBatchSalt(): Hex | undefined {
+    return this.getMeta('open_batch_salt') as Hex | undefined
+  }
+
+  /** Opens a batch: its decoy salt, set only when none is open (returns the open batch's salt). */
+  openBatch(salt: Hex): Hex {
+    this.statement("INSERT OR IGNORE INTO meta (key, value) VALUES ('open_batch_salt', ?)").run(salt)
+    return this.openBatchSalt()!
+  }
+
+  /** The open batch's decoys, in the order they were made (decoy j is the j-th). */
+  openDecoys(): StoredInference[] {
+    return (
+      this.statement('SELECT * FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NOT NULL ORDER BY seq').all() as Row[]
+    ).map(inferenceOf)
+  }
+
+  /**
+   * Stores a decoy of the open batch, durably (its WAL synced before this returns): it enters the
+   * receipts feed now, between the real receipts, and joins its batch when the batch is cut.
+   */
+  insertDecoy(leaf: DecoyLeaf): StoredInference {
+    this.db.transaction(() => {
+      this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)').run(leaf.inference.inputHash, leaf.inputBody)
+      this.statement(
+        `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
+           receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total, decoy_secret)
+         VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
+           @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal, @secret)`,
+      ).run({ ...leaf.inference, channelTotal: padTotal(leaf.inference.channelTotal), secret: leaf.secret })
+      // Its client's channel moves as for any receipt (what `/v1/channels/:client` shows stays consistent).
+      const channel = this.channel(leaf.inference.client)
+      const total = BigInt(leaf.inference.channelTotal)
+      this.writeChannel(leaf.inference.client, {
+        ...channel,
+        authorized: total > channel.authorized ? total : channel.authorized,
+        charged: channel.charged + BigInt(leaf.inference.fee),
+      })
+    })()
+    if (!this.syncOnCommit) this.syncWal()
+    return this.getInference(leaf.inference.id)!
+  }
+
+  /** Deletes open-batch decoys a cut does not take (a batch cut smaller than planned: see `Batcher`). */
+  dropOpenDecoys(seqs: readonly number[]): void {
+    const drop = this.statement('DELETE FROM inferences WHERE seq = ? AND batch_local IS NULL AND decoy_secret IS NOT NULL')
+    this.db.transaction(() => {
+      for (const seq of seqs) drop.run(seq)
+    })()
   }
 
   /** The highest commit sequence number given to a batch so far (0 when none). */
@@ -432,8 +500,11 @@ export class ReceiptStore {
     nowMs: number,
     sequence: number,
     decoySalt: Hex | null = null,
+    /** The salt of the batch that opens as this one is cut (replaces the open batch's, atomically). */
+    nextSalt?: Hex,
   ): StoredBatch {
     const create = this.db.transaction(() => {
+      if (nextSalt !== undefined) this.setMeta('open_batch_salt', nextSalt)
       const info = this.db
         .prepare(
           "INSERT INTO batches (root, count, fee_total, created_at_ms, status, sequence, decoy_salt) VALUES (?, ?, ?, ?, 'pending', ?, ?)",

@@ -2,12 +2,17 @@ import { encodeMode } from '@verity/contracts'
 import { type Hex, keccak256, toHex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import {
+  assignedLeaves,
   bitmapOf,
   type NodeRecord,
   perVerifierRate,
+  rateThreshold,
   type SamplingPolicy,
+  SELECT_ALL,
   samplingRate,
-  selectionSeed,
+  samplingRateBps,
+  selectionDraw,
+  selectionDraws,
   selectReceipts,
 } from './selection.js'
 
@@ -55,36 +60,66 @@ describe('samplingRate', () => {
   })
 })
 
-describe('perVerifierRate', () => {
-  it('makes 1 − (1 − q)^V equal to P', () => {
+describe('samplingRateBps', () => {
+  it('is samplingRate in basis points, floored by the deployment’s minimum', () => {
+    expect(samplingRateBps(mature, policy)).toBe(100)
+    expect(samplingRateBps(mature, policy, 5_000)).toBe(5_000)
+    expect(samplingRateBps({ ...mature, commits: 0 }, policy, 300)).toBe(1_000)
+    expect(samplingRate(mature, policy, 10_000)).toBe(1)
+  })
+})
+
+describe('perVerifierRate and selectionDraws', () => {
+  it('assigns each of V verifiers a leaf with q = P / ((1 − P)·V), so that 1 − (1 − q)^V ≥ P', () => {
     for (const [P, V] of [
       [0.01, 20],
       [0.3, 3],
-      [0.5, 1],
-      [0.001, 100],
+      [0.004, 100],
+      [0.04, 7],
     ] as const) {
       const q = perVerifierRate(P, V)
-      expect(1 - (1 - q) ** V).toBeCloseTo(P, 12)
+      expect(q).toBeCloseTo(P / ((1 - P) * V), 12)
+      expect(1 - (1 - q) ** V).toBeGreaterThanOrEqual(P)
+      expect(1 - (1 - q) ** V).toBeLessThanOrEqual(P / (1 - P))
     }
-    expect(perVerifierRate(0.5, 1)).toBe(0.5)
+    expect(perVerifierRate(0.5, 1)).toBe(1)
     expect(perVerifierRate(1, 20)).toBe(1)
     expect(perVerifierRate(0, 20)).toBe(0)
     expect(perVerifierRate(0.2, 0)).toBe(0)
   })
 
-  it('is what selectReceipts samples at: V verifiers at q check a receipt with probability P', () => {
-    const P = 0.2
+  it('draws count · q leaves, rounded at random by the extra draw; every leaf when q ≥ 1, none without verifiers or rate', () => {
+    expect(selectionDraws({ rateBps: 10_000, verifiers: 5 }, 16, 0n)).toEqual({ draws: 16, all: true })
+    expect(selectionDraws({ rateBps: 5_000, verifiers: 1 }, 16, 0n)).toEqual({ draws: 16, all: true })
+    expect(selectionDraws({ rateBps: 0, verifiers: 5 }, 16, 0n)).toEqual({ draws: 0, all: false })
+    expect(selectionDraws({ rateBps: 40, verifiers: 0 }, 16, 0n)).toEqual({ draws: 0, all: false })
+    expect(selectionDraws({ rateBps: 40, verifiers: 3 }, 0, 0n)).toEqual({ draws: 0, all: false })
+    // P = 20 %, V = 4, 1,000 leaves: λ = 1,000 × 2,000 / (8,000 × 4) = 62.5 → 62 or 63.
+    const denominator = 8_000n * 4n
+    const remainder = (2_000n * 1_000n) % denominator
+    expect(selectionDraws({ rateBps: 2_000, verifiers: 4 }, 1_000, remainder - 1n)).toEqual({ draws: 63, all: false })
+    expect(selectionDraws({ rateBps: 2_000, verifiers: 4 }, 1_000, remainder)).toEqual({ draws: 62, all: false })
+    // The extra draw is taken mod (10⁴ − P)·V: a uint256 draw behaves like its remainder.
+    expect(selectionDraws({ rateBps: 2_000, verifiers: 4 }, 1_000, denominator * 12345n + remainder - 1n).draws).toBe(63)
+    // P = 0.4 %, V = 20, 1,024 leaves: λ ≈ 0.21 — most verifiers draw nothing.
+    expect(selectionDraws({ rateBps: 40, verifiers: 20 }, 1_024, 0n).draws).toBe(1)
+    expect(selectionDraws({ rateBps: 40, verifiers: 20 }, 1_024, 199_200n - 1n).draws).toBe(0)
+  })
+
+  it('is what assignedLeaves samples: V verifiers check a receipt with probability ≥ P', () => {
     const V = 4
-    const q = perVerifierRate(P, V)
-    const modes = new Array<number>(500).fill(1)
+    const assignment = { rateBps: 2_000, verifiers: V }
     const checked = new Set<number>()
     for (let v = 0; v < V; v++) {
-      const seed = selectionSeed(keccak256(toHex('block')), `0x${String(v + 1).padStart(40, '0')}`, 7)
-      for (const i of selectReceipts(seed, modes, q)) checked.add(i)
+      const leaves = assignedLeaves(keccak256(toHex('block')), `0x${String(v + 1).padStart(40, '0')}`, 7, 500, assignment)
+      expect(leaves).toEqual([...new Set(leaves)].sort((a, b) => a - b))
+      for (const i of leaves) checked.add(i)
     }
-    // 500 receipts at P = 0.2: 100 expected, sd ≈ 9
-    expect(checked.size).toBeGreaterThan(70)
-    expect(checked.size).toBeLessThan(130)
+    // 500 receipts, λ = 31.25 draws each (with replacement): 1 − (1 − 1/500)^125 ≈ 0.221, 111 expected, sd ≈ 9
+    expect(checked.size).toBeGreaterThan(82)
+    expect(checked.size).toBeLessThan(140)
+    expect(assignedLeaves(keccak256(toHex('block')), verifierA, 7, 5, { rateBps: 10_000, verifiers: 3 })).toEqual([0, 1, 2, 3, 4])
+    expect(assignedLeaves(keccak256(toHex('block')), verifierA, 7, 5, { rateBps: 0, verifiers: 3 })).toEqual([])
   })
 })
 
@@ -93,46 +128,57 @@ const verifierA = `0x${'0a'.repeat(20)}` as Hex
 const verifierB = `0x${'0b'.repeat(20)}` as Hex
 const optimistic = encodeMode('optimistic')
 
-describe('selectionSeed', () => {
-  it('is fixed by the commit block, the verifier and the batch, and differs when any of them does', () => {
-    const seed = selectionSeed(block, verifierA, 7)
-    expect(seed).toBe(selectionSeed(block, verifierA, 7))
+describe('selectionDraw', () => {
+  it('is fixed by the commit block, the verifier, the batch and the leaf, and differs when any of them does', () => {
+    const draw = selectionDraw(block, verifierA, 7, 0)
+    expect(draw).toBe(selectionDraw(block, verifierA, 7, 0))
     expect(
       new Set([
-        seed,
-        selectionSeed(block, verifierB, 7),
-        selectionSeed(block, verifierA, 8),
-        selectionSeed(`0x${'5b'.repeat(32)}`, verifierA, 7),
+        draw,
+        selectionDraw(block, verifierB, 7, 0),
+        selectionDraw(block, verifierA, 8, 0),
+        selectionDraw(block, verifierA, 7, 1),
+        selectionDraw(`0x${'5b'.repeat(32)}`, verifierA, 7, 0),
       ]).size,
-    ).toBe(4)
-    expect(seed).toMatchInlineSnapshot(`"0xfe782e059f89e929402077cd05e93eaabf98c8b915a222c069ab18e7e9b282d6"`)
+    ).toBe(5)
+    expect(draw).toMatchInlineSnapshot(`9411091936910083253781985652627999718687903170397616213619775417365939451672n`)
   })
 })
 
 describe('selectReceipts', () => {
-  it('always checks quorum receipts, never mode none, and optimistic ones at the rate', () => {
-    const seed = selectionSeed(block, verifierA, 1)
+  it('checks quorum receipts always and every other leaf (whatever its mode) when it is drawn', () => {
     const modes = [0, optimistic, encodeMode('quorum:2'), 0, optimistic, encodeMode('quorum:5')]
-    expect(selectReceipts(seed, modes, 0)).toEqual([2, 5])
-    expect(selectReceipts(seed, modes, 1)).toEqual([1, 2, 4, 5])
-    // Out-of-range rates are clamped.
-    expect(selectReceipts(seed, modes, -1)).toEqual([2, 5])
-    expect(selectReceipts(seed, modes, 7)).toEqual([1, 2, 4, 5])
+    const none = { rateBps: 0, verifiers: 3 }
+    expect(selectReceipts(block, verifierA, 1, modes, { assignment: none, ownThreshold: 0n })).toEqual([2, 5])
+    expect(selectReceipts(block, verifierA, 1, modes, { assignment: none, ownThreshold: SELECT_ALL })).toEqual([0, 1, 2, 3, 4, 5])
+    expect(selectReceipts(block, verifierA, 1, modes, { assignment: { rateBps: 10_000, verifiers: 3 }, ownThreshold: 0n })).toEqual([
+      0, 1, 2, 3, 4, 5,
+    ])
+    expect(selectReceipts(block, verifierA, 1, modes, { assignment: none, ownThreshold: rateThreshold(-1) })).toEqual([2, 5])
+    expect(selectReceipts(block, verifierA, 1, modes, { assignment: none, ownThreshold: rateThreshold(7) })).toEqual([0, 1, 2, 3, 4, 5])
   })
 
-  it('draws each optimistic receipt independently from the seed: the share is the rate, the picks are the seed’s', () => {
+  it('draws each leaf independently from the seed: the share is the rate, the picks are the verifier’s', () => {
     const modes = new Array<number>(4000).fill(optimistic)
-    const a = selectReceipts(selectionSeed(block, verifierA, 3), modes, 0.3)
-    const b = selectReceipts(selectionSeed(block, verifierB, 3), modes, 0.3)
+    const none = { rateBps: 0, verifiers: 3 }
+    const own = (rate: number) => ({ assignment: none, ownThreshold: rateThreshold(rate) })
+    const a = selectReceipts(block, verifierA, 3, modes, own(0.3))
+    const b = selectReceipts(block, verifierB, 3, modes, own(0.3))
     expect(a.length / modes.length).toBeCloseTo(0.3, 1)
     expect(b.length / modes.length).toBeCloseTo(0.3, 1)
     // Two verifiers check different receipts: their overlap is about rate² of the batch, not the rate.
     const overlap = a.filter((i) => new Set(b).has(i)).length
     expect(overlap / modes.length).toBeCloseTo(0.09, 1)
-    expect(selectReceipts(selectionSeed(block, verifierA, 3), modes, 0.3)).toEqual(a)
-    // A higher rate checks a superset.
-    const more = new Set(selectReceipts(selectionSeed(block, verifierA, 3), modes, 0.5))
+    expect(selectReceipts(block, verifierA, 3, modes, own(0.3))).toEqual(a)
+    // A higher own threshold checks a superset, and the assignment is always in: a verifier
+    // configured to check more still covers what it must attest.
+    const more = new Set(selectReceipts(block, verifierA, 3, modes, own(0.5)))
     expect(a.every((i) => more.has(i))).toBe(true)
+    const assignment = { rateBps: 400, verifiers: 3 }
+    const assigned = assignedLeaves(block, verifierA, 3, 4000, assignment)
+    expect(assigned.length).toBeGreaterThan(0)
+    const both = new Set(selectReceipts(block, verifierA, 3, modes, { assignment, ownThreshold: rateThreshold(0.3) }))
+    expect(assigned.every((i) => both.has(i)) && a.every((i) => both.has(i))).toBe(true)
   })
 })
 

@@ -37,8 +37,8 @@ import { dataChallengeDelay, int16FromHex, publishedInputsToWire } from './dataC
 import { errorBody, httpStatusOf } from './errors.js'
 import { feedQuery } from './feedQuery.js'
 import { COMPUTE_BUCKETS, Metrics } from './metrics.js'
-import { verifierSampleRate } from './sampledReceipts.js'
-import { bitmapOf, selectionSeed, selectReceipts } from './selection.js'
+import { verifierSelection } from './sampledReceipts.js'
+import { assignedLeaves, bitmapOf, type Selection, selectionDraw, selectReceipts } from './selection.js'
 import { type VerifierBatch, VerifierStore } from './verifierStore.js'
 
 export type VerifierOptions = {
@@ -48,8 +48,9 @@ export type VerifierOptions = {
   dbPath: string
   hubUrl: string
   /**
-   * Share of optimistic receipts re-executed; quorum receipts are always checked. Default: adaptive,
-   * per node (`samplingRate` with the derived defaults, docs/economics.md).
+   * Share of each batch's leaves re-executed, on top of its assignment (Settlement's, which it always
+   * checks: the node's adaptive rate over the verifiers, docs/economics.md); quorum receipts are always
+   * checked. Default: the assignment alone.
    */
   sampleRate?: number
   /**
@@ -168,13 +169,21 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     const ids = receipts.map((r) => hashReceipt(r, domain))
     const tree = buildBatchTree(ids, decoyCommit)
     if (tree.root !== batch.root) throw new Error(`batch ${batch.batchId}: the served receipts do not hash to the committed root`)
+    // Its assignment (Settlement refuses an attestation that leaves out one of these leaves), and what
+    // it re-executes: the assignment, more at its own fixed share, and every quorum receipt.
+    const selection = await selectionFor(batch)
+    const assigned = assignedLeaves(batch.blockHash, account.address, batch.batchId, batch.count, selection.assignment)
     const picked = selectReceipts(
-      selectionSeed(batch.blockHash, account.address, batch.batchId),
+      batch.blockHash,
+      account.address,
+      batch.batchId,
       receipts.map((r) => r.mode),
-      await rateFor(batch),
+      selection,
     )
     const origin = new URL(batch.dataUri).origin
     const matched: number[] = []
+    // Leaves this verifier challenged (Settlement lets its attestation leave out exactly those).
+    const challengedByMe = new Set<number>()
     let executed = 0
     for (const index of picked) {
       const receipt = receipts[index]!
@@ -202,7 +211,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         problem = (error as Error).message
       }
       if (problem !== undefined) {
-        await challengeData(batch, receipt, index, tree, problem)
+        if (await challengeData(batch, receipt, index, tree, problem)) challengedByMe.add(index)
         continue
       }
       const model = await models.load(receipt.modelId)
@@ -219,7 +228,8 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
           // Withheld data cannot keep a receipt from being checked: from `dataChallengeAtMs` on, the data
           // is challenged on-chain (the node must publish it or lose the receipt); before, it is retried.
           if ((await chainTimeMs()) < dataChallengeAtMs(batch)) throw error
-          await challengeData(batch, receipt, index, tree, `input ${receipt.inputHash} unavailable: ${(error as Error).message}`)
+          if (await challengeData(batch, receipt, index, tree, `input ${receipt.inputHash} unavailable: ${(error as Error).message}`))
+            challengedByMe.add(index)
           continue
         }
       const inputs = inputsFromWire(model, wireInputs)
@@ -256,7 +266,10 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         claimed: receipt.outputHash,
         recomputed,
       })
-      if (store.evidence(batch.batchId, index)?.challengeId) continue
+      if (store.evidence(batch.batchId, index)?.challengeId) {
+        challengedByMe.add(index)
+        continue
+      }
       // One game per receipt is enough: another verifier's open or decided challenge covers it (a data
       // challenge does not: once the data is published, the output is still to be challenged).
       // (A challenge of this batch cannot precede its commit: scanned from the commit's block, in bounded ranges.)
@@ -273,6 +286,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       })
       const [opened] = parseEventLogs({ abi: settlementAbi, eventName: 'ChallengeOpened', logs: result.receipt.logs })
       store.challenged(batch.batchId, index, String(opened?.args.challengeId ?? ''), result.hash)
+      challengedByMe.add(index)
       metrics.inc('challenges_total')
       metrics.inc('gas_used_total', { function: 'challenge' }, Number(result.gasUsed))
       log(
@@ -280,7 +294,16 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       )
     }
     let attestTx: Hex | null = null
-    if (matched.length > 0 && !recheckOnly) {
+    // It attests what it checked and found right, which must hold its whole assignment but for the
+    // leaves it challenged (decoys, wrong outputs, unavailable data: Settlement checks it opened those
+    // challenges); one assigned nothing has nothing to attest (nor to be paid for).
+    const matchedSet = new Set(matched)
+    const coversAssignment = assigned.length > 0 && assigned.every((i) => matchedSet.has(i) || challengedByMe.has(i))
+    if (!coversAssignment && matched.length > 0 && !recheckOnly)
+      log(
+        `batch ${batch.batchId}: ${assigned.length === 0 ? 'nothing assigned to this verifier' : 'a receipt of its assignment did not check out'}; not attested`,
+      )
+    if (coversAssignment && !recheckOnly) {
       try {
         const result = await sender.write({
           address: book.contracts.settlement,
@@ -292,9 +315,13 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         metrics.inc('attestations_total')
         metrics.inc('gas_used_total', { function: 'attest' }, Number(result.gasUsed))
       } catch (error) {
-        // Attestations close with the window: a batch checked too late is done, unattested.
-        if (!(error instanceof ContractRevertError && error.errorName === 'ChallengeWindowClosed')) throw error
-        log(`batch ${batch.batchId}: checked after its window closed; not attested`)
+        // Attestations close with the window (and with the seed: a commit more than 256 blocks old
+        // whose seed nobody anchored): a batch checked too late is done, unattested.
+        // (And a leaf of its assignment another verifier challenged first, which it did not: refused,
+        // SelectionNotCovered; nothing to retry.)
+        const closing = ['ChallengeWindowClosed', 'SeedExpired', 'SelectionNotCovered', 'EmptySelection']
+        if (!(error instanceof ContractRevertError && closing.includes(error.errorName))) throw error
+        log(`batch ${batch.batchId}: not attested (${error.errorName})`)
       }
     }
     // A recheck of published data keeps the batch's figures from its first pass (and its attestation).
@@ -334,26 +361,11 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     if (leaves.length === 0 && store.getMeta(flag) === undefined) {
       if ((await chainTimeMs()) < dataChallengeAtMs(batch)) return false
       const modes = new Array<number>(batch.count).fill(1)
-      const seed = selectionSeed(batch.blockHash, account.address, batch.batchId)
-      let picked = selectReceipts(seed, modes, await rateFor(batch))
-      if (picked.length === 0) picked = [Number(BigInt(seed) % BigInt(batch.count))]
+      let picked = selectReceipts(batch.blockHash, account.address, batch.batchId, modes, await selectionFor(batch))
+      if (picked.length === 0) picked = [Number(selectionDraw(batch.blockHash, account.address, batch.batchId, 0) % BigInt(batch.count))]
       // One transaction (Settlement's multicall) for the whole sample: every challenge must open
       // before `window − dataResponseTime`, and one slow transaction per leaf could miss it.
-      const taken = new Set(
-        (
-          await scanLogs(chain, {
-            fromBlock: BigInt(batch.blockNumber),
-            fetch: (range) =>
-              chain.publicClient.getContractEvents({
-                address: book.contracts.settlement,
-                abi: settlementAbi,
-                eventName: 'ChallengeOpened',
-                args: { batchId: BigInt(batch.batchId) },
-                ...range,
-              }),
-          })
-        ).map((e) => e.args.receiptIndex),
-      )
+      const taken = new Set((await challengesOpened(batch)).map((e) => e.args.receiptIndex))
       const open = picked.filter((index) => !taken.has(index))
       if (open.length > 0) {
         await approveBonds()
@@ -439,14 +451,13 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
   }
 
   /**
-   * The share of a batch's optimistic receipts this verifier re-executes: the fixed `sampleRate` when
-   * set, else the node's adaptive rate P (`samplingRate`, issue 14: from its stake, exposure, commits
-   * and overturned receipts as of the commit's block — anyone can recompute it) spread over the
-   * registered verifiers, so that with all of them honest a receipt is checked with probability P.
+   * What this verifier re-executes in a batch: its assignment, fixed by Settlement at the commit (the
+   * node's adaptive rate P — issue 14: from its stake, exposure, commits and overturned receipts —
+   * spread over the V active verifiers, so that with all of them honest a receipt is checked with
+   * probability ≥ P), and more with its own fixed `sampleRate`.
    */
-  async function rateFor(batch: VerifierBatch): Promise<number> {
-    if (options.sampleRate !== undefined) return options.sampleRate
-    return verifierSampleRate(chain, book, batch.node as Address, BigInt(batch.blockNumber))
+  function selectionFor(batch: VerifierBatch): Promise<Selection> {
+    return verifierSelection(chain, book, batch.batchId, options.sampleRate)
   }
 
   /**
@@ -516,7 +527,17 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       })
       for (const e of data) if (e.args.receiptIndex === index) ignored.add(e.args.challengeId)
     }
-    const found = await scanLogs(chain, {
+    const counts = (e: { args: { receiptIndex?: number | undefined; challengeId?: bigint | undefined } }) =>
+      e.args.receiptIndex === index && !ignored.has(e.args.challengeId!)
+    return (await challengesOpened(batch, (events) => events.some(counts))).some(counts)
+  }
+
+  /** The batch's `ChallengeOpened` events, scanned from its commit block (in bounded ranges); `stopWhen` ends the scan early. */
+  function challengesOpened(
+    batch: VerifierBatch,
+    stopWhen?: (events: { args: { receiptIndex?: number | undefined; challengeId?: bigint | undefined } }[]) => boolean,
+  ) {
+    return scanLogs(chain, {
       fromBlock: BigInt(batch.blockNumber),
       fetch: (range) =>
         chain.publicClient.getContractEvents({
@@ -526,9 +547,8 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
           args: { batchId: BigInt(batch.batchId) },
           ...range,
         }),
-      done: (events) => events.some((e) => e.args.receiptIndex === index && !ignored.has(e.args.challengeId!)),
+      ...(stopWhen ? { done: stopWhen } : {}),
     })
-    return found.some((e) => e.args.receiptIndex === index && !ignored.has(e.args.challengeId!))
   }
 
   /** Data challenges past their response deadline, unanswered: expiring them overturns the receipt (the challenger is paid). */
@@ -564,9 +584,10 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
   }
 
   /** Challenges the data behind a receipt (once per receipt, by anyone), with a bond. */
-  async function challengeData(batch: VerifierBatch, receipt: Receipt, index: number, tree: ReceiptTree, why: string): Promise<void> {
-    if (store.evidence(batch.batchId, index)?.challengeId) return
-    if (await alreadyChallenged(batch, index)) return
+  /** Challenges the data of a receipt; whether this verifier challenged it (now or in an earlier pass). */
+  async function challengeData(batch: VerifierBatch, receipt: Receipt, index: number, tree: ReceiptTree, why: string): Promise<boolean> {
+    if (store.evidence(batch.batchId, index)?.challengeId) return true
+    if (await alreadyChallenged(batch, index)) return false
     await approveBonds()
     store.recordEvidence({
       batchId: batch.batchId,
@@ -585,6 +606,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     store.challenged(batch.batchId, index, String(opened?.args.challengeId ?? ''), result.hash)
     metrics.inc('challenges_total', { kind: 'data' })
     log(`challenged the data of receipt ${index} of batch ${batch.batchId}: ${why}`)
+    return true
   }
 
   async function approveBonds(): Promise<void> {

@@ -193,6 +193,8 @@ describe('crash safety: kill -9 of node and verifier processes', () => {
         dataResponseTime: Math.floor(WINDOW / 2),
         // Counts leaves exactly: no decoys (their rows are written in the batch's own transaction).
         decoyRateBps: 0,
+        // The verifier runs at --sample-rate 1: every leaf is assigned to it, so it attests every batch.
+        minSampleRateBps: 10_000,
       },
     })
     bookFile = join(dir, 'addresses.json')

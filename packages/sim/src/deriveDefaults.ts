@@ -137,8 +137,11 @@ export function candidateFor(baseRateBps: number, decoyRateBps: number, profiles
   const detection = 1 - (1 - P) ** (req.detection.cheatRate * req.detection.receiptsPerHour * (req.challengeWindow / 3600))
   const capitalPerSecond = req.env.capitalRatePerYear / (365 * 86_400)
   const costFees = units.reduce((sum, u) => {
-    const attestsPerReceipt = (a.verifiers * (1 - (1 - q) ** env.batchSize)) / env.batchSize
-    const gas = attestsPerReceipt * GAS.attest + verificationShare * d * (GAS.challenge + GAS.decoyConcede)
+    const attestProbability = Math.min(1, (q * env.batchSize) / (1 - d))
+    const attestsPerReceipt = (a.verifiers * attestProbability) / env.batchSize
+    const anchorsPerReceipt = (1 - (1 - attestProbability) ** a.verifiers) / env.batchSize
+    const gas =
+      attestsPerReceipt * GAS.attest + anchorsPerReceipt * GAS.anchorSeed + verificationShare * d * (GAS.challenge + GAS.decoyConcede)
     return sum + (verificationShare * u.compute + gas * u.gasUsd) / u.fee + (receiptSlashFees + 1) * req.challengeWindow * capitalPerSecond
   }, 0)
   const reason =

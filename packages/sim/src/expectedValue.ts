@@ -63,6 +63,22 @@ export type VerifierEconomics = {
    * (docs/economics.md, "What is left").
    */
   lazyBestPerBatch: number
+  /**
+   * A careful lazy verifier (re-executes nothing, tells decoys apart) at zero fraud: Settlement makes
+   * it attest its whole assignment but for the leaves it challenged, so it challenges the decoys it
+   * tells apart (earning their rewards) and attests the real receipts unexecuted — per batch, fees:
+   * an honest verifier's EV plus the compute it saves, at the risk of the cheats in its assignment.
+   */
+  carefulLazyPerBatch: number
+  /** The same verifier before assignment was enforced (any bitmap paid a full share): one share every batch, fees. */
+  carefulLazyUnassignedPerBatch: number
+  /**
+   * The network cheat rate ρ above which the careful lazy verifier loses money outright: each real
+   * receipt it attests unexecuted is a cheat with probability ρ, overturned with probability P_eff
+   * (the other verifiers' detection), and costs it A — ρ* = carefulLazyPerBatch / (E[receipts it
+   * attests] · P_eff · A).
+   */
+  carefulLazyBreakEvenCheatRate: number
   /** Honest verifier's EV per batch, fees. */
   honestPerBatch: number
 }
@@ -94,19 +110,42 @@ export function verifierEconomics(
   const gasFees = unit.gasUsd / unit.fee
   const computeFees = unit.compute / unit.fee
   const pool = (params.verifierShareBps / 10_000) * n
-  const attestProbability = 1 - (1 - q) ** Math.ceil(leaves)
-  const payPerAttestation = pool * expectedShare(a.verifiers - 1, attestProbability)
+  // Settlement draws λ = q · leaves leaves per verifier, rounded at random (`selectionDraws`): it has
+  // something to attest with probability min(1, λ) (λ ≥ 1: at least floor(λ) ≥ 1 draws).
+  const lambda = q * leaves
+  const attestProbability = Math.min(1, lambda)
+  const firstShare = expectedShare(a.verifiers - 1, attestProbability)
+  const payPerAttestation = pool * firstShare
   const sampled = q * leaves
   const decoysSampled = q * leaves * d
   const honestPerBatch =
-    attestProbability * (payPerAttestation - GAS.attest * gasFees) -
+    // The first attestation of a batch also stores its seed: one of the k attesters, 1/k of the time.
+    attestProbability * (payPerAttestation - (GAS.attest + GAS.anchorSeed * firstShare) * gasFees) -
     sampled * computeFees +
     decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
   const honestPerExecution = sampled > 0 ? honestPerBatch / sampled : 0
   // One share whatever the count: the fewest leaves (one) carry the least risk of a decoy.
   const lazyShare = pool * expectedShare(a.verifiers, attestProbability)
   const lazyBest = (1 - d) * lazyShare - GAS.attest * gasFees - d * params.attesterSlashFees
-  return { payPerAttestation, honestPerExecution, lazyBestPerBatch: lazyBest, honestPerBatch }
+  // Careful lazy: attests when its assignment holds ≥ 1 real receipt, challenges the decoys in it.
+  const attestsCarefully = Math.min(1, q * n)
+  const carefulLazyPerBatch =
+    attestsCarefully * (payPerAttestation - (GAS.attest + GAS.anchorSeed * firstShare) * gasFees) +
+    decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
+  const carefulLazyUnassignedPerBatch =
+    lazyShare - GAS.attest * gasFees + decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
+  const attestedReceipts = q * n
+  const carefulLazyBreakEvenCheatRate =
+    carefulLazyPerBatch <= 0 ? 0 : carefulLazyPerBatch / (attestedReceipts * detectionProbability(params, a) * params.attesterSlashFees)
+  return {
+    payPerAttestation,
+    honestPerExecution,
+    lazyBestPerBatch: lazyBest,
+    carefulLazyPerBatch,
+    carefulLazyUnassignedPerBatch,
+    carefulLazyBreakEvenCheatRate,
+    honestPerBatch,
+  }
 }
 
 /** Fees per unit of money in the simulation. */

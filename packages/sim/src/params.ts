@@ -61,22 +61,24 @@ export type Environment = {
 /** Gas per call, from docs/gas-report.md and docs/dispute-gas.md (measured on the embedded chain). */
 export const GAS = {
   /** commitBatch + finalize of an older batch in one multicall (1,024 receipts). */
-  commitAndFinalize: 121_633,
+  commitAndFinalize: 159_261,
   /** redeem of all of a batch's clients' vouchers in one multicall, 16 clients (per batch). */
-  redeemPerBatch: 811_120,
-  /** attest (a few bits of a batch). */
-  attest: 63_351,
+  redeemPerBatch: 810_331,
+  /** attest under a sampled assignment, a few leaves drawn (its cost grows by ~300 gas per leaf drawn; ~0.2 drawn per verifier at P0). */
+  attest: 67_307,
+  /** What the first attestation of a batch adds to store the batch's seed (`anchorSeed` less the transaction's base cost). */
+  anchorSeed: 29_604,
   /** challenge: opens the dispute game. */
-  challenge: 310_525,
-  challengeData: 170_581,
+  challenge: 337_727,
+  challengeData: 197_867,
   /** expireChallenge of a data challenge not answered: overturn, slash, refund, bounty. */
-  expireData: 167_469,
-  publishData: 186_928,
+  expireData: 203_468,
+  publishData: 187_346,
   /** publishReceipt: an availability challenge's answer (leaf, 11-element proof, request, 784-value input). */
-  publishReceipt: 249_951,
-  slashAttester: 85_041,
-  claim: 41_126,
-  /** Conceding a decoy challenge: not in the contract yet (the lead's change); estimated as an expireChallenge-sized overturn. */
+  publishReceipt: 250_347,
+  slashAttester: 89_295,
+  claim: 41_324,
+  /** Conceding a decoy challenge (`DisputeGame.concede`): not measured by bench:gas; estimated as an expireChallenge-sized overturn. */
   decoyConcede: 120_000,
 } as const
 
@@ -108,10 +110,13 @@ export const DEFAULT_ENVIRONMENT: Environment = {
   disputeSeconds: 1_200,
 }
 
-/** What the contracts enforce today at the devnet (issue 14): 3 verifiers each at 30 %, no decoys. */
+/**
+ * What the contracts enforced at the devnet before issue 14: 3 verifiers each at 30 %, no decoys —
+ * P = 47.37 %, at which Settlement's per-verifier rule q = P / ((1 − P)·V) gives each of 3 verifiers 30 %.
+ */
 export const LEGACY_PARAMS: ProtocolParams = {
-  baseRateBps: 6_570,
-  newNodeRateBps: 6_570,
+  baseRateBps: 4_737,
+  newNodeRateBps: 4_737,
   maturityCommits: 0,
   overturnedRateBps: 0,
   maxRateBps: 10_000,

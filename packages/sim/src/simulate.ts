@@ -1,5 +1,5 @@
 import { attesterPayEqual, batchLeavesFor, exposureAllows, redeemSplit, restitution, slashSplit } from '@verity/contracts'
-import { perVerifierRate, type SamplingPolicy, samplingRate } from '@verity/node'
+import { type SamplingPolicy, samplingRate, selectionDraws } from '@verity/node'
 import { type CostProfile, type Environment, GAS, type ProtocolParams, unitCosts } from './params.js'
 import { createRandom } from './random.js'
 import { cheatRateOf, type NodeStrategy, strategyName, type VerifierStrategy } from './strategies.js'
@@ -90,10 +90,11 @@ export function policyOf(params: ProtocolParams): SamplingPolicy {
 
 /**
  * Runs the agent-based simulation. Each node commits batches of `env.batchSize` real receipts with
- * decoys at `decoyRateBps` (as many as `batchLeavesFor` adds, one per segment); each verifier
- * samples every leaf independently at `perVerifierRate(samplingRate(record), V)`; the exposure check,
+ * decoys at `decoyRateBps` (as many as `batchLeavesFor` adds, one per segment); each verifier is
+ * assigned what Settlement draws for it — `selectionDraws(samplingRateBps(record), V)` leaves, uniform
+ * with replacement — and the assignment rule of `attest` binds every strategy; the exposure check,
  * the slash and bounty split, the refund and the attesters' pay are `@verity/contracts`' settlement
- * rules. Per-batch counts are drawn in aggregate (exact binomials), so millions of inferences take
+ * rules. Per-batch cheat counts are drawn in aggregate (exact binomials), so millions of inferences take
  * well under a second per model.
  */
 export function simulate(config: SimulationConfig): SimulationResult {
@@ -187,7 +188,8 @@ export function simulate(config: SimulationConfig): SimulationResult {
       }
       const P = samplingRate({ stake, openReceipts, commits, overturned }, policy)
       lastRate = P
-      const q = perVerifierRate(P, V)
+      const assignment = { rateBps: Math.round(P * 10_000), verifiers: V }
+      // Leaf numbers below: cheats [0, c), decoys [c, c + decoys), honest receipts after (positions do not matter).
 
       const verifierGasBefore = vAcc.reduce((sum, x) => sum + x.gas, 0)
       const bits: bigint[] = []
@@ -198,10 +200,33 @@ export function simulate(config: SimulationConfig): SimulationResult {
       const lazySampled: { v: number; cheats: number[]; decoys: number }[] = []
       for (let v = 0; v < V; v++) {
         const role = config.verifiers[v]!
-        const honestSampled = rand.binomial(n - c, q)
-        const sc = rand.positions(c, q)
-        const sd = rand.positions(decoys, q)
+        // Its assignment, as Settlement draws it: `selectionDraws` leaves, uniform with replacement.
+        const { draws } = selectionDraws(assignment, leaves, BigInt(Math.floor(rand.next() * 2 ** 52)))
+        const drawn = new Set<number>()
+        for (let k = 0; k < draws; k++) drawn.add(rand.int(leaves))
+        const sc: number[] = []
+        const sd: number[] = []
+        let honestSampled = 0
+        for (const i of drawn) {
+          if (i < c) sc.push(i)
+          else if (i < c + decoys) sd.push(i - c)
+          else honestSampled++
+        }
         const colluding = role === 'colluding' && colludes
+        if (role === 'carefulLazy') {
+          // Its assignment must be attested whole but for the leaves it challenged itself: it challenges
+          // the decoys it tells apart (unexecuted; the node concedes and pays it the reward) and attests
+          // the real receipts unexecuted, cheats included.
+          for (const i of sd) decoyFinders.set(i, [...(decoyFinders.get(i) ?? []), v])
+          const k = honestSampled + sc.length
+          if (k > 0) {
+            attesters.push(v)
+            bits.push(BigInt(k))
+            slashed.push(false)
+            lazySampled.push({ v, cheats: sc, decoys: 0 })
+          }
+          continue
+        }
         if (role === 'lazy') {
           const k = honestSampled + sc.length + sd.length
           if (k > 0) {
@@ -213,10 +238,10 @@ export function simulate(config: SimulationConfig): SimulationResult {
           continue
         }
         if (colluding) {
-          // Knows which leaves are real and correct: attests all of them (only its sample when the
-          // contract counts selected bits only), at no risk, for the pool.
+          // Knows which leaves are real and correct: attests its assignment (Settlement refuses less)
+          // when it holds no cheat and no decoy — at no risk, for the pool — else nothing.
           const claimed = params.selectedBitsOnly ? honestSampled : n - c
-          if (claimed > 0) {
+          if (claimed > 0 && honestSampled > 0 && sc.length === 0 && sd.length === 0) {
             attesters.push(v)
             bits.push(BigInt(claimed))
             slashed.push(false)
@@ -289,9 +314,11 @@ export function simulate(config: SimulationConfig): SimulationResult {
       pot += split.toVerifiers
       const paid = attesterPayEqual({ feeTotal: fees, verifierShareBps: share, pot, slashed })
       pot -= paid.paid
+      // The first attestation of a batch also stores its seed: whichever attester's transaction lands first.
+      const anchoring = attesters.length > 0 ? rand.int(attesters.length) : -1
       attesters.forEach((v, k) => {
         vAcc[v]!.money += paid.pay[k]!
-        vAcc[v]!.gas += GAS.attest
+        vAcc[v]!.gas += GAS.attest + (k === anchoring ? GAS.anchorSeed : 0)
       })
       verifierGas += vAcc.reduce((sum, x) => sum + x.gas, 0) - verifierGasBefore
     }

@@ -15,6 +15,12 @@ export type VerifierStrategy =
   | 'honest'
   /** Attests every receipt of its sample without re-executing any. */
   | 'lazy'
+  /**
+   * Re-executes nothing but can tell decoys from real receipts (a decoy's client holds no escrow):
+   * challenges the decoys of its assignment (conceded: it earns the reward) and attests the rest of its
+   * assignment unexecuted (Settlement refuses less).
+   */
+  | 'carefulLazy'
   /** With the colluding node(s): attests every receipt it knows is real and correct (all of them, for the pool) without executing, never challenges them; honest elsewhere. */
   | 'colluding'
   /** Honest, and also challenges one correct receipt in each batch it samples. */

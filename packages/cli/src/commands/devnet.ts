@@ -163,7 +163,8 @@ export async function devnet(options: DevnetCommandOptions): Promise<DevnetSumma
     while (next < options.requests) {
       const i = next++
       const nodeIndex = i % net.nodes.length
-      const r = await infer(net.client, {
+      // Real traffic from several client keys: one client is not the whole workload (docs/protocol.md, "Decoys").
+      const r = await infer(net.clients[i % net.clients.length]!, {
         modelId: net.modelId,
         inputs: { Input3: mnistImage(net.mnist, i) },
         mode: options.mode,

@@ -25,6 +25,8 @@ export type RoleOptions = {
   runWorkers: number
   /** The widest block range one eth_getLogs asks the endpoint for. */
   logRange?: number
+  /** Key file of the account that funds the inference node's decoy clients (docs/protocol.md, "Decoys"). */
+  decoyFunder?: string
 }
 
 const waitForSignal = () =>
@@ -64,6 +66,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
       batch: { maxSize: options.batchSize, maxAgeMs: options.batchAgeMs },
       runWorkers: options.runWorkers,
       ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+      ...(options.decoyFunder ? { decoyClients: { funder: readKeyFile(options.decoyFunder) } } : {}),
       log,
     }
     // `--fault`: the honest node's parts composed with a lying executor and defender (tests and demos only).

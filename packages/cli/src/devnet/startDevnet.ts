@@ -37,9 +37,19 @@ import {
 import { importOnnx, loadMnist, loadModel, type MnistSet, mnistImage } from '@verity/runtime'
 import { createVerityClient, depositEscrow, type VerityClient } from '@verity/sdk'
 import type { Hex } from 'viem'
+import { generatePrivateKey } from 'viem/accounts'
 import { demoData } from '../demoData.js'
 
 const TOKEN = 10n ** 18n
+/**
+ * What each of the devnet's workload clients, and each decoy client its nodes fund, deposits: the
+ * same for both, so a deposit's size does not tell a decoy client from a client (docs/protocol.md, "Decoys").
+ */
+const CLIENT_ESCROW = 10n * TOKEN
+/** Native coin sent with it (gas for a deposit, and for a client's inclusion challenges). */
+const CLIENT_GAS = 10n ** 17n
+/** Tokens each keeps in its wallet beside its escrow (the bond of an inclusion challenge is 0.183 VRT). */
+const CLIENT_WALLET = 2n * TOKEN
 
 export type DevnetOptions = {
   /** Working directory: databases, address book, keys, the model artifact. Wiped at start. */
@@ -87,6 +97,8 @@ export type DevnetOptions = {
   verifier?: Pick<VerifierOptions, 'concurrency' | 'retry' | 'fetchLimits'>
   /** Port of the dashboard (0 = any free port). */
   dashboardPort?: number
+  /** Client keys the workload is spread over (default 4): fresh keys, funded and depositing like decoy clients. */
+  clients?: number
   /** Runs with the contracts deployed and the hub up, before mnist-8 is published (an adversary's front-run). */
   beforePublish?(ctx: { chain: EmbeddedChain; book: AddressBook; hubUrl: string; artifact: Uint8Array }): Promise<void>
   log?(line: string): void
@@ -109,6 +121,8 @@ export type Devnet = {
   /** Each verifier's API (`/healthz`, `/metrics`, `/v1/checks`), as registered on-chain. */
   verifierUrls: string[]
   client: VerityClient
+  /** Every workload client, `client` first (the others: fresh keys funded by the deployer, `CLIENT_ESCROW` each). */
+  clients: VerityClient[]
   clientKeyFile: string
   mnist: MnistSet
   dir: string
@@ -142,7 +156,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       chain,
       deployer: deployer!.privateKey,
       // The derived defaults (docs/economics.md) with a demo's short windows: each overturned receipt
-      // costs its node 5.835 VRT, so a node's 20,000 staked back about 3,400 receipts in open batches
+      // costs its node 5.7 VRT, so a node's 20,000 staked back about 3,500 receipts in open batches
       // (the contract refuses commits beyond), and every cheat can be slashed in full.
       params: {
         challengeWindow: window,
@@ -151,6 +165,10 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         escrowWithdrawalDelay: 4 * window,
         dataResponseTime: options.dataResponseTime ?? Math.max(1, Math.floor(window / 2)),
         ...(options.decoyRateBps !== undefined ? { decoyRateBps: options.decoyRateBps } : {}),
+        // Verifiers told to re-execute a fixed share are assigned at least that share by the contract
+        // (so they can attest what they check): the floor P at which each of the devnet's verifiers is
+        // assigned a leaf with q = P / ((1 − P)·V) ≥ sampleRate.
+        ...(options.sampleRate !== undefined ? { minSampleRateBps: floorForShare(options.sampleRate, verifierCount) } : {}),
       },
     })
     writeAddressBook(join(options.dir, 'addresses.json'), book)
@@ -162,6 +180,22 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         functionName: 'transfer',
         args: [account.address, 100_000n * TOKEN],
       })
+    }
+
+    // The workload's other clients: fresh keys, funded by the deployer and depositing their own escrow,
+    // exactly as the nodes' decoy clients are (before the nodes start, so the deployer's nonces do not race theirs).
+    const extraClients: VerityClient[] = []
+    for (let i = 1; i < (options.clients ?? 4); i++) {
+      const extra = createVerityClient({ chain, book, account: generatePrivateKey() })
+      await funder.sendValue(extra.account.address, CLIENT_GAS)
+      await funder.write({
+        address: book.contracts.token,
+        abi: verityTokenAbi,
+        functionName: 'transfer',
+        args: [extra.account.address, CLIENT_ESCROW + CLIENT_WALLET],
+      })
+      await depositEscrow(extra, { amount: CLIENT_ESCROW })
+      extraClients.push(extra)
     }
 
     // The hub, with mnist-8 imported into the integer semantics and published.
@@ -192,6 +226,12 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
         runWorkers: 0,
         // A devnet run is short: channels are redeemed as soon as a voucher's batch is final.
         redeem: { minAmount: 0n, maxAgeMs: 0 },
+        // Decoy clients funded by the account that funds the workload's clients, with the same escrow. Not
+        // for a faulty node: its canaries would draw on its seeded cheats (and be cheated on), so the
+        // workload's cheats would differ from run to run; its decoys are signed by derived keys.
+        ...(faulty
+          ? {}
+          : { decoyClients: { funder: deployer!.privateKey, escrow: CLIENT_ESCROW, gas: CLIENT_GAS, walletTokens: CLIENT_WALLET } }),
         log: (line: string) => log(`node ${i}: ${line}`),
       }
       // A withholding node brings its own front (it answers 404 for what it withholds).
@@ -283,6 +323,7 @@ export async function startDevnet(options: DevnetOptions): Promise<Devnet> {
       lazyVerifier,
       verifierUrls,
       client,
+      clients: [client, ...extraClients],
       clientKeyFile: join(options.dir, 'keys', `${clientIndex}.key`),
       mnist,
       dir: options.dir,
@@ -316,4 +357,15 @@ export function importMnist(onnxPath: string, mnist: MnistSet, cachePath: string
   const { artifact } = importOnnx(onnx, { calibration, fileName: 'mnist-8.onnx' })
   writeFileSync(cachePath, artifact)
   return artifact
+}
+
+/**
+ * The sampling floor P (bps) at which Settlement assigns each of `verifiers` verifiers a leaf with
+ * probability at least `share`: q = P / ((1 − P)·V) ≥ share ⇔ P ≥ share·V / (1 + share·V).
+ */
+export function floorForShare(share: number, verifiers: number): number {
+  if (share >= 1 || verifiers <= 0) return share > 0 ? 10_000 : 0
+  if (!(share > 0)) return 0
+  const x = share * Math.max(1, verifiers)
+  return Math.min(10_000, Math.ceil((10_000 * x) / (1 + x)))
 }

@@ -145,11 +145,10 @@ export async function withholderOutcome(
   }
   const inclusion = [...proven.filter((e) => commits.has(e.args.batchId)), ...expired]
   refunded += inclusion.reduce((sum, e) => sum + e.args.refund, 0n)
-  const credit = await client.readContract({
-    ...settlement,
-    functionName: 'channelCredit',
-    args: [net.client.account.address, hostile.node.address],
-  })
+  // The workload's clients' credits with the node, summed.
+  let credit = 0n
+  for (const c of net.clients)
+    credit += await client.readContract({ ...settlement, functionName: 'channelCredit', args: [c.account.address, hostile.node.address] })
   return {
     strategy: options.dataWithholders?.[nodeIndex]?.publishOnChallenge
       ? 'late-publisher'
@@ -192,9 +191,11 @@ export async function claimInclusionRefunds(
   const url = net.nodes[nodeIndex]!.url
   const settlement = { address: net.book.contracts.settlement, abi: settlementAbi } as const
   const open: { challengeId: bigint; deadline: bigint }[] = []
+  // Each receipt's own client claims (the workload is spread over several keys).
+  const clientOf = (t: Tracked) => net.clients.find((c) => c.account.address.toLowerCase() === t.receipt.client.toLowerCase()) ?? net.client
   for (const t of tracked.filter((x) => x.node === url && x.level === 'OVERTURNED')) {
     try {
-      open.push(await challengeInclusion(net.client, { receipt: t.receipt, signature: t.signature }))
+      open.push(await challengeInclusion(clientOf(t), { receipt: t.receipt, signature: t.signature }))
     } catch (error) {
       if (!(error instanceof ContractRevertError && error.errorName === 'ReceiptSettledAlready')) throw error
     }

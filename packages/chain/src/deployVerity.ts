@@ -93,6 +93,12 @@ export function checkDeploymentParams(params: DeploymentParams): void {
       },
     )
   }
+  if (!Number.isInteger(params.minSampleRateBps) || params.minSampleRateBps < 0 || params.minSampleRateBps > 10_000) {
+    throw new InvalidDeploymentParamsError(
+      `the sampling-rate floor is in basis points, an integer from 0 to 10000, found ${params.minSampleRateBps}`,
+      { minSampleRateBps: params.minSampleRateBps },
+    )
+  }
   if (params.dataResponseTime >= params.maxDisputeDuration) {
     throw new InvalidDeploymentParamsError(
       `the data response time must be under the longest dispute (${params.maxDisputeDuration} s), found ${params.dataResponseTime} s`,

@@ -160,6 +160,11 @@ function withDeploymentOptions(command: Command, defaults: Partial<Record<keyof 
       "bond locked by a data, availability or inclusion challenge (the node's gas to answer)",
       tokens,
     )
+    .option(
+      '--min-sample-rate <bps>',
+      "floor of every batch's sampling rate P in basis points (10000: every leaf assigned to every verifier; 0: the adaptive rate alone)",
+      nonNegativeInt,
+    )
 }
 
 function deploymentParams(o: Record<string, unknown>): Partial<DeploymentParams> {
@@ -179,6 +184,7 @@ function deploymentParams(o: Record<string, unknown>): Partial<DeploymentParams>
   set('dataResponseTime', o.dataResponse)
   set('slashAmount', o.slash)
   set('attesterSlash', o.attesterSlash)
+  set('minSampleRateBps', o.minSampleRate)
   return params
 }
 

@@ -165,6 +165,11 @@ describe('verity chain start / deploy / stake / unstake', () => {
     expect(bad.stderr).toContain(
       'error INVALID_DEPLOYMENT_PARAMS: the unbonding delay must exceed the challenge window plus the longest dispute (100 + 100 = 200 s), found 150 s',
     )
+    const badFloor = verity('deploy', '--rpc', rpcUrl, '--key', join(keys, '0.key'), '--out', out, '--min-sample-rate', '10001')
+    expect(badFloor.code).toBe(1)
+    expect(badFloor.stderr).toContain(
+      'error INVALID_DEPLOYMENT_PARAMS: the sampling-rate floor is in basis points, an integer from 0 to 10000, found 10001',
+    )
     const good = verity(
       'deploy',
       '--rpc',

@@ -89,6 +89,10 @@ describe('the real-network shape: every role its own process, against anvil', ()
       '4',
       '--unbonding',
       '20',
+      // Every leaf assigned to the one verifier, so the receipt is attested (at the adaptive rate a new
+      // node's batch of two leaves is assigned to it with probability ≈ 8 %).
+      '--min-sample-rate',
+      '10000',
     )
     expect(deployed.code, deployed.stderr).toBe(0)
 

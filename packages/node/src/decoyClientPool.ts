@@ -137,6 +137,9 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
     db.prepare('UPDATE decoy_clients SET gas_used = ? WHERE address = ?').run((BigInt(row.gas_used) + used).toString(), address)
   }
   /** The client's receipts at this node (its canaries): counted from the store, so a restart resumes. */
+  /** A decoy client's escrow in Settlement (balance, and any withdrawal requested). */
+  const escrowOf = (address: Hex) =>
+    chain.publicClient.readContract({ address: book.contracts.settlement, abi: settlementAbi, functionName: 'escrowOf', args: [address] })
   const canariesDone = (address: Hex) =>
     (db.prepare('SELECT COUNT(*) AS n FROM inferences WHERE client = ? AND decoy_secret IS NULL').get(address) as { n: number }).n
 
@@ -285,12 +288,7 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
       // No decoy left: its batch was cut smaller and its decoys dropped (once that batch is no longer the open one).
       const settled = decoy.n === 0 ? client.batch_key !== null && client.batch_key !== store.openBatchSalt() : decoy.final === decoy.n
       if (!settled || store.channel(address).paid < BigInt(canary.total ?? '0')) return false
-      const { balance } = await chain.publicClient.readContract({
-        address: book.contracts.settlement,
-        abi: settlementAbi,
-        functionName: 'escrowOf',
-        args: [address],
-      })
+      const { balance } = await escrowOf(address)
       if (balance > 0n) {
         const requested = await own.write({
           address: book.contracts.settlement,
@@ -303,12 +301,7 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
       db.prepare("UPDATE decoy_clients SET state = 'withdrawing' WHERE address = ?").run(address)
       return true
     }
-    const escrowed = await chain.publicClient.readContract({
-      address: book.contracts.settlement,
-      abi: settlementAbi,
-      functionName: 'escrowOf',
-      args: [address],
-    })
+    const escrowed = await escrowOf(address)
     if (escrowed.withdrawalAmount > 0n) {
       const latest = await chain.publicClient.getBlock({ blockTag: 'latest' })
       if (latest.timestamp < BigInt(escrowed.withdrawalReadyAt)) return false

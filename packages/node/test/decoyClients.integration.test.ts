@@ -51,7 +51,11 @@ describe('decoy clients', () => {
     let i = 4
     const deadline = Date.now() + 90_000
     while (!pool().some((c) => c.state === 'used' && decoysBy(c.address).length > 0)) {
-      expect(Date.now(), JSON.stringify(node.decoyCosts())).toBeLessThan(deadline)
+      // (The costs carry bigint gas: stringified with a replacer, or the message itself would throw.)
+      expect(
+        Date.now(),
+        JSON.stringify(node.decoyCosts(), (_, v) => (typeof v === 'bigint' ? v.toString() : v)),
+      ).toBeLessThan(deadline)
       await ask(i++)
       await sleep(150)
     }

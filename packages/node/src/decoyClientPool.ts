@@ -137,6 +137,9 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
     db.prepare('UPDATE decoy_clients SET gas_used = ? WHERE address = ?').run((BigInt(row.gas_used) + used).toString(), address)
   }
   /** The client's receipts at this node (its canaries): counted from the store, so a restart resumes. */
+  /** A decoy client's wallet balance of the fee token. */
+  const tokensOf = (address: Hex) =>
+    chain.publicClient.readContract({ address: book.contracts.token, abi: tokenAbi, functionName: 'balanceOf', args: [address] })
   /** A decoy client's escrow in Settlement (balance, and any withdrawal requested). */
   const escrowOf = (address: Hex) =>
     chain.publicClient.readContract({ address: book.contracts.settlement, abi: settlementAbi, functionName: 'escrowOf', args: [address] })
@@ -208,12 +211,7 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
         addGas(address, (await funder.sendValue(address, gas)).gasUsed)
         return true
       }
-      const tokens = await chain.publicClient.readContract({
-        address: book.contracts.token,
-        abi: tokenAbi,
-        functionName: 'balanceOf',
-        args: [address],
-      })
+      const tokens = await tokensOf(address)
       if (tokens < escrow - available + walletTokens) {
         const sent = await funder.write({
           address: book.contracts.token,
@@ -311,12 +309,7 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
       )
       return true
     }
-    const tokens = await chain.publicClient.readContract({
-      address: book.contracts.token,
-      abi: tokenAbi,
-      functionName: 'balanceOf',
-      args: [address],
-    })
+    const tokens = await tokensOf(address)
     if (tokens > 0n) {
       const back = await own.write({
         address: book.contracts.token,

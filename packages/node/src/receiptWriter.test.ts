@@ -4,38 +4,17 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
+import { h, receiptRow } from '../test/receiptRows.js'
 import { ApiError } from './errors.js'
-import { ReceiptStore, type StoredInference } from './receiptStore.js'
+import { ReceiptStore } from './receiptStore.js'
 import { ReceiptWriter } from './receiptWriter.js'
 
-const h = (n: number, tag = 1) => `0x${tag.toString(16).padStart(2, '0')}${n.toString(16).padStart(62, '0')}` as Hex
 const A = '0x00000000000000000000000000000000000000aa' as Hex
 const B = '0x00000000000000000000000000000000000000bb' as Hex
 const FEE = 1000n
 
 /** A stored receipt's row: `n` numbers it, `total` is the voucher's channel total. */
-function inference(n: number, client: Hex, total: bigint): Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'> {
-  return {
-    id: h(n, 1),
-    requestHash: h(n, 2),
-    client,
-    nonce: String(n),
-    modelId: h(0, 3),
-    inputHash: h(n % 3, 4),
-    outputHash: h(n, 5),
-    fee: FEE.toString(),
-    mode: 0,
-    issuedAt: 1_700_000_000,
-    executedAtMs: 1_700_000_000_000 + n,
-    receiptJson: '{}',
-    signature: '0x',
-    requestJson: '{}',
-    clientSignature: '0x',
-    outputsJson: '{}',
-    computeMs: 0.1,
-    channelTotal: total.toString(),
-  }
-}
+const inference = (n: number, client: Hex, total: bigint) => receiptRow(n, client, total, FEE)
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'verity-writer-')), 'node.sqlite')
 
 describe('ReceiptWriter: group commit', () => {

@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, verityContracts } from '@verity/chain'
-import { Role, settlementAbi } from '@verity/contracts'
+import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender } from '@verity/chain'
+import { settlementAbi } from '@verity/contracts'
 import type { Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Batcher } from '../src/batcher.js'
 import { ReceiptStore } from '../src/receiptStore.js'
+import { stakeInferenceNode } from './stakedNode.js'
 
 const TOKEN = 10n ** 18n
 
@@ -38,22 +39,7 @@ describe('crash-safe commits', () => {
         decoyRateBps: 0,
       },
     })
-    const { token, nodeRegistry } = verityContracts(chain, book)
-    const deployer = new TxSender({ chain, account: chain.accounts[0]!.privateKey })
-    const node = new TxSender({ chain, account: chain.accounts[1]!.privateKey })
-    await deployer.write({ address: book.contracts.token, abi: token.abi, functionName: 'transfer', args: [node.address, 5000n * TOKEN] })
-    await node.write({
-      address: book.contracts.token,
-      abi: token.abi,
-      functionName: 'approve',
-      args: [book.contracts.nodeRegistry, 2n ** 255n],
-    })
-    await node.write({
-      address: book.contracts.nodeRegistry,
-      abi: nodeRegistry.abi,
-      functionName: 'register',
-      args: [Role.inference, 'http://node', 2000n * TOKEN],
-    })
+    await stakeInferenceNode(chain, book)
   })
 
   afterAll(async () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender, verityContracts } from '@verity/chain'
+import { type AddressBook, deployVerity, type EmbeddedChain, startEmbeddedChain, TxSender } from '@verity/chain'
 import {
   buildBatchTree,
   decoyCommitOf,
@@ -10,7 +10,6 @@ import {
   decoySecretOf,
   hashReceipt,
   inputsToWire,
-  Role,
   receiptFromWire,
   settlementAbi,
 } from '@verity/contracts'
@@ -23,6 +22,7 @@ import { createDecoyClientPool } from '../src/decoyClientPool.js'
 import { createDecoyFactory } from '../src/decoyFactory.js'
 import { ReceiptStore } from '../src/receiptStore.js'
 import { mnist8, signedInfer } from './inferFixture.js'
+import { stakeInferenceNode } from './stakedNode.js'
 
 const TOKEN = 10n ** 18n
 const RATE = 2500
@@ -56,22 +56,7 @@ describe('decoys of the open batch', () => {
         decoyRateBps: RATE,
       },
     })
-    const { token, nodeRegistry } = verityContracts(chain, book)
-    const deployer = new TxSender({ chain, account: chain.accounts[0]!.privateKey })
-    const node = new TxSender({ chain, account: chain.accounts[1]!.privateKey })
-    await deployer.write({ address: book.contracts.token, abi: token.abi, functionName: 'transfer', args: [node.address, 5000n * TOKEN] })
-    await node.write({
-      address: book.contracts.token,
-      abi: token.abi,
-      functionName: 'approve',
-      args: [book.contracts.nodeRegistry, 2n ** 255n],
-    })
-    await node.write({
-      address: book.contracts.nodeRegistry,
-      abi: nodeRegistry.abi,
-      functionName: 'register',
-      args: [Role.inference, 'http://node', 2000n * TOKEN],
-    })
+    await stakeInferenceNode(chain, book)
   })
 
   afterAll(async () => {

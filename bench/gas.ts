@@ -23,8 +23,9 @@ import {
   verityDomain,
 } from '@verity/contracts'
 import { assignedLeaves, bitmapOf } from '@verity/node'
+import { packTags, TAG_BYTES } from '@verity/protocol'
 import { tensorBytes, tensorsHash } from '@verity/runtime'
-import { type Address, encodeFunctionData, type Hex, keccak256, toHex } from 'viem'
+import { type Address, encodeFunctionData, type Hex, keccak256, slice, toHex } from 'viem'
 import { fingerprintLine } from '../scripts/docFingerprint.js'
 
 const TOKEN = 10n ** 18n
@@ -203,6 +204,12 @@ const fullBitmap = (count: number) =>
     const bits = Math.min(256, count - w * 256)
     return bits === 256 ? 2n ** 256n - 1n : (1n << BigInt(bits)) - 1n
   })
+/** One tag per receipt set, as random as real ones (calldata prices zero bytes lower). */
+const tagsFor = (bitmap: readonly bigint[]): Hex => {
+  let set = 0
+  for (const word of bitmap) for (let w = word; w > 0n; w >>= 1n) if (w & 1n) set++
+  return packTags(Array.from({ length: set }, (_, i) => slice(keccak256(toHex(`tag ${i}`)), 0, TAG_BYTES)))
+}
 const byAddress = (a: Address, b: Address) => (BigInt(a) < BigInt(b) ? -1 : 1)
 const senderOf = new Map(clients.map((c) => [c.address, c]))
 
@@ -239,7 +246,8 @@ async function settleBatch(count: number, clientCount: number, verifiers: TxSend
   })
   const batchId = await settlement.read.batchCount()
   let attest = 0n
-  for (const v of verifiers) attest += (await v.write({ ...s, functionName: 'attest', args: [batchId, fullBitmap(count)] })).gasUsed
+  for (const v of verifiers)
+    attest += (await v.write({ ...s, functionName: 'attest', args: [batchId, fullBitmap(count), tagsFor(fullBitmap(count))] })).gasUsed
   await chain.increaseTime(101)
   const attesters = verifiers.map((v) => v.address).sort(byAddress)
   // The node reveals its decoys' salt and finalizes in one transaction (decoys: docs/economics.md).
@@ -303,7 +311,11 @@ for (const [count, clientCount] of [
     args: [older.tree.root, count, BigInt(count) * fee, ++sequence, ''],
   })
   const olderId = await settlement.read.batchCount()
-  const attest = await verifierA!.write({ ...s, functionName: 'attest', args: [olderId, fullBitmap(count)] })
+  const attest = await verifierA!.write({
+    ...s,
+    functionName: 'attest',
+    args: [olderId, fullBitmap(count), tagsFor(fullBitmap(count))],
+  })
   await chain.increaseTime(101)
   const next = answered(count, clientCount, `next ${count} ${clientCount}`)
   const calls = [
@@ -368,6 +380,9 @@ for (const [count, clientCount] of [
   // challenge) and by its client holding the node's signature (an inclusion challenge).
   const withheld: Receipt = { ...published, client: client.address }
   batch.leaves[11] = withheld
+  // Leaf 15: a receipt with real (mnist-8-sized) outputs, which a lazy attester's guessed tag is refuted by.
+  const outputs = [Int16Array.from({ length: 10 }, (_, i) => 100 * i - 450)]
+  batch.leaves[15] = { ...batch.leaves[15]!, outputHash: tensorsHash(outputs) }
   const tree = buildBatchTree(
     batch.leaves.map((leaf) => hashReceipt(leaf, domain)),
     decoyCommitOf(SALT),
@@ -378,7 +393,26 @@ for (const [count, clientCount] of [
     'Settlement',
     'attest',
     '1,024 receipts (4-word bitmap), every leaf assigned (P = 100 %)',
-    await verifierA!.write({ ...s, functionName: 'attest', args: [batchId, fullBitmap(1024)] }),
+    await verifierA!.write({ ...s, functionName: 'attest', args: [batchId, fullBitmap(1024), tagsFor(fullBitmap(1024))] }),
+  )
+  const guessed = tagsFor(fullBitmap(1024))
+  await verifierB!.write({ ...s, functionName: 'attest', args: [batchId, fullBitmap(1024), guessed] })
+  record(
+    'Settlement',
+    'refuteAttestation',
+    'guessed tag of leaf 15 of 1,024 (11-element proof, 4-word bitmap, 1,024 tags), 10 output values hashed on-chain',
+    await node!.write({
+      ...s,
+      functionName: 'refuteAttestation',
+      args: [
+        batchId,
+        { verifier: verifierB!.address, bitmap: fullBitmap(1024), tags: guessed },
+        batch.leaves[15]!,
+        15,
+        tree.proof(15),
+        outputs.map((t) => toHex(tensorBytes(t))),
+      ],
+    }),
   )
   record(
     'Settlement',
@@ -460,7 +494,11 @@ for (const [count, clientCount] of [
     'Settlement',
     'slashAttester',
     'attested an overturned receipt',
-    await challenger!.write({ ...s, functionName: 'slashAttester', args: [batchId, 9, verifierA!.address, fullBitmap(1024)] }),
+    await challenger!.write({
+      ...s,
+      functionName: 'slashAttester',
+      args: [batchId, 9, verifierA!.address, fullBitmap(1024), tagsFor(fullBitmap(1024))],
+    }),
   )
   await chain.increaseTime(201)
   record(
@@ -512,7 +550,11 @@ const sampled: { receipts: number; assigned: number; gas: bigint; anchor: bigint
     if (!chosen) throw new Error(`no verifier assigned a leaf of the sampled batch of ${count}`)
     // The seed anchored first, so the row shows the selection check alone.
     const anchor = await challenger!.write({ ...s2, functionName: 'anchorSeed', args: [batchId] })
-    const attest = await chosen.v.write({ ...s2, functionName: 'attest', args: [batchId, bitmapOf(chosen.leaves, count)] })
+    const attest = await chosen.v.write({
+      ...s2,
+      functionName: 'attest',
+      args: [batchId, bitmapOf(chosen.leaves, count), tagsFor(bitmapOf(chosen.leaves, count))],
+    })
     sampled.push({ receipts: count, assigned: chosen.leaves.length, gas: attest.gasUsed, anchor: anchor.gasUsed })
     record('Settlement', 'attest', `${count} receipts, ${chosen.leaves.length} drawn (q = 1/3), seed already anchored`, attest)
     if (count === 8) record('Settlement', 'anchorSeed', 'first read of the commit block hash', anchor)

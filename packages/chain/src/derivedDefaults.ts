@@ -20,12 +20,12 @@ export const DERIVED_DEFAULTS = {
   maxRateBps: 5_000,
   /** Decoys (forced errors): 1 % of a batch's leaves. */
   decoyRateBps: 100,
-  decoyRewardFees: 476,
-  attesterSlashFees: 15_818,
-  receiptSlashFees: 5_700,
-  verifierShareBps: 4_094,
+  decoyRewardFees: 475,
+  attesterSlashFees: 16_413,
+  receiptSlashFees: 5_695,
+  verifierShareBps: 4_250,
   bountyBps: 5_000,
-  challengeBondFees: 2_410,
+  challengeBondFees: 2_400,
   /** Bond of a data challenge: the node's gas to answer one (`publishReceipt`, measured), so answering earns nothing. */
   dataChallengeBondFees: 177,
   challengeWindow: 3_600,

@@ -15,6 +15,7 @@ import {
 import { keccak256, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { expect } from 'vitest'
+import { guessedTags } from '../../contracts/test/guessedTags.js'
 import { type Chain, ContractRevertError, deployVerity, devAccounts, TxSender, verityContracts } from '../src/index.js'
 
 const TOKEN = 10n ** 18n
@@ -130,7 +131,7 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
   }
   expect(await settlement.read.verifyReceipt([batchId, receipts[0]!, 1, tree.proof(0)])).toBe(false)
 
-  await verifier.write({ ...s, functionName: 'attest', args: [batchId, [0b111n]] })
+  await verifier.write({ ...s, functionName: 'attest', args: [batchId, [0b111n], guessedTags([0b111n])] })
   const early = await node.write({ ...s, functionName: 'finalize', args: [batchId, [verifier.address]] }).catch((e: unknown) => e)
   expect(early).toBeInstanceOf(ContractRevertError)
   expect((early as ContractRevertError).errorName).toBe('ChallengeWindowOpen')
@@ -164,7 +165,7 @@ export async function runSettlementFlow(chain: Chain): Promise<void> {
     functionName: 'commitBatch',
     args: [nextTree.root, 1, fee, 2, 'http://node-a/v1/batches/2'],
   })
-  await verifier.write({ ...s, functionName: 'attest', args: [2n, [1n]] })
+  await verifier.write({ ...s, functionName: 'attest', args: [2n, [1n], guessedTags([1n])] })
   await chain.increaseTime(61)
   await node.write({ ...s, functionName: 'revealDecoys', args: [2n, NO_DECOYS_SALT, nextTree.receiptsRoot] })
   await client.write({ ...s, functionName: 'finalize', args: [2n, [verifier.address]] })

@@ -178,7 +178,11 @@ contract Settlement is SettlementBase, Multicall {
     ///         block's hash, so the node could not predict it and the verifier cannot choose it) but for
     ///         the leaves the caller challenged (a decoy or a wrong output found, data unavailable); a
     ///         verifier with an empty selection has nothing to attest and is not paid.
-    function attest(uint256 batchId, uint256[] calldata bitmap) external {
+    ///         `tags` holds, per receipt set, in receipt order, its execution tag (`SettlementChallenges._executionTag`): a
+    ///         value only a party that knows the receipt's outputs can compute, which the node and
+    ///         clients keep to themselves (verifiers get inputs, never outputs). A wrong tag shows the
+    ///         verifier attested without executing: anyone with the outputs can `refuteAttestation`.
+    function attest(uint256 batchId, uint256[] calldata bitmap, bytes calldata tags) external {
         // INVARIANT: only staked verifiers attest.
         if (!nodes.isActive(msg.sender, NodeRegistry.Role.Verifier)) revert NotActiveVerifier(msg.sender);
         BatchRecord storage batch = _batches[batchId];
@@ -192,12 +196,14 @@ contract Settlement is SettlementBase, Multicall {
         if (_attestations[batchId][msg.sender] != 0) revert AlreadyAttested(batchId, msg.sender);
         uint256 receipts = Bitmap.countSet(bitmap, batch.count);
         if (receipts == 0) revert EmptyAttestation();
+        // INVARIANT: an attestation carries one execution tag per receipt it sets (`refuteAttestation`).
+        if (tags.length != receipts * TAG_BYTES) revert TagsLength(receipts * TAG_BYTES, tags.length);
         // INVARIANT: a verifier attests every leaf assigned to it that it did not challenge, or nothing:
         // it cannot pick the receipts it knows are right (its own, or those of paying clients).
         _checkSelectionCovered(batchId, batch.count, receipts, bitmap);
-        _attestations[batchId][msg.sender] = _bitmapKey(bitmap);
+        _attestations[batchId][msg.sender] = _attestationKey(bitmap, tags);
         batch.attesters += 1;
-        emit Attested(batchId, msg.sender, uint32(receipts), bitmap);
+        emit Attested(batchId, msg.sender, uint32(receipts), bitmap, tags);
     }
 
     /// @notice Reads and stores the batch's selection seed (its commit block's hash) — permissionless,

@@ -192,10 +192,18 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     /// @notice The game that decides challenges, bound once after deployment.
     IDisputeGame public disputeGame;
 
+    /// @notice An attestation as its verifier sent it (`attest`), named in a refutation.
+    struct AttestationRef {
+        address verifier;
+        uint256[] bitmap;
+        bytes tags;
+    }
+
     uint256 public batchCount;
     uint256 public challengeCount;
     mapping(uint256 batchId => BatchRecord) internal _batches;
-    /// @dev keccak256 of the attested bitmap with its lowest bit set (never zero); ATTESTER_SLASHED once slashed.
+    /// @dev keccak256 of the attested bitmap and execution tags with its lowest bit set (never zero);
+    ///      ATTESTER_SLASHED once slashed.
     mapping(uint256 batchId => mapping(address verifier => bytes32)) internal _attestations;
     mapping(address client => Escrow) internal _escrows;
     mapping(uint256 challengeId => Challenge) internal _challenges;
@@ -228,6 +236,8 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     mapping(uint256 batchId => mapping(uint256 leaf => mapping(address challenger => bool))) internal _challengedBy;
 
     bytes32 internal constant ATTESTER_SLASHED = bytes32(uint256(2));
+    /// @notice Bytes of one execution tag: an attestation carries one per receipt it sets.
+    uint256 public constant TAG_BYTES = 8;
 
     event Deposited(address indexed client, address indexed from, uint256 amount, uint256 balance);
     event WithdrawalRequested(address indexed client, uint256 amount, uint64 readyAt);
@@ -245,7 +255,11 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     event Redeemed(
         address indexed client, address indexed node, uint256 channelTotal, uint256 debited, uint256 shortfall, uint256 toVerifiers
     );
-    event Attested(uint256 indexed batchId, address indexed verifier, uint32 receipts, uint256[] bitmap);
+    /// @notice `tags` holds one execution tag (`TAG_BYTES`) per receipt `bitmap` sets, in receipt order.
+    event Attested(uint256 indexed batchId, address indexed verifier, uint32 receipts, uint256[] bitmap, bytes tags);
+    /// @notice `verifier`'s tag for receipt `receiptIndex` was shown wrong from the receipt's outputs:
+    ///         it attested a receipt it had not executed (slashed, see `AttesterSlashed`).
+    event ExecutionTagRefuted(uint256 indexed batchId, address indexed verifier, uint32 receiptIndex, address by);
     event AttesterSlashed(uint256 indexed batchId, address indexed verifier, uint32 receiptIndex, uint256 slashed, address by);
     event DataChallenged(uint256 indexed challengeId, uint256 indexed batchId, uint32 receiptIndex, uint64 deadline);
     event DataPublished(uint256 indexed challengeId, uint256 indexed batchId, bytes32 requestHash, bytes[] inputs);
@@ -314,6 +328,8 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     error ChallengeWindowClosed(uint256 batchId, uint64 endedAt);
     error AlreadyAttested(uint256 batchId, address verifier);
     error EmptyAttestation();
+    error TagsLength(uint256 expected, uint256 found);
+    error TagCorrect(uint256 batchId, address verifier, uint32 receiptIndex);
     error AttestersMismatch(uint256 expected, uint256 found);
     error AttestersNotSorted(uint256 index);
     error NotAnAttester(uint256 batchId, address account);
@@ -500,8 +516,9 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         if (batch.openChallenges == 0) batch.status = BatchStatus.Committed;
     }
 
-    function _bitmapKey(uint256[] calldata bitmap) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked(bitmap)) | bytes32(uint256(1));
+    /// @dev What `_attestations` records of an attestation: its bitmap and tags, never zero.
+    function _attestationKey(uint256[] calldata bitmap, bytes calldata tags) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(keccak256(abi.encodePacked(bitmap)), keccak256(tags))) | bytes32(uint256(1));
     }
 
     /// @dev EIP-712 digest of a receipt: the message the node signs and the leaf of the batch tree.

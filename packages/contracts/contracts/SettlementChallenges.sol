@@ -214,19 +214,91 @@ contract SettlementChallenges is SettlementBase {
     }
 
     /// @notice Slashes `verifier` for having attested receipt `receiptIndex`, which was overturned:
-    ///         `bitmap` is the attestation it sent (checked against the one recorded). Once per
-    ///         verifier per batch; the caller gets `bountyBps` of the slash, the rest is burned.
-    function slashAttester(uint256 batchId, uint32 receiptIndex, address verifier, uint256[] calldata bitmap)
+    ///         `bitmap` and `tags` are the attestation it sent (checked against the one recorded). Once
+    ///         per verifier per batch; the caller gets `bountyBps` of the slash, the rest is burned.
+    function slashAttester(uint256 batchId, uint32 receiptIndex, address verifier, uint256[] calldata bitmap, bytes calldata tags)
         external delegated
         nonReentrant
         returns (uint256 slashed)
     {
         if (!_overturned[batchId][receiptIndex]) revert NotOverturned(batchId, receiptIndex);
+        _checkAttested(batchId, receiptIndex, verifier, bitmap, tags);
+        slashed = _slashAttester(batchId, receiptIndex, verifier);
+    }
+
+    /// @notice Refutes an attestation (`attestation`: its verifier, and the bitmap and tags it sent) by the outputs of
+    ///         one receipt it set: `receipt` is leaf `receiptIndex` of the batch (`proof`), `outputs`
+    ///         (the output tensors' canonical bytes) hash to its `outputHash`, and the tag the verifier
+    ///         gave for it is not their execution tag (`_executionTag`) — it attested a receipt it had not executed.
+    ///         The verifier is slashed `attesterSlash` as for an overturned receipt (once per batch) and
+    ///         is not paid for the batch; the caller (the node or a client, who know the outputs) gets
+    ///         `bountyBps` of the slash.
+    function refuteAttestation(
+        uint256 batchId,
+        AttestationRef calldata attestation,
+        Receipt calldata receipt,
+        uint32 receiptIndex,
+        bytes32[] calldata proof,
+        bytes[] calldata outputs
+    ) external delegated nonReentrant returns (uint256 slashed) {
+        address verifier = attestation.verifier;
+        _checkAttested(batchId, receiptIndex, verifier, attestation.bitmap, attestation.tags);
+        _provenLeaf(batchId, receipt, receiptIndex, proof);
+        bytes8 claimed = _tagOf(attestation.bitmap, attestation.tags, receiptIndex);
+        _checkTagWrong(batchId, verifier, receiptIndex, receipt.outputHash, claimed, outputs);
+        slashed = _slashAttester(batchId, receiptIndex, verifier);
+        emit ExecutionTagRefuted(batchId, verifier, receiptIndex, msg.sender);
+    }
+
+    /// @dev The tag an attestation gave receipt `receiptIndex` (which its bitmap sets).
+    function _tagOf(uint256[] calldata bitmap, bytes calldata tags, uint32 receiptIndex) private pure returns (bytes8) {
+        uint256 at = Bitmap.rank(bitmap, receiptIndex) * TAG_BYTES;
+        return bytes8(tags[at:at + TAG_BYTES]);
+    }
+
+    /// @dev Reverts unless `outputs` are the receipt's (they hash to `committed`) and `claimed` is not
+    ///      their execution tag for `verifier`.
+    function _checkTagWrong(
+        uint256 batchId,
+        address verifier,
+        uint32 receiptIndex,
+        bytes32 committed,
+        bytes8 claimed,
+        bytes[] calldata outputs
+    ) private view {
+        bytes32 outputHash = inputHasher.tensorsHash(outputs);
+        if (outputHash != committed) revert DataMismatch(committed, outputHash);
+        // INVARIANT: an attestation whose tag is right for the receipt's outputs cannot be refuted.
+        if (claimed == _executionTag(keccak256(abi.encode(outputs)), verifier, batchId, receiptIndex)) {
+            revert TagCorrect(batchId, verifier, receiptIndex);
+        }
+    }
+
+    /// @dev The execution tag of a receipt for `verifier`: the first `TAG_BYTES` of
+    ///         keccak256(abi.encode(secret, verifier, batchId, receiptIndex)), where `secret` is
+    ///         keccak256(abi.encode(outputs)) of the receipt's output tensors' canonical bytes — not
+    ///         derivable from the committed `outputHash` (a sha256 tree of the same bytes).
+    function _executionTag(bytes32 secret, address verifier, uint256 batchId, uint32 receiptIndex) private pure returns (bytes8) {
+        return bytes8(keccak256(abi.encode(secret, verifier, batchId, receiptIndex)));
+    }
+
+    /// @dev Reverts unless `verifier`'s recorded, unslashed attestation of the batch is (`bitmap`,
+    ///      `tags`) and sets `receiptIndex`.
+    function _checkAttested(uint256 batchId, uint32 receiptIndex, address verifier, uint256[] calldata bitmap, bytes calldata tags)
+        private
+        view
+    {
         bytes32 record = _attestations[batchId][verifier];
         // INVARIANT: an attestation is a staked claim on each receipt it sets.
-        if (record == 0 || record == ATTESTER_SLASHED || record != _bitmapKey(bitmap) || !Bitmap.isSet(bitmap, receiptIndex)) {
+        if (
+            record == 0 || record == ATTESTER_SLASHED || record != _attestationKey(bitmap, tags) || !Bitmap.isSet(bitmap, receiptIndex)
+        ) {
             revert NotAttested(batchId, verifier, receiptIndex);
         }
+    }
+
+    /// @dev Slashes an attester once for the batch: `bountyBps` to the caller, the rest burned.
+    function _slashAttester(uint256 batchId, uint32 receiptIndex, address verifier) private returns (uint256 slashed) {
         _attestations[batchId][verifier] = ATTESTER_SLASHED;
         slashed = nodes.slash(verifier, NodeRegistry.Role.Verifier, attesterSlash, address(this));
         uint256 bounty = (slashed * bountyBps) / BPS;

@@ -14,6 +14,7 @@ import {
   treeOf,
   type Voucher,
 } from './fixture.js'
+import { guessedTags } from './guessedTags.js'
 
 /**
  * Fuzz tests of the Settlement and NodeRegistry arithmetic on the embedded EVM, each against a
@@ -778,7 +779,9 @@ describe('exposure stays within stake; finalize pays attesters from the pot', ()
             const verifier = r.pick(verifiers)
             log.push(`attest ${batch.id} by ${verifiers.indexOf(verifier)}`)
             const bitmap = randomBitmap(r, batch.count)
-            const outcome = await clock.send(() => verifier.write({ ...s, functionName: 'attest', args: [batch.id, bitmap] }))
+            const outcome = await clock.send(() =>
+              verifier.write({ ...s, functionName: 'attest', args: [batch.id, bitmap, guessedTags(bitmap)] }),
+            )
             const endsAt = batch.committedAt + WINDOW
             if (clock.now >= endsAt) expectOutcome(outcome, { error: 'ChallengeWindowClosed', args: [batch.id, BigInt(endsAt)] }, where())
             else if (batch.attesters.includes(verifier.address))

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bitmapOf } from '../../node/src/selection.js'
 import { settlementAbi } from '../src/index.js'
 import { deployFixture, expectRevert, type Fixture, forgedReceipts, registerOperator, TOKEN, treeOf } from './fixture.js'
+import { guessedTags } from './guessedTags.js'
 
 // Forced errors on-chain: a node commits its decoys' salt, reveals it after the window; a verifier
 // that attested a decoy is slashed, a missing decoy slashes the node; finalize needs the reveal.
@@ -47,8 +48,11 @@ describe('Settlement: decoys (forced errors)', () => {
     // Every leaf is assigned to both (minSampleRateBps 10,000): the honest verifier re-executes decoy 0,
     // finds it wrong and does not attest; a cherry-picked bitmap (the receipt at decoy 1 only) is refused.
     const honestBitmap = bitmapOf([d1!.position], 8)
-    await lazy!.write({ ...s(), functionName: 'attest', args: [1n, lazyBitmap] })
-    await expectRevert(honest!.write({ ...s(), functionName: 'attest', args: [1n, honestBitmap] }), 'SelectionNotCovered')
+    await lazy!.write({ ...s(), functionName: 'attest', args: [1n, lazyBitmap, guessedTags(lazyBitmap)] })
+    await expectRevert(
+      honest!.write({ ...s(), functionName: 'attest', args: [1n, honestBitmap, guessedTags(honestBitmap)] }),
+      'SelectionNotCovered',
+    )
     // Hidden while verifiers can still attest.
     await expectRevert(node!.write({ ...s(), functionName: 'revealDecoys', args: [1n, SALT, tree.receiptsRoot] }), 'ChallengeWindowOpen')
     await f.chain.increaseTime(101)
@@ -59,7 +63,7 @@ describe('Settlement: decoys (forced errors)', () => {
     )
     await node!.write({ ...s(), functionName: 'revealDecoys', args: [1n, SALT, tree.receiptsRoot] })
     await expectRevert(
-      other!.write({ ...s(), functionName: 'slashAttester', args: [1n, d0!.position, lazy!.address, lazyBitmap] }),
+      other!.write({ ...s(), functionName: 'slashAttester', args: [1n, d0!.position, lazy!.address, lazyBitmap, guessedTags(lazyBitmap)] }),
       'NotOverturned',
     )
     // Decoy 0 is there: it counts as overturned, so its attester is slashed (the caller takes the bounty).
@@ -69,7 +73,11 @@ describe('Settlement: decoys (forced errors)', () => {
       'AlreadyOverturned',
     )
     const claimBefore = await read<bigint>('claimable', [other!.address])
-    await other!.write({ ...s(), functionName: 'slashAttester', args: [1n, d0!.position, lazy!.address, lazyBitmap] })
+    await other!.write({
+      ...s(),
+      functionName: 'slashAttester',
+      args: [1n, d0!.position, lazy!.address, lazyBitmap, guessedTags(lazyBitmap)],
+    })
     expect((await read<bigint>('claimable', [other!.address])) - claimBefore).toBe(10n * TOKEN)
     // Decoy 1 is missing: the node is slashed its receipt slash; the honest verifier (it did not attest) is not slashable.
     const stake = async () =>
@@ -85,7 +93,11 @@ describe('Settlement: decoys (forced errors)', () => {
     await other!.write({ ...s(), functionName: 'proveDecoy', args: [1n, 1, SALT, receipts[d1!.position]!, tree.proof(d1!.position)] })
     expect(before - (await stake())).toBe(10n * TOKEN)
     await expectRevert(
-      other!.write({ ...s(), functionName: 'slashAttester', args: [1n, d1!.position, honest!.address, honestBitmap] }),
+      other!.write({
+        ...s(),
+        functionName: 'slashAttester',
+        args: [1n, d1!.position, honest!.address, honestBitmap, guessedTags(honestBitmap)],
+      }),
       'NotOverturned',
     )
     // Finalize now settles; the slashed attester is not paid.

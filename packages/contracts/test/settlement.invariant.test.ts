@@ -16,6 +16,7 @@ import {
   treeOf,
   type Voucher,
 } from './fixture.js'
+import { guessedTags } from './guessedTags.js'
 
 /**
  * Invariants of the money rules under random sequences of every state-changing action — clients
@@ -195,7 +196,7 @@ describe('Settlement invariants under random action sequences', () => {
           if (!b) return SKIP
           const verifier = pick(verifiers)
           const bits = BigInt(1 + int(2 ** b.receipts.length - 1))
-          record(await verifier.write({ ...s, functionName: 'attest', args: [b.id, [bits]] }))
+          record(await verifier.write({ ...s, functionName: 'attest', args: [b.id, [bits], guessedTags([bits])] }))
           attesters.set(b.id, [...(attesters.get(b.id) ?? []), verifier.address])
         },
         finalize: async () => {
@@ -355,7 +356,13 @@ describe('Settlement invariants under random action sequences', () => {
             await challenger.write({
               ...s,
               functionName: 'slashAttester',
-              args: [b.id, index, pick(list), [BigInt(1 + int(2 ** b.receipts.length - 1))]],
+              args: [
+                b.id,
+                index,
+                pick(list),
+                [BigInt(1 + int(2 ** b.receipts.length - 1))],
+                guessedTags([BigInt(1 + int(2 ** b.receipts.length - 1))]),
+              ],
             }),
           )
         },

@@ -19,6 +19,7 @@ import {
   treeOf,
   type Voucher,
 } from './fixture.js'
+import { guessedTags } from './guessedTags.js'
 
 let f: Fixture
 let snapshot: Hex
@@ -272,34 +273,43 @@ describe('Settlement: attest and finalize', () => {
     const { batchId } = await commit((await vouchers(4)).map((v) => v.receipt))
     // Every leaf is assigned to every verifier in this deployment (minSampleRateBps 10,000): a bitmap
     // that leaves one out is refused, naming it.
-    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b1011n]] }), 'SelectionNotCovered', [
-      batchId,
-      sender(2).address,
-      2n,
-    ])
-    const result = await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b1111n]] })
+    await expectRevert(
+      sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b1011n], guessedTags([0b1011n])] }),
+      'SelectionNotCovered',
+      [batchId, sender(2).address, 2n],
+    )
+    const result = await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b1111n], guessedTags([0b1111n])] })
     expect(events(result, 'Attested')[0]).toMatchObject({ receipts: 4, bitmap: [0b1111n] })
     expect(await read().hasAttested([batchId, sender(2).address])).toBe(true)
     expect(await read().hasAttested([batchId, sender(3).address])).toBe(false)
     expect((await read().getBatch([batchId])).attesters).toBe(1)
-    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n]] }), 'AlreadyAttested')
+    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n], guessedTags([1n])] }), 'AlreadyAttested')
   })
 
   it('test_attest_nonVerifier_reverts', async () => {
     await setup()
     const { batchId } = await commit((await vouchers(4)).map((v) => v.receipt))
-    await expectRevert(sender(OTHER).write({ ...s(), functionName: 'attest', args: [batchId, [1n]] }), 'NotActiveVerifier', [
-      sender(OTHER).address,
-    ])
+    await expectRevert(
+      sender(OTHER).write({ ...s(), functionName: 'attest', args: [batchId, [1n], guessedTags([1n])] }),
+      'NotActiveVerifier',
+      [sender(OTHER).address],
+    )
   })
 
   it('test_attest_badBitmapOrBatch_reverts', async () => {
     await setup()
     const { batchId } = await commit((await vouchers(4)).map((v) => v.receipt))
-    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [99n, [1n]] }), 'UnknownBatch')
-    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n, 1n]] }), 'BitmapLength', [1n, 2n])
-    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b10000n]] }), 'BitmapOutOfRange')
-    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0n]] }), 'EmptyAttestation')
+    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [99n, [1n], guessedTags([1n])] }), 'UnknownBatch')
+    await expectRevert(
+      sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n, 1n], guessedTags([1n, 1n])] }),
+      'BitmapLength',
+      [1n, 2n],
+    )
+    await expectRevert(
+      sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b10000n], guessedTags([0b10000n])] }),
+      'BitmapOutOfRange',
+    )
+    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0n], guessedTags([0n])] }), 'EmptyAttestation')
   })
 
   it('test_attest_afterWindow_reverts', async () => {
@@ -307,10 +317,11 @@ describe('Settlement: attest and finalize', () => {
     const { batchId } = await commit((await vouchers(2)).map((v) => v.receipt))
     const { committedAt } = await read().getBatch([batchId])
     await f.chain.increaseTime(WINDOW)
-    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n]] }), 'ChallengeWindowClosed', [
-      batchId,
-      BigInt(committedAt) + BigInt(WINDOW),
-    ])
+    await expectRevert(
+      sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n], guessedTags([1n])] }),
+      'ChallengeWindowClosed',
+      [batchId, BigInt(committedAt) + BigInt(WINDOW)],
+    )
   })
 
   it('test_finalize_duringWindow_reverts_afterWindow_paysAttestersFromPot_succeeds', async () => {
@@ -323,8 +334,8 @@ describe('Settlement: attest and finalize', () => {
     expect(await read().verificationPot([1])).toBe(pot)
 
     const { batchId, feeTotal } = await commit((await vouchers(2, sender(NODE).address, 4)).map((v) => v.receipt))
-    await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b11n]] })
-    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [0b11n]] })
+    await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [0b11n], guessedTags([0b11n])] })
+    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [0b11n], guessedTags([0b11n])] })
     const attesters = sortAddresses([sender(2).address, sender(3).address])
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, attesters] }), 'ChallengeWindowOpen')
     await f.chain.increaseTime(WINDOW + 1)
@@ -357,7 +368,10 @@ describe('Settlement: attest and finalize', () => {
     expect((await read().getBatch([batchId])).status).toBe(BatchStatus.finalized)
     expect(await read().exposureOf([sender(NODE).address])).toEqual({ commits: 2, openReceipts: 0 })
     await expectRevert(sender(OTHER).write({ ...s(), functionName: 'finalize', args: [batchId, attesters] }), 'BatchAlreadyFinalized')
-    await expectRevert(sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n]] }), 'BatchAlreadyFinalized')
+    await expectRevert(
+      sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [1n], guessedTags([1n])] }),
+      'BatchAlreadyFinalized',
+    )
   })
 
   it('test_finalize_potShort_paysWhatThePotHolds_succeeds', async () => {
@@ -367,8 +381,8 @@ describe('Settlement: attest and finalize', () => {
     await redeem(paid[0]!, first, 0)
     const pot = (fee * 1000n) / 10_000n
     const { batchId } = await commit(forgedReceipts(50, { node: sender(NODE).address, client: sender(CLIENT).address, fee }))
-    await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [(1n << 50n) - 1n]] })
-    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [(1n << 50n) - 1n]] })
+    await sender(2).write({ ...s(), functionName: 'attest', args: [batchId, [(1n << 50n) - 1n], guessedTags([(1n << 50n) - 1n])] })
+    await sender(3).write({ ...s(), functionName: 'attest', args: [batchId, [(1n << 50n) - 1n], guessedTags([(1n << 50n) - 1n])] })
     await finalizeAfterWindow(batchId, [sender(2).address, sender(3).address])
     expect(await read().claimable([sender(2).address])).toBe(pot / 2n)
     expect(await read().claimable([sender(3).address])).toBe(pot / 2n)
@@ -1017,10 +1031,14 @@ describe('Settlement: slashAttester', () => {
     const vs = await vouchers(3)
     const batch = await commit(vs.map((v) => v.receipt))
     // Both attest every receipt (all are assigned to both in this deployment).
-    await sender(2).write({ ...s(), functionName: 'attest', args: [batch.batchId, [0b111n]] })
-    await sender(3).write({ ...s(), functionName: 'attest', args: [batch.batchId, [0b111n]] })
+    await sender(2).write({ ...s(), functionName: 'attest', args: [batch.batchId, [0b111n], guessedTags([0b111n])] })
+    await sender(3).write({ ...s(), functionName: 'attest', args: [batch.batchId, [0b111n], guessedTags([0b111n])] })
     const slash = (index: number, verifier: number, bitmap: bigint[]) =>
-      sender(OTHER).write({ ...s(), functionName: 'slashAttester', args: [batch.batchId, index, sender(verifier).address, bitmap] })
+      sender(OTHER).write({
+        ...s(),
+        functionName: 'slashAttester',
+        args: [batch.batchId, index, sender(verifier).address, bitmap, guessedTags(bitmap)],
+      })
     await expectRevert(slash(1, 2, [0b111n]), 'NotOverturned', [batch.batchId, 1])
     await challengeData(batch, 1)
     await f.chain.increaseTime(RESPONSE)

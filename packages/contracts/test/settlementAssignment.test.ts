@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assignedLeaves, bitmapOf, type SamplingPolicy, samplingRateBps, selectionDraws } from '../../node/src/selection.js'
 import { settlementAbi } from '../src/index.js'
 import { deployFixture, expectRevert, type Fixture, forgedReceipts, registerOperator, TOKEN, treeOf } from './fixture.js'
+import { guessedTags } from './guessedTags.js'
 
 // Verifiable assignment: at commit the contract fixes the node's sampling rate P and the number of
 // verifiers V; the commit block's hash seeds each verifier's selection; `attest` refuses a bitmap that
@@ -167,7 +168,12 @@ describe('Settlement: verifiable assignment', () => {
       // The subset it "knows" is right: every assigned leaf but the first.
       const cherry = bitmapOf(mine.slice(1), 16)
       const refused = await revertOf(
-        wallet.writeContract({ ...s(), functionName: 'attest', args: [batch.batchId, cherry], chain: f.chain.publicClient.chain }),
+        wallet.writeContract({
+          ...s(),
+          functionName: 'attest',
+          args: [batch.batchId, cherry, guessedTags(cherry)],
+          chain: f.chain.publicClient.chain,
+        }),
       )
       expect(refused).toEqual({ errorName: 'SelectionNotCovered', args: [batch.batchId, account.address, BigInt(mine[0]!)] })
       // Also refused: the complement of its selection (every leaf it was not assigned).
@@ -177,7 +183,7 @@ describe('Settlement: verifiable assignment', () => {
           wallet.writeContract({
             ...s(),
             functionName: 'attest',
-            args: [batch.batchId, bitmapOf(others, 16)],
+            args: [batch.batchId, bitmapOf(others, 16), guessedTags(bitmapOf(others, 16))],
             chain: f.chain.publicClient.chain,
           }),
         )
@@ -188,7 +194,7 @@ describe('Settlement: verifiable assignment', () => {
       const hash = await wallet.writeContract({
         ...s(),
         functionName: 'attest',
-        args: [batch.batchId, bitmapOf([...mine, ...others.slice(0, 1)], 16)],
+        args: [batch.batchId, bitmapOf([...mine, ...others.slice(0, 1)], 16), guessedTags(bitmapOf([...mine, ...others.slice(0, 1)], 16))],
         chain: f.chain.publicClient.chain,
       })
       expect((await f.chain.publicClient.waitForTransactionReceipt({ hash })).status).toBe('success')
@@ -222,6 +228,12 @@ describe('Settlement: verifiable assignment', () => {
                 theirs.filter((i) => i !== shared),
                 16,
               ),
+              guessedTags(
+                bitmapOf(
+                  theirs.filter((i) => i !== shared),
+                  16,
+                ),
+              ),
             ],
           }),
           'SelectionNotCovered',
@@ -235,6 +247,12 @@ describe('Settlement: verifiable assignment', () => {
             bitmapOf(
               mine.filter((i) => i !== shared),
               16,
+            ),
+            guessedTags(
+              bitmapOf(
+                mine.filter((i) => i !== shared),
+                16,
+              ),
             ),
           ],
         })
@@ -251,10 +269,11 @@ describe('Settlement: verifiable assignment', () => {
         const [assignment] = await read<[{ rateBps: number; verifiers: number }, Hex]>('assignmentOf', [batch.batchId])
         const idle = verifiers.find((v) => assignedLeaves(batch.blockHash, v.address, batch.batchId, 1, assignment).length === 0)
         if (!idle) continue
-        await expectRevert(idle.write({ ...s(), functionName: 'attest', args: [batch.batchId, [1n]] }), 'EmptySelection', [
-          batch.batchId,
-          idle.address,
-        ])
+        await expectRevert(
+          idle.write({ ...s(), functionName: 'attest', args: [batch.batchId, [1n], guessedTags([1n])] }),
+          'EmptySelection',
+          [batch.batchId, idle.address],
+        )
         return
       }
       throw new Error('no verifier had an empty selection in 20 batches')
@@ -291,12 +310,15 @@ describe('Settlement: verifiable assignment', () => {
         late.batchId,
         late.blockNumber,
       ])
-      await expectRevert(verifiers[0]!.write({ ...s(), functionName: 'attest', args: [late.batchId, [15n]] }), 'SeedExpired')
+      await expectRevert(
+        verifiers[0]!.write({ ...s(), functionName: 'attest', args: [late.batchId, [15n], guessedTags([15n])] }),
+        'SeedExpired',
+      )
       const [assignment, seed] = await read<[{ rateBps: number; verifiers: number }, Hex]>('assignmentOf', [anchored.batchId])
       expect(seed).toBe(anchored.blockHash)
       const v = verifiers.find((x) => assignedLeaves(seed, x.address, anchored.batchId, 4, assignment).length > 0)
       if (v) {
-        const result = await v.write({ ...s(), functionName: 'attest', args: [anchored.batchId, [15n]] })
+        const result = await v.write({ ...s(), functionName: 'attest', args: [anchored.batchId, [15n], guessedTags([15n])] })
         expect(result.receipt.status).toBe('success')
       }
     })
@@ -323,7 +345,7 @@ describe('Settlement: verifiable assignment', () => {
         const hash = await wallet.writeContract({
           ...s(),
           functionName: 'attest',
-          args: [batch.batchId, bitmap],
+          args: [batch.batchId, bitmap, guessedTags(bitmap)],
           chain: f.chain.publicClient.chain,
         })
         expect((await f.chain.publicClient.waitForTransactionReceipt({ hash })).status).toBe('success')
@@ -338,7 +360,7 @@ describe('Settlement: verifiable assignment', () => {
         const slashed = await prover.write({
           ...s(),
           functionName: 'slashAttester',
-          args: [batch.batchId, d0!.position, account.address, bitmap],
+          args: [batch.batchId, d0!.position, account.address, bitmap, guessedTags(bitmap)],
         })
         const [event] = parseEventLogs({ abi: settlementAbi, eventName: 'AttesterSlashed', logs: slashed.receipt.logs })
         expect(event!.args).toMatchObject({

@@ -15,6 +15,7 @@ import {
   TOKEN,
   treeOf,
 } from './fixture.js'
+import { guessedTags } from './guessedTags.js'
 
 /**
  * Differential test of `src/settlementRules.ts` against `Settlement.sol`: random cases run through the
@@ -104,7 +105,7 @@ describe('settlementRules ≡ Settlement.sol', () => {
       const v0 = await signVoucher(f, { signer: client, node: node.address, seed: 100 * n, channelTotal: fee0, fee: fee0 })
       const a = treeOf(f, [v0.receipt])
       await node.write({ ...s(), functionName: 'commitBatch', args: [a.tree.root, 1, a.feeTotal, 1, 'http://n/a'] })
-      await senders[VERIFIERS[0]!]!.write({ ...s(), functionName: 'attest', args: [1n, [1n]] })
+      await senders[VERIFIERS[0]!]!.write({ ...s(), functionName: 'attest', args: [1n, [1n], guessedTags([1n])] })
       await f.chain.increaseTime(WINDOW + 1)
       await other.write({ ...s(), functionName: 'finalize', args: [1n, [senders[VERIFIERS[0]!]!.address]] })
       const redeemed = await node.write({
@@ -126,7 +127,7 @@ describe('settlementRules ≡ Settlement.sol', () => {
       const bitmaps = VERIFIERS.map((_, i) => (i === 0 || rand() < 0.5 ? 3 : 0))
       for (const [i, v] of VERIFIERS.entries()) {
         const bitmap = BigInt(bitmaps[i]!) & 3n
-        if (bitmap !== 0n) await senders[v]!.write({ ...s(), functionName: 'attest', args: [2n, [bitmap]] })
+        if (bitmap !== 0n) await senders[v]!.write({ ...s(), functionName: 'attest', args: [2n, [bitmap], guessedTags([bitmap])] })
       }
       // Receipt 0 of B is overturned: its data is not published in time.
       const nodeStake = await stakeOf(node.address, Role.inference)
@@ -151,7 +152,11 @@ describe('settlementRules ≡ Settlement.sol', () => {
       for (const x of attesters) {
         if ((x.bitmap & 1n) === 0n) continue
         const stake = await stakeOf(x.sender.address, Role.verifier)
-        const result = await other.write({ ...s(), functionName: 'slashAttester', args: [2n, 0, x.sender.address, [x.bitmap]] })
+        const result = await other.write({
+          ...s(),
+          functionName: 'slashAttester',
+          args: [2n, 0, x.sender.address, [x.bitmap], guessedTags([x.bitmap])],
+        })
         const e = eventArgs(result, 'AttesterSlashed')[0]!
         expect(e.slashed, where).toBe(slashSplit(ATTESTER_SLASH, stake, BOUNTY).slashed)
         slashed.add(x.sender.address)

@@ -14,8 +14,10 @@ import {
   requestFromWire,
   settlementAbi,
 } from '@verity/contracts'
+import { tensorBytes } from '@verity/runtime/core'
 import { type Address, concat, encodeFunctionData, type Hex, hexToBigInt, keccak256, parseEventLogs, toHex } from 'viem'
 import type { DecoyLeaf, ReceiptStore, StoredBatch, StoredInference } from './receiptStore.js'
+import { committedOutputs, wrongTag } from './tagAudit.js'
 
 /** A stored batch's tree: its leaves in order and its decoy commitment (its root is the committed one). */
 export function batchTreeOf(store: ReceiptStore, batch: StoredBatch): BatchTree {
@@ -133,10 +135,10 @@ export function decoysDue(s: {
  * verifier attested (proved present, then every such attester slashed), from the attestations'
  * bitmaps. The honest verifiers re-executed their sample and challenged the decoys in it instead.
  */
-export function lazyAttesters(
+export function lazyAttesters<A extends { verifier: Address; bitmap: readonly bigint[] }>(
   decoys: readonly { decoy: number; position: number }[],
-  attestations: readonly { verifier: Address; bitmap: readonly bigint[] }[],
-): { decoy: number; position: number; attesters: { verifier: Address; bitmap: readonly bigint[] }[] }[] {
+  attestations: readonly A[],
+): { decoy: number; position: number; attesters: A[] }[] {
   return decoys
     .map((d) => ({
       ...d,
@@ -187,6 +189,8 @@ export class Batcher {
   private readonly overturned = new Set<string>()
   /** Batches whose decoys are already revealed on-chain (their reveal reverted): finalized alone. */
   private readonly revealed = new Set<number>()
+  /** Batches whose refutations the chain refused: finalized without auditing their tags again. */
+  private readonly refuted = new Set<number>()
 
   /** Serializes decoy making and cutting (a tick and the receipts' `noteReceipts` both make decoys). */
   private lock: Promise<unknown> = Promise.resolve()
@@ -502,17 +506,21 @@ export class Batcher {
     const calls: Hex[] = []
     const rate = book.params.decoyRateBps
     const tree = batchTreeOf(store, batch)
+    const attestations = store
+      .batchEvents(batchId)
+      .filter((e) => e.kind === 'attested')
+      .map((e) => {
+        const data = e.data as { bitmap: string[]; tags?: Hex }
+        return { verifier: e.actor as Address, bitmap: data.bitmap.map(BigInt), tags: data.tags }
+      })
+    // The full rows only when a decoy was attested or an attestation is audited.
+    let leaves: StoredInference[] | undefined
+    const slashed = new Set<string>()
     if (rate > 0 && batch.decoySalt && !this.revealed.has(batchId)) {
       // One transaction: reveal the decoys, slash every verifier that attested one (the node earns the
-      // bounty), then finalize, which pays only the attesters not slashed.
+      // bounty), refute every attestation with a wrong execution tag, then finalize, which pays only
+      // the attesters not slashed.
       calls.push(encodeFunctionData({ abi, functionName: 'revealDecoys', args: [BigInt(batchId), batch.decoySalt, tree.receiptsRoot] }))
-      // The full rows only when a decoy was attested (its receipt is proven on-chain).
-      let leaves: StoredInference[] | undefined
-      const attestations = store
-        .batchEvents(batchId)
-        .filter((e) => e.kind === 'attested')
-        .map((e) => ({ verifier: e.actor as Address, bitmap: (e.data as { bitmap: string[] }).bitmap.map(BigInt) }))
-      const slashed = new Set<string>()
       for (const d of lazyAttesters(decoyPositions(batch.decoySalt, batch.count, rate), attestations)) {
         leaves ??= store.batchInferences(batch.localId)
         const receipt = receiptFromWire(JSON.parse(leaves[d.position]!.receiptJson))
@@ -527,11 +535,51 @@ export class Batcher {
           if (slashed.has(a.verifier.toLowerCase())) continue
           slashed.add(a.verifier.toLowerCase())
           calls.push(
-            encodeFunctionData({ abi, functionName: 'slashAttester', args: [BigInt(batchId), d.position, a.verifier, [...a.bitmap]] }),
+            encodeFunctionData({
+              abi,
+              functionName: 'slashAttester',
+              args: [BigInt(batchId), d.position, a.verifier, [...a.bitmap], a.tags ?? '0x'],
+            }),
           )
         }
       }
     }
+    // Execution tags: an attester whose tag for a receipt is wrong for the outputs this node computed
+    // attested it without executing it (docs/protocol.md, "Execution tags"); the node shows it on-chain.
+    let refuting = false
+    if (!this.refuted.has(batchId))
+      for (const a of attestations) {
+        if (a.tags === undefined || slashed.has(a.verifier.toLowerCase())) continue
+        leaves ??= store.batchInferences(batch.localId)
+        const rows = leaves
+        const outputs = new Map<number, Int16Array[] | undefined>()
+        const found = wrongTag(batchId, batch.count, { ...a, tags: a.tags }, (i) => {
+          if (!outputs.has(i)) {
+            const row = rows[i]
+            outputs.set(i, row ? committedOutputs(row.outputsJson, row.outputHash) : undefined)
+          }
+          return outputs.get(i)
+        })
+        if (found === undefined) continue
+        slashed.add(a.verifier.toLowerCase())
+        refuting = true
+        const receipt = receiptFromWire(JSON.parse(rows[found.index]!.receiptJson))
+        calls.push(
+          encodeFunctionData({
+            abi,
+            functionName: 'refuteAttestation',
+            args: [
+              BigInt(batchId),
+              { verifier: a.verifier, bitmap: [...a.bitmap], tags: a.tags },
+              receipt,
+              found.index,
+              tree.proof(found.index),
+              found.outputs.map((t) => toHex(tensorBytes(t))),
+            ],
+          }),
+        )
+        this.o.log(`batch ${batchId}: verifier ${a.verifier} attested receipt ${found.index} with a wrong execution tag; refuting it`)
+      }
     try {
       const result = await sender.write(
         calls.length === 0
@@ -539,7 +587,7 @@ export class Batcher {
           : { address: book.contracts.settlement, abi, functionName: 'multicall', args: [[...calls, finalize]] },
       )
       if (calls.length > 1)
-        this.o.log(`batch ${batchId}: ${calls.length - 1} decoy proof(s) and attester slash(es) sent with its finalization`)
+        this.o.log(`batch ${batchId}: ${calls.length - 1} decoy proof(s), attester slash(es) and refutation(s) sent with its finalization`)
       store.setStatus(
         batchId,
         'finalized',
@@ -549,7 +597,12 @@ export class Batcher {
       this.o.onFinalized?.(batchId, result.gasUsed)
     } catch (error) {
       if (error instanceof ContractRevertError && error.errorName === 'BatchAlreadyFinalized') store.setStatus(batchId, 'finalized')
-      else if (error instanceof ContractRevertError && error.errorName === 'DataMismatch') {
+      else if (error instanceof ContractRevertError && refuting && ['TagCorrect', 'NotAttested'].includes(error.errorName)) {
+        // A refutation the chain does not accept (a stored row that is not the receipt's, an
+        // attestation slashed meanwhile): the batch still settles; it is not audited again.
+        this.refuted.add(batchId)
+        this.o.log(`batch ${batchId}: a refutation was refused (${error.errorName}); finalizing without it`)
+      } else if (error instanceof ContractRevertError && error.errorName === 'DataMismatch') {
         // Revealed already (multicalls are atomic, so by an earlier finalization not yet recorded): finalize alone next.
         this.revealed.add(batchId)
       } else if (

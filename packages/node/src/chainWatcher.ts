@@ -63,7 +63,7 @@ export function watchOwnBatches(parameters: {
               batchId,
               kind: 'attested',
               actor: log.args.verifier,
-              data: { receipts: log.args.receipts, bitmap: log.args.bitmap.map(String) },
+              data: { receipts: log.args.receipts, bitmap: log.args.bitmap.map(String), tags: log.args.tags },
               at,
               ...where,
             })

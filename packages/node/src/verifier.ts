@@ -28,6 +28,7 @@ import {
   verityTokenAbi,
 } from '@verity/contracts'
 import { createGameResponder, type GameHistory, type GameMove, type GameState, type TraceView, traceView } from '@verity/dispute'
+import { executionSecret, executionTag, packTags } from '@verity/protocol'
 import { runQuantized, tensorsHash } from '@verity/runtime'
 import { createModelLoader } from '@verity/sdk'
 import { Hono } from 'hono'
@@ -182,6 +183,8 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     )
     const origin = new URL(batch.dataUri).origin
     const matched: number[] = []
+    // Each matched receipt's execution secret (from the outputs it computed): its attestation's tags.
+    const secrets = new Map<number, Hex>()
     // Leaves this verifier challenged (Settlement lets its attestation leave out exactly those).
     const challengedByMe = new Set<number>()
     let executed = 0
@@ -236,7 +239,8 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       if (tensorsHash(inputs) !== receipt.inputHash)
         throw new Error(`input served for ${receipt.inputHash} hashes to ${tensorsHash(inputs)}`)
       const runStarted = performance.now()
-      const recomputed = tensorsHash(runQuantized(model, inputs).outputs)
+      const outputs = runQuantized(model, inputs).outputs
+      const recomputed = tensorsHash(outputs)
       const computeMs = performance.now() - runStarted
       executed++
       const first = store.recordCheck({
@@ -255,6 +259,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       }
       if (recomputed === receipt.outputHash && !parts.challengesMatch?.(receipt, index)) {
         matched.push(index)
+        secrets.set(index, executionSecret(outputs))
         if (first) metrics.inc('receipts_matched_total')
         continue
       }
@@ -309,7 +314,11 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
           address: book.contracts.settlement,
           abi: settlementAbi,
           functionName: 'attest',
-          args: [BigInt(batch.batchId), bitmapOf(matched, batch.count)],
+          args: [
+            BigInt(batch.batchId),
+            bitmapOf(matched, batch.count),
+            packTags([...matched].sort((a, b) => a - b).map((i) => executionTag(secrets.get(i)!, account.address, batch.batchId, i))),
+          ],
         })
         attestTx = result.hash
         metrics.inc('attestations_total')
@@ -409,7 +418,8 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
       const wireInputs = publishedInputsToWire(model, published)
       const inputs = inputsFromWire(model, wireInputs)
       const runStarted = performance.now()
-      const recomputed = tensorsHash(runQuantized(model, inputs).outputs)
+      const outputs = runQuantized(model, inputs).outputs
+      const recomputed = tensorsHash(outputs)
       const computeMs = performance.now() - runStarted
       const matched = recomputed === receipt.outputHash
       store.recordCheck({

@@ -114,6 +114,22 @@ describe('careful lazy verifier (re-executes nothing, tells decoys apart) at the
       expect(e.carefulLazyBreakEvenCheatRate, p.model).toBeGreaterThan(0)
     }
   })
+
+  it('loses under execution tags: each real receipt it attests carries a tag it can only guess', () => {
+    for (const p of profiles) {
+      const u = unitCosts(p, env)
+      const e = verifierEconomics(derived, u, env, a)
+      // Every attestation audited (the node's batcher does it): it loses about the attester slash each time.
+      expect(e.carefulLazyTaggedPerBatch, p.model).toBeLessThan(0)
+      expect(e.lazyTaggedPerBatch, p.model).toBeLessThan(0)
+      // Even if only one attestation in ten were audited, it would lose against an honest verifier.
+      const sparse = verifierEconomics(derived, u, { ...env, tagPolicing: 0.1 }, a)
+      expect(sparse.carefulLazyTaggedPerBatch, p.model).toBeLessThan(0)
+      // Without any audit it is the verifier above.
+      const none = verifierEconomics(derived, u, { ...env, tagPolicing: 0 }, a)
+      expect(none.carefulLazyTaggedPerBatch, p.model).toBeCloseTo(none.carefulLazyPerBatch, 9)
+    }
+  })
 })
 
 describe('derivedDeploymentParams', () => {
@@ -123,16 +139,16 @@ describe('derivedDeploymentParams', () => {
     const fee = 10n ** 16n
     const d = derivedDeploymentParams(fee)
     expect(d.params).toEqual({
-      slashAmount: 5_700n * fee,
-      attesterSlash: 15_818n * fee,
-      challengeBond: 2_410n * fee,
+      slashAmount: 5_695n * fee,
+      attesterSlash: 16_413n * fee,
+      challengeBond: 2_400n * fee,
       dataChallengeBond: 177n * fee,
-      verifierShareBps: 4_094,
+      verifierShareBps: 4_250,
       bountyBps: 5_000,
       challengeWindow: 3_600,
       dataResponseTime: 600,
     })
-    expect(d.decoyReward).toBe(476n * fee)
+    expect(d.decoyReward).toBe(475n * fee)
     expect(samplingRate({ stake: 10n ** 30n, openReceipts: 10, commits: 1_000, overturned: 0 }, d.sampling)).toBe(0.004)
     expect(samplingRate({ stake: 10n ** 30n, openReceipts: 10, commits: 0, overturned: 0 }, d.sampling)).toBe(0.04)
   })

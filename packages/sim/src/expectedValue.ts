@@ -73,6 +73,14 @@ export type VerifierEconomics = {
   /** The same verifier before assignment was enforced (any bitmap paid a full share): one share every batch, fees. */
   carefulLazyUnassignedPerBatch: number
   /**
+   * The careful lazy verifier under execution tags (docs/protocol.md): each tag it sends for a real
+   * receipt is a guess, refuted with probability `tagPolicing` (its attestation then unpaid and slashed
+   * A) — per batch, fees. `carefulLazyPerBatch` is the same verifier where no node audits tags.
+   */
+  carefulLazyTaggedPerBatch: number
+  /** The lazy verifier that attests one leaf unexecuted, under execution tags, fees per batch. */
+  lazyTaggedPerBatch: number
+  /**
    * The network cheat rate ρ above which the careful lazy verifier loses money outright: each real
    * receipt it attests unexecuted is a cheat with probability ρ, overturned with probability P_eff
    * (the other verifiers' detection), and costs it A — ρ* = carefulLazyPerBatch / (E[receipts it
@@ -134,6 +142,15 @@ export function verifierEconomics(
     decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
   const carefulLazyUnassignedPerBatch =
     lazyShare - GAS.attest * gasFees + decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
+  // Under execution tags: every real receipt attested unexecuted carries a guessed tag, refuted (the
+  // attestation unpaid, A slashed) with probability π; an attestation is refuted once whatever it holds.
+  const refuted = env.tagPolicing
+  const carefulLazyTaggedPerBatch =
+    attestsCarefully *
+      ((1 - refuted) * payPerAttestation - (GAS.attest + GAS.anchorSeed * firstShare) * gasFees - refuted * params.attesterSlashFees) +
+    decoysSampled * (params.decoyRewardFees - GAS.challenge * gasFees)
+  const lazyTaggedPerBatch =
+    (1 - d) * ((1 - refuted) * lazyShare - refuted * params.attesterSlashFees) - GAS.attest * gasFees - d * params.attesterSlashFees
   const attestedReceipts = q * n
   const carefulLazyBreakEvenCheatRate =
     carefulLazyPerBatch <= 0 ? 0 : carefulLazyPerBatch / (attestedReceipts * detectionProbability(params, a) * params.attesterSlashFees)
@@ -143,6 +160,8 @@ export function verifierEconomics(
     lazyBestPerBatch: lazyBest,
     carefulLazyPerBatch,
     carefulLazyUnassignedPerBatch,
+    carefulLazyTaggedPerBatch,
+    lazyTaggedPerBatch,
     carefulLazyBreakEvenCheatRate,
     honestPerBatch,
   }

@@ -56,28 +56,37 @@ export type Environment = {
   capitalRatePerYear: number
   /** Seconds from a challenge to the dispute game's ruling. */
   disputeSeconds: number
+  /**
+   * Probability that an attestation with a wrong execution tag is refuted (docs/protocol.md,
+   * "Execution tags"): the node's batcher audits every attestation's tags at finalize and earns the
+   * bounty, so 1; lower values model nodes that do not run the audit.
+   */
+  tagPolicing: number
 }
 
 /** Gas per call, from docs/gas-report.md and docs/dispute-gas.md (measured on the embedded chain). */
 export const GAS = {
   /** commitBatch + finalize of an older batch in one multicall (1,024 receipts). */
-  commitAndFinalize: 159_261,
+  commitAndFinalize: 159_266,
   /** redeem of all of a batch's clients' vouchers in one multicall, 16 clients (per batch). */
-  redeemPerBatch: 810_331,
-  /** attest under a sampled assignment, a few leaves drawn (its cost grows by ~300 gas per leaf drawn; ~0.2 drawn per verifier at P0). */
-  attest: 67_307,
+  redeemPerBatch: 811_291,
+  /** attest under a sampled assignment, 2 leaves drawn with their execution tags (its cost grows with the leaves drawn; ~0.2 drawn per verifier at P0). */
+  attest: 70_085,
   /** What the first attestation of a batch adds to store the batch's seed (`anchorSeed` less the transaction's base cost). */
-  anchorSeed: 29_604,
+  anchorSeed: 29_626,
   /** challenge: opens the dispute game. */
-  challenge: 337_727,
-  challengeData: 197_867,
+  challenge: 337_781,
+  challengeData: 197_921,
   /** expireChallenge of a data challenge not answered: overturn, slash, refund, bounty. */
-  expireData: 203_468,
-  publishData: 187_346,
+  expireData: 203_490,
+  publishData: 187_368,
   /** publishReceipt: an availability challenge's answer (leaf, 11-element proof, request, 784-value input). */
   publishReceipt: 250_347,
-  slashAttester: 89_295,
-  claim: 41_324,
+  /** slashAttester, measured with a 1,024-receipt attestation's bitmap and tags as calldata (an upper bound at the defaults' few drawn leaves). */
+  slashAttester: 356_050,
+  /** refuteAttestation of a guessed tag: the attestation (1,024 tags, an upper bound), the receipt's proof and its outputs hashed on-chain. */
+  refuteAttestation: 381_630,
+  claim: 41_280,
   /** Conceding a decoy challenge (`DisputeGame.concede`): not measured by bench:gas; estimated as an expireChallenge-sized overturn. */
   decoyConcede: 120_000,
 } as const
@@ -108,6 +117,7 @@ export const DEFAULT_ENVIRONMENT: Environment = {
   batchSize: 1024,
   capitalRatePerYear: 0.1,
   disputeSeconds: 1_200,
+  tagPolicing: 1,
 }
 
 /**

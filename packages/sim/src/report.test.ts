@@ -21,14 +21,14 @@ describe('simReport', () => {
     expect(renderTable(report)).toMatchInlineSnapshot(`
       "verity sim — tiny, seed 5: 6,144 inferences in 6 batches, 3 nodes, 3 verifiers, 1 h
       P0 47.37 %, decoys 2 %, receipt slash 100 fees, attester slash 1000 fees, decoy reward 100 fees, verifier share 10 %
-      verification compute ÷ inference compute: 52.34 % on honest nodes, 52.83 % overall   gas per inference: 5060 on honest nodes, 68747 overall   honest verifier profit: -5.46 USD/h
+      verification compute ÷ inference compute: 52.34 % on honest nodes, 52.83 % overall   gas per inference: 5330 on honest nodes, 69021 overall   honest verifier profit: -5.49 USD/h
 
       role      strategy             n   USD/h  EV vs honest USD/h  cheats  overturned     caught  latency s  slashes
       --------  -------------------  -  ------  ------------------  ------  ----------  ---------  ---------  -------
-      node      honest               2  -0.113                0.00       0           0        0/0          —        0
+      node      honest               2  -0.114                0.00       0           0        0/0          —        0
       node      cheat uniform r=0.5  1   -2.14               -2.03    1005         466        1/1       2100      466
-      verifier  honest               2   -5.46                0.00       0         466  53 decoys          —        0
-      verifier  lazy                 1  -0.271                5.19       0           0   0 decoys          —        6"
+      verifier  honest               2   -5.49                0.00       0         466  53 decoys          —        0
+      verifier  lazy                 1  -0.271                5.21       0           0   0 decoys          —        6"
     `)
   })
 

@@ -197,7 +197,7 @@ export function simulate(config: SimulationConfig): SimulationResult {
       const attesters: number[] = []
       const cheatFinders = new Map<number, number[]>()
       const decoyFinders = new Map<number, number[]>()
-      const lazySampled: { v: number; cheats: number[]; decoys: number }[] = []
+      const lazySampled: { v: number; cheats: number[]; decoys: number; real: number }[] = []
       for (let v = 0; v < V; v++) {
         const role = config.verifiers[v]!
         // Its assignment, as Settlement draws it: `selectionDraws` leaves, uniform with replacement.
@@ -223,7 +223,7 @@ export function simulate(config: SimulationConfig): SimulationResult {
             attesters.push(v)
             bits.push(BigInt(k))
             slashed.push(false)
-            lazySampled.push({ v, cheats: sc, decoys: 0 })
+            lazySampled.push({ v, cheats: sc, decoys: 0, real: k })
           }
           continue
         }
@@ -233,7 +233,7 @@ export function simulate(config: SimulationConfig): SimulationResult {
             attesters.push(v)
             bits.push(BigInt(k))
             slashed.push(false)
-            lazySampled.push({ v, cheats: sc, decoys: sd.length })
+            lazySampled.push({ v, cheats: sc, decoys: sd.length, real: honestSampled + sc.length })
           }
           continue
         }
@@ -295,14 +295,23 @@ export function simulate(config: SimulationConfig): SimulationResult {
         acc.money -= decoyReward
         acc.gas += GAS.decoyConcede
       }
-      // Lazy attesters: slashed once per batch if their sample held a decoy or an overturned receipt.
+      // Lazy attesters: slashed once per batch if their sample held a decoy or an overturned receipt —
+      // else, if it held a real receipt (whose tag it guessed), when the node audits the tags
+      // (`tagPolicing`): the node refutes the attestation and earns the bounty.
       for (const lazy of lazySampled) {
-        if (lazy.decoys === 0 && !lazy.cheats.some((i) => overturnedHere.has(i))) continue
+        const caught = lazy.decoys > 0 || lazy.cheats.some((i) => overturnedHere.has(i))
+        const refuted = !caught && lazy.real > 0 && rand.next() < env.tagPolicing
+        if (!caught && !refuted) continue
         const split = slashSplit(attesterSlash, vStake[lazy.v]!, bounty)
         vStake[lazy.v]! -= split.slashed
         vAcc[lazy.v]!.money -= split.slashed
         vSlashes[lazy.v]!++
         slashed[attesters.indexOf(lazy.v)] = true
+        if (refuted) {
+          acc.money += split.bounty
+          acc.gas += GAS.refuteAttestation
+          continue
+        }
         const by = detectors.length > 0 ? detectors[rand.int(detectors.length)]! : lazy.v
         vAcc[by]!.money += split.bounty
         vAcc[by]!.gas += GAS.slashAttester

@@ -26,6 +26,17 @@ library Bitmap {
         return word < words.length && (words[word] >> (index & 255)) & 1 == 1;
     }
 
+    /// @notice Number of set bits below bit `index`: the position of receipt `index` among the
+    ///         receipts a bitmap sets (the order of an attestation's execution tags).
+    function rank(uint256[] calldata words, uint256 index) internal pure returns (uint256 below) {
+        uint256 word = index >> 8;
+        for (uint256 i = 0; i < word; i++) {
+            below += popcount(words[i]);
+        }
+        uint256 bits = index & 255;
+        if (bits > 0) below += popcount(words[word] & ((uint256(1) << bits) - 1));
+    }
+
     function popcount(uint256 x) internal pure returns (uint256) {
         unchecked {
             x = x - ((x >> 1) & 0x5555555555555555555555555555555555555555555555555555555555555555);

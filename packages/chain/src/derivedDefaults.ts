@@ -21,9 +21,9 @@ export const DERIVED_DEFAULTS = {
   /** Decoys (forced errors): 1 % of a batch's leaves. */
   decoyRateBps: 100,
   decoyRewardFees: 475,
-  attesterSlashFees: 16_413,
-  receiptSlashFees: 5_695,
-  verifierShareBps: 4_250,
+  attesterSlashFees: 16_432,
+  receiptSlashFees: 5_694,
+  verifierShareBps: 4_255,
   bountyBps: 5_000,
   challengeBondFees: 2_400,
   /** Bond of a data challenge: the node's gas to answer one (`publishReceipt`, measured), so answering earns nothing. */

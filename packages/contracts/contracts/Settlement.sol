@@ -200,10 +200,12 @@ contract Settlement is SettlementBase, Multicall {
         if (tags.length != receipts * TAG_BYTES) revert TagsLength(receipts * TAG_BYTES, tags.length);
         // INVARIANT: a verifier attests every leaf assigned to it that it did not challenge, or nothing:
         // it cannot pick the receipts it knows are right (its own, or those of paying clients).
-        _checkSelectionCovered(batchId, batch.count, receipts, bitmap);
-        _attestations[batchId][msg.sender] = _attestationKey(bitmap, tags);
-        batch.attesters += 1;
-        emit Attested(batchId, msg.sender, uint32(receipts), bitmap, tags);
+        // A verifier assigned nothing may still attest (the quorum receipts it re-executed): a staked
+        // claim, refutable and slashable like any, but not counted among the batch's paid attesters.
+        bool paid = _checkSelectionCovered(batchId, batch.count, receipts, bitmap);
+        _attestations[batchId][msg.sender] = paid ? _attestationKey(bitmap, tags) : _attestationKey(bitmap, tags) | UNPAID;
+        if (paid) batch.attesters += 1;
+        emit Attested(batchId, msg.sender, uint32(receipts), bitmap, tags, paid);
     }
 
     /// @notice Reads and stores the batch's selection seed (its commit block's hash) — permissionless,
@@ -226,22 +228,26 @@ contract Settlement is SettlementBase, Multicall {
         emit SeedAnchored(batchId, seed);
     }
 
-    /// @dev Reverts unless `bitmap` sets every leaf of the caller's selection it did not challenge, and
-    ///      the selection is not empty. Costs one hash per leaf drawn (`selectionDraws`), not per leaf.
-    function _checkSelectionCovered(uint256 batchId, uint256 count, uint256 receipts, uint256[] calldata bitmap) private {
+    /// @dev Reverts unless `bitmap` sets every leaf of the caller's selection it did not challenge;
+    ///      whether the selection is not empty (the attestation is paid). Costs one hash per leaf drawn
+    ///      (`selectionDraws`), not per leaf.
+    function _checkSelectionCovered(uint256 batchId, uint256 count, uint256 receipts, uint256[] calldata bitmap)
+        private
+        returns (bool paid)
+    {
         Assignment memory assignment = _assignments[batchId];
         address verifier = msg.sender;
-        if (assignment.verifiers == 0 || assignment.rateBps == 0) revert EmptySelection(batchId, verifier);
+        if (assignment.verifiers == 0 || assignment.rateBps == 0) return false;
         (uint256 draws, bool all) = selectionDraws(assignment.rateBps, assignment.verifiers, count, 0);
         if (all) {
             // Every leaf is assigned: the bitmap must set every leaf the caller did not challenge.
-            if (receipts == count) return;
+            if (receipts == count) return true;
             for (uint256 i = 0; i < count; i++) {
                 if ((bitmap[i >> 8] >> (i & 255)) & 1 == 0 && !_challengedBy[batchId][i][verifier]) {
                     revert SelectionNotCovered(batchId, verifier, i);
                 }
             }
-            return;
+            return true;
         }
         bytes32 seed = _seedOf(batchId);
         // The draws' preimage abi.encode(seed, verifier, batchId, k), in memory allocated once; only k changes.
@@ -254,7 +260,7 @@ contract Settlement is SettlementBase, Multicall {
             mstore(add(preimage, 0x40), batchId)
         }
         (draws,) = selectionDraws(assignment.rateBps, assignment.verifiers, count, _draw(preimage, type(uint256).max));
-        if (draws == 0) revert EmptySelection(batchId, verifier);
+        if (draws == 0) return false;
         for (uint256 k = 0; k < draws;) {
             uint256 leaf = _draw(preimage, k) % count;
             if ((bitmap[leaf >> 8] >> (leaf & 255)) & 1 == 0 && !_challengedBy[batchId][leaf][verifier]) {
@@ -264,6 +270,7 @@ contract Settlement is SettlementBase, Multicall {
                 ++k;
             }
         }
+        return true;
     }
 
     /// @dev uint256(keccak256(abi.encode(seed, verifier, batchId, k))) with the first three words at `preimage`.
@@ -327,7 +334,10 @@ contract Settlement is SettlementBase, Multicall {
             if (verifier <= previous) revert AttestersNotSorted(i);
             previous = verifier;
             bytes32 record = _attestations[batchId][verifier];
-            if (record == 0) revert NotAnAttester(batchId, verifier);
+            // INVARIANT: only the paid attesters are listed (an unpaid one in place of a paid one would take its share).
+            if (record == 0 || record == ATTESTER_SLASHED_UNPAID || (record & UNPAID != 0 && record != ATTESTER_SLASHED)) {
+                revert NotAnAttester(batchId, verifier);
+            }
             // A verifier slashed for this batch is not paid for it.
             if (record != ATTESTER_SLASHED && share > 0) {
                 claimable[verifier] += share;

@@ -202,8 +202,9 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     uint256 public batchCount;
     uint256 public challengeCount;
     mapping(uint256 batchId => BatchRecord) internal _batches;
-    /// @dev keccak256 of the attested bitmap and execution tags with its lowest bit set (never zero);
-    ///      ATTESTER_SLASHED once slashed.
+    /// @dev `_attestationKey` of the attested bitmap and execution tags (never zero), with UNPAID set
+    ///      for an attestation outside the verifier's assignment; ATTESTER_SLASHED (ATTESTER_SLASHED_UNPAID)
+    ///      once slashed.
     mapping(uint256 batchId => mapping(address verifier => bytes32)) internal _attestations;
     mapping(address client => Escrow) internal _escrows;
     mapping(uint256 challengeId => Challenge) internal _challenges;
@@ -236,6 +237,9 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     mapping(uint256 batchId => mapping(uint256 leaf => mapping(address challenger => bool))) internal _challengedBy;
 
     bytes32 internal constant ATTESTER_SLASHED = bytes32(uint256(2));
+    bytes32 internal constant ATTESTER_SLASHED_UNPAID = bytes32(uint256(6));
+    /// @dev Marks the record of an unpaid attestation (a verifier assigned nothing in the batch).
+    bytes32 internal constant UNPAID = bytes32(uint256(2));
     /// @notice Bytes of one execution tag: an attestation carries one per receipt it sets.
     uint256 public constant TAG_BYTES = 8;
 
@@ -256,7 +260,10 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         address indexed client, address indexed node, uint256 channelTotal, uint256 debited, uint256 shortfall, uint256 toVerifiers
     );
     /// @notice `tags` holds one execution tag (`TAG_BYTES`) per receipt `bitmap` sets, in receipt order.
-    event Attested(uint256 indexed batchId, address indexed verifier, uint32 receipts, uint256[] bitmap, bytes tags);
+    /// @notice `paid`: the attestation covers the verifier's assignment and shares the batch's pool; an
+    ///         attestation by a verifier assigned nothing (of quorum receipts, say) is a staked claim that
+    ///         is not paid.
+    event Attested(uint256 indexed batchId, address indexed verifier, uint32 receipts, uint256[] bitmap, bytes tags, bool paid);
     /// @notice `verifier`'s tag for receipt `receiptIndex` was shown wrong from the receipt's outputs:
     ///         it attested a receipt it had not executed (slashed, see `AttesterSlashed`).
     event ExecutionTagRefuted(uint256 indexed batchId, address indexed verifier, uint32 receiptIndex, address by);
@@ -354,7 +361,6 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
     ///         verifier did not challenge it.
     error SelectionNotCovered(uint256 batchId, address verifier, uint256 leaf);
     /// @notice No leaf of the batch is assigned to the verifier: nothing to attest, nothing to be paid.
-    error EmptySelection(uint256 batchId, address verifier);
     /// @notice The seed is the hash of the commit's block, readable only from the next block on.
     error SeedNotYetAvailable(uint256 batchId, uint64 commitBlock);
     /// @notice The commit's block is more than 256 blocks old and its seed was never anchored.
@@ -516,9 +522,10 @@ abstract contract SettlementBase is EIP712, ReentrancyGuard {
         if (batch.openChallenges == 0) batch.status = BatchStatus.Committed;
     }
 
-    /// @dev What `_attestations` records of an attestation: its bitmap and tags, never zero.
+    /// @dev What `_attestations` records of an attestation: its bitmap and tags, lowest bit set (never
+    ///      zero), bits 1 and 2 clear (UNPAID marks an unpaid one).
     function _attestationKey(uint256[] calldata bitmap, bytes calldata tags) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked(keccak256(abi.encodePacked(bitmap)), keccak256(tags))) | bytes32(uint256(1));
+        return (keccak256(abi.encodePacked(keccak256(abi.encodePacked(bitmap)), keccak256(tags))) & ~bytes32(uint256(7))) | bytes32(uint256(1));
     }
 
     /// @dev EIP-712 digest of a receipt: the message the node signs and the leaf of the batch tree.

@@ -289,17 +289,16 @@ contract SettlementChallenges is SettlementBase {
         view
     {
         bytes32 record = _attestations[batchId][verifier];
-        // INVARIANT: an attestation is a staked claim on each receipt it sets.
-        if (
-            record == 0 || record == ATTESTER_SLASHED || record != _attestationKey(bitmap, tags) || !Bitmap.isSet(bitmap, receiptIndex)
-        ) {
+        // INVARIANT: an attestation, paid or not, is a staked claim on each receipt it sets (a slashed
+        // record never equals a key: its lowest bit is clear).
+        if ((record | UNPAID) != (_attestationKey(bitmap, tags) | UNPAID) || !Bitmap.isSet(bitmap, receiptIndex)) {
             revert NotAttested(batchId, verifier, receiptIndex);
         }
     }
 
     /// @dev Slashes an attester once for the batch: `bountyBps` to the caller, the rest burned.
     function _slashAttester(uint256 batchId, uint32 receiptIndex, address verifier) private returns (uint256 slashed) {
-        _attestations[batchId][verifier] = ATTESTER_SLASHED;
+        _attestations[batchId][verifier] = _attestations[batchId][verifier] & UNPAID != 0 ? ATTESTER_SLASHED_UNPAID : ATTESTER_SLASHED;
         slashed = nodes.slash(verifier, NodeRegistry.Role.Verifier, attesterSlash, address(this));
         uint256 bounty = (slashed * bountyBps) / BPS;
         if (bounty > 0) claimable[msg.sender] += bounty;

@@ -1,5 +1,5 @@
 import { DERIVED_DEFAULTS } from '@verity/chain'
-import { decoyCommitOf, decoyOutputHashOf, decoyPositions } from '@verity/protocol'
+import { decoyCommitOf, decoyOutputHashOf, decoyPositions, NO_DECOYS_SALT } from '@verity/protocol'
 import { BaseError, ContractFunctionRevertedError, createWalletClient, type Hex, http, keccak256, parseEventLogs, toHex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -262,21 +262,33 @@ describe('Settlement: verifiable assignment', () => {
       throw new Error('no batch assigned a leaf to both verifiers in 20 tries')
     })
 
-    it('refuses a verifier with an empty selection (nothing assigned, nothing paid)', async () => {
-      // 1-leaf batches: each verifier is assigned the leaf with probability 0.5.
-      for (let attempt = 0; attempt < 20; attempt++) {
+    it('accepts a verifier with an empty selection as an unpaid attester (its quorum receipts): not counted, never listed for pay', async () => {
+      // 1-leaf batches: each verifier is assigned the leaf with probability 0.5; wanted, one of each.
+      for (let attempt = 0; attempt < 30; attempt++) {
         const batch = await commit(1)
         const [assignment] = await read<[{ rateBps: number; verifiers: number }, Hex]>('assignmentOf', [batch.batchId])
         const idle = verifiers.find((v) => assignedLeaves(batch.blockHash, v.address, batch.batchId, 1, assignment).length === 0)
-        if (!idle) continue
-        await expectRevert(
-          idle.write({ ...s(), functionName: 'attest', args: [batch.batchId, [1n], guessedTags([1n])] }),
-          'EmptySelection',
-          [batch.batchId, idle.address],
-        )
+        const assigned = verifiers.find((v) => v !== idle)!
+        if (!idle || assignedLeaves(batch.blockHash, assigned.address, batch.batchId, 1, assignment).length === 0) continue
+        const result = await idle.write({ ...s(), functionName: 'attest', args: [batch.batchId, [1n], guessedTags([1n])] })
+        const [event] = parseEventLogs({ abi: settlementAbi, eventName: 'Attested', logs: result.receipt.logs })
+        expect(event!.args).toMatchObject({ verifier: idle.address, receipts: 1, paid: false })
+        expect(await read<boolean>('hasAttested', [batch.batchId, idle.address])).toBe(true)
+        const paid = await assigned.write({ ...s(), functionName: 'attest', args: [batch.batchId, [1n], guessedTags([1n])] })
+        expect(parseEventLogs({ abi: settlementAbi, eventName: 'Attested', logs: paid.receipt.logs })[0]!.args.paid).toBe(true)
+        expect((await read<{ attesters: number }>('getBatch', [batch.batchId])).attesters).toBe(1)
+        await f.chain.increaseTime(Number(f.book.params.challengeWindow) + 1)
+        await node.write({ ...s(), functionName: 'revealDecoys', args: [batch.batchId, NO_DECOYS_SALT, batch.tree.receiptsRoot] })
+        // The unpaid attester listed in place of the paid one is refused; the paid one alone settles it.
+        await expectRevert(node.write({ ...s(), functionName: 'finalize', args: [batch.batchId, [idle.address]] }), 'NotAnAttester', [
+          batch.batchId,
+          idle.address,
+        ])
+        const done = await node.write({ ...s(), functionName: 'finalize', args: [batch.batchId, [assigned.address]] })
+        expect(done.receipt.status).toBe('success')
         return
       }
-      throw new Error('no verifier had an empty selection in 20 batches')
+      throw new Error('no batch had one verifier assigned and one idle in 30 tries')
     })
 
     it('counts V as the verifiers active at the commit: one unbonding below the minimum or slashed out is not counted', async () => {

@@ -497,7 +497,8 @@ export class Batcher {
       ...new Set(
         store
           .batchEvents(batchId)
-          .filter((e) => e.kind === 'attested')
+          // The paid attesters only: one assigned nothing attested unpaid (Settlement refuses it listed).
+          .filter((e) => e.kind === 'attested' && (e.data as { paid?: boolean }).paid !== false)
           .map((e) => e.actor.toLowerCase()),
       ),
     ].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1)) as Address[]

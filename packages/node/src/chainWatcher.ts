@@ -63,7 +63,7 @@ export function watchOwnBatches(parameters: {
               batchId,
               kind: 'attested',
               actor: log.args.verifier,
-              data: { receipts: log.args.receipts, bitmap: log.args.bitmap.map(String), tags: log.args.tags },
+              data: { receipts: log.args.receipts, bitmap: log.args.bitmap.map(String), tags: log.args.tags, paid: log.args.paid },
               at,
               ...where,
             })

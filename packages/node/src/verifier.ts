@@ -301,14 +301,17 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
     let attestTx: Hex | null = null
     // It attests what it checked and found right, which must hold its whole assignment but for the
     // leaves it challenged (decoys, wrong outputs, unavailable data: Settlement checks it opened those
-    // challenges); one assigned nothing has nothing to attest (nor to be paid for).
+    // challenges); one assigned nothing attests only quorum receipts it checked, unpaid.
     const matchedSet = new Set(matched)
     const coversAssignment = assigned.length > 0 && assigned.every((i) => matchedSet.has(i) || challengedByMe.has(i))
-    if (!coversAssignment && matched.length > 0 && !recheckOnly)
+    // Assigned nothing: it still attests the quorum receipts it re-executed (unpaid: a quorum receipt
+    // needs attestations from every verifier that checked it, not only from those assigned something).
+    const unpaidQuorum = assigned.length === 0 && matched.some((i) => receipts[i]!.mode >= 0x80)
+    if (!coversAssignment && !unpaidQuorum && matched.length > 0 && !recheckOnly)
       log(
         `batch ${batch.batchId}: ${assigned.length === 0 ? 'nothing assigned to this verifier' : 'a receipt of its assignment did not check out'}; not attested`,
       )
-    if (coversAssignment && !recheckOnly) {
+    if ((coversAssignment || unpaidQuorum) && !recheckOnly) {
       try {
         const result = await sender.write({
           address: book.contracts.settlement,
@@ -328,7 +331,7 @@ export function createVerifier(options: VerifierOptions, parts: VerifierParts = 
         // whose seed nobody anchored): a batch checked too late is done, unattested.
         // (And a leaf of its assignment another verifier challenged first, which it did not: refused,
         // SelectionNotCovered; nothing to retry.)
-        const closing = ['ChallengeWindowClosed', 'SeedExpired', 'SelectionNotCovered', 'EmptySelection']
+        const closing = ['ChallengeWindowClosed', 'SeedExpired', 'SelectionNotCovered']
         if (!(error instanceof ContractRevertError && closing.includes(error.errorName))) throw error
         log(`batch ${batch.batchId}: not attested (${error.errorName})`)
       }

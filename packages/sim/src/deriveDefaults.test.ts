@@ -139,11 +139,11 @@ describe('derivedDeploymentParams', () => {
     const fee = 10n ** 16n
     const d = derivedDeploymentParams(fee)
     expect(d.params).toEqual({
-      slashAmount: 5_695n * fee,
-      attesterSlash: 16_413n * fee,
+      slashAmount: 5_694n * fee,
+      attesterSlash: 16_432n * fee,
       challengeBond: 2_400n * fee,
       dataChallengeBond: 177n * fee,
-      verifierShareBps: 4_250,
+      verifierShareBps: 4_255,
       bountyBps: 5_000,
       challengeWindow: 3_600,
       dataResponseTime: 600,

@@ -67,11 +67,11 @@ export type Environment = {
 /** Gas per call, from docs/gas-report.md and docs/dispute-gas.md (measured on the embedded chain). */
 export const GAS = {
   /** commitBatch + finalize of an older batch in one multicall (1,024 receipts). */
-  commitAndFinalize: 159_266,
+  commitAndFinalize: 159_366,
   /** redeem of all of a batch's clients' vouchers in one multicall, 16 clients (per batch). */
   redeemPerBatch: 811_291,
   /** attest under a sampled assignment, 2 leaves drawn with their execution tags (its cost grows with the leaves drawn; ~0.2 drawn per verifier at P0). */
-  attest: 70_085,
+  attest: 70_181,
   /** What the first attestation of a batch adds to store the batch's seed (`anchorSeed` less the transaction's base cost). */
   anchorSeed: 29_626,
   /** challenge: opens the dispute game. */

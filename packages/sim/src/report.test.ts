@@ -21,7 +21,7 @@ describe('simReport', () => {
     expect(renderTable(report)).toMatchInlineSnapshot(`
       "verity sim — tiny, seed 5: 6,144 inferences in 6 batches, 3 nodes, 3 verifiers, 1 h
       P0 47.37 %, decoys 2 %, receipt slash 100 fees, attester slash 1000 fees, decoy reward 100 fees, verifier share 10 %
-      verification compute ÷ inference compute: 52.34 % on honest nodes, 52.83 % overall   gas per inference: 5330 on honest nodes, 69021 overall   honest verifier profit: -5.49 USD/h
+      verification compute ÷ inference compute: 52.34 % on honest nodes, 52.83 % overall   gas per inference: 5330 on honest nodes, 69022 overall   honest verifier profit: -5.49 USD/h
 
       role      strategy             n   USD/h  EV vs honest USD/h  cheats  overturned     caught  latency s  slashes
       --------  -------------------  -  ------  ------------------  ------  ----------  ---------  ---------  -------

@@ -6,12 +6,13 @@ import { fileURLToPath } from 'node:url'
 import { connect, readAddressBook } from '@verity/chain'
 import { nodeRegistryAbi, Role } from '@verity/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verityCommand } from './verityCommand.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
 
 function verity(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', cliSource, ...args], { cwd: root, encoding: 'utf8' })
+  const [command, argv] = verityCommand(...args)
+  const r = spawnSync(command, argv, { cwd: root, encoding: 'utf8' })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
@@ -23,25 +24,8 @@ describe('verity chain start / deploy / stake / unstake', () => {
   let rpcUrl: string
 
   beforeAll(async () => {
-    chainProcess = spawn(
-      process.execPath,
-      [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        cliSource,
-        'chain',
-        'start',
-        '--port',
-        '0',
-        '--json',
-        '--addresses',
-        addresses,
-        '--keys',
-        keys,
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
+    const [command, argv] = verityCommand('chain', 'start', '--port', '0', '--json', '--addresses', addresses, '--keys', keys)
+    chainProcess = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
     const started = await new Promise<{ rpcUrl: string }>((resolve, reject) => {
       let out = ''
       let err = ''

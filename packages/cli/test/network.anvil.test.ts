@@ -11,11 +11,11 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { freePort, startAnvil } from '../../chain/test/anvil.js'
 import { type RangeLimitProxy, startRangeLimitProxy } from '../../chain/test/rangeLimitProxy.js'
 import { importMnist } from '../src/devnet/startDevnet.js'
+import { verityCommand } from './verityCommand.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const data = join(root, 'data')
-const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
-const cli = (...args: string[]) => [process.execPath, ['--conditions=source', '--import', 'tsx', cliSource, ...args]] as const
+const cli = verityCommand
 
 /** Runs one command to its end, without blocking this process (the range-limiting proxy answers from it). */
 function verity(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -120,13 +120,15 @@ describe('the real-network shape: every role its own process, against anvil', ()
       })
     }
 
-    const hub = await role(children, 'node', 'hub', '--port', '0', '--dir', join(dir, 'hub'))
+    // The hub process starts while this one imports the model.
+    const hubStarted = role(children, 'node', 'hub', '--port', '0', '--dir', join(dir, 'hub'))
     const artifactFile = join(dir, 'mnist-8.vrty')
     mkdirSync(dirname(artifactFile), { recursive: true })
     writeFileSync(
       artifactFile,
       importMnist(join(data, 'models', 'mnist-8.onnx'), loadMnist(join(data, 'datasets', 'mnist')), join(dir, 'cache.vrty')),
     )
+    const hub = await hubStarted
     const published = await verity(
       'model',
       'publish',
@@ -148,15 +150,15 @@ describe('the real-network shape: every role its own process, against anvil', ()
     const nodeUrl = `http://127.0.0.1:${port}`
     const verifierPort = await freePort()
     const verifierUrl = `http://127.0.0.1:${verifierPort}`
+    const dashboardPort = await freePort()
     const common = ['--rpc', rpc, '--addresses', book]
-    expect(
-      (await verity('stake', '--role', 'inference', '--amount', '1100', '--endpoint', nodeUrl, '--key', nodeKey.file, ...common)).code,
-    ).toBe(0)
-    expect(
-      (await verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', verifierUrl, '--key', verifierKey.file, ...common))
-        .code,
-    ).toBe(0)
-    await role(
+    // Independent processes (own keys, own ports) start together, as operators would.
+    const staked = await Promise.all([
+      verity('stake', '--role', 'inference', '--amount', '1100', '--endpoint', nodeUrl, '--key', nodeKey.file, ...common),
+      verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', verifierUrl, '--key', verifierKey.file, ...common),
+    ])
+    for (const r of staked) expect(r.code, r.stderr).toBe(0)
+    const inferenceRole = role(
       children,
       'node',
       'inference',
@@ -172,7 +174,7 @@ describe('the real-network shape: every role its own process, against anvil', ()
       '300',
       ...common,
     )
-    await role(
+    const verifierRole = role(
       children,
       'node',
       'verifier',
@@ -188,7 +190,11 @@ describe('the real-network shape: every role its own process, against anvil', ()
       '1',
       ...common,
     )
-    const dashboard = await role(children, 'dashboard', '--port', String(await freePort()), '--db', join(dir, 'index.sqlite'), ...common)
+    const [, , dashboard] = await Promise.all([
+      inferenceRole,
+      verifierRole,
+      role(children, 'dashboard', '--port', String(dashboardPort), '--db', join(dir, 'index.sqlite'), ...common),
+    ])
 
     const client = createVerityClient({ chain, book: addresses, account: clientKey.privateKey })
     await depositEscrow(client, { amount: 10n ** 18n })
@@ -211,10 +217,12 @@ describe('the real-network shape: every role its own process, against anvil', ()
     expect(lines[0].argmax).toBe(7)
     expect(lines.slice(1).map((l: { level: string }) => l.level)).toEqual(['EXECUTED', 'COMMITTED', 'ATTESTED', 'FINAL'])
 
-    const status = await verity('status', lines[0].inferenceId, '--json', ...common)
+    const [status, audited] = await Promise.all([
+      verity('status', lines[0].inferenceId, '--json', ...common),
+      verity('audit', lines[0].inferenceId, ...common),
+    ])
     expect(status.code, status.stderr).toBe(0)
     expect(JSON.parse(status.stdout)).toMatchObject({ level: 'FINAL', attestations: 1 })
-    const audited = await verity('audit', lines[0].inferenceId, ...common)
     expect(audited.stdout, audited.stderr).toContain('MATCH')
 
     // The dashboard, its own process against the same chain, indexed it from the chain and the operators' APIs.

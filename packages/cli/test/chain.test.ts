@@ -16,6 +16,23 @@ function verity(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
+/** The same, without blocking: for commands refused before they send anything, run side by side. */
+function verityAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [command, argv] = verityCommand(...args)
+  return new Promise((resolve) => {
+    const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString()
+    })
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString()
+    })
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
 describe('verity chain start / deploy / stake / unstake', () => {
   const dir = mkdtempSync(join(tmpdir(), 'verity-chain-'))
   const addresses = join(dir, 'addresses.json')
@@ -92,26 +109,18 @@ describe('verity chain start / deploy / stake / unstake', () => {
     expect(early.stderr).toContain('error CONTRACT_REVERTED: withdraw reverted with StillUnbonding(')
   })
 
-  it('refuses bad stake requests with a typed error and changes nothing', () => {
-    const noEndpoint = verity('stake', '--role', 'verifier', '--amount', '100', '--key', join(keys, '2.key'), ...common())
+  it('refuses bad stake requests with a typed error and changes nothing', async () => {
+    // Only the below-minimum request reaches a transaction (which reverts): the four run side by side.
+    const [noEndpoint, belowMinimum, badRole, badKey] = await Promise.all([
+      verityAsync('stake', '--role', 'verifier', '--amount', '100', '--key', join(keys, '2.key'), ...common()),
+      verityAsync('stake', '--role', 'verifier', '--amount', '10', '--endpoint', 'http://v', '--key', join(keys, '2.key'), ...common()),
+      verityAsync('stake', '--role', 'miner', '--amount', '10', '--key', join(keys, '2.key'), ...common()),
+      verityAsync('stake', '--role', 'verifier', '--amount', '100', '--endpoint', 'http://v', '--key', addresses, ...common()),
+    ])
     expect(noEndpoint.code).toBe(1)
     expect(noEndpoint.stderr).toContain('is not registered as verifier yet: give its --endpoint')
-    const belowMinimum = verity(
-      'stake',
-      '--role',
-      'verifier',
-      '--amount',
-      '10',
-      '--endpoint',
-      'http://v',
-      '--key',
-      join(keys, '2.key'),
-      ...common(),
-    )
     expect(belowMinimum.stderr).toContain('register reverted with BelowMinimumStake(2, 100000000000000000000, 10000000000000000000)')
-    const badRole = verity('stake', '--role', 'miner', '--amount', '10', '--key', join(keys, '2.key'), ...common())
     expect(badRole.stderr).toContain('error USAGE: --role must be inference or verifier')
-    const badKey = verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', 'http://v', '--key', addresses, ...common())
     expect(badKey.stderr).toContain('error KEY_FILE_INVALID')
     const registered = verity(
       'stake',
@@ -128,28 +137,30 @@ describe('verity chain start / deploy / stake / unstake', () => {
     expect(JSON.parse(registered.stdout)).toMatchObject({ registered: true, staked: '100', active: true })
   })
 
-  it('deploy puts a second contract set on the same endpoint and validates its parameters first', () => {
+  it('deploy puts a second contract set on the same endpoint and validates its parameters first', async () => {
     const out = join(dir, 'second.json')
-    const bad = verity(
-      'deploy',
-      '--rpc',
-      rpcUrl,
-      '--key',
-      join(keys, '0.key'),
-      '--out',
-      out,
-      '--window',
-      '100',
-      '--max-dispute',
-      '100',
-      '--unbonding',
-      '150',
-    )
+    const [bad, badFloor] = await Promise.all([
+      verityAsync(
+        'deploy',
+        '--rpc',
+        rpcUrl,
+        '--key',
+        join(keys, '0.key'),
+        '--out',
+        out,
+        '--window',
+        '100',
+        '--max-dispute',
+        '100',
+        '--unbonding',
+        '150',
+      ),
+      verityAsync('deploy', '--rpc', rpcUrl, '--key', join(keys, '0.key'), '--out', out, '--min-sample-rate', '10001'),
+    ])
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain(
       'error INVALID_DEPLOYMENT_PARAMS: the unbonding delay must exceed the challenge window plus the longest dispute (100 + 100 = 200 s), found 150 s',
     )
-    const badFloor = verity('deploy', '--rpc', rpcUrl, '--key', join(keys, '0.key'), '--out', out, '--min-sample-rate', '10001')
     expect(badFloor.code).toBe(1)
     expect(badFloor.stderr).toContain(
       'error INVALID_DEPLOYMENT_PARAMS: the sampling-rate floor is in basis points, an integer from 0 to 10000, found 10001',

@@ -6,13 +6,31 @@ import { fileURLToPath } from 'node:url'
 import { connect, readAddressBook } from '@verity/chain'
 import { nodeRegistryAbi, Role } from '@verity/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verityCommand } from './verityCommand.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
 
 function verity(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', cliSource, ...args], { cwd: root, encoding: 'utf8' })
+  const [command, argv] = verityCommand(...args)
+  const r = spawnSync(command, argv, { cwd: root, encoding: 'utf8' })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** The same, without blocking: for commands refused before they send anything, run side by side. */
+function verityAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [command, argv] = verityCommand(...args)
+  return new Promise((resolve) => {
+    const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString()
+    })
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString()
+    })
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
 }
 
 describe('verity chain start / deploy / stake / unstake', () => {
@@ -23,25 +41,8 @@ describe('verity chain start / deploy / stake / unstake', () => {
   let rpcUrl: string
 
   beforeAll(async () => {
-    chainProcess = spawn(
-      process.execPath,
-      [
-        '--conditions=source',
-        '--import',
-        'tsx',
-        cliSource,
-        'chain',
-        'start',
-        '--port',
-        '0',
-        '--json',
-        '--addresses',
-        addresses,
-        '--keys',
-        keys,
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
+    const [command, argv] = verityCommand('chain', 'start', '--port', '0', '--json', '--addresses', addresses, '--keys', keys)
+    chainProcess = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
     const started = await new Promise<{ rpcUrl: string }>((resolve, reject) => {
       let out = ''
       let err = ''
@@ -108,26 +109,18 @@ describe('verity chain start / deploy / stake / unstake', () => {
     expect(early.stderr).toContain('error CONTRACT_REVERTED: withdraw reverted with StillUnbonding(')
   })
 
-  it('refuses bad stake requests with a typed error and changes nothing', () => {
-    const noEndpoint = verity('stake', '--role', 'verifier', '--amount', '100', '--key', join(keys, '2.key'), ...common())
+  it('refuses bad stake requests with a typed error and changes nothing', async () => {
+    // Only the below-minimum request reaches a transaction (which reverts): the four run side by side.
+    const [noEndpoint, belowMinimum, badRole, badKey] = await Promise.all([
+      verityAsync('stake', '--role', 'verifier', '--amount', '100', '--key', join(keys, '2.key'), ...common()),
+      verityAsync('stake', '--role', 'verifier', '--amount', '10', '--endpoint', 'http://v', '--key', join(keys, '2.key'), ...common()),
+      verityAsync('stake', '--role', 'miner', '--amount', '10', '--key', join(keys, '2.key'), ...common()),
+      verityAsync('stake', '--role', 'verifier', '--amount', '100', '--endpoint', 'http://v', '--key', addresses, ...common()),
+    ])
     expect(noEndpoint.code).toBe(1)
     expect(noEndpoint.stderr).toContain('is not registered as verifier yet: give its --endpoint')
-    const belowMinimum = verity(
-      'stake',
-      '--role',
-      'verifier',
-      '--amount',
-      '10',
-      '--endpoint',
-      'http://v',
-      '--key',
-      join(keys, '2.key'),
-      ...common(),
-    )
     expect(belowMinimum.stderr).toContain('register reverted with BelowMinimumStake(2, 100000000000000000000, 10000000000000000000)')
-    const badRole = verity('stake', '--role', 'miner', '--amount', '10', '--key', join(keys, '2.key'), ...common())
     expect(badRole.stderr).toContain('error USAGE: --role must be inference or verifier')
-    const badKey = verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', 'http://v', '--key', addresses, ...common())
     expect(badKey.stderr).toContain('error KEY_FILE_INVALID')
     const registered = verity(
       'stake',
@@ -144,28 +137,30 @@ describe('verity chain start / deploy / stake / unstake', () => {
     expect(JSON.parse(registered.stdout)).toMatchObject({ registered: true, staked: '100', active: true })
   })
 
-  it('deploy puts a second contract set on the same endpoint and validates its parameters first', () => {
+  it('deploy puts a second contract set on the same endpoint and validates its parameters first', async () => {
     const out = join(dir, 'second.json')
-    const bad = verity(
-      'deploy',
-      '--rpc',
-      rpcUrl,
-      '--key',
-      join(keys, '0.key'),
-      '--out',
-      out,
-      '--window',
-      '100',
-      '--max-dispute',
-      '100',
-      '--unbonding',
-      '150',
-    )
+    const [bad, badFloor] = await Promise.all([
+      verityAsync(
+        'deploy',
+        '--rpc',
+        rpcUrl,
+        '--key',
+        join(keys, '0.key'),
+        '--out',
+        out,
+        '--window',
+        '100',
+        '--max-dispute',
+        '100',
+        '--unbonding',
+        '150',
+      ),
+      verityAsync('deploy', '--rpc', rpcUrl, '--key', join(keys, '0.key'), '--out', out, '--min-sample-rate', '10001'),
+    ])
     expect(bad.code).toBe(1)
     expect(bad.stderr).toContain(
       'error INVALID_DEPLOYMENT_PARAMS: the unbonding delay must exceed the challenge window plus the longest dispute (100 + 100 = 200 s), found 150 s',
     )
-    const badFloor = verity('deploy', '--rpc', rpcUrl, '--key', join(keys, '0.key'), '--out', out, '--min-sample-rate', '10001')
     expect(badFloor.code).toBe(1)
     expect(badFloor.stderr).toContain(
       'error INVALID_DEPLOYMENT_PARAMS: the sampling-rate floor is in basis points, an integer from 0 to 10000, found 10001',

@@ -5,15 +5,16 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadMnist, mnistImage } from '@verity/runtime'
 import { describe, expect, it } from 'vitest'
+import { verityCommand } from './verityCommand.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const data = join(root, 'data')
 const mnist = join(data, 'datasets', 'mnist')
-const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
 
 /** Runs the verity CLI from source in a child process. */
 function verity(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', cliSource, ...args], { cwd: root, encoding: 'utf8' })
+  const [command, argv] = verityCommand(...args)
+  const r = spawnSync(command, argv, { cwd: root, encoding: 'utf8' })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

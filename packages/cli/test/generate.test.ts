@@ -3,16 +3,17 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { verityCommand } from './verityCommand.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const models = join(root, '..', 'shared', 'models')
 const stories = join(models, 'stories260K', 'stories260K.onnx')
-const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
 const present = existsSync(stories)
 if (!present) console.log(`skipped verity generate tests: ${stories} is absent`)
 
 function verity(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', cliSource, ...args], { cwd: root, encoding: 'utf8' })
+  const [command, argv] = verityCommand(...args)
+  const r = spawnSync(command, argv, { cwd: root, encoding: 'utf8' })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { connect, devAccounts, readAddressBook, TxSender } from '@verity/chain'
+import { connect, DEFAULT_MAX_BLOCK_RANGE, devAccounts, readAddressBook, TxSender } from '@verity/chain'
 import { verityTokenAbi } from '@verity/contracts'
 import { loadMnist } from '@verity/runtime'
 import { createVerityClient, depositEscrow } from '@verity/sdk'
@@ -11,11 +11,13 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { freePort, startAnvil } from '../../chain/test/anvil.js'
 import { type RangeLimitProxy, startRangeLimitProxy } from '../../chain/test/rangeLimitProxy.js'
 import { importMnist } from '../src/devnet/startDevnet.js'
+import { verityCommand } from './verityCommand.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const data = join(root, 'data')
-const cliSource = join(root, 'packages', 'cli', 'src', 'cliEntry.ts')
-const cli = (...args: string[]) => [process.execPath, ['--conditions=source', '--import', 'tsx', cliSource, ...args]] as const
+const cli = verityCommand
+/** The provider's eth_getLogs range limit: the default range of every scan (`DEFAULT_MAX_BLOCK_RANGE`). */
+const LOG_LIMIT = Number(DEFAULT_MAX_BLOCK_RANGE)
 
 /** Runs one command to its end, without blocking this process (the range-limiting proxy answers from it). */
 function verity(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -65,7 +67,9 @@ describe('the real-network shape: every role its own process, against anvil', ()
   })
 
   it('deploy, publish, stake, serve, verify and settle an inference with the CLI alone', { timeout: 240_000 }, async () => {
-    const anvil = await startAnvil()
+    // A node that keeps the last 128 states, as a full (not archive) node does: no mined block's
+    // state is written to disk (by default anvil persists each one, most of this test's time).
+    const anvil = await startAnvil(['--prune-history', '128'])
     stopAnvil = anvil.stop
     const dir = mkdtempSync(join(tmpdir(), 'verity-anvil-'))
     const keys = devAccounts(5).map((a, i) => {
@@ -96,15 +100,17 @@ describe('the real-network shape: every role its own process, against anvil', ()
     )
     expect(deployed.code, deployed.stderr).toBe(0)
 
-    // A long-lived chain behind a provider that refuses eth_getLogs over 5,000 blocks: 5,100 blocks
-    // since the deployment, and every role, command and client below talks to the chain through it.
+    // A long-lived chain behind a provider that refuses eth_getLogs over LOG_LIMIT (2,000) blocks, the
+    // widest range Verity asks for by default (so an off-by-one in its ranges would be refused):
+    // LOG_LIMIT + 100 blocks since the deployment, and every role, command and client below talks to
+    // the chain through it.
     const mined = await fetch(anvil.rpcUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: ['0x13ec'] }),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: [`0x${(LOG_LIMIT + 100).toString(16)}`] }),
     })
     expect(((await mined.json()) as { error?: unknown }).error).toBeUndefined()
-    proxy = await startRangeLimitProxy(anvil.rpcUrl, 5000)
+    proxy = await startRangeLimitProxy(anvil.rpcUrl, LOG_LIMIT)
     const rpc = proxy.url
 
     // Token balances for the operators and the client (the deployer holds the supply).
@@ -120,13 +126,15 @@ describe('the real-network shape: every role its own process, against anvil', ()
       })
     }
 
-    const hub = await role(children, 'node', 'hub', '--port', '0', '--dir', join(dir, 'hub'))
+    // The hub process starts while this one imports the model.
+    const hubStarted = role(children, 'node', 'hub', '--port', '0', '--dir', join(dir, 'hub'))
     const artifactFile = join(dir, 'mnist-8.vrty')
     mkdirSync(dirname(artifactFile), { recursive: true })
     writeFileSync(
       artifactFile,
       importMnist(join(data, 'models', 'mnist-8.onnx'), loadMnist(join(data, 'datasets', 'mnist')), join(dir, 'cache.vrty')),
     )
+    const hub = await hubStarted
     const published = await verity(
       'model',
       'publish',
@@ -148,15 +156,15 @@ describe('the real-network shape: every role its own process, against anvil', ()
     const nodeUrl = `http://127.0.0.1:${port}`
     const verifierPort = await freePort()
     const verifierUrl = `http://127.0.0.1:${verifierPort}`
+    const dashboardPort = await freePort()
     const common = ['--rpc', rpc, '--addresses', book]
-    expect(
-      (await verity('stake', '--role', 'inference', '--amount', '1100', '--endpoint', nodeUrl, '--key', nodeKey.file, ...common)).code,
-    ).toBe(0)
-    expect(
-      (await verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', verifierUrl, '--key', verifierKey.file, ...common))
-        .code,
-    ).toBe(0)
-    await role(
+    // Independent processes (own keys, own ports) start together, as operators would.
+    const staked = await Promise.all([
+      verity('stake', '--role', 'inference', '--amount', '1100', '--endpoint', nodeUrl, '--key', nodeKey.file, ...common),
+      verity('stake', '--role', 'verifier', '--amount', '100', '--endpoint', verifierUrl, '--key', verifierKey.file, ...common),
+    ])
+    for (const r of staked) expect(r.code, r.stderr).toBe(0)
+    const inferenceRole = role(
       children,
       'node',
       'inference',
@@ -172,7 +180,7 @@ describe('the real-network shape: every role its own process, against anvil', ()
       '300',
       ...common,
     )
-    await role(
+    const verifierRole = role(
       children,
       'node',
       'verifier',
@@ -188,7 +196,11 @@ describe('the real-network shape: every role its own process, against anvil', ()
       '1',
       ...common,
     )
-    const dashboard = await role(children, 'dashboard', '--port', String(await freePort()), '--db', join(dir, 'index.sqlite'), ...common)
+    const [, , dashboard] = await Promise.all([
+      inferenceRole,
+      verifierRole,
+      role(children, 'dashboard', '--port', String(dashboardPort), '--db', join(dir, 'index.sqlite'), ...common),
+    ])
 
     const client = createVerityClient({ chain, book: addresses, account: clientKey.privateKey })
     await depositEscrow(client, { amount: 10n ** 18n })
@@ -211,10 +223,12 @@ describe('the real-network shape: every role its own process, against anvil', ()
     expect(lines[0].argmax).toBe(7)
     expect(lines.slice(1).map((l: { level: string }) => l.level)).toEqual(['EXECUTED', 'COMMITTED', 'ATTESTED', 'FINAL'])
 
-    const status = await verity('status', lines[0].inferenceId, '--json', ...common)
+    const [status, audited] = await Promise.all([
+      verity('status', lines[0].inferenceId, '--json', ...common),
+      verity('audit', lines[0].inferenceId, ...common),
+    ])
     expect(status.code, status.stderr).toBe(0)
     expect(JSON.parse(status.stdout)).toMatchObject({ level: 'FINAL', attestations: 1 })
-    const audited = await verity('audit', lines[0].inferenceId, ...common)
     expect(audited.stdout, audited.stderr).toContain('MATCH')
 
     // The dashboard, its own process against the same chain, indexed it from the chain and the operators' APIs.
@@ -232,10 +246,10 @@ describe('the real-network shape: every role its own process, against anvil', ()
     // Every scan stayed within the provider's limit, and the limit is real: a scan from the deployment refused.
     expect(proxy.refused).toBe(0)
     expect(proxy.widest).toBeGreaterThan(1000)
-    expect(proxy.widest).toBeLessThanOrEqual(5000)
+    expect(proxy.widest).toBeLessThanOrEqual(LOG_LIMIT)
     const wide = await chain.publicClient
       .getLogs({ address: addresses.contracts.settlement, fromBlock: addresses.deployedAtBlock, toBlock: 'latest' })
       .catch((error: Error) => error)
-    expect(String(wide)).toContain('max block range 5000')
+    expect(String(wide)).toContain(`max block range ${LOG_LIMIT}`)
   })
 })

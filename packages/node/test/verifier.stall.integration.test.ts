@@ -7,6 +7,7 @@ import { challengeInclusion, type InferReturnType, infer } from '@verity/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../../cli/src/devnet/startDevnet.js'
 import { type NodeFront, startNodeFront } from '../../protocol/test/hostileServers.js'
+import { dataChallengeDelay } from '../src/dataChallengeRules.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -130,6 +131,19 @@ describe('a verifier that cannot be stalled', () => {
     fronts[1]!.route = async (path) => (/^\/v1\/(batches\/|inferences\/.+\/proof)/.test(path) ? `${nodeUrl}/v1/withheld` : undefined)
     await fillBatch(1, 16)
     const batch = (await until('the withheld batch to be seen', () => batchOf(1, 2))).batch_id
+    // The verifier retries the withheld batch until its data is due to be challenged, on the chain's
+    // clock (`dataChallengeDelay` after the commit: 16 s of a 40 s window). Waiting that out is not
+    // the point here: the chain's clock is moved to that moment once the verifier has tried and failed.
+    const tried = await until('a failed attempt at the withheld batch', () => {
+      const b = verifier().store.get(batch)!
+      return b.attempts > 0 ? b : undefined
+    })
+    const dueAt = tried.committedAt + dataChallengeDelay(net.book.params)
+    for (;;) {
+      const now = Number((await net.chain.publicClient.getBlock({ blockTag: 'latest' })).timestamp)
+      if (now >= dueAt) break
+      await net.chain.increaseTime(dueAt - now)
+    }
     const checked = await until(
       'the published leaves to be re-executed',
       () => {

@@ -428,6 +428,20 @@ export const lightModels = [
 ] as const
 
 /**
+ * The light architectures `conformance.test.ts` runs (about 15 s of the several minutes all nine
+ * take): together they hold every op type of the nine (the test checks it), shufflenet Transpose and
+ * Sum, squeezenet Dropout and GlobalAveragePool, inception_v1 LRN, inception_v2 the Unsqueeze·Mul +
+ * Add lowering of BatchNormalization. `npx tsx bench/conformance.ts --light` runs all nine through
+ * the same `checkLightModel` and exits non-zero when one is beyond tolerance.
+ */
+export const testedLightModels = ['inception_v1', 'inception_v2', 'shufflenet', 'squeezenet'] as const
+
+/** The op types of a light model's graph (its nodes before import). */
+export function lightOpTypes(name: string): Set<string> {
+  return new Set(decodeOnnx(readFileSync(join(lightDir, `light_${name}.onnx`))).nodes.map((n) => n.opType))
+}
+
+/**
  * The input the ONNX backend runner feeds the light models (and from which their expected
  * outputs were computed): `Runner.generate_dummy_data(x, seed=0, random=False)` in
  * onnx/backend/test/runner/__init__.py, i.e. `(np.arange(n).reshape(shape) / n).astype(np.float32)`.
@@ -449,4 +463,56 @@ export function importLightModel(name: string): { model: LoadedModel; inputName:
   const calibration: FloatTensor = { dtype: 'float32', shape, data: Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand) }
   const { model } = importOnnx(bytes, { calibration: [{ [input.name]: calibration }], reportSamples: 0, fileName: `light_${name}.onnx` })
   return { model, inputName: input.name, shape }
+}
+
+/** A light model imported, run on the runner's input and compared with the expected output. */
+export type LightCheck = {
+  name: string
+  /** Integer ops after import. */
+  ops: number
+  outputs: number
+  shape: number[]
+  expectedShape: number[]
+  allFinite: boolean
+  scale: number
+  /** Largest |output − expected| over the elements. */
+  maxError: number
+  /**
+   * Two output steps plus 0.5 % of the largest expected magnitude: the error of a whole quantized
+   * network, calibrated on a different input, has no tight a-priori bound.
+   */
+  tolerance: number
+  importSeconds: number
+  runSeconds: number
+}
+
+/** Imports a light_* architecture, runs it on the backend runner's input and measures its error. */
+export function checkLightModel(name: string): LightCheck {
+  let t = performance.now()
+  const { model, inputName, shape } = importLightModel(name)
+  const importSeconds = (performance.now() - t) / 1000
+  t = performance.now()
+  const { outputs } = run(model, { [inputName]: lightInput(shape) })
+  const runSeconds = (performance.now() - t) / 1000
+  const expected = decodeTensorProto(readFileSync(join(lightDir, `light_${name}_output_0.pb`)))
+  const out = outputs[0] as RunResult['outputs'][number]
+  let maxExpected = 0
+  let maxError = 0
+  for (let i = 0; i < out.values.length; i++) {
+    maxExpected = Math.max(maxExpected, Math.abs(expected.data[i] as number))
+    maxError = Math.max(maxError, Math.abs((out.values[i] as number) - (expected.data[i] as number)))
+  }
+  return {
+    name,
+    ops: model.nodes.length,
+    outputs: outputs.length,
+    shape: out.shape,
+    expectedShape: expected.shape,
+    allFinite: out.values.every(Number.isFinite),
+    scale: out.scale,
+    maxError,
+    tolerance: 2 * out.scale + 0.005 * maxExpected,
+    importSeconds,
+    runSeconds,
+  }
 }

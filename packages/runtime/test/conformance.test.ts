@@ -1,25 +1,22 @@
 /**
  * ONNX backend conformance (../shared/onnx-backend-tests, see backendTests.ts for the tolerance
- * rules): one test per node test of a supported op, and one per light_* architecture.
+ * rules): one test per node test of a supported op, and one per light_* architecture of `testedLightModels`.
  *
  * Unsupported node tests (non-float types, 3-D windows, training-mode outputs, …) are listed as
- * skipped with their reason; a mismatch beyond tolerance fails. The slowest light architecture
- * (vgg19) runs only with VERITY_CONFORMANCE_SLOW=1 (see `slowLight`).
+ * skipped with their reason; a mismatch beyond tolerance fails. Four light architectures run here
+ * (see `testedLightModels`), all nine in bench/conformance.ts.
  */
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { Trace } from '../src/index.js'
-import { decodeTensorProto, run } from '../src/index.js'
 import {
+  checkLightModel,
   checkWitnesses,
   evaluateNodeTest,
-  importLightModel,
-  lightDir,
-  lightInput,
   lightModels,
+  lightOpTypes,
   listNodeTests,
   prepareNodeTest,
+  testedLightModels,
 } from './backendTests.js'
 import { haveBackendTests } from './fixtures.js'
 
@@ -63,40 +60,26 @@ describe.runIf(present)('ONNX backend node tests', () => {
 /**
  * Light architectures (weights are ConstantOfShape nodes). Import dominates their cost (the float64
  * calibration pass and hashing the weights for modelId and weightsRoot): 1.5–30 s each on a 2-core
- * machine, except vgg19 at about 2 minutes, which runs only with VERITY_CONFORMANCE_SLOW=1
- * (timings in docs/conformance.md).
+ * machine, vgg19 about 2 minutes (timings in docs/conformance.md). The test runs the cheap ones that
+ * together hold every op type of all nine (`testedLightModels`); `npx tsx bench/conformance.ts --light`
+ * runs all nine through the same check and fails when one is beyond tolerance.
  */
-const slowLight: Record<string, string> = { vgg19: 'about 130 s to import: 143 M weights, 20 GFLOP float64 calibration' }
-const runSlow = process.env.VERITY_CONFORMANCE_SLOW === '1'
-
 describe.runIf(present)('ONNX backend light models', () => {
   if (!present) return
-  for (const name of lightModels) {
-    const title = `light_${name} imports (seeded random calibration), runs on the runner's input and matches the expected output`
-    const slow = slowLight[name]
-    if (slow && !runSlow) {
-      it.skip(`${title} — slow (${slow}); set VERITY_CONFORMANCE_SLOW=1`, () => {})
-      continue
-    }
-    it(title, { timeout: 600_000 }, () => {
-      const { model, inputName, shape } = importLightModel(name)
 
-      // The backend runner's input for light models: arange(n) / n as float32 (backendTests.ts).
-      const { outputs } = run(model, { [inputName]: lightInput(shape) })
-      const expected = decodeTensorProto(readFileSync(join(lightDir, `light_${name}_output_0.pb`)))
-      const out = outputs[0] as (typeof outputs)[number]
-      expect(outputs).toHaveLength(1)
-      expect(out.shape).toEqual(expected.shape)
-      expect(out.values.every(Number.isFinite)).toBe(true)
-      // Tolerance: two output steps plus 0.5 % of the largest expected magnitude (the error of a
-      // whole quantized network, calibrated on a different input, has no tight a-priori bound).
-      let maxExpected = 0
-      let maxError = 0
-      for (let i = 0; i < out.values.length; i++) {
-        maxExpected = Math.max(maxExpected, Math.abs(expected.data[i] as number))
-        maxError = Math.max(maxError, Math.abs((out.values[i] as number) - (expected.data[i] as number)))
-      }
-      expect(maxError).toBeLessThanOrEqual(2 * out.scale + 0.005 * maxExpected)
+  it('the light models run here hold every op type of all the light models', () => {
+    const tested = new Set(testedLightModels.flatMap((name) => [...lightOpTypes(name)]))
+    const missing = lightModels.flatMap((name) => [...lightOpTypes(name)].filter((op) => !tested.has(op)).map((op) => `${name}: ${op}`))
+    expect(missing).toEqual([])
+  })
+
+  for (const name of testedLightModels) {
+    it(`light_${name} imports (seeded random calibration), runs on the runner's input and matches the expected output`, () => {
+      const check = checkLightModel(name)
+      expect(check.outputs).toBe(1)
+      expect(check.shape).toEqual(check.expectedShape)
+      expect(check.allFinite).toBe(true)
+      expect(check.maxError).toBeLessThanOrEqual(check.tolerance)
     })
   }
 })

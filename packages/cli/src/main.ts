@@ -425,16 +425,23 @@ export function program(): Command {
     })
   })
   networkOptions(
-    cli.command('audit <inference>').description('Re-execute an inference locally from public data and compare with its receipt'),
-  ).action(async (id: string, o) => {
-    await auditCommand(id, {
-      rpc: o.rpc,
-      addresses: o.addresses,
-      json: o.json,
-      ...(o.node ? { node: o.node } : {}),
-      ...(o.logRange ? { logRange: o.logRange } : {}),
+    cli
+      .command('audit <inference>')
+      .description("Re-execute an inference locally from public data and compare with its receipt; check each attestation's execution tag"),
+  )
+    .option('--refute', 'refute every attestation whose execution tag is wrong (sends transactions; needs --key)', false)
+    .option('--key <file>', 'key file paying for --refute (and earning the bounty)')
+    .action(async (id: string, o) => {
+      await auditCommand(id, {
+        rpc: o.rpc,
+        addresses: o.addresses,
+        json: o.json,
+        refute: o.refute,
+        ...(o.key ? { key: o.key } : {}),
+        ...(o.node ? { node: o.node } : {}),
+        ...(o.logRange ? { logRange: o.logRange } : {}),
+      })
     })
-  })
   cli
     .command('node <role>')
     .description('Run one role as its own process: inference, verifier or hub')

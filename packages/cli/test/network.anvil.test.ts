@@ -230,6 +230,8 @@ describe('the real-network shape: every role its own process, against anvil', ()
     expect(status.code, status.stderr).toBe(0)
     expect(JSON.parse(status.stdout)).toMatchObject({ level: 'FINAL', attestations: 1 })
     expect(audited.stdout, audited.stderr).toContain('MATCH')
+    // The verifier's attestation carries the right execution tag: it ran the model (its own process).
+    expect(audited.stdout).toMatch(/attested by 0x[0-9a-fA-F]{40}: tag right/)
 
     // The dashboard, its own process against the same chain, indexed it from the chain and the operators' APIs.
     type Summary = { levels: Record<string, number>; compute: { inferenceRuns: number; verificationRuns: number } }

@@ -4,7 +4,14 @@ export {
   ReceiptSignatureError,
   ServedReceiptError,
 } from '@verity/contracts'
-export { type AuditParameters, type AuditReturnType, audit } from './audit.js'
+export {
+  type AuditedAttestation,
+  type AuditParameters,
+  type AuditReturnType,
+  audit,
+  type RefuteAttestationParameters,
+  refuteAttestation,
+} from './audit.js'
 export { type ChallengeInclusionParameters, type ChallengeInclusionReturnType, challengeInclusion } from './challengeInclusion.js'
 export { type CheckAnswerErrorType, type CheckAnswerParameters, checkAnswer } from './checkAnswer.js'
 export {

@@ -20,7 +20,13 @@ export function modelFromArtifact(modelId: Hex, bytes: Uint8Array, source = 'the
   return model
 }
 
-export type ReexecuteReturnType = { match: boolean; recomputedOutputHash: Hex; ms: number }
+export type ReexecuteReturnType = {
+  match: boolean
+  recomputedOutputHash: Hex
+  /** The outputs computed (what a verifier's execution tags are made from). */
+  outputs: Int16Array[]
+  ms: number
+}
 
 /**
  * Re-executes a receipt's inference: checks that the inputs hash to its `inputHash`, runs the model
@@ -33,6 +39,7 @@ export function reexecute(model: LoadedModel, receipt: Receipt, wireInputs: unkn
   if (inputHash !== receipt.inputHash)
     throw new SdkError('DATA_MISMATCH', `the input served for ${receipt.inputHash} hashes to ${inputHash}`)
   const started = performance.now()
-  const recomputed = tensorsHash(runQuantized(model, inputs).outputs) as Hex
-  return { match: recomputed === receipt.outputHash, recomputedOutputHash: recomputed, ms: performance.now() - started }
+  const outputs = runQuantized(model, inputs).outputs
+  const recomputed = tensorsHash(outputs) as Hex
+  return { match: recomputed === receipt.outputHash, recomputedOutputHash: recomputed, outputs, ms: performance.now() - started }
 }

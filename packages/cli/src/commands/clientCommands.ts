@@ -1,6 +1,15 @@
 import { connect, readAddressBook, readKeyFile } from '@verity/chain'
 import { boundedFetch, type VerificationMode } from '@verity/protocol'
-import { audit, createVerityClient, discoverNodes, getInference, infer, type VerityClient, watchTransitions } from '@verity/sdk'
+import {
+  audit,
+  createVerityClient,
+  discoverNodes,
+  getInference,
+  infer,
+  refuteAttestation,
+  type VerityClient,
+  watchTransitions,
+} from '@verity/sdk'
 import type { Hex } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
 import { runInputs, UsageError } from '../samples.js'
@@ -113,16 +122,34 @@ export async function statusCommand(inferenceId: string, options: NetworkOptions
   for (const e of s.timeline) console.log(`  ${e.level.padEnd(10)} ${new Date(e.at).toISOString()}${e.by ? `  ${e.by}` : ''}`)
 }
 
-/** `verity audit <id>`: re-execute locally from public data and compare. */
-export async function auditCommand(inferenceId: string, options: NetworkOptions): Promise<void> {
+/**
+ * `verity audit <id>`: re-execute locally from public data and compare; check each attestation's
+ * execution tag against the recomputed outputs, and with `--refute` (and `--key`) refute the wrong
+ * ones on-chain (the caller earns the bounty).
+ */
+export async function auditCommand(inferenceId: string, options: NetworkOptions & { refute?: boolean }): Promise<void> {
+  if (options.refute && !options.key) throw new UsageError('--refute sends transactions: give --key')
   const client = await clientFor(options)
   const node = await nodeOf(client, inferenceId, options.node)
   const a = await audit(client, { inferenceId: inferenceId as Hex, node })
-  if (options.json) console.log(JSON.stringify(a))
+  const wrong = a.attestations.filter((x) => !x.tagRight)
+  const refuted: { verifier: Hex; slashed: string }[] = []
+  if (options.refute)
+    for (const x of wrong) {
+      const { slashed } = await refuteAttestation(client, { inferenceId: inferenceId as Hex, node, verifier: x.verifier })
+      refuted.push({ verifier: x.verifier, slashed: slashed.toString() })
+    }
+  if (options.json) console.log(JSON.stringify({ ...a, ...(options.refute ? { refuted } : {}) }))
   else {
     console.log(`${a.match ? 'MATCH' : 'MISMATCH'}  inference ${a.inferenceId}`)
     console.log(`  claimed     ${a.claimedOutputHash}`)
     console.log(`  recomputed  ${a.recomputedOutputHash} (locally, ${a.ms.toFixed(1)} ms)`)
+    for (const x of a.attestations)
+      console.log(
+        `  attested by ${x.verifier}${x.paid ? '' : ' (unpaid)'}: ${x.tagRight ? 'tag right' : 'WRONG TAG — attested without executing'}`,
+      )
+    for (const r of refuted) console.log(`  refuted ${r.verifier}: slashed ${r.slashed} (token base units)`)
   }
   if (!a.match) process.exitCode = 2
+  else if (wrong.length > refuted.length) process.exitCode = 3
 }

@@ -551,6 +551,6 @@ contract Settlement is SettlementBase, Multicall {
 
     /// @notice Semantic version of this contract's interface.
     function version() external pure returns (string memory) {
-        return "4.0.0";
+        return "5.0.0";
     }
 }

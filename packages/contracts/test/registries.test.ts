@@ -221,7 +221,7 @@ describe('NodeRegistry', () => {
     expect(await f.contracts.token.read.version()).toBe('1.0.0')
     // activeStake added to the registry; channels, data challenges and staked attestations in Settlement.
     expect(await f.contracts.nodeRegistry.read.version()).toBe('1.2.0')
-    expect(await f.contracts.settlement.read.version()).toBe('4.0.0')
+    expect(await f.contracts.settlement.read.version()).toBe('5.0.0')
     expect(await f.contracts.modelRegistry.read.version()).toBe('2.0.0')
     expect(await f.contracts.token.read.symbol()).toBe('VRT')
     expect(await f.contracts.token.read.totalSupply()).toBe(10n ** 9n * TOKEN)

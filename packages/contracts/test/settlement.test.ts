@@ -1087,7 +1087,7 @@ describe('Settlement: views', () => {
     expect(await read().verifyReceipt([9n, receipts[1]!, 1, tree.proof(1)])).toBe(false)
     expect(await read().receiptDigest([receipts[0]!])).toBe(hashReceipt(receipts[0]!, domainOf(f)))
     expect(receipts[0]!.requestHash).toBe(hashRequest(vs[0]!.request, domainOf(f)))
-    expect(await read().version()).toBe('4.0.0')
+    expect(await read().version()).toBe('5.0.0')
     expect(await f.contracts.nodeRegistry.read.isActive([sender(NODE).address, Role.inference])).toBe(true)
   })
 

@@ -1,9 +1,9 @@
 import { checkSpendable } from './infer/priceRequest.js'
-import type { StoredInference } from './receiptStore.js'
+import type { Channel, NewInferenceRow } from './receiptStore.js'
 import { ReceiptWriter } from './receiptWriter.js'
 
 /** A receipt's row as the request path hands it to storage. */
-export type NewInference = Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>
+export type NewInference = NewInferenceRow
 
 /** The storage step's figures since they were last read (for the bench's `--stats`). */
 export type WriterStats = { flushMs: number[]; syncMs: number[]; groupSizes: number[] }
@@ -24,8 +24,8 @@ export type ReceiptSink = {
 }
 
 /** The escrow check a stored receipt passes inside its transaction (the client's fees redeemed and not). */
-export const admitWithin = (inference: NewInference, escrow: bigint) => (store: ReceiptWriter['store']) =>
-  checkSpendable(store, inference.client, escrow, BigInt(inference.fee))
+export const admitWithin = (inference: NewInference, escrow: bigint) => (channel: Channel) =>
+  checkSpendable(inference.client, escrow, BigInt(inference.fee), channel)
 
 /** Takes the figures a writer kept and empties its lists. */
 export function takeStats(writer: ReceiptWriter): WriterStats {

@@ -306,7 +306,7 @@ export class Batcher {
     const { store } = this.o
     const rate = this.o.book.params.decoyRateBps
     const salt = rate === 0 ? this.freshSalt() : this.openSalt()
-    const inferences = store.unbatched(real)
+    const inferences = store.unbatchedLeaves(real)
     const held = rate === 0 ? [] : store.openDecoys()
     const needed = decoysNeeded(inferences.length, rate)
     if (held.length < needed) throw new Error(`the open batch holds ${held.length} decoys, its cut needs ${needed}`)

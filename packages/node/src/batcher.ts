@@ -115,19 +115,44 @@ export function decoysDue(s: {
   const n = Math.min(s.real, s.maxSize)
   const needed = decoysNeeded(n, s.decoyRateBps)
   if (s.cutting) return needed
+  const schedule = decoySchedule(s.salt, s.decoyRateBps, s.maxSize, s.maxAgeMs, needed)
   let due = 0
-  let first = 1
   for (let j = 0; j < needed; j++) {
-    while (decoysNeeded(first, s.decoyRateBps) <= j) first++
-    let next = first + 1
-    while (next <= s.maxSize && decoysNeeded(next, s.decoyRateBps) <= j + 1) next++
-    const when = hexToBigInt(keccak256(concat([decoySecretOf(s.salt, j), toHex('when')])))
-    const atReal = first + Number(when % BigInt(next - first))
-    const atMs = Number((when >> 128n) % BigInt(Math.max(0, s.maxAgeMs) + 1))
+    const { atReal, atMs } = schedule[j]!
     if (n < atReal && (s.waitedMs === undefined || s.waitedMs < atMs)) break
     due = j + 1
   }
   return due
+}
+
+type DecoySchedule = { first: number; due: { atReal: number; atMs: number }[] }
+/** The last few open batches' decoy schedules (asked for after every group of receipts). */
+const schedules = new Map<string, DecoySchedule>()
+
+/**
+ * For decoys 0 … count − 1 of the open batch: the real-receipt count and the wait at which each falls
+ * due (`decoysDue`). The draws are fixed by the salt, so each is derived once per batch and kept.
+ */
+function decoySchedule(salt: Hex, decoyRateBps: number, maxSize: number, maxAgeMs: number, count: number): DecoySchedule['due'] {
+  const key = `${salt}:${decoyRateBps}:${maxSize}:${maxAgeMs}`
+  let schedule = schedules.get(key)
+  if (!schedule) {
+    if (schedules.size >= 8) schedules.delete(schedules.keys().next().value!)
+    schedule = { first: 1, due: [] }
+    schedules.set(key, schedule)
+  }
+  for (let j = schedule.due.length; j < count; j++) {
+    while (decoysNeeded(schedule.first, decoyRateBps) <= j) schedule.first++
+    const first = schedule.first
+    let next = first + 1
+    while (next <= maxSize && decoysNeeded(next, decoyRateBps) <= j + 1) next++
+    const when = hexToBigInt(keccak256(concat([decoySecretOf(salt, j), toHex('when')])))
+    schedule.due.push({
+      atReal: first + Number(when % BigInt(next - first)),
+      atMs: Number((when >> 128n) % BigInt(Math.max(0, maxAgeMs) + 1)),
+    })
+  }
+  return schedule.due
 }
 
 /**
@@ -230,7 +255,7 @@ export class Batcher {
   async makeDueDecoys(nowMs: number): Promise<number> {
     return this.exclusive(async () => {
       await this.topUpDecoys(nowMs)
-      return this.o.store.openDecoys().length
+      return this.o.store.openDecoyCount()
     })
   }
 
@@ -253,7 +278,7 @@ export class Batcher {
     if (rate === 0) return
     for (;;) {
       const salt = this.openSalt()
-      const held = store.openDecoys().length
+      const held = store.openDecoyCount()
       const oldest = store.oldestUnbatchedMs()
       const due = decoysDue({
         real: cutting ?? store.unbatchedCount(),
@@ -285,7 +310,7 @@ export class Batcher {
     const { store } = this.o
     const rate = this.o.book.params.decoyRateBps
     const salt = rate === 0 ? this.freshSalt() : this.openSalt()
-    const inferences = store.unbatched(real)
+    const inferences = store.unbatchedLeaves(real)
     const held = rate === 0 ? [] : store.openDecoys()
     const needed = decoysNeeded(inferences.length, rate)
     if (held.length < needed) throw new Error(`the open batch holds ${held.length} decoys, its cut needs ${needed}`)

@@ -8,6 +8,7 @@ import {
   type Receipt,
   receiptToWire,
   requestToWire,
+  signDigest,
 } from '@verity/contracts'
 import { type LoadedModel, tensorsHash } from '@verity/runtime'
 import { concat, type Hex, hexToBigInt, keccak256, toHex } from 'viem'
@@ -59,9 +60,11 @@ export function createDecoyFactory(
   o: DecoyFactoryOptions,
 ): (secret: Hex, template: StoredInference, nowMs: number, batchKey: Hex) => Promise<DecoyLeaf> {
   const node = privateKeyToAccount(o.nodeKey)
-  const clients = Array.from({ length: DECOY_CLIENTS }, (_, i) =>
-    privateKeyToAccount(keccak256(concat([o.nodeKey, toHex('verity/decoy-client'), toHex(i, { size: 32 })]))),
+  // Their keys are kept: the node signs with them natively (`signDigest`, libsecp256k1), not through the accounts.
+  const clientKeys = Array.from({ length: DECOY_CLIENTS }, (_, i) =>
+    keccak256(concat([o.nodeKey, toHex('verity/decoy-client'), toHex(i, { size: 32 })])),
   )
+  const clients = clientKeys.map((key) => privateKeyToAccount(key))
   return async (secret, template, nowMs, batchKey) => {
     const draw = hexToBigInt(secret)
     const model = await o.modelFor(template.modelId)
@@ -70,7 +73,8 @@ export function createDecoyFactory(
     const fee = BigInt(template.fee)
     const fresh = o.clientFor?.(fee, batchKey)
     if (!fresh) o.onFallback?.()
-    const client = fresh?.account ?? clients[Number(draw % BigInt(DECOY_CLIENTS))]!
+    const derived = Number(draw % BigInt(DECOY_CLIENTS))
+    const client = fresh?.account ?? clients[derived]!
     const inputs = perturbInput(inputsFromWire(model, JSON.parse(body)), secret)
     const inputHash = tensorsHash(inputs)
     const templateRequest = JSON.parse(template.requestJson) as { deadline: string }
@@ -88,7 +92,7 @@ export function createDecoyFactory(
       channelTotal: fresh?.channelTotal ?? fee * (1n + ((draw >> 160n) % 1000n)),
     }
     const requestHash = hashRequest(request, o.domain)
-    const clientSignature = await client.sign({ hash: requestHash })
+    const clientSignature = fresh ? await client.sign({ hash: requestHash }) : signDigest(clientKeys[derived]!, requestHash)
     const receipt: Receipt = {
       requestHash,
       modelId: template.modelId,
@@ -118,7 +122,7 @@ export function createDecoyFactory(
         issuedAt: Number(issuedAt),
         executedAtMs: nowMs,
         receiptJson: JSON.stringify(receiptToWire(receipt)),
-        signature: await node.sign({ hash: id }),
+        signature: signDigest(o.nodeKey, id),
         requestJson: JSON.stringify(requestToWire(request)),
         clientSignature,
         // Stored for the row's shape only: outputs go to their client in the answer to `/v1/infer`,

@@ -371,7 +371,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     const { requestHash, client, inputs, inputHash } = authoriseRequest({ request, signature, inputs: wireInputs, model, domain })
     mark('authorise')
     const escrow = await escrows.available(client)
-    const { fee } = priceRequest({ request, requestHash, client, price, escrow, store })
+    const { fee } = priceRequest({ request, requestHash, client, price, escrow, store: writer.store ?? store })
     mark('price')
     const inWorker =
       runPool !== undefined && !runsInline({ answering, recentRunMs: recentRunMs.get(model.artifactHash), maxMs: inlineRunMaxMs })

@@ -1,9 +1,9 @@
 import { checkSpendable } from './infer/priceRequest.js'
-import type { StoredInference } from './receiptStore.js'
+import type { Channel, NewInferenceRow, ReceiptStore } from './receiptStore.js'
 import { ReceiptWriter } from './receiptWriter.js'
 
 /** A receipt's row as the request path hands it to storage. */
-export type NewInference = Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>
+export type NewInference = NewInferenceRow
 
 /** The storage step's figures since they were last read (for the bench's `--stats`). */
 export type WriterStats = { flushMs: number[]; syncMs: number[]; groupSizes: number[] }
@@ -21,11 +21,17 @@ export type ReceiptSink = {
   drain(): Promise<void>
   close(): Promise<void>
   stats(): Promise<WriterStats>
+  /**
+   * The writer's own connection, when it runs on this thread: the request path's price check reads
+   * there. A connection's page cache survives its own commits and is dropped after another's, so after
+   * each group commit a read on the node's other connection cost ~100 µs, ~35 µs on this one (measured).
+   */
+  readonly store?: ReceiptStore
 }
 
 /** The escrow check a stored receipt passes inside its transaction (the client's fees redeemed and not). */
-export const admitWithin = (inference: NewInference, escrow: bigint) => (store: ReceiptWriter['store']) =>
-  checkSpendable(store, inference.client, escrow, BigInt(inference.fee))
+export const admitWithin = (inference: NewInference, escrow: bigint) => (channel: Channel) =>
+  checkSpendable(inference.client, escrow, BigInt(inference.fee), channel)
 
 /** Takes the figures a writer kept and empties its lists. */
 export function takeStats(writer: ReceiptWriter): WriterStats {
@@ -45,5 +51,6 @@ export function receiptSinkInThread(dbPath: string): ReceiptSink {
       writer.close()
     },
     stats: async () => takeStats(writer),
+    store: writer.store,
   }
 }

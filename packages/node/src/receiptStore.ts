@@ -52,6 +52,9 @@ export type StoredBatch = {
   decoySalt: Hex | null
 }
 
+/** A stored receipt as a batch being cut needs it (`unbatchedLeaves`): its row number, id and fee. */
+export type BatchableReceipt = Pick<StoredInference, 'seq' | 'id' | 'fee'>
+
 /** One leaf of a stored batch: its receipt id, when it was issued, its position. */
 export type BatchLeaf = { id: Hex; issuedAt: number; batchIndex: number }
 
@@ -61,6 +64,9 @@ export type DecoyLeaf = {
   inputBody: string
   secret: Hex
 }
+
+/** A receipt's row as it is handed in to be stored (the store numbers it; batches place it later). */
+export type NewInferenceRow = Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>
 
 /** One client's payment channel with this node (docs/protocol.md, "Money"). */
 export type Channel = {
@@ -235,6 +241,11 @@ export class ReceiptStore {
     const columns = this.db.prepare('PRAGMA table_info(inferences)').all() as { name: string }[]
     if (!columns.some((c) => c.name === 'compute_ms')) this.db.exec('ALTER TABLE inferences ADD COLUMN compute_ms REAL')
     if (!columns.some((c) => c.name === 'decoy_secret')) this.db.exec('ALTER TABLE inferences ADD COLUMN decoy_secret TEXT')
+    // The open batch's decoys, read after every group of receipts (`openDecoyCount`): found without
+    // walking the open batch's real receipts. A receipt's insert does not write it (only decoys are in it).
+    this.db.exec(
+      'CREATE INDEX IF NOT EXISTS inferences_open_decoys ON inferences (seq) WHERE batch_local IS NULL AND decoy_secret IS NOT NULL',
+    )
     const batchColumns = this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]
     if (!batchColumns.some((c) => c.name === 'decoy_salt')) this.db.exec('ALTER TABLE batches ADD COLUMN decoy_salt TEXT')
     // Each channel's best voucher in a finalized batch, kept as batches finalize (stores from before gain it once, by one scan).
@@ -267,42 +278,89 @@ export class ReceiptStore {
    * Stores a receipt, its input and its client's channel update atomically. Refused: a replayed request
    * (same hash, or same client and nonce), and a fee the client's vouchers do not cover (the highest
    * `channelTotal` it signed must reach everything charged, this fee included), and whatever `admit`
-   * refuses by throwing (it runs first, inside the transaction, and is given this store to read from).
+   * refuses by throwing (it runs first, given the client's channel as charged so far).
    */
-  insertInference(
-    inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>,
-    inputBody: string,
-    admit?: (store: ReceiptStore) => void,
-  ): void {
-    const insert = this.db.transaction(() => {
-      admit?.(this)
-      const channel = chargeChannel(this.channel(inference.client), BigInt(inference.channelTotal), BigInt(inference.fee))
-      const replay = this.statement('SELECT id FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)').get(
-        inference.requestHash,
-        inference.client,
-        inference.nonce,
-      ) as Row | undefined
-      if (replay) {
-        throw new ApiError(
-          409,
-          'REQUEST_REPLAYED',
-          `request ${inference.requestHash} (client ${inference.client}, nonce ${inference.nonce}) was already answered`,
-          {
-            inferenceId: replay.id,
-          },
-        )
+  insertInference(inference: NewInferenceRow, inputBody: string, admit?: (channel: Channel) => void): void {
+    const [refusal] = this.insertInferences([{ inference, inputBody, admit }])
+    if (refusal !== undefined) throw refusal
+  }
+
+  /**
+   * Stores a group of receipts in one transaction (group commit), each as `insertInference` would in
+   * turn: a receipt refused (what it throws is its entry of the result, `undefined` for a stored one)
+   * changes nothing, and the checks of each see the receipts stored before it in the group. Per
+   * receipt, two statements (its row, its input); per client of the group, one channel read and one
+   * write. The replay check is the table's unique indexes. An error that is no refusal (the disk)
+   * rolls the whole group back and is thrown.
+   */
+  insertInferences(
+    items: readonly { inference: NewInferenceRow; inputBody: string; admit?: ((channel: Channel) => void) | undefined }[],
+  ): (unknown | undefined)[] {
+    const refusals: (unknown | undefined)[] = new Array(items.length).fill(undefined)
+    const insertRow = this.statement(
+      `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
+           receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    const insertInput = this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)')
+    const store = this.db.transaction(() => {
+      const channels = new Map<string, Channel>()
+      for (const [k, { inference: i, inputBody, admit }] of items.entries()) {
+        const client = i.client.toLowerCase()
+        try {
+          const before = channels.get(client) ?? this.channel(client as Hex)
+          admit?.(before)
+          const after = chargeChannel(before, BigInt(i.channelTotal), BigInt(i.fee))
+          try {
+            // Statement-level: a row refused by a unique index leaves the transaction and the rows before it as they were.
+            insertRow.run(
+              i.id,
+              i.requestHash,
+              i.client,
+              i.nonce,
+              i.modelId,
+              i.inputHash,
+              i.outputHash,
+              i.fee,
+              i.mode,
+              i.issuedAt,
+              i.executedAtMs,
+              i.receiptJson,
+              i.signature,
+              i.requestJson,
+              i.clientSignature,
+              i.outputsJson,
+              i.computeMs,
+              padTotal(i.channelTotal),
+            )
+          } catch (error) {
+            if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error
+            throw this.replayError(i)
+          }
+          insertInput.run(i.inputHash, inputBody)
+          channels.set(client, after)
+        } catch (error) {
+          if (!(error instanceof ApiError)) throw error
+          refusals[k] = error
+        }
       }
-      this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)').run(inference.inputHash, inputBody)
-      this.statement(
-        `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
-             receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total)
-           VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
-             @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal)`,
-      ).run({ ...inference, channelTotal: padTotal(inference.channelTotal) })
-      this.writeChannel(inference.client, channel)
+      for (const [client, channel] of channels) this.writeChannel(client as Hex, channel)
     })
     // It reads before it writes: the write lock first, so another connection's commit cannot come between (see ReceiptWriter).
-    insert.immediate()
+    store.immediate()
+    return refusals
+  }
+
+  /** The refusal of a receipt whose request was already answered (by its hash, or its client and nonce). */
+  private replayError(i: NewInferenceRow): ApiError {
+    const replay = this.statement('SELECT id FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)').get(
+      i.requestHash,
+      i.client,
+      i.nonce,
+    ) as Row | undefined
+    return new ApiError(409, 'REQUEST_REPLAYED', `request ${i.requestHash} (client ${i.client}, nonce ${i.nonce}) was already answered`, {
+      inferenceId: replay?.id ?? null,
+    })
   }
 
   /** The client's channel with this node (all zero before its first request). O(1). */
@@ -385,6 +443,23 @@ export class ReceiptStore {
     return vouchers
   }
 
+  /**
+   * What a request's price check reads, in one statement: whether the request was already answered
+   * (`isReplay`) and its client's channel (`channel`).
+   */
+  admission(requestHash: Hex, client: Hex, nonce: string): { replayed: boolean; channel: Channel } {
+    const row = this.statement(
+      `SELECT c.authorized, c.charged, c.paid,
+         EXISTS (SELECT 1 FROM inferences WHERE request_hash = ?) OR EXISTS (SELECT 1 FROM inferences WHERE client = ? AND nonce = ?) AS replayed
+       FROM (SELECT 1) LEFT JOIN channels c ON c.client = ?`,
+    ).get(requestHash, client, nonce, client.toLowerCase()) as Row
+    const channel =
+      row.authorized === null
+        ? { authorized: 0n, charged: 0n, paid: 0n }
+        : { authorized: BigInt(row.authorized as string), charged: BigInt(row.charged as string), paid: BigInt(row.paid as string) }
+    return { replayed: row.replayed === 1, channel }
+  }
+
   /** Whether a request was already answered. */
   isReplay(requestHash: Hex, client: Hex, nonce: string): boolean {
     return (
@@ -406,6 +481,13 @@ export class ReceiptStore {
     ).map(inferenceOf)
   }
 
+  /** The oldest real receipts in no batch yet, as a batch is cut from them: what places them in it, not their rows. */
+  unbatchedLeaves(limit: number): BatchableReceipt[] {
+    return this.statement(
+      'SELECT seq, id, fee FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NULL ORDER BY seq LIMIT ?',
+    ).all(limit) as BatchableReceipt[]
+  }
+
   /** The newest real receipts in no batch yet, newest first (a decoy's template is one of them). */
   latestUnbatched(limit: number): StoredInference[] {
     return (
@@ -425,8 +507,10 @@ export class ReceiptStore {
 
   /** How many real receipts are in no batch yet (reads those only; the open batch's decoys are not counted). */
   unbatchedCount(): number {
-    return (this.statement('SELECT COUNT(*) AS n FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NULL').get() as Row)
-      .n as number
+    // All unbatched rows (counted in the unbatched index alone) less the open batch's decoys (their own index).
+    return (
+      ((this.statement('SELECT COUNT(*) AS n FROM inferences WHERE batch_local IS NULL').get() as Row).n as number) - this.openDecoyCount()
+    )
   }
 
   /**
@@ -446,8 +530,19 @@ export class ReceiptStore {
   /** The open batch's decoys, in the order they were made (decoy j is the j-th). */
   openDecoys(): StoredInference[] {
     return (
-      this.statement('SELECT * FROM inferences WHERE batch_local IS NULL AND decoy_secret IS NOT NULL ORDER BY seq').all() as Row[]
+      this.statement(
+        'SELECT * FROM inferences INDEXED BY inferences_open_decoys WHERE batch_local IS NULL AND decoy_secret IS NOT NULL ORDER BY seq',
+      ).all() as Row[]
     ).map(inferenceOf)
+  }
+
+  /** How many decoys the open batch holds (counted; `openDecoys` reads them). */
+  openDecoyCount(): number {
+    return (
+      this.statement(
+        'SELECT COUNT(*) AS n FROM inferences INDEXED BY inferences_open_decoys WHERE batch_local IS NULL AND decoy_secret IS NOT NULL',
+      ).get() as Row
+    ).n as number
   }
 
   /**
@@ -495,7 +590,7 @@ export class ReceiptStore {
    */
   createBatch(
     root: Hex,
-    leaves: readonly (StoredInference | DecoyLeaf)[],
+    leaves: readonly (BatchableReceipt | DecoyLeaf)[],
     feeTotal: bigint,
     nowMs: number,
     sequence: number,

@@ -6,7 +6,7 @@ import type { Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { h, receiptRow } from '../test/receiptRows.js'
 import { ApiError } from './errors.js'
-import { ReceiptStore } from './receiptStore.js'
+import { type Channel, ReceiptStore } from './receiptStore.js'
 import { ReceiptWriter } from './receiptWriter.js'
 
 const A = '0x00000000000000000000000000000000000000aa' as Hex
@@ -69,8 +69,8 @@ describe('ReceiptWriter: group commit', () => {
   it('admit sees the receipts committed before it in the same group', async () => {
     const writer = new ReceiptWriter(fresh())
     // Escrow for two fees: the third is refused although all three were checked in one transaction.
-    const admit = (writing: ReceiptStore) => {
-      if (writing.outstandingFees(A) + FEE > 2n * FEE) throw new ApiError(402, 'INSUFFICIENT_ESCROW', 'spent')
+    const admit = (channel: Channel) => {
+      if (channel.charged - channel.paid + FEE > 2n * FEE) throw new ApiError(402, 'INSUFFICIENT_ESCROW', 'spent')
     }
     const results = await Promise.allSettled([1, 2, 3].map((n) => writer.insert(inference(n, A, 10n * FEE), '[]', admit)))
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected'])
@@ -84,8 +84,8 @@ describe('ReceiptWriter: group commit', () => {
     const other = new Database(path)
     other.pragma('busy_timeout = 0')
     let otherWrite = 'not tried'
-    const admit = (writing: ReceiptStore) => {
-      writing.channel(A) // the receipt's transaction has read
+    const admit = () => {
+      // The receipt's transaction has read (its client's channel) when admit runs.
       try {
         other.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('probe', '1')").run()
         otherWrite = 'committed'

@@ -1,10 +1,10 @@
 import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs'
-import { ReceiptStore, type StoredInference } from './receiptStore.js'
+import { type Channel, type NewInferenceRow, ReceiptStore } from './receiptStore.js'
 
 type Job = {
-  inference: Omit<StoredInference, 'seq' | 'batchLocal' | 'batchIndex' | 'decoySecret'>
+  inference: NewInferenceRow
   inputBody: string
-  admit: ((store: ReceiptStore) => void) | undefined
+  admit: ((channel: Channel) => void) | undefined
   resolve(): void
   reject(error: unknown): void
 }
@@ -15,9 +15,9 @@ type Job = {
  * not fsync on commit (synchronous=NORMAL); the writer then fdatasyncs the WAL file on libuv's thread
  * pool — one at a time, each covering every group committed before it started — and only then
  * settles the callers' promises. So no answer leaves before its receipt is on disk, one fsync makes
- * many receipts durable, and requests keep being served while the disk works. Each receipt is its
- * own savepoint: one refused (a replay, a fee its channel does not cover, what `admit` refuses) is
- * rolled back alone and its caller gets the error at once.
+ * many receipts durable, and requests keep being served while the disk works. A receipt refused (a
+ * replay, a fee its channel does not cover, what `admit` refuses) stores nothing and its caller gets
+ * the error at once; the others of its group commit (`ReceiptStore.insertInferences`).
  */
 export class ReceiptWriter {
   readonly store: ReceiptStore
@@ -55,10 +55,10 @@ export class ReceiptWriter {
 
   /**
    * Stores a receipt with its input; resolves once it is durable. `admit` runs inside the
-   * transaction just before the insert, with the writer's store (which sees the receipts inserted
-   * before it in the same group), and refuses by throwing.
+   * transaction just before the insert, with the client's channel as charged so far (the receipts
+   * before it in the same group included), and refuses by throwing.
    */
-  insert(inference: Job['inference'], inputBody: string, admit?: (store: ReceiptStore) => void): Promise<void> {
+  insert(inference: Job['inference'], inputBody: string, admit?: (channel: Channel) => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ inference, inputBody, admit, resolve, reject })
       if (!this.scheduled) {
@@ -85,30 +85,20 @@ export class ReceiptWriter {
     const started = performance.now()
     while (this.queue.length > 0) {
       const jobs = this.queue.splice(0, this.maxGroup)
-      const refused = new Map<Job, unknown>()
+      let refusals: unknown[]
       try {
-        // IMMEDIATE: the write lock from the start. The node's other connection writes too (batches,
+        // BEGIN IMMEDIATE (in insertInferences): the write lock from the start. The node's other connection writes too (batches,
         // chain events), from another thread once this writer has its own: a deferred transaction
         // that read first would fail (SQLITE_BUSY, no wait) had that connection committed meanwhile.
-        this.store.db
-          .transaction(() => {
-            for (const job of jobs) {
-              try {
-                this.store.insertInference(job.inference, job.inputBody, job.admit)
-              } catch (error) {
-                refused.set(job, error)
-              }
-            }
-          })
-          .immediate()
+        refusals = this.store.insertInferences(jobs)
       } catch (error) {
         for (const job of jobs) job.reject(error)
         continue
       }
       this.groupSizes.push(jobs.length)
       if (this.groupSizes.length > 4096) this.groupSizes.splice(0, 2048)
-      for (const job of jobs) {
-        if (refused.has(job)) job.reject(refused.get(job))
+      for (const [k, job] of jobs.entries()) {
+        if (refusals[k] !== undefined) job.reject(refusals[k])
         else this.unsynced.push(job)
       }
     }

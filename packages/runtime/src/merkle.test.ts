@@ -37,6 +37,13 @@ describe('tensor commitments', () => {
     expect(toHex(tensorRoot(bytes))).toMatchInlineSnapshot(`"0x0559aea7415e69443bc5fe0d26fc214deaf598d2e0086785dae1f09391b05eb9"`)
   })
 
+  it('tensorRoot is the Merkle root of the chunk leaves at every length (one chunk, short last chunk, padding, empty)', () => {
+    for (const length of [0, 1, 31, 32, 33, 64, 100, 784, 1000, 4097]) {
+      const bytes = tensorBytes(Int16Array.from({ length }, (_, i) => ((i * 7919) % 65536) - 32768))
+      expect(toHex(tensorRoot(bytes))).toBe(toHex(merkleRoot(chunkLeaves(bytes))))
+    }
+  })
+
   it('pads to a power of two; a single leaf is its own root', () => {
     const leaves = [sha256(Uint8Array.of(1)), sha256(Uint8Array.of(2)), sha256(Uint8Array.of(3))]
     expect(merkleRoot(leaves)).toEqual(nodeHash(nodeHash(leaves[0]!, leaves[1]!), nodeHash(leaves[2]!, ZERO_HASH)))

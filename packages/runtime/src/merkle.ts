@@ -110,7 +110,30 @@ export function chunkLeaves(bytes: Uint8Array): Uint8Array[] {
 
 /** The commitment to a tensor: the Merkle root over its chunk leaves. */
 export function tensorRoot(bytes: Uint8Array): Uint8Array {
-  return merkleRoot(chunkLeaves(bytes))
+  if (!nativeHash || bytes.length === 0) return merkleRoot(chunkLeaves(bytes))
+  // The same tree as merkleRoot(chunkLeaves(bytes)), built in one buffer: the leaves side by side
+  // (the padding leaves zero, = ZERO_HASH), then each level written over the one below it. A node
+  // request hashes every input with this, so the per-hash arrays and copies are left out.
+  const leaves = Math.ceil(bytes.length / CHUNK_BYTES)
+  let size = 1
+  while (size < leaves) size *= 2
+  const level = new Uint8Array(size * 32)
+  const message = new Uint8Array(1 + CHUNK_BYTES)
+  for (let i = 0; i < leaves; i++) {
+    const chunk = bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)
+    if (chunk.length < CHUNK_BYTES) message.fill(0)
+    message.set(chunk, 1)
+    level.set(nativeHash.hash('sha256', message, 'buffer'), i * 32)
+  }
+  message[0] = 1
+  for (; size > 1; size /= 2) {
+    // Node i of the next level reads bytes [64i, 64i + 64) and writes [32i, 32i + 32): nothing not yet read is overwritten.
+    for (let i = 0; i < size / 2; i++) {
+      message.set(level.subarray(64 * i, 64 * i + 64), 1)
+      level.set(nativeHash.hash('sha256', message, 'buffer'), 32 * i)
+    }
+  }
+  return level.slice(0, 32)
 }
 
 export function toHex(b: Uint8Array): `0x${string}` {

@@ -35,19 +35,18 @@ export function priceRequest(p: PriceRequestParameters): { fee: bigint } {
   // The fee is what the client signed for this request (at least the price): its channel total then
   // grows by exactly the fees of its receipts, so every redeemed amount is backed by receipts.
   const fee = request.maxFee
-  if (store.isReplay(p.requestHash, client, request.nonce.toString()))
-    throw new ApiError(409, 'REQUEST_REPLAYED', `request ${p.requestHash} (nonce ${request.nonce}) was already answered`)
-  const channel = store.channel(client)
-  checkSpendable(store, client, p.escrow, fee, channel)
+  const { replayed, channel } = store.admission(p.requestHash, client, request.nonce.toString())
+  if (replayed) throw new ApiError(409, 'REQUEST_REPLAYED', `request ${p.requestHash} (nonce ${request.nonce}) was already answered`)
+  checkSpendable(client, p.escrow, fee, channel)
   // Refuses a fee the client's vouchers do not cover (checked again when stored).
   chargeChannel(channel, request.channelTotal, fee)
   return { fee }
 }
 
-/** Refuses a fee beyond the client's escrow less the fees of its receipts not yet redeemed. */
-export function checkSpendable(store: ReceiptStore, client: Hex, escrow: bigint, fee: bigint, channel?: Channel): void {
-  // The fees charged that the channel has not paid (`outstandingFees`), from the channel when already read.
-  const outstanding = channel ? (channel.charged > channel.paid ? channel.charged - channel.paid : 0n) : store.outstandingFees(client)
+/** Refuses a fee beyond the client's escrow less the fees of its receipts not yet redeemed (`channel`: the client's). */
+export function checkSpendable(client: Hex, escrow: bigint, fee: bigint, channel: Channel): void {
+  // The fees charged that the channel has not paid (`outstandingFees`).
+  const outstanding = channel.charged > channel.paid ? channel.charged - channel.paid : 0n
   const spendable = escrow - outstanding
   if (spendable < fee)
     throw new ApiError(402, 'INSUFFICIENT_ESCROW', `client ${client} has ${spendable} spendable in escrow, the fee is ${fee}`, {

@@ -63,8 +63,7 @@ export async function storeInference(p: StoreInferenceParameters): Promise<strin
     // The answer leaves once the transaction holding its receipt is on disk; the escrow is re-checked inside it.
     await p.writer.insert(row, inputBody, p.escrow)
   } else {
-    checkSpendable(p.store, receipt.client, p.escrow, receipt.fee)
-    p.store.insertInference(row, inputBody)
+    p.store.insertInference(row, inputBody, (channel) => checkSpendable(receipt.client, p.escrow, receipt.fee, channel))
   }
   return `{"inferenceId":"${p.id}","receipt":${receiptJson},"signature":"${p.signature}","outputs":${outputs}}`
 }

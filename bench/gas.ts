@@ -23,7 +23,7 @@ import {
   verityDomain,
 } from '@verity/contracts'
 import { assignedLeaves, bitmapOf } from '@verity/node'
-import { packTags, TAG_BYTES } from '@verity/protocol'
+import { countSet, packTags, TAG_BYTES } from '@verity/protocol'
 import { tensorBytes, tensorsHash } from '@verity/runtime'
 import { type Address, encodeFunctionData, type Hex, keccak256, slice, toHex } from 'viem'
 import { fingerprintLine } from '../scripts/docFingerprint.js'
@@ -206,9 +206,7 @@ const fullBitmap = (count: number) =>
   })
 /** One tag per receipt set, as random as real ones (calldata prices zero bytes lower). */
 const tagsFor = (bitmap: readonly bigint[]): Hex => {
-  let set = 0
-  for (const word of bitmap) for (let w = word; w > 0n; w >>= 1n) if (w & 1n) set++
-  return packTags(Array.from({ length: set }, (_, i) => slice(keccak256(toHex(`tag ${i}`)), 0, TAG_BYTES)))
+  return packTags(Array.from({ length: countSet(bitmap) }, (_, i) => slice(keccak256(toHex(`tag ${i}`)), 0, TAG_BYTES)))
 }
 const byAddress = (a: Address, b: Address) => (BigInt(a) < BigInt(b) ? -1 : 1)
 const senderOf = new Map(clients.map((c) => [c.address, c]))

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { connect, readAddressBook } from '@verity/chain'
 import { nodeRegistryAbi, Role } from '@verity/contracts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { verityCommand } from './verityCommand.js'
+import { runVerity, verityCommand } from './verityCommand.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 
@@ -17,21 +17,7 @@ function verity(...args: string[]) {
 }
 
 /** The same, without blocking: for commands refused before they send anything, run side by side. */
-function verityAsync(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [command, argv] = verityCommand(...args)
-  return new Promise((resolve) => {
-    const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString()
-    })
-    child.stderr!.on('data', (c: Buffer) => {
-      stderr += c.toString()
-    })
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const verityAsync = runVerity
 
 describe('verity chain start / deploy / stake / unstake', () => {
   const dir = mkdtempSync(join(tmpdir(), 'verity-chain-'))

@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { settlementAbi } from '@verity/contracts'
 import { mnistImage } from '@verity/runtime'
 import { audit, infer, refuteAttestation } from '@verity/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Devnet, startDevnet } from '../src/devnet/startDevnet.js'
+import { settlementEvents, untilBatchesFinal } from './settlementEvents.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -50,14 +50,8 @@ describe('execution tags: a lazy verifier without decoys to catch it', () => {
           node: net.nodes[0]!.url,
         }),
       )
-    const events = <name extends 'Attested' | 'ExecutionTagRefuted' | 'AttesterSlashed' | 'BatchFinalized'>(eventName: name) =>
-      net.chain.publicClient.getContractEvents({
-        address: net.book.contracts.settlement,
-        abi: settlementAbi,
-        eventName,
-        fromBlock: net.book.deployedAtBlock,
-        strict: true,
-      })
+    const events = <name extends 'Attested' | 'ExecutionTagRefuted' | 'AttesterSlashed'>(eventName: name) =>
+      settlementEvents(net, eventName)
     const lazy = net.lazyVerifier!.address.toLowerCase()
     const honest = net.verifiers[0]!.address.toLowerCase()
     // The first answer's client audits it once both verifiers attested its batch (within the window).
@@ -82,21 +76,7 @@ describe('execution tags: a lazy verifier without decoys to catch it', () => {
     })
     expect(byClient.slashed).toBe(net.book.params.attesterSlash)
     // Until every committed batch is final (the lazy verifier has attested by then: it attests at the commit).
-    const deadline = Date.now() + 90_000
-    for (;;) {
-      const [committed, finalized] = await Promise.all([
-        net.chain.publicClient.getContractEvents({
-          address: net.book.contracts.settlement,
-          abi: settlementAbi,
-          eventName: 'BatchCommitted',
-          fromBlock: net.book.deployedAtBlock,
-        }),
-        events('BatchFinalized'),
-      ])
-      if (committed.length >= 2 && finalized.length === committed.length) break
-      expect(Date.now(), `${finalized.length} of ${committed.length} batches final`).toBeLessThan(deadline)
-      await sleep(250)
-    }
+    await untilBatchesFinal(net, 2)
     const [attested, refuted, slashed] = await Promise.all([events('Attested'), events('ExecutionTagRefuted'), events('AttesterSlashed')])
     const by = <E extends { args: { verifier: string } }>(list: E[], who: string) =>
       list.filter((e) => e.args.verifier.toLowerCase() === who)

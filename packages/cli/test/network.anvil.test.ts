@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { freePort, startAnvil } from '../../chain/test/anvil.js'
 import { type RangeLimitProxy, startRangeLimitProxy } from '../../chain/test/rangeLimitProxy.js'
 import { importMnist } from '../src/devnet/startDevnet.js'
-import { verityCommand } from './verityCommand.js'
+import { runVerity, verityCommand } from './verityCommand.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const data = join(root, 'data')
@@ -20,21 +20,7 @@ const cli = verityCommand
 const LOG_LIMIT = Number(DEFAULT_MAX_BLOCK_RANGE)
 
 /** Runs one command to its end, without blocking this process (the range-limiting proxy answers from it). */
-function verity(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const [cmd, argv] = cli(...args)
-  return new Promise((resolve) => {
-    const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString()
-    })
-    child.stderr!.on('data', (c: Buffer) => {
-      stderr += c.toString()
-    })
-    child.once('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const verity = runVerity
 
 /** Spawns a long-running role and resolves with its first JSON line. */
 function role(children: ChildProcess[], ...args: string[]): Promise<Record<string, string>> {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -54,4 +55,24 @@ export function verityCommand(...args: string[]): [string, string[]] {
   return built
     ? [process.execPath, [join(root, 'packages', 'cli', 'bin', 'verity.js'), ...args]]
     : [process.execPath, ['--conditions=source', '--import', 'tsx', join(root, 'packages', 'cli', 'src', 'cliEntry.ts'), ...args]]
+}
+
+/**
+ * Runs one `verity` command to its end without blocking this process (side by side with others, or
+ * while this process answers it), in the repository's root.
+ */
+export function runVerity(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const [command, argv] = verityCommand(...args)
+  return new Promise((resolve) => {
+    const child = spawn(command, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString()
+    })
+    child.stderr!.on('data', (c: Buffer) => {
+      stderr += c.toString()
+    })
+    child.once('close', (code) => resolve({ code, stdout, stderr }))
+  })
 }

@@ -1,4 +1,4 @@
-import { TAG_BYTES } from '@verity/protocol'
+import { countSet, TAG_BYTES } from '@verity/protocol'
 import type { Hex } from 'viem'
 
 /**
@@ -7,7 +7,10 @@ import type { Hex } from 'viem'
  * anyone holding a receipt's outputs, which these tests never do.
  */
 export function guessedTags(bitmap: readonly bigint[]): Hex {
-  let set = 0
-  for (const word of bitmap) for (let w = word; w > 0n; w >>= 1n) if (w & 1n) set++
-  return `0x${'00'.repeat(set * TAG_BYTES)}`
+  return `0x${'00'.repeat(countSet(bitmap) * TAG_BYTES)}`
+}
+
+/** `attest`'s arguments for `bitmap` with `guessedTags`. */
+export function guessedAttestation(batchId: bigint, bitmap: readonly bigint[]): [bigint, bigint[], Hex] {
+  return [batchId, [...bitmap], guessedTags(bitmap)]
 }

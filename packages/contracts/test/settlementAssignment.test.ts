@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assignedLeaves, bitmapOf, type SamplingPolicy, samplingRateBps, selectionDraws } from '../../node/src/selection.js'
 import { settlementAbi } from '../src/index.js'
 import { deployFixture, expectRevert, type Fixture, forgedReceipts, registerOperator, TOKEN, treeOf } from './fixture.js'
-import { guessedTags } from './guessedTags.js'
+import { guessedAttestation, guessedTags } from './guessedTags.js'
 
 // Verifiable assignment: at commit the contract fixes the node's sampling rate P and the number of
 // verifiers V; the commit block's hash seeds each verifier's selection; `attest` refuses a bitmap that
@@ -183,7 +183,7 @@ describe('Settlement: verifiable assignment', () => {
           wallet.writeContract({
             ...s(),
             functionName: 'attest',
-            args: [batch.batchId, bitmapOf(others, 16), guessedTags(bitmapOf(others, 16))],
+            args: guessedAttestation(batch.batchId, bitmapOf(others, 16)),
             chain: f.chain.publicClient.chain,
           }),
         )
@@ -194,7 +194,7 @@ describe('Settlement: verifiable assignment', () => {
       const hash = await wallet.writeContract({
         ...s(),
         functionName: 'attest',
-        args: [batch.batchId, bitmapOf([...mine, ...others.slice(0, 1)], 16), guessedTags(bitmapOf([...mine, ...others.slice(0, 1)], 16))],
+        args: guessedAttestation(batch.batchId, bitmapOf([...mine, ...others.slice(0, 1)], 16)),
         chain: f.chain.publicClient.chain,
       })
       expect((await f.chain.publicClient.waitForTransactionReceipt({ hash })).status).toBe('success')
@@ -222,19 +222,13 @@ describe('Settlement: verifiable assignment', () => {
           otherV.write({
             ...s(),
             functionName: 'attest',
-            args: [
+            args: guessedAttestation(
               batch.batchId,
               bitmapOf(
                 theirs.filter((i) => i !== shared),
                 16,
               ),
-              guessedTags(
-                bitmapOf(
-                  theirs.filter((i) => i !== shared),
-                  16,
-                ),
-              ),
-            ],
+            ),
           }),
           'SelectionNotCovered',
           [batch.batchId, otherV.address, BigInt(shared)],
@@ -242,19 +236,13 @@ describe('Settlement: verifiable assignment', () => {
         const result = await mineV.write({
           ...s(),
           functionName: 'attest',
-          args: [
+          args: guessedAttestation(
             batch.batchId,
             bitmapOf(
               mine.filter((i) => i !== shared),
               16,
             ),
-            guessedTags(
-              bitmapOf(
-                mine.filter((i) => i !== shared),
-                16,
-              ),
-            ),
-          ],
+          ),
         })
         expect(result.receipt.status).toBe('success')
         return

@@ -34,6 +34,13 @@ export function executionTag(secret: Hex, verifier: Address, batchId: bigint | n
   return slice(keccak256(encoded), 0, TAG_BYTES)
 }
 
+/** How many receipts an attestation's bitmap words set: how many tags it carries. */
+export function countSet(bitmap: readonly bigint[]): number {
+  let set = 0
+  for (const word of bitmap) for (let w = word; w > 0n; w >>= 1n) if (w & 1n) set++
+  return set
+}
+
 /** An attestation's `tags` argument: one tag per receipt set, in receipt order. */
 export function packTags(tags: readonly Hex[]): Hex {
   for (const tag of tags) if (size(tag) !== TAG_BYTES) throw new TypeError(`expected ${TAG_BYTES}-byte tags, found ${tag}`)

@@ -33,7 +33,7 @@ export {
 } from './decoys.js'
 export { boundedDetails, describeValue } from './describeValue.js'
 export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
-export { executionSecret, executionTag, packTags, TAG_BYTES, tagOf } from './executionTag.js'
+export { countSet, executionSecret, executionTag, packTags, TAG_BYTES, tagOf } from './executionTag.js'
 export { hashReceipt, hashRequest } from './hashing.js'
 export {
   BatchResponse,

@@ -12,6 +12,7 @@
  *
  *   npm run bench:load -- [--seconds 60] [--ref-seconds 20] [--concurrency 1,8,32] [--prefill 1000000]
  *     [--max-rate 4000] (requests signed per second of a node phase) [--profile DIR] (V8 CPU profile of the node)
+ *     [--checkpointer 0|1] (the WAL checkpointed by a thread of its own, the default, or inside commits)
  *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node's model runs in N worker threads, default 1; 0: on the event loop)
  *     [--inline-run-ms N] (a lone request runs a model whose last run took ≤ N ms on the event loop, default 1; 0: never)
  *     [--writer-thread 1] (receipts written in their own thread, not on the event loop)
@@ -163,6 +164,7 @@ if (role === 'node') {
     runWorkers: Number(flag('workers') ?? 1),
     inlineRunMaxMs: Number(flag('inline-run-ms') ?? 1),
     writerThread: flag('writer-thread') === '1',
+    checkpointer: flag('checkpointer') !== '0',
     finalize: flag('finalize') !== '0',
     redeem: { minAmount: 1000n * PRICE, maxAgeMs: 60_000 },
     log: (line) => process.stderr.write(`node: ${line}\n`),
@@ -228,10 +230,11 @@ function nodeStats(node: ReturnType<typeof createInferenceNode>, dbPath: string)
   loopDelay.enable()
   setInterval(async () => {
     const w = await node.writer.stats()
+    const c = await node.checkpoints()
     const used = process.cpuUsage(cpu)
     cpu = process.cpuUsage()
     process.stderr.write(
-      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} max ${(loopDelay.max / 1e6).toFixed(1)} ms; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB, external ${(process.memoryUsage().external / 1e6).toFixed(0)} MB (array buffers ${(process.memoryUsage().arrayBuffers / 1e6).toFixed(0)} MB)\n`,
+      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; ${c ? `checkpointer ${c.runs} runs (${c.busy} busy, ${c.failures} failed) ${c.ms.toFixed(0)} ms, WAL frames ${c.log} (${c.checkpointed} copied)` : 'no checkpointer'}; event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} max ${(loopDelay.max / 1e6).toFixed(1)} ms; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB, external ${(process.memoryUsage().external / 1e6).toFixed(0)} MB (array buffers ${(process.memoryUsage().arrayBuffers / 1e6).toFixed(0)} MB)\n`,
     )
     loopDelay.reset()
     for (const k of Object.keys(gc)) delete gc[k]
@@ -344,7 +347,7 @@ if (role === 'client') {
         const signature = signDigest(setup.clientKey, hashRequest(request, setup.domain))
         signed.push({
           request,
-          body: `{"request":${JSON.stringify(requestToWire(request))},"signature":"${signature}","inputs":${wireInputs[image]}}`,
+          body: `{"request":${JSON.stringify(requestToWire(request))},"signature":"${signature}","inputs":${wireInputs[image]},"client":"${client}"}`,
         })
       }
     }
@@ -513,6 +516,8 @@ if (role === 'main') {
       flag('inline-run-ms') ?? '1',
       '--writer-thread',
       flag('writer-thread') ?? '0',
+      '--checkpointer',
+      flag('checkpointer') ?? '1',
     ],
     [...(profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : []), ...(flag('node-flags')?.split(' ').filter(Boolean) ?? [])],
   )

@@ -296,7 +296,7 @@ export class Batcher {
       const recent = store.latestUnbatched(8)
       const template = recent[Number(hexToBigInt(secret) % BigInt(recent.length))]!
       const made = Date.now()
-      store.insertDecoy(await this.o.makeDecoy(secret, template, made, salt))
+      await store.insertDecoy(await this.o.makeDecoy(secret, template, made, salt))
     }
   }
 

@@ -190,7 +190,10 @@ export function createDecoyClientPool(o: DecoyClientPoolOptions): DecoyClientPoo
       primaryType: 'InferenceRequest',
       message: request,
     })
-    await o.postInfer(JSON.stringify({ request: requestToWire(request), signature, inputs: inputsToWire(model, inputs) }))
+    // The body a client's SDK sends, its signer named.
+    await o.postInfer(
+      JSON.stringify({ request: requestToWire(request), signature, inputs: inputsToWire(model, inputs), client: client.address }),
+    )
     return true
   }
 

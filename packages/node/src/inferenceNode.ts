@@ -12,6 +12,7 @@ import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { Batcher, batchTreeOf } from './batcher.js'
 import { watchOwnBatches } from './chainWatcher.js'
+import { type CheckpointStats, createCheckpointer, WAL_SAFETY_NET_PAGES } from './checkpointer.js'
 import { type DataResponderContext, respondToDataChallenges } from './dataResponder.js'
 import { createDecoyClientPool, type DecoyClientCosts, type DecoyClientPoolOptions } from './decoyClientPool.js'
 import { createDecoyFactory } from './decoyFactory.js'
@@ -19,12 +20,12 @@ import { createDefense, type DefenseContext } from './defense.js'
 import { ApiError, badRequest, bigintReplacer, errorBody, httpStatusOf } from './errors.js'
 import { createEscrowBook } from './escrowBook.js'
 import { feedQuery } from './feedQuery.js'
+import { answerRequest } from './infer/answerRequest.js'
 import { authoriseRequest } from './infer/authoriseRequest.js'
-import { type Executor, executeRequest, honestExecutor } from './infer/executeRequest.js'
+import { type Executor, honestExecutor } from './infer/executeRequest.js'
 import { parseInferRequest } from './infer/parseInferRequest.js'
 import { priceRequest } from './infer/priceRequest.js'
 import { runsInline } from './infer/runsInline.js'
-import { signReceipt } from './infer/signReceipt.js'
 import { storeInference } from './infer/storeInference.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 import { type ReceiptSink, receiptSinkInThread } from './receiptSink.js'
@@ -71,6 +72,11 @@ export type InferenceNodeOptions = {
    */
   writerThread?: boolean
   /**
+   * The WAL is copied into the database file by a thread of its own (default true), not inside a
+   * commit on the thread that writes (docs/benchmarks.md, "Sixth pass").
+   */
+  checkpointer?: boolean
+  /**
    * Decoy clients that look like clients (docs/protocol.md, "Decoys"): a pool of single-use client
    * keys funded by `funder` (a private key the operator pays from), each with its own escrow and a
    * few paid canary requests before it signs a decoy. Without it decoys are signed by keys derived
@@ -103,6 +109,8 @@ export type InferenceNode = {
   store: ReceiptStore
   /** Its group-commit writer (the bench reads its flush and fsync figures). */
   writer: ReceiptSink
+  /** What its checkpointer thread did since last asked (undefined without one; for the bench). */
+  checkpoints(): Promise<CheckpointStats | undefined>
   /** Starts HTTP on `host` (default 127.0.0.1; 0.0.0.0 serves other machines), the batcher and the chain watcher; resolves with the URL. */
   start(port?: number, host?: string): Promise<string>
   stop(): Promise<void>
@@ -125,9 +133,17 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const account = privateKeyToAccount(options.key)
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
   const price = options.price ?? 10n ** 15n
+  // With a checkpointer thread, the connections' own checkpoints are only a safety net (64 MB of WAL).
+  const checkpointer = options.checkpointer !== false ? createCheckpointer(options.dbPath, { log }) : undefined
+  const autoCheckpointPages = checkpointer ? WAL_SAFETY_NET_PAGES : undefined
   // Commits here do not fsync on their own: the steps that must be on disk sync themselves (see ReceiptStore).
-  const store = new ReceiptStore(options.dbPath, { syncOnCommit: false })
-  const writer = options.writerThread ? createWriterThread(options.dbPath, { log }) : receiptSinkInThread(options.dbPath)
+  const store = new ReceiptStore(
+    options.dbPath,
+    autoCheckpointPages ? { syncOnCommit: false, autoCheckpointPages } : { syncOnCommit: false },
+  )
+  const writer = options.writerThread
+    ? createWriterThread(options.dbPath, { log, ...(autoCheckpointPages ? { autoCheckpointPages } : {}) })
+    : receiptSinkInThread(options.dbPath, autoCheckpointPages ? { autoCheckpointPages } : {})
   const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const contracts = verityContracts(chain, book)
   const sender = new TxSender({
@@ -138,7 +154,10 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const registered = new Set<string>()
   const executor = parts.executor ?? honestExecutor
   const runWorkers = options.runWorkers ?? 1
-  const runPool = !parts.executor && runWorkers > 0 ? createRunPool(runWorkers, { log }) : undefined
+  const runPool =
+    !parts.executor && runWorkers > 0
+      ? createRunPool(runWorkers, { signer: { node: account.address, key: options.key, domain }, log })
+      : undefined
   const inlineRunMaxMs = options.inlineRunMaxMs ?? 1
   /** Each model's last 8 run times (ms), by artifact hash: the fastest decides whether a lone request may run it inline. */
   const recentRunMs = new Map<string, number[]>()
@@ -365,61 +384,43 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       last = now
     }
     const nowMs = Date.now()
-    const { request, signature, inputs: wireInputs } = parseInferRequest(text, { node: account.address, nowMs })
+    const { request, signature, inputs, claimedClient } = parseInferRequest(text, { node: account.address, nowMs })
     const model = await modelFor(request.modelId)
     mark('model')
-    const { requestHash, client, inputs, inputHash } = authoriseRequest({ request, signature, inputs: wireInputs, model, domain })
+    const { requestHash, client, claimed } = authoriseRequest({ request, signature, claimedClient, domain })
     mark('authorise')
     const escrow = await escrows.available(client)
     const { fee } = priceRequest({ request, requestHash, client, price, escrow, store: writer.store ?? store })
     mark('price')
+    // The signature (for a client the body named), the inputs' hash, the run, the receipt: in a worker
+    // thread, or here for a lone request on a fast model (no hand-off to wait for) and a custom executor.
+    const job = { request, requestHash, signature, client, claimed, inputs, fee, nowMs }
     const inWorker =
       runPool !== undefined && !runsInline({ answering, recentRunMs: recentRunMs.get(model.artifactHash), maxMs: inlineRunMaxMs })
-    const { outputs, computeMs } = inWorker ? await runPool.run(model, inputs) : executeRequest({ model, inputs, inputHash, executor })
+    const answer = inWorker
+      ? await runPool.answer(model, job)
+      : answerRequest(job, { model, node: account.address, key: options.key, domain, executor })
     const recent = recentRunMs.get(model.artifactHash) ?? []
-    recent.push(computeMs)
+    recent.push(answer.computeMs)
     if (recent.length > 8) recent.shift()
     recentRunMs.set(model.artifactHash, recent)
-    mark(inWorker || !runPool ? 'run' : 'run-inline')
-    const {
-      receipt,
-      id,
-      signature: receiptSignature,
-    } = await signReceipt({
-      request,
-      requestHash,
-      inputHash,
-      outputs,
-      client,
-      fee,
-      nowMs,
-      account,
-      key: options.key,
-      domain,
-    })
-    mark('sign')
-    const body = await storeInference({
+    mark(inWorker || !runPool ? 'answer' : 'answer-inline')
+    await storeInference({
       store,
       writer,
-      model,
       request,
       clientSignature: signature,
-      inputs,
-      outputs,
-      receipt,
-      id,
-      signature: receiptSignature,
+      answer,
       escrow,
       executedAtMs: nowMs,
-      computeMs,
     })
     mark('store')
     // The open batch may need a decoy now (made after the answer, off this request's path).
     batcher.noteReceipts()
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
     metrics.inc('inference_seconds_total', {}, (performance.now() - started) / 1000)
-    metrics.observe('compute_seconds', computeMs / 1000)
-    return { body, timing: timings.join(', ') }
+    metrics.observe('compute_seconds', answer.computeMs / 1000)
+    return { body: answer.body, timing: timings.join(', ') }
   }
 
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024
@@ -588,6 +589,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     address: account.address,
     store,
     writer,
+    checkpoints: async () => checkpointer?.stats(),
     url: () => publicUrl,
     localUrl: () => localUrl,
     decoyCosts: () => (decoyClients ? { ...decoyClients.costs(), fallbacks: decoyFallbacks } : undefined),
@@ -633,6 +635,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       await escrows.stop()
       await writer.close()
       store.close()
+      await checkpointer?.close()
     },
   }
 }

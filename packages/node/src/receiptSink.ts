@@ -40,9 +40,9 @@ export function takeStats(writer: ReceiptWriter): WriterStats {
   return stats
 }
 
-/** A `ReceiptWriter` on this thread's event loop, as a `ReceiptSink`. */
-export function receiptSinkInThread(dbPath: string): ReceiptSink {
-  const writer = new ReceiptWriter(dbPath)
+/** A `ReceiptWriter` on this thread's event loop, as a `ReceiptSink` (`autoCheckpointPages`: see `ReceiptStore`). */
+export function receiptSinkInThread(dbPath: string, options: { autoCheckpointPages?: number } = {}): ReceiptSink {
+  const writer = new ReceiptWriter(dbPath, undefined, undefined, options.autoCheckpointPages)
   return {
     insert: (inference, inputBody, escrow) => writer.insert(inference, inputBody, admitWithin(inference, escrow)),
     drain: () => writer.drain(),

@@ -1,4 +1,5 @@
 import { closeSync, fdatasyncSync, openSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
 import { ApiError } from './apiError.js'
@@ -223,19 +224,23 @@ export class ReceiptStore {
   private readonly syncOnCommit: boolean
 
   /**
+   * `autoCheckpointPages` sets how long the WAL grows before a commit on this connection checkpoints it.
    * `syncOnCommit: false` opens a connection whose commits do not fsync (synchronous=NORMAL: they
    * survive the process's crash, not the machine's), for a process whose durable steps sync
    * themselves: the receipts (`ReceiptWriter` fsyncs before answering) and a new batch (`createBatch`
    * fsyncs before its commit can be sent); the rest (cursors, chain events, statuses) is re-derived
    * from the chain.
    */
-  constructor(path: string, options: { syncOnCommit?: boolean } = {}) {
+  constructor(path: string, options: { syncOnCommit?: boolean; autoCheckpointPages?: number } = {}) {
     this.path = path
     this.syncOnCommit = options.syncOnCommit !== false
     this.db = new Database(path)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma(options.syncOnCommit === false ? 'synchronous = NORMAL' : 'synchronous = FULL')
     this.db.pragma('busy_timeout = 5000')
+    // A commit that finds the WAL this long (in pages; SQLite's default 1,000) checkpoints it first: where
+    // a checkpointer thread does that (checkpointer.ts), only a safety net far above the WAL's usual size.
+    if (options.autoCheckpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.floor(options.autoCheckpointPages)}`)
     this.db.exec(SCHEMA)
     // Stores written before compute times were kept gain the column (NULL for their receipts).
     const columns = this.db.prepare('PRAGMA table_info(inferences)').all() as { name: string }[]
@@ -549,7 +554,7 @@ export class ReceiptStore {
    * Stores a decoy of the open batch, durably (its WAL synced before this returns): it enters the
    * receipts feed now, between the real receipts, and joins its batch when the batch is cut.
    */
-  insertDecoy(leaf: DecoyLeaf): StoredInference {
+  async insertDecoy(leaf: DecoyLeaf): Promise<StoredInference> {
     this.db.transaction(() => {
       this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)').run(leaf.inference.inputHash, leaf.inputBody)
       this.statement(
@@ -567,7 +572,8 @@ export class ReceiptStore {
         charged: channel.charged + BigInt(leaf.inference.fee),
       })
     })()
-    if (!this.syncOnCommit) this.syncWal()
+    // Durable before it resolves, the fsync on libuv's pool: the event loop serves requests meanwhile.
+    if (!this.syncOnCommit) await this.syncWalAsync()
     return this.getInference(leaf.inference.id)!
   }
 
@@ -629,6 +635,16 @@ export class ReceiptStore {
     // On disk before its commit transaction can be sent: a batch lost after being sent would be re-made and committed twice.
     if (!this.syncOnCommit) this.syncWal()
     return this.batchByLocal(localId)!
+  }
+
+  /** `syncWal` off the event loop. */
+  private async syncWalAsync(): Promise<void> {
+    const file = await open(`${this.path}-wal`, 'r+')
+    try {
+      await file.datasync()
+    } finally {
+      await file.close()
+    }
   }
 
   /** Forces what was committed on this database to disk (fdatasync of its WAL). */

@@ -48,8 +48,13 @@ export class ReceiptWriter {
      * once and covers it (each fsync still settles only what was committed before it started).
      */
     private readonly maxSyncs = 2,
+    /** Passed to its `ReceiptStore` (a checkpointer thread copies the WAL, the writer's commits no longer do). */
+    autoCheckpointPages?: number,
   ) {
-    this.store = new ReceiptStore(dbPath, { syncOnCommit: false })
+    this.store = new ReceiptStore(
+      dbPath,
+      autoCheckpointPages === undefined ? { syncOnCommit: false } : { syncOnCommit: false, autoCheckpointPages },
+    )
     this.walPath = `${dbPath}-wal`
   }
 

@@ -1,47 +1,83 @@
-import { loadModel, mnistImage, quantizeInputs, runQuantized } from '@verity/runtime'
+import { hashRequest } from '@verity/contracts'
+import { loadModel } from '@verity/runtime'
+import type { Hex } from 'viem'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { mnist8 } from '../test/inferFixture.js'
+import { clientAccount, domain, mnist8, nodeAccount, nodeKey, otherClient, PRICE, refusal, signedInfer } from '../test/inferFixture.js'
+import { type AnswerJob, answerRequest } from './infer/answerRequest.js'
 import { createRunPool } from './runPool.js'
 
+const signer = { node: nodeAccount.address, key: nodeKey, domain }
+
+async function jobFor(image: number, account = clientAccount): Promise<AnswerJob> {
+  const signed = await signedInfer(image, {}, account)
+  return {
+    request: signed.request,
+    requestHash: hashRequest(signed.request, domain),
+    signature: signed.signature,
+    client: clientAccount.address.toLowerCase() as Hex,
+    claimed: true,
+    inputs: signed.body.inputs,
+    fee: PRICE,
+    nowMs: 1_800_000_000_000,
+  }
+}
+/** An answer without its run time (the one thing two runs of a request do not share). */
+const timeless = ({ computeMs, ...rest }: { computeMs: number }) => (expect(computeMs).toBeGreaterThan(0), rest)
+
 describe('createRunPool', () => {
-  const pool = createRunPool(2)
+  const pool = createRunPool(2, { signer })
   afterAll(() => pool.close())
 
-  it('answers what runQuantized answers on the event loop, for many requests in flight over two workers', async () => {
-    const { model, mnist } = mnist8()
-    const inputs = Array.from({ length: 12 }, (_, i) => quantizeInputs(model, { Input3: mnistImage(mnist, i) }))
-    const answers = await Promise.all(inputs.map((i) => pool.run(model, i)))
-    expect(answers.map((a) => a.outputs)).toEqual(inputs.map((i) => runQuantized(model, i).outputs))
-    for (const a of answers) expect(a.computeMs).toBeGreaterThan(0)
+  it('answers what answerRequest answers on the event loop, for many requests in flight over two workers', async () => {
+    const { model } = mnist8()
+    const jobs = await Promise.all(Array.from({ length: 12 }, (_, i) => jobFor(i)))
+    const answers = await Promise.all(jobs.map((job) => pool.answer(model, job)))
+    expect(answers.map(timeless)).toEqual(jobs.map((job) => timeless(answerRequest(job, { ...signer, model }))))
   })
 
   it('a model is told apart by its artifact: another artifact, another model', async () => {
     const { model } = mnist8()
     const copy = loadModel(Uint8Array.from(model.artifact))
-    const zeros = [new Int16Array(784)]
-    expect((await pool.run(copy, zeros)).outputs).toEqual(runQuantized(model, zeros).outputs)
+    const job = await jobFor(1)
+    expect(timeless(await pool.answer(copy, job))).toEqual(timeless(answerRequest(job, { ...signer, model })))
   })
 
-  it('a run that fails in its worker fails its request with the reason, and the worker serves the next', async () => {
+  it('a refusal in a worker keeps its status and code, and the worker serves the next request', async () => {
     const { model } = mnist8()
-    await expect(pool.run(model, [new Int16Array(3)])).rejects.toThrow(/model run failed in its worker/)
-    expect((await pool.run(model, [new Int16Array(784)])).outputs[0]).toHaveLength(10)
+    const job = await jobFor(2)
+    const stolen = await jobFor(2, otherClient)
+    const other = await jobFor(3)
+    expect({
+      'signed by another key than the named client': await refusal(() =>
+        pool.answer(model, { ...job, signature: stolen.signature, requestHash: stolen.requestHash }),
+      ),
+      'inputs that are not the signed ones': await refusal(() => pool.answer(model, { ...job, inputs: other.inputs })),
+      'a tensor of the wrong shape': await refusal(() => pool.answer(model, { ...job, inputs: { Input3: { shape: [2], data: [0, 0] } } })),
+      // Not a refusal: the worker fails to sign a fee no receipt can carry (500).
+      'a fee beyond uint96': await refusal(() => pool.answer(model, { ...job, fee: 1n << 96n })),
+    }).toEqual({
+      'signed by another key than the named client': [401, 'BAD_SIGNATURE'],
+      'inputs that are not the signed ones': [400, 'INPUT_HASH_MISMATCH'],
+      'a tensor of the wrong shape': [400, expect.stringMatching(/^INPUT_/)],
+      'a fee beyond uint96': [500, expect.stringMatching(/the request failed in its worker: .*uint96/)],
+    })
+    expect((await pool.answer(model, job)).receipt.client).toBe(job.client)
   })
 
-  it('a worker that dies fails the runs it held and is replaced: the next requests are answered, the model sent again', async () => {
-    const { model, mnist } = mnist8()
-    const crashing = createRunPool(1, { restartDelayMs: 0 })
+  it('a worker that dies fails the requests it held and is replaced: the next are answered, the model sent again', async () => {
+    const { model } = mnist8()
+    const crashing = createRunPool(1, { signer, restartDelayMs: 0 })
     try {
-      const input = quantizeInputs(model, { Input3: mnistImage(mnist, 3) })
-      const expected = runQuantized(model, input).outputs
-      expect((await crashing.run(model, input)).outputs).toEqual(expected)
-      // What a crash looks like from the pool: the thread ends while a run is in flight.
-      const held = crashing.run(model, input)
+      const job = await jobFor(3)
+      const expected = timeless(answerRequest(job, { ...signer, model }))
+      expect(timeless(await crashing.answer(model, job))).toEqual(expected)
+      // What a crash looks like from the pool: the thread ends while a request is in flight.
+      const held = crashing.answer(model, job)
       await crashing.threads()[0]!.terminate()
       await expect(held).rejects.toThrow(/model worker exited/)
       await vi.waitFor(() => expect(crashing.restarts()).toBe(1))
-      const again = await Promise.all([crashing.run(model, input), crashing.run(model, input)])
-      expect(again.map((a) => a.outputs)).toEqual([expected, expected])
+      const again = await Promise.all([crashing.answer(model, job), crashing.answer(model, job)])
+      expect(again.map(timeless)).toEqual([expected, expected])
     } finally {
       await crashing.close()
     }

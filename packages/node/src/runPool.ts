@@ -1,10 +1,17 @@
 import type { Worker } from 'node:worker_threads'
 import type { LoadedModel } from '@verity/runtime'
+import type { Answer, AnswerJob } from './infer/answerRequest.js'
+import type { AnswerMessage, AnswerReply, RunWorkerData } from './runWorker.js'
+import { fromThreadError } from './threadError.js'
 import { startWorker } from './workerThread.js'
 
-/** Runs models off the event loop, in worker threads (each loads a model once, from its checked artifact). */
+/**
+ * Answers requests off the event loop, in worker threads (each loads a model once, from its checked
+ * artifact): `answerRequest` — the signature check, the inputs' hash, the run, the receipt's hash and
+ * signature, the JSON — with the node's key.
+ */
 export type RunPool = {
-  run(model: LoadedModel, inputs: readonly Int16Array[]): Promise<{ outputs: Int16Array[]; computeMs: number }>
+  answer(model: LoadedModel, job: AnswerJob): Promise<Answer>
   /** Workers started to replace one that exited or failed, since the pool was created. */
   restarts(): number
   /** The live worker threads (diagnostics; terminating one is what a crash looks like to the pool). */
@@ -13,40 +20,41 @@ export type RunPool = {
 }
 
 export type RunPoolOptions = {
+  /** Whom the workers sign for: the node's address, key and EIP-712 domain. */
+  signer: RunWorkerData
   /** The least time between two starts of one worker slot, so a worker that dies at once does not spin (default 1,000 ms). */
   restartDelayMs?: number
   log?(line: string): void
 }
 
-type Pending = { resolve(value: { outputs: Int16Array[]; computeMs: number }): void; reject(error: unknown): void }
+type Pending = { resolve(value: Answer): void; reject(error: unknown): void }
 type Slot = {
   worker: Worker
   startedAt: number
   models: Set<string>
   pending: Map<number, Pending>
   failed: unknown
-  /** Runs handed in during this turn of the event loop, sent to the worker as one message at its end. */
-  outbox: RunMessage[]
+  /** Requests handed in during this turn of the event loop, sent to the worker as one message at its end. */
+  outbox: AnswerMessage[]
 }
-type RunMessage = { id: number; key: string; artifact?: Uint8Array; inputs: readonly Int16Array[] }
-type RunAnswer = { id: number; outputs?: Int16Array[]; computeMs?: number; error?: string }
 
 /**
- * `size` worker threads running `runQuantized` (the honest executor, the same function every
- * verifier replays); each request goes to the worker with the fewest in flight. The runs handed to
- * a worker in one turn of the event loop go in one message, and it answers them in one: under load a
- * message per run woke the other thread per request, which cost the main thread ~11 % of its time
- * on two busy cores (a V8 profile of the load bench, docs/benchmarks.md). A worker that exits
- * or fails fails the runs it held (their requests answer 500) and is replaced by a new one, which
- * loads its models again from their artifacts.
+ * `size` worker threads answering requests with `answerRequest` and the honest executor
+ * (`runQuantized`, the function every verifier replays); each request goes to the worker with the
+ * fewest in flight. The requests handed to a worker in one turn of the event loop go in one message,
+ * and it answers them in one: under load a message per request woke the other thread per request,
+ * which cost the main thread ~11 % of its time on two busy cores (a V8 profile of the load bench,
+ * docs/benchmarks.md). A refusal (a signature that is not the named client's, inputs that are not the
+ * signed ones) comes back as the same typed error. A worker that exits or fails fails the requests it
+ * held (they answer 500) and is replaced by a new one, which loads its models again from their artifacts.
  *
  * @example
- * const pool = createRunPool(1)
- * const { outputs } = await pool.run(model, inputs)
+ * const pool = createRunPool(1, { signer: { node, key, domain } })
+ * const answer = await pool.answer(model, { request, requestHash, signature, client, claimed, inputs, fee, nowMs })
  */
-export function createRunPool(size: number, options: RunPoolOptions = {}): RunPool {
+export function createRunPool(size: number, options: RunPoolOptions): RunPool {
   const restartDelayMs = options.restartDelayMs ?? 1000
-  const spawn = () => startWorker('runWorker')
+  const spawn = () => startWorker('runWorker', { workerData: options.signer })
   let nextId = 0
   let closed = false
   let restarts = 0
@@ -58,12 +66,14 @@ export function createRunPool(size: number, options: RunPoolOptions = {}): RunPo
     slot.models = new Set()
     slot.failed = undefined
     slot.outbox = []
-    worker.on('message', (answers: RunAnswer[]) => {
-      for (const m of answers) {
+    worker.on('message', (replies: AnswerReply[]) => {
+      for (const m of replies) {
         const pending = slot.pending.get(m.id)
         slot.pending.delete(m.id)
-        if (m.error !== undefined) pending?.reject(new Error(`model run failed in its worker: ${m.error}`))
-        else pending?.resolve({ outputs: m.outputs!, computeMs: m.computeMs! })
+        // A refusal keeps its status and code; anything else is the worker's failure (500).
+        if (m.error !== undefined)
+          pending?.reject(fromThreadError(m.error, (message) => new Error(`the request failed in its worker: ${message}`)))
+        else pending?.resolve(m.answer!)
       }
       if (slot.pending.size === 0) worker.unref()
     })
@@ -99,8 +109,8 @@ export function createRunPool(size: number, options: RunPoolOptions = {}): RunPo
     return slot
   })
   return {
-    run(model, inputs) {
-      // Prefer a live worker; among those, the one with the fewest runs in flight.
+    answer(model, job) {
+      // Prefer a live worker; among those, the one with the fewest requests in flight.
       const w = slots.reduce((best, x) =>
         (x.failed === undefined) !== (best.failed === undefined)
           ? x.failed === undefined
@@ -118,13 +128,13 @@ export function createRunPool(size: number, options: RunPoolOptions = {}): RunPo
         const artifact = w.models.has(key) ? undefined : model.artifact
         w.models.add(key)
         w.pending.set(id, { resolve, reject })
-        // Referenced only while it has runs to answer: an idle pool never keeps the process alive.
+        // Referenced only while it has requests to answer: an idle pool never keeps the process alive.
         if (w.pending.size === 1) w.worker.ref()
-        w.outbox.push(artifact ? { id, key, artifact, inputs } : { id, key, inputs })
+        w.outbox.push(artifact ? { id, key, artifact, job } : { id, key, job })
         if (w.outbox.length === 1) {
           const worker = w.worker
           setImmediate(() => {
-            if (w.worker !== worker) return // it failed meanwhile: its runs were rejected
+            if (w.worker !== worker) return // it failed meanwhile: its requests were rejected
             worker.postMessage(w.outbox)
             w.outbox = []
           })

@@ -1,25 +1,32 @@
 /**
- * The model runner of a `RunPool` (runPool.ts), in its own thread: loads each model once from the
- * artifact bytes the node already checked, runs `runQuantized` on the inputs it is sent and posts
- * the outputs back.
+ * The request worker of a `RunPool` (runPool.ts), in its own thread: loads each model once from the
+ * artifact bytes the node already checked and answers the requests it is sent with
+ * `answerRequest` — signature, inputs, run, receipt, JSON — posting the answers of one message back
+ * in one message. It loads only the light entries of the protocol (no viem, no zod).
  */
-import { parentPort } from 'node:worker_threads'
-import { type LoadedModel, loadModel, runQuantized } from '@verity/runtime'
+import { parentPort, workerData } from 'node:worker_threads'
+import { type LoadedModel, loadModel } from '@verity/runtime'
+import { type Answer, type AnswerContext, type AnswerJob, answerRequest } from './infer/answerRequest.js'
+import { type ThreadError, toThreadError } from './threadError.js'
 
-type RunMessage = { id: number; key: string; artifact?: Uint8Array; inputs: Int16Array[] }
-type RunAnswer = { id: number; outputs?: Int16Array[]; computeMs?: number; error?: string }
+export type RunWorkerData = Omit<AnswerContext, 'model' | 'executor'>
+export type AnswerMessage = { id: number; key: string; artifact?: Uint8Array; job: AnswerJob }
+export type AnswerReply = { id: number; answer?: Answer; error?: ThreadError }
 
+const setup = workerData as RunWorkerData
 const models = new Map<string, LoadedModel>()
-// The runs of one message are answered together, in one message.
-parentPort!.on('message', (runs: RunMessage[]) => {
-  const answers = runs.map(answer)
-  parentPort!.postMessage(
-    answers,
-    answers.flatMap((a) => a.outputs?.map((o) => o.buffer as ArrayBuffer) ?? []),
-  )
+
+parentPort?.on('message', (messages: AnswerMessage[]) => {
+  const replies = messages.map(reply)
+  try {
+    parentPort!.postMessage(replies)
+  } catch (error) {
+    // Something in an answer or an error's details could not be cloned: each request fails alone.
+    parentPort!.postMessage(replies.map((r) => ({ id: r.id, error: toThreadError(error) })))
+  }
 })
 
-function answer(m: RunMessage): RunAnswer {
+function reply(m: AnswerMessage): AnswerReply {
   try {
     let model = models.get(m.key)
     if (!model) {
@@ -27,11 +34,8 @@ function answer(m: RunMessage): RunAnswer {
       model = loadModel(m.artifact)
       models.set(m.key, model)
     }
-    const started = performance.now()
-    // Copies: the runtime's arrays are never handed over, only these.
-    const outputs = runQuantized(model, m.inputs).outputs.map((o) => Int16Array.from(o))
-    return { id: m.id, outputs, computeMs: performance.now() - started }
+    return { id: m.id, answer: answerRequest(m.job, { ...setup, model }) }
   } catch (error) {
-    return { id: m.id, error: error instanceof Error ? error.message : String(error) }
+    return { id: m.id, error: toThreadError(error) }
   }
 }

@@ -1,17 +1,18 @@
 import type { Worker } from 'node:worker_threads'
-import { ApiError } from './apiError.js'
 import type { NewInference, ReceiptSink, WriterStats } from './receiptSink.js'
+import { fromThreadError, type ThreadError } from './threadError.js'
 import { startWorker } from './workerThread.js'
 
 type WriterRequest = { kind: 'insert'; inference: NewInference; inputBody: string; escrow: bigint } | { kind: 'drain' | 'stats' | 'close' }
 export type WriterMessage = WriterRequest & { id: number }
-/** A refusal as it crosses threads: an `ApiError` keeps its status, code, message and details. */
-export type WriterRefusal = { message: string; api?: { status: number; code: string; details: Record<string, unknown> } }
-export type WriterAnswer = { id: number; error?: WriterRefusal; stats?: WriterStats }
+/** A refusal crosses threads as a `ThreadError`: an `ApiError` keeps its status, code, message and details. */
+export type WriterAnswer = { id: number; error?: ThreadError; stats?: WriterStats }
 
 export type WriterThreadOptions = {
   /** The least time between two starts of the thread, so one that dies at once does not spin (default 1,000 ms). */
   restartDelayMs?: number
+  /** Passed to the writer's `ReceiptStore`. */
+  autoCheckpointPages?: number
   log?(line: string): void
 }
 
@@ -46,7 +47,7 @@ export function createWriterThread(
   let nextId = 0
 
   const start = () => {
-    const w = startWorker('writerWorker', { workerData: { dbPath } })
+    const w = startWorker('writerWorker', { workerData: { dbPath, autoCheckpointPages: options.autoCheckpointPages } })
     worker = w
     startedAt = performance.now()
     failed = undefined
@@ -107,8 +108,8 @@ export function createWriterThread(
     async insert(inference, inputBody, escrow) {
       const { error } = await send({ kind: 'insert', inference, inputBody, escrow })
       if (!error) return
-      if (error.api) throw new ApiError(error.api.status, error.api.code, error.message, error.api.details)
-      throw new Error(`storing the receipt failed: ${error.message}`)
+      // A refusal is an ApiError again; anything else is the writer's failure.
+      throw error.status !== undefined ? fromThreadError(error) : new Error(`storing the receipt failed: ${error.message}`)
     },
     async drain() {
       if (failed === undefined) await send({ kind: 'drain' })

@@ -5,12 +5,13 @@
  * serves requests. Answers are posted once per turn of this thread's loop.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { ApiError } from './apiError.js'
 import { admitWithin, takeStats } from './receiptSink.js'
 import { ReceiptWriter } from './receiptWriter.js'
-import type { WriterAnswer, WriterMessage, WriterRefusal } from './writerThread.js'
+import { toThreadError } from './threadError.js'
+import type { WriterAnswer, WriterMessage } from './writerThread.js'
 
-const writer = new ReceiptWriter((workerData as { dbPath: string }).dbPath)
+const { dbPath, autoCheckpointPages } = workerData as { dbPath: string; autoCheckpointPages?: number }
+const writer = new ReceiptWriter(dbPath, undefined, undefined, autoCheckpointPages)
 let outbox: WriterAnswer[] = []
 const answer = (a: WriterAnswer) => {
   outbox.push(a)
@@ -21,18 +22,12 @@ const answer = (a: WriterAnswer) => {
     })
 }
 
-function refusal(error: unknown): WriterRefusal {
-  if (error instanceof ApiError)
-    return { message: error.shortMessage, api: { status: error.status, code: error.code, details: error.details } }
-  return { message: error instanceof Error ? error.message : String(error) }
-}
-
 parentPort!.on('message', (messages: WriterMessage[]) => {
   for (const m of messages) {
     if (m.kind === 'insert') {
       writer.insert(m.inference, m.inputBody, admitWithin(m.inference, m.escrow)).then(
         () => answer({ id: m.id }),
-        (error: unknown) => answer({ id: m.id, error: refusal(error) }),
+        (error: unknown) => answer({ id: m.id, error: toThreadError(error) }),
       )
     } else if (m.kind === 'drain') {
       void writer.drain().then(() => answer({ id: m.id }))

@@ -2,16 +2,18 @@ import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { eip712Types, encodeMode, type InferenceRequest, inputsToWire, requestToWire, verityDomain } from '@verity/contracts'
+import { eip712Types, encodeMode, hashRequest, type InferenceRequest, inputsToWire, requestToWire, verityDomain } from '@verity/contracts'
 import { importOnnx, type LoadedModel, loadMnist, loadModel, type MnistSet, mnistImage, quantizeInputs, tensorsHash } from '@verity/runtime'
 import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { type Answer, answerRequest } from '../src/infer/answerRequest.js'
 import { ReceiptStore } from '../src/receiptStore.js'
 
 const data = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'data')
 
 /** Fixed keys: the node and two clients of the unit tests of `/v1/infer`'s steps. */
-export const nodeAccount = privateKeyToAccount(`0x${'11'.repeat(32)}`)
+export const nodeKey: Hex = `0x${'11'.repeat(32)}`
+export const nodeAccount = privateKeyToAccount(nodeKey)
 export const clientAccount = privateKeyToAccount(`0x${'22'.repeat(32)}`)
 export const otherClient = privateKeyToAccount(`0x${'33'.repeat(32)}`)
 export const domain = { chainId: 31337, settlement: '0x5FbDB2315678afecb367f032d93F642f64180aa3' as Hex }
@@ -66,6 +68,23 @@ export async function signedInfer(
     message: request,
   })
   return { request, signature, inputs, body: { request: requestToWire(request), signature, inputs: inputsToWire(model, inputs) } }
+}
+
+/** The node's honest answer to `signed` (from `clientAccount`) at `fee`, as `answerRequest` computes it. */
+export function honestAnswer(signed: SignedInfer, fee: bigint, nowMs: number): Answer {
+  return answerRequest(
+    {
+      request: signed.request,
+      requestHash: hashRequest(signed.request, domain),
+      signature: signed.signature,
+      client: clientAccount.address.toLowerCase() as Hex,
+      claimed: false,
+      inputs: signed.body.inputs,
+      fee,
+      nowMs,
+    },
+    { model: mnist8().model, node: nodeAccount.address, key: nodeKey, domain },
+  )
 }
 
 /** A fresh receipt store in a temporary directory (real SQLite). */

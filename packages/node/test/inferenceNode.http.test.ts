@@ -377,6 +377,23 @@ describe('inference node HTTP API: refusals', () => {
     expect(tamperedError.message.toLowerCase()).not.toContain(clientAccount.address.toLowerCase())
   })
 
+  it('a body naming its client: answered when the signature is that client’s; 401 BAD_SIGNATURE when it names a funded client another key signed for; 400 INVALID_CLIENT for a name that is no address', async () => {
+    const named = await build()
+    const answer = await accepted({ ...named, body: { ...named.body, client: clientAccount.address } } as Built)
+    expect(answer.receipt.client.toLowerCase()).toBe(clientAccount.address.toLowerCase())
+    // The attacker signs with its own key (no escrow) and names the funded client, whose escrow the node checks first.
+    const foreign = await build({}, { account: pauper })
+    const error = await refused(post({ ...foreign.body, client: clientAccount.address }), 401, 'BAD_SIGNATURE', foreign.inputHash)
+    expect(error.message.toLowerCase()).toContain(pauper.address.toLowerCase())
+    // Named in upper case, signed by someone else: the same refusal.
+    await refused(post({ ...foreign.body, client: clientAccount.address.toUpperCase().replace('0X', '0x') }), 401, 'BAD_SIGNATURE')
+    for (const client of ['0x1234', 42, null, `${clientAccount.address}00`]) {
+      await refused(post({ ...named.body, client }), 400, 'INVALID_CLIENT', foreign.inputHash)
+    }
+    // Naming itself does not get the pauper past its escrow.
+    await refused(post({ ...foreign.body, client: pauper.address }), 402, 'INSUFFICIENT_ESCROW', foreign.inputHash)
+  })
+
   it('refuses a replayed request: 409 REQUEST_REPLAYED, also for the same nonce on other inputs and for concurrent copies', async () => {
     const built = await build()
     const first = await accepted(built)

@@ -1,6 +1,7 @@
 import jsSha3 from 'js-sha3'
-import { type Address, domainSeparator, type Hex, isAddress, keccak256, toBytes } from 'viem'
-import { eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
+import type { Address, Hex } from 'viem'
+import { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt } from './eip712.js'
+import { isAddress, nibbleAt } from './hex.js'
 
 type Domain = { chainId: number; settlement: Address }
 type StructName = keyof typeof eip712Types
@@ -11,30 +12,30 @@ type StructName = keyof typeof eip712Types
  * as viem's `hashTypedData` (a conformance test compares them on random values), without its
  * per-call type walk: this runs twice per request on the node and twice per answer on the client.
  */
+const keccak = (data: string | Uint8Array) => new Uint8Array(jsSha3.keccak256.arrayBuffer(data))
 const typeHashes = Object.fromEntries(
-  Object.entries(eip712Types).map(([name, fields]) => [
-    name,
-    keccak256(toBytes(`${name}(${fields.map((f) => `${f.type} ${f.name}`).join(',')})`), 'bytes'),
-  ]),
+  Object.entries(eip712Types).map(([name, fields]) => [name, keccak(`${name}(${fields.map((f) => `${f.type} ${f.name}`).join(',')})`)]),
 ) as Record<StructName, Uint8Array>
+const DOMAIN_TYPE_HASH = keccak('EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)')
 
 const separators = new Map<string, Uint8Array>()
 function separatorOf(domain: Domain): Uint8Array {
   const key = `${domain.chainId}:${domain.settlement.toLowerCase()}`
   let separator = separators.get(key)
   if (!separator) {
-    separator = toBytes(domainSeparator({ domain: verityDomain(domain) }))
+    // hashStruct(EIP712Domain): its type hash, keccak(name), keccak(version), chainId, verifyingContract.
+    const encoded = new Uint8Array(32 * 5)
+    encoded.set(DOMAIN_TYPE_HASH, 0)
+    encoded.set(keccak(EIP712_NAME), 32)
+    encoded.set(keccak(EIP712_VERSION), 64)
+    writeUint(encoded, 96, domain.chainId, 256, 'chainId')
+    if (!isAddress(domain.settlement)) throw new Error(`the settlement must be an address, found ${String(domain.settlement).slice(0, 80)}`)
+    writeHex(encoded, 128, domain.settlement, 20, 'settlement')
+    separator = keccak(encoded)
     if (separators.size > 64) separators.clear()
     separators.set(key, separator)
   }
   return separator
-}
-
-const NIBBLE = new Int8Array(128).fill(-1)
-for (let i = 0; i < 10; i++) NIBBLE[48 + i] = i
-for (let i = 0; i < 6; i++) {
-  NIBBLE[65 + i] = 10 + i
-  NIBBLE[97 + i] = 10 + i
 }
 
 /** Writes `hex` (0x + 2·bytes digits) right-aligned into the 32-byte word at `offset`. */
@@ -43,8 +44,8 @@ function writeHex(out: Uint8Array, offset: number, hex: string, bytes: number, w
     throw new Error(`${what} must be ${bytes} bytes of 0x-hex, found ${String(hex).slice(0, 80)}`)
   const start = offset + 32 - bytes
   for (let i = 0; i < bytes; i++) {
-    const hi = NIBBLE[hex.charCodeAt(2 + 2 * i)] ?? -1
-    const lo = NIBBLE[hex.charCodeAt(3 + 2 * i)] ?? -1
+    const hi = nibbleAt(hex, 2 + 2 * i)
+    const lo = nibbleAt(hex, 3 + 2 * i)
     if (hi < 0 || lo < 0) throw new Error(`${what} is not hex: ${hex.slice(0, 80)}`)
     out[start + i] = (hi << 4) | lo
   }

@@ -43,9 +43,17 @@ export const ErrorBody = named(
 
 /** POST /v1/infer body. The node checks `inputs` against the model's input spec (INPUT_* errors). */
 export const InferBody = named(
-  object({ request: WireRequestSchema, signature: SignatureHex, inputs: WireInputsSchema }),
+  object({
+    request: WireRequestSchema,
+    signature: SignatureHex,
+    inputs: WireInputsSchema,
+    client: AddressString.optional().meta({
+      description:
+        "the address the signature recovers to (optional): the node checks its escrow before any signature work and refuses the request (BAD_SIGNATURE) before the run unless the signature is this address's",
+    }),
+  }),
   'InferBody',
-  "A signed inference request and its quantized inputs (hashing to the request's inputHash).",
+  "A signed inference request and its quantized inputs (hashing to the request's inputHash), optionally naming its signer.",
 )
 
 export const OutputTensor = named(
@@ -276,7 +284,7 @@ export const nodeEndpoints: readonly Endpoint[] = [
     responses: {
       200: { schema: InferResponse, description: 'the receipt, its signature and the outputs' },
       400: err('a malformed body or field (INVALID_MESSAGE, INVALID_SIGNATURE, INPUT_*, WRONG_NODE, REQUEST_EXPIRED …)'),
-      401: err('the signature does not recover to an address (BAD_SIGNATURE)'),
+      401: err('the signature does not recover to an address, or not to the client the body names (BAD_SIGNATURE)'),
       402: err('fee, escrow or channel too low (FEE_TOO_LOW, INSUFFICIENT_ESCROW, CHANNEL_TOTAL_TOO_LOW)'),
       404: err('the model is not registered or not on this node (MODEL_NOT_FOUND)'),
       409: err('the request was already answered (REQUEST_REPLAYED)'),

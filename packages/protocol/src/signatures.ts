@@ -1,5 +1,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1'
-import { type Address, getAddress, type Hex, hexToBytes, keccak256, toHex } from 'viem'
+import jsSha3 from 'js-sha3'
+import type { Address, Hex } from 'viem'
+import { checksumAddress, hexToBytes } from './hex.js'
 
 type Recover = (digest: Hex, signature: Hex) => Address | undefined
 
@@ -34,7 +36,7 @@ export function recoverSignerJs(digest: Hex, signature: Hex): Address | undefine
     if (recovery !== 0 && recovery !== 1) return undefined
     const point = secp256k1.Signature.fromCompact(bytes.slice(0, 64)).addRecoveryBit(recovery).recoverPublicKey(hexToBytes(digest).slice())
     const publicKey = point.toRawBytes(false)
-    return getAddress(`0x${keccak256(toHex(publicKey.slice(1))).slice(-40)}`)
+    return checksumAddress(`0x${jsSha3.keccak256(publicKey.subarray(1)).slice(-40)}`)
   } catch {
     return undefined
   }

@@ -144,7 +144,8 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
         ...NODE_ANSWER_LIMITS,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ request: requestToWire(request), signature, inputs: body }),
+        // Naming the signer lets the node price the request before any signature work (it refuses it unless the signature is this client's).
+        body: JSON.stringify({ request: requestToWire(request), signature, inputs: body, client: client.account.address }),
       })
     } catch (error) {
       attempts.push({ node: candidate.url, error: (error as Error).message })

@@ -13,7 +13,7 @@ export const honestExecutor: Executor = (model, inputs) => runQuantized(model, i
  * @example
  * const { outputs, computeMs } = executeRequest({ model, inputs, inputHash })
  */
-export function executeRequest(p: { model: LoadedModel; inputs: readonly Int16Array[]; inputHash: Hex; executor?: Executor }): {
+export function executeRequest(p: { model: LoadedModel; inputs: readonly Int16Array[]; inputHash: Hex; executor?: Executor | undefined }): {
   outputs: Int16Array[]
   computeMs: number
 } {

@@ -2,8 +2,11 @@ import { decodeMode, describeValue, type InferenceRequest, requestFromWire } fro
 import { type Hex, isHex } from 'viem'
 import { badRequest } from '../errors.js'
 
-/** A `/v1/infer` body this node accepts to look at: its request, the client's signature, the inputs as sent. */
-export type ParsedInferRequest = { request: InferenceRequest; signature: Hex; inputs: unknown }
+/**
+ * A `/v1/infer` body this node accepts to look at: its request, the client's signature, the inputs as
+ * sent, and the client the body names (optional; the signature must recover to it).
+ */
+export type ParsedInferRequest = { request: InferenceRequest; signature: Hex; inputs: unknown; claimedClient?: Hex }
 
 export type ParseInferRequestParameters = {
   /** This node's address: a request addressed to another node is refused. */
@@ -15,21 +18,21 @@ export type ParseInferRequestParameters = {
 /**
  * The first step of `/v1/infer`: the body text as a request this node may serve — JSON, an object
  * `{ request, signature, inputs }`, a well-formed request message, a 65-byte signature, addressed to
- * this node, before its deadline, in a mode this node serves. Nothing is looked up; the inputs stay
- * as sent (their shape depends on the model).
+ * this node, before its deadline, in a mode this node serves, and the client it names (if any) an
+ * address. Nothing is looked up; the inputs stay as sent (their shape depends on the model).
  *
  * @example
  * const { request, signature, inputs } = parseInferRequest(await c.req.text(), { node: account.address, nowMs: Date.now() })
  */
 export function parseInferRequest(text: string, { node, nowMs }: ParseInferRequestParameters): ParsedInferRequest {
-  let body: { request?: unknown; signature?: unknown; inputs?: unknown }
+  let body: { request?: unknown; signature?: unknown; inputs?: unknown; client?: unknown }
   try {
     body = JSON.parse(text)
   } catch (error) {
     throw badRequest('MALFORMED_JSON', `the body is not JSON: ${(error as Error).message}`)
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw badRequest('INVALID_REQUEST', 'the body must be an object { request, signature, inputs }')
+    throw badRequest('INVALID_REQUEST', 'the body must be an object { request, signature, inputs, client? }')
   const request = requestFromWire(body.request)
   const signature = body.signature
   if (typeof signature !== 'string' || !isHex(signature) || signature.length !== 132)
@@ -39,5 +42,9 @@ export function parseInferRequest(text: string, { node, nowMs }: ParseInferReque
   if (request.deadline * 1000n < BigInt(nowMs))
     throw badRequest('REQUEST_EXPIRED', `the request's deadline ${request.deadline} passed (now ${Math.floor(nowMs / 1000)})`)
   if (decodeMode(request.mode) === 'zk') throw badRequest('MODE_UNSUPPORTED', 'this node does not produce zk proofs')
-  return { request, signature, inputs: body.inputs }
+  const claimed = body.client
+  if (claimed === undefined) return { request, signature, inputs: body.inputs }
+  if (typeof claimed !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(claimed))
+    throw badRequest('INVALID_CLIENT', `client, when given, must be an address (0x and 40 hex digits), found ${describeValue(claimed)}`)
+  return { request, signature, inputs: body.inputs, claimedClient: claimed.toLowerCase() as Hex }
 }

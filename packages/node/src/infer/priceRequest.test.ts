@@ -1,54 +1,20 @@
 import { hashRequest } from '@verity/contracts'
 import type { Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
-import {
-  clientAccount,
-  domain,
-  freshStore,
-  mnist8,
-  nodeAccount,
-  PRICE,
-  refusal,
-  type SignedInfer,
-  signedInfer,
-} from '../../test/inferFixture.js'
+import { clientAccount, domain, freshStore, honestAnswer, PRICE, refusal, type SignedInfer, signedInfer } from '../../test/inferFixture.js'
 import type { ReceiptStore } from '../receiptStore.js'
-import { executeRequest } from './executeRequest.js'
 import { priceRequest } from './priceRequest.js'
-import { signReceipt } from './signReceipt.js'
 import { storeInference } from './storeInference.js'
 
 const client = clientAccount.address.toLowerCase() as Hex
 
 /** Answers `signed` into `store` through the later steps (as the node does once it is priced). */
 async function answer(store: ReceiptStore, signed: SignedInfer, escrow: bigint): Promise<void> {
-  const { model } = mnist8()
   const requestHash = hashRequest(signed.request, domain)
   const { fee } = priceRequest({ request: signed.request, requestHash, client, price: PRICE, escrow, store })
-  const { outputs, computeMs } = executeRequest({ model, inputs: signed.inputs, inputHash: signed.request.inputHash })
   const nowMs = Date.now()
-  const signedReceipt = await signReceipt({
-    ...signed,
-    requestHash,
-    inputHash: signed.request.inputHash,
-    outputs,
-    client,
-    fee,
-    nowMs,
-    account: nodeAccount,
-    domain,
-  })
-  storeInference({
-    store,
-    model,
-    ...signed,
-    clientSignature: signed.signature,
-    outputs,
-    ...signedReceipt,
-    escrow,
-    executedAtMs: nowMs,
-    computeMs,
-  })
+  const answer = honestAnswer(signed, fee, nowMs)
+  await storeInference({ store, request: signed.request, clientSignature: signed.signature, answer, escrow, executedAtMs: nowMs })
 }
 
 const price = (store: ReceiptStore, signed: SignedInfer, escrow: bigint) => () =>

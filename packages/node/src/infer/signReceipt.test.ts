@@ -2,7 +2,7 @@ import { hashReceipt, hashRequest, recoverSigner } from '@verity/contracts'
 import { runQuantized, tensorsHash } from '@verity/runtime'
 import type { Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { clientAccount, domain, mnist8, nodeAccount, PRICE, signedInfer } from '../../test/inferFixture.js'
+import { clientAccount, domain, mnist8, nodeAccount, nodeKey, PRICE, signedInfer } from '../../test/inferFixture.js'
 import { signReceipt } from './signReceipt.js'
 
 describe('signReceipt', () => {
@@ -13,7 +13,7 @@ describe('signReceipt', () => {
     const requestHash = hashRequest(request, domain)
     const client = clientAccount.address.toLowerCase() as Hex
     const nowMs = 1_800_000_123_999
-    const { receipt, id, signature } = await signReceipt({
+    const { receipt, id, signature } = signReceipt({
       request,
       requestHash,
       inputHash: request.inputHash,
@@ -21,7 +21,8 @@ describe('signReceipt', () => {
       client,
       fee: 2n * PRICE,
       nowMs,
-      account: nodeAccount,
+      node: nodeAccount.address,
+      key: nodeKey,
       domain,
     })
     expect(receipt).toEqual({
@@ -37,6 +38,8 @@ describe('signReceipt', () => {
     })
     expect(id).toBe(hashReceipt(receipt, domain))
     expect(recoverSigner(id, signature)).toBe(nodeAccount.address)
+    // The signature viem's account makes for the same digest.
+    expect(signature).toBe(await nodeAccount.sign({ hash: id }))
   })
 
   it('other outputs, another receipt id', async () => {
@@ -50,12 +53,13 @@ describe('signReceipt', () => {
       client: clientAccount.address.toLowerCase() as Hex,
       fee: PRICE,
       nowMs: 1_800_000_000_000,
-      account: nodeAccount,
+      node: nodeAccount.address,
+      key: nodeKey,
       domain,
     }
-    const honest = await signReceipt({ ...base, outputs })
+    const honest = signReceipt({ ...base, outputs })
     const flipped = outputs.map((o) => Int16Array.from(o))
     flipped[0]![0]! += 1
-    expect((await signReceipt({ ...base, outputs: flipped })).id).not.toBe(honest.id)
+    expect(signReceipt({ ...base, outputs: flipped }).id).not.toBe(honest.id)
   })
 })

@@ -1,7 +1,7 @@
-import { hashReceipt, type InferenceRequest, type Receipt, signDigest } from '@verity/contracts'
+import { signDigest } from '@verity/contracts/native'
+import { hashReceipt, type InferenceRequest, type Receipt } from '@verity/protocol/core'
 import { tensorsHash } from '@verity/runtime'
-import type { Hex } from 'viem'
-import type { PrivateKeyAccount } from 'viem/accounts'
+import type { Address, Hex } from 'viem'
 
 export type SignReceiptParameters = {
   request: InferenceRequest
@@ -12,10 +12,9 @@ export type SignReceiptParameters = {
   fee: bigint
   /** When the node answered, ms since the epoch (the receipt carries whole seconds). */
   nowMs: number
-  /** The node's account. */
-  account: PrivateKeyAccount
-  /** Its private key: signs natively (libsecp256k1) when given, else through the account. */
-  key?: Hex
+  /** The node's address and private key (signs with libsecp256k1). */
+  node: Address
+  key: Hex
   domain: { chainId: number; settlement: Hex }
 }
 
@@ -26,21 +25,20 @@ export type SignReceiptReturnType = { receipt: Receipt; id: Hex; signature: Hex 
  * (the outputs' hash), who pays what, when; its id is its EIP-712 hash, signed with the node's key.
  *
  * @example
- * const { receipt, id, signature } = await signReceipt({ request, requestHash, inputHash, outputs, client, fee, nowMs, account, domain })
+ * const { receipt, id, signature } = signReceipt({ request, requestHash, inputHash, outputs, client, fee, nowMs, node, key, domain })
  */
-export async function signReceipt(p: SignReceiptParameters): Promise<SignReceiptReturnType> {
+export function signReceipt(p: SignReceiptParameters): SignReceiptReturnType {
   const receipt: Receipt = {
     requestHash: p.requestHash,
     modelId: p.request.modelId,
     inputHash: p.inputHash,
     outputHash: tensorsHash(p.outputs),
-    node: p.account.address,
+    node: p.node,
     client: p.client,
     fee: p.fee,
     issuedAt: BigInt(Math.floor(p.nowMs / 1000)),
     mode: p.request.mode,
   }
   const id = hashReceipt(receipt, p.domain)
-  const signature = p.key !== undefined ? signDigest(p.key, id) : await p.account.sign({ hash: id })
-  return { receipt, id, signature }
+  return { receipt, id, signature: signDigest(p.key, id) }
 }

@@ -1,45 +1,38 @@
-import { type InferenceRequest, inputsToWire, type Receipt, receiptToWire, requestToWire } from '@verity/contracts'
-import type { LoadedModel } from '@verity/runtime'
+import type { InferenceRequest } from '@verity/protocol/core'
 import type { Hex } from 'viem'
 import type { ReceiptSink } from '../receiptSink.js'
 import type { ReceiptStore } from '../receiptStore.js'
-import { outputsJson } from './outputsJson.js'
+import type { Answer } from './answerRequest.js'
 import { checkSpendable } from './priceRequest.js'
 
 export type StoreInferenceParameters = {
   store: ReceiptStore
   /** Group commit: when given, the receipt goes in the writer's next transaction (with others), re-checked there. */
   writer?: ReceiptSink
-  model: LoadedModel
   request: InferenceRequest
   /** The client's signature over the request (its voucher for `channelTotal`). */
   clientSignature: Hex
-  inputs: readonly Int16Array[]
-  outputs: readonly Int16Array[]
-  receipt: Receipt
-  id: Hex
-  signature: Hex
+  /** The answer computed for it (`answerRequest`). */
+  answer: Answer
   /** The client's escrow as read before the run: checked again against the fees stored meanwhile. */
   escrow: bigint
   executedAtMs: number
-  computeMs: number
 }
 
 /**
  * The last step before the answer: the receipt, the request and its inputs and outputs written to
  * the store in one transaction (the node acknowledges only what survives a crash). Escrow and
  * vouchers are checked again against what was stored while this request ran; a refusal stores
- * nothing. Returns the answer's body.
+ * nothing. Resolves once the receipt is durable.
  *
  * @example
- * const body = storeInference({ store, model, request, clientSignature, inputs, outputs, receipt, id, signature, escrow, executedAtMs, computeMs })
+ * await storeInference({ store, writer, request, clientSignature, answer, escrow, executedAtMs })
  */
-export async function storeInference(p: StoreInferenceParameters): Promise<string> {
-  const { receipt, request } = p
-  const outputs = outputsJson(p.model, p.outputs)
-  const receiptJson = JSON.stringify(receiptToWire(receipt))
+export async function storeInference(p: StoreInferenceParameters): Promise<void> {
+  const { request, answer } = p
+  const { receipt } = answer
   const row = {
-    id: p.id,
+    id: answer.id,
     requestHash: receipt.requestHash,
     client: receipt.client,
     nonce: request.nonce.toString(),
@@ -51,19 +44,17 @@ export async function storeInference(p: StoreInferenceParameters): Promise<strin
     mode: request.mode,
     issuedAt: Number(receipt.issuedAt),
     executedAtMs: p.executedAtMs,
-    receiptJson,
-    signature: p.signature,
-    requestJson: JSON.stringify(requestToWire(request)),
+    receiptJson: answer.receiptJson,
+    signature: answer.signature,
+    requestJson: answer.requestJson,
     clientSignature: p.clientSignature,
-    outputsJson: outputs,
-    computeMs: p.computeMs,
+    outputsJson: answer.outputsJson,
+    computeMs: answer.computeMs,
   }
-  const inputBody = JSON.stringify(inputsToWire(p.model, p.inputs))
   if (p.writer) {
     // The answer leaves once the transaction holding its receipt is on disk; the escrow is re-checked inside it.
-    await p.writer.insert(row, inputBody, p.escrow)
+    await p.writer.insert(row, answer.inputBody, p.escrow)
   } else {
-    p.store.insertInference(row, inputBody, (channel) => checkSpendable(receipt.client, p.escrow, receipt.fee, channel))
+    p.store.insertInference(row, answer.inputBody, (channel) => checkSpendable(receipt.client, p.escrow, receipt.fee, channel))
   }
-  return `{"inferenceId":"${p.id}","receipt":${receiptJson},"signature":"${p.signature}","outputs":${outputs}}`
 }

@@ -1,0 +1,115 @@
+import { hashReceipt, hashRequest, inputsToWire, receiptToWire, recoverSigner, requestToWire } from '@verity/contracts'
+import { runQuantized, tensorsHash } from '@verity/runtime'
+import type { Hex } from 'viem'
+import { describe, expect, it } from 'vitest'
+import { clientAccount, domain, mnist8, nodeAccount, nodeKey, otherClient, PRICE, refusal, signedInfer } from '../../test/inferFixture.js'
+import { type AnswerJob, answerRequest } from './answerRequest.js'
+import type { Executor } from './executeRequest.js'
+
+const client = clientAccount.address.toLowerCase() as Hex
+
+async function jobFor(image: number, claimed = false): Promise<AnswerJob & { quantized: Int16Array[] }> {
+  const signed = await signedInfer(image)
+  return {
+    quantized: signed.inputs,
+    request: signed.request,
+    requestHash: hashRequest(signed.request, domain),
+    signature: signed.signature,
+    client,
+    claimed,
+    inputs: signed.body.inputs,
+    fee: PRICE,
+    nowMs: 1_800_000_000_500,
+  }
+}
+
+/** An executor that counts its runs (the integer runtime's answer). */
+function counting() {
+  const runs: number[] = []
+  const executor: Executor = (model, inputs) => {
+    runs.push(1)
+    return runQuantized(model, inputs).outputs
+  }
+  return { executor, runs }
+}
+
+describe('answerRequest', () => {
+  const context = () => ({ model: mnist8().model, node: nodeAccount.address, key: nodeKey, domain })
+
+  it('runs the model and answers with a receipt signed by the node, and the JSON the node stores and sends', async () => {
+    const { model } = mnist8()
+    const { quantized, ...job } = await jobFor(7)
+    const answer = answerRequest(job, context())
+    const outputs = runQuantized(model, quantized).outputs
+    expect(answer.receipt).toEqual({
+      requestHash: job.requestHash,
+      modelId: job.request.modelId,
+      inputHash: job.request.inputHash,
+      outputHash: tensorsHash(outputs),
+      node: nodeAccount.address,
+      client,
+      fee: PRICE,
+      issuedAt: 1_800_000_000n,
+      mode: job.request.mode,
+    })
+    expect(answer.id).toBe(hashReceipt(answer.receipt, domain))
+    expect(recoverSigner(answer.id, answer.signature)).toBe(nodeAccount.address)
+    expect(answer.inputHash).toBe(job.request.inputHash)
+    expect(answer.computeMs).toBeGreaterThan(0)
+    expect(JSON.parse(answer.requestJson)).toEqual(JSON.parse(JSON.stringify(requestToWire(job.request))))
+    expect(JSON.parse(answer.inputBody)).toEqual(JSON.parse(JSON.stringify(inputsToWire(model, quantized))))
+    const body = JSON.parse(answer.body)
+    expect(body).toEqual({
+      inferenceId: answer.id,
+      receipt: JSON.parse(JSON.stringify(receiptToWire(answer.receipt))),
+      signature: answer.signature,
+      outputs: { Plus214_Output_0: expect.objectContaining({ shape: [1, 10], raw: Array.from(outputs[0]!) }) },
+    })
+    const scale = body.outputs.Plus214_Output_0.scale
+    expect(body.outputs.Plus214_Output_0.values).toEqual(Array.from(outputs[0]!, (v) => v * scale))
+    expect(JSON.parse(answer.outputsJson)).toEqual(body.outputs)
+    expect(JSON.parse(answer.receiptJson)).toEqual(body.receipt)
+  })
+
+  it('for a client the body named: answers when the signature is that client’s', async () => {
+    const answer = answerRequest(await jobFor(3, true), context())
+    expect(answer.receipt.client).toBe(client)
+  })
+
+  it('refuses before the run: a signature that is not the named client’s, inputs that are not the signed ones, inputs of the wrong shape', async () => {
+    const { executor, runs } = counting()
+    const job = await jobFor(2, true)
+    const other = await signedInfer(3)
+    const stolen = await signedInfer(2, {}, otherClient)
+    const outcomes = {
+      // An attacker names a funded client and signs with its own key (the client's escrow was checked, not its signature).
+      'signed by another key': await refusal(() =>
+        answerRequest(
+          { ...job, signature: stolen.signature, requestHash: hashRequest(stolen.request, domain) },
+          { ...context(), executor },
+        ),
+      ),
+      'a signature of zeros': await refusal(() => answerRequest({ ...job, signature: `0x${'00'.repeat(65)}` }, { ...context(), executor })),
+      'another digit’s inputs': await refusal(() => answerRequest({ ...job, inputs: other.body.inputs }, { ...context(), executor })),
+      'no inputs': await refusal(() => answerRequest({ ...job, inputs: {} }, { ...context(), executor })),
+      'a tensor of the wrong shape': await refusal(() =>
+        answerRequest({ ...job, inputs: { Input3: { shape: [1, 1, 28], data: [0] } } }, { ...context(), executor }),
+      ),
+    }
+    expect(outcomes).toEqual({
+      'signed by another key': [401, 'BAD_SIGNATURE'],
+      'a signature of zeros': [401, 'BAD_SIGNATURE'],
+      'another digit’s inputs': [400, 'INPUT_HASH_MISMATCH'],
+      'no inputs': [400, expect.stringMatching(/^INPUT_/)],
+      'a tensor of the wrong shape': [400, expect.stringMatching(/^INPUT_/)],
+    })
+    expect(runs).toEqual([])
+  })
+
+  it('runs the executor it is given, and signs what it answered', async () => {
+    const constant: Executor = () => [Int16Array.from({ length: 10 }, (_, k) => k)]
+    const answer = answerRequest(await jobFor(5), { ...context(), executor: constant })
+    expect(answer.receipt.outputHash).toBe(tensorsHash([Int16Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])]))
+    expect(JSON.parse(answer.outputsJson).Plus214_Output_0.raw).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+  })
+})

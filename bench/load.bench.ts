@@ -13,7 +13,7 @@
  *   npm run bench:load -- [--seconds 60] [--ref-seconds 20] [--concurrency 1,8,32] [--prefill 1000000]
  *     [--max-rate 4000] (requests signed per second of a node phase) [--profile DIR] (V8 CPU profile of the node)
  *     [--checkpointer 0|1] (the WAL checkpointed by a thread of its own, the default, or inside commits)
- *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node's model runs in N worker threads, default 1; 0: on the event loop)
+ *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node answers requests in N worker threads, default 1; 0: on the event loop)
  *     [--inline-run-ms N] (a lone request runs a model whose last run took ≤ N ms on the event loop, default 1; 0: never)
  *     [--writer-thread 1] (receipts written in their own thread, not on the event loop)
  *     [--finalize 0] (the node never finalizes) [--node-flags "..."] (flags of the node process)
@@ -498,7 +498,7 @@ if (role === 'main') {
     `load bench: ${seconds} s per node phase, ${refSeconds} s per reference phase, concurrency ${levels.join(', ')}, prefill ${prefill}`,
   )
   console.log(
-    `native secp256k1: ${nativeSecp256k1}; model runs in ${Number(flag('workers') ?? 1)} worker thread(s) (0: on the event loop), inline when alone and ≤ ${Number(flag('inline-run-ms') ?? 1)} ms`,
+    `native secp256k1: ${nativeSecp256k1}; requests answered in ${Number(flag('workers') ?? 1)} worker thread(s) (0: on the event loop), inline when alone and ≤ ${Number(flag('inline-run-ms') ?? 1)} ms`,
   )
   const profile = flag('profile')
   const node = await start(

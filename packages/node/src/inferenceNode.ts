@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { getRequestListener, type ServerType } from '@hono/node-server'
 import { type AddressBook, type Chain, listenUrl, TxSender, verityContracts } from '@verity/chain'
-import { decoyCommitOf, describeValue, NO_DECOYS_SALT, trustOf } from '@verity/contracts'
+import { decoyCommitOf, describeValue, inputsFromWire, NO_DECOYS_SALT, trustOf } from '@verity/contracts'
 import type { GameResponder } from '@verity/dispute'
 import { nodeOpenApi } from '@verity/protocol'
 import type { LoadedModel } from '@verity/runtime'
@@ -384,10 +384,12 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       last = now
     }
     const nowMs = Date.now()
-    const { request, signature, inputs, claimedClient } = parseInferRequest(text, { node: account.address, nowMs })
+    const { request, signature, inputs: wireInputs, claimedClient } = parseInferRequest(text, { node: account.address, nowMs })
     const model = await modelFor(request.modelId)
     mark('model')
     const { requestHash, client, claimed } = authoriseRequest({ request, signature, claimedClient, domain })
+    // Decoded here (typed INPUT_* errors), hashed against the signed hash where the request is answered.
+    const inputs = inputsFromWire(model, wireInputs)
     mark('authorise')
     const escrow = await escrows.available(client)
     const { fee } = priceRequest({ request, requestHash, client, price, escrow, store: writer.store ?? store })

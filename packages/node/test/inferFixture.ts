@@ -79,7 +79,7 @@ export function honestAnswer(signed: SignedInfer, fee: bigint, nowMs: number): A
       signature: signed.signature,
       client: clientAccount.address.toLowerCase() as Hex,
       claimed: false,
-      inputs: signed.body.inputs,
+      inputs: signed.inputs,
       fee,
       nowMs,
     },

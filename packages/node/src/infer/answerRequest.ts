@@ -18,8 +18,8 @@ export type AnswerJob = {
   client: Hex
   /** `client` is the one the body named: the signature must recover to it (checked here, before the run). */
   claimed: boolean
-  /** The inputs as sent. */
-  inputs: unknown
+  /** The inputs as sent, decoded for the model (`inputsFromWire`; not yet checked against the signed hash). */
+  inputs: Int16Array[]
   fee: bigint
   /** When the node answers, ms since the epoch. */
   nowMs: number
@@ -54,9 +54,9 @@ export type Answer = {
 /**
  * The work of one request between its price check and its storage, with no I/O, the same in a
  * worker thread (`runPool`) as on the event loop: the signature confirmed for a client the body
- * named (401 BAD_SIGNATURE when it is someone else's), the inputs decoded and bound to the signed
- * input hash, the model run, the receipt signed, and the JSON the node stores and answers. Every
- * refusal comes before the run.
+ * named (401 BAD_SIGNATURE when it is someone else's), the inputs bound to the signed input hash
+ * (400 INPUT_HASH_MISMATCH), the model run, the receipt signed, and the JSON the node stores and
+ * answers. Every refusal comes before the run.
  *
  * @example
  * const answer = answerRequest({ request, requestHash, signature, client, claimed, inputs, fee, nowMs }, { model, node, key, domain })
@@ -68,7 +68,8 @@ export function answerRequest(job: AnswerJob, context: AnswerContext): Answer {
       throw new ApiError(401, 'BAD_SIGNATURE', `the signature recovers to ${signer}, the body names the client ${job.client}`)
   }
   const { model } = context
-  const { inputs, inputHash } = bindInputs({ request: job.request, inputs: job.inputs, model })
+  const { inputs } = job
+  const inputHash = bindInputs({ request: job.request, inputs })
   const { outputs, computeMs } = executeRequest({ model, inputs, inputHash, executor: context.executor })
   const { receipt, id, signature } = signReceipt({
     request: job.request,

@@ -1,22 +1,18 @@
-import { type InferenceRequest, inputsFromWire } from '@verity/protocol/core'
-import { type LoadedModel, tensorsHash } from '@verity/runtime'
+import type { InferenceRequest } from '@verity/protocol/core'
+import { tensorsHash } from '@verity/runtime'
 import type { Hex } from 'viem'
 import { badRequest } from '../apiError.js'
 
 /**
- * The inputs as sent, decoded for the model (the runtime's typed INPUT_* errors otherwise) and
- * bound to the request: their hash must be the signed `inputHash`.
+ * Binds decoded inputs to the request: their hash, which must be the signed `inputHash` (400
+ * INPUT_HASH_MISMATCH otherwise).
  *
  * @example
- * const { inputs, inputHash } = bindInputs({ request, inputs: wire, model })
+ * const inputHash = bindInputs({ request, inputs: inputsFromWire(model, wire) })
  */
-export function bindInputs(p: { request: InferenceRequest; inputs: unknown; model: LoadedModel }): {
-  inputs: Int16Array[]
-  inputHash: Hex
-} {
-  const inputs = inputsFromWire(p.model, p.inputs)
-  const inputHash = tensorsHash(inputs)
+export function bindInputs(p: { request: InferenceRequest; inputs: readonly Int16Array[] }): Hex {
+  const inputHash = tensorsHash(p.inputs)
   if (inputHash !== p.request.inputHash)
     throw badRequest('INPUT_HASH_MISMATCH', `the inputs hash to ${inputHash}, the signed request says ${p.request.inputHash}`)
-  return { inputs, inputHash }
+  return inputHash
 }

@@ -64,6 +64,17 @@ describe('createRunPool', () => {
     expect((await pool.answer(model, job)).receipt.client).toBe(job.client)
   })
 
+  it('a model the worker failed to load is sent again with the next request for it', async () => {
+    const { model } = mnist8()
+    const job = await jobFor(4)
+    // The same key twice: first bytes that do not load (what a failed load looks like), then the model's own.
+    const key: Hex = `0x${'77'.repeat(32)}`
+    const broken = { ...model, artifactHash: key, artifact: Uint8Array.from([1, 2, 3]) }
+    expect((await refusal(() => pool.answer(broken, job)))[0]).toBeGreaterThanOrEqual(400)
+    const again = await Promise.all([0, 1].map(() => pool.answer({ ...model, artifactHash: key }, job)))
+    expect(again.map(timeless)).toEqual([0, 1].map(() => timeless(answerRequest(job, { ...signer, model }))))
+  })
+
   it('a worker that dies fails the requests it held and is replaced: the next are answered, the model sent again', async () => {
     const { model } = mnist8()
     const crashing = createRunPool(1, { signer, restartDelayMs: 0 })

@@ -27,7 +27,12 @@ export type RunPoolOptions = {
   log?(line: string): void
 }
 
-type Pending = { resolve(value: Answer): void; reject(error: unknown): void }
+type Pending = {
+  resolve(value: Answer): void
+  reject(error: unknown): void
+  /** The model's key (its artifact hash). */
+  model: string
+}
 type Slot = {
   worker: Worker
   startedAt: number
@@ -70,6 +75,8 @@ export function createRunPool(size: number, options: RunPoolOptions): RunPool {
       for (const m of replies) {
         const pending = slot.pending.get(m.id)
         slot.pending.delete(m.id)
+        // The worker does not hold the model (its load failed): the next request for it sends it again.
+        if (m.unloaded && pending) slot.models.delete(pending.model)
         // A refusal keeps its status and code; anything else is the worker's failure (500).
         if (m.error !== undefined)
           pending?.reject(fromThreadError(m.error, (message) => new Error(`the request failed in its worker: ${message}`)))
@@ -127,7 +134,7 @@ export function createRunPool(size: number, options: RunPoolOptions): RunPool {
         if (w.failed !== undefined) return reject(w.failed)
         const artifact = w.models.has(key) ? undefined : model.artifact
         w.models.add(key)
-        w.pending.set(id, { resolve, reject })
+        w.pending.set(id, { resolve, reject, model: key })
         // Referenced only while it has requests to answer: an idle pool never keeps the process alive.
         if (w.pending.size === 1) w.worker.ref()
         w.outbox.push(artifact ? { id, key, artifact, job } : { id, key, job })

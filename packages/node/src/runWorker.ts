@@ -11,7 +11,8 @@ import { type ThreadError, toThreadError } from './threadError.js'
 
 export type RunWorkerData = Omit<AnswerContext, 'model' | 'executor'>
 export type AnswerMessage = { id: number; key: string; artifact?: Uint8Array; job: AnswerJob }
-export type AnswerReply = { id: number; answer?: Answer; error?: ThreadError }
+/** `unloaded`: the worker does not hold the request's model (its load failed, or it was never sent). */
+export type AnswerReply = { id: number; answer?: Answer; error?: ThreadError; unloaded?: true }
 
 const setup = workerData as RunWorkerData
 const models = new Map<string, LoadedModel>()
@@ -20,20 +21,30 @@ parentPort?.on('message', (messages: AnswerMessage[]) => {
   const replies = messages.map(reply)
   try {
     parentPort!.postMessage(replies)
-  } catch (error) {
-    // Something in an answer or an error's details could not be cloned: each request fails alone.
-    parentPort!.postMessage(replies.map((r) => ({ id: r.id, error: toThreadError(error) })))
+  } catch {
+    // Something in one answer or error could not be cloned: the others still go, that one fails alone.
+    for (const r of replies) {
+      try {
+        parentPort!.postMessage([r])
+      } catch (error) {
+        parentPort!.postMessage([{ id: r.id, error: toThreadError(error) }])
+      }
+    }
   }
 })
 
 function reply(m: AnswerMessage): AnswerReply {
-  try {
-    let model = models.get(m.key)
-    if (!model) {
+  let model = models.get(m.key)
+  if (!model) {
+    try {
       if (!m.artifact) throw new Error(`model ${m.key} was never sent to this worker`)
       model = loadModel(m.artifact)
       models.set(m.key, model)
+    } catch (error) {
+      return { id: m.id, error: toThreadError(error), unloaded: true }
     }
+  }
+  try {
     return { id: m.id, answer: answerRequest(m.job, { ...setup, model }) }
   } catch (error) {
     return { id: m.id, error: toThreadError(error) }

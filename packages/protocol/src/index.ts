@@ -92,19 +92,16 @@ export {
   type TrustLevel,
   trustOf,
 } from './trust.js'
+export { parseWire, receiptFromWire, requestFromWire, WireFormatError } from './wire.js'
 export {
   inputsFromWire,
   inputsToWire,
-  parseWire,
-  receiptFromWire,
   receiptToWire,
-  requestFromWire,
   requestToWire,
-  WireFormatError,
   type WireInputs,
   type WireReceipt,
   type WireRequest,
-} from './wire.js'
+} from './wireForms.js'
 export {
   AddressString,
   apiRegistry,

@@ -5,16 +5,6 @@ import { describeValue } from './describeValue.js'
 import type { InferenceRequest, Receipt } from './eip712.js'
 import { describeIssue, WireReceiptSchema, WireRequestSchema } from './wireSchema.js'
 
-export {
-  inputsFromWire,
-  inputsToWire,
-  receiptToWire,
-  requestToWire,
-  type WireInputs,
-  type WireReceipt,
-  type WireRequest,
-} from './wireForms.js'
-
 /** A protocol message that does not have the expected form; says which field and what it found. */
 export class WireFormatError extends BaseError {
   override name = 'WireFormatError'

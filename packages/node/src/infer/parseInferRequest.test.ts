@@ -4,6 +4,8 @@ import { nodeAccount, refusal, signedInfer } from '../../test/inferFixture.js'
 import { parseInferRequest } from './parseInferRequest.js'
 
 const at = { node: nodeAccount.address, nowMs: Date.now() }
+/** `address` with the case of its first letter flipped: mixed case, no longer its EIP-55 checksum. */
+const wrongChecksum = (address: string) => address.replace(/[a-fA-F]/, (c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()))
 
 describe('parseInferRequest', () => {
   it('returns the signed request, its signature and the inputs as sent', async () => {
@@ -31,6 +33,8 @@ describe('parseInferRequest', () => {
       ['a 64-byte signature', text({ ...body, signature: body.signature.slice(0, 130) })],
       ['a signature not hex', text({ ...body, signature: `0x${'zz'.repeat(65)}` })],
       ['another node', text((await signedInfer(0, { node: `0x${'99'.repeat(20)}` })).body)],
+      // This node's address in mixed case that is not its checksum (what no EIP-712 encoder hashes).
+      ['the node with a wrong checksum', text({ ...body, request: { ...body.request, node: wrongChecksum(nodeAccount.address) } })],
       ['a past deadline', text((await signedInfer(0, { deadline: BigInt(Math.floor(at.nowMs / 1000) - 1) })).body)],
       ['zk mode', text((await signedInfer(0, { mode: encodeMode('zk') })).body)],
     ]
@@ -48,6 +52,7 @@ describe('parseInferRequest', () => {
       'a 64-byte signature': [400, 'INVALID_SIGNATURE'],
       'a signature not hex': [400, 'INVALID_SIGNATURE'],
       'another node': [400, 'WRONG_NODE'],
+      'the node with a wrong checksum': [400, 'INVALID_MESSAGE'],
       'a past deadline': [400, 'REQUEST_EXPIRED'],
       'zk mode': [400, 'MODE_UNSUPPORTED'],
     })

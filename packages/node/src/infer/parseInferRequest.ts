@@ -1,4 +1,5 @@
 import { decodeMode, describeValue, type InferenceRequest, requestFromWire } from '@verity/contracts'
+import { isAddress } from '@verity/protocol/core'
 import { type Hex, isHex } from 'viem'
 import { badRequest } from '../errors.js'
 
@@ -37,6 +38,9 @@ export function parseInferRequest(text: string, { node, nowMs }: ParseInferReque
   const signature = body.signature
   if (typeof signature !== 'string' || !isHex(signature) || signature.length !== 132)
     throw badRequest('INVALID_SIGNATURE', `signature must be 65 bytes of 0x-hex, found ${describeValue(signature)}`)
+  // Mixed case is an EIP-55 checksum, and a wrong one no EIP-712 encoder hashes (viem's, ours): the client's mistake, not a 500.
+  if (!isAddress(request.node))
+    throw badRequest('INVALID_MESSAGE', `request.node must be an address in lower case or with its EIP-55 checksum, found ${request.node}`)
   if (request.node.toLowerCase() !== node.toLowerCase())
     throw badRequest('WRONG_NODE', `the request is addressed to ${request.node}, this node is ${node}`)
   if (request.deadline * 1000n < BigInt(nowMs))

@@ -19,6 +19,8 @@ export {
   ResponseInvalidError,
   ResponseTooLargeError,
 } from './boundedFetch.js'
+// The light entry's exports (messages, digests, wire forms, recovery, hex helpers): the same modules.
+export * from './core.js'
 export { custodyProblem } from './custody.js'
 export {
   batchLeavesFor,
@@ -31,10 +33,8 @@ export {
   NO_DECOYS_COMMIT,
   NO_DECOYS_SALT,
 } from './decoys.js'
-export { boundedDetails, describeValue } from './describeValue.js'
-export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
+export { boundedDetails } from './describeValue.js'
 export { countSet, executionSecret, executionTag, packTags, TAG_BYTES, tagOf } from './executionTag.js'
-export { hashReceipt, hashRequest } from './hashing.js'
 export {
   BatchResponse,
   ChannelResponse,
@@ -78,7 +78,6 @@ export {
   ReceiptSignatureError,
   ServedReceiptError,
 } from './servedReceipt.js'
-export { installSignatureRecovery, recoverSigner, recoverSignerJs } from './signatures.js'
 export {
   type BatchTrustEvent,
   batchTrustEventOf,
@@ -93,15 +92,6 @@ export {
   trustOf,
 } from './trust.js'
 export { parseWire, receiptFromWire, requestFromWire, WireFormatError } from './wire.js'
-export {
-  inputsFromWire,
-  inputsToWire,
-  receiptToWire,
-  requestToWire,
-  type WireInputs,
-  type WireReceipt,
-  type WireRequest,
-} from './wireForms.js'
 export {
   AddressString,
   apiRegistry,

@@ -137,13 +137,10 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const checkpointer = options.checkpointer !== false ? createCheckpointer(options.dbPath, { log }) : undefined
   const autoCheckpointPages = checkpointer ? WAL_SAFETY_NET_PAGES : undefined
   // Commits here do not fsync on their own: the steps that must be on disk sync themselves (see ReceiptStore).
-  const store = new ReceiptStore(
-    options.dbPath,
-    autoCheckpointPages ? { syncOnCommit: false, autoCheckpointPages } : { syncOnCommit: false },
-  )
+  const store = new ReceiptStore(options.dbPath, { syncOnCommit: false, autoCheckpointPages })
   const writer = options.writerThread
-    ? createWriterThread(options.dbPath, { log, ...(autoCheckpointPages ? { autoCheckpointPages } : {}) })
-    : receiptSinkInThread(options.dbPath, autoCheckpointPages ? { autoCheckpointPages } : {})
+    ? createWriterThread(options.dbPath, { log, autoCheckpointPages })
+    : receiptSinkInThread(options.dbPath, { autoCheckpointPages })
   const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const contracts = verityContracts(chain, book)
   const sender = new TxSender({

@@ -41,7 +41,7 @@ export function takeStats(writer: ReceiptWriter): WriterStats {
 }
 
 /** A `ReceiptWriter` on this thread's event loop, as a `ReceiptSink` (`autoCheckpointPages`: see `ReceiptStore`). */
-export function receiptSinkInThread(dbPath: string, options: { autoCheckpointPages?: number } = {}): ReceiptSink {
+export function receiptSinkInThread(dbPath: string, options: { autoCheckpointPages?: number | undefined } = {}): ReceiptSink {
   const writer = new ReceiptWriter(dbPath, undefined, undefined, options.autoCheckpointPages)
   return {
     insert: (inference, inputBody, escrow) => writer.insert(inference, inputBody, admitWithin(inference, escrow)),

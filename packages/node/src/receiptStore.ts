@@ -231,7 +231,7 @@ export class ReceiptStore {
    * fsyncs before its commit can be sent); the rest (cursors, chain events, statuses) is re-derived
    * from the chain.
    */
-  constructor(path: string, options: { syncOnCommit?: boolean; autoCheckpointPages?: number } = {}) {
+  constructor(path: string, options: { syncOnCommit?: boolean; autoCheckpointPages?: number | undefined } = {}) {
     this.path = path
     this.syncOnCommit = options.syncOnCommit !== false
     this.db = new Database(path)

@@ -12,7 +12,7 @@ export type WriterThreadOptions = {
   /** The least time between two starts of the thread, so one that dies at once does not spin (default 1,000 ms). */
   restartDelayMs?: number
   /** Passed to the writer's `ReceiptStore`. */
-  autoCheckpointPages?: number
+  autoCheckpointPages?: number | undefined
   log?(line: string): void
 }
 

@@ -209,6 +209,8 @@ export type BatcherOptions = {
  */
 export class Batcher {
   private running = false
+  /** Once stopped, a receipt noted late (its answer was being written) makes no decoy: the store may be closing. */
+  private stopped = false
   private timer: NodeJS.Timeout | undefined
   /** Receipts found overturned when redeeming: their vouchers are skipped. */
   private readonly overturned = new Set<string>()
@@ -232,16 +234,21 @@ export class Batcher {
 
   /**
    * Called once a receipt is stored: makes the decoys the open batch needs now (`decoysDue`), so each
-   * enters the receipts feed among the real receipts, not with its batch's cut. Never throws (logs).
+   * enters the receipts feed among the real receipts, not with its batch's cut. It looks in the next
+   * turn of the event loop (`setImmediate`): after the answers of this turn are written, and once for
+   * every receipt noted meanwhile. Never throws (logs).
    */
   noteReceipts(): void {
+    if (this.stopped) return
     if (this.topping) {
       this.toppingAgain = true
       return
     }
     this.topping = (async () => {
       do {
+        await new Promise((resolve) => setImmediate(resolve))
         this.toppingAgain = false
+        if (this.stopped) return
         await this.makeDueDecoys(Date.now())
       } while (this.toppingAgain)
     })()
@@ -339,9 +346,11 @@ export class Batcher {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     while (this.running) await new Promise((r) => setTimeout(r, 10))
+    await this.topping
   }
 
   /** One pass: finish pending commits, commit what is due, settle what is final. Single-flight. */

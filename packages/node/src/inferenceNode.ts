@@ -414,7 +414,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       executedAtMs: nowMs,
     })
     mark('store')
-    // The open batch may need a decoy now (made after the answer, off this request's path).
+    // The open batch may need a decoy now (looked at in the next turn, once this answer is written: off its path).
     batcher.noteReceipts()
     metrics.inc('inferences_total', { model: request.modelId.slice(0, 10) })
     metrics.inc('inference_seconds_total', {}, (performance.now() - started) / 1000)

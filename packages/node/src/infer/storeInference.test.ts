@@ -1,17 +1,7 @@
 import { inputsToWire } from '@verity/contracts'
 import type { Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
-import {
-  clientAccount,
-  domain,
-  freshStore,
-  honestAnswer,
-  mnist8,
-  PRICE,
-  refusal,
-  type SignedInfer,
-  signedInfer,
-} from '../../test/inferFixture.js'
+import { clientAccount, freshStore, honestAnswer, mnist8, PRICE, refusal, type SignedInfer, signedInfer } from '../../test/inferFixture.js'
 import type { ReceiptStore } from '../receiptStore.js'
 import { storeInference } from './storeInference.js'
 

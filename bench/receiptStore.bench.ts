@@ -1,0 +1,94 @@
+/**
+ * What storing a receipt costs the node's SQLite store, alone (no fsync, no HTTP): `insertInferences` in
+ * groups of 32, as the group commit calls it, with rows of a real receipt's sizes; and the price check's
+ * read (`admission`) on the writing connection and on a second one, whose page cache each commit of the
+ * first makes stale. Inputs either all distinct (each receipt stores its input) or 100 repeated (the
+ * load bench's workload).
+ *
+ *   npx tsx --conditions=source bench/receiptStore.bench.ts [--receipts 40000]
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Hex } from 'viem'
+import { type NewInferenceRow, ReceiptStore } from '../packages/node/src/receiptStore.js'
+
+const flag = (name: string) => {
+  const i = process.argv.indexOf(`--${name}`)
+  return i > 0 ? process.argv[i + 1] : undefined
+}
+const receipts = Number(flag('receipts') ?? 40_000)
+const group = 32
+const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}` as Hex
+const client = hex(20)
+// The stored JSON of an mnist-8 receipt: receipt ~560 characters, request ~420, outputs ~330, input ~3,500.
+const text = (n: number) => JSON.stringify({ pad: 'x'.repeat(n - 12) })
+
+console.log(`${receipts} receipts in groups of ${group}, µs per receipt (per call for admission)`)
+console.log('| inputs | insertInferences | admission, writing connection | admission, other connection after each commit |')
+console.log('| --- | ---: | ---: | ---: |')
+for (const distinct of [true, false]) {
+  const dir = mkdtempSync(join(tmpdir(), 'verity-store-bench-'))
+  const path = join(dir, 'node.sqlite')
+  const writer = new ReceiptStore(path, { syncOnCommit: false, autoCheckpointPages: 16_384 })
+  const reader = new ReceiptStore(path, { syncOnCommit: false })
+  const inputBodies = Array.from({ length: 100 }, () => text(3500))
+  const inputHashes = Array.from({ length: 100 }, () => hex(32))
+  let nonce = 0
+  const row = (): NewInferenceRow => {
+    const k = nonce % 100
+    return {
+      id: hex(32),
+      requestHash: hex(32),
+      client,
+      nonce: String(nonce++),
+      modelId: inputHashes[0]!,
+      inputHash: distinct ? hex(32) : inputHashes[k]!,
+      outputHash: hex(32),
+      fee: '1000000000000000',
+      mode: 1,
+      issuedAt: 1_796_000_000,
+      executedAtMs: Date.now(),
+      receiptJson: text(560),
+      signature: hex(65),
+      requestJson: text(420),
+      clientSignature: hex(65),
+      outputsJson: text(330),
+      computeMs: 0.2,
+      channelTotal: '40000000000000000000000',
+    }
+  }
+  let insertMs = 0
+  let warmMs = 0
+  let coldMs = 0
+  let measured = 0
+  for (let done = 0; done < receipts; done += group) {
+    const items = Array.from({ length: group }, () => {
+      const inference = row()
+      return { inference, inputBody: distinct ? text(3500) : inputBodies[Number(inference.nonce) % 100]! }
+    })
+    const t0 = performance.now()
+    writer.insertInferences(items)
+    const t1 = performance.now()
+    // A request not seen yet: both reads walk the same indexes a new request's price check walks.
+    reader.admission(hex(32), client, String(nonce + 1))
+    const t2 = performance.now()
+    writer.admission(hex(32), client, String(nonce + 1))
+    const t3 = performance.now()
+    if (done >= receipts / 4) {
+      // The first quarter warms up (the store grows from empty).
+      insertMs += t1 - t0
+      coldMs += t2 - t1
+      warmMs += t3 - t2
+      measured++
+    }
+    if (done % 8192 === 0) reader.db.pragma('wal_checkpoint(PASSIVE)')
+  }
+  console.log(
+    `| ${distinct ? 'all distinct' : '100 repeated'} | ${((insertMs * 1000) / (measured * group)).toFixed(1)} | ${((warmMs * 1000) / measured).toFixed(1)} | ${((coldMs * 1000) / measured).toFixed(1)} |`,
+  )
+  writer.close()
+  reader.close()
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -21,15 +21,8 @@ const IV = Int32Array.from([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x51
 const W = new Int32Array(64)
 const H = new Int32Array(8)
 
-/** One compression of the block in W[0..15] into H. */
+/** One compression of the block in W[0..15] into H: the state in locals, each word of the schedule made as a round needs it. */
 function compress(): void {
-  for (let t = 16; t < 64; t++) {
-    const w15 = W[t - 15]!
-    const w2 = W[t - 2]!
-    const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3)
-    const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10)
-    W[t] = (s1 + W[t - 7]! + s0 + W[t - 16]!) | 0
-  }
   let a = H[0]!
   let b = H[1]!
   let c = H[2]!
@@ -39,10 +32,22 @@ function compress(): void {
   let g = H[6]!
   let h = H[7]!
   for (let t = 0; t < 64; t++) {
-    const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))
-    const t1 = (h + s1 + ((e & f) ^ (~e & g)) + K[t]! + W[t]!) | 0
-    const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))
-    const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0
+    let w: number
+    if (t < 16) w = W[t]!
+    else {
+      const w15 = W[t - 15]!
+      const w2 = W[t - 2]!
+      const sigma0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3)
+      const sigma1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10)
+      w = (sigma1 + W[t - 7]! + sigma0 + W[t - 16]!) | 0
+      W[t] = w
+    }
+    const bigSigma1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))
+    const choose = g ^ (e & (f ^ g)) // (e & f) ^ (~e & g)
+    const t1 = (h + bigSigma1 + choose + K[t]! + w) | 0
+    const bigSigma0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))
+    const majority = (a & b) ^ (c & (a ^ b)) // (a & b) ^ (a & c) ^ (b & c)
+    const t2 = (bigSigma0 + majority) | 0
     h = g
     g = f
     f = e

@@ -446,16 +446,7 @@ if (role === 'client') {
             // The SDK's checks of an answer (node signature, receipt fields, output hash): the time they take.
             // Timed by the wall clock: the check is synchronous, and process.cpuUsage() itself costs ~20 µs a call.
             const c0 = performance.now()
-            const parsed = JSON.parse(answer.text) as { receipt: unknown; signature: Hex; outputs: Record<string, { raw: number[] }> }
-            checkAnswer({
-              domain: setup.domain,
-              client,
-              request,
-              receipt: receiptFromWire(parsed.receipt),
-              signature: parsed.signature,
-              outputs: parsed.outputs,
-              outputCount: 1,
-            })
+            checkAnswerBody(answer.text, request, client, setup.domain)
             result.checkMs.push(performance.now() - c0)
             for (const part of answer.timing?.split(', ') ?? []) {
               const [name, dur] = part.split(';dur=')
@@ -637,6 +628,20 @@ async function idleCpuRate(pid: number): Promise<number> {
   return (read() - c0) / (performance.now() - t0)
 }
 
+/** The SDK's checks of a node's answer (node signature, receipt fields, output hash), from its body as sent. */
+function checkAnswerBody(text: string, request: InferenceRequest, client: Hex, domain: { chainId: number; settlement: Address }): void {
+  const parsed = JSON.parse(text) as { receipt: unknown; signature: Hex; outputs: Record<string, { raw: number[] }> }
+  checkAnswer({
+    domain,
+    client,
+    request,
+    receipt: receiptFromWire(parsed.receipt),
+    signature: parsed.signature,
+    outputs: parsed.outputs,
+    outputCount: 1,
+  })
+}
+
 /**
  * What a receipt adds to the plain `run` server's work, each part timed alone on one thread (µs per
  * call, the median of five rounds): the node's `answerRequest` (the signature recovered, the inputs'
@@ -676,18 +681,7 @@ function receiptFloor(
   }
   const context = { model, node, key, domain: setup.domain }
   const body = answerRequest(job, context).body
-  const check = () => {
-    const parsed = JSON.parse(body) as { receipt: unknown; signature: Hex; outputs: Record<string, { raw: number[] }> }
-    checkAnswer({
-      domain: setup.domain,
-      client,
-      request,
-      receipt: receiptFromWire(parsed.receipt),
-      signature: parsed.signature,
-      outputs: parsed.outputs,
-      outputCount: 1,
-    })
-  }
+  const check = () => checkAnswerBody(body, request, client, setup.domain)
   const bytes = new Uint8Array(inputs[0]!.buffer, inputs[0]!.byteOffset, inputs[0]!.byteLength)
   // Each function timed in rounds of 400 calls, the functions taking turns (so a slower moment of the machine
   // falls on all of them), after 200 calls each to warm up: µs per call, the median of 7 rounds.

@@ -136,11 +136,14 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   // With a checkpointer thread, the connections' own checkpoints are only a safety net (64 MB of WAL).
   const checkpointer = options.checkpointer !== false ? createCheckpointer(options.dbPath, { log }) : undefined
   const autoCheckpointPages = checkpointer ? WAL_SAFETY_NET_PAGES : undefined
-  // Commits here do not fsync on their own: the steps that must be on disk sync themselves (see ReceiptStore).
-  const store = new ReceiptStore(options.dbPath, { syncOnCommit: false, autoCheckpointPages })
   const writer = options.writerThread
     ? createWriterThread(options.dbPath, { log, autoCheckpointPages })
     : receiptSinkInThread(options.dbPath, { autoCheckpointPages })
+  // The node's one connection on this thread: the receipts' writer's when it runs here. SQLite drops a
+  // connection's page cache when another connection commits, so with two here each group commit made
+  // the batcher's next reads cold, and each batcher or follower commit the next price check's.
+  // Commits here do not fsync on their own: the steps that must be on disk sync themselves (see ReceiptStore).
+  const store = writer.store ?? new ReceiptStore(options.dbPath, { syncOnCommit: false, autoCheckpointPages })
   const models = createModelLoader({ chain, book, hubs: [options.hubUrl], registeredUri: false })
   const contracts = verityContracts(chain, book)
   const sender = new TxSender({
@@ -389,7 +392,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     const inputs = inputsFromWire(model, wireInputs)
     mark('authorise')
     const escrow = await escrows.available(client)
-    const { fee } = priceRequest({ request, requestHash, client, price, escrow, store: writer.store ?? store })
+    const { fee } = priceRequest({ request, requestHash, client, price, escrow, store })
     mark('price')
     // The signature (for a client the body named), the inputs' hash, the run, the receipt: in a worker
     // thread, or here for a lone request on a fast model (no hand-off to wait for) and a custom executor.
@@ -633,7 +636,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       await runPool?.close()
       await escrows.stop()
       await writer.close()
-      store.close()
+      if (store !== writer.store) store.close()
       await checkpointer?.close()
     },
   }

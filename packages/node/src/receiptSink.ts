@@ -22,9 +22,10 @@ export type ReceiptSink = {
   close(): Promise<void>
   stats(): Promise<WriterStats>
   /**
-   * The writer's own connection, when it runs on this thread: the request path's price check reads
-   * there. A connection's page cache survives its own commits and is dropped after another's, so after
-   * each group commit a read on the node's other connection cost ~100 µs, ~35 µs on this one (measured).
+   * The writer's own connection, when it runs on this thread: the node's one connection there (its price
+   * check, batcher and followers use it too). A connection's page cache survives its own commits and is
+   * dropped after another's (bench/receiptStore.bench.ts: the price check's read on the writing
+   * connection against one another connection's commit has just made stale).
    */
   readonly store?: ReceiptStore
 }

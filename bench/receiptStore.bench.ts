@@ -5,7 +5,7 @@
  * first makes stale. Inputs either all distinct (each receipt stores its input) or 100 repeated (the
  * load bench's workload).
  *
- *   npx tsx --conditions=source bench/receiptStore.bench.ts [--receipts 40000]
+ *   npx tsx --conditions=source bench/receiptStore.bench.ts [--receipts 40000] [--group 32] (receipts per transaction)
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -19,7 +19,7 @@ const flag = (name: string) => {
   return i > 0 ? process.argv[i + 1] : undefined
 }
 const receipts = Number(flag('receipts') ?? 40_000)
-const group = 32
+const group = Number(flag('group') ?? 32)
 const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}` as Hex
 const client = hex(20)
 // The stored JSON of an mnist-8 receipt: receipt ~560 characters, request ~420, outputs ~330, input ~3,500.

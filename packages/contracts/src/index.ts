@@ -39,6 +39,7 @@ export {
   type InferenceRequest,
   InvalidModeError,
   inputsFromWire,
+  inputsJson,
   inputsToWire,
   MODEL_FETCH_LIMITS,
   NO_DECOYS_COMMIT,

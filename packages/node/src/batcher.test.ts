@@ -5,12 +5,14 @@ import {
   decideBatch,
   decideFinalize,
   decideRedemptions,
+  decoyLookNeeded,
   decoysDue,
   decoysNeeded,
   layoutBatch,
   lazyAttesters,
   realReceiptsFor,
   stakeCapacity,
+  watchDecoys,
 } from './batcher.js'
 import { chargeChannel } from './receiptStore.js'
 
@@ -137,6 +139,37 @@ describe('decoys in a batch (forced errors)', () => {
     })
     expect(new Set(times).size).toBeGreaterThan(5)
     expect(Math.max(...times)).toBeLessThanOrEqual(1000)
+  })
+  it('decoyLookNeeded: never skips a look when a decoy is due, and looks about once per decoy', () => {
+    for (let i = 0; i < 12; i++) {
+      const o = { salt: keccak256(toHex(`watch ${i}`)), decoyRateBps: [100, 500, 2500][i % 3]!, maxSize: [64, 256][i % 2]!, maxAgeMs: 1000 }
+      // One batch filling: a receipt every `gapMs`, each told to the batcher; a look makes what is due and watches again.
+      for (const gapMs of [0.5, 2, 20]) {
+        const oldestMs = 10_000
+        let held = 0
+        let looks = 0
+        let watch = watchDecoys({ real: 0, noted: 0, oldestMs: undefined, held, salt: o.salt }, o.decoyRateBps, o.maxSize, o.maxAgeMs)
+        for (let real = 1; real <= o.maxSize; real++) {
+          const nowMs = oldestMs + (real - 1) * gapMs
+          const due = decoysDue({ ...o, real, waitedMs: nowMs - oldestMs, cutting: false })
+          const look = decoyLookNeeded(watch, real, nowMs, o.decoyRateBps, o.maxSize)
+          if (due > held) expect(look).toBe(true)
+          if (!look) continue
+          looks++
+          held = due
+          watch = watchDecoys({ real, noted: real, oldestMs, held, salt: o.salt }, o.decoyRateBps, o.maxSize, o.maxAgeMs)
+        }
+        expect(held).toBe(decoysDue({ ...o, real: o.maxSize, waitedMs: (o.maxSize - 1) * gapMs, cutting: false }))
+        // The first receipt, then one look per decoy: never a look per receipt.
+        expect(looks).toBeLessThanOrEqual(1 + decoysNeeded(o.maxSize, o.decoyRateBps))
+      }
+    }
+    // An empty open batch: its first receipt looks; a batch holding all its decoys never does.
+    const empty = watchDecoys({ real: 0, noted: 0, oldestMs: undefined, held: 0, salt }, 100, 64, 1000)
+    expect(decoyLookNeeded(empty, 0, 0, 100, 64)).toBe(false)
+    expect(decoyLookNeeded(empty, 1, 0, 100, 64)).toBe(true)
+    const full = watchDecoys({ real: 64, noted: 0, oldestMs: 0, held: decoysNeeded(64, 100), salt }, 100, 64, 1000)
+    expect(decoyLookNeeded(full, 500, 1e9, 100, 64)).toBe(false)
   })
   it('lazyAttesters: the decoys some verifier attested, with exactly those verifiers', () => {
     const a = '0x00000000000000000000000000000000000000aa' as const

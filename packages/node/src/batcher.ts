@@ -125,9 +125,53 @@ export function decoysDue(s: {
   return due
 }
 
+/**
+ * What the open batch's last decoy look found: its real receipts then (`real`), how many receipts the
+ * batcher had been told of when it started (`noted`), when its oldest real receipt was answered, and
+ * when decoy `next` — the first it does not hold — falls due (`atReal`, `atMs` of `decoysDue`'s
+ * schedule); `next` undefined: it holds every decoy a full batch hides.
+ */
+export type DecoyWatch = {
+  real: number
+  noted: number
+  oldestMs: number | undefined
+  next: number | undefined
+  atReal: number
+  atMs: number
+}
+
+/**
+ * Pure: whether the open batch may need a decoy now that the batcher has been told of `noted`
+ * receipts in all (`decoysDue`'s rule for decoy `w.next`, with the receipts told of since the look
+ * counted as real). It never answers no when one is due — receipts told of twice only make it look
+ * early — so a receipt's look can be skipped when it answers no. The first receipt of an empty open
+ * batch always looks (its oldest receipt's time is not known without one).
+ */
+export function decoyLookNeeded(w: DecoyWatch, noted: number, nowMs: number, decoyRateBps: number, maxSize: number): boolean {
+  if (w.next === undefined) return false
+  const real = w.real + noted - w.noted
+  if (w.oldestMs === undefined) return real > 0
+  const n = Math.min(real, maxSize)
+  if (n >= w.atReal) return true
+  return decoysNeeded(n, decoyRateBps) > w.next && nowMs - w.oldestMs >= w.atMs
+}
+
 type DecoySchedule = { first: number; due: { atReal: number; atMs: number }[] }
 /** The last few open batches' decoy schedules (asked for after every group of receipts). */
 const schedules = new Map<string, DecoySchedule>()
+
+/** Pure: the watch after a look that found `held` decoys in the open batch (all those due by then). */
+export function watchDecoys(
+  look: { real: number; noted: number; oldestMs: number | undefined; held: number; salt: Hex },
+  decoyRateBps: number,
+  maxSize: number,
+  maxAgeMs: number,
+): DecoyWatch {
+  const { real, noted, oldestMs, held } = look
+  if (held >= decoysNeeded(maxSize, decoyRateBps)) return { real, noted, oldestMs, next: undefined, atReal: 0, atMs: 0 }
+  const { atReal, atMs } = decoySchedule(look.salt, decoyRateBps, maxSize, maxAgeMs, held + 1)[held]!
+  return { real, noted, oldestMs, next: held, atReal, atMs }
+}
 
 /**
  * For decoys 0 … count − 1 of the open batch: the real-receipt count and the wait at which each falls
@@ -223,6 +267,9 @@ export class Batcher {
   private lock: Promise<unknown> = Promise.resolve()
   private topping: Promise<void> | undefined
   private toppingAgain = false
+  /** Receipts told of by `noteReceipts`, and what the open batch's last look found: most receipts need no look. */
+  private noted = 0
+  private watch: DecoyWatch | undefined
 
   constructor(private readonly o: BatcherOptions) {}
 
@@ -236,14 +283,18 @@ export class Batcher {
    * Called once a receipt is stored: makes the decoys the open batch needs now (`decoysDue`), so each
    * enters the receipts feed among the real receipts, not with its batch's cut. It looks in the next
    * turn of the event loop (`setImmediate`): after the answers of this turn are written, and once for
-   * every receipt noted meanwhile. Never throws (logs).
+   * every receipt noted meanwhile — and only when the last look says a decoy may be due by now
+   * (`decoyLookNeeded`): the batcher's tick looks every interval anyway. Never throws (logs).
    */
-  noteReceipts(): void {
+  noteReceipts(count = 1): void {
     if (this.stopped) return
+    this.noted += count
     if (this.topping) {
       this.toppingAgain = true
       return
     }
+    const { watch } = this
+    if (watch && !decoyLookNeeded(watch, this.noted, Date.now(), this.o.book.params.decoyRateBps, this.o.maxSize)) return
     this.topping = (async () => {
       do {
         await new Promise((resolve) => setImmediate(resolve))
@@ -283,12 +334,16 @@ export class Batcher {
     const { store } = this.o
     const rate = this.o.book.params.decoyRateBps
     if (rate === 0) return
+    // A cut opens a new batch: the next receipt looks at it.
+    if (cutting !== undefined) this.watch = undefined
     for (;;) {
+      const noted = this.noted
       const salt = this.openSalt()
       const held = store.openDecoyCount()
       const oldest = store.oldestUnbatchedMs()
+      const real = cutting ?? store.unbatchedCount()
       const due = decoysDue({
-        real: cutting ?? store.unbatchedCount(),
+        real,
         waitedMs: oldest === undefined ? undefined : nowMs - oldest,
         salt,
         decoyRateBps: rate,
@@ -296,7 +351,11 @@ export class Batcher {
         maxAgeMs: this.o.maxAgeMs,
         cutting: cutting !== undefined,
       })
-      if (held >= due) return
+      if (held >= due) {
+        if (cutting === undefined)
+          this.watch = watchDecoys({ real, noted, oldestMs: oldest, held, salt }, rate, this.o.maxSize, this.o.maxAgeMs)
+        return
+      }
       if (!this.o.makeDecoy) throw new Error(`the deployment hides ${rate} bps decoys per batch and this batcher cannot make them`)
       const secret = decoySecretOf(salt, held)
       // The template: one of the open batch's latest real receipts (the decoy's input is a variation of its input).

@@ -4,7 +4,7 @@ import {
   hashRequest,
   type InferenceRequest,
   inputsFromWire,
-  inputsToWire,
+  inputsJson,
   type Receipt,
   receiptToWire,
   requestToWire,
@@ -107,7 +107,7 @@ export function createDecoyFactory(
     const id = hashReceipt(receipt, o.domain)
     return {
       secret,
-      inputBody: JSON.stringify(inputsToWire(model, inputs)),
+      inputBody: inputsJson(model, inputs),
       inference: {
         id,
         requestHash,

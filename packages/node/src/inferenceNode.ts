@@ -136,9 +136,12 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   // With a checkpointer thread, the connections' own checkpoints are only a safety net (64 MB of WAL).
   const checkpointer = options.checkpointer !== false ? createCheckpointer(options.dbPath, { log }) : undefined
   const autoCheckpointPages = checkpointer ? WAL_SAFETY_NET_PAGES : undefined
+  /** Requests between their parse and their answer. */
+  let answering = 0
   const writer = options.writerThread
     ? createWriterThread(options.dbPath, { log, autoCheckpointPages })
-    : receiptSinkInThread(options.dbPath, { autoCheckpointPages })
+    : // A lone request's receipt is synced on the event loop: no other request is there to wait for it.
+      receiptSinkInThread(options.dbPath, { autoCheckpointPages, syncInline: () => answering <= 1 })
   // The node's one connection on this thread: the receipts' writer's when it runs here. SQLite drops a
   // connection's page cache when another connection commits, so with two here each group commit made
   // the batcher's next reads cold, and each batcher or follower commit the next price check's.
@@ -161,8 +164,6 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const inlineRunMaxMs = options.inlineRunMaxMs ?? 1
   /** Each model's last 8 run times (ms), by artifact hash: the fastest decides whether a lone request may run it inline. */
   const recentRunMs = new Map<string, number[]>()
-  /** Requests between their parse and their answer. */
-  let answering = 0
   const escrows = createEscrowBook({ chain, book, log })
   let publicUrl = options.publicUrl ?? ''
   let localUrl = ''

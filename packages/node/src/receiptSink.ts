@@ -41,9 +41,12 @@ export function takeStats(writer: ReceiptWriter): WriterStats {
   return stats
 }
 
-/** A `ReceiptWriter` on this thread's event loop, as a `ReceiptSink` (`autoCheckpointPages`: see `ReceiptStore`). */
-export function receiptSinkInThread(dbPath: string, options: { autoCheckpointPages?: number | undefined } = {}): ReceiptSink {
-  const writer = new ReceiptWriter(dbPath, undefined, undefined, options.autoCheckpointPages)
+/** A `ReceiptWriter` on this thread's event loop, as a `ReceiptSink` (`autoCheckpointPages`: see `ReceiptStore`; `syncInline`: see `ReceiptWriter`). */
+export function receiptSinkInThread(
+  dbPath: string,
+  options: { autoCheckpointPages?: number | undefined; syncInline?: (() => boolean) | undefined } = {},
+): ReceiptSink {
+  const writer = new ReceiptWriter(dbPath, undefined, undefined, options.autoCheckpointPages, options.syncInline)
   return {
     insert: (inference, inputBody, escrow) => writer.insert(inference, inputBody, admitWithin(inference, escrow)),
     drain: () => writer.drain(),

@@ -101,6 +101,29 @@ describe('ReceiptWriter: group commit', () => {
     writer.close()
   })
 
+  it("syncs a lone request's receipt on the event loop when told nothing else waits, on libuv's pool otherwise", async () => {
+    const path = fresh()
+    let alone = true
+    const writer = new ReceiptWriter(path, undefined, undefined, undefined, () => alone)
+    await writer.insert(inference(1, A, 10n * FEE), '[]')
+    expect(writer.inlineSyncs).toBe(1)
+    alone = false
+    await writer.insert(inference(2, A, 10n * FEE), '[]')
+    expect(writer.inlineSyncs).toBe(1)
+    // A group handed in while others are in flight (not alone) goes to the pool too; alone again, inline.
+    alone = true
+    await writer.insert(inference(3, A, 10n * FEE), '[]')
+    expect(writer.inlineSyncs).toBe(2)
+    const group = [4, 5, 6].map((n) => writer.insert(inference(n, A, 10n * FEE), '[]'))
+    await Promise.all(group)
+    expect(writer.syncSizes).toEqual([1, 1, 1, 3])
+    // Every receipt committed and synced either way.
+    const other = new Database(path, { readonly: true })
+    expect((other.prepare('SELECT COUNT(*) AS n FROM inferences').get() as { n: number }).n).toBe(6)
+    other.close()
+    writer.close()
+  })
+
   it('drain waits for what is queued', async () => {
     const writer = new ReceiptWriter(fresh())
     const store = writer.store

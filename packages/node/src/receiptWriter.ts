@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fstatSync, openSync, statSync } from 'node:fs'
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, openSync, statSync } from 'node:fs'
 import { type Channel, type NewInferenceRow, ReceiptStore } from './receiptStore.js'
 
 type Job = {
@@ -15,7 +15,9 @@ type Job = {
  * not fsync on commit (synchronous=NORMAL); the writer then fdatasyncs the WAL file on libuv's thread
  * pool — one at a time, each covering every group committed before it started — and only then
  * settles the callers' promises. So no answer leaves before its receipt is on disk, one fsync makes
- * many receipts durable, and requests keep being served while the disk works. A receipt refused (a
+ * many receipts durable, and requests keep being served while the disk works — except for a lone
+ * request (`syncInline`), whose fsync runs on the event loop: nothing else waits there, and the hand-off
+ * to the pool and back would only add to its latency. A receipt refused (a
  * replay, a fee its channel does not cover, what `admit` refuses) stores nothing and its caller gets
  * the error at once; the others of its group commit (`ReceiptStore.insertInferences`).
  */
@@ -32,6 +34,8 @@ export class ReceiptWriter {
   /** fdatasyncs of the WAL in flight on libuv's pool. */
   private syncing = 0
   private idle: (() => void)[] = []
+  /** fsyncs run on the event loop (`syncInline`), since the writer was opened. */
+  inlineSyncs = 0
   /** Receipts per transaction and per fsync in the last flushes (for the bench). */
   readonly groupSizes: number[] = []
   readonly syncSizes: number[] = []
@@ -50,6 +54,12 @@ export class ReceiptWriter {
     private readonly maxSyncs = 2,
     /** Passed to its `ReceiptStore` (a checkpointer thread copies the WAL, the writer's commits no longer do). */
     autoCheckpointPages?: number,
+    /**
+     * Whether nothing but the receipts being synced waits on the event loop (asked when no fsync is in
+     * flight and no receipt is queued): then the fsync runs there, synchronously — a lone request does
+     * not pay for the hand-off to libuv's pool and back, and no other request is held up by it.
+     */
+    private readonly syncInline?: () => boolean,
   ) {
     this.store = new ReceiptStore(
       dbPath,
@@ -153,6 +163,17 @@ export class ReceiptWriter {
         else job.resolve()
       }
       this.sync()
+    }
+    if (this.syncing === 1 && !this.scheduled && this.queue.length === 0 && this.syncInline?.()) {
+      let failure: unknown
+      this.inlineSyncs++
+      try {
+        fdatasyncSync(fd)
+      } catch (error) {
+        failure = error
+      }
+      settle(failure)
+      return
     }
     try {
       fdatasync(fd, settle)

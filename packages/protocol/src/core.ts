@@ -11,6 +11,7 @@ export { bytesToHex, checksumAddress, hexToBytes, isAddress } from './hex.js'
 export { installSignatureRecovery, recoverSigner, recoverSignerJs } from './signatures.js'
 export {
   inputsFromWire,
+  inputsJson,
   inputsToWire,
   receiptToWire,
   requestToWire,

@@ -51,6 +51,43 @@ export function inputsToWire(model: LoadedModel, tensors: readonly Int16Array[])
 }
 
 /**
+ * `JSON.stringify(inputsToWire(model, tensors))`, the same text, written straight from the tensors:
+ * each value's digits as ASCII bytes into one buffer, with no array of numbers in between — the
+ * inputs as a node stores them with each receipt.
+ */
+export function inputsJson(model: LoadedModel, tensors: readonly Int16Array[]): string {
+  const parts = model.model.inputs.map((id, i) => {
+    const spec = model.model.tensors[id] as TensorInfo
+    return `${JSON.stringify(spec.name)}:{"shape":${JSON.stringify(spec.shape)},"data":[${int16List(tensors[i] as Int16Array)}]}`
+  })
+  return `{${parts.join(',')}}`
+}
+
+let digits = new Uint8Array(0)
+/** The values of `t` in decimal, comma-separated (as `Array.from(t).join(',')`). */
+function int16List(t: Int16Array): string {
+  // At most 7 bytes a value: a sign, 5 digits, a comma.
+  if (digits.length < 7 * t.length) digits = new Uint8Array(7 * t.length)
+  const out = digits
+  let o = 0
+  for (let i = 0; i < t.length; i++) {
+    if (i > 0) out[o++] = 44
+    let v = t[i]!
+    if (v < 0) {
+      out[o++] = 45
+      v = -v
+    }
+    if (v >= 10000) out[o++] = 48 + ((v / 10000) | 0)
+    if (v >= 1000) out[o++] = 48 + (((v / 1000) | 0) % 10)
+    if (v >= 100) out[o++] = 48 + (((v / 100) | 0) % 10)
+    if (v >= 10) out[o++] = 48 + (((v / 10) | 0) % 10)
+    out[o++] = 48 + (v % 10)
+  }
+  return ascii.decode(out.subarray(0, o))
+}
+const ascii = new TextDecoder()
+
+/**
  * Validates quantized wire inputs against the model's input spec and returns the int16 tensors.
  * Throws the runtime's typed input errors (INPUT_MISSING, INPUT_SHAPE_MISMATCH, INPUT_DTYPE_MISMATCH).
  */

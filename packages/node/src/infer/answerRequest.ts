@@ -1,4 +1,4 @@
-import { type InferenceRequest, inputsToWire, type Receipt, receiptToWire, requestToWire } from '@verity/protocol/core'
+import { type InferenceRequest, inputsJson, type Receipt, receiptToWire, requestToWire } from '@verity/protocol/core'
 import type { LoadedModel } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
 import { ApiError } from '../apiError.js'
@@ -93,7 +93,7 @@ export function answerRequest(job: AnswerJob, context: AnswerContext): Answer {
     receiptJson,
     requestJson: JSON.stringify(requestToWire(job.request)),
     outputsJson: outputsText,
-    inputBody: JSON.stringify(inputsToWire(model, inputs)),
+    inputBody: inputsJson(model, inputs),
     computeMs,
     body: `{"inferenceId":"${id}","receipt":${receiptJson},"signature":"${signature}","outputs":${outputsText}}`,
   }

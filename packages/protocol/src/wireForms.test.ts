@@ -1,0 +1,29 @@
+import type { LoadedModel } from '@verity/runtime/core'
+import { describe, expect, it } from 'vitest'
+import { inputsFromWire, inputsJson, inputsToWire } from './wireForms.js'
+
+/** A model as the wire forms see it: its inputs' names and shapes. */
+const modelWith = (inputs: { name: string; shape: number[] }[]) =>
+  ({
+    model: {
+      inputs: inputs.map((_, i) => i),
+      tensors: inputs.map((t) => ({ ...t, dtype: 'int16', scale: 1 })),
+    },
+  }) as unknown as LoadedModel
+
+describe('inputsJson', () => {
+  it('is the text JSON.stringify(inputsToWire(...)) gives, and reads back to the same tensors', () => {
+    const model = modelWith([
+      { name: 'Input3', shape: [1, 2, 3] },
+      { name: 'a "quoted"\\name', shape: [4] },
+    ])
+    const tensors = [Int16Array.from([0, -1, 32767, -32768, 5, 12]), Int16Array.from([7, -7, 0, 1])]
+    const text = inputsJson(model, tensors)
+    expect(text).toBe(JSON.stringify(inputsToWire(model, tensors)))
+    expect(inputsFromWire(model, JSON.parse(text))).toEqual(tensors)
+    // Every int16 value prints as JSON does.
+    const all = Int16Array.from({ length: 65536 }, (_, i) => i - 32768)
+    const wide = modelWith([{ name: 'x', shape: [65536] }])
+    expect(inputsJson(wide, [all])).toBe(JSON.stringify(inputsToWire(wide, [all])))
+  })
+})

@@ -11,6 +11,7 @@
  *
  *   npm run bench:compare -- [--b-dir ../other-checkout] [--b-node-flags "--max-semi-space-size=64"]
  *     [--a-node-flags "..."] [--a-prefill N] [--b-prefill 1000000] (receipts stored before the run)
+ *     [--a-node-args "..."] [--b-node-args "--finalize 0 --batch 1024"] (the node role's own flags, bench/load.bench.ts)
  *     [--rounds 10] [--seconds 6] [--concurrency 32] [--workers 1]
  */
 import { type ChildProcess, spawn } from 'node:child_process'
@@ -32,7 +33,8 @@ const concurrency = Number(flag('concurrency') ?? 32)
 const workers = flag('workers') ?? '1'
 const maxRate = Number(flag('max-rate') ?? 4000)
 const flagsOf = (side: 'a' | 'b') => flag(`${side}-node-flags`)?.split(' ').filter(Boolean) ?? []
-if (bDir === here && flagsOf('a').join(' ') === flagsOf('b').join(' ') && flag('a-prefill') === flag('b-prefill'))
+const same = (name: string) => flag(`a-${name}`) === flag(`b-${name}`)
+if (bDir === here && same('node-flags') && same('node-args') && same('prefill'))
   console.log('note: A and B are the same build with the same flags (an A/A run: how far apart the two sides land by chance)')
 
 type Proc = { child: ChildProcess; info: Record<string, unknown>; lines: AsyncIterator<string> }

@@ -286,9 +286,9 @@ export class Batcher {
    * every receipt noted meanwhile — and only when the last look says a decoy may be due by now
    * (`decoyLookNeeded`): the batcher's tick looks every interval anyway. Never throws (logs).
    */
-  noteReceipts(count = 1): void {
+  noteReceipts(): void {
     if (this.stopped) return
-    this.noted += count
+    this.noted++
     if (this.topping) {
       this.toppingAgain = true
       return

@@ -20,8 +20,10 @@
  *     [--inline-run-ms N] (a lone request runs a model whose last run took ≤ N ms on the event loop, default 1; 0: never)
  *     [--writer-thread 1] (receipts written in their own thread, not on the event loop)
  *     [--finalize 0] (the node never finalizes) [--node-flags "..."] (flags of the node process)
+ *     [--repeat-inputs 1] (the client sends 100 MNIST images in turn; by default each request's inputs are its own)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs'
 import { Agent, createServer, request as httpRequest } from 'node:http'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -35,11 +37,13 @@ import {
   hashRequest,
   type InferenceRequest,
   inputsFromWire,
+  inputsJson,
   inputsToWire,
   nativeSecp256k1,
   nodeRegistryAbi,
   Role,
   receiptFromWire,
+  receiptToWire,
   requestToWire,
   signDigest,
   verityTokenAbi,
@@ -52,6 +56,7 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { demoData } from '../packages/cli/src/demoData.js'
 import { importMnist } from '../packages/cli/src/devnet/startDevnet.js'
 import { answerRequest } from '../packages/node/src/infer/answerRequest.js'
+import { outputsJson } from '../packages/node/src/infer/outputsJson.js'
 
 const self = fileURLToPath(import.meta.url)
 const flag = (name: string) => {
@@ -174,7 +179,17 @@ if (role === 'node') {
     log: (line) => process.stderr.write(`node: ${line}\n`),
   })
   const prefill = Number(flag('prefill') ?? 0)
-  if (prefill > 0) prefillStore(node.store, prefill, published.modelId, nodeAccount!.address)
+  if (prefill > 0) {
+    const model = loadModel(new Uint8Array(readFileSync(artifactPath)))
+    const inputs = quantizeInputs(model, { Input3: mnistImage(mnist, 0) })
+    const outputs = outputsJson(model, runQuantized(model, inputs).outputs)
+    prefillStore(node.store, prefill, {
+      modelId: published.modelId,
+      node: nodeAccount!.address,
+      inputBody: inputsJson(model, inputs),
+      outputsJson: outputs,
+    })
+  }
   const url = await node.start(0, '127.0.0.1')
   const sender = new TxSender({ chain, account: nodeAccount!.privateKey })
   // Stake for 20 million receipts in open batches (slash 0.001 VRT each): the stake cap never stalls the batcher here.
@@ -238,7 +253,7 @@ function nodeStats(node: ReturnType<typeof createInferenceNode>, dbPath: string)
     const used = process.cpuUsage(cpu)
     cpu = process.cpuUsage()
     process.stderr.write(
-      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; ${c ? `checkpointer ${c.runs} runs (${c.busy} busy, ${c.failures} failed) ${c.ms.toFixed(0)} ms, WAL frames ${c.log} (${c.checkpointed} copied)` : 'no checkpointer'}; event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} max ${(loopDelay.max / 1e6).toFixed(1)} ms; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB, external ${(process.memoryUsage().external / 1e6).toFixed(0)} MB (array buffers ${(process.memoryUsage().arrayBuffers / 1e6).toFixed(0)} MB)\n`,
+      `stats: ${node.store.counts().inferences} stored, wal ${(size(`${dbPath}-wal`) / 1e6).toFixed(1)} MB, db ${(size(dbPath) / 1e6).toFixed(1)} MB; flush ms p50 ${q(w.flushMs, 0.5)} max ${q(w.flushMs, 1)} (${w.flushMs.length}); fsync ms p50 ${q(w.syncMs, 0.5)} p90 ${q(w.syncMs, 0.9)} max ${q(w.syncMs, 1)}; group p50 ${q(w.groupSizes, 0.5)}; ${c ? `checkpointer ${c.runs} runs (${c.busy} busy, ${c.failures} failed) ${c.ms.toFixed(0)} ms, WAL frames ${c.log} (${c.checkpointed} copied), writer held ${c.holds} times for ${c.holdMs.toFixed(0)} ms (${c.restarted} restarts)` : 'no checkpointer'}; event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} max ${(loopDelay.max / 1e6).toFixed(1)} ms; gc ms ${JSON.stringify(Object.fromEntries(Object.entries(gc).map(([k, v]) => [k, Math.round(v)])))}; cpu ${((used.user + used.system) / 5000).toFixed(0)} ms/s; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB, external ${(process.memoryUsage().external / 1e6).toFixed(0)} MB (array buffers ${(process.memoryUsage().arrayBuffers / 1e6).toFixed(0)} MB)\n`,
     )
     loopDelay.reset()
     for (const k of Object.keys(gc)) delete gc[k]
@@ -249,47 +264,97 @@ function nodeStats(node: ReturnType<typeof createInferenceNode>, dbPath: string)
  * `n` receipts of another client in one finalized batch, its channel fully paid: the history a
  * long-running node carries, which the request path must not scan. Written straight into SQLite.
  */
-function prefillStore(store: ReturnType<typeof createInferenceNode>['store'], n: number, modelId: Hex, node: Address) {
+/**
+ * `n` receipts as the node stores them, written straight into its store before it starts: each row
+ * shaped like a real one — its id, request hash, input and output hashes 32 random-looking bytes (a
+ * keccak is uniformly spread: each index insert lands on a random page, as it does in production),
+ * receipt, request and signatures of their real lengths, and its own inputs row (a real MNIST image's
+ * stored JSON under a hash of its own). All in batches already finalized.
+ */
+function prefillStore(
+  store: ReturnType<typeof createInferenceNode>['store'],
+  n: number,
+  setup: { modelId: Hex; node: Address; inputBody: string; outputsJson: string },
+) {
   const started = performance.now()
   const db = store.db
-  const client = '0x000000000000000000000000000000000000beef'
-  const hex = (i: number, tag: string) => `0x${tag}${i.toString(16).padStart(64 - tag.length, '0')}`
+  const client = '0x000000000000000000000000000000000000beef' as Address
+  // 32 random-looking bytes for each (tag, i): sha256 spreads them as keccak does.
+  const hash = (tag: string, i: number) => `0x${createHash('sha256').update(`${tag}${i}`).digest('hex')}` as Hex
+  const signature = `0x${'5a'.repeat(65)}`
   const insertBatch = db.prepare(
     "INSERT INTO batches (root, count, fee_total, created_at_ms, status, batch_id, committed_at, commit_block, finalized_at, sequence) VALUES (?, ?, ?, ?, 'finalized', ?, 0, 0, 0, NULL)",
   )
   const insert = db.prepare(
     `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
        receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total, batch_local, batch_index)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, '{}', '0x', '{}', '0x', '{}', 0.1, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, 0.2, ?, ?, ?)`,
   )
+  const insertInput = db.prepare('INSERT INTO inputs (hash, body) VALUES (?, ?)')
   const perBatch = 1024
   let batchLocal = 0
+  const issuedAt = BigInt(Math.floor(Date.now() / 1000))
+  // The node's own connection: its settings are put back as they were (a FULL left behind would fsync every group commit on the event loop).
+  const synchronous = db.pragma('synchronous', { simple: true })
+  const cacheSize = db.pragma('cache_size', { simple: true })
   db.pragma('synchronous = OFF')
-  for (let from = 0; from < n; from += 100_000) {
+  // Random keys into indexes of millions of entries: a page cache that holds them keeps the prefill to a minute.
+  db.pragma('cache_size = -1000000')
+  for (let from = 0; from < n; from += 50_000) {
     db.transaction(() => {
-      for (let i = from; i < Math.min(n, from + 100_000); i++) {
+      for (let i = from; i < Math.min(n, from + 50_000); i++) {
         if (i % perBatch === 0)
-          batchLocal = Number(insertBatch.run(hex(i, 'ba'), perBatch, '0', 0, 1_000_000_000 + i / perBatch).lastInsertRowid)
+          batchLocal = Number(insertBatch.run(hash('root', i), perBatch, '0', 0, 1_000_000_000 + i / perBatch).lastInsertRowid)
+        const request = {
+          modelId: setup.modelId,
+          inputHash: hash('input', i),
+          node: setup.node,
+          mode: 1,
+          maxFee: PRICE,
+          nonce: BigInt(i),
+          deadline: issuedAt + 3600n,
+          channelTotal: (BigInt(i) + 1n) * PRICE,
+        }
+        const receipt = {
+          requestHash: hash('request', i),
+          modelId: setup.modelId,
+          inputHash: request.inputHash,
+          outputHash: hash('output', i),
+          node: setup.node,
+          client,
+          fee: PRICE,
+          issuedAt,
+          mode: 1,
+        }
         insert.run(
-          hex(i, 'a1'),
-          hex(i, 'b2'),
+          hash('id', i),
+          receipt.requestHash,
           client,
           String(i),
-          modelId,
-          hex(i % 1000, 'c3'),
-          hex(i, 'd4'),
+          setup.modelId,
+          receipt.inputHash,
+          receipt.outputHash,
           PRICE.toString(),
-          ((BigInt(i) + 1n) * PRICE).toString().padStart(40, '0'),
+          Number(issuedAt),
+          Date.now(),
+          JSON.stringify(receiptToWire(receipt)),
+          signature,
+          JSON.stringify(requestToWire(request)),
+          signature,
+          setup.outputsJson,
+          request.channelTotal.toString().padStart(40, '0'),
           batchLocal,
           i % perBatch,
         )
+        insertInput.run(receipt.inputHash, setup.inputBody)
       }
     })()
   }
   const total = (BigInt(n) * PRICE).toString()
   db.prepare('INSERT INTO channels (client, authorized, charged, paid) VALUES (?, ?, ?, ?)').run(client, total, total, total)
-  db.pragma('synchronous = FULL')
-  process.stderr.write(`prefilled ${n} receipts in ${((performance.now() - started) / 1000).toFixed(1)} s (node ${node})\n`)
+  db.pragma(`cache_size = ${cacheSize}`)
+  db.pragma(`synchronous = ${synchronous}`)
+  process.stderr.write(`prefilled ${n} receipts in ${((performance.now() - started) / 1000).toFixed(1)} s (node ${setup.node})\n`)
 }
 
 // ─── the load client ─────────────────────────────────────────────────────────────────────────────
@@ -323,9 +388,30 @@ if (role === 'client') {
   const quantized = images.map((image) => quantizeInputs(model, { Input3: image }))
   const wireInputs = quantized.map((q) => JSON.stringify(inputsToWire(model, q)))
   const inputHashes = quantized.map((q) => tensorsHash(q))
+  // Each request to the node carries inputs of its own, as a real workload's do (each receipt then stores
+  // its own inputs row): the k-th is image k % 100 with its first three values set to the digits of
+  // k / 100 in base 128. `--repeat-inputs 1`: the 100 images in turn, as passes before the ninth did.
+  const repeatInputs = flag('repeat-inputs') === '1'
+  const variantOf = (k: number) => {
+    const q = Math.floor(k / 100)
+    return [q % 128, Math.floor(q / 128) % 128, Math.floor(q / 16384) % 128]
+  }
+  const cut = wireInputs.map((wire) => {
+    const from = wire.indexOf('"data":[') + 8
+    let to = from
+    for (let commas = 0; commas < 3; to++) if (wire[to] === ',') commas++
+    return { head: wire.slice(0, from), tail: wire.slice(to - 1) }
+  })
+  const variantHash = (k: number): Hex => {
+    const data = Int16Array.from(quantized[k % 100]![0]!)
+    data.set(variantOf(k))
+    return tensorsHash([data])
+  }
+  const variantWire = (k: number) => `${cut[k % 100]!.head}${variantOf(k).join(',')}${cut[k % 100]!.tail}`
+  const firstEver = BigInt(Date.now()) * 1000n
   const floatBodies = images.map((image) => JSON.stringify({ Input3: Array.from(image.data) }))
   const client = privateKeyToAccount(setup.clientKey).address
-  let nonce = BigInt(Date.now()) * 1000n
+  let nonce = firstEver
   // Each request authorizes the whole deposit as its channel total (a prepaid cap): every request is then
   // independent of the others' order, so pre-signed requests can be sent by any connection.
   const channelTotal = 40_000n * TOKEN
@@ -347,7 +433,7 @@ if (role === 'client') {
     const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600)
     const requestAt = (i: number): InferenceRequest => ({
       modelId: setup.modelId.toLowerCase() as Hex,
-      inputHash: inputHashes[i % 100]!,
+      inputHash: repeatInputs ? inputHashes[i % 100]! : (`0x${inputHashOf.toString('hex', 32 * i, 32 * i + 32)}` as Hex),
       node: setup.node,
       mode: encodeMode('optimistic'),
       maxFee: PRICE,
@@ -357,7 +443,9 @@ if (role === 'client') {
     })
     const presigned = phase.target === 'node' ? phase.presign : 0
     const signatures = Buffer.alloc(65 * presigned)
+    const inputHashOf = Buffer.alloc(repeatInputs ? 0 : 32 * presigned)
     for (let i = 0; i < presigned; i++) {
+      if (!repeatInputs) inputHashOf.write(variantHash(Number(firstNonce - firstEver) + i).slice(2), 32 * i, 'hex')
       const signature = signDigest(setup.clientKey, hashRequest(requestAt(i), setup.domain))
       signatures.write(signature.slice(2), 65 * i, 'hex')
     }
@@ -416,7 +504,7 @@ if (role === 'client') {
               return
             }
             request = requestAt(i)
-            body = `{"request":${JSON.stringify(requestToWire(request))},"signature":"0x${signatures.toString('hex', 65 * i, 65 * i + 65)}","client":"${client}","inputs":${wireInputs[i % 100]}}`
+            body = `{"request":${JSON.stringify(requestToWire(request))},"signature":"0x${signatures.toString('hex', 65 * i, 65 * i + 65)}","client":"${client}","inputs":${repeatInputs ? wireInputs[i % 100] : variantWire(Number(firstNonce - firstEver) + i)}}`
           } else body = phase.target === 'ort' ? floatBodies[i % 100]! : `{"inputs":${wireInputs[i % 100]}}`
           const t = performance.now()
           let answer: Awaited<ReturnType<typeof post>>
@@ -526,7 +614,7 @@ if (role === 'main') {
   const run = await start(['--role', 'run', '--artifact', String(node.info.artifact)])
   const clientProfile = flag('client-profile')
   const client = await start(
-    ['--role', 'client', '--setup', JSON.stringify(node.info)],
+    ['--role', 'client', '--setup', JSON.stringify(node.info), ...(flag('repeat-inputs') === '1' ? ['--repeat-inputs', '1'] : [])],
     clientProfile ? [`--cpu-prof`, `--cpu-prof-dir=${clientProfile}`] : [],
   )
 

@@ -72,9 +72,9 @@ for (const distinct of [true, false]) {
     writer.insertInferences(items)
     const t1 = performance.now()
     // A request not seen yet: both reads walk the same indexes a new request's price check walks.
-    reader.admission(hex(32), client, String(nonce + 1))
+    reader.admission(client, String(nonce + 1))
     const t2 = performance.now()
-    writer.admission(hex(32), client, String(nonce + 1))
+    writer.admission(client, String(nonce + 1))
     const t3 = performance.now()
     if (done >= receipts / 4) {
       // The first quarter warms up (the store grows from empty).

@@ -70,4 +70,91 @@ describe('createCheckpointer', () => {
       db.close()
     }
   })
+
+  /**
+   * A writer committing a 1-KB row about every millisecond (none while held) for `ms`; its commits
+   * and the WAL file's size at the end. A WAL that never restarts only grows: a frame of 4 KB a commit.
+   */
+  async function steadyWriter(ms: number, hold?: () => () => void) {
+    const { path, db, insert } = walDatabase(0)
+    let holding = false
+    let holds = 0
+    // A pass every 100 ms copies what about 100 commits wrote, and the writer commits while it runs: the
+    // pass never leaves the WAL wholly copied, as under a node's stream of receipts.
+    const checkpointer = createCheckpointer(path, {
+      intervalMs: 100,
+      restartFrames: 200,
+      tailFrames: 50,
+      hold:
+        hold &&
+        (() => {
+          holds++
+          holding = true
+          const end = hold()
+          return () => {
+            holding = false
+            end()
+          }
+        }),
+    })
+    try {
+      let commits = 0
+      const end = performance.now() + ms
+      await new Promise<void>((resolve) => {
+        const tick = () => {
+          if (!holding) {
+            insert.run(Buffer.alloc(1024, commits % 256))
+            commits++
+          }
+          if (performance.now() < end) setTimeout(tick, 0)
+          else resolve()
+        }
+        tick()
+      })
+      const stats = await checkpointer.stats()
+      return { commits, walBytes: statSync(`${path}-wal`).size, holds, stats, holding }
+    } finally {
+      await checkpointer.close()
+      db.close()
+    }
+  }
+
+  it('has the WAL start again under a steady stream of commits by holding the writer a moment; without hold it only grows', async () => {
+    const held = await steadyWriter(1200, () => () => {})
+    expect(held.holds).toBeGreaterThan(0)
+    expect(held.stats.restarted).toBeGreaterThan(0)
+    expect(held.holding).toBe(false)
+    // Restarted from ~200 frames (and what was committed while the thread caught up): far from a frame a commit.
+    expect(held.commits).toBeGreaterThan(500)
+    expect(held.walBytes).toBeLessThan((held.commits * 4096) / 2)
+    const free = await steadyWriter(1200)
+    expect(free.holds).toBe(0)
+    expect(free.walBytes).toBeGreaterThan(2 * held.walBytes)
+  })
+
+  it('a thread that dies while it holds the writer releases it, and is replaced', async () => {
+    const { path, db, insert } = walDatabase(400)
+    let holding = false
+    const checkpointer = createCheckpointer(path, {
+      intervalMs: 10,
+      restartDelayMs: 0,
+      restartFrames: 100,
+      hold: () => {
+        holding = true
+        // What a crash looks like: the thread ends while the writer waits for it.
+        void checkpointer.thread().terminate()
+        return () => {
+          holding = false
+        }
+      },
+    })
+    try {
+      await vi.waitFor(() => expect(checkpointer.restarts()).toBeGreaterThanOrEqual(1))
+      expect(holding).toBe(false)
+      insert.run(Buffer.alloc(1024, 1))
+    } finally {
+      await checkpointer.close()
+      db.close()
+    }
+  })
 })

@@ -134,14 +134,16 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const domain = { chainId: chain.chainId, settlement: book.contracts.settlement }
   const price = options.price ?? 10n ** 15n
   // With a checkpointer thread, the connections' own checkpoints are only a safety net (64 MB of WAL).
-  const checkpointer = options.checkpointer !== false ? createCheckpointer(options.dbPath, { log }) : undefined
-  const autoCheckpointPages = checkpointer ? WAL_SAFETY_NET_PAGES : undefined
+  const checkpointing = options.checkpointer !== false
+  const autoCheckpointPages = checkpointing ? WAL_SAFETY_NET_PAGES : undefined
   /** Requests between their parse and their answer. */
   let answering = 0
   const writer = options.writerThread
     ? createWriterThread(options.dbPath, { log, autoCheckpointPages })
     : // A lone request's receipt is synced on the event loop: no other request is there to wait for it.
       receiptSinkInThread(options.dbPath, { autoCheckpointPages, syncInline: () => answering <= 1 })
+  // The checkpointer holds the writer (when it is on this thread) a moment to have the WAL restart.
+  const checkpointer = checkpointing ? createCheckpointer(options.dbPath, { log, hold: writer.hold }) : undefined
   // The node's one connection on this thread: the receipts' writer's when it runs here. SQLite drops a
   // connection's page cache when another connection commits, so with two here each group commit made
   // the batcher's next reads cold, and each batcher or follower commit the next price check's.

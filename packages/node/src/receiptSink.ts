@@ -21,6 +21,8 @@ export type ReceiptSink = {
   drain(): Promise<void>
   close(): Promise<void>
   stats(): Promise<WriterStats>
+  /** Holds the writer (see `ReceiptWriter.hold`), when it runs on this thread. */
+  hold?: (() => () => void) | undefined
   /**
    * The writer's own connection, when it runs on this thread: the node's one connection there (its price
    * check, batcher and followers use it too). A connection's page cache survives its own commits and is
@@ -55,6 +57,7 @@ export function receiptSinkInThread(
       writer.close()
     },
     stats: async () => takeStats(writer),
+    hold: () => writer.hold(),
     store: writer.store,
   }
 }

@@ -89,11 +89,15 @@ export type BatchEvent = {
   logIndex: number
 }
 
+// A request is answered once per (client, nonce): its hash names no client (two clients may sign the same
+// message, each paying for its own), so the hash is not unique here. Indexes on random keys cost a page
+// write per receipt once the store outgrows its cache (docs/benchmarks.md, "Ninth pass"): stores written
+// before keep their unique index on request_hash, which refuses nothing (client, nonce) does not.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS inferences (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
-  request_hash TEXT NOT NULL UNIQUE,
+  request_hash TEXT NOT NULL,
   client TEXT NOT NULL,
   nonce TEXT NOT NULL,
   model_id TEXT NOT NULL,
@@ -251,6 +255,9 @@ export class ReceiptStore {
     this.db.exec(
       'CREATE INDEX IF NOT EXISTS inferences_open_decoys ON inferences (seq) WHERE batch_local IS NULL AND decoy_secret IS NOT NULL',
     )
+    // A challenged output's decoy secret (`decoySecretOf`, in a dispute): found without a scan of every
+    // receipt stored, on the event loop. Only decoys are in it.
+    this.db.exec('CREATE INDEX IF NOT EXISTS inferences_decoys ON inferences (output_hash) WHERE decoy_secret IS NOT NULL')
     const batchColumns = this.db.prepare('PRAGMA table_info(batches)').all() as { name: string }[]
     if (!batchColumns.some((c) => c.name === 'decoy_salt')) this.db.exec('ALTER TABLE batches ADD COLUMN decoy_salt TEXT')
     // Each channel's best voucher in a finalized batch, kept as batches finalize (stores from before gain it once, by one scan).
@@ -281,7 +288,7 @@ export class ReceiptStore {
 
   /**
    * Stores a receipt, its input and its client's channel update atomically. Refused: a replayed request
-   * (same hash, or same client and nonce), and a fee the client's vouchers do not cover (the highest
+   * (the same client and nonce), and a fee the client's vouchers do not cover (the highest
    * `channelTotal` it signed must reach everything charged, this fee included), and whatever `admit`
    * refuses by throwing (it runs first, given the client's channel as charged so far).
    */
@@ -295,7 +302,7 @@ export class ReceiptStore {
    * turn: a receipt refused (what it throws is its entry of the result, `undefined` for a stored one)
    * changes nothing, and the checks of each see the receipts stored before it in the group. Per
    * receipt, two statements (its row, its input); per client of the group, one channel read and one
-   * write. The replay check is the table's unique indexes. An error that is no refusal (the disk)
+   * write. The replay check is the table's unique index on (client, nonce). An error that is no refusal (the disk)
    * rolls the whole group back and is thrown.
    */
   insertInferences(
@@ -356,13 +363,9 @@ export class ReceiptStore {
     return refusals
   }
 
-  /** The refusal of a receipt whose request was already answered (by its hash, or its client and nonce). */
+  /** The refusal of a receipt whose request was already answered (its client and nonce). */
   private replayError(i: NewInferenceRow): ApiError {
-    const replay = this.statement('SELECT id FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)').get(
-      i.requestHash,
-      i.client,
-      i.nonce,
-    ) as Row | undefined
+    const replay = this.statement('SELECT id FROM inferences WHERE client = ? AND nonce = ?').get(i.client, i.nonce) as Row | undefined
     return new ApiError(409, 'REQUEST_REPLAYED', `request ${i.requestHash} (client ${i.client}, nonce ${i.nonce}) was already answered`, {
       inferenceId: replay?.id ?? null,
     })
@@ -449,28 +452,20 @@ export class ReceiptStore {
   }
 
   /**
-   * What a request's price check reads, in one statement: whether the request was already answered
-   * (`isReplay`) and its client's channel (`channel`).
+   * What a request's price check reads, in one statement: whether the client's nonce was already
+   * answered (`replayed`) and its client's channel (`channel`).
    */
-  admission(requestHash: Hex, client: Hex, nonce: string): { replayed: boolean; channel: Channel } {
+  admission(client: Hex, nonce: string): { replayed: boolean; channel: Channel } {
     const row = this.statement(
       `SELECT c.authorized, c.charged, c.paid,
-         EXISTS (SELECT 1 FROM inferences WHERE request_hash = ?) OR EXISTS (SELECT 1 FROM inferences WHERE client = ? AND nonce = ?) AS replayed
+         EXISTS (SELECT 1 FROM inferences WHERE client = ? AND nonce = ?) AS replayed
        FROM (SELECT 1) LEFT JOIN channels c ON c.client = ?`,
-    ).get(requestHash, client, nonce, client.toLowerCase()) as Row
+    ).get(client, nonce, client.toLowerCase()) as Row
     const channel =
       row.authorized === null
         ? { authorized: 0n, charged: 0n, paid: 0n }
         : { authorized: BigInt(row.authorized as string), charged: BigInt(row.charged as string), paid: BigInt(row.paid as string) }
     return { replayed: row.replayed === 1, channel }
-  }
-
-  /** Whether a request was already answered. */
-  isReplay(requestHash: Hex, client: Hex, nonce: string): boolean {
-    return (
-      this.statement('SELECT 1 FROM inferences WHERE request_hash = ? OR (client = ? AND nonce = ?)').get(requestHash, client, nonce) !==
-      undefined
-    )
   }
 
   /** Fees this client was charged that its channel has not paid on-chain yet. O(1). */

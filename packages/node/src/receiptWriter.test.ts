@@ -42,7 +42,7 @@ describe('ReceiptWriter: group commit', () => {
     const store = writer.store
     const results = await Promise.allSettled([
       writer.insert(inference(1, A, 2n * FEE), '[]'),
-      writer.insert({ ...inference(2, A, 2n * FEE), requestHash: h(1, 2) }, '[]'), // replays request 1
+      writer.insert({ ...inference(2, A, 2n * FEE), requestHash: h(1, 2), nonce: '1' }, '[]'), // replays request 1 (its client and nonce)
       writer.insert(inference(3, A, 2n * FEE), '[]'),
       writer.insert(inference(4, A, 2n * FEE), '[]'), // a third fee on a voucher for two
       writer.insert(inference(5, B, 9n * FEE), '[]', () => {
@@ -63,6 +63,39 @@ describe('ReceiptWriter: group commit', () => {
     expect(store.getInference(h(2, 1))).toBeUndefined()
     expect(store.channel(A).charged).toBe(2n * FEE)
     expect(store.channel(B).charged).toBe(FEE)
+    writer.close()
+  })
+
+  it('hold: starts no transaction until released; what queued meanwhile commits in one group', async () => {
+    const path = fresh()
+    const writer = new ReceiptWriter(path)
+    const release = writer.hold()
+    let stored = false
+    const pending = Promise.all([1, 2, 3].map((n) => writer.insert(inference(n, A, 10n * FEE), '[]'))).then(() => {
+      stored = true
+    })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(stored).toBe(false)
+    expect(writer.store.counts().inferences).toBe(0)
+    release()
+    release() // a second call changes nothing
+    await pending
+    expect(writer.groupSizes).toEqual([3])
+    expect(writer.store.counts().inferences).toBe(3)
+    writer.close()
+  })
+
+  it('answers one request message signed by two clients once for each: a replay is the same client and nonce', async () => {
+    const writer = new ReceiptWriter(fresh())
+    const store = writer.store
+    // The request's hash names no client: A and B signed the same message, each pays its own fee.
+    await writer.insert(inference(7, A, 2n * FEE), '[]')
+    await writer.insert({ ...inference(8, B, 2n * FEE), requestHash: h(7, 2), nonce: '7' }, '[]')
+    await expect(writer.insert({ ...inference(9, B, 2n * FEE), nonce: '7' }, '[]')).rejects.toMatchObject({ code: 'REQUEST_REPLAYED' })
+    expect(store.counts().inferences).toBe(2)
+    expect([store.channel(A).charged, store.channel(B).charged]).toEqual([FEE, FEE])
+    expect(store.admission(B, '7').replayed).toBe(true)
+    expect(store.admission(B, '8').replayed).toBe(false)
     writer.close()
   })
 

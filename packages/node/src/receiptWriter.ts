@@ -34,6 +34,8 @@ export class ReceiptWriter {
   /** fdatasyncs of the WAL in flight on libuv's pool. */
   private syncing = 0
   private idle: (() => void)[] = []
+  /** Holds in force (`hold`): no transaction starts while there is one. */
+  private holds = 0
   /** fsyncs run on the event loop (`syncInline`), since the writer was opened. */
   inlineSyncs = 0
   /** Receipts per transaction and per fsync in the last flushes (for the bench). */
@@ -83,6 +85,25 @@ export class ReceiptWriter {
     })
   }
 
+  /**
+   * Starts no transaction until the returned function is called (more than once is harmless):
+   * receipts handed in meanwhile queue, the event loop goes on, and they commit in one group once
+   * released. The checkpointer holds the writer while it copies the WAL's last frames (`restartStep`).
+   */
+  hold(): () => void {
+    this.holds++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.holds--
+      if (this.holds === 0 && this.queue.length > 0 && !this.scheduled) {
+        this.scheduled = true
+        setImmediate(() => this.flush())
+      }
+    }
+  }
+
   /** Resolves once everything handed in so far is durable (or refused). */
   drain(): Promise<void> {
     if (!this.scheduled && this.queue.length === 0 && this.syncing === 0 && this.unsynced.length === 0) return Promise.resolve()
@@ -97,6 +118,7 @@ export class ReceiptWriter {
 
   private flush(): void {
     this.scheduled = false
+    if (this.holds > 0) return // released: flushes what queued meanwhile
     const started = performance.now()
     while (this.queue.length > 0) {
       const jobs = this.queue.splice(0, this.maxGroup)

@@ -39,7 +39,7 @@ describe('createWriterThread', () => {
   it('refuses one receipt of a group alone, with the ApiError the request path would have thrown; stores nothing for it', async () => {
     const results = await Promise.allSettled([
       writer.insert(receiptRow(101, B, 2n * FEE, FEE), '[]', 10n * FEE),
-      writer.insert({ ...receiptRow(102, B, 2n * FEE, FEE), requestHash: h(101, 2) }, '[]', 10n * FEE), // replays request 101
+      writer.insert({ ...receiptRow(102, B, 2n * FEE, FEE), requestHash: h(101, 2), nonce: '101' }, '[]', 10n * FEE), // replays request 101 (its client and nonce)
       writer.insert(receiptRow(103, B, 2n * FEE, FEE), '[]', 10n * FEE),
       writer.insert(receiptRow(104, B, 2n * FEE, FEE), '[]', 10n * FEE), // a third fee on a voucher for two
       writer.insert(receiptRow(105, C, 9n * FEE, FEE), '[]', FEE),

@@ -169,7 +169,14 @@ describe('decoys of the open batch', () => {
       expect(d.executedAtMs).toBeGreaterThan(t0 + 10_000)
       expect(d.issuedAt).toBe(Math.floor(d.executedAtMs / 1000))
       expect(hashReceipt(receiptFromWire(JSON.parse(d.receiptJson)), domain)).toBe(d.id)
+      // What a dispute's defence looks up (by the challenged output), through the decoys' own index, not a scan of every receipt.
+      expect(store.decoySecretOf(d.outputHash)).toBe(d.decoySecret)
     }
+    const plan = store.db
+      .prepare('EXPLAIN QUERY PLAN SELECT decoy_secret FROM inferences WHERE output_hash = ? AND decoy_secret IS NOT NULL')
+      .all(made[0]!.outputHash) as { detail: string }[]
+    expect(plan.map((p) => p.detail).join('; ')).toContain('USING INDEX inferences_decoys')
+    expect(store.decoySecretOf(`0x${'00'.repeat(32)}`)).toBeUndefined()
     // In the receipts feed each decoy sits where it was made: after the real receipt that made it due, before later ones.
     const feed = store.receiptsAfter(0, 100).map((r) => r.id)
     const realIds = store.unbatched(100).map((r) => r.id)

@@ -35,7 +35,7 @@ export function priceRequest(p: PriceRequestParameters): { fee: bigint } {
   // The fee is what the client signed for this request (at least the price): its channel total then
   // grows by exactly the fees of its receipts, so every redeemed amount is backed by receipts.
   const fee = request.maxFee
-  const { replayed, channel } = store.admission(p.requestHash, client, request.nonce.toString())
+  const { replayed, channel } = store.admission(client, request.nonce.toString())
   if (replayed) throw new ApiError(409, 'REQUEST_REPLAYED', `request ${p.requestHash} (nonce ${request.nonce}) was already answered`)
   checkSpendable(client, p.escrow, fee, channel)
   // Refuses a fee the client's vouchers do not cover (checked again when stored).

@@ -21,6 +21,7 @@
  *     [--writer-thread 1] (receipts written in their own thread, not on the event loop)
  *     [--finalize 0] (the node never finalizes) [--node-flags "..."] (flags of the node process)
  *     [--repeat-inputs 1] (the client sends 100 MNIST images in turn; by default each request's inputs are its own)
+ *     [--cache-mb N] (the page cache of the node's writing SQLite connection, default 64)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -174,6 +175,7 @@ if (role === 'node') {
     inlineRunMaxMs: Number(flag('inline-run-ms') ?? 1),
     writerThread: flag('writer-thread') === '1',
     checkpointer: flag('checkpointer') !== '0',
+    ...(flag('cache-mb') ? { sqliteCacheMb: Number(flag('cache-mb')) } : {}),
     finalize: flag('finalize') !== '0',
     redeem: { minAmount: 1000n * PRICE, maxAgeMs: 60_000 },
     log: (line) => process.stderr.write(`node: ${line}\n`),
@@ -606,6 +608,7 @@ if (role === 'main') {
       flag('writer-thread') ?? '0',
       '--checkpointer',
       flag('checkpointer') ?? '1',
+      ...(flag('cache-mb') ? ['--cache-mb', flag('cache-mb')!] : []),
     ],
     [...(profile ? [`--cpu-prof`, `--cpu-prof-dir=${profile}`] : []), ...(flag('node-flags')?.split(' ').filter(Boolean) ?? [])],
   )

@@ -459,6 +459,12 @@ export function program(): Command {
     .option('--batch-size <n>', 'commit a batch when this many receipts wait (inference)', positiveInt, 64)
     .option('--batch-age-ms <ms>', 'or when the oldest receipt waited this long (inference)', positiveInt, 2000)
     .option('--run-workers <n>', 'worker threads running the model (inference; 0: on the event loop)', nonNegativeInt, 1)
+    .option(
+      '--sqlite-cache-mb <n>',
+      "page cache of the connection that writes receipts, MB (inference; receipts' indexes beyond it are read back per insert)",
+      positiveInt,
+      64,
+    )
     .option('--log-range <blocks>', 'widest block range per eth_getLogs (what the endpoint accepts; default 2000)', positiveInt)
     .option(
       '--decoy-funder <file>',
@@ -478,6 +484,7 @@ export function program(): Command {
         batchSize: o.batchSize,
         batchAgeMs: o.batchAgeMs,
         runWorkers: o.runWorkers,
+        sqliteCacheMb: o.sqliteCacheMb,
         ...(o.logRange ? { logRange: o.logRange } : {}),
         ...(o.hub ? { hub: o.hub } : {}),
         ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),

@@ -77,6 +77,12 @@ export type InferenceNodeOptions = {
    */
   checkpointer?: boolean
   /**
+   * The page cache of the node's SQLite connection that writes receipts, MB (default 64). Each receipt
+   * inserts into indexes on random keys (its id, its inputs' hash): once they outgrow the cache, each
+   * insert reads their pages back (docs/benchmarks.md, "Ninth pass").
+   */
+  sqliteCacheMb?: number
+  /**
    * Decoy clients that look like clients (docs/protocol.md, "Decoys"): a pool of single-use client
    * keys funded by `funder` (a private key the operator pays from), each with its own escrow and a
    * few paid canary requests before it signs a decoy. Without it decoys are signed by keys derived
@@ -138,10 +144,11 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   const autoCheckpointPages = checkpointing ? WAL_SAFETY_NET_PAGES : undefined
   /** Requests between their parse and their answer. */
   let answering = 0
+  const cacheMb = options.sqliteCacheMb ?? 64
   const writer = options.writerThread
-    ? createWriterThread(options.dbPath, { log, autoCheckpointPages })
+    ? createWriterThread(options.dbPath, { log, autoCheckpointPages, cacheMb })
     : // A lone request's receipt is synced on the event loop: no other request is there to wait for it.
-      receiptSinkInThread(options.dbPath, { autoCheckpointPages, syncInline: () => answering <= 1 })
+      receiptSinkInThread(options.dbPath, { autoCheckpointPages, cacheMb, syncInline: () => answering <= 1 })
   // The checkpointer holds the writer (when it is on this thread) a moment to have the WAL restart.
   const checkpointer = checkpointing ? createCheckpointer(options.dbPath, { log, hold: writer.hold }) : undefined
   // The node's one connection on this thread: the receipts' writer's when it runs here. SQLite drops a

@@ -1,6 +1,6 @@
 import { checkSpendable } from './infer/priceRequest.js'
 import type { Channel, NewInferenceRow, ReceiptStore } from './receiptStore.js'
-import { ReceiptWriter } from './receiptWriter.js'
+import { ReceiptWriter, type ReceiptWriterOptions } from './receiptWriter.js'
 
 /** A receipt's row as the request path hands it to storage. */
 export type NewInference = NewInferenceRow
@@ -43,12 +43,9 @@ export function takeStats(writer: ReceiptWriter): WriterStats {
   return stats
 }
 
-/** A `ReceiptWriter` on this thread's event loop, as a `ReceiptSink` (`autoCheckpointPages`: see `ReceiptStore`; `syncInline`: see `ReceiptWriter`). */
-export function receiptSinkInThread(
-  dbPath: string,
-  options: { autoCheckpointPages?: number | undefined; syncInline?: (() => boolean) | undefined } = {},
-): ReceiptSink {
-  const writer = new ReceiptWriter(dbPath, undefined, undefined, options.autoCheckpointPages, options.syncInline)
+/** A `ReceiptWriter` on this thread's event loop, as a `ReceiptSink`. */
+export function receiptSinkInThread(dbPath: string, options: ReceiptWriterOptions = {}): ReceiptSink {
+  const writer = new ReceiptWriter(dbPath, options)
   return {
     insert: (inference, inputBody, escrow) => writer.insert(inference, inputBody, admitWithin(inference, escrow)),
     drain: () => writer.drain(),

@@ -228,20 +228,25 @@ export class ReceiptStore {
   private readonly syncOnCommit: boolean
 
   /**
-   * `autoCheckpointPages` sets how long the WAL grows before a commit on this connection checkpoints it.
+   * `autoCheckpointPages` sets how long the WAL grows before a commit on this connection checkpoints it;
+   * `cacheMb` the connection's page cache (SQLite's default: 2 MB).
    * `syncOnCommit: false` opens a connection whose commits do not fsync (synchronous=NORMAL: they
    * survive the process's crash, not the machine's), for a process whose durable steps sync
    * themselves: the receipts (`ReceiptWriter` fsyncs before answering) and a new batch (`createBatch`
    * fsyncs before its commit can be sent); the rest (cursors, chain events, statuses) is re-derived
    * from the chain.
    */
-  constructor(path: string, options: { syncOnCommit?: boolean; autoCheckpointPages?: number | undefined } = {}) {
+  constructor(
+    path: string,
+    options: { syncOnCommit?: boolean; autoCheckpointPages?: number | undefined; cacheMb?: number | undefined } = {},
+  ) {
     this.path = path
     this.syncOnCommit = options.syncOnCommit !== false
     this.db = new Database(path)
     this.db.pragma('journal_mode = WAL')
     this.db.pragma(options.syncOnCommit === false ? 'synchronous = NORMAL' : 'synchronous = FULL')
     this.db.pragma('busy_timeout = 5000')
+    if (options.cacheMb !== undefined) this.db.pragma(`cache_size = -${Math.floor(options.cacheMb * 1024)}`)
     // A commit that finds the WAL this long (in pages; SQLite's default 1,000) checkpoints it first: where
     // a checkpointer thread does that (checkpointer.ts), only a safety net far above the WAL's usual size.
     if (options.autoCheckpointPages !== undefined) this.db.pragma(`wal_autocheckpoint = ${Math.floor(options.autoCheckpointPages)}`)

@@ -35,6 +35,10 @@ describe('ReceiptWriter: group commit', () => {
     other.close()
     expect(store.channel(A)).toEqual({ authorized: 100n * FEE, charged: 50n * FEE, paid: 0n })
     writer.close()
+    // Its connection's page cache, as asked (SQLite counts it in KB when negative).
+    const cached = new ReceiptWriter(fresh(), { cacheMb: 64 })
+    expect(cached.store.db.pragma('cache_size', { simple: true })).toBe(-64 * 1024)
+    cached.close()
   })
 
   it('refuses one receipt of a group alone (a replay, a fee its vouchers do not cover, what admit refuses); the others commit', async () => {
@@ -137,7 +141,7 @@ describe('ReceiptWriter: group commit', () => {
   it("syncs a lone request's receipt on the event loop when told nothing else waits, on libuv's pool otherwise", async () => {
     const path = fresh()
     let alone = true
-    const writer = new ReceiptWriter(path, undefined, undefined, undefined, () => alone)
+    const writer = new ReceiptWriter(path, { syncInline: () => alone })
     await writer.insert(inference(1, A, 10n * FEE), '[]')
     expect(writer.inlineSyncs).toBe(1)
     alone = false

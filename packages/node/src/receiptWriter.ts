@@ -9,6 +9,27 @@ type Job = {
   reject(error: unknown): void
 }
 
+export type ReceiptWriterOptions = {
+  /** Receipts in one transaction at most (default 512). */
+  maxGroup?: number
+  /**
+   * fdatasyncs that may be in flight at once (default 2). With one, a receipt committed just after an
+   * fsync started waits for it to end and then for a whole second one; with two, the second starts at
+   * once and covers it (each fsync still settles only what was committed before it started).
+   */
+  maxSyncs?: number
+  /** Passed to its `ReceiptStore` (a checkpointer thread copies the WAL, the writer's commits no longer do). */
+  autoCheckpointPages?: number | undefined
+  /** Its connection's page cache, MB (`ReceiptStore`). */
+  cacheMb?: number | undefined
+  /**
+   * Whether nothing but the receipts being synced waits on the event loop (asked when no fsync is in
+   * flight and no receipt is queued): then the fsync runs there, synchronously — a lone request does
+   * not pay for the hand-off to libuv's pool and back, and no other request is held up by it.
+   */
+  syncInline?: (() => boolean) | undefined
+}
+
 /**
  * Group commit of receipts, with the fsync off the event loop. Receipts handed in during one turn of
  * the event loop are inserted in one SQLite transaction on the writer's own connection, which does
@@ -45,28 +66,19 @@ export class ReceiptWriter {
   readonly flushMs: number[] = []
   readonly syncMs: number[] = []
 
-  constructor(
-    dbPath: string,
-    private readonly maxGroup = 512,
-    /**
-     * fdatasyncs that may be in flight at once. With one, a receipt committed just after an fsync
-     * started waits for it to end and then for a whole second one; with two, the second starts at
-     * once and covers it (each fsync still settles only what was committed before it started).
-     */
-    private readonly maxSyncs = 2,
-    /** Passed to its `ReceiptStore` (a checkpointer thread copies the WAL, the writer's commits no longer do). */
-    autoCheckpointPages?: number,
-    /**
-     * Whether nothing but the receipts being synced waits on the event loop (asked when no fsync is in
-     * flight and no receipt is queued): then the fsync runs there, synchronously — a lone request does
-     * not pay for the hand-off to libuv's pool and back, and no other request is held up by it.
-     */
-    private readonly syncInline?: () => boolean,
-  ) {
-    this.store = new ReceiptStore(
-      dbPath,
-      autoCheckpointPages === undefined ? { syncOnCommit: false } : { syncOnCommit: false, autoCheckpointPages },
-    )
+  private readonly maxGroup: number
+  private readonly maxSyncs: number
+  private readonly syncInline: (() => boolean) | undefined
+
+  constructor(dbPath: string, options: ReceiptWriterOptions = {}) {
+    this.maxGroup = options.maxGroup ?? 512
+    this.maxSyncs = options.maxSyncs ?? 2
+    this.syncInline = options.syncInline
+    this.store = new ReceiptStore(dbPath, {
+      syncOnCommit: false,
+      autoCheckpointPages: options.autoCheckpointPages,
+      cacheMb: options.cacheMb,
+    })
     this.walPath = `${dbPath}-wal`
   }
 

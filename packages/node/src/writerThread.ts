@@ -13,6 +13,8 @@ export type WriterThreadOptions = {
   restartDelayMs?: number
   /** Passed to the writer's `ReceiptStore`. */
   autoCheckpointPages?: number | undefined
+  /** Its connection's page cache, MB. */
+  cacheMb?: number | undefined
   log?(line: string): void
 }
 
@@ -47,7 +49,9 @@ export function createWriterThread(
   let nextId = 0
 
   const start = () => {
-    const w = startWorker('writerWorker', { workerData: { dbPath, autoCheckpointPages: options.autoCheckpointPages } })
+    const w = startWorker('writerWorker', {
+      workerData: { dbPath, autoCheckpointPages: options.autoCheckpointPages, cacheMb: options.cacheMb },
+    })
     worker = w
     startedAt = performance.now()
     failed = undefined

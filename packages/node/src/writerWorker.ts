@@ -10,8 +10,8 @@ import { ReceiptWriter } from './receiptWriter.js'
 import { toThreadError } from './threadError.js'
 import type { WriterAnswer, WriterMessage } from './writerThread.js'
 
-const { dbPath, autoCheckpointPages } = workerData as { dbPath: string; autoCheckpointPages?: number }
-const writer = new ReceiptWriter(dbPath, undefined, undefined, autoCheckpointPages)
+const { dbPath, autoCheckpointPages, cacheMb } = workerData as { dbPath: string; autoCheckpointPages?: number; cacheMb?: number }
+const writer = new ReceiptWriter(dbPath, { autoCheckpointPages, cacheMb })
 let outbox: WriterAnswer[] = []
 const answer = (a: WriterAnswer) => {
   outbox.push(a)

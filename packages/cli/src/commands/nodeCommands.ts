@@ -23,6 +23,8 @@ export type RoleOptions = {
   batchAgeMs: number
   /** Worker threads running the model (0: on the event loop). */
   runWorkers: number
+  /** The page cache of the inference node's connection that writes receipts, MB. */
+  sqliteCacheMb?: number
   /** The widest block range one eth_getLogs asks the endpoint for. */
   logRange?: number
   /** Key file of the account that funds the inference node's decoy clients (docs/protocol.md, "Decoys"). */
@@ -65,6 +67,7 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
       hubUrl: options.hub,
       batch: { maxSize: options.batchSize, maxAgeMs: options.batchAgeMs },
       runWorkers: options.runWorkers,
+      ...(options.sqliteCacheMb === undefined ? {} : { sqliteCacheMb: options.sqliteCacheMb }),
       ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
       ...(options.decoyFunder ? { decoyClients: { funder: readKeyFile(options.decoyFunder) } } : {}),
       log,

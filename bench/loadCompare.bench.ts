@@ -6,8 +6,8 @@
  * then A, and so on: a change in the machine's speed — on this project's shared 2-core machine the
  * references move ±30 % between minutes — falls on both sides of a round alike, where separate runs
  * of `bench:load` minutes apart cannot tell a 5 % change from the noise. Prints each round's
- * receipts/s and node CPU per receipt for A and B, and the ratios B / A: median, range, and in how
- * many rounds B was ahead.
+ * receipts/s, node CPU per receipt and p50 / p99 latency for A and B, and the ratios B / A: median,
+ * range, and in how many rounds B was ahead.
  *
  *   npm run bench:compare -- [--b-dir ../other-checkout] [--b-node-flags "--max-semi-space-size=64"]
  *     [--a-node-flags "..."] [--a-prefill N] [--b-prefill 1000000] (receipts stored before the run)
@@ -101,12 +101,13 @@ const phase = async (side: Side) => {
     nodeCpu: (cpuMs(pid) - before) / result.ok,
     clientCpu: (cpuMs(client.child.pid!) - clientBefore) / result.ok,
     p50: quantile(result.latencies, 0.5),
+    p99: quantile(result.latencies, 0.99),
   }
 }
 
 const rows: { a: Awaited<ReturnType<typeof phase>>; b: Awaited<ReturnType<typeof phase>> }[] = []
 console.log(
-  '\n| round | A receipts/s | B receipts/s | B / A | A node CPU ms/receipt | B node CPU ms/receipt | B / A | A p50 ms | B p50 ms |',
+  '\n| round | A receipts/s | B receipts/s | B / A | A node CPU ms/receipt | B node CPU ms/receipt | B / A | A p50 / p99 ms | B p50 / p99 ms |',
 )
 console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
 for (let r = 0; r < rounds; r++) {
@@ -116,7 +117,7 @@ for (let r = 0; r < rounds; r++) {
   const { a, b } = got as Record<Side, Awaited<ReturnType<typeof phase>>>
   rows.push({ a, b })
   console.log(
-    `| ${r + 1} | ${a.rate.toFixed(0)} | ${b.rate.toFixed(0)} | ${(b.rate / a.rate).toFixed(3)} | ${a.nodeCpu.toFixed(3)} | ${b.nodeCpu.toFixed(3)} | ${(b.nodeCpu / a.nodeCpu).toFixed(3)} | ${a.p50.toFixed(2)} | ${b.p50.toFixed(2)} |`,
+    `| ${r + 1} | ${a.rate.toFixed(0)} | ${b.rate.toFixed(0)} | ${(b.rate / a.rate).toFixed(3)} | ${a.nodeCpu.toFixed(3)} | ${b.nodeCpu.toFixed(3)} | ${(b.nodeCpu / a.nodeCpu).toFixed(3)} | ${a.p50.toFixed(2)} / ${a.p99.toFixed(1)} | ${b.p50.toFixed(2)} / ${b.p99.toFixed(1)} |`,
   )
 }
 const summary = (label: string, ratios: number[], better: (x: number) => boolean) =>
@@ -140,6 +141,13 @@ console.log(
   summary(
     '  node + client CPU per receipt',
     rows.map(({ a, b }) => (b.nodeCpu + b.clientCpu) / (a.nodeCpu + a.clientCpu)),
+    (x) => x < 1,
+  ),
+)
+console.log(
+  summary(
+    '  p99 latency',
+    rows.map(({ a, b }) => b.p99 / a.p99),
     (x) => x < 1,
   ),
 )

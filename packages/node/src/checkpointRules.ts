@@ -20,7 +20,7 @@ export type RestartPolicy = {
  * loop for its page writes and fsyncs (docs/benchmarks.md, "Ninth pass").
  *
  * @example
- * restartStep({ busy: 0, log: 5000, checkpointed: 4900 }, { restartFrames: 4096, tailFrames: 256 }, 1) // 'hold'
+ * restartStep({ busy: 0, log: 5000, checkpointed: 4950 }, { restartFrames: 4096, tailFrames: 64 }, 1) // 'hold'
  */
 export function restartStep(pass: CheckpointPass | undefined, policy: RestartPolicy, passes: number): 'wait' | 'catch-up' | 'hold' {
   if (pass === undefined || pass.busy !== 0 || policy.restartFrames <= 0 || pass.log < policy.restartFrames) return 'wait'

@@ -17,7 +17,11 @@ export type CheckpointerOptions = {
    * checkpoint (its safety net) copies it.
    */
   hold?: (() => () => void) | undefined
-  /** Frames in the WAL from which the thread has it restarted (default 4,096: 16 MB); the tail it copies while the writer waits (default 256). */
+  /**
+   * Frames in the WAL from which the thread has it restarted (default 4,096: 16 MB); the tail it copies
+   * while the writer waits (default 64: against 256, more receipts/s and a lower p99 with 1,000,000
+   * stored, docs/benchmarks.md, "Ninth pass").
+   */
   restartFrames?: number
   tailFrames?: number
   /** The longest the writer is held should the thread not answer (default 250 ms). */
@@ -76,7 +80,7 @@ export function createCheckpointer(dbPath: string, options: CheckpointerOptions 
     dbPath,
     intervalMs,
     restartFrames: options.hold ? (options.restartFrames ?? 4096) : 0,
-    tailFrames: options.tailFrames ?? 256,
+    tailFrames: options.tailFrames ?? 64,
   }
   /** Answers to `stats` and `close`, in the order they were asked. */
   const waiting: ((message: unknown) => void)[] = []

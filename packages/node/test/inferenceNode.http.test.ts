@@ -415,6 +415,27 @@ describe('inference node HTTP API: refusals', () => {
     triggered.set('REQUEST_REPLAYED', (triggered.get('REQUEST_REPLAYED') ?? 0) + 4)
   })
 
+  it('answers one request message signed by two clients once for each, each charged its own fee: a replay is the same client and nonce', async () => {
+    // Another funded client copies a request's message (not its signature) and signs it with its own key.
+    const copier = privateKeyToAccount(net.chain.accounts[5]!.privateKey)
+    await depositEscrow(createVerityClient({ chain: net.chain, book: net.book, account: copier }), { amount: 10n * PRICE })
+    const original = await build({}, { image: 900 })
+    const first = (await accepted(original)) as Awaited<ReturnType<typeof accepted>> & { receipt: { requestHash: string } }
+    const charged = store().channel(clientAccount.address.toLowerCase() as Hex).charged
+    const { nonce, deadline, channelTotal } = original.request
+    const copy = await build({ nonce, deadline, channelTotal }, { account: copier, image: 900 })
+    const second = (await accepted(copy)) as typeof first
+    expect(second.receipt.requestHash).toBe(first.receipt.requestHash)
+    expect(second.receipt.client.toLowerCase()).toBe(copier.address.toLowerCase())
+    expect(second.inferenceId).not.toBe(first.inferenceId)
+    // Each pays for its own: the first client's channel is charged nothing more.
+    expect(store().channel(clientAccount.address.toLowerCase() as Hex).charged).toBe(charged)
+    expect(store().channel(copier.address.toLowerCase() as Hex).charged).toBe(PRICE)
+    // And either one's copy again is a replay.
+    await refused(post(copy.body), 409, 'REQUEST_REPLAYED')
+    await refused(post(original.body), 409, 'REQUEST_REPLAYED')
+  })
+
   it('refuses an expired request: 400 REQUEST_EXPIRED', async () => {
     const built = await build({ deadline: BigInt(Math.floor(Date.now() / 1000) - 5) })
     await refused(post(built.body), 400, 'REQUEST_EXPIRED', built.inputHash)

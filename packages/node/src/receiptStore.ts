@@ -91,8 +91,10 @@ export type BatchEvent = {
 
 // A request is answered once per (client, nonce): its hash names no client (two clients may sign the same
 // message, each paying for its own), so the hash is not unique here. Indexes on random keys cost a page
-// write per receipt once the store outgrows its cache (docs/benchmarks.md, "Ninth pass"): stores written
-// before keep their unique index on request_hash, which refuses nothing (client, nonce) does not.
+// write per receipt once the store outgrows its cache (docs/benchmarks.md, "Ninth pass"). Stores written
+// before keep their unique index on request_hash (SQLite cannot drop a table's UNIQUE without rebuilding
+// it): there a second client's copy of a message another client already had answered is still refused,
+// 409 REQUEST_REPLAYED at insert, as it always was, and each receipt still pays for that index.
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS inferences (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

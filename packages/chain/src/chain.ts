@@ -59,7 +59,10 @@ export function chainFromTransport(parameters: {
     nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
     rpcUrls: { default: { http: [parameters.rpcUrl] } },
   })
-  const publicClient = createPublicClient({ chain: viemChain, transport, pollingInterval })
+  // viem caches getBlockNumber for `pollingInterval` by default: a block number read right after
+  // a transaction or a mined block could then be the one from before it (a follower or a scan
+  // started from it sees old events). Every read here asks the chain.
+  const publicClient = createPublicClient({ chain: viemChain, transport, pollingInterval, cacheTime: 0 })
   const call = (method: string, params: unknown[] = []) => publicClient.request({ method, params } as never) as Promise<unknown>
   return {
     kind: parameters.kind,

@@ -65,6 +65,14 @@ describe('startEmbeddedChain', () => {
     await expect(connect(chain.rpcUrl, { expectedChainId: 1 })).rejects.toBeInstanceOf(ChainMismatchError)
   })
 
+  it('reads the head fresh each time, also right after a block was mined (no cached block number)', async () => {
+    for (const client of [chain, await connect(chain.rpcUrl, { pollingInterval: 60_000 })]) {
+      const before = await client.publicClient.getBlockNumber()
+      await chain.mine(1)
+      expect(await client.publicClient.getBlockNumber()).toBe(before + 1n)
+    }
+  })
+
   it('connect() fails with RpcUnavailableError when nothing listens', async () => {
     const error = await connect('http://127.0.0.1:9', { timeout: 2000 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(RpcUnavailableError)

@@ -41,6 +41,23 @@ describe('ReceiptWriter: group commit', () => {
     cached.close()
   })
 
+  it('while every fsync slot is busy, receipts handed in over many turns wait uncommitted and commit as one group when a slot frees', async () => {
+    const writer = new ReceiptWriter(fresh(), { maxSyncs: 1 })
+    const pending: Promise<void>[] = []
+    // One receipt per turn of the event loop: without the wait, 200 transactions (one per turn).
+    for (let i = 0; i < 200; i++) {
+      pending.push(writer.insert(inference(i, A, 1000n * FEE), '[]'))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await Promise.all(pending)
+    expect(writer.groupSizes.reduce((a, b) => a + b, 0)).toBe(200)
+    // An fsync takes far longer than a turn: each group holds what queued during the fsync before it.
+    expect(writer.groupSizes.length).toBeLessThan(100)
+    expect(writer.syncSizes).toEqual(writer.groupSizes)
+    expect(writer.store.channel(A).charged).toBe(200n * FEE)
+    writer.close()
+  })
+
   it('refuses one receipt of a group alone (a replay, a fee its vouchers do not cover, what admit refuses); the others commit', async () => {
     const writer = new ReceiptWriter(fresh())
     const store = writer.store

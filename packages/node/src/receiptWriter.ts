@@ -32,7 +32,8 @@ export type ReceiptWriterOptions = {
 
 /**
  * Group commit of receipts, with the fsync off the event loop. Receipts handed in during one turn of
- * the event loop are inserted in one SQLite transaction on the writer's own connection, which does
+ * the event loop — or, while every fsync slot is busy, all those handed in until one frees — are
+ * inserted in one SQLite transaction on the writer's own connection, which does
  * not fsync on commit (synchronous=NORMAL); the writer then fdatasyncs the WAL file on libuv's thread
  * pool — one at a time, each covering every group committed before it started — and only then
  * settles the callers' promises. So no answer leaves before its receipt is on disk, one fsync makes
@@ -131,6 +132,10 @@ export class ReceiptWriter {
   private flush(): void {
     this.scheduled = false
     if (this.holds > 0) return // released: flushes what queued meanwhile
+    // Every fsync slot busy: what a commit now made durable would wait for a slot anyway, so the
+    // queue waits uncommitted and commits, as one group, when a slot frees (`sync`'s settle calls back
+    // here): as soon on disk, in fewer and larger transactions.
+    if (this.syncing >= this.maxSyncs) return
     const started = performance.now()
     while (this.queue.length > 0) {
       const jobs = this.queue.splice(0, this.maxGroup)
@@ -196,7 +201,8 @@ export class ReceiptWriter {
         if (error) job.reject(error)
         else job.resolve()
       }
-      this.sync()
+      if (this.queue.length > 0 && !this.scheduled && this.holds === 0) this.flush()
+      else this.sync()
     }
     if (this.syncing === 1 && !this.scheduled && this.queue.length === 0 && this.syncInline?.()) {
       let failure: unknown

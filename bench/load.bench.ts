@@ -58,6 +58,7 @@ import { demoData } from '../packages/cli/src/demoData.js'
 import { importMnist } from '../packages/cli/src/devnet/startDevnet.js'
 import { answerRequest } from '../packages/node/src/infer/answerRequest.js'
 import { outputsJson } from '../packages/node/src/infer/outputsJson.js'
+import { hashKey } from '../packages/node/src/receiptStore.js'
 
 const self = fileURLToPath(import.meta.url)
 const flag = (name: string) => {
@@ -287,12 +288,19 @@ function prefillStore(
   const insertBatch = db.prepare(
     "INSERT INTO batches (root, count, fee_total, created_at_ms, status, batch_id, committed_at, commit_block, finalized_at, sequence) VALUES (?, ?, ?, ?, 'finalized', ?, 0, 0, 0, NULL)",
   )
-  const insert = db.prepare(
-    `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
+  // The store's own layout: ids and input hashes with their integer keys where it has them (`hashKey`).
+  const has = (table: string, column: string) =>
+    (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column)
+  const idKey = has('inferences', 'id_key')
+  const inputKey = has('inputs', 'hash_key')
+  const insertRow = db.prepare(
+    `INSERT INTO inferences (${idKey ? 'id_key, ' : ''}id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
        receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total, batch_local, batch_index)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, 0.2, ?, ?, ?)`,
+     VALUES (${idKey ? '?, ' : ''}?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, 0.2, ?, ?, ?)`,
   )
-  const insertInput = db.prepare('INSERT INTO inputs (hash, body) VALUES (?, ?)')
+  const insert = (id: Hex, ...rest: unknown[]) => (idKey ? insertRow.run(hashKey(id), id, ...rest) : insertRow.run(id, ...rest))
+  const inputRow = db.prepare(`INSERT INTO inputs (${inputKey ? 'hash_key, ' : ''}hash, body) VALUES (${inputKey ? '?, ' : ''}?, ?)`)
+  const insertInput = (hash: Hex, body: string) => (inputKey ? inputRow.run(hashKey(hash), hash, body) : inputRow.run(hash, body))
   const perBatch = 1024
   let batchLocal = 0
   const issuedAt = BigInt(Math.floor(Date.now() / 1000))
@@ -328,7 +336,7 @@ function prefillStore(
           issuedAt,
           mode: 1,
         }
-        insert.run(
+        insert(
           hash('id', i),
           receipt.requestHash,
           client,
@@ -348,7 +356,7 @@ function prefillStore(
           batchLocal,
           i % perBatch,
         )
-        insertInput.run(receipt.inputHash, setup.inputBody)
+        insertInput(receipt.inputHash, setup.inputBody)
       }
     })()
   }

@@ -95,10 +95,19 @@ export type BatchEvent = {
 // before keep their unique index on request_hash (SQLite cannot drop a table's UNIQUE without rebuilding
 // it): there a second client's copy of a message another client already had answered is still refused,
 // 409 REQUEST_REPLAYED at insert, as it always was, and each receipt still pays for that index.
+//
+// Receipt ids and input hashes are random, so an index on them takes a leaf page of its own per
+// receipt, and at 66 characters an entry, one that outgrows the page cache early. Stores are looked
+// up by `id_key` and `hash_key` instead: the first 52 bits of the hash as an integer (`hashKey`),
+// always with the whole hash compared too, so keys two hashes share (a client can grind a pair in about
+// 2^26 tries) cost an extra row read, never a wrong answer or a refused input. An id needs no unique
+// index of its own: it hashes its client and nonce, which are unique together. Stores written before
+// keep their unique indexes on the whole text (`keyed` false).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS inferences (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
+  id_key INTEGER NOT NULL,
+  id TEXT NOT NULL,
   request_hash TEXT NOT NULL,
   client TEXT NOT NULL,
   nonce TEXT NOT NULL,
@@ -121,7 +130,7 @@ CREATE TABLE IF NOT EXISTS inferences (
   UNIQUE (client, nonce)
 );
 CREATE INDEX IF NOT EXISTS inferences_unbatched ON inferences (batch_local, seq);
-CREATE TABLE IF NOT EXISTS inputs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS inputs (hash_key INTEGER NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS batches (
   local_id INTEGER PRIMARY KEY AUTOINCREMENT,
   root TEXT NOT NULL UNIQUE,
@@ -151,6 +160,11 @@ CREATE TABLE IF NOT EXISTS batch_events (
 CREATE INDEX IF NOT EXISTS batch_events_batch ON batch_events (batch_id);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `
+
+/** The integer a hash is looked up by in stores written since `id_key` (its first 52 bits: exact in a JS number). */
+export function hashKey(hash: string): number {
+  return Number.parseInt(hash.slice(2, 15), 16)
+}
 
 type Row = Record<string, unknown>
 
@@ -228,6 +242,10 @@ export class ReceiptStore {
 
   private readonly path: string
   private readonly syncOnCommit: boolean
+  /** Receipts looked up by `id_key` (stores written since it; before, by a unique index on `id`). */
+  private readonly keyedIds: boolean
+  /** Inputs looked up by `hash_key` (stores written since it; before, `hash` was the primary key). */
+  private readonly keyedInputs: boolean
 
   /**
    * `autoCheckpointPages` sets how long the WAL grows before a commit on this connection checkpoints it;
@@ -257,6 +275,11 @@ export class ReceiptStore {
     const columns = this.db.prepare('PRAGMA table_info(inferences)').all() as { name: string }[]
     if (!columns.some((c) => c.name === 'compute_ms')) this.db.exec('ALTER TABLE inferences ADD COLUMN compute_ms REAL')
     if (!columns.some((c) => c.name === 'decoy_secret')) this.db.exec('ALTER TABLE inferences ADD COLUMN decoy_secret TEXT')
+    this.keyedIds = columns.some((c) => c.name === 'id_key')
+    if (this.keyedIds) this.db.exec('CREATE INDEX IF NOT EXISTS inferences_id ON inferences (id_key)')
+    const inputColumns = this.db.prepare('PRAGMA table_info(inputs)').all() as { name: string }[]
+    this.keyedInputs = inputColumns.some((c) => c.name === 'hash_key')
+    if (this.keyedInputs) this.db.exec('CREATE INDEX IF NOT EXISTS inputs_hash ON inputs (hash_key)')
     // The open batch's decoys, read after every group of receipts (`openDecoyCount`): found without
     // walking the open batch's real receipts. A receipt's insert does not write it (only decoys are in it).
     this.db.exec(
@@ -293,6 +316,22 @@ export class ReceiptStore {
     return statement
   }
 
+  /** Stores an input's body under its hash unless it is there already (inputs repeat across receipts). */
+  private insertInput(hash: Hex, body: string): void {
+    if (this.keyedInputs)
+      this.statement(
+        'INSERT INTO inputs (hash_key, hash, body) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM inputs WHERE hash_key = ? AND hash = ?)',
+      ).run(hashKey(hash), hash, body, hashKey(hash), hash)
+    else this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)').run(hash, body)
+  }
+
+  /** `INSERT INTO inferences (<columns>) VALUES (<values>)`, with `id_key` (named `@idKey`) first where the store keeps it. */
+  private insertInferenceSql(columns: string, values: string): string {
+    return this.keyedIds
+      ? `INSERT INTO inferences (id_key, ${columns}) VALUES (${values.startsWith('@') ? '@idKey' : '?'}, ${values})`
+      : `INSERT INTO inferences (${columns}) VALUES (${values})`
+  }
+
   /**
    * Stores a receipt, its input and its client's channel update atomically. Refused: a replayed request
    * (the same client and nonce), and a fee the client's vouchers do not cover (the highest
@@ -317,11 +356,12 @@ export class ReceiptStore {
   ): (unknown | undefined)[] {
     const refusals: (unknown | undefined)[] = new Array(items.length).fill(undefined)
     const insertRow = this.statement(
-      `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
-           receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      this.insertInferenceSql(
+        `id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
+           receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total`,
+        '?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?',
+      ),
     )
-    const insertInput = this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)')
     const store = this.db.transaction(() => {
       const channels = new Map<string, Channel>()
       for (const [k, { inference: i, inputBody, admit }] of items.entries()) {
@@ -332,7 +372,7 @@ export class ReceiptStore {
           const after = chargeChannel(before, BigInt(i.channelTotal), BigInt(i.fee))
           try {
             // Statement-level: a row refused by a unique index leaves the transaction and the rows before it as they were.
-            insertRow.run(
+            const values = [
               i.id,
               i.requestHash,
               i.client,
@@ -351,12 +391,14 @@ export class ReceiptStore {
               i.outputsJson,
               i.computeMs,
               padTotal(i.channelTotal),
-            )
+            ]
+            if (this.keyedIds) insertRow.run(hashKey(i.id), ...values)
+            else insertRow.run(...values)
           } catch (error) {
             if ((error as { code?: string }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error
             throw this.replayError(i)
           }
-          insertInput.run(i.inputHash, inputBody)
+          this.insertInput(i.inputHash, inputBody)
           channels.set(client, after)
         } catch (error) {
           if (!(error instanceof ApiError)) throw error
@@ -558,13 +600,20 @@ export class ReceiptStore {
    */
   async insertDecoy(leaf: DecoyLeaf): Promise<StoredInference> {
     this.db.transaction(() => {
-      this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)').run(leaf.inference.inputHash, leaf.inputBody)
+      this.insertInput(leaf.inference.inputHash, leaf.inputBody)
       this.statement(
-        `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
-           receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total, decoy_secret)
-         VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
-           @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal, @secret)`,
-      ).run({ ...leaf.inference, channelTotal: padTotal(leaf.inference.channelTotal), secret: leaf.secret })
+        this.insertInferenceSql(
+          `id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
+           receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total, decoy_secret`,
+          `@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
+           @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal, @secret`,
+        ),
+      ).run({
+        ...leaf.inference,
+        idKey: hashKey(leaf.inference.id),
+        channelTotal: padTotal(leaf.inference.channelTotal),
+        secret: leaf.secret,
+      })
       // Its client's channel moves as for any receipt (what `/v1/channels/:client` shows stays consistent).
       const channel = this.channel(leaf.inference.client)
       const total = BigInt(leaf.inference.channelTotal)
@@ -616,16 +665,23 @@ export class ReceiptStore {
       const update = this.statement('UPDATE inferences SET batch_local = ?, batch_index = ? WHERE seq = ? AND batch_local IS NULL')
       // Decoys enter the store with their batch, in the same transaction: never left unbatched.
       const insertDecoy = this.db.prepare(
-        `INSERT INTO inferences (id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
-           receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total, batch_local, batch_index, decoy_secret)
-         VALUES (@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
-           @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal, @batchLocal, @batchIndex, @secret)`,
+        this.insertInferenceSql(
+          `id, request_hash, client, nonce, model_id, input_hash, output_hash, fee, mode, issued_at, executed_at_ms,
+           receipt_json, signature, request_json, client_signature, outputs_json, compute_ms, channel_total, batch_local, batch_index, decoy_secret`,
+          `@id, @requestHash, @client, @nonce, @modelId, @inputHash, @outputHash, @fee, @mode, @issuedAt, @executedAtMs,
+           @receiptJson, @signature, @requestJson, @clientSignature, @outputsJson, @computeMs, @channelTotal, @batchLocal, @batchIndex, @secret`,
+        ),
       )
-      const insertInput = this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)')
       leaves.forEach((leaf, index) => {
         if ('secret' in leaf) {
-          insertInput.run(leaf.inference.inputHash, leaf.inputBody)
-          insertDecoy.run({ ...leaf.inference, batchLocal: info.lastInsertRowid, batchIndex: index, secret: leaf.secret })
+          this.insertInput(leaf.inference.inputHash, leaf.inputBody)
+          insertDecoy.run({
+            ...leaf.inference,
+            idKey: hashKey(leaf.inference.id),
+            batchLocal: info.lastInsertRowid,
+            batchIndex: index,
+            secret: leaf.secret,
+          })
           return
         }
         const changed = update.run(info.lastInsertRowid, index, leaf.seq).changes
@@ -715,11 +771,19 @@ export class ReceiptStore {
   }
 
   getInference(id: Hex): StoredInference | undefined {
-    const row = this.statement('SELECT * FROM inferences WHERE id = ?').get(id.toLowerCase()) as Row | undefined
+    const lower = id.toLowerCase()
+    const row = (
+      this.keyedIds
+        ? this.statement('SELECT * FROM inferences WHERE id_key = ? AND id = ?').get(hashKey(lower), lower)
+        : this.statement('SELECT * FROM inferences WHERE id = ?').get(lower)
+    ) as Row | undefined
     return row ? inferenceOf(row) : undefined
   }
 
-  /** The stored outputs (`outputs_json`) of an inference this node answered with `outputHash` for `inputHash`. */
+  /**
+   * The stored outputs (`outputs_json`) of an inference this node answered with `outputHash` for
+   * `inputHash` (a scan of the store: the adversary package's lying defender uses it, no request does).
+   */
   outputsOf(inputHash: Hex, outputHash: Hex): string | undefined {
     const row = this.db
       .prepare('SELECT outputs_json FROM inferences WHERE input_hash = ? AND output_hash = ? LIMIT 1')
@@ -742,7 +806,12 @@ export class ReceiptStore {
   }
 
   getInput(hash: Hex): string | undefined {
-    const row = this.statement('SELECT body FROM inputs WHERE hash = ?').get(hash.toLowerCase()) as Row | undefined
+    const lower = hash.toLowerCase()
+    const row = (
+      this.keyedInputs
+        ? this.statement('SELECT body FROM inputs WHERE hash_key = ? AND hash = ?').get(hashKey(lower), lower)
+        : this.statement('SELECT body FROM inputs WHERE hash = ?').get(lower)
+    ) as Row | undefined
     return row?.body as string | undefined
   }
 

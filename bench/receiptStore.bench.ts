@@ -6,11 +6,16 @@
  * load bench's workload).
  *
  *   npx tsx --conditions=source bench/receiptStore.bench.ts [--receipts 40000] [--group 32] (receipts per transaction)
+ *     [--stored 1000000] (receipts of distinct inputs written first; then only the distinct case, the WAL
+ *     not copied back while measuring, so the WAL written per receipt is printed too) [--layout text] (the
+ *     tables as stores written before `id_key`/`hash_key` have them: unique indexes on the hashes' text)
+ *     [--cache-mb 64] (the writing connection's page cache, as the node's)
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
 import { type NewInferenceRow, ReceiptStore } from '../packages/node/src/receiptStore.js'
 
@@ -20,18 +25,36 @@ const flag = (name: string) => {
 }
 const receipts = Number(flag('receipts') ?? 40_000)
 const group = Number(flag('group') ?? 32)
+const stored = Number(flag('stored') ?? 0)
+const layout = flag('layout') ?? 'keyed'
+const cacheMb = Number(flag('cache-mb') ?? 64)
+// The two tables as stores created before the integer keys have them (receiptStore.test.ts checks such a store works).
+const TEXT_LAYOUT = `CREATE TABLE inferences (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, request_hash TEXT NOT NULL, client TEXT NOT NULL,
+  nonce TEXT NOT NULL, model_id TEXT NOT NULL, input_hash TEXT NOT NULL, output_hash TEXT NOT NULL, fee TEXT NOT NULL,
+  mode INTEGER NOT NULL, issued_at INTEGER NOT NULL, executed_at_ms INTEGER NOT NULL, receipt_json TEXT NOT NULL,
+  signature TEXT NOT NULL, request_json TEXT NOT NULL, client_signature TEXT NOT NULL, outputs_json TEXT NOT NULL,
+  compute_ms REAL, channel_total TEXT NOT NULL DEFAULT '0', batch_local INTEGER, batch_index INTEGER, UNIQUE (client, nonce));
+  CREATE TABLE inputs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);`
 const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}` as Hex
 const client = hex(20)
 // The stored JSON of an mnist-8 receipt: receipt ~560 characters, request ~420, outputs ~330, input ~3,500.
 const text = (n: number) => JSON.stringify({ pad: 'x'.repeat(n - 12) })
 
-console.log(`${receipts} receipts in groups of ${group}, µs per receipt (per call for admission)`)
-console.log('| inputs | insertInferences | admission, writing connection | admission, other connection after each commit |')
-console.log('| --- | ---: | ---: | ---: |')
-for (const distinct of [true, false]) {
+console.log(
+  `${receipts} receipts in groups of ${group}, ${stored} stored first, ${layout} layout, ${cacheMb}-MB page cache; µs per receipt (per call for admission)`,
+)
+console.log('| inputs | insertInferences | admission, writing connection | admission, other connection after each commit | WAL KB per receipt |')
+console.log('| --- | ---: | ---: | ---: | ---: |')
+for (const distinct of stored > 0 ? [true] : [true, false]) {
   const dir = mkdtempSync(join(tmpdir(), 'verity-store-bench-'))
   const path = join(dir, 'node.sqlite')
-  const writer = new ReceiptStore(path, { syncOnCommit: false, autoCheckpointPages: 16_384 })
+  if (layout === 'text') {
+    const db = new Database(path)
+    db.exec(TEXT_LAYOUT)
+    db.close()
+  }
+  const writer = new ReceiptStore(path, { syncOnCommit: false, autoCheckpointPages: 16_384, cacheMb })
   const reader = new ReceiptStore(path, { syncOnCommit: false })
   const inputBodies = Array.from({ length: 100 }, () => text(3500))
   const inputHashes = Array.from({ length: 100 }, () => hex(32))
@@ -59,6 +82,18 @@ for (const distinct of [true, false]) {
       channelTotal: '40000000000000000000000',
     }
   }
+  if (stored > 0) {
+    const started = performance.now()
+    // Random keys into big indexes: a large cache while filling keeps it to a minute or two.
+    writer.db.pragma('cache_size = -1000000')
+    for (let done = 0; done < stored; done += 1000)
+      writer.insertInferences(Array.from({ length: Math.min(1000, stored - done) }, () => ({ inference: row(), inputBody: text(3500) })))
+    writer.db.pragma('wal_checkpoint(TRUNCATE)')
+    writer.db.pragma(`cache_size = -${cacheMb * 1024}`)
+    writer.db.pragma('wal_autocheckpoint = 0')
+    console.error(`stored ${stored} in ${((performance.now() - started) / 1000).toFixed(0)} s, ${(statSync(path).size / 1e9).toFixed(2)} GB`)
+  }
+  let walAtStart = 0
   let insertMs = 0
   let warmMs = 0
   let coldMs = 0
@@ -76,6 +111,7 @@ for (const distinct of [true, false]) {
     const t2 = performance.now()
     writer.admission(client, String(nonce + 1))
     const t3 = performance.now()
+    if (done + group >= receipts / 4 && walAtStart === 0) walAtStart = statSync(`${path}-wal`).size
     if (done >= receipts / 4) {
       // The first quarter warms up (the store grows from empty).
       insertMs += t1 - t0
@@ -83,10 +119,11 @@ for (const distinct of [true, false]) {
       warmMs += t3 - t2
       measured++
     }
-    if (done % 8192 === 0) reader.db.pragma('wal_checkpoint(PASSIVE)')
+    if (done % 8192 === 0 && stored === 0) reader.db.pragma('wal_checkpoint(PASSIVE)')
   }
+  const walKb = stored > 0 ? ((statSync(`${path}-wal`).size - walAtStart) / 1024 / (measured * group)).toFixed(1) : '–'
   console.log(
-    `| ${distinct ? 'all distinct' : '100 repeated'} | ${((insertMs * 1000) / (measured * group)).toFixed(1)} | ${((warmMs * 1000) / measured).toFixed(1)} | ${((coldMs * 1000) / measured).toFixed(1)} |`,
+    `| ${distinct ? 'all distinct' : '100 repeated'} | ${((insertMs * 1000) / (measured * group)).toFixed(1)} | ${((warmMs * 1000) / measured).toFixed(1)} | ${((coldMs * 1000) / measured).toFixed(1)} | ${walKb} |`,
   )
   writer.close()
   reader.close()

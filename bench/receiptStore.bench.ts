@@ -44,7 +44,9 @@ const text = (n: number) => JSON.stringify({ pad: 'x'.repeat(n - 12) })
 console.log(
   `${receipts} receipts in groups of ${group}, ${stored} stored first, ${layout} layout, ${cacheMb}-MB page cache; µs per receipt (per call for admission)`,
 )
-console.log('| inputs | insertInferences | admission, writing connection | admission, other connection after each commit | WAL KB per receipt |')
+console.log(
+  '| inputs | insertInferences | admission, writing connection | admission, other connection after each commit | WAL KB per receipt |',
+)
 console.log('| --- | ---: | ---: | ---: | ---: |')
 for (const distinct of stored > 0 ? [true] : [true, false]) {
   const dir = mkdtempSync(join(tmpdir(), 'verity-store-bench-'))
@@ -91,7 +93,9 @@ for (const distinct of stored > 0 ? [true] : [true, false]) {
     writer.db.pragma('wal_checkpoint(TRUNCATE)')
     writer.db.pragma(`cache_size = -${cacheMb * 1024}`)
     writer.db.pragma('wal_autocheckpoint = 0')
-    console.error(`stored ${stored} in ${((performance.now() - started) / 1000).toFixed(0)} s, ${(statSync(path).size / 1e9).toFixed(2)} GB`)
+    console.error(
+      `stored ${stored} in ${((performance.now() - started) / 1000).toFixed(0)} s, ${(statSync(path).size / 1e9).toFixed(2)} GB`,
+    )
   }
   let walAtStart = 0
   let insertMs = 0

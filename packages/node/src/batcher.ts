@@ -372,7 +372,7 @@ export class Batcher {
    * receipts need — the batch cut smaller than the open batch, when the stake backs no more — are
    * deleted: their secrets belong to this batch's salt. The next batch opens in the same transaction.
    */
-  private cut(real: number, nowMs: number, chainCommits: number): StoredBatch {
+  private async cut(real: number, nowMs: number, chainCommits: number): Promise<StoredBatch> {
     const { store } = this.o
     const rate = this.o.book.params.decoyRateBps
     const salt = rate === 0 ? this.freshSalt() : this.openSalt()

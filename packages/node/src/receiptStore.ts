@@ -1,4 +1,3 @@
-import { closeSync, fdatasyncSync, openSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
@@ -643,9 +642,11 @@ export class ReceiptStore {
 
   /**
    * Groups receipts into a pending batch (before its commit transaction is sent), numbered `sequence`
-   * for good: re-sending it after a crash can then never commit it twice.
+   * for good: re-sending it after a crash can then never commit it twice. Resolves once the batch is
+   * durable — the fsync on libuv's pool, the event loop serving requests meanwhile — so its commit
+   * transaction can be sent.
    */
-  createBatch(
+  async createBatch(
     root: Hex,
     leaves: readonly (BatchableReceipt | DecoyLeaf)[],
     feeTotal: bigint,
@@ -654,7 +655,7 @@ export class ReceiptStore {
     decoySalt: Hex | null = null,
     /** The salt of the batch that opens as this one is cut (replaces the open batch's, atomically). */
     nextSalt?: Hex,
-  ): StoredBatch {
+  ): Promise<StoredBatch> {
     const create = this.db.transaction(() => {
       if (nextSalt !== undefined) this.setMeta('open_batch_salt', nextSalt)
       const info = this.db
@@ -691,27 +692,17 @@ export class ReceiptStore {
     })
     const localId = create()
     // On disk before its commit transaction can be sent: a batch lost after being sent would be re-made and committed twice.
-    if (!this.syncOnCommit) this.syncWal()
+    if (!this.syncOnCommit) await this.syncWalAsync()
     return this.batchByLocal(localId)!
   }
 
-  /** `syncWal` off the event loop. */
+  /** Forces what was committed on this database to disk: an fdatasync of its WAL, on libuv's pool. */
   private async syncWalAsync(): Promise<void> {
     const file = await open(`${this.path}-wal`, 'r+')
     try {
       await file.datasync()
     } finally {
       await file.close()
-    }
-  }
-
-  /** Forces what was committed on this database to disk (fdatasync of its WAL). */
-  private syncWal(): void {
-    const fd = openSync(`${this.path}-wal`, 'r+')
-    try {
-      fdatasyncSync(fd)
-    } finally {
-      closeSync(fd)
     }
   }
 

@@ -189,22 +189,22 @@ describe('ReceiptWriter: group commit', () => {
 })
 
 describe('ReceiptStore: redeemable vouchers without reading the history', () => {
-  function finalizedBatch(store: ReceiptStore, batchId: number, rows: ReturnType<typeof inference>[]) {
+  async function finalizedBatch(store: ReceiptStore, batchId: number, rows: ReturnType<typeof inference>[]) {
     for (const row of rows) store.insertInference(row, '[]')
     const stored = rows.map((r) => store.getInference(r.id)!)
-    const batch = store.createBatch(h(batchId, 9), stored, 0n, 0, batchId)
+    const batch = await store.createBatch(h(batchId, 9), stored, 0n, 0, batchId)
     store.markCommitted(batch.localId, batchId, 0, 0)
     store.setStatus(batchId, 'finalized', 1)
   }
 
-  it('per client, the highest finalized voucher above what its channel paid; the next one when it is excluded', () => {
+  it('per client, the highest finalized voucher above what its channel paid; the next one when it is excluded', async () => {
     const store = new ReceiptStore(fresh())
-    finalizedBatch(store, 1, [inference(1, A, 3n * FEE), inference(2, A, 5n * FEE), inference(3, B, 2n * FEE)])
+    await finalizedBatch(store, 1, [inference(1, A, 3n * FEE), inference(2, A, 5n * FEE), inference(3, B, 2n * FEE)])
     // Answered, not finalized: not redeemable yet.
     store.insertInference(inference(4, A, 9n * FEE), '[]')
     const best = () => Object.fromEntries(store.redeemableVouchers().map((v) => [v.client, v.channelTotal]))
     expect(best()).toEqual({ [A]: (5n * FEE).toString(), [B]: (2n * FEE).toString() })
-    finalizedBatch(store, 2, [inference(5, A, 4n * FEE), inference(6, B, 7n * FEE)])
+    await finalizedBatch(store, 2, [inference(5, A, 4n * FEE), inference(6, B, 7n * FEE)])
     expect(best()).toEqual({ [A]: (5n * FEE).toString(), [B]: (7n * FEE).toString() })
     store.setChannelPaid(B, 7n * FEE)
     expect(best()).toEqual({ [A]: (5n * FEE).toString() })
@@ -212,19 +212,25 @@ describe('ReceiptStore: redeemable vouchers without reading the history', () => 
     store.close()
   })
 
-  it('a store that does not sync on commit makes a new batch durable itself, and reads it back', () => {
+  it('a store that does not sync on commit makes a new batch durable itself, off the event loop, and reads it back', async () => {
     const store = new ReceiptStore(fresh(), { syncOnCommit: false })
     expect(store.db.pragma('synchronous', { simple: true })).toBe(1)
     store.insertInference(inference(1, A, FEE), '[]')
-    const batch = store.createBatch(h(1, 9), [store.getInference(h(1, 1))!], FEE, 0, 1)
+    // The fsync runs on libuv's pool: the event loop turns (requests are served) before the batch resolves.
+    let turned = false
+    setImmediate(() => {
+      turned = true
+    })
+    const batch = await store.createBatch(h(1, 9), [store.getInference(h(1, 1))!], FEE, 0, 1)
+    expect(turned).toBe(true)
     expect(store.batchByLocal(batch.localId)).toMatchObject({ count: 1, status: 'pending', sequence: 1 })
     store.close()
   })
 
-  it('a store from before the bookkeeping gains it from its finalized batches when opened', () => {
+  it('a store from before the bookkeeping gains it from its finalized batches when opened', async () => {
     const path = fresh()
     const store = new ReceiptStore(path)
-    finalizedBatch(store, 1, [inference(1, A, 3n * FEE), inference(2, A, 5n * FEE)])
+    await finalizedBatch(store, 1, [inference(1, A, 3n * FEE), inference(2, A, 5n * FEE)])
     store.close()
     // As an older version left it: no final_seq column.
     const db = new Database(path)

@@ -761,13 +761,19 @@ export class ReceiptStore {
     return (this.statement('SELECT * FROM inferences WHERE batch_local = ? ORDER BY batch_index').all(localId) as Row[]).map(inferenceOf)
   }
 
-  getInference(id: Hex): StoredInference | undefined {
-    const lower = id.toLowerCase()
-    const row = (
-      this.keyedIds
-        ? this.statement('SELECT * FROM inferences WHERE id_key = ? AND id = ?').get(hashKey(lower), lower)
-        : this.statement('SELECT * FROM inferences WHERE id = ?').get(lower)
+  /** `columns` of the receipt with this id or the input with this hash: by its integer key where the store keeps one. */
+  private rowByHash(columns: string, table: 'inferences' | 'inputs', hash: Hex): Row | undefined {
+    const lower = hash.toLowerCase()
+    const [keyed, key, column] = table === 'inferences' ? [this.keyedIds, 'id_key', 'id'] : [this.keyedInputs, 'hash_key', 'hash']
+    return (
+      keyed
+        ? this.statement(`SELECT ${columns} FROM ${table} WHERE ${key} = ? AND ${column} = ?`).get(hashKey(lower), lower)
+        : this.statement(`SELECT ${columns} FROM ${table} WHERE ${column} = ?`).get(lower)
     ) as Row | undefined
+  }
+
+  getInference(id: Hex): StoredInference | undefined {
+    const row = this.rowByHash('*', 'inferences', id)
     return row ? inferenceOf(row) : undefined
   }
 
@@ -797,13 +803,7 @@ export class ReceiptStore {
   }
 
   getInput(hash: Hex): string | undefined {
-    const lower = hash.toLowerCase()
-    const row = (
-      this.keyedInputs
-        ? this.statement('SELECT body FROM inputs WHERE hash_key = ? AND hash = ?').get(hashKey(lower), lower)
-        : this.statement('SELECT body FROM inputs WHERE hash = ?').get(lower)
-    ) as Row | undefined
-    return row?.body as string | undefined
+    return this.rowByHash('body', 'inputs', hash)?.body as string | undefined
   }
 
   /** Records a chain event about one of our batches; recording the same log twice is a no-op (and returns false). */

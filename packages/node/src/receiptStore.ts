@@ -101,7 +101,7 @@ export type BatchEvent = {
 // always with the whole hash compared too, so keys two hashes share (a client can grind a pair in about
 // 2^26 tries) cost an extra row read, never a wrong answer or a refused input. An id needs no unique
 // index of its own: it hashes its client and nonce, which are unique together. Stores written before
-// keep their unique indexes on the whole text (`keyed` false).
+// keep their unique indexes on the whole text (`keyedIds`, `keyedInputs` false).
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS inferences (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,

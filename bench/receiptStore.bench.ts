@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
 import { type NewInferenceRow, ReceiptStore } from '../packages/node/src/receiptStore.js'
+import { TEXT_LAYOUT } from '../packages/node/test/receiptRows.js'
 
 const flag = (name: string) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -28,14 +29,6 @@ const group = Number(flag('group') ?? 32)
 const stored = Number(flag('stored') ?? 0)
 const layout = flag('layout') ?? 'keyed'
 const cacheMb = Number(flag('cache-mb') ?? 64)
-// The two tables as stores created before the integer keys have them (receiptStore.test.ts checks such a store works).
-const TEXT_LAYOUT = `CREATE TABLE inferences (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, request_hash TEXT NOT NULL, client TEXT NOT NULL,
-  nonce TEXT NOT NULL, model_id TEXT NOT NULL, input_hash TEXT NOT NULL, output_hash TEXT NOT NULL, fee TEXT NOT NULL,
-  mode INTEGER NOT NULL, issued_at INTEGER NOT NULL, executed_at_ms INTEGER NOT NULL, receipt_json TEXT NOT NULL,
-  signature TEXT NOT NULL, request_json TEXT NOT NULL, client_signature TEXT NOT NULL, outputs_json TEXT NOT NULL,
-  compute_ms REAL, channel_total TEXT NOT NULL DEFAULT '0', batch_local INTEGER, batch_index INTEGER, UNIQUE (client, nonce));
-  CREATE TABLE inputs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);`
 const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}` as Hex
 const client = hex(20)
 // The stored JSON of an mnist-8 receipt: receipt ~560 characters, request ~420, outputs ~330, input ~3,500.

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import type { Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
-import { receiptRow } from '../test/receiptRows.js'
+import { receiptRow, TEXT_LAYOUT } from '../test/receiptRows.js'
 import { hashKey, ReceiptStore } from './receiptStore.js'
 
 const CLIENT = '0x00000000000000000000000000000000000000aa' as Hex
@@ -55,15 +55,8 @@ describe('ReceiptStore: receipts and inputs looked up by an integer key of their
 
   it('a store written before the keys keeps its unique text indexes and works as before', () => {
     const path = fresh()
-    // The two tables as stores created before `id_key` and `hash_key` have them.
     const old = new Database(path)
-    old.exec(`CREATE TABLE inferences (
-      seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, request_hash TEXT NOT NULL, client TEXT NOT NULL,
-      nonce TEXT NOT NULL, model_id TEXT NOT NULL, input_hash TEXT NOT NULL, output_hash TEXT NOT NULL, fee TEXT NOT NULL,
-      mode INTEGER NOT NULL, issued_at INTEGER NOT NULL, executed_at_ms INTEGER NOT NULL, receipt_json TEXT NOT NULL,
-      signature TEXT NOT NULL, request_json TEXT NOT NULL, client_signature TEXT NOT NULL, outputs_json TEXT NOT NULL,
-      compute_ms REAL, channel_total TEXT NOT NULL DEFAULT '0', batch_local INTEGER, batch_index INTEGER, UNIQUE (client, nonce));
-      CREATE TABLE inputs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);`)
+    old.exec(TEXT_LAYOUT)
     old.close()
     const store = new ReceiptStore(path)
     expect(indexesOf(store.db, 'inputs')).toEqual([{ unique: true, columns: ['hash'] }])

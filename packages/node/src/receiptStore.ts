@@ -317,11 +317,12 @@ export class ReceiptStore {
 
   /** Stores an input's body under its hash unless it is there already (inputs repeat across receipts). */
   private insertInput(hash: Hex, body: string): void {
-    if (this.keyedInputs)
+    if (this.keyedInputs) {
+      const key = hashKey(hash)
       this.statement(
         'INSERT INTO inputs (hash_key, hash, body) SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM inputs WHERE hash_key = ? AND hash = ?)',
-      ).run(hashKey(hash), hash, body, hashKey(hash), hash)
-    else this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)').run(hash, body)
+      ).run(key, hash, body, key, hash)
+    } else this.statement('INSERT OR IGNORE INTO inputs (hash, body) VALUES (?, ?)').run(hash, body)
   }
 
   /** `INSERT INTO inferences (<columns>) VALUES (<values>)`, with `id_key` (named `@idKey`) first where the store keeps it. */

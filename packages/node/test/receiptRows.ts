@@ -27,3 +27,12 @@ export function receiptRow(n: number, client: Hex, total: bigint, fee: bigint): 
     channelTotal: total.toString(),
   }
 }
+
+/** The `inferences` and `inputs` tables as stores created before `id_key`/`hash_key` have them (unique indexes on the hashes' text). */
+export const TEXT_LAYOUT = `CREATE TABLE inferences (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, request_hash TEXT NOT NULL, client TEXT NOT NULL,
+  nonce TEXT NOT NULL, model_id TEXT NOT NULL, input_hash TEXT NOT NULL, output_hash TEXT NOT NULL, fee TEXT NOT NULL,
+  mode INTEGER NOT NULL, issued_at INTEGER NOT NULL, executed_at_ms INTEGER NOT NULL, receipt_json TEXT NOT NULL,
+  signature TEXT NOT NULL, request_json TEXT NOT NULL, client_signature TEXT NOT NULL, outputs_json TEXT NOT NULL,
+  compute_ms REAL, channel_total TEXT NOT NULL DEFAULT '0', batch_local INTEGER, batch_index INTEGER, UNIQUE (client, nonce));
+  CREATE TABLE inputs (hash TEXT PRIMARY KEY, body TEXT NOT NULL);`

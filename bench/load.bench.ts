@@ -637,9 +637,20 @@ if (role === 'main') {
     await client.lines.next()
     const before = cpuMs(pid)
     const clientBefore = cpuMs(client.child.pid!)
+    // Both processes' CPU at each 10-s block's end (the client's blocks start as it says it starts):
+    // a decline is then told apart — the node's work per receipt, or the client's, or neither.
+    const marks = [{ server: before, client: clientBefore }]
+    const marker = setInterval(() => marks.push({ server: cpuMs(pid), client: cpuMs(client.child.pid!) }), 10_000)
     const line = await client.lines.next()
+    clearInterval(marker)
     const result = JSON.parse(line.value) as PhaseResult
-    return { result, serverCpu: cpuMs(pid) - before, clientCpu: cpuMs(client.child.pid!) - clientBefore }
+    // The last block's end, should its timer not have fired before the client's results came.
+    if (marks.length <= result.blocks.length) marks.push({ server: cpuMs(pid), client: cpuMs(client.child.pid!) })
+    const blockCpu = marks.slice(1, result.blocks.length + 1).map((mark, b) => ({
+      server: (mark.server - marks[b]!.server) / (result.blocks[b] ?? Number.NaN),
+      client: (mark.client - marks[b]!.client) / (result.blocks[b] ?? Number.NaN),
+    }))
+    return { result, serverCpu: cpuMs(pid) - before, clientCpu: cpuMs(client.child.pid!) - clientBefore, blockCpu }
   }
 
   // What a receipt adds at least, timed alone before any phase (the machine otherwise idle).
@@ -674,7 +685,7 @@ if (role === 'main') {
     const phase: Phase = { target: 'node', url: String(node.info.url), concurrency: c, seconds, presign: Math.ceil(maxRate * seconds) }
     const idleRate = await idleCpuRate(node.child.pid!)
     const loadBefore = loadavg()[0]!
-    const { result, serverCpu: busyCpu, clientCpu } = await runPhase(phase, node.child.pid!)
+    const { result, serverCpu: busyCpu, clientCpu, blockCpu } = await runPhase(phase, node.child.pid!)
     // The machine's 1-minute load average when the node phase started and ended (other jobs share the cores).
     const load = `${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`
     const idleMs = result.signMs
@@ -689,6 +700,9 @@ if (role === 'main') {
       `    latency p50 ${pct(result.latencies, 0.5).toFixed(2)} ms, p99 ${pct(result.latencies, 0.99).toFixed(2)} ms; node CPU ${(busyCpu / result.ok).toFixed(3)} ms/receipt; client check p50 ${median(check).toFixed(3)} ms, mean ${(check.reduce((a, b) => a + b, 0) / check.length).toFixed(3)} ms/receipt`,
     )
     console.log(`    node Server-Timing p50 (ms): ${timing}`)
+    console.log(
+      `    CPU ms per answer, per 10 s: node ${blockCpu.map((b) => b.server.toFixed(3)).join(' → ')}; client ${blockCpu.map((b) => b.client.toFixed(3)).join(' → ')}`,
+    )
     // The machine's CPU per answer (server + load client) bounds what 2 cores can answer. A receipt costs at
     // least what the run reference's answer costs plus the receipt's own work (node and client): the ceiling.
     const nodeTotal = (busyCpu + clientCpu) / result.ok

@@ -550,7 +550,9 @@ if (role === 'client') {
             if (result.ok % 10 === 0)
               for (const part of answer.timing?.split(', ') ?? []) {
                 const [name, dur] = part.split(';dur=')
-                ;(result.serverTiming[name!] ??= []).push(Number(dur))
+                const samples = result.serverTiming[name!] ?? []
+                samples.push(Number(dur))
+                result.serverTiming[name!] = samples
               }
           }
           result.ok++

@@ -1,18 +1,19 @@
-// Assembles packages/runtime/src/kernels/*.wat into generated TypeScript modules holding the
-// WebAssembly bytes. Run: npm run build:wasm   (--check: fail if a generated module is stale)
+// Assembles packages/runtime/src/kernels/*.wat and the text packages/protocol/src/keccakWat.ts makes into
+// generated TypeScript modules holding the WebAssembly bytes. Run: npm run build:wasm   (--check: fail if a generated module is stale)
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import wabtInit from 'wabt'
+import { keccakWat } from '../packages/protocol/src/keccakWat.js'
 
 const dir = join(import.meta.dirname, '..', 'packages', 'runtime', 'src', 'kernels')
 const check = process.argv.includes('--check')
 
-/** The generated module for one .wat source. */
-export async function generate(watPath: string): Promise<string> {
+/** The generated module for one .wat source (its path, and its text when a generator makes it). */
+export async function generate(watPath: string, wat = readFileSync(watPath, 'utf8')): Promise<string> {
   const wabt = await wabtInit()
   let mod: ReturnType<typeof wabt.parseWat>
   try {
-    mod = wabt.parseWat(watPath, readFileSync(watPath, 'utf8'), { simd: true })
+    mod = wabt.parseWat(watPath, wat, { simd: true })
   } catch (e) {
     throw new Error(
       String((e as Error).message)
@@ -28,10 +29,17 @@ export async function generate(watPath: string): Promise<string> {
   return `// generated — do not edit. Source: ${name}; regenerate with \`npm run build:wasm\`.\nexport const wasmBase64 =\n  '${base64}'\n`
 }
 
+// Each module: the .wat files of the runtime's kernels, and Keccak-256's, whose text a generator writes.
+const protocol = join(import.meta.dirname, '..', 'packages', 'protocol', 'src')
+const sources = [
+  ...readdirSync(dir)
+    .filter((f) => f.endsWith('.wat'))
+    .map((f) => ({ out: join(dir, f.replace(/\.wat$/, 'Wasm.generated.ts')), make: () => generate(join(dir, f)) })),
+  { out: join(protocol, 'keccakWasm.generated.ts'), make: () => generate(join(protocol, 'keccakWat.ts'), keccakWat()) },
+]
 let stale = 0
-for (const f of readdirSync(dir).filter((f) => f.endsWith('.wat'))) {
-  const out = join(dir, f.replace(/\.wat$/, 'Wasm.generated.ts'))
-  const text = await generate(join(dir, f))
+for (const { out, make } of sources) {
+  const text = await make()
   let current = ''
   try {
     current = readFileSync(out, 'utf8')

@@ -8,7 +8,8 @@ export { describeValue } from './describeValue.js'
 export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
 export { hashReceipt, hashRequest } from './hashing.js'
 export { bytesToHex, checksumAddress, hexToBytes, isAddress } from './hex.js'
-export { installSignatureRecovery, recoverSigner, recoverSignerJs } from './signatures.js'
+export { keccak256 } from './keccak.js'
+export { addressOfPublicKey, installSignatureRecovery, recoverSigner, recoverSignerJs } from './signatures.js'
 export {
   inputsFromWire,
   inputsJson,

@@ -1,7 +1,7 @@
-import jsSha3 from 'js-sha3'
 import type { Address, Hex } from 'viem'
 import { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt } from './eip712.js'
-import { isAddress, nibbleAt } from './hex.js'
+import { bytesToHex, isAddress, nibbleAt } from './hex.js'
+import { keccak256, keccak256Text } from './keccak.js'
 
 type Domain = { chainId: number; settlement: Address }
 type StructName = keyof typeof eip712Types
@@ -12,7 +12,7 @@ type StructName = keyof typeof eip712Types
  * as viem's `hashTypedData` (a conformance test compares them on random values), without its
  * per-call type walk: this runs twice per request on the node and twice per answer on the client.
  */
-const keccak = (data: string | Uint8Array) => new Uint8Array(jsSha3.keccak256.arrayBuffer(data))
+const keccak = (data: string | Uint8Array) => (typeof data === 'string' ? keccak256Text(data) : keccak256(data))
 const typeHashes = Object.fromEntries(
   Object.entries(eip712Types).map(([name, fields]) => [name, keccak(`${name}(${fields.map((f) => `${f.type} ${f.name}`).join(',')})`)]),
 ) as Record<StructName, Uint8Array>
@@ -78,9 +78,9 @@ function digestOf(name: StructName, message: Record<string, unknown>, domain: Do
   envelope[0] = 0x19
   envelope[1] = 0x01
   envelope.set(separatorOf(domain), 2)
-  // js-sha3's Keccak-256 (the same function as viem's, about twice as fast): two of these per request and per receipt.
-  envelope.set(new Uint8Array(jsSha3.keccak256.arrayBuffer(struct)), 34)
-  return `0x${jsSha3.keccak256(envelope)}`
+  // Keccak-256 in WebAssembly (keccak.ts; the same function as viem's): two of these per request and per receipt.
+  envelope.set(keccak256(struct), 34)
+  return bytesToHex(keccak256(envelope))
 }
 
 /** EIP-712 digest of a receipt: what the node signs and the leaf of its batch tree. */

@@ -1,8 +1,8 @@
-import jsSha3 from 'js-sha3'
 import type { Address, Hex } from 'viem'
+import { keccak256 } from './keccak.js'
 
 /**
- * Hex and address helpers with no dependency beyond js-sha3, so the light entry
+ * Hex and address helpers with no dependency beyond Keccak-256 (keccak.ts), so the light entry
  * (`@verity/protocol/core`) loads in a worker thread in milliseconds where viem takes ~0.5 s of CPU.
  * Each gives viem's answer for the same input (`hex.test.ts` compares them).
  */
@@ -50,9 +50,10 @@ export function checksumAddress(address: string): Address {
   const lower = address.slice(2).toLowerCase()
   const known = checksums.get(lower)
   if (known !== undefined) return known
-  const hash = jsSha3.keccak256(lower)
+  // EIP-55: a letter is upper case where the keccak of the lowercase digits' text has a nibble of 8 or more.
+  const hash = keccak256(Uint8Array.from(lower, (c) => c.charCodeAt(0)))
   let out = '0x'
-  for (let i = 0; i < 40; i++) out += Number.parseInt(hash[i]!, 16) >= 8 ? lower[i]!.toUpperCase() : lower[i]
+  for (let i = 0; i < 40; i++) out += (i % 2 === 0 ? hash[i >> 1]! >> 4 : hash[i >> 1]! & 15) >= 8 ? lower[i]!.toUpperCase() : lower[i]
   // Bounded: a stream of new addresses (clients, signatures recovering to random keys) empties it now and then.
   if (checksums.size >= 8192) checksums.clear()
   checksums.set(lower, out as Address)

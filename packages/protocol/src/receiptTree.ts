@@ -1,5 +1,6 @@
-import jsSha3 from 'js-sha3'
 import { concat, type Hex, keccak256 } from 'viem'
+import { bytesToHex } from './hex.js'
+import { keccak256 as keccakBytes } from './keccak.js'
 
 /**
  * The positional Merkle tree a batch commits to (docs/protocol.md, the same as
@@ -36,11 +37,11 @@ function fill(hex: string, offset: number): boolean {
   return true
 }
 /**
- * keccak256(a ‖ b): for two 32-byte hex strings with js-sha3 (a tree of 256 leaves is 511 of
+ * keccak256(a ‖ b): for two 32-byte hex strings in WebAssembly (keccak.ts; a tree of 256 leaves is 511 of
  * these); anything else exactly as viem hashes it (same result, same errors).
  */
 function hashPair(a: Hex, b: Hex): Hex {
-  if (fill(a, 0) && fill(b, 32)) return `0x${jsSha3.keccak256(PAIR)}`
+  if (fill(a, 0) && fill(b, 32)) return bytesToHex(keccakBytes(PAIR))
   return keccak256(concat([a, b]))
 }
 

@@ -1,7 +1,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1'
-import jsSha3 from 'js-sha3'
 import type { Address, Hex } from 'viem'
-import { checksumAddress, hexToBytes } from './hex.js'
+import { bytesToHex, checksumAddress, hexToBytes } from './hex.js'
+import { keccak256 } from './keccak.js'
 
 type Recover = (digest: Hex, signature: Hex) => Address | undefined
 
@@ -26,6 +26,13 @@ export function recoverSigner(digest: Hex, signature: Hex): Address | undefined 
   return installed ? installed(digest, signature) : recoverSignerJs(digest, signature)
 }
 
+/** The Ethereum address of an uncompressed secp256k1 public key (0x04 ‖ x ‖ y): its keccak's last 20 bytes, checksummed. */
+export function addressOfPublicKey(publicKey: Uint8Array): Address {
+  if (publicKey.length !== 65 || publicKey[0] !== 4)
+    throw new Error(`expected an uncompressed public key (65 bytes, 0x04 first), found ${publicKey.length} bytes`)
+  return checksumAddress(bytesToHex(keccak256(publicKey.subarray(1)).subarray(12)))
+}
+
 /** `recoverSigner` computed with @noble/curves directly (3.4 ms against 5.1 ms through viem, measured). */
 export function recoverSignerJs(digest: Hex, signature: Hex): Address | undefined {
   try {
@@ -36,7 +43,7 @@ export function recoverSignerJs(digest: Hex, signature: Hex): Address | undefine
     if (recovery !== 0 && recovery !== 1) return undefined
     const point = secp256k1.Signature.fromCompact(bytes.slice(0, 64)).addRecoveryBit(recovery).recoverPublicKey(hexToBytes(digest).slice())
     const publicKey = point.toRawBytes(false)
-    return checksumAddress(`0x${jsSha3.keccak256(publicKey.subarray(1)).slice(-40)}`)
+    return addressOfPublicKey(publicKey)
   } catch {
     return undefined
   }

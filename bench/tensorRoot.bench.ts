@@ -1,7 +1,8 @@
 /**
  * A tensor's Merkle root (docs/semantics.md: leaves sha256(0x00 ‖ 64-byte chunk), nodes sha256(0x01 ‖ left ‖ right))
- * as the runtime computes it — `sha256Prefixed`, SHA-256 of 65 bytes in plain JavaScript — against the same tree
- * with one `node:crypto` call per hash (the runtime's way before), in the same process, the two taking turns.
+ * as the runtime computes it — every level four hashes at a time in WebAssembly SIMD (kernels/sha256x4.ts) — against
+ * the same tree with one `node:crypto` call per hash (the runtime's way two versions before), in the same process,
+ * the two taking turns.
  * Sizes: an mnist-8 input (784 int16), and the 16×14×14 activation of its first pooling layer (a trace leaf).
  *
  *   npx tsx --conditions=source bench/tensorRoot.bench.ts
@@ -30,7 +31,7 @@ function tensorRootNodeCrypto(bytes: Uint8Array): Uint8Array {
   return level.slice(0, 32)
 }
 
-console.log('| tensor | bytes | hashes | sha256Prefixed µs | node:crypto per hash µs | ratio |')
+console.log('| tensor | bytes | hashes | tensorRoot µs | node:crypto per hash µs | ratio |')
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
 for (const [name, length] of [
   ['mnist-8 input, 1×1×28×28', 784 * 2],

@@ -1,6 +1,6 @@
 import { sha256 as sha256Js } from '@noble/hashes/sha2'
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils'
-import { sha256Prefixed } from './sha256Prefixed.js'
+import { tensorRootX4 } from './kernels/sha256x4.js'
 
 /** Bytes per leaf chunk of a tensor commitment. The last chunk is zero-padded. */
 export const CHUNK_BYTES = 64
@@ -109,28 +109,13 @@ export function chunkLeaves(bytes: Uint8Array): Uint8Array[] {
   return leaves
 }
 
-/** The commitment to a tensor: the Merkle root over its chunk leaves. */
+/**
+ * The commitment to a tensor: the Merkle root over its chunk leaves (`merkleRoot(chunkLeaves(bytes))`),
+ * every level hashed four at a time in WebAssembly SIMD (kernels/sha256x4.ts): a node hashes every
+ * request's inputs with this, a verifier every tensor it commits to.
+ */
 export function tensorRoot(bytes: Uint8Array): Uint8Array {
-  if (bytes.length === 0) return merkleRoot(chunkLeaves(bytes))
-  // The same tree as merkleRoot(chunkLeaves(bytes)), built in one buffer: the leaves side by side (the
-  // padding leaves zero, = ZERO_HASH), then each level written over the one below it, every hash by
-  // sha256Prefixed (no per-hash arrays, copies or hashing-API calls: a node hashes every input with this).
-  const leaves = Math.ceil(bytes.length / CHUNK_BYTES)
-  let size = 1
-  while (size < leaves) size *= 2
-  const level = new Uint8Array(size * 32)
-  const whole = Math.floor(bytes.length / CHUNK_BYTES)
-  for (let i = 0; i < whole; i++) sha256Prefixed(0, bytes, i * CHUNK_BYTES, level, i * 32)
-  if (whole < leaves) {
-    const last = new Uint8Array(CHUNK_BYTES)
-    last.set(bytes.subarray(whole * CHUNK_BYTES))
-    sha256Prefixed(0, last, 0, level, whole * 32)
-  }
-  for (; size > 1; size /= 2) {
-    // Node i of the next level reads bytes [64i, 64i + 64) and writes [32i, 32i + 32): nothing not yet read is overwritten.
-    for (let i = 0; i < size / 2; i++) sha256Prefixed(1, level, 64 * i, level, 32 * i)
-  }
-  return level.slice(0, 32)
+  return bytes.length === 0 ? merkleRoot(chunkLeaves(bytes)) : tensorRootX4(bytes)
 }
 
 export function toHex(b: Uint8Array): `0x${string}` {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { seededRandom } from '@verity/runtime/core'
 import { bytesToHex, keccak256 as viemKeccak256 } from 'viem'
 import { describe, expect, it } from 'vitest'
 import wabtInit from 'wabt'
@@ -7,12 +8,8 @@ import { keccakWat } from './keccakWat.js'
 
 /** A deterministic byte source, so a failure names the lengths it was found on. */
 function bytesFrom(seed: number) {
-  let state = seed >>> 0
-  return (n: number) =>
-    Uint8Array.from({ length: n }, () => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0
-      return state >>> 24
-    })
+  const rand = seededRandom(seed)
+  return (n: number) => Uint8Array.from({ length: n }, () => Math.floor(rand() * 256))
 }
 
 describe('keccak256 (WebAssembly)', () => {

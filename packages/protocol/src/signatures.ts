@@ -29,7 +29,9 @@ export function recoverSigner(digest: Hex, signature: Hex): Address | undefined 
 /** The Ethereum address of an uncompressed secp256k1 public key (0x04 ‖ x ‖ y): its keccak's last 20 bytes, checksummed. */
 export function addressOfPublicKey(publicKey: Uint8Array): Address {
   if (publicKey.length !== 65 || publicKey[0] !== 4)
-    throw new Error(`expected an uncompressed public key (65 bytes, 0x04 first), found ${publicKey.length} bytes`)
+    throw new Error(
+      `expected an uncompressed public key (65 bytes, 0x04 first), found ${publicKey.length} bytes starting 0x${(publicKey[0] ?? 0).toString(16).padStart(2, '0')}`,
+    )
   return checksumAddress(bytesToHex(keccak256(publicKey.subarray(1)).subarray(12)))
 }
 

@@ -1,11 +1,6 @@
 import type { Window } from '../ops/window.js'
 import { wasmBase64 } from './gemmWasm.generated.js'
-
-// The WebAssembly global, typed here because the project's lib (ES2023, no DOM) does not declare it.
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object, imports: object) => { exports: unknown }
-}
+import { wasmInstance } from './wasmInstance.js'
 
 type GemmExports = {
   memory: { buffer: ArrayBuffer; grow(pages: number): number }
@@ -31,10 +26,7 @@ type GemmExports = {
   ): void
 }
 
-// atob: a global in Node and in browsers.
-declare function atob(data: string): string
-const instance = new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0))), {})
-const wasm = instance.exports as unknown as GemmExports
+const wasm = wasmInstance<GemmExports>(wasmBase64)
 
 /** Rounds up to a multiple of `k`. */
 export function roundUp(n: number, k: number): number {

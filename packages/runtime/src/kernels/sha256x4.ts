@@ -1,20 +1,13 @@
 import { wasmBase64 } from './sha256x4Wasm.generated.js'
 import { SHA256X4_LAYOUT } from './sha256x4Wat.js'
-
-// The WebAssembly global and atob, typed here because the project's lib (ES2023, no DOM) declares neither; both exist in Node and browsers.
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => object
-  Instance: new (module: object, imports: object) => { exports: unknown }
-}
-declare function atob(data: string): string
+import { wasmInstance } from './wasmInstance.js'
 
 type Sha256x4Exports = {
   memory: { buffer: ArrayBuffer; grow(pages: number): number }
   hashes(prefix: number, src: number, count: number, dst: number): void
 }
 
-const wasm = new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0))), {})
-  .exports as unknown as Sha256x4Exports
+const wasm = wasmInstance<Sha256x4Exports>(wasmBase64)
 let memory = new Uint8Array(wasm.memory.buffer)
 
 /**

@@ -13,7 +13,7 @@ type KeccakExports = {
   keccak(src: number, blocks: number, dst: number): void
 }
 
-// 1.2 KB: compiled synchronously, as browsers allow on their main thread for modules this small.
+// 1.2 KB, compiled synchronously (browsers allow it on their main thread; Chrome since version 114 at any size).
 const wasm = new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.from(atob(wasmBase64), (c) => c.charCodeAt(0))), {})
   .exports as unknown as KeccakExports
 let memory = new Uint8Array(wasm.memory.buffer)

@@ -59,6 +59,7 @@ import { importMnist } from '../packages/cli/src/devnet/startDevnet.js'
 import { answerRequest } from '../packages/node/src/infer/answerRequest.js'
 import { outputsJson } from '../packages/node/src/infer/outputsJson.js'
 import { hashKey } from '../packages/node/src/receiptStore.js'
+import { judgeTargets, type PhaseOutcome } from './fastPathTargets.js'
 
 const self = fileURLToPath(import.meta.url)
 const flag = (name: string) => {
@@ -668,6 +669,7 @@ if (role === 'main') {
   )
 
   const rows: string[] = []
+  const outcomes: PhaseOutcome[] = []
   for (const c of levels) {
     const refs: Record<string, number> = {}
     /** Per reference: its server's and the load client's CPU per answer, ms; its p50 latency, ms. */
@@ -717,6 +719,15 @@ if (role === 'main') {
     console.log(
       `    ratio to plain onnxruntime ${(rate / refs.ort!).toFixed(2)}, to plain Verity run ${(rate / refs.run!).toFixed(2)}; last block / first ${(blocks.at(-1)! / blocks[0]!).toFixed(2)}${result.failed ? `; ${result.failed} failed ${JSON.stringify(result.errors)}` : ''}${result.exhausted ? '; ran out of pre-signed requests' : ''}; load ${load}; signed ${phase.presign} in ${(idleMs / 1000).toFixed(1)} s (idle node ${(idleRate * 1000).toFixed(0)} ms CPU/s)`,
     )
+    outcomes.push({
+      concurrency: c,
+      rate,
+      runRef: refs.run!,
+      runP50: refCpu.run!.p50,
+      blocks,
+      p50: pct(result.latencies, 0.5),
+      checkP50: median(check),
+    })
     rows.push(
       `| ${c} | ${refs.ort!.toFixed(0)} | ${refs.run!.toFixed(0)} | ${rate.toFixed(0)} (${blocks.map((b) => b.toFixed(0)).join(' → ')}) | ${pct(result.latencies, 0.5).toFixed(2)} / ${pct(result.latencies, 0.99).toFixed(2)} | ${(busyCpu / result.ok).toFixed(3)} | ${median(check).toFixed(3)} | ${nodeTotal.toFixed(3)} / ${runTotal.toFixed(3)} | ${ceiling.toFixed(0)} (${(ceiling / refs.run!).toFixed(2)}×) | ${(rate / refs.ort!).toFixed(2)} | ${(rate / refs.run!).toFixed(2)} | ${load} |`,
     )
@@ -726,6 +737,8 @@ if (role === 'main') {
   )
   console.log('| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |')
   for (const row of rows) console.log(row)
+  console.log(`\nthe fast path's targets, judged on this run (docs/benchmarks.md, "The fast path under load"):`)
+  for (const line of judgeTargets(outcomes, prefill)) console.log(`  ${line}`)
 
   for (const p of [client, ort, run, node]) p.child.stdin!.end()
   await new Promise((r) => setTimeout(r, 1000))

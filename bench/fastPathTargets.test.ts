@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest'
+import { judgeTargets, type PhaseOutcome } from './fastPathTargets.js'
+
+const phase = (over: Partial<PhaseOutcome>): PhaseOutcome => ({
+  concurrency: 32,
+  rate: 2500,
+  runRef: 3000,
+  blocks: [2500, 2500],
+  p50: 10,
+  runP50: 5,
+  checkP50: 0.07,
+  ...over,
+})
+
+describe('judgeTargets', () => {
+  it('judges each target on its own phase, with the figures that decide it', () => {
+    const lines = judgeTargets(
+      [
+        phase({ concurrency: 1, rate: 800, runRef: 3000, blocks: [800, 790], p50: 0.83, runP50: 0.26 }),
+        phase({ concurrency: 32, rate: 2139, runRef: 4520, blocks: [2206, 2181] }),
+      ],
+      0,
+    )
+    expect(lines).toEqual([
+      'c = 32, >= 2,000 receipts/s: met (2139/s)',
+      'c = 32, >= 0.7x the run reference: NOT met (0.47x of 4520/s)',
+      'c = 1, last 10-s block >= 0.9x the first: met (0.99)',
+      'c = 32, last 10-s block >= 0.9x the first: met (0.99)',
+      'c = 1, p50 <= 1 ms above the run reference: met (+0.57 ms: 0.83 against 0.26)',
+      'SDK check <= 0.5 ms: met (p50 at most 0.070 ms)',
+      'with 1,000,000 stored: not judged here (--prefill 1000000, or bench:compare --b-prefill 1000000)',
+    ])
+  })
+
+  it('fails a target at its threshold’s wrong side and says what did not run', () => {
+    const lines = judgeTargets([phase({ concurrency: 8, blocks: [1000, 899], checkP50: 0.51 })], 1_000_000)
+    expect(lines).toContain('c = 32: not run')
+    expect(lines).toContain('c = 1: not run')
+    expect(lines).toContain('c = 8, last 10-s block >= 0.9x the first: NOT met (0.90)')
+    expect(lines).toContain('SDK check <= 0.5 ms: NOT met (p50 at most 0.510 ms)')
+    expect(lines).toContain('with 1,000,000 stored first: the phases above (compare them with a run that stored none)')
+    expect(judgeTargets([phase({ blocks: [2000] })], 0)).toContain(
+      'c = 32, last 10-s block >= 0.9x the first: not judged (fewer than two blocks)',
+    )
+  })
+})

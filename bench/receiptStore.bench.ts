@@ -2,7 +2,9 @@
  * What storing a receipt costs the node's SQLite store, alone (no fsync, no HTTP): `insertInferences` in
  * groups of 32, as the group commit calls it, with rows of a real receipt's sizes; and the price check's
  * read (`admission`) on the writing connection and on a second one, whose page cache each commit of the
- * first makes stale. Inputs either all distinct (each receipt stores its input) or 100 repeated (the
+ * first makes stale. Beside them, the floor of an append-only log of the same receipts: each group's rows
+ * and inputs as tab-separated lines appended to a file with one write (no fsync either, no index;
+ * docs/benchmarks.md, "Twelfth pass"). Inputs either all distinct (each receipt stores its input) or 100 repeated (the
  * load bench's workload).
  *
  *   npx tsx --conditions=source bench/receiptStore.bench.ts [--receipts 40000] [--group 32] (receipts per transaction)
@@ -12,7 +14,7 @@
  *     [--cache-mb 64] (the writing connection's page cache, as the node's)
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -38,9 +40,9 @@ console.log(
   `${receipts} receipts in groups of ${group}, ${stored} stored first, ${layout} layout, ${cacheMb}-MB page cache; µs per receipt (per call for admission)`,
 )
 console.log(
-  '| inputs | insertInferences | admission, writing connection | admission, other connection after each commit | WAL KB per receipt |',
+  '| inputs | insertInferences | append-only log, the same bytes | admission, writing connection | admission, other connection after each commit | WAL KB per receipt |',
 )
-console.log('| --- | ---: | ---: | ---: | ---: |')
+console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
 for (const distinct of stored > 0 ? [true] : [true, false]) {
   const dir = mkdtempSync(join(tmpdir(), 'verity-store-bench-'))
   const path = join(dir, 'node.sqlite')
@@ -90,8 +92,10 @@ for (const distinct of stored > 0 ? [true] : [true, false]) {
       `stored ${stored} in ${((performance.now() - started) / 1000).toFixed(0)} s, ${(statSync(path).size / 1e9).toFixed(2)} GB`,
     )
   }
+  const log = openSync(join(dir, 'receipts.log'), 'a')
   let walAtStart = 0
   let insertMs = 0
+  let appendMs = 0
   let warmMs = 0
   let coldMs = 0
   let measured = 0
@@ -103,6 +107,10 @@ for (const distinct of stored > 0 ? [true] : [true, false]) {
     const t0 = performance.now()
     writer.insertInferences(items)
     const t1 = performance.now()
+    // The same group as records of a log: each receipt's fields and input, tab-separated on a line of its
+    // own (none holds a tab or a newline), then one write to the file's end.
+    writeSync(log, Buffer.from(items.map((i) => `${Object.values(i.inference).join('\t')}\t${i.inputBody}\n`).join('')))
+    const t1b = performance.now()
     // A request not seen yet: both reads walk the same indexes a new request's price check walks.
     reader.admission(client, String(nonce + 1))
     const t2 = performance.now()
@@ -112,7 +120,8 @@ for (const distinct of stored > 0 ? [true] : [true, false]) {
     if (done >= receipts / 4) {
       // The first quarter warms up (the store grows from empty).
       insertMs += t1 - t0
-      coldMs += t2 - t1
+      appendMs += t1b - t1
+      coldMs += t2 - t1b
       warmMs += t3 - t2
       measured++
     }
@@ -120,8 +129,9 @@ for (const distinct of stored > 0 ? [true] : [true, false]) {
   }
   const walKb = stored > 0 ? ((statSync(`${path}-wal`).size - walAtStart) / 1024 / (measured * group)).toFixed(1) : '–'
   console.log(
-    `| ${distinct ? 'all distinct' : '100 repeated'} | ${((insertMs * 1000) / (measured * group)).toFixed(1)} | ${((warmMs * 1000) / measured).toFixed(1)} | ${((coldMs * 1000) / measured).toFixed(1)} | ${walKb} |`,
+    `| ${distinct ? 'all distinct' : '100 repeated'} | ${((insertMs * 1000) / (measured * group)).toFixed(1)} | ${((appendMs * 1000) / (measured * group)).toFixed(1)} | ${((warmMs * 1000) / measured).toFixed(1)} | ${((coldMs * 1000) / measured).toFixed(1)} | ${walKb} |`,
   )
+  closeSync(log)
   writer.close()
   reader.close()
   rmSync(dir, { recursive: true, force: true })

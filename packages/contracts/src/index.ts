@@ -44,6 +44,8 @@ export {
   MODEL_FETCH_LIMITS,
   NO_DECOYS_COMMIT,
   NO_DECOYS_SALT,
+  outputsJson,
+  outputsToWire,
   type Receipt,
   type ReceiptChainState,
   ReceiptIdMismatchError,
@@ -72,6 +74,8 @@ export {
   verityDomain,
   WireFormatError,
   type WireInputs,
+  type WireOutput,
+  type WireOutputs,
   type WireReceipt,
   type WireRequest,
 } from '@verity/protocol'

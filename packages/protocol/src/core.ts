@@ -14,9 +14,13 @@ export {
   inputsFromWire,
   inputsJson,
   inputsToWire,
+  outputsJson,
+  outputsToWire,
   receiptToWire,
   requestToWire,
   type WireInputs,
+  type WireOutput,
+  type WireOutputs,
   type WireReceipt,
   type WireRequest,
 } from './wireForms.js'

@@ -51,6 +51,10 @@ export const InferBody = named(
       description:
         "the address the signature recovers to (optional): the node checks its escrow before any signature work and refuses the request (BAD_SIGNATURE) before the run unless the signature is this address's",
     }),
+    values: z.boolean().optional().meta({
+      description:
+        "whether each output in the answer carries `values` (raw · scale) beside `raw` (optional, default true); a client that knows the model's scales computes them itself and asks for none",
+    }),
   }),
   'InferBody',
   "A signed inference request and its quantized inputs (hashing to the request's inputHash), optionally naming its signer.",
@@ -61,10 +65,10 @@ export const OutputTensor = named(
     shape: z.array(Count).max(MAX_RANK, { error: `must have at most ${MAX_RANK} dimensions` }),
     scale: z.number(),
     raw: int16Values('the quantized int16 outputs the receipt commits to'),
-    values: numberValues('raw · scale'),
+    values: numberValues('raw · scale').optional(),
   }),
   'OutputTensor',
-  'One output tensor: its quantized values (what outputHash commits to) and their real values.',
+  "One output tensor: its quantized values (what outputHash commits to) and their real values (absent when the request's body asked for no values). Only `raw` is committed to: a client takes names, shapes and scales from the model and computes the values itself.",
 )
 
 /** POST /v1/infer answer. */

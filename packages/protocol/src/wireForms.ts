@@ -63,6 +63,43 @@ export function inputsJson(model: LoadedModel, tensors: readonly Int16Array[]): 
   return `{${parts.join(',')}}`
 }
 
+/** One output tensor as a node answers it: the int16 values the receipt's output hash commits to, and raw · scale. */
+export type WireOutput = { shape: number[]; scale: number; raw: number[]; values: number[] }
+/** Output tensors by output name, in the model's order. */
+export type WireOutputs = Record<string, WireOutput>
+
+/**
+ * The outputs as a client should read them: each output named, shaped and scaled as the model (the
+ * content-addressed artifact) says, its `raw` the int16 tensor that was checked against the receipt's
+ * output hash, its `values` raw · scale computed here — never a node's own names, scales or values,
+ * which its output hash does not commit to.
+ */
+export function outputsToWire(model: LoadedModel, tensors: readonly Int16Array[]): WireOutputs {
+  return Object.fromEntries(
+    model.model.outputs.map((id, i) => {
+      const spec = model.model.tensors[id] as TensorInfo
+      const raw = Array.from(tensors[i] as Int16Array)
+      return [spec.name, { shape: [...spec.shape], scale: spec.scale, raw, values: raw.map((v) => v * spec.scale) }]
+    }),
+  )
+}
+
+/**
+ * `JSON.stringify(outputsToWire(model, tensors))`, the same text, with `raw` written digit by digit
+ * from the tensors; without `values` when `values` is false (what a node stores, and answers a client
+ * that asks for no values: formatting a language model's logits as decimals costs more than the rest
+ * of the answer).
+ */
+export function outputsJson(model: LoadedModel, tensors: readonly Int16Array[], { values = true }: { values?: boolean } = {}): string {
+  const parts = model.model.outputs.map((id, i) => {
+    const spec = model.model.tensors[id] as TensorInfo
+    const t = tensors[i] as Int16Array
+    const head = `${JSON.stringify(spec.name)}:{"shape":${JSON.stringify(spec.shape)},"scale":${JSON.stringify(spec.scale)},"raw":[${int16List(t)}]`
+    return values ? `${head},"values":${JSON.stringify(Array.from(t, (v) => v * spec.scale))}}` : `${head}}`
+  })
+  return `{${parts.join(',')}}`
+}
+
 let digits = new Uint8Array(0)
 /** The values of `t` in decimal, comma-separated (as `Array.from(t).join(',')`). */
 function int16List(t: Int16Array): string {

@@ -20,12 +20,13 @@ export type CheckAnswerErrorType = InvalidReceiptError
 /**
  * Checks a node's answer to a request: the receipt is signed by the node the request named, every
  * receipt field matches the request, the fee is within what was signed, and the outputs hash to
- * the receipt's output hash. Throws InvalidReceiptError naming what does not hold.
+ * the receipt's output hash. Returns the checked output tensors, in the answer's order (the order
+ * the hash commits to); throws InvalidReceiptError naming what does not hold.
  *
  * @example
  * checkAnswer({ domain: client.domain, client: client.account.address, request, receipt, signature, outputs, outputCount: 1 })
  */
-export function checkAnswer(parameters: CheckAnswerParameters): void {
+export function checkAnswer(parameters: CheckAnswerParameters): Int16Array[] {
   const { request, receipt, signature, outputs } = parameters
   const signer = recoverSigner(hashReceipt(receipt, parameters.domain), signature)
   if (signer?.toLowerCase() !== request.node.toLowerCase())
@@ -46,4 +47,5 @@ export function checkAnswer(parameters: CheckAnswerParameters): void {
   if (tensors.length !== parameters.outputCount || tensorsHash(tensors) !== receipt.outputHash) {
     throw new InvalidReceiptError('the outputs do not hash to the receipt’s outputHash', { outputHash: receipt.outputHash })
   }
+  return tensors
 }

@@ -10,6 +10,7 @@ import {
   InferResponse,
   inputsToWire,
   NodeHealth,
+  outputsToWire,
   type Receipt,
   type ResponseInvalidError,
   readResponse,
@@ -17,6 +18,7 @@ import {
   requestToWire,
   type VerificationMode,
   verityDomain,
+  type WireOutput,
 } from '@verity/protocol'
 import { quantizeInputs, type TensorInput, tensorsHash } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
@@ -44,7 +46,8 @@ export type InferParameters = {
   node?: string
 }
 
-export type InferOutput = { shape: number[]; scale: number; raw: number[]; values: number[] }
+/** One output: named, shaped and scaled as the model says; `raw` checked against the receipt; `values` = raw · scale, computed here. */
+export type InferOutput = WireOutput
 
 export type InferReturnType = {
   inferenceId: Hex
@@ -100,7 +103,9 @@ async function nodeInfo(client: VerityClient, url: string): Promise<{ node: Addr
 /**
  * Asks a node for an inference: quantizes the inputs, signs the request (EIP-712, authorizing the
  * fee), sends it, and checks the answer — the node's signature on the receipt, every receipt field
- * against the request, and the outputs against the receipt's output hash. Nodes come from the
+ * against the request, and the outputs against the receipt's output hash. The outputs returned are the
+ * checked int16 tensors with the model's names, shapes and scales and their values computed here: the
+ * node is asked for no values, and nothing it sends beyond `raw` is used. Nodes come from the
  * on-chain registry; when one is down (unreachable or 5xx) the next is tried.
  *
  * @example
@@ -145,7 +150,8 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         // Naming the signer lets the node price the request before any signature work (it refuses it unless the signature is this client's).
-        body: JSON.stringify({ request: requestToWire(request), signature, inputs: body, client: client.account.address }),
+        // The values are computed here from the checked `raw` and the model's scales (the node's are not committed to).
+        body: JSON.stringify({ request: requestToWire(request), signature, inputs: body, client: client.account.address, values: false }),
       })
     } catch (error) {
       attempts.push({ node: candidate.url, error: (error as Error).message })
@@ -169,13 +175,13 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
     const answer = readResponse(response, InferResponse)
     const receipt = receiptFromWire(answer.receipt)
     const signature = answer.signature as Hex
-    checkAnswer({
+    const tensors = checkAnswer({
       domain: client.domain,
       client: client.account.address,
       request,
       receipt,
       signature,
-      outputs: answer.outputs as Record<string, InferOutput>,
+      outputs: answer.outputs,
       outputCount: model.model.outputs.length,
     })
     // The id is the receipt's hash, whatever the node says it is.
@@ -184,7 +190,7 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
       throw new InvalidReceiptError(`the node named the inference ${answer.inferenceId}, its receipt hashes to ${inferenceId}`)
     return {
       inferenceId,
-      outputs: answer.outputs,
+      outputs: outputsToWire(model, tensors),
       receipt,
       signature,
       node: { address: request.node, url: candidate.url },

@@ -167,6 +167,50 @@ describe('SDK against a running network', () => {
     }
   })
 
+  it('returns the outputs the receipt commits to, named and scaled by the model: a node’s own values, scales and names are not used', async () => {
+    const honest = net.nodes[1]!.url
+    const asked: unknown[] = []
+    // A hostile node in front of an honest one: every call passed through, the answer's outputs rewritten
+    // around the committed `raw` — the values reversed, the scale and shape its own, the output renamed.
+    const forger = createServer((req, res) => {
+      const chunks: Buffer[] = []
+      req.on('data', (c: Buffer) => chunks.push(c))
+      req.on('end', async () => {
+        const body = Buffer.concat(chunks).toString('utf8')
+        const upstream = await fetch(`${honest}${req.url}`, {
+          method: req.method ?? 'GET',
+          headers: { 'content-type': 'application/json' },
+          ...(req.method === 'POST' ? { body } : {}),
+        })
+        let text = await upstream.text()
+        if (req.url === '/v1/infer' && upstream.ok) {
+          asked.push(JSON.parse(body).values)
+          const answer = JSON.parse(text) as { outputs: Record<string, { raw: number[] }> }
+          const [raw] = Object.values(answer.outputs).map((o) => o.raw)
+          answer.outputs = { Forged: { shape: [2, 5], scale: 1, raw: raw!, values: [...raw!].reverse() } as never }
+          text = JSON.stringify(answer)
+        }
+        res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text)
+      })
+    })
+    await new Promise<void>((r) => forger.listen(0, '127.0.0.1', r))
+    try {
+      const forgerUrl = `http://127.0.0.1:${(forger.address() as AddressInfo).port}`
+      const forged = await infer(net.client, { modelId: net.modelId, inputs: digit(7), node: forgerUrl })
+      const straight = await infer(net.client, { modelId: net.modelId, inputs: digit(7), node: honest })
+      // The SDK asked for no values: it computes them from the checked raw and the model's scale.
+      expect(asked).toEqual([false])
+      expect(forged.outputs).toEqual(straight.outputs)
+      const [name, output] = Object.entries(straight.outputs)[0]!
+      expect(name).not.toBe('Forged')
+      expect(output.shape).toEqual([1, 10])
+      expect(output.values).toEqual(output.raw.map((v) => v * output.scale))
+    } finally {
+      forger.closeAllConnections()
+      await new Promise<void>((r) => forger.close(() => r()))
+    }
+  })
+
   it('fails over to another node when the one asked first is down, and reports when all are', async () => {
     const down = net.nodes[0]!
     await down.node.stop()

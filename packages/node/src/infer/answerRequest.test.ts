@@ -66,8 +66,20 @@ describe('answerRequest', () => {
     })
     const scale = body.outputs.Plus214_Output_0.scale
     expect(body.outputs.Plus214_Output_0.values).toEqual(Array.from(outputs[0]!, (v) => v * scale))
-    expect(JSON.parse(answer.outputsJson)).toEqual(body.outputs)
+    // Stored: the outputs without their values (raw · scale, derived).
+    const { values: _, ...stored } = body.outputs.Plus214_Output_0
+    expect(JSON.parse(answer.outputsJson)).toEqual({ Plus214_Output_0: stored })
     expect(JSON.parse(answer.receiptJson)).toEqual(body.receipt)
+  })
+
+  it('answers without values when the body asked for none, with the same receipt', async () => {
+    const job = await jobFor(7)
+    const full = answerRequest(job, context())
+    const bare = answerRequest({ ...job, values: false }, context())
+    expect(bare.id).toBe(full.id)
+    const [withValues, without] = [full, bare].map((a) => JSON.parse(a.body).outputs.Plus214_Output_0)
+    expect(without).toEqual({ shape: withValues.shape, scale: withValues.scale, raw: withValues.raw })
+    expect(bare.outputsJson).toBe(full.outputsJson)
   })
 
   it('for a client the body named: answers when the signature is that client’s', async () => {

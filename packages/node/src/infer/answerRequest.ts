@@ -1,11 +1,10 @@
-import { type InferenceRequest, inputsJson, type Receipt, receiptToWire, requestToWire } from '@verity/protocol/core'
+import { type InferenceRequest, inputsJson, outputsJson, type Receipt, receiptToWire, requestToWire } from '@verity/protocol/core'
 import type { LoadedModel } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
 import { ApiError } from '../apiError.js'
 import { signerOf } from './authoriseRequest.js'
 import { bindInputs } from './bindInputs.js'
 import { type Executor, executeRequest } from './executeRequest.js'
-import { outputsJson } from './outputsJson.js'
 import { signReceipt } from './signReceipt.js'
 
 /** A request as the event loop hands it on once it is parsed, authorised and priced. */
@@ -23,6 +22,8 @@ export type AnswerJob = {
   fee: bigint
   /** When the node answers, ms since the epoch. */
   nowMs: number
+  /** Whether the answer carries each output's `values` (raw · scale) beside `raw` (the body's `values`, default true). */
+  values?: boolean | undefined
 }
 
 export type AnswerContext = {
@@ -43,11 +44,12 @@ export type Answer = {
   inputHash: Hex
   receiptJson: string
   requestJson: string
+  /** The outputs as stored: names, shapes, scales and `raw`, without `values` (raw · scale, derived). */
   outputsJson: string
   /** The inputs as stored and served to verifiers (`/v1/data`). */
   inputBody: string
   computeMs: number
-  /** The answer's body: `{ inferenceId, receipt, signature, outputs }`. */
+  /** The answer's body: `{ inferenceId, receipt, signature, outputs }`, the outputs with `values` unless the client asked for none. */
   body: string
 }
 
@@ -84,7 +86,8 @@ export function answerRequest(job: AnswerJob, context: AnswerContext): Answer {
     domain: context.domain,
   })
   const receiptJson = JSON.stringify(receiptToWire(receipt))
-  const outputsText = outputsJson(model, outputs)
+  const stored = outputsJson(model, outputs, { values: false })
+  const answered = job.values === false ? stored : outputsJson(model, outputs)
   return {
     id,
     signature,
@@ -92,9 +95,9 @@ export function answerRequest(job: AnswerJob, context: AnswerContext): Answer {
     inputHash,
     receiptJson,
     requestJson: JSON.stringify(requestToWire(job.request)),
-    outputsJson: outputsText,
+    outputsJson: stored,
     inputBody: inputsJson(model, inputs),
     computeMs,
-    body: `{"inferenceId":"${id}","receipt":${receiptJson},"signature":"${signature}","outputs":${outputsText}}`,
+    body: `{"inferenceId":"${id}","receipt":${receiptJson},"signature":"${signature}","outputs":${answered}}`,
   }
 }

@@ -11,7 +11,14 @@ describe('parseInferRequest', () => {
   it('returns the signed request, its signature and the inputs as sent', async () => {
     const signed = await signedInfer(0)
     const parsed = parseInferRequest(JSON.stringify(signed.body), at)
-    expect(parsed).toEqual({ request: signed.request, signature: signed.signature, inputs: signed.body.inputs })
+    expect(parsed).toEqual({ request: signed.request, signature: signed.signature, inputs: signed.body.inputs, values: true })
+  })
+
+  it('reads whether the answer carries output values: true unless the body says false', async () => {
+    const { body } = await signedInfer(0)
+    expect(parseInferRequest(JSON.stringify({ ...body, values: false }), at).values).toBe(false)
+    expect(parseInferRequest(JSON.stringify({ ...body, values: true }), at).values).toBe(true)
+    expect(parseInferRequest(JSON.stringify(body), at).values).toBe(true)
   })
 
   it('accepts the node address in any case', async () => {
@@ -37,6 +44,8 @@ describe('parseInferRequest', () => {
       ['the node with a wrong checksum', text({ ...body, request: { ...body.request, node: wrongChecksum(nodeAccount.address) } })],
       ['a past deadline', text((await signedInfer(0, { deadline: BigInt(Math.floor(at.nowMs / 1000) - 1) })).body)],
       ['zk mode', text((await signedInfer(0, { mode: encodeMode('zk') })).body)],
+      ['values as a string', text({ ...body, values: 'false' })],
+      ['values as a number', text({ ...body, values: 0 })],
     ]
     const outcomes = Object.fromEntries(
       await Promise.all(cases.map(async ([name, t]) => [name, await refusal(() => parseInferRequest(t, at))] as const)),
@@ -55,6 +64,8 @@ describe('parseInferRequest', () => {
       'the node with a wrong checksum': [400, 'INVALID_MESSAGE'],
       'a past deadline': [400, 'REQUEST_EXPIRED'],
       'zk mode': [400, 'MODE_UNSUPPORTED'],
+      'values as a string': [400, 'INVALID_VALUES'],
+      'values as a number': [400, 'INVALID_VALUES'],
     })
   })
 

@@ -5,9 +5,10 @@ import { badRequest } from '../errors.js'
 
 /**
  * A `/v1/infer` body this node accepts to look at: its request, the client's signature, the inputs as
- * sent, and the client the body names (optional; the signature must recover to it).
+ * sent, the client the body names (optional; the signature must recover to it), and whether the
+ * answer's outputs carry their `values` (optional, default true).
  */
-export type ParsedInferRequest = { request: InferenceRequest; signature: Hex; inputs: unknown; claimedClient?: Hex }
+export type ParsedInferRequest = { request: InferenceRequest; signature: Hex; inputs: unknown; claimedClient?: Hex; values: boolean }
 
 export type ParseInferRequestParameters = {
   /** This node's address: a request addressed to another node is refused. */
@@ -26,14 +27,14 @@ export type ParseInferRequestParameters = {
  * const { request, signature, inputs } = parseInferRequest(await c.req.text(), { node: account.address, nowMs: Date.now() })
  */
 export function parseInferRequest(text: string, { node, nowMs }: ParseInferRequestParameters): ParsedInferRequest {
-  let body: { request?: unknown; signature?: unknown; inputs?: unknown; client?: unknown }
+  let body: { request?: unknown; signature?: unknown; inputs?: unknown; client?: unknown; values?: unknown }
   try {
     body = JSON.parse(text)
   } catch (error) {
     throw badRequest('MALFORMED_JSON', `the body is not JSON: ${(error as Error).message}`)
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw badRequest('INVALID_REQUEST', 'the body must be an object { request, signature, inputs, client? }')
+    throw badRequest('INVALID_REQUEST', 'the body must be an object { request, signature, inputs, client?, values? }')
   const request = requestFromWire(body.request)
   const signature = body.signature
   if (typeof signature !== 'string' || !isHex(signature) || signature.length !== 132)
@@ -46,9 +47,12 @@ export function parseInferRequest(text: string, { node, nowMs }: ParseInferReque
   if (request.deadline * 1000n < BigInt(nowMs))
     throw badRequest('REQUEST_EXPIRED', `the request's deadline ${request.deadline} passed (now ${Math.floor(nowMs / 1000)})`)
   if (decodeMode(request.mode) === 'zk') throw badRequest('MODE_UNSUPPORTED', 'this node does not produce zk proofs')
+  if (body.values !== undefined && typeof body.values !== 'boolean')
+    throw badRequest('INVALID_VALUES', `values, when given, must be true or false, found ${describeValue(body.values)}`)
+  const values = body.values !== false
   const claimed = body.client
-  if (claimed === undefined) return { request, signature, inputs: body.inputs }
+  if (claimed === undefined) return { request, signature, inputs: body.inputs, values }
   if (typeof claimed !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(claimed))
     throw badRequest('INVALID_CLIENT', `client, when given, must be an address (0x and 40 hex digits), found ${describeValue(claimed)}`)
-  return { request, signature, inputs: body.inputs, claimedClient: claimed.toLowerCase() as Hex }
+  return { request, signature, inputs: body.inputs, claimedClient: claimed.toLowerCase() as Hex, values }
 }

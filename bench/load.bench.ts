@@ -121,8 +121,8 @@ if (role === 'run') {
   const model = loadModel(new Uint8Array(readFileSync(flag('artifact')!)))
   const url = await jsonServer((body) => {
     const inputs = inputsFromWire(model, (JSON.parse(body) as { inputs: unknown }).inputs)
-    // The outputs in the form the node answers the SDK with (no values: the client computes them).
-    return `{"outputs":${outputsJson(model, runQuantized(model, inputs).outputs, { values: false })}}`
+    // The outputs in the form the node answers the SDK with (no values: the client computes them; raw in base64).
+    return `{"outputs":${outputsJson(model, runQuantized(model, inputs).outputs, { values: false, encoding: 'base64' })}}`
   })
   ready({ url })
 }
@@ -182,7 +182,8 @@ if (role === 'node') {
   if (prefill > 0) {
     const model = loadModel(new Uint8Array(readFileSync(artifactPath)))
     const inputs = workload.inputs(model)[0]!
-    const outputs = outputsJson(model, runQuantized(model, inputs).outputs, { values: false })
+    // As the node stores them.
+    const outputs = outputsJson(model, runQuantized(model, inputs).outputs, { values: false, encoding: 'base64' })
     prefillStore(node.store, prefill, {
       modelId: published.modelId,
       node: nodeAccount!.address,
@@ -511,7 +512,7 @@ if (role === 'client') {
               return
             }
             request = requestAt(i)
-            body = `{"request":${JSON.stringify(requestToWire(request))},"signature":"0x${signatures.toString('hex', 65 * i, 65 * i + 65)}","client":"${client}","values":false,"inputs":${repeatInputs ? wireInputs[i % 100] : variantWire(Number(firstNonce - firstEver) + i)}}`
+            body = `{"request":${JSON.stringify(requestToWire(request))},"signature":"0x${signatures.toString('hex', 65 * i, 65 * i + 65)}","client":"${client}","values":false,"encoding":"base64","inputs":${repeatInputs ? wireInputs[i % 100] : variantWire(Number(firstNonce - firstEver) + i)}}`
           } else body = phase.target === 'ort' ? floatBodies[i % 100]! : `{"inputs":${wireInputs[i % 100]}}`
           const t = performance.now()
           let answer: Awaited<ReturnType<typeof post>>
@@ -774,7 +775,7 @@ function checkAnswerBody(
   client: Hex,
   domain: { chainId: number; settlement: Address },
 ): WireOutputs {
-  const parsed = JSON.parse(text) as { receipt: unknown; signature: Hex; outputs: Record<string, { raw: number[] }> }
+  const parsed = JSON.parse(text) as { receipt: unknown; signature: Hex; outputs: Record<string, { raw: number[] | string }> }
   const tensors = checkAnswer({
     domain,
     client,
@@ -824,8 +825,9 @@ function receiptFloor(
     inputs,
     fee: PRICE,
     nowMs: Date.now(),
-    // As the load client and the SDK ask: outputs without values.
+    // As the load client and the SDK ask: outputs without values, raw in base64.
     values: false,
+    encoding: 'base64' as const,
   }
   const context = { model, node, key, domain: setup.domain }
   const body = answerRequest(job, context).body

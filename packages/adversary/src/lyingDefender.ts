@@ -1,5 +1,6 @@
 import type { GameResponder } from '@verity/dispute'
 import { createDefense, type DefenseContext, honestReplay, type ReceiptStore, type Replay } from '@verity/node'
+import { rawFromWire } from '@verity/protocol'
 import { commitTrace, runQuantized, type Trace, tensorsHash } from '@verity/runtime'
 import { deepValueTamper } from './deepValueTamper.js'
 import type { Fault } from './fault.js'
@@ -35,9 +36,9 @@ export function lyingReplay(fault: Fault, store: ReceiptStore): Replay {
     // The outputs the node answered, on top of its honest run.
     const stored = store.outputsOf(game.inputHash, game.outputHash)
     if (stored === undefined) return undefined
-    const outputs = Object.values(JSON.parse(stored) as Record<string, { raw: number[] }>)
+    const outputs = Object.values(JSON.parse(stored) as Record<string, { raw: unknown }>)
     const tensors = new Map(honest.tensors)
-    for (const [i, id] of model.model.outputs.entries()) tensors.set(id, Int16Array.from(outputs[i]!.raw))
+    for (const [i, id] of model.model.outputs.entries()) tensors.set(id, rawFromWire(outputs[i]!.raw))
     return commitTrace(model, tensors)
   }
 }

@@ -394,7 +394,14 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
       last = now
     }
     const nowMs = Date.now()
-    const { request, signature, inputs: wireInputs, claimedClient, values } = parseInferRequest(text, { node: account.address, nowMs })
+    const {
+      request,
+      signature,
+      inputs: wireInputs,
+      claimedClient,
+      values,
+      encoding,
+    } = parseInferRequest(text, { node: account.address, nowMs })
     const model = await modelFor(request.modelId)
     mark('model')
     const { requestHash, client, claimed } = authoriseRequest({ request, signature, claimedClient, domain })
@@ -406,7 +413,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     mark('price')
     // The signature (for a client the body named), the inputs' hash, the run, the receipt: in a worker
     // thread, or here for a lone request on a fast model (no hand-off to wait for) and a custom executor.
-    const job = { request, requestHash, signature, client, claimed, inputs, fee, nowMs, values }
+    const job = { request, requestHash, signature, client, claimed, inputs, fee, nowMs, values, encoding }
     const inWorker =
       runPool !== undefined && !runsInline({ answering, recentRunMs: recentRunMs.get(model.artifactHash), maxMs: inlineRunMaxMs })
     const answer = inWorker

@@ -1,4 +1,4 @@
-import { executionSecret, executionTag, packTags } from '@verity/protocol'
+import { executionSecret, executionTag, int16ToBase64, packTags } from '@verity/protocol'
 import { tensorsHash } from '@verity/runtime/core'
 import { describe, expect, it } from 'vitest'
 import { bitmapOf } from './selection.js'
@@ -16,6 +16,13 @@ describe('committedOutputs', () => {
   it("reads the stored outputs in the model's order when they are the ones the receipt commits to", () => {
     const outputs = committedOutputs(json(3), tensorsHash(outputsOf(3)))
     expect(outputs?.map((t) => [...t])).toEqual(outputsOf(3).map((t) => [...t]))
+  })
+
+  it('reads raw in base64, as the node stores it now, and as arrays of integers, as rows stored before', () => {
+    const [logits, extra] = outputsOf(3).map((t) => int16ToBase64(t))
+    const stored = JSON.stringify({ logits: { shape: [2], scale: 0.5, raw: logits }, extra: { shape: [1], scale: 1, raw: extra } })
+    expect(committedOutputs(stored, tensorsHash(outputsOf(3)))).toEqual(outputsOf(3))
+    expect(committedOutputs(stored.replace(logits!, `${logits!.slice(0, -2)}x=`), tensorsHash(outputsOf(3)))).toBeUndefined()
   })
 
   it("is undefined for a decoy's row (its outputs are a template's), a broken row or a row of another shape", () => {

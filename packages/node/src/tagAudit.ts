@@ -1,4 +1,4 @@
-import { executionSecret, executionTag, TAG_BYTES } from '@verity/protocol'
+import { executionSecret, executionTag, rawFromWire, TAG_BYTES } from '@verity/protocol'
 import { tensorsHash } from '@verity/runtime/core'
 import { type Address, type Hex, size, slice } from 'viem'
 
@@ -7,7 +7,7 @@ export type RecordedAttestation = { verifier: Address; bitmap: readonly bigint[]
 
 /**
  * The outputs a node stored for a leaf (`outputs_json`: `{ name: { raw, … } }` in the model's output
- * order), as tensors, if they are the ones its receipt commits to; undefined otherwise (a decoy, whose
+ * order, `raw` in base64 or, in rows stored before it, an array of integers), as tensors, if they are the ones its receipt commits to; undefined otherwise (a decoy, whose
  * output hash has no outputs behind it, or a row that does not parse).
  */
 export function committedOutputs(outputsJson: string, outputHash: Hex): Int16Array[] | undefined {
@@ -20,8 +20,11 @@ export function committedOutputs(outputsJson: string, outputHash: Hex): Int16Arr
   if (parsed === null || typeof parsed !== 'object') return undefined
   const outputs: Int16Array[] = []
   for (const tensor of Object.values(parsed as Record<string, { raw?: unknown }>)) {
-    if (!Array.isArray(tensor?.raw)) return undefined
-    outputs.push(Int16Array.from(tensor.raw as number[]))
+    try {
+      outputs.push(rawFromWire(tensor?.raw))
+    } catch {
+      return undefined
+    }
   }
   return tensorsHash(outputs) === outputHash.toLowerCase() ? outputs : undefined
 }

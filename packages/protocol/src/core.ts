@@ -8,14 +8,18 @@ export { describeValue } from './describeValue.js'
 export { EIP712_NAME, EIP712_VERSION, eip712Types, type InferenceRequest, type Receipt, verityDomain } from './eip712.js'
 export { hashReceipt, hashRequest } from './hashing.js'
 export { bytesToHex, checksumAddress, hexToBytes, isAddress } from './hex.js'
+export { InvalidBase64Error, int16FromBase64, int16ToBase64 } from './int16Base64.js'
 export { keccak256 } from './keccak.js'
 export { addressOfPublicKey, installSignatureRecovery, recoverSigner, recoverSignerJs } from './signatures.js'
 export {
   inputsFromWire,
   inputsJson,
   inputsToWire,
+  OUTPUT_ENCODINGS,
+  type OutputEncoding,
   outputsJson,
   outputsToWire,
+  rawFromWire,
   receiptToWire,
   requestToWire,
   type WireInputs,

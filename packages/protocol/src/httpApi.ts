@@ -4,7 +4,7 @@ import {
   apiRegistry,
   Bytes32,
   Count,
-  int16Values,
+  int16ValuesOrBase64,
   MAX_RANK,
   numberValues,
   SignatureHex,
@@ -55,6 +55,10 @@ export const InferBody = named(
       description:
         "whether each output in the answer carries `values` (raw · scale) beside `raw` (optional, default true); a client that knows the model's scales computes them itself and asks for none",
     }),
+    encoding: z.enum(['json', 'base64'], { error: 'must be "json" or "base64"' }).optional().meta({
+      description:
+        "how each output's `raw` is written in the answer (optional, default json): `json`, an array of int16 integers; `base64`, the int16 values little-endian in standard padded base64 — a third of the characters for a language model's logits",
+    }),
   }),
   'InferBody',
   "A signed inference request and its quantized inputs (hashing to the request's inputHash), optionally naming its signer.",
@@ -64,7 +68,9 @@ export const OutputTensor = named(
   object({
     shape: z.array(Count).max(MAX_RANK, { error: `must have at most ${MAX_RANK} dimensions` }),
     scale: z.number(),
-    raw: int16Values('the quantized int16 outputs the receipt commits to'),
+    raw: int16ValuesOrBase64(
+      'the quantized int16 outputs the receipt commits to: an array of integers, or their base64 when the request\'s body asked for `encoding: "base64"`',
+    ),
     values: numberValues('raw · scale').optional(),
   }),
   'OutputTensor',

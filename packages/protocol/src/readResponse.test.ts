@@ -90,7 +90,7 @@ describe('readResponse: an answer not matching the API schema is a typed RESPONS
       expect(problem.length).toBeLessThan(300)
     }
     expect(await refusal('/bad-values', InferResponse)).toBe(
-      'body.outputs.y.raw must be an array of int16 integers (item 3 is not), found an array of 300000 items',
+      'body.outputs.y.raw must be an array of int16 integers or a base64 string (item 3 of the array is not an int16 integer), found an array of 300000 items',
     )
     expect(await refusal('/deep-field', InferenceResponse)).toBe(
       'body.inferenceId must be 0x followed by 64 hex digits, found an array of 1 item',

@@ -83,6 +83,28 @@ function checkedArray(isItem: (v: unknown) => boolean, item: Record<string, unkn
 
 export const int16Values = (description: string) =>
   checkedArray(isInt16, { type: 'integer', minimum: -32768, maximum: 32767 }, 'int16 integers', description)
+/**
+ * An output's `raw`: an array of int16 integers (checked as `int16Values`) or a base64 string of them
+ * (decoded, strictly, by `rawFromWire`; its hash against the receipt is what decides).
+ */
+export const int16ValuesOrBase64 = (description: string) => {
+  const expected = 'an array of int16 integers or a base64 string'
+  const schema = z.custom<number[] | string>((v) => typeof v === 'string' || (Array.isArray(v) && v.every(isInt16)), {
+    error: (issue) => {
+      const v = issue.input
+      if (!Array.isArray(v)) return `must be ${expected}`
+      return `must be ${expected} (item ${v.findIndex((x) => !isInt16(x))} of the array is not an int16 integer)`
+    },
+  })
+  jsonSchemaOverrides.set(schema, {
+    oneOf: [
+      { type: 'array', items: { type: 'integer', minimum: -32768, maximum: 32767 } },
+      { type: 'string', contentEncoding: 'base64', description: 'the int16 values, little-endian, in standard padded base64' },
+    ],
+    description,
+  })
+  return schema
+}
 export const numberValues = (description: string) => checkedArray((v) => typeof v === 'number', { type: 'number' }, 'numbers', description)
 
 /** Largest tensor rank the API carries. */

@@ -1,4 +1,4 @@
-import { hashReceipt, hashRequest, type InferenceRequest, type Receipt, recoverSigner } from '@verity/contracts'
+import { hashReceipt, hashRequest, type InferenceRequest, type Receipt, rawFromWire, recoverSigner } from '@verity/contracts'
 import { tensorsHash } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
 import { InvalidReceiptError } from './errors.js'
@@ -10,7 +10,8 @@ export type CheckAnswerParameters = {
   request: InferenceRequest
   receipt: Receipt
   signature: Hex
-  outputs: Record<string, { raw: number[] }>
+  /** Each output's `raw`: an array of int16 integers or their base64 (the body's `encoding`). */
+  outputs: Record<string, { raw: number[] | string }>
   /** How many outputs the model has. */
   outputCount: number
 }
@@ -43,8 +44,19 @@ export function checkAnswer(parameters: CheckAnswerParameters): Int16Array[] {
     if (found !== String(value).toLowerCase()) throw new InvalidReceiptError(`receipt.${field} is ${found}, expected ${value}`)
   }
   if (receipt.fee > request.maxFee) throw new InvalidReceiptError(`receipt.fee ${receipt.fee} exceeds the authorized ${request.maxFee}`)
-  const tensors = Object.values(outputs).map((o) => Int16Array.from(o.raw))
-  if (tensors.length !== parameters.outputCount || tensorsHash(tensors) !== receipt.outputHash) {
+  const given = Object.values(outputs)
+  if (given.length !== parameters.outputCount)
+    throw new InvalidReceiptError(`the answer has ${given.length} outputs, the model ${parameters.outputCount}`, {
+      outputHash: receipt.outputHash,
+    })
+  let tensors: Int16Array[]
+  try {
+    // Named by position: the names are the node's own (not committed to), and a message must stay bounded.
+    tensors = given.map((o, i) => rawFromWire(o.raw, `outputs[${i}].raw`))
+  } catch (error) {
+    throw new InvalidReceiptError(`the outputs cannot be read: ${(error as Error).message}`, { outputHash: receipt.outputHash })
+  }
+  if (tensorsHash(tensors) !== receipt.outputHash) {
     throw new InvalidReceiptError('the outputs do not hash to the receipt’s outputHash', { outputHash: receipt.outputHash })
   }
   return tensors

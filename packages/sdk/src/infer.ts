@@ -105,7 +105,7 @@ async function nodeInfo(client: VerityClient, url: string): Promise<{ node: Addr
  * fee), sends it, and checks the answer — the node's signature on the receipt, every receipt field
  * against the request, and the outputs against the receipt's output hash. The outputs returned are the
  * checked int16 tensors with the model's names, shapes and scales and their values computed here: the
- * node is asked for no values, and nothing it sends beyond `raw` is used. Nodes come from the
+ * node is asked for no values and for `raw` in base64, and nothing it sends beyond `raw` is used. Nodes come from the
  * on-chain registry; when one is down (unreachable or 5xx) the next is tried.
  *
  * @example
@@ -150,8 +150,16 @@ export async function infer(client: VerityClient, parameters: InferParameters): 
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         // Naming the signer lets the node price the request before any signature work (it refuses it unless the signature is this client's).
-        // The values are computed here from the checked `raw` and the model's scales (the node's are not committed to).
-        body: JSON.stringify({ request: requestToWire(request), signature, inputs: body, client: client.account.address, values: false }),
+        // The values are computed here from the checked `raw` and the model's scales (the node's are not
+        // committed to); `raw` comes in base64, a third of the decimals' text for a language model's logits.
+        body: JSON.stringify({
+          request: requestToWire(request),
+          signature,
+          inputs: body,
+          client: client.account.address,
+          values: false,
+          encoding: 'base64',
+        }),
       })
     } catch (error) {
       attempts.push({ node: candidate.url, error: (error as Error).message })

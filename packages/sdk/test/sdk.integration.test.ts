@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { connect, readAddressBook, readKeyFile } from '@verity/chain'
+import { rawFromWire } from '@verity/contracts'
 import { loadMnist, mnistImage } from '@verity/runtime'
 import { generatePrivateKey } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
@@ -16,6 +17,7 @@ import {
   discoverNodes,
   getInference,
   InferenceRejectedError,
+  InvalidReceiptError,
   infer,
   ModelNotRegisteredError,
   NoNodeAvailableError,
@@ -167,11 +169,15 @@ describe('SDK against a running network', () => {
     }
   })
 
-  it('returns the outputs the receipt commits to, named and scaled by the model: a node’s own values, scales and names are not used', async () => {
+  /**
+   * A hostile node in front of an honest one: every call passed through, each `/v1/infer` answer's
+   * body rewritten by `rewrite` (given the request's body); `use` runs with its URL.
+   */
+  async function withRewritingNode(
+    rewrite: (answer: { outputs: Record<string, { raw: unknown }> }, asked: Record<string, unknown>) => void,
+    use: (url: string) => Promise<void>,
+  ): Promise<void> {
     const honest = net.nodes[1]!.url
-    const asked: unknown[] = []
-    // A hostile node in front of an honest one: every call passed through, the answer's outputs rewritten
-    // around the committed `raw` — the values reversed, the scale and shape its own, the output renamed.
     const forger = createServer((req, res) => {
       const chunks: Buffer[] = []
       req.on('data', (c: Buffer) => chunks.push(c))
@@ -184,10 +190,8 @@ describe('SDK against a running network', () => {
         })
         let text = await upstream.text()
         if (req.url === '/v1/infer' && upstream.ok) {
-          asked.push(JSON.parse(body).values)
-          const answer = JSON.parse(text) as { outputs: Record<string, { raw: number[] }> }
-          const [raw] = Object.values(answer.outputs).map((o) => o.raw)
-          answer.outputs = { Forged: { shape: [2, 5], scale: 1, raw: raw!, values: [...raw!].reverse() } as never }
+          const answer = JSON.parse(text)
+          rewrite(answer, JSON.parse(body))
           text = JSON.stringify(answer)
         }
         res.writeHead(upstream.status, { 'content-type': 'application/json' }).end(text)
@@ -195,20 +199,61 @@ describe('SDK against a running network', () => {
     })
     await new Promise<void>((r) => forger.listen(0, '127.0.0.1', r))
     try {
-      const forgerUrl = `http://127.0.0.1:${(forger.address() as AddressInfo).port}`
+      await use(`http://127.0.0.1:${(forger.address() as AddressInfo).port}`)
+    } finally {
+      forger.closeAllConnections()
+      await new Promise<void>((r) => forger.close(() => r()))
+    }
+  }
+
+  it('returns the outputs the receipt commits to, named and scaled by the model: a node’s own values, scales and names are not used', async () => {
+    const asked: unknown[] = []
+    // The answer's outputs rewritten around the committed `raw`: the values reversed, the scale and shape
+    // the node's own, the output renamed.
+    const forge = (answer: { outputs: Record<string, { raw: unknown }> }, body: Record<string, unknown>) => {
+      asked.push({ values: body.values, encoding: body.encoding })
+      const [raw] = Object.values(answer.outputs).map((o) => o.raw as string)
+      const values = Array.from(rawFromWire(raw)).reverse()
+      answer.outputs = { Forged: { shape: [2, 5], scale: 1, raw: raw!, values } as never }
+    }
+    await withRewritingNode(forge, async (forgerUrl) => {
       const forged = await infer(net.client, { modelId: net.modelId, inputs: digit(7), node: forgerUrl })
-      const straight = await infer(net.client, { modelId: net.modelId, inputs: digit(7), node: honest })
-      // The SDK asked for no values: it computes them from the checked raw and the model's scale.
-      expect(asked).toEqual([false])
+      const straight = await infer(net.client, { modelId: net.modelId, inputs: digit(7), node: net.nodes[1]!.url })
+      // The SDK asked for no values (it computes them from the checked raw and the model's scale), raw in base64.
+      expect(asked).toEqual([{ values: false, encoding: 'base64' }])
       expect(forged.outputs).toEqual(straight.outputs)
       const [name, output] = Object.entries(straight.outputs)[0]!
       expect(name).not.toBe('Forged')
       expect(output.shape).toEqual([1, 10])
       expect(output.values).toEqual(output.raw.map((v) => v * output.scale))
-    } finally {
-      forger.closeAllConnections()
-      await new Promise<void>((r) => forger.close(() => r()))
+    })
+  })
+
+  it('reads raw as integers from a node that ignores the encoding asked for; refuses a base64 raw that is not one tensor’s', async () => {
+    let mode: 'integers' | 'bad padding' = 'integers'
+    const rewrite = (answer: { outputs: Record<string, { raw: unknown }> }) => {
+      for (const output of Object.values(answer.outputs)) {
+        const raw = output.raw as string
+        // Another text of the same bytes (mnist-8's 20 bytes end in one '='): a padding bit of its last
+        // character set. Decoded leniently it would hash the same; it is refused.
+        const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
+        const last = alphabet[alphabet.indexOf(raw.at(-2)!) | 1]
+        output.raw = mode === 'integers' ? Array.from(rawFromWire(raw)) : `${raw.slice(0, -2)}${last}=`
+      }
+      // Under a name of the node's making, 100,000 characters with a line break: the refusal must not carry it.
+      if (mode === 'bad padding') answer.outputs = { [`${'x'.repeat(100_000)}\nFORGED`]: Object.values(answer.outputs)[0]! }
     }
+    await withRewritingNode(rewrite, async (url) => {
+      const straight = await infer(net.client, { modelId: net.modelId, inputs: digit(3), node: net.nodes[1]!.url })
+      const asIntegers = await infer(net.client, { modelId: net.modelId, inputs: digit(3), node: url })
+      expect(asIntegers.outputs).toEqual(straight.outputs)
+      mode = 'bad padding'
+      const refused = await infer(net.client, { modelId: net.modelId, inputs: digit(3), node: url }).catch((e: unknown) => e)
+      expect(refused).toBeInstanceOf(InvalidReceiptError)
+      expect((refused as InvalidReceiptError).message).toMatch(/outputs\[0\]\.raw: expected the base64 of int16 values/)
+      expect((refused as InvalidReceiptError).message).not.toMatch(/FORGED|xxxx/)
+      expect((refused as InvalidReceiptError).message.length).toBeLessThan(600)
+    })
   })
 
   it('fails over to another node when the one asked first is down, and reports when all are', async () => {

@@ -1,4 +1,13 @@
-import { hashReceipt, hashRequest, inputsToWire, receiptToWire, recoverSigner, requestToWire } from '@verity/contracts'
+import {
+  hashReceipt,
+  hashRequest,
+  inputsToWire,
+  int16ToBase64,
+  rawFromWire,
+  receiptToWire,
+  recoverSigner,
+  requestToWire,
+} from '@verity/contracts'
 import { runQuantized, tensorsHash } from '@verity/runtime'
 import type { Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
@@ -66,9 +75,9 @@ describe('answerRequest', () => {
     })
     const scale = body.outputs.Plus214_Output_0.scale
     expect(body.outputs.Plus214_Output_0.values).toEqual(Array.from(outputs[0]!, (v) => v * scale))
-    // Stored: the outputs without their values (raw · scale, derived).
+    // Stored: the outputs without their values (raw · scale, derived), raw in base64.
     const { values: _, ...stored } = body.outputs.Plus214_Output_0
-    expect(JSON.parse(answer.outputsJson)).toEqual({ Plus214_Output_0: stored })
+    expect(JSON.parse(answer.outputsJson)).toEqual({ Plus214_Output_0: { ...stored, raw: int16ToBase64(outputs[0]!) } })
     expect(JSON.parse(answer.receiptJson)).toEqual(body.receipt)
   })
 
@@ -80,6 +89,21 @@ describe('answerRequest', () => {
     const [withValues, without] = [full, bare].map((a) => JSON.parse(a.body).outputs.Plus214_Output_0)
     expect(without).toEqual({ shape: withValues.shape, scale: withValues.scale, raw: withValues.raw })
     expect(bare.outputsJson).toBe(full.outputsJson)
+  })
+
+  it('writes raw in base64 when the body asks for it, with or without values, the same receipt', async () => {
+    const job = await jobFor(7)
+    const json = answerRequest(job, context())
+    const outputs = runQuantized(mnist8().model, job.inputs).outputs
+    for (const values of [false, true]) {
+      const answer = answerRequest({ ...job, values, encoding: 'base64' }, context())
+      expect(answer.id).toBe(json.id)
+      const tensor = JSON.parse(answer.body).outputs.Plus214_Output_0
+      expect(tensor.raw).toBe(int16ToBase64(outputs[0]!))
+      expect(rawFromWire(tensor.raw)).toEqual(outputs[0])
+      expect('values' in tensor).toBe(values)
+      expect(answer.outputsJson).toBe(json.outputsJson)
+    }
   })
 
   it('for a client the body named: answers when the signature is that client’s', async () => {
@@ -117,6 +141,6 @@ describe('answerRequest', () => {
     const constant: Executor = () => [Int16Array.from({ length: 10 }, (_, k) => k)]
     const answer = answerRequest(await jobFor(5), { ...context(), executor: constant })
     expect(answer.receipt.outputHash).toBe(tensorsHash([Int16Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])]))
-    expect(JSON.parse(answer.outputsJson).Plus214_Output_0.raw).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    expect(rawFromWire(JSON.parse(answer.outputsJson).Plus214_Output_0.raw)).toEqual(Int16Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]))
   })
 })

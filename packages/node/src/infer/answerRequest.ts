@@ -1,4 +1,12 @@
-import { type InferenceRequest, inputsJson, outputsJson, type Receipt, receiptToWire, requestToWire } from '@verity/protocol/core'
+import {
+  type InferenceRequest,
+  inputsJson,
+  type OutputEncoding,
+  outputsJson,
+  type Receipt,
+  receiptToWire,
+  requestToWire,
+} from '@verity/protocol/core'
 import type { LoadedModel } from '@verity/runtime'
 import type { Address, Hex } from 'viem'
 import { ApiError } from '../apiError.js'
@@ -24,6 +32,8 @@ export type AnswerJob = {
   nowMs: number
   /** Whether the answer carries each output's `values` (raw · scale) beside `raw` (the body's `values`, default true). */
   values?: boolean | undefined
+  /** How the answer writes each output's `raw` (the body's `encoding`, default json). */
+  encoding?: OutputEncoding | undefined
 }
 
 export type AnswerContext = {
@@ -44,12 +54,12 @@ export type Answer = {
   inputHash: Hex
   receiptJson: string
   requestJson: string
-  /** The outputs as stored: names, shapes, scales and `raw`, without `values` (raw · scale, derived). */
+  /** The outputs as stored: names, shapes, scales and `raw` in base64, without `values` (raw · scale, derived). */
   outputsJson: string
   /** The inputs as stored and served to verifiers (`/v1/data`). */
   inputBody: string
   computeMs: number
-  /** The answer's body: `{ inferenceId, receipt, signature, outputs }`, the outputs with `values` unless the client asked for none. */
+  /** The answer's body: `{ inferenceId, receipt, signature, outputs }`, the outputs with `values` unless the client asked for none, `raw` as it asked. */
   body: string
 }
 
@@ -86,8 +96,11 @@ export function answerRequest(job: AnswerJob, context: AnswerContext): Answer {
     domain: context.domain,
   })
   const receiptJson = JSON.stringify(receiptToWire(receipt))
-  const stored = outputsJson(model, outputs, { values: false })
-  const answered = job.values === false ? stored : outputsJson(model, outputs)
+  // Stored in base64: a language model's logits in a third of the bytes of decimals, and written natively.
+  const stored = outputsJson(model, outputs, { values: false, encoding: 'base64' })
+  const encoding = job.encoding ?? 'json'
+  const answered =
+    job.values === false && encoding === 'base64' ? stored : outputsJson(model, outputs, { values: job.values !== false, encoding })
   return {
     id,
     signature,

@@ -11,7 +11,13 @@ describe('parseInferRequest', () => {
   it('returns the signed request, its signature and the inputs as sent', async () => {
     const signed = await signedInfer(0)
     const parsed = parseInferRequest(JSON.stringify(signed.body), at)
-    expect(parsed).toEqual({ request: signed.request, signature: signed.signature, inputs: signed.body.inputs, values: true })
+    expect(parsed).toEqual({
+      request: signed.request,
+      signature: signed.signature,
+      inputs: signed.body.inputs,
+      values: true,
+      encoding: 'json',
+    })
   })
 
   it('reads whether the answer carries output values: true unless the body says false', async () => {
@@ -19,6 +25,13 @@ describe('parseInferRequest', () => {
     expect(parseInferRequest(JSON.stringify({ ...body, values: false }), at).values).toBe(false)
     expect(parseInferRequest(JSON.stringify({ ...body, values: true }), at).values).toBe(true)
     expect(parseInferRequest(JSON.stringify(body), at).values).toBe(true)
+  })
+
+  it('reads how the answer writes raw: json unless the body says base64', async () => {
+    const { body } = await signedInfer(0)
+    expect(parseInferRequest(JSON.stringify({ ...body, encoding: 'base64' }), at).encoding).toBe('base64')
+    expect(parseInferRequest(JSON.stringify({ ...body, encoding: 'json' }), at).encoding).toBe('json')
+    expect(parseInferRequest(JSON.stringify(body), at).encoding).toBe('json')
   })
 
   it('accepts the node address in any case', async () => {
@@ -46,6 +59,8 @@ describe('parseInferRequest', () => {
       ['zk mode', text((await signedInfer(0, { mode: encodeMode('zk') })).body)],
       ['values as a string', text({ ...body, values: 'false' })],
       ['values as a number', text({ ...body, values: 0 })],
+      ['an unknown encoding', text({ ...body, encoding: 'hex' })],
+      ['encoding as a number', text({ ...body, encoding: 64 })],
     ]
     const outcomes = Object.fromEntries(
       await Promise.all(cases.map(async ([name, t]) => [name, await refusal(() => parseInferRequest(t, at))] as const)),
@@ -66,6 +81,8 @@ describe('parseInferRequest', () => {
       'zk mode': [400, 'MODE_UNSUPPORTED'],
       'values as a string': [400, 'INVALID_VALUES'],
       'values as a number': [400, 'INVALID_VALUES'],
+      'an unknown encoding': [400, 'INVALID_ENCODING'],
+      'encoding as a number': [400, 'INVALID_ENCODING'],
     })
   })
 

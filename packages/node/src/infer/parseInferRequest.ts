@@ -1,14 +1,22 @@
 import { decodeMode, describeValue, type InferenceRequest, requestFromWire } from '@verity/contracts'
-import { isAddress } from '@verity/protocol/core'
+import { isAddress, OUTPUT_ENCODINGS, type OutputEncoding } from '@verity/protocol/core'
 import { type Hex, isHex } from 'viem'
 import { badRequest } from '../errors.js'
 
 /**
  * A `/v1/infer` body this node accepts to look at: its request, the client's signature, the inputs as
- * sent, the client the body names (optional; the signature must recover to it), and whether the
- * answer's outputs carry their `values` (optional, default true).
+ * sent, the client the body names (optional; the signature must recover to it), whether the answer's
+ * outputs carry their `values` (optional, default true) and how their `raw` is written (optional,
+ * default json).
  */
-export type ParsedInferRequest = { request: InferenceRequest; signature: Hex; inputs: unknown; claimedClient?: Hex; values: boolean }
+export type ParsedInferRequest = {
+  request: InferenceRequest
+  signature: Hex
+  inputs: unknown
+  claimedClient?: Hex
+  values: boolean
+  encoding: OutputEncoding
+}
 
 export type ParseInferRequestParameters = {
   /** This node's address: a request addressed to another node is refused. */
@@ -27,14 +35,14 @@ export type ParseInferRequestParameters = {
  * const { request, signature, inputs } = parseInferRequest(await c.req.text(), { node: account.address, nowMs: Date.now() })
  */
 export function parseInferRequest(text: string, { node, nowMs }: ParseInferRequestParameters): ParsedInferRequest {
-  let body: { request?: unknown; signature?: unknown; inputs?: unknown; client?: unknown; values?: unknown }
+  let body: { request?: unknown; signature?: unknown; inputs?: unknown; client?: unknown; values?: unknown; encoding?: unknown }
   try {
     body = JSON.parse(text)
   } catch (error) {
     throw badRequest('MALFORMED_JSON', `the body is not JSON: ${(error as Error).message}`)
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw badRequest('INVALID_REQUEST', 'the body must be an object { request, signature, inputs, client?, values? }')
+    throw badRequest('INVALID_REQUEST', 'the body must be an object { request, signature, inputs, client?, values?, encoding? }')
   const request = requestFromWire(body.request)
   const signature = body.signature
   if (typeof signature !== 'string' || !isHex(signature) || signature.length !== 132)
@@ -50,9 +58,12 @@ export function parseInferRequest(text: string, { node, nowMs }: ParseInferReque
   if (body.values !== undefined && typeof body.values !== 'boolean')
     throw badRequest('INVALID_VALUES', `values, when given, must be true or false, found ${describeValue(body.values)}`)
   const values = body.values !== false
+  if (body.encoding !== undefined && !OUTPUT_ENCODINGS.includes(body.encoding as OutputEncoding))
+    throw badRequest('INVALID_ENCODING', `encoding, when given, must be "json" or "base64", found ${describeValue(body.encoding)}`)
+  const encoding = (body.encoding ?? 'json') as OutputEncoding
   const claimed = body.client
-  if (claimed === undefined) return { request, signature, inputs: body.inputs, values }
+  if (claimed === undefined) return { request, signature, inputs: body.inputs, values, encoding }
   if (typeof claimed !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(claimed))
     throw badRequest('INVALID_CLIENT', `client, when given, must be an address (0x and 40 hex digits), found ${describeValue(claimed)}`)
-  return { request, signature, inputs: body.inputs, claimedClient: claimed.toLowerCase() as Hex, values }
+  return { request, signature, inputs: body.inputs, claimedClient: claimed.toLowerCase() as Hex, values, encoding }
 }

@@ -12,7 +12,7 @@
  *   npm run bench:compare -- [--b-dir ../other-checkout] [--b-node-flags "--max-semi-space-size=64"]
  *     [--a-node-flags "..."] [--a-prefill N] [--b-prefill 1000000] (receipts stored before the run)
  *     [--a-node-args "..."] [--b-node-args "--finalize 0 --batch 1024"] (the node role's own flags, bench/load.bench.ts)
- *     [--rounds 10] [--seconds 6] [--concurrency 32] [--workers 1]
+ *     [--rounds 10] [--seconds 6] [--concurrency 32] [--workers 1] [--model stories260K] [--tokens 64] (both sides' model)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { modelArgs, nodeProcessFlags, nodeRoleArgs } from './compareArgs.js'
 
 const flag = (name: string) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -30,9 +31,8 @@ const bDir = resolve(flag('b-dir') ?? here)
 const rounds = Number(flag('rounds') ?? 10)
 const seconds = Number(flag('seconds') ?? 6)
 const concurrency = Number(flag('concurrency') ?? 32)
-const workers = flag('workers') ?? '1'
 const maxRate = Number(flag('max-rate') ?? 4000)
-const flagsOf = (side: 'a' | 'b') => flag(`${side}-node-flags`)?.split(' ').filter(Boolean) ?? []
+const flagsOf = (side: 'a' | 'b') => nodeProcessFlags(process.argv, side)
 const same = (name: string) => flag(`a-${name}`) === flag(`b-${name}`)
 if (bDir === here && same('node-flags') && same('node-args') && same('prefill'))
   console.log('note: A and B are the same build with the same flags (an A/A run: how far apart the two sides land by chance)')
@@ -60,25 +60,16 @@ const quantile = (values: number[], p: number) =>
   [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(p * values.length))]!
 
 const dirs = { a: mkdtempSync(join(tmpdir(), 'verity-compare-a-')), b: mkdtempSync(join(tmpdir(), 'verity-compare-b-')) }
-const nodeArgs = (side: 'a' | 'b') => [
-  '--role',
-  'node',
-  '--dir',
-  dirs[side],
-  '--workers',
-  workers,
-  '--prefill',
-  flag(`${side}-prefill`) ?? '0',
-]
+const nodeArgs = (side: 'a' | 'b') => nodeRoleArgs(process.argv, side, dirs[side])
 const describe = (side: 'a' | 'b') =>
-  `${side === 'a' ? here : bDir} [${flagsOf(side).join(' ')}]${flag(`${side}-prefill`) ? `, ${flag(`${side}-prefill`)} receipts stored first` : ''}`
+  `${side === 'a' ? here : bDir} [${flagsOf(side).join(' ')}] node args [${flag(`${side}-node-args`) ?? ''}]${flag(`${side}-prefill`) ? `, ${flag(`${side}-prefill`)} receipts stored first` : ''}`
 console.log(`compare: A = ${describe('a')}, B = ${describe('b')}`)
 console.log(`${rounds} rounds of ${seconds} s per side at concurrency ${concurrency}, sides alternating first`)
 const nodes = { a: await start(here, nodeArgs('a'), flagsOf('a')), b: await start(bDir, nodeArgs('b'), flagsOf('b')) }
 // Each node's own load client (its requests are signed for that node), both from this checkout.
 const clients = {
-  a: await start(here, ['--role', 'client', '--setup', JSON.stringify(nodes.a.info)]),
-  b: await start(here, ['--role', 'client', '--setup', JSON.stringify(nodes.b.info)]),
+  a: await start(here, [...modelArgs(process.argv), '--role', 'client', '--setup', JSON.stringify(nodes.a.info)]),
+  b: await start(here, [...modelArgs(process.argv), '--role', 'client', '--setup', JSON.stringify(nodes.b.info)]),
 }
 // The nodes' start-up work (first batcher ticks, the worker's model) settles.
 await new Promise((r) => setTimeout(r, 3000))

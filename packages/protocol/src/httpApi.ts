@@ -1,4 +1,5 @@
 import * as z from 'zod'
+import { OUTPUT_ENCODINGS } from './wireForms.js'
 import {
   AddressString,
   apiRegistry,
@@ -55,10 +56,13 @@ export const InferBody = named(
       description:
         "whether each output in the answer carries `values` (raw · scale) beside `raw` (optional, default true); a client that knows the model's scales computes them itself and asks for none",
     }),
-    encoding: z.enum(['json', 'base64'], { error: 'must be "json" or "base64"' }).optional().meta({
-      description:
-        "how each output's `raw` is written in the answer (optional, default json): `json`, an array of int16 integers; `base64`, the int16 values little-endian in standard padded base64 — a third of the characters for a language model's logits",
-    }),
+    encoding: z
+      .enum(OUTPUT_ENCODINGS, { error: `must be one of ${OUTPUT_ENCODINGS.map((e) => `"${e}"`).join(', ')}` })
+      .optional()
+      .meta({
+        description:
+          "how each output's `raw` is written in the answer (optional, default json): `json`, an array of int16 integers; `base64`, the int16 values little-endian in standard padded base64 — a third of the characters for a language model's logits",
+      }),
   }),
   'InferBody',
   "A signed inference request and its quantized inputs (hashing to the request's inputHash), optionally naming its signer.",

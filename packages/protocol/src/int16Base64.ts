@@ -72,7 +72,7 @@ export function int16FromBase64(text: string, where = 'raw', { portable = false 
   }
   if (typeof text !== 'string') fail(describeValue(text))
   if (text.length % 4 !== 0) fail(`${text.length} characters (not a multiple of 4)`)
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0
+  const padding = paddingOf(text)
   const byteCount = (text.length / 4) * 3 - padding
   if (byteCount % 2 !== 0) fail(`${byteCount} bytes (an odd number)`)
   const end = text.length - padding
@@ -114,10 +114,15 @@ export function int16FromBase64(text: string, where = 'raw', { portable = false 
 
 /** The index of the first character that is neither of the alphabet nor one of at most two final '=', or -1. */
 function firstBadCharacter(text: string): number {
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0
-  for (let i = 0; i < text.length - padding; i++) {
+  const end = text.length - paddingOf(text)
+  for (let i = 0; i < end; i++) {
     const c = text.charCodeAt(i)
     if (c >= 128 || SEXTETS[c]! < 0) return i
   }
   return -1
+}
+
+/** How many '=' end `text` (at most two count as padding). */
+function paddingOf(text: string): number {
+  return text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0
 }

@@ -73,8 +73,8 @@ export type WireOutputs = Record<string, WireOutput>
  * `base64`, the int16 values little-endian in base64 (`int16ToBase64`) — a third of the characters
  * for a language model's logits, written and read at native speed.
  */
-export type OutputEncoding = 'json' | 'base64'
-export const OUTPUT_ENCODINGS: readonly OutputEncoding[] = ['json', 'base64']
+export const OUTPUT_ENCODINGS = ['json', 'base64'] as const
+export type OutputEncoding = (typeof OUTPUT_ENCODINGS)[number]
 
 /**
  * The outputs as a client should read them: each output named, shaped and scaled as the model (the

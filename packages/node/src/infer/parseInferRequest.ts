@@ -59,7 +59,10 @@ export function parseInferRequest(text: string, { node, nowMs }: ParseInferReque
     throw badRequest('INVALID_VALUES', `values, when given, must be true or false, found ${describeValue(body.values)}`)
   const values = body.values !== false
   if (body.encoding !== undefined && !OUTPUT_ENCODINGS.includes(body.encoding as OutputEncoding))
-    throw badRequest('INVALID_ENCODING', `encoding, when given, must be "json" or "base64", found ${describeValue(body.encoding)}`)
+    throw badRequest(
+      'INVALID_ENCODING',
+      `encoding, when given, must be one of ${OUTPUT_ENCODINGS.map((e) => `"${e}"`).join(', ')}, found ${describeValue(body.encoding)}`,
+    )
   const encoding = (body.encoding ?? 'json') as OutputEncoding
   const claimed = body.client
   if (claimed === undefined) return { request, signature, inputs: body.inputs, values, encoding }

@@ -17,6 +17,8 @@ describe('bench:compare arguments', () => {
     expect(roleFlag(a, 'workers')).toBe('2')
     expect(roleFlag(a, 'finalize')).toBeUndefined()
     expect(roleFlag(a, 'prefill')).toBe('1000')
+    // No --workers: each node keeps its own default.
+    expect(roleFlag(nodeRoleArgs(argv(), 'a', '/tmp/a'), 'workers')).toBeUndefined()
   })
 
   it('serves the same model on both sides, and passes process flags to the side they name', () => {

@@ -33,8 +33,7 @@ export function nodeRoleArgs(argv: readonly string[], side: Side, dir: string): 
     'node',
     '--dir',
     dir,
-    '--workers',
-    flagIn(argv, 'workers') ?? '1',
+    ...(flagIn(argv, 'workers') === undefined ? [] : ['--workers', flagIn(argv, 'workers')!]),
     '--prefill',
     flagIn(argv, `${side}-prefill`) ?? '0',
   ]

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { judgeTargets, type PhaseOutcome } from './fastPathTargets.js'
+import { judgeTargets, type PhaseOutcome, summariseRounds } from './fastPathTargets.js'
 
 const phase = (over: Partial<PhaseOutcome>): PhaseOutcome => ({
   concurrency: 32,
@@ -30,6 +30,45 @@ describe('judgeTargets', () => {
       'SDK check <= 0.5 ms: met (p50 at most 0.070 ms)',
       'with 1,000,000 stored: not judged here (--prefill 1000000, or bench:compare --b-prefill 1000000)',
     ])
+  })
+
+  it('judges the ratio on the median of the rounds in turns when they ran', () => {
+    const rounds = [
+      { node: 1400, run: 2000 },
+      { node: 1300, run: 2000 },
+      { node: 1500, run: 2000 },
+      { node: 1000, run: 2000 },
+    ]
+    // The long phases alone would meet it (a slow minute of the reference); the rounds do not.
+    const lines = judgeTargets([phase({ rate: 1400, runRef: 1500, rounds })], 0)
+    expect(lines).toContain(
+      'c = 32, >= 0.7x the run reference: NOT met (median 0.68x over 4 rounds in turns, 0.50-0.75; the long phases 0.93x of 1500/s)',
+    )
+    expect(judgeTargets([phase({ rounds: [{ node: 1400, run: 2000 }] })], 0)).toContain(
+      'c = 32, >= 0.7x the run reference: met (median 0.70x over 1 rounds in turns, 0.70-0.70; the long phases 0.83x of 3000/s)',
+    )
+  })
+
+  it('summarises rounds: each ratio, the median of an odd or even count, the range', () => {
+    expect(
+      summariseRounds([
+        { node: 1, run: 2 },
+        { node: 3, run: 4 },
+        { node: 1, run: 1 },
+      ]),
+    ).toEqual({
+      ratios: [0.5, 0.75, 1],
+      median: 0.75,
+      min: 0.5,
+      max: 1,
+    })
+    expect(
+      summariseRounds([
+        { node: 1, run: 4 },
+        { node: 1, run: 2 },
+      ]).median,
+    ).toBe(0.375)
+    expect(Number.isNaN(summariseRounds([]).median)).toBe(true)
   })
 
   it('fails a target at its threshold’s wrong side and says what did not run', () => {

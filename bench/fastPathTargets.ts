@@ -13,6 +13,20 @@ export type PhaseOutcome = {
   runP50: number
   /** The SDK's check of one answer, p50, ms. */
   checkP50: number
+  /** Short rounds of the node and the `run` reference in turns, each side's answers per second (none: not run). */
+  rounds?: readonly RoundPair[]
+}
+
+/** One round of the node and the `run` reference loaded in turns: receipts/s and answers/s. */
+export type RoundPair = { node: number; run: number }
+
+/** Pure: the node's ratio to the `run` reference in each round, their median (the mean of the middle two for an even count) and range. */
+export function summariseRounds(rounds: readonly RoundPair[]): { ratios: number[]; median: number; min: number; max: number } {
+  const ratios = rounds.map((r) => r.node / r.run)
+  const sorted = [...ratios].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  const median = sorted.length === 0 ? Number.NaN : sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  return { ratios, median, min: sorted[0] ?? Number.NaN, max: sorted.at(-1) ?? Number.NaN }
 }
 
 /** The thresholds: each is compared and printed from here, so the two cannot drift apart. */
@@ -20,7 +34,8 @@ export const TARGETS = { receiptsPerSecond: 2000, ratioToRun: 0.7, lastOverFirst
 
 /**
  * Pure: the fast path's targets, each as met or not on the phases of one run, with the figures that
- * decide it: at c = 32 at least 2,000 receipts/s and 0.7× the `run` reference; in every phase the last
+ * decide it: at c = 32 at least 2,000 receipts/s and 0.7× the `run` reference (on the median of the rounds in
+ * turns when they ran, else on the long phases); in every phase the last
  * 10-s block at least 0.9× the first; at c = 1 a p50 at most 1 ms above the reference's; the SDK's check
  * at most 0.5 ms. A target whose phase did not run says so, as does history when nothing was stored first.
  */
@@ -35,9 +50,14 @@ export function judgeTargets(phases: readonly PhaseOutcome[], prefill: number): 
       `c = 32, >= ${t.receiptsPerSecond.toLocaleString('en-US')} receipts/s: ${verdict(c32.rate >= t.receiptsPerSecond)} (${c32.rate.toFixed(0)}/s)`,
     )
     const ratio = c32.rate / c32.runRef
-    lines.push(
-      `c = 32, >= ${t.ratioToRun}x the run reference: ${verdict(ratio >= t.ratioToRun)} (${ratio.toFixed(2)}x of ${c32.runRef.toFixed(0)}/s)`,
-    )
+    const phases = `${ratio.toFixed(2)}x of ${c32.runRef.toFixed(0)}/s`
+    if (c32.rounds && c32.rounds.length > 0) {
+      // Judged on the rounds in turns: the long phases ran minutes apart, on a machine whose speed moves.
+      const r = summariseRounds(c32.rounds)
+      lines.push(
+        `c = 32, >= ${t.ratioToRun}x the run reference: ${verdict(r.median >= t.ratioToRun)} (median ${r.median.toFixed(2)}x over ${r.ratios.length} rounds in turns, ${r.min.toFixed(2)}-${r.max.toFixed(2)}; the long phases ${phases})`,
+      )
+    } else lines.push(`c = 32, >= ${t.ratioToRun}x the run reference: ${verdict(ratio >= t.ratioToRun)} (${phases})`)
   } else lines.push('c = 32: not run')
   for (const p of phases) {
     const flat = p.blocks.length >= 2 ? p.blocks.at(-1)! / p.blocks[0]! : Number.NaN

@@ -16,12 +16,15 @@
  *     [--max-rate 4000] (requests signed per second of a node phase) [--profile DIR] (V8 CPU profile of the node)
  *     [--client-profile DIR] (V8 CPU profile of the load client)
  *     [--checkpointer 0|1] (the WAL checkpointed by a thread of its own, the default, or inside commits)
- *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node answers requests in N worker threads, default 1; 0: on the event loop)
+ *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node answers requests in N worker threads, default one per
+ *     core; 0: on the event loop) [--spread-run-ms N] (a model's requests spread over them when its runs take ≥ N ms, default 1)
  *     [--inline-run-ms N] (a lone request runs a model whose last run took ≤ N ms on the event loop, default 1; 0: never)
  *     [--writer-thread 1] (receipts written in their own thread, not on the event loop)
  *     [--finalize 0] (the node never finalizes) [--node-flags "..."] (flags of the node process)
  *     [--repeat-inputs 1] (the client sends the 100 inputs in turn; by default each request's inputs are its own)
  *     [--cache-mb N] (the page cache of the node's writing SQLite connection, default 64)
+ *     [--ratio-rounds 6] [--round-seconds 5] (after the c = 32 phase, rounds of the node and the `run` reference in
+ *     turns: the ratio target is judged on their median, which a slower minute of the machine moves less)
  *     [--model mnist-8|stories260K|shakespeare-char] [--tokens 64] (the model under load, bench/loadWorkload.ts: a
  *     language model from ../shared, each request one forward pass over a window of Tiny Shakespeare's validation
  *     text; the targets of the fast path are judged for mnist-8 only)
@@ -62,7 +65,7 @@ import type { Address, Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { answerRequest } from '../packages/node/src/infer/answerRequest.js'
 import { hashKey } from '../packages/node/src/receiptStore.js'
-import { judgeTargets, type PhaseOutcome } from './fastPathTargets.js'
+import { judgeTargets, type PhaseOutcome, type RoundPair, summariseRounds } from './fastPathTargets.js'
 import { artifactPathIn, workloadFor } from './loadWorkload.js'
 
 const self = fileURLToPath(import.meta.url)
@@ -169,7 +172,8 @@ if (role === 'node') {
     hubUrl: hubServer.url,
     price: PRICE,
     batch: { maxSize: Number(flag('batch') ?? 256), maxAgeMs: 1000 },
-    runWorkers: Number(flag('workers') ?? 1),
+    ...(flag('workers') === undefined ? {} : { runWorkers: Number(flag('workers')) }),
+    ...(flag('spread-run-ms') === undefined ? {} : { spreadRunMs: Number(flag('spread-run-ms')) }),
     inlineRunMaxMs: Number(flag('inline-run-ms') ?? 1),
     writerThread: flag('writer-thread') === '1',
     checkpointer: flag('checkpointer') !== '0',
@@ -574,6 +578,9 @@ if (role === 'main') {
   const levels = (flag('concurrency') ?? '1,8,32').split(',').map(Number)
   const prefill = Number(flag('prefill') ?? 0)
   const maxRate = Number(flag('max-rate') ?? 4000)
+  /** Rounds of `--round-seconds` at c = 32, the node and the `run` reference in turns (`--ratio-rounds 0`: none). */
+  const ratioRounds = Number(flag('ratio-rounds') ?? 6)
+  const roundSeconds = Number(flag('round-seconds') ?? 5)
   const dir = mkdtempSync(join(tmpdir(), 'verity-load-'))
 
   type Proc = { child: ChildProcess; info: Record<string, unknown>; lines: AsyncIterator<string> }
@@ -598,7 +605,7 @@ if (role === 'main') {
     `load bench: ${workload.name}${workload.name === 'mnist-8' ? '' : ` (a forward pass over ${flag('tokens') ?? 64} tokens)`}, ${seconds} s per node phase, ${refSeconds} s per reference phase, concurrency ${levels.join(', ')}, prefill ${prefill}`,
   )
   console.log(
-    `native secp256k1: ${nativeSecp256k1}; requests answered in ${Number(flag('workers') ?? 1)} worker thread(s) (0: on the event loop), inline when alone and ≤ ${Number(flag('inline-run-ms') ?? 1)} ms`,
+    `native secp256k1: ${nativeSecp256k1}; requests answered in ${flag('workers') ?? `up to ${availableParallelism()} (one per core)`} worker thread(s) (0: on the event loop; a model's requests spread over them when its runs take ≥ ${flag('spread-run-ms') ?? 1} ms), inline when alone and ≤ ${Number(flag('inline-run-ms') ?? 1)} ms`,
   )
   const profile = flag('profile')
   // Every role builds the same workload from these.
@@ -613,8 +620,8 @@ if (role === 'main') {
       '--prefill',
       String(prefill),
       ...(flag('stats') === '1' ? ['--stats', '1'] : []),
-      '--workers',
-      flag('workers') ?? '1',
+      ...(flag('workers') ? ['--workers', flag('workers')!] : []),
+      ...(flag('spread-run-ms') ? ['--spread-run-ms', flag('spread-run-ms')!] : []),
       '--inline-run-ms',
       flag('inline-run-ms') ?? '1',
       '--writer-thread',
@@ -726,10 +733,38 @@ if (role === 'main') {
     console.log(
       `    ratio to plain onnxruntime ${(rate / refs.ort!).toFixed(2)}, to plain Verity run ${(rate / refs.run!).toFixed(2)}; last block / first ${(blocks.at(-1)! / blocks[0]!).toFixed(2)}${result.failed ? `; ${result.failed} failed ${JSON.stringify(result.errors)}` : ''}${result.exhausted ? '; ran out of pre-signed requests' : ''}; load ${load}; signed ${phase.presign} in ${(idleMs / 1000).toFixed(1)} s (idle node ${(idleRate * 1000).toFixed(0)} ms CPU/s)`,
     )
+    // The ratio to the `run` reference again, in alternating rounds: the machine's speed moves by a
+    // third from one minute to the next here, and the long phases above ran minutes apart.
+    const rounds: RoundPair[] = []
+    if (c === 32 && ratioRounds > 0) {
+      for (let r = 0; r < ratioRounds; r++) {
+        const pair = { node: 0, run: 0 }
+        for (const target of r % 2 === 0 ? (['run', 'node'] as const) : (['node', 'run'] as const)) {
+          const proc = target === 'node' ? node : run
+          const { result: round } = await runPhase(
+            {
+              target,
+              url: String(proc.info.url),
+              concurrency: c,
+              seconds: roundSeconds,
+              presign: target === 'node' ? Math.ceil(maxRate * roundSeconds) : 0,
+            },
+            proc.child.pid!,
+          )
+          pair[target] = round.ok / roundSeconds
+        }
+        rounds.push(pair)
+      }
+      const summary = summariseRounds(rounds)
+      console.log(
+        `    alternating rounds (${ratioRounds} × ${roundSeconds} s each side): receipts/s / run answers/s ${rounds.map((p) => `${p.node.toFixed(0)}/${p.run.toFixed(0)}`).join(', ')}; ratio median ${summary.median.toFixed(2)} (${summary.min.toFixed(2)}–${summary.max.toFixed(2)})`,
+      )
+    }
     outcomes.push({
       concurrency: c,
       rate,
       runRef: refs.run!,
+      rounds,
       runP50: refCpu.run!.p50,
       blocks,
       p50: pct(result.latencies, 0.5),

@@ -12,7 +12,7 @@
  *   npm run bench:compare -- [--b-dir ../other-checkout] [--b-node-flags "--max-semi-space-size=64"]
  *     [--a-node-flags "..."] [--a-prefill N] [--b-prefill 1000000] (receipts stored before the run)
  *     [--a-node-args "..."] [--b-node-args "--finalize 0 --batch 1024"] (the node role's own flags, bench/load.bench.ts)
- *     [--rounds 10] [--seconds 6] [--concurrency 32] [--workers 1] [--model stories260K] [--tokens 64] (both sides' model)
+ *     [--rounds 10] [--seconds 6] [--concurrency 32] [--workers N] (both sides; default the node's own) [--model stories260K] [--tokens 64] (both sides' model)
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'

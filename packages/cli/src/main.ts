@@ -458,7 +458,17 @@ export function program(): Command {
     .option('--fault <spec>', 'deliberately faulty node, e.g. flip-output:0.05 (tests and demos only)', fault)
     .option('--batch-size <n>', 'commit a batch when this many receipts wait (inference)', positiveInt, 64)
     .option('--batch-age-ms <ms>', 'or when the oldest receipt waited this long (inference)', positiveInt, 2000)
-    .option('--run-workers <n>', 'worker threads running the model (inference; 0: on the event loop)', nonNegativeInt, 1)
+    .option(
+      '--run-workers <n>',
+      'worker threads that may run the models (inference; default one per core; 0: on the event loop)',
+      nonNegativeInt,
+    )
+    .option(
+      '--spread-run-ms <ms>',
+      "a model whose runs take at least this long spreads its requests over every run worker, a quicker one's share one (inference; 0: always spread)",
+      nonNegative,
+      1,
+    )
     .option(
       '--sqlite-cache-mb <n>',
       "page cache of the connection that writes receipts, MB (inference; receipts' indexes beyond it are read back per insert)",
@@ -483,7 +493,8 @@ export function program(): Command {
         sampleRate: o.sampleRate,
         batchSize: o.batchSize,
         batchAgeMs: o.batchAgeMs,
-        runWorkers: o.runWorkers,
+        ...(o.runWorkers === undefined ? {} : { runWorkers: o.runWorkers }),
+        spreadRunMs: o.spreadRunMs,
         sqliteCacheMb: o.sqliteCacheMb,
         ...(o.logRange ? { logRange: o.logRange } : {}),
         ...(o.hub ? { hub: o.hub } : {}),

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { availableParallelism } from 'node:os'
 import { getRequestListener, type ServerType } from '@hono/node-server'
 import { type AddressBook, type Chain, listenUrl, TxSender, verityContracts } from '@verity/chain'
 import { decoyCommitOf, describeValue, inputsFromWire, NO_DECOYS_SALT, trustOf } from '@verity/contracts'
@@ -26,6 +27,7 @@ import { type Executor, honestExecutor } from './infer/executeRequest.js'
 import { parseInferRequest } from './infer/parseInferRequest.js'
 import { priceRequest } from './infer/priceRequest.js'
 import { runsInline } from './infer/runsInline.js'
+import { runWorkersFor } from './infer/runWorkersFor.js'
 import { storeInference } from './infer/storeInference.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 import { type ReceiptSink, receiptSinkInThread } from './receiptSink.js'
@@ -52,11 +54,18 @@ export type InferenceNodeOptions = {
   finalize?: boolean
   maxBodyBytes?: number
   /**
-   * Worker threads that run the models (default 1; 0 runs them on the event loop). Used only with
-   * the honest executor. The runtime's intermediate tensors then never reach the event loop's heap,
-   * whose full collections otherwise grow under load (docs/benchmarks.md, "Second pass").
+   * Worker threads that may run the models (default: one per core; 0 runs them on the event loop).
+   * Used only with the honest executor. The runtime's intermediate tensors then never reach the event
+   * loop's heap, whose full collections otherwise grow under load (docs/benchmarks.md, "Second pass").
+   * A quick model's requests share one of them, a slow model's spread over all (`spreadRunMs`); a
+   * worker starts when a request first needs it.
    */
   runWorkers?: number
+  /**
+   * A model whose fastest recent run took at least this many ms has its requests spread over every
+   * run worker; a quicker one's share one (default 1; `runWorkersFor`).
+   */
+  spreadRunMs?: number
   /**
    * A request alone in the node (no other being answered) runs its model on the event loop when the
    * fastest of the model's last 8 runs took at most this many ms (default 1; 0: always in a worker): alone, it would
@@ -165,7 +174,8 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   })
   const registered = new Set<string>()
   const executor = parts.executor ?? honestExecutor
-  const runWorkers = options.runWorkers ?? 1
+  const runWorkers = options.runWorkers ?? availableParallelism()
+  const spreadRunMs = options.spreadRunMs ?? 1
   const runPool =
     !parts.executor && runWorkers > 0
       ? createRunPool(runWorkers, { signer: { node: account.address, key: options.key, domain }, log })
@@ -417,7 +427,11 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     const inWorker =
       runPool !== undefined && !runsInline({ answering, recentRunMs: recentRunMs.get(model.artifactHash), maxMs: inlineRunMaxMs })
     const answer = inWorker
-      ? await runPool.answer(model, job)
+      ? await runPool.answer(
+          model,
+          job,
+          runWorkersFor({ poolSize: runWorkers, recentRunMs: recentRunMs.get(model.artifactHash), spreadMinMs: spreadRunMs }),
+        )
       : answerRequest(job, { model, node: account.address, key: options.key, domain, executor })
     const recent = recentRunMs.get(model.artifactHash) ?? []
     recent.push(answer.computeMs)

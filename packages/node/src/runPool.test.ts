@@ -78,6 +78,25 @@ describe('createRunPool', () => {
     expect(again.map(timeless)).toEqual([0, 1].map(() => timeless(answerRequest(job, { ...signer, model }))))
   })
 
+  it('starts a worker when a request first needs it, and answers in the first `workers` only', async () => {
+    const { model } = mnist8()
+    const lazy = createRunPool(3, { signer })
+    try {
+      expect(lazy.threads()).toHaveLength(0)
+      const jobs = await Promise.all(Array.from({ length: 6 }, (_, i) => jobFor(i)))
+      const expected = jobs.map((job) => timeless(answerRequest(job, { ...signer, model })))
+      // Six in flight, one worker allowed: one thread answers them all.
+      expect((await Promise.all(jobs.map((job) => lazy.answer(model, job, 1)))).map(timeless)).toEqual(expected)
+      expect(lazy.threads()).toHaveLength(1)
+      // Any of the three: the six spread over all of them.
+      expect((await Promise.all(jobs.map((job) => lazy.answer(model, job)))).map(timeless)).toEqual(expected)
+      expect(lazy.threads()).toHaveLength(3)
+    } finally {
+      await lazy.close()
+    }
+    await expect(lazy.answer(model, await jobFor(1))).rejects.toThrow()
+  })
+
   it('a worker that dies fails the requests it held and is replaced: the next are answered, the model sent again', async () => {
     const { model } = mnist8()
     const crashing = createRunPool(1, { signer, restartDelayMs: 0 })

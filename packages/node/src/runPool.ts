@@ -11,7 +11,8 @@ import { startWorker } from './workerThread.js'
  * signature, the JSON — with the node's key.
  */
 export type RunPool = {
-  answer(model: LoadedModel, job: AnswerJob): Promise<Answer>
+  /** Answers in the least busy of the pool's first `workers` workers (default: any of them). */
+  answer(model: LoadedModel, job: AnswerJob, workers?: number): Promise<Answer>
   /** Workers started to replace one that exited or failed, since the pool was created. */
   restarts(): number
   /** The live worker threads (diagnostics; terminating one is what a crash looks like to the pool). */
@@ -34,7 +35,8 @@ type Pending = {
   model: string
 }
 type Slot = {
-  worker: Worker
+  /** Undefined until the slot is first used: a worker that no request needs is never started. */
+  worker: Worker | undefined
   startedAt: number
   models: Set<string>
   pending: Map<number, Pending>
@@ -44,9 +46,10 @@ type Slot = {
 }
 
 /**
- * `size` worker threads answering requests with `answerRequest` and the honest executor
+ * Up to `size` worker threads answering requests with `answerRequest` and the honest executor
  * (`runQuantized`, the function every verifier replays); each request goes to the worker with the
- * fewest in flight. The requests handed to a worker in one turn of the event loop go in one message,
+ * fewest in flight among the first `workers` the caller allows (`runWorkersFor`: one for a quick
+ * model), and a worker starts when a request first needs it. The requests handed to a worker in one turn of the event loop go in one message,
  * and it answers them in one: under load a message per request woke the other thread per request,
  * which cost the main thread ~11 % of its time on two busy cores (a V8 profile of the load bench,
  * docs/benchmarks.md). A refusal (a signature that is not the named client's, inputs that are not the
@@ -110,36 +113,43 @@ export function createRunPool(size: number, options: RunPoolOptions): RunPool {
     worker.unref()
   }
 
-  const slots = Array.from({ length: size }, () => {
-    const slot = { pending: new Map() } as Slot
-    start(slot)
-    return slot
-  })
+  const slots: Slot[] = Array.from({ length: size }, () => ({
+    worker: undefined,
+    startedAt: 0,
+    models: new Set(),
+    pending: new Map(),
+    failed: undefined,
+    outbox: [],
+  }))
   return {
-    answer(model, job) {
-      // Prefer a live worker; among those, the one with the fewest requests in flight.
-      const w = slots.reduce((best, x) =>
-        (x.failed === undefined) !== (best.failed === undefined)
-          ? x.failed === undefined
-            ? x
-            : best
-          : x.pending.size < best.pending.size
-            ? x
-            : best,
-      )
+    answer(model, job, workers = size) {
+      // Prefer a live worker; among those, the one with the fewest requests in flight (one not started yet has none).
+      const w = slots
+        .slice(0, Math.max(1, Math.min(workers, size)))
+        .reduce((best, x) =>
+          (x.failed === undefined) !== (best.failed === undefined)
+            ? x.failed === undefined
+              ? x
+              : best
+            : x.pending.size < best.pending.size
+              ? x
+              : best,
+        )
+      if (w.worker === undefined && !closed) start(w)
       const id = nextId++
       const key = model.artifactHash
       return new Promise((resolve, reject) => {
+        if (closed || w.worker === undefined) return reject(new Error('the run pool is closed'))
         // Between a worker's failure and its replacement the slot runs nothing: the request fails (500) instead of waiting.
         if (w.failed !== undefined) return reject(w.failed)
         const artifact = w.models.has(key) ? undefined : model.artifact
         w.models.add(key)
         w.pending.set(id, { resolve, reject, model: key })
+        const worker = w.worker
         // Referenced only while it has requests to answer: an idle pool never keeps the process alive.
-        if (w.pending.size === 1) w.worker.ref()
+        if (w.pending.size === 1) worker.ref()
         w.outbox.push(artifact ? { id, key, artifact, job } : { id, key, job })
         if (w.outbox.length === 1) {
-          const worker = w.worker
           setImmediate(() => {
             if (w.worker !== worker) return // it failed meanwhile: its requests were rejected
             worker.postMessage(w.outbox)
@@ -149,10 +159,10 @@ export function createRunPool(size: number, options: RunPoolOptions): RunPool {
       })
     },
     restarts: () => restarts,
-    threads: () => slots.map((s) => s.worker),
+    threads: () => slots.flatMap((s) => (s.worker ? [s.worker] : [])),
     async close() {
       closed = true
-      await Promise.all(slots.map((s) => s.worker.terminate()))
+      await Promise.all(slots.map((s) => s.worker?.terminate()))
     },
   }
 }

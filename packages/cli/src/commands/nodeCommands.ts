@@ -21,8 +21,10 @@ export type RoleOptions = {
   dir: string
   batchSize: number
   batchAgeMs: number
-  /** Worker threads running the model (0: on the event loop). */
-  runWorkers: number
+  /** Worker threads that may run the models (0: on the event loop; default one per core). */
+  runWorkers?: number
+  /** The shortest run (ms) whose model's requests spread over every run worker. */
+  spreadRunMs?: number
   /** The page cache of the inference node's connection that writes receipts, MB. */
   sqliteCacheMb?: number
   /** The widest block range one eth_getLogs asks the endpoint for. */
@@ -66,7 +68,8 @@ export async function nodeCommand(role: string, options: RoleOptions): Promise<v
       dbPath: options.db,
       hubUrl: options.hub,
       batch: { maxSize: options.batchSize, maxAgeMs: options.batchAgeMs },
-      runWorkers: options.runWorkers,
+      ...(options.runWorkers === undefined ? {} : { runWorkers: options.runWorkers }),
+      ...(options.spreadRunMs === undefined ? {} : { spreadRunMs: options.spreadRunMs }),
       ...(options.sqliteCacheMb === undefined ? {} : { sqliteCacheMb: options.sqliteCacheMb }),
       ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
       ...(options.decoyFunder ? { decoyClients: { funder: readKeyFile(options.decoyFunder) } } : {}),

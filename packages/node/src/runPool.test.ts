@@ -97,6 +97,23 @@ describe('createRunPool', () => {
     await expect(lazy.answer(model, await jobFor(1))).rejects.toThrow()
   })
 
+  it('a quick model whose one worker died is answered by another until that one is replaced', async () => {
+    const { model } = mnist8()
+    const pair = createRunPool(2, { signer, restartDelayMs: 60_000 })
+    try {
+      const job = await jobFor(5)
+      const expected = timeless(answerRequest(job, { ...signer, model }))
+      expect(timeless(await pair.answer(model, job, 1))).toEqual(expected)
+      await pair.threads()[0]!.terminate()
+      await vi.waitFor(() => expect(pair.answer(model, job, 1)).resolves.toBeDefined())
+      expect(timeless(await pair.answer(model, job, 1))).toEqual(expected)
+      expect(pair.threads()).toHaveLength(2)
+      expect(pair.restarts()).toBe(0)
+    } finally {
+      await pair.close()
+    }
+  })
+
   it('a worker that dies fails the requests it held and is replaced: the next are answered, the model sent again', async () => {
     const { model } = mnist8()
     const crashing = createRunPool(1, { signer, restartDelayMs: 0 })

@@ -49,8 +49,8 @@ type Slot = {
  * Up to `size` worker threads answering requests with `answerRequest` and the honest executor
  * (`runQuantized`, the function every verifier replays); each request goes to the worker with the
  * fewest in flight among the first `workers` the caller allows (`runWorkersFor`: one for a quick
- * model), and a worker starts when a request first needs it. The requests handed to a worker in one turn of the event loop go in one message,
- * and it answers them in one: under load a message per request woke the other thread per request,
+ * model), and a worker starts when a request first needs it. The requests handed to a worker in one
+ * turn of the event loop go in one message, and it answers them in one: under load a message per request woke the other thread per request,
  * which cost the main thread ~11 % of its time on two busy cores (a V8 profile of the load bench,
  * docs/benchmarks.md). A refusal (a signature that is not the named client's, inputs that are not the
  * signed ones) comes back as the same typed error. A worker that exits or fails fails the requests it
@@ -113,6 +113,17 @@ export function createRunPool(size: number, options: RunPoolOptions): RunPool {
     worker.unref()
   }
 
+  /** Prefers a live worker; among those, the one with the fewest requests in flight (the first of equals). */
+  const leastBusy = (candidates: Slot[]) =>
+    candidates.reduce((best, x) =>
+      (x.failed === undefined) !== (best.failed === undefined)
+        ? x.failed === undefined
+          ? x
+          : best
+        : x.pending.size < best.pending.size
+          ? x
+          : best,
+    )
   const slots: Slot[] = Array.from({ length: size }, () => ({
     worker: undefined,
     startedAt: 0,
@@ -123,18 +134,10 @@ export function createRunPool(size: number, options: RunPoolOptions): RunPool {
   }))
   return {
     answer(model, job, workers = size) {
-      // Prefer a live worker; among those, the one with the fewest requests in flight (one not started yet has none).
-      const w = slots
-        .slice(0, Math.max(1, Math.min(workers, size)))
-        .reduce((best, x) =>
-          (x.failed === undefined) !== (best.failed === undefined)
-            ? x.failed === undefined
-              ? x
-              : best
-            : x.pending.size < best.pending.size
-              ? x
-              : best,
-        )
+      // Among the first `workers`, the least busy live one (one not started yet has none in flight); should
+      // they all have failed and wait for their replacements, the least busy live one of the whole pool.
+      let w = leastBusy(slots.slice(0, Math.max(1, Math.min(workers, size))))
+      if (w.failed !== undefined) w = leastBusy(slots)
       if (w.worker === undefined && !closed) start(w)
       const id = nextId++
       const key = model.artifactHash

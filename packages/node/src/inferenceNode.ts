@@ -57,8 +57,8 @@ export type InferenceNodeOptions = {
    * Worker threads that may run the models (default: one per core; 0 runs them on the event loop).
    * Used only with the honest executor. The runtime's intermediate tensors then never reach the event
    * loop's heap, whose full collections otherwise grow under load (docs/benchmarks.md, "Second pass").
-   * A quick model's requests share one of them, a slow model's spread over all (`spreadRunMs`); a
-   * worker starts when a request first needs it.
+   * A quick model's requests share one of them, a slow model's spread over all (`spreadRunMs`); the
+   * first starts with the node, the others when a request first needs them.
    */
   runWorkers?: number
   /**

@@ -78,11 +78,11 @@ describe('createRunPool', () => {
     expect(again.map(timeless)).toEqual([0, 1].map(() => timeless(answerRequest(job, { ...signer, model }))))
   })
 
-  it('starts a worker when a request first needs it, and answers in the first `workers` only', async () => {
+  it('starts its first worker at once, the others when a request first needs them, and answers in the first `workers` only', async () => {
     const { model } = mnist8()
     const lazy = createRunPool(3, { signer })
     try {
-      expect(lazy.threads()).toHaveLength(0)
+      expect(lazy.threads()).toHaveLength(1)
       const jobs = await Promise.all(Array.from({ length: 6 }, (_, i) => jobFor(i)))
       const expected = jobs.map((job) => timeless(answerRequest(job, { ...signer, model })))
       // Six in flight, one worker allowed: one thread answers them all.

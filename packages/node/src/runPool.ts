@@ -49,12 +49,13 @@ type Slot = {
  * Up to `size` worker threads answering requests with `answerRequest` and the honest executor
  * (`runQuantized`, the function every verifier replays); each request goes to the worker with the
  * fewest in flight among the first `workers` the caller allows (`runWorkersFor`: one for a quick
- * model), and a worker starts when a request first needs it. The requests handed to a worker in one
- * turn of the event loop go in one message, and it answers them in one: under load a message per request woke the other thread per request,
- * which cost the main thread ~11 % of its time on two busy cores (a V8 profile of the load bench,
- * docs/benchmarks.md). A refusal (a signature that is not the named client's, inputs that are not the
- * signed ones) comes back as the same typed error. A worker that exits or fails fails the requests it
- * held (they answer 500) and is replaced by a new one, which loads its models again from their artifacts.
+ * model); the first worker starts with the pool, each other one when a request first needs it. The
+ * requests handed to a worker in one turn of the event loop go in one message, and it answers them in
+ * one: under load a message per request woke the other thread per request, which cost the main thread
+ * ~11 % of its time on two busy cores (a V8 profile of the load bench, docs/benchmarks.md). A refusal
+ * (a signature that is not the named client's, inputs that are not the signed ones) comes back as the
+ * same typed error. A worker that exits or fails fails the requests it held (they answer 500) and is
+ * replaced by a new one, which loads its models again from their artifacts.
  *
  * @example
  * const pool = createRunPool(1, { signer: { node, key, domain } })
@@ -132,6 +133,9 @@ export function createRunPool(size: number, options: RunPoolOptions): RunPool {
     failed: undefined,
     outbox: [],
   }))
+  // The first starts now, as every model's requests use it: the node's first request does not wait for a thread
+  // to start (about half a second in the load bench). The others start when a slow model first spreads to them.
+  if (slots[0]) start(slots[0])
   return {
     answer(model, job, workers = size) {
       // Among the first `workers`, the least busy live one (one not started yet has none in flight); should

@@ -64,6 +64,7 @@ import { checkAnswer, createVerityClient, depositEscrow } from '@verity/sdk'
 import type { Address, Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { answerRequest } from '../packages/node/src/infer/answerRequest.js'
+import { defaultRunWorkers } from '../packages/node/src/infer/runWorkersFor.js'
 import { hashKey } from '../packages/node/src/receiptStore.js'
 import { judgeTargets, type PhaseOutcome, type RoundPair, summariseRounds } from './fastPathTargets.js'
 import { artifactPathIn, workloadFor } from './loadWorkload.js'
@@ -605,7 +606,7 @@ if (role === 'main') {
     `load bench: ${workload.name}${workload.name === 'mnist-8' ? '' : ` (a forward pass over ${flag('tokens') ?? 64} tokens)`}, ${seconds} s per node phase, ${refSeconds} s per reference phase, concurrency ${levels.join(', ')}, prefill ${prefill}`,
   )
   console.log(
-    `native secp256k1: ${nativeSecp256k1}; requests answered in ${flag('workers') ?? `up to ${availableParallelism()} (one per core)`} worker thread(s) (0: on the event loop; a model's requests spread over them when its runs take ≥ ${flag('spread-run-ms') ?? 1} ms), inline when alone and ≤ ${Number(flag('inline-run-ms') ?? 1)} ms`,
+    `native secp256k1: ${nativeSecp256k1}; requests answered in ${flag('workers') ?? `up to ${defaultRunWorkers()} (one per core, at most 8)`} worker thread(s) (0: on the event loop; a model's requests spread over them when its runs take ≥ ${flag('spread-run-ms') ?? 1} ms), inline when alone and ≤ ${Number(flag('inline-run-ms') ?? 1)} ms`,
   )
   const profile = flag('profile')
   // Every role builds the same workload from these.

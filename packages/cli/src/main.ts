@@ -20,14 +20,19 @@ import { stake, unstake } from './commands/stake.js'
 import { demoData } from './demoData.js'
 import { UsageError } from './samples.js'
 
+/** An option's value as a number; a blank one is none (`Number('')` would make it 0). */
+function numberOf(v: string): number {
+  return v.trim() === '' ? Number.NaN : Number(v)
+}
+
 function positiveInt(v: string): number {
-  const n = Number(v)
+  const n = numberOf(v)
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`)
   return n
 }
 
 function rate(v: string): number {
-  const n = Number(v)
+  const n = numberOf(v)
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number between 0 and 1, got "${v}"`)
   return n
 }
@@ -111,13 +116,13 @@ function weightBits(v: string): 8 | 16 {
 }
 
 function nonNegative(v: string): number {
-  const n = Number(v)
+  const n = numberOf(v)
   if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number ≥ 0, got "${v}"`)
   return n
 }
 
 function nonNegativeInt(v: string): number {
-  const n = Number(v)
+  const n = numberOf(v)
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${v}"`)
   return n
 }
@@ -460,12 +465,12 @@ export function program(): Command {
     .option('--batch-age-ms <ms>', 'or when the oldest receipt waited this long (inference)', positiveInt, 2000)
     .option(
       '--run-workers <n>',
-      'worker threads that may run the models (inference; default one per core; 0: on the event loop)',
+      'worker threads that may run the models (inference; default one per core, at most 8; 0: on the event loop)',
       nonNegativeInt,
     )
     .option(
       '--spread-run-ms <ms>',
-      "a model whose runs take at least this long spreads its requests over every run worker, a quicker one's share one (inference; 0: always spread)",
+      "a model whose runs take at least this long spreads its requests over every run worker, a quicker one's share one (inference; 0: every model spreads once it has run)",
       nonNegative,
       1,
     )

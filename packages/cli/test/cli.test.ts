@@ -78,6 +78,17 @@ describe('verity CLI', () => {
     expect(verity('run', '--model', join(dir, 'missing.vrty'), '--input', bad).stderr).toContain('Cannot read model artifact')
   })
 
+  it('refuses a blank number for an option (not 0), saying what it expected, before doing anything', () => {
+    for (const [flag, value, expected] of [
+      ['--spread-run-ms', '', 'expected a number ≥ 0, got ""'],
+      ['--run-workers', ' ', 'expected a non-negative integer, got " "'],
+    ]) {
+      const bad = verity('node', 'inference', flag!, value!)
+      expect(bad.code, `${flag} "${value}"`).not.toBe(0)
+      expect(bad.stderr).toContain(expected)
+    }
+  })
+
   it('eval reports accuracy, agreement with the float model and logit MAE', () => {
     const r = verity('eval', '--model', artifact, '--dataset', 'mnist', '--data', mnist, '--limit', '300', '--json')
     expect(r.code, r.stderr).toBe(0)

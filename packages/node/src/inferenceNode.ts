@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { availableParallelism } from 'node:os'
 import { getRequestListener, type ServerType } from '@hono/node-server'
 import { type AddressBook, type Chain, listenUrl, TxSender, verityContracts } from '@verity/chain'
 import { decoyCommitOf, describeValue, inputsFromWire, NO_DECOYS_SALT, trustOf } from '@verity/contracts'
@@ -27,7 +26,7 @@ import { type Executor, honestExecutor } from './infer/executeRequest.js'
 import { parseInferRequest } from './infer/parseInferRequest.js'
 import { priceRequest } from './infer/priceRequest.js'
 import { runsInline } from './infer/runsInline.js'
-import { runWorkersFor } from './infer/runWorkersFor.js'
+import { defaultRunWorkers, runWorkersFor } from './infer/runWorkersFor.js'
 import { storeInference } from './infer/storeInference.js'
 import { COMPUTE_BUCKETS, GAP_BUCKETS, Metrics } from './metrics.js'
 import { type ReceiptSink, receiptSinkInThread } from './receiptSink.js'
@@ -54,7 +53,8 @@ export type InferenceNodeOptions = {
   finalize?: boolean
   maxBodyBytes?: number
   /**
-   * Worker threads that may run the models (default: one per core; 0 runs them on the event loop).
+   * Worker threads that may run the models (default: one per core, at most 8: `defaultRunWorkers`; 0
+   * runs them on the event loop).
    * Used only with the honest executor. The runtime's intermediate tensors then never reach the event
    * loop's heap, whose full collections otherwise grow under load (docs/benchmarks.md, "Second pass").
    * A quick model's requests share one of them, a slow model's spread over all (`spreadRunMs`); the
@@ -174,7 +174,7 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
   })
   const registered = new Set<string>()
   const executor = parts.executor ?? honestExecutor
-  const runWorkers = options.runWorkers ?? availableParallelism()
+  const runWorkers = options.runWorkers ?? defaultRunWorkers()
   const spreadRunMs = options.spreadRunMs ?? 1
   const runPool =
     !parts.executor && runWorkers > 0

@@ -15,7 +15,10 @@ export type RunPool = {
   answer(model: LoadedModel, job: AnswerJob, workers?: number): Promise<Answer>
   /** Workers started to replace one that exited or failed, since the pool was created. */
   restarts(): number
-  /** The live worker threads (diagnostics; terminating one is what a crash looks like to the pool). */
+  /**
+   * The worker threads started, one that failed included until its replacement starts (diagnostics;
+   * terminating one is what a crash looks like to the pool).
+   */
   threads(): readonly Worker[]
   close(): Promise<void>
 }
@@ -114,17 +117,16 @@ export function createRunPool(size: number, options: RunPoolOptions): RunPool {
     worker.unref()
   }
 
-  /** Prefers a live worker; among those, the one with the fewest requests in flight (the first of equals). */
+  /**
+   * Prefers a live worker; among those, the one with the fewest requests in flight; among equals, one
+   * already started (a new thread costs its start and a copy of the model), then the first.
+   */
   const leastBusy = (candidates: Slot[]) =>
-    candidates.reduce((best, x) =>
-      (x.failed === undefined) !== (best.failed === undefined)
-        ? x.failed === undefined
-          ? x
-          : best
-        : x.pending.size < best.pending.size
-          ? x
-          : best,
-    )
+    candidates.reduce((best, x) => {
+      if ((x.failed === undefined) !== (best.failed === undefined)) return x.failed === undefined ? x : best
+      if (x.pending.size !== best.pending.size) return x.pending.size < best.pending.size ? x : best
+      return x.worker !== undefined && best.worker === undefined ? x : best
+    })
   const slots: Slot[] = Array.from({ length: size }, () => ({
     worker: undefined,
     startedAt: 0,

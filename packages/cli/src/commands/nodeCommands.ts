@@ -21,7 +21,7 @@ export type RoleOptions = {
   dir: string
   batchSize: number
   batchAgeMs: number
-  /** Worker threads that may run the models (0: on the event loop; default one per core). */
+  /** Worker threads that may run the models (0: on the event loop; default one per core, at most 8). */
   runWorkers?: number
   /** The shortest run (ms) whose model's requests spread over every run worker. */
   spreadRunMs?: number

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { runWorkersFor } from './runWorkersFor.js'
+import { defaultRunWorkers, runWorkersFor } from './runWorkersFor.js'
 
 describe('runWorkersFor', () => {
   it('spreads a slow model over every worker and keeps a quick one on one', () => {
@@ -12,6 +12,11 @@ describe('runWorkersFor', () => {
     expect(runWorkersFor({ poolSize: 2, recentRunMs: [0.2, 50], spreadMinMs: 2 })).toBe(1)
     expect(runWorkersFor({ poolSize: 2, recentRunMs: [2, 3], spreadMinMs: 2 })).toBe(2)
     expect(runWorkersFor({ poolSize: 2, recentRunMs: [1.99, 3], spreadMinMs: 2 })).toBe(1)
+  })
+
+  it('keeps one worker per core by default, at most 8', () => {
+    expect([1, 2, 8, 64].map((cores) => defaultRunWorkers(cores))).toEqual([1, 2, 8, 8])
+    expect(defaultRunWorkers()).toBeGreaterThanOrEqual(1)
   })
 
   it('gives a model never run one worker, and a pool of one or none what it has', () => {

@@ -54,11 +54,11 @@ export type InferenceNodeOptions = {
   maxBodyBytes?: number
   /**
    * Worker threads that may run the models (default: one per core, at most 8: `defaultRunWorkers`; 0
-   * runs them on the event loop).
-   * Used only with the honest executor. The runtime's intermediate tensors then never reach the event
-   * loop's heap, whose full collections otherwise grow under load (docs/benchmarks.md, "Second pass").
-   * A quick model's requests share one of them, a slow model's spread over all (`spreadRunMs`); the
-   * first starts with the node, the others when a request first needs them.
+   * runs them on the event loop). Used only with the honest executor. The runtime's intermediate
+   * tensors then never reach the event loop's heap, whose full collections otherwise grow under load
+   * (docs/benchmarks.md, "Second pass"). A quick model's requests share one of them, a slow model's
+   * spread over all (`spreadRunMs`); the first starts with the node, the others when a request first
+   * needs them.
    */
   runWorkers?: number
   /**
@@ -424,19 +424,15 @@ export function createInferenceNode(options: InferenceNodeOptions, parts: Infere
     // The signature (for a client the body named), the inputs' hash, the run, the receipt: in a worker
     // thread, or here for a lone request on a fast model (no hand-off to wait for) and a custom executor.
     const job = { request, requestHash, signature, client, claimed, inputs, fee, nowMs, values, encoding }
-    const inWorker =
-      runPool !== undefined && !runsInline({ answering, recentRunMs: recentRunMs.get(model.artifactHash), maxMs: inlineRunMaxMs })
-    const answer = inWorker
-      ? await runPool.answer(
-          model,
-          job,
-          runWorkersFor({ poolSize: runWorkers, recentRunMs: recentRunMs.get(model.artifactHash), spreadMinMs: spreadRunMs }),
-        )
-      : answerRequest(job, { model, node: account.address, key: options.key, domain, executor })
+    // The model's recent run times decide where it runs: inline when alone and quick, else in one worker or spread over all.
     const recent = recentRunMs.get(model.artifactHash) ?? []
+    recentRunMs.set(model.artifactHash, recent)
+    const inWorker = runPool !== undefined && !runsInline({ answering, recentRunMs: recent, maxMs: inlineRunMaxMs })
+    const answer = inWorker
+      ? await runPool.answer(model, job, runWorkersFor({ poolSize: runWorkers, recentRunMs: recent, spreadMinMs: spreadRunMs }))
+      : answerRequest(job, { model, node: account.address, key: options.key, domain, executor })
     recent.push(answer.computeMs)
     if (recent.length > 8) recent.shift()
-    recentRunMs.set(model.artifactHash, recent)
     mark(inWorker || !runPool ? 'answer' : 'answer-inline')
     await storeInference({
       store,

@@ -25,10 +25,10 @@ export type RunWorkersForParameters = {
  * costs about what its run does, so the event loop and one worker already keep the cores busy, and
  * another worker has no core of its own to run on (mnist-8, a 0.2-ms run: two workers were not
  * faster, 0.91× the receipts per second and ahead in 2 of 8 rounds; docs/benchmarks.md, "Fifteenth
- * pass"). A slow model's requests
- * spread over all: the event loop waits on the runs, and each worker is another core running them
- * (stories260K: 1.38× with two over 64 tokens, a 21-ms run, and ahead in 4 of 6 rounds over 4, 1.8 ms). The fastest of the model's recent runs decides, as a run the machine interrupted only
- * ever takes longer; before its first run a model has one.
+ * pass"). A slow model's requests spread over all: the event loop waits on the runs, and each worker
+ * is another core running them (stories260K with two: 1.37× over 64 tokens, a 21-ms run; ahead in 4
+ * of 6 rounds over 4 tokens, 1.8 ms). The fastest of the model's recent runs decides, as a run the
+ * machine interrupted only ever takes longer; before its first run a model has one.
  *
  * @example
  * runWorkersFor({ poolSize: 4, recentRunMs: [0.2, 0.3], spreadMinMs: 1 }) // 1

@@ -17,7 +17,7 @@
  *     [--client-profile DIR] (V8 CPU profile of the load client)
  *     [--checkpointer 0|1] (the WAL checkpointed by a thread of its own, the default, or inside commits)
  *     [--stats 1] (node figures every 5 s on stderr) [--workers N] (the node answers requests in N worker threads, default one per
- *     core; 0: on the event loop) [--spread-run-ms N] (a model's requests spread over them when its runs take ≥ N ms, default 1)
+ *     core, at most 8; 0: on the event loop) [--spread-run-ms N] (a model's requests spread over them when its runs take ≥ N ms, default 1)
  *     [--inline-run-ms N] (a lone request runs a model whose last run took ≤ N ms on the event loop, default 1; 0: never)
  *     [--writer-thread 1] (receipts written in their own thread, not on the event loop)
  *     [--finalize 0] (the node never finalizes) [--node-flags "..."] (flags of the node process)
